@@ -1,0 +1,37 @@
+# make demo: set up and run the main job end to end on embedded defaults.
+# make test: set up and run the test suite (PostgreSQL and Ceph tiers skip with a reason if absent,
+#            except under CI=true where they must run).
+PYTHON ?= python3
+VENV ?= .venv
+STAMP := $(VENV)/.installed-stamp
+SYSTEM_PKGS := ffmpeg espeak-ng fonts-noto-core libraqm0
+TEST_SYSTEM_PKGS := radosgw ceph-mon ceph-osd
+
+.PHONY: demo test setup system-deps test-system-deps bench clean
+
+demo: system-deps $(STAMP)
+	$(VENV)/bin/bantin demo
+
+test: system-deps test-system-deps $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@scripts/ensure-system-deps.sh $(SYSTEM_PKGS)
+
+test-system-deps:
+	@scripts/ensure-system-deps.sh --optional $(TEST_SYSTEM_PKGS)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade "pip>=24"
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/pipeline.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

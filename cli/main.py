@@ -1,0 +1,350 @@
+"""``bantin``: the operators' command line.
+
+Commands that run flows import Prefect lazily, so ``bantin --help`` and the bookkeeping commands
+start fast. Every error is one line on stderr and a non-zero exit status.
+"""
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.exc import OperationalError
+
+from domain.approvals import Role
+from domain.deliveries import DestinationKind
+from domain.drafts import Channel
+from domain.errors import DomainError, InvalidInput
+from engines.errors import EngineError
+from services import approvals as approval_service
+from services import drafts as draft_service
+from services.runtime import object_store, session
+from settings import configure_prefect_env, get_settings
+from storage.errors import StorageError
+from storage.migrate import upgrade
+from storage.repositories import areas, deliveries, drafts, packages, users
+
+app = typer.Typer(help="bantin: bulletins for commune loudspeakers, e-boards and source systems.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+draft_app = typer.Typer(help="Submit and list drafts.", no_args_is_help=True)
+package_app = typer.Typer(help="Inspect packages.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+areas_app = typer.Typer(help="Administrative areas.", no_args_is_help=True)
+dest_app = typer.Typer(help="Publication destinations.", no_args_is_help=True)
+app.add_typer(draft_app, name="draft")
+app.add_typer(package_app, name="package")
+app.add_typer(users_app, name="users")
+app.add_typer(areas_app, name="areas")
+app.add_typer(dest_app, name="destinations")
+
+AsUser = Annotated[str, typer.Option("--as", envvar="BANTIN_USER", help="Who is acting (username).")]
+
+
+def _echo(text: str = "") -> None:
+    typer.echo(text)
+
+
+def _ensure_db() -> None:
+    """Every command but init needs a migrated database; say how to get one."""
+    with session() as s:
+        try:
+            if areas.count_areas(s) == 0:
+                raise InvalidInput("no areas loaded; run 'bantin init' first")
+        except OperationalError:
+            raise InvalidInput("the database is not initialised; run 'bantin init' first") from None
+
+
+@app.command()
+def init(
+    areas_file: Annotated[Path | None, typer.Option("--areas", help="CSV of areas (default: bundled seed).")] = None,
+    demo_users: Annotated[bool, typer.Option(help="Create the labelled demo editor and approver.")] = False,
+) -> None:
+    """Create or migrate the database and load the area list (safe to run again)."""
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    seed = areas.read_area_csv(areas_file)
+    with session() as s:
+        changed = areas.upsert_areas(s, seed)
+        if demo_users:
+            seed_demo_users(s)
+    _echo(f"database ready ({settings.database_url}); {len(seed)} areas, {changed} added or updated")
+    _echo(f"object store: {object_store().describe()}")
+
+
+def seed_demo_users(s: Any) -> None:
+    """Demo accounts, labelled as such everywhere they appear."""
+    users.add_user(s, username="demo-editor", full_name="Biên tập viên mẫu (demo)", roles=[Role.EDITOR],
+                   is_demo=True)
+    users.add_user(s, username="demo-approver", full_name="Người duyệt mẫu (demo)", roles=[Role.APPROVER],
+                   is_demo=True)
+
+
+@areas_app.command("list")
+def areas_list(
+    parent: Annotated[str | None, typer.Option(help="List the children of this code (default: provinces).")] = None,
+) -> None:
+    """List provinces, or the districts/communes under a code."""
+    _ensure_db()
+    with session() as s:
+        rows = areas.children(s, parent)
+        if parent and not rows:
+            areas.get_area(s, parent)
+        for a in rows:
+            langs = f"  [{','.join(a.languages)}]" if a.languages else ""
+            _echo(f"{a.code:>5}  {a.level:<8}  {a.name}{langs}")
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    name: Annotated[str, typer.Option(help="Full name.")],
+    role: Annotated[str, typer.Option(help="Comma-separated: editor, translator, approver, admin.")],
+    area: Annotated[str | None, typer.Option(help="Area code the user works in.")] = None,
+) -> None:
+    """Add a user."""
+    _ensure_db()
+    try:
+        roles = [Role(r.strip()) for r in role.split(",") if r.strip()]
+    except ValueError:
+        raise InvalidInput(f"unknown role in '{role}' (editor, translator, approver, admin)") from None
+    with session() as s:
+        if area:
+            areas.get_area(s, area)
+        users.add_user(s, username=username, full_name=name, roles=roles, area_code=area)
+    _echo(f"user {username} added")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users."""
+    _ensure_db()
+    with session() as s:
+        for u in users.list_users(s):
+            demo = "  (demo account)" if u.is_demo else ""
+            _echo(f"{u.username:<20} {','.join(u.roles):<20} {u.full_name}{demo}")
+
+
+@dest_app.command("add")
+def destinations_add(
+    name: str, url: str,
+    kind: Annotated[DestinationKind, typer.Option(help="htttn or http.")] = DestinationKind.HTTTN,
+) -> None:
+    """Add (or update) a destination that receives published packages by HTTP push."""
+    _ensure_db()
+    with session() as s:
+        deliveries.add_destination(s, name=name, kind=kind, url=url)
+    _echo(f"destination {name} -> {url}")
+
+
+@dest_app.command("list")
+def destinations_list() -> None:
+    """List destinations."""
+    _ensure_db()
+    with session() as s:
+        for d in deliveries.list_destinations(s):
+            _echo(f"{d.id:>3}  {d.name:<20} {d.kind:<6} {'on ' if d.enabled else 'off'}  {d.url}")
+
+
+def _parse_time(value: str | None, what: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{what} '{value}' is not an ISO date-time like 2026-12-05T07:00+07:00") from None
+    if parsed.tzinfo is None:
+        raise InvalidInput(f"{what} '{value}' needs a time zone, e.g. +07:00")
+    return parsed
+
+
+@draft_app.command("submit")
+def draft_submit(
+    file: Annotated[Path, typer.Argument(help="UTF-8 text: first line is the title, the rest the body.")],
+    area: Annotated[str, typer.Option(help="Target area code(s), comma-separated.")],
+    lang: Annotated[str, typer.Option(help="Languages, e.g. vi or vi,km.")] = "vi",
+    priority: Annotated[str, typer.Option(help="thuong, uu_tien or khan_cap.")] = "thuong",
+    as_user: AsUser = "",
+    title: Annotated[str, typer.Option(help="Title (default: the file's first line).")] = "",
+    source_ref: Annotated[str, typer.Option(help="Source document number, e.g. 125/TB-UBND.")] = "",
+    unit: Annotated[str, typer.Option(help="Requesting unit, e.g. 'UBND xã Đa Lộc'.")] = "",
+    channels: Annotated[str, typer.Option(help="loudspeaker,board")] = "loudspeaker,board",
+    embargo: Annotated[str | None, typer.Option(help="Not before (ISO time with zone).")] = None,
+    expires: Annotated[str | None, typer.Option(help="Expiry (ISO time with zone).")] = None,
+) -> None:
+    """Submit a text draft. Validated first; stored before anything else happens."""
+    _ensure_db()
+    if not as_user:
+        raise InvalidInput("who is submitting? pass --as USERNAME or set BANTIN_USER")
+    try:
+        chans = tuple(Channel(c.strip()) for c in channels.split(",") if c.strip())
+    except ValueError:
+        raise InvalidInput(f"unknown channel in '{channels}' (loudspeaker, board)") from None
+    text = draft_service.read_text_file(file)
+    req = draft_service.DraftRequest(
+        body=text, title=title, area_codes=area.split(","), languages=lang, priority=priority, author=as_user,
+        channels=chans, source_ref=source_ref, requesting_unit=unit,
+        embargo_at=_parse_time(embargo, "embargo"), expires_at=_parse_time(expires, "expiry"),
+    )
+    with session() as s:
+        rev = draft_service.submit_text_draft(s, object_store(), req)
+    _echo(f"draft {rev.draft_id} submitted (revision {rev.number}): {rev.content.title}")
+    _echo(f"next: bantin produce {rev.draft_id}")
+
+
+@draft_app.command("list")
+def draft_list() -> None:
+    """List drafts with the status of their latest package."""
+    _ensure_db()
+    with session() as s:
+        for rev in drafts.list_drafts(s):
+            pkgs = packages.packages_of_draft(s, rev.draft_id)
+            status = f"package {pkgs[-1].id}: {pkgs[-1].status}" if pkgs else "submitted"
+            _echo(f"{rev.draft_id:>4}  r{rev.number}  {rev.priority:<8} {status:<26} {rev.title}")
+
+
+def _run_flow(name: str, arg: int) -> Any:
+    configure_prefect_env(get_settings())
+    if name == "produce":
+        from flows.produce import produce_package
+
+        return produce_package(arg)
+    from flows.publish import publish_package
+
+    return publish_package(arg)
+
+
+@app.command()
+def produce(draft_id: int) -> None:
+    """Produce (or resume producing) the package for a draft's latest revision."""
+    _ensure_db()
+    with session() as s:
+        drafts.get_draft(s, draft_id)
+    package_id = _run_flow("produce", draft_id)
+    _echo(f"package {package_id} produced; review it with: bantin package show {package_id}")
+
+
+@package_app.command("show")
+def package_show(package_id: int, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show a package: status, manifest hash, variants, assets, approvals, deliveries."""
+    _ensure_db()
+    view = package_view(package_id)
+    if as_json:
+        _echo(json.dumps(view, ensure_ascii=False, indent=2, default=str))
+        return
+    _echo(f"package {view['id']} (draft {view['draft_id']} r{view['revision']}): {view['status']}")
+    _echo(f"  title:    {view['title']}")
+    _echo(f"  priority: {view['priority']}   areas: {', '.join(view['areas'])}")
+    _echo(f"  manifest: {view['manifest_hash'] or '-'}")
+    if view["error"]:
+        _echo(f"  error:    {view['error']}")
+    for v in view["variants"]:
+        _echo(f"  [{v['language']}] {v['status']}" + (f": {v['blocked_reason']}" if v["blocked_reason"] else ""))
+        for a in v["assets"]:
+            _echo(f"      {a['kind']:<10} {a['size']:>8} B  {a['location']}")
+    for a in view["approvals"]:
+        _echo(f"  {a['decision']} by {a['approver']} at {a['at']} for {a['manifest_hash'][:12]}"
+              + (f": {a['reason']}" if a["reason"] else ""))
+    for d in view["deliveries"]:
+        _echo(f"  -> {d['destination']}: {d['status']} after {d['attempts']} attempt(s)"
+              + (f", receipt {d['receipt_id']}" if d["receipt_id"] else "")
+              + (f", last error {d['last_error']}" if d["last_error"] and d["status"] != "delivered" else ""))
+
+
+def package_view(package_id: int) -> dict[str, Any]:
+    """Everything an operator needs to review a package, as plain data."""
+    store = object_store()
+    with session() as s:
+        pkg = packages.get_package(s, package_id)
+        rev = drafts.revision_by_id(s, pkg.revision_id)
+        assets = packages.assets_of(s, package_id)
+        variants = []
+        for v in packages.variants_of(s, package_id):
+            variants.append({
+                "language": v.language, "status": v.status.value, "blocked_reason": v.blocked_reason,
+                "assets": [{"kind": a.kind, "key": a.key, "sha256": a.sha256, "size": a.size, "meta": a.meta,
+                            "location": store.url(a.key)}
+                           for a in assets if a.language == v.language and a.kind != "raw_speech"],
+            })
+        return {
+            "id": pkg.id, "draft_id": pkg.draft_id, "revision": rev.number, "status": pkg.status,
+            "title": rev.content.title, "priority": rev.content.priority.value,
+            "areas": list(rev.content.area_codes), "manifest_hash": pkg.manifest_hash,
+            "manifest_key": pkg.manifest_key, "error": pkg.error, "variants": variants,
+            "approvals": [{"decision": a.decision, "approver": a.approver, "at": a.created_at.isoformat(),
+                           "manifest_hash": a.manifest_hash, "reason": a.reason}
+                          for a in packages.approvals_of(s, package_id)],
+            "deliveries": [{"destination": t.name, "status": d.status, "attempts": d.attempts,
+                            "receipt_id": d.receipt_id, "last_error": d.last_error}
+                           for d, t in deliveries.deliveries_of(s, package_id)],
+        }
+
+
+@app.command()
+def approve(
+    package_id: int,
+    as_user: AsUser = "",
+    manifest: Annotated[str | None, typer.Option(help="The manifest hash you reviewed (12+ characters).")] = None,
+) -> None:
+    """Approve a package for publication, bound to its current manifest."""
+    _ensure_db()
+    if not as_user:
+        raise InvalidInput("who is approving? pass --as USERNAME or set BANTIN_USER")
+    with session() as s:
+        rec = approval_service.approve_package(s, package_id=package_id, username=as_user, reviewed_hash=manifest)
+    _echo(f"package {package_id} approved by {as_user} (manifest {rec.manifest_hash[:12]})")
+    _echo(f"next: bantin publish {package_id}")
+
+
+@app.command()
+def reject(
+    package_id: int,
+    reason: Annotated[str, typer.Option(help="Why; the editor sees this.")],
+    as_user: AsUser = "",
+) -> None:
+    """Reject a package with a reason for the editor."""
+    _ensure_db()
+    if not as_user:
+        raise InvalidInput("who is rejecting? pass --as USERNAME or set BANTIN_USER")
+    with session() as s:
+        approval_service.reject_package(s, package_id=package_id, username=as_user, reason=reason)
+    _echo(f"package {package_id} rejected")
+
+
+@app.command()
+def publish(package_id: int) -> None:
+    """Publish an approved package to every enabled destination (safe to rerun)."""
+    _ensure_db()
+    with session() as s:
+        packages.get_package(s, package_id)
+    status = _run_flow("publish", package_id)
+    _echo(f"package {package_id}: {status}")
+
+
+@app.command()
+def demo(
+    keep_quiet: Annotated[bool, typer.Option("--quiet/--verbose", help="Hide Prefect's run logs.")] = True,
+) -> None:
+    """Run the whole chain on a sample announcement and print a report."""
+    from cli.demo import run_demo
+
+    run_demo(quiet=keep_quiet)
+
+
+def main() -> None:
+    """Entry point: run the app, turning expected errors into one line and exit status 2 (1 for
+    infrastructure problems)."""
+    try:
+        app()
+    except (DomainError, EngineError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except (StorageError, OperationalError, OSError) as exc:
+        typer.echo(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Deliveries: one package to one destination, each with its own state and attempts."""
+
+from enum import StrEnum
+
+from domain.statemachine import check_transition
+
+
+class DestinationKind(StrEnum):
+    HTTTN = "htttn"  # provincial or central source information system (HTTP push)
+    HTTP = "http"  # any other HTTP endpoint that accepts the package JSON
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # a transient failure; will be retried
+    DEAD = "dead"  # gave up (permanent error or attempts exhausted); an operator may resend
+
+
+DELIVERY_TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
+    DeliveryStatus.PENDING: frozenset({DeliveryStatus.SENDING}),
+    # SENDING -> SENDING: a crash mid-send left it SENDING; a resumed publish sends again with the same
+    # idempotency key, so the receiver recognises the repeat.
+    DeliveryStatus.SENDING: frozenset(
+        {DeliveryStatus.SENDING, DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.DEAD}
+    ),
+    DeliveryStatus.FAILED: frozenset({DeliveryStatus.SENDING, DeliveryStatus.DEAD}),
+    DeliveryStatus.DEAD: frozenset({DeliveryStatus.PENDING}),
+    DeliveryStatus.DELIVERED: frozenset(),
+}
+
+
+def transition_delivery(current: DeliveryStatus, target: DeliveryStatus) -> DeliveryStatus:
+    """Enforce :data:`DELIVERY_TRANSITIONS`; raises ``InvalidTransition``."""
+    return check_transition("delivery", DELIVERY_TRANSITIONS, current, target)
+
+
+def idempotency_key(package_manifest_hash: str, destination_id: int) -> str:
+    """Same package to the same destination always carries the same key, across retries and reruns."""
+    return f"{package_manifest_hash[:32]}-{destination_id}"
+
+
+def is_transient_http_status(status: int) -> bool:
+    """5xx, 408 and 429 are worth retrying; other 4xx mean the request itself is wrong."""
+    return status >= 500 or status in (408, 429)

@@ -1,0 +1,55 @@
+"""The produce flow: draft -> package awaiting review."""
+
+from prefect import flow, get_run_logger, unmapped
+
+from domain.packages import PackageStatus
+from services.runtime import session
+from storage.repositories import drafts, packages
+from tasks.production import (
+    describe_error,
+    finalize_package,
+    mark_failed,
+    normalize_audio,
+    render_board_slides,
+    start_production,
+    synthesize_speech,
+    write_texts,
+)
+
+
+@flow(name="produce-package", flow_run_name="produce-draft-{draft_id}", validate_parameters=True)
+def produce_package(draft_id: int) -> int:
+    """Produce the package for a draft's latest revision.
+
+    Text, speech, loudness and slides are produced per language; the manifest is written last. On
+    failure the package is marked failed with the reason and everything produced so far is kept, so
+    running the flow again resumes it. Running it on a package already produced changes nothing.
+
+    Args:
+        draft_id: the draft to produce (must exist).
+
+    Returns:
+        The package ID.
+    """
+    logger = get_run_logger()
+    package_id = start_production(draft_id)
+    with session() as s:
+        status = PackageStatus(packages.get_package(s, package_id).status)
+        languages = drafts.revision_by_id(s, packages.get_package(s, package_id).revision_id).content.languages
+    if status is not PackageStatus.PRODUCING:
+        logger.info("package %s is already %s; nothing to produce", package_id, status.value)
+        return package_id
+    try:
+        for language in languages:
+            write_texts(package_id, language)
+        langs = list(languages)
+        speech = synthesize_speech.map(unmapped(package_id), langs)
+        slides = render_board_slides.map(unmapped(package_id), langs)
+        loudness = normalize_audio.map(unmapped(package_id), langs, wait_for=speech)
+        loudness.result()
+        slides.result()
+        finalize_package(package_id)
+    except Exception as exc:
+        mark_failed(package_id, describe_error(exc))
+        raise
+    return package_id

@@ -1,0 +1,30 @@
+"""The publish flow: approved package -> deliveries to every enabled destination."""
+
+from prefect import flow, get_run_logger
+
+from settings import get_settings
+from tasks.publishing import complete_publication, deliver, prepare_deliveries
+
+
+@flow(name="publish-package", flow_run_name="publish-package-{package_id}", validate_parameters=True)
+def publish_package(package_id: int) -> str:
+    """Deliver an approved package to every enabled destination.
+
+    Each delivery is retried on transient failures with backoff; a delivered one is never sent
+    again, so the flow can be rerun safely (e.g. after a destination came back).
+
+    Args:
+        package_id: a package approved for its current manifest.
+
+    Returns:
+        The package status after publication ("published").
+    """
+    logger = get_run_logger()
+    todo = prepare_deliveries(package_id)
+    sender = deliver.with_options(retries=get_settings().delivery_max_attempts - 1)
+    futures = sender.map(todo)
+    futures.wait()
+    failed = [f for f in futures if not f.state.is_completed()]
+    if failed:
+        logger.warning("%d delivery(ies) did not complete; see 'bantin package show %s'", len(failed), package_id)
+    return complete_publication(package_id)

@@ -1,0 +1,78 @@
+"""Runtime settings: one typed object read from ``BANTIN_*`` environment variables (or ``.env``).
+
+Nothing is read at import time; call :func:`get_settings`. Paths default to ``var/`` under the current
+directory, so a clone works out of the box and keeps its state in one place.
+"""
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BANTIN_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default=Path("var"), description="Where state lives: database, objects, Prefect home.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default sqlite:///<home>/bantin.db")
+
+    store: Literal["local", "s3"] = "local"
+    store_dir: Path | None = Field(default=None, description="Local object store root; default <home>/objects")
+    s3_endpoint: str = ""  # host:port
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "bantin"
+    s3_secure: bool = True
+    s3_region: str = "us-east-1"
+
+    # Loudspeaker audio: two-pass EBU R128 loudnorm to a speech target, then MP3 at a fixed rate.
+    loudness_i: float = Field(default=-16.0, ge=-40.0, le=-5.0)
+    loudness_tp: float = Field(default=-1.5, ge=-9.0, le=0.0)
+    loudness_lra: float = Field(default=11.0, ge=1.0, le=50.0)
+    audio_sample_rate: int = 44100
+    audio_bitrate: str = "128k"
+
+    # Summaries: a loudspeaker script of at most this many estimated seconds, a board text of N lines.
+    script_seconds: float = Field(default=60.0, gt=5.0, le=900.0)
+    board_lines: int = Field(default=6, ge=1, le=20)
+
+    espeak_voice: str = "vi"
+    font_dir: Path | None = None  # extra fonts, searched before the system's
+
+    http_timeout: float = 10.0
+    delivery_max_attempts: int = Field(default=5, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _fill_paths(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.home / 'bantin.db').as_posix()}"
+        if self.store_dir is None:
+            self.store_dir = self.home / "objects"
+        if self.store == "s3" and not (self.s3_endpoint and self.s3_access_key and self.s3_secret_key):
+            raise ValueError("BANTIN_STORE=s3 needs BANTIN_S3_ENDPOINT, BANTIN_S3_ACCESS_KEY and BANTIN_S3_SECRET_KEY")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def configure_prefect_env(settings: Settings) -> None:
+    """Prefect reads its settings from the environment at import; set safe offline defaults first.
+
+    Telemetry off (the only outbound call Prefect makes), a longer ephemeral start-up timeout (a cold
+    start on 2 cores takes ~20 s), and a Prefect home inside ours. Values already set win.
+    """
+    defaults = {
+        "PREFECT_HOME": str((settings.home / "prefect").resolve()),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+        "PREFECT_LOGGING_EXTRA_LOGGERS": "engines,storage",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)

@@ -1,0 +1,85 @@
+"""Areas: loading the seed list and looking codes up."""
+
+import csv
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain.areas import Area, AreaLevel, validate_hierarchy
+from domain.errors import InvalidInput, NotFound
+from storage.models import AreaRecord
+
+SEED = "areas.csv"
+
+
+def read_area_csv(path: Path | None = None) -> dict[str, Area]:
+    """Parse an areas CSV (code,name,level,parent_code,languages) and validate the hierarchy.
+
+    Without ``path`` the bundled seed (pilot provinces, GSO codes) is read.
+    """
+    if path is None:
+        text = resources.files("storage").joinpath("seed", SEED).read_text(encoding="utf-8")
+    else:
+        text = path.read_text(encoding="utf-8")
+    areas: dict[str, Area] = {}
+    for n, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+        try:
+            level = AreaLevel(row["level"])
+        except (KeyError, ValueError):
+            raise InvalidInput(f"areas file line {n}: bad level {row.get('level')!r}") from None
+        langs = tuple(x for x in (row.get("languages") or "").split(",") if x)
+        areas[row["code"]] = Area(row["code"], row["name"].strip(), level, row["parent_code"] or None, langs)
+    validate_hierarchy(areas)
+    return areas
+
+
+def upsert_areas(session: Session, areas: dict[str, Area]) -> int:
+    """Insert or update areas, parents first; returns how many rows changed."""
+    existing = {a.code: a for a in session.scalars(select(AreaRecord))}
+    changed = 0
+    for area in sorted(areas.values(), key=lambda a: a.level.depth):
+        rec = existing.get(area.code)
+        values = dict(name=area.name, level=area.level.value, parent_code=area.parent_code,
+                      languages=list(area.languages))
+        if rec is None:
+            session.add(AreaRecord(code=area.code, **values))
+            changed += 1
+        elif any(getattr(rec, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(rec, k, v)
+            changed += 1
+    session.flush()
+    return changed
+
+
+def all_areas(session: Session) -> dict[str, Area]:
+    return {
+        r.code: Area(r.code, r.name, AreaLevel(r.level), r.parent_code, tuple(r.languages))
+        for r in session.scalars(select(AreaRecord))
+    }
+
+
+def get_area(session: Session, code: str) -> Area:
+    rec = session.get(AreaRecord, code)
+    if rec is None:
+        raise NotFound(f"unknown area code '{code}' (see 'bantin areas list')")
+    return Area(rec.code, rec.name, AreaLevel(rec.level), rec.parent_code, tuple(rec.languages))
+
+
+def count_areas(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(AreaRecord)) or 0
+
+
+def children(session: Session, parent_code: str | None) -> list[AreaRecord]:
+    stmt = select(AreaRecord).where(AreaRecord.parent_code.is_(None) if parent_code is None
+                                    else AreaRecord.parent_code == parent_code)
+    return list(session.scalars(stmt.order_by(AreaRecord.code)))
+
+
+def existing_codes(session: Session, codes: list[str]) -> set[str]:
+    """The subset of ``codes`` that name known areas."""
+    if not codes:
+        return set()
+    return set(session.scalars(select(AreaRecord.code).where(AreaRecord.code.in_(codes))))

@@ -1,0 +1,82 @@
+"""Destinations and deliveries (one per package and destination)."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.deliveries import DeliveryStatus, DestinationKind, idempotency_key, transition_delivery
+from domain.errors import InvalidInput, NotFound
+from storage.models import DeliveryRecord, DestinationRecord
+from storage.repositories import audit
+
+
+def add_destination(session: Session, *, name: str, kind: DestinationKind, url: str) -> DestinationRecord:
+    """Add a destination, or update the URL of an existing one of the same name."""
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInput(f"destination URL must start with http:// or https://, got {url!r}")
+    rec = session.scalar(select(DestinationRecord).where(DestinationRecord.name == name))
+    if rec is None:
+        rec = DestinationRecord(name=name, kind=kind.value, url=url)
+        session.add(rec)
+    else:
+        rec.kind, rec.url, rec.enabled = kind.value, url, True
+    session.flush()
+    return rec
+
+
+def list_destinations(session: Session, *, enabled_only: bool = False) -> list[DestinationRecord]:
+    stmt = select(DestinationRecord).order_by(DestinationRecord.id)
+    if enabled_only:
+        stmt = stmt.where(DestinationRecord.enabled.is_(True))
+    return list(session.scalars(stmt))
+
+
+def disable_destination(session: Session, name: str) -> None:
+    rec = session.scalar(select(DestinationRecord).where(DestinationRecord.name == name))
+    if rec is None:
+        raise NotFound(f"no destination named '{name}'")
+    rec.enabled = False
+
+
+def ensure_delivery(session: Session, *, package_id: int, manifest_hash: str, destination_id: int) -> DeliveryRecord:
+    """The delivery of this package to this destination, created once (reruns reuse it)."""
+    rec = session.scalar(select(DeliveryRecord).where(DeliveryRecord.package_id == package_id,
+                                                      DeliveryRecord.destination_id == destination_id))
+    if rec is None:
+        rec = DeliveryRecord(package_id=package_id, destination_id=destination_id,
+                             status=DeliveryStatus.PENDING.value,
+                             idempotency_key=idempotency_key(manifest_hash, destination_id))
+        session.add(rec)
+        session.flush()
+    return rec
+
+
+def get_delivery(session: Session, delivery_id: int) -> DeliveryRecord:
+    rec = session.get(DeliveryRecord, delivery_id)
+    if rec is None:
+        raise NotFound(f"no delivery with id {delivery_id}")
+    return rec
+
+
+def set_delivery_status(
+    session: Session, rec: DeliveryRecord, target: DeliveryStatus, *, error: str = "", receipt_id: str = ""
+) -> None:
+    current = DeliveryStatus(rec.status)
+    transition_delivery(current, target)
+    rec.status = target.value
+    if target is DeliveryStatus.SENDING:
+        rec.attempts += 1
+    if error:
+        rec.last_error = error[:2000]
+    if receipt_id:
+        rec.receipt_id = receipt_id
+    if target in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD, DeliveryStatus.PENDING):
+        audit.record(session, actor="system", action=f"delivery.{target.value}", entity="delivery",
+                     entity_id=rec.id, package_id=rec.package_id, destination_id=rec.destination_id,
+                     attempts=rec.attempts, error=error, receipt_id=receipt_id)
+
+
+def deliveries_of(session: Session, package_id: int) -> list[tuple[DeliveryRecord, DestinationRecord]]:
+    stmt = (select(DeliveryRecord, DestinationRecord)
+            .join(DestinationRecord, DeliveryRecord.destination_id == DestinationRecord.id)
+            .where(DeliveryRecord.package_id == package_id).order_by(DeliveryRecord.id))
+    return [(d, t) for d, t in session.execute(stmt).tuples()]

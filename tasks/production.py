@@ -1,0 +1,299 @@
+"""Production tasks: from a draft revision to a package awaiting review.
+
+Each task does one step for one package (and language), reads its inputs from the database and the
+object store, and records what it produced. Steps whose output is already recorded and stored are
+skipped, so a rerun after a failure resumes where it stopped and produces identical keys.
+"""
+
+import tempfile
+from pathlib import Path
+
+from prefect import get_run_logger, task
+
+from domain.drafts import Channel, DraftRevision
+from domain.errors import DomainError
+from domain.keys import manifest_key
+from domain.languages import LANGUAGES, SOURCE_LANGUAGE
+from domain.packages import AssetKind, PackageStatus, VariantStatus, build_manifest
+from domain.priority import Priority
+from domain.speech import estimate_speech_seconds
+from engines import audio, slides, summarize, tts
+from engines.errors import VoiceUnavailable
+from prompts import load_prompt
+from services.runtime import object_store, session
+from settings import get_settings
+from storage.models import AssetRecord
+from storage.repositories import audit, drafts, packages
+from tasks.retry import retry_if_transient
+
+SCRIPT_PROMPT = ("loudspeaker_script", 1)
+OPENING = "Kính thưa bà con nhân dân!"
+CLOSING = "Trân trọng thông báo!"
+DEFAULT_ANNOUNCER = "Đài Truyền thanh"
+
+_RETRY = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+
+
+def _revision_of(package_id: int) -> DraftRevision:
+    with session() as s:
+        return drafts.revision_by_id(s, packages.get_package(s, package_id).revision_id)
+
+
+def _stored(asset: AssetRecord | None) -> bool:
+    return asset is not None and object_store().exists(asset.key)
+
+
+def _asset(package_id: int, language: str, kind: AssetKind, position: int = 0) -> AssetRecord | None:
+    with session() as s:
+        return packages.get_asset(s, package_id=package_id, language=language, kind=kind, position=position)
+
+
+def _variant_ready(package_id: int, language: str) -> bool:
+    with session() as s:
+        return any(v.language == language and v.status is VariantStatus.READY
+                   for v in packages.variants_of(s, package_id))
+
+
+@task(**_RETRY)
+def start_production(draft_id: int) -> int:
+    """Create the package for the draft's latest revision, or resume the one that exists.
+
+    Packages of older revisions that were never published are superseded: their approvals no longer
+    describe what would air.
+
+    Args:
+        draft_id: the draft to produce.
+
+    Returns:
+        The package ID. Its status tells the flow whether anything is left to do.
+    """
+    logger = get_run_logger()
+    with session() as s:
+        rev = drafts.latest_revision_record(s, draft_id)
+        for old in packages.packages_of_draft(s, draft_id):
+            if old.revision_id != rev.id and old.status in (
+                PackageStatus.IN_REVIEW, PackageStatus.FAILED, PackageStatus.APPROVED
+            ):
+                packages.set_status(s, old, PackageStatus.SUPERSEDED, actor="system", by_revision=rev.number)
+        pkg = packages.live_package_for_revision(s, rev.id)
+        if pkg is None:
+            pkg = packages.create_package(s, draft_id=draft_id, revision_id=rev.id, actor="system")
+            logger.info("draft %s revision %s: new package %s", draft_id, rev.number, pkg.id)
+        elif pkg.status == PackageStatus.FAILED:
+            packages.set_status(s, pkg, PackageStatus.PRODUCING, actor="system", resumed=True)
+            logger.info("resuming failed package %s", pkg.id)
+        return pkg.id
+
+
+@task(task_run_name="texts-{language}", **_RETRY)
+def write_texts(package_id: int, language: str) -> bool:
+    """Write the loudspeaker script and the board text for one language.
+
+    The source language is summarised to the configured speech length and framed by the versioned
+    loudspeaker prompt. Other languages are blocked until a translation exists: source text is never
+    copied into another language's slot.
+
+    Returns:
+        True when the variant is ready.
+    """
+    logger = get_run_logger()
+    settings = get_settings()
+    rev = _revision_of(package_id)
+    if language != SOURCE_LANGUAGE:
+        name = LANGUAGES[language].name_en
+        reason = (f"awaiting a translation into {name} ({language}): no machine translation is configured "
+                  "for it, so a translator must provide the text")
+        with session() as s:
+            packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.BLOCKED,
+                                 blocked_reason=reason)
+        logger.info("variant %s blocked: %s", language, reason)
+        return False
+
+    prompt = load_prompt(*SCRIPT_PROMPT)
+    frame = dict(opening=OPENING, announcer=rev.content.requesting_unit or DEFAULT_ANNOUNCER,
+                 title=rev.content.title.rstrip(". "), closing=CLOSING)
+    frame_seconds = estimate_speech_seconds(prompt.render(body="", **frame))
+    summary = summarize.summarize(
+        rev.content.body,
+        max_seconds=max(settings.script_seconds - frame_seconds, 10.0),
+        board_lines=settings.board_lines,
+    )
+    script = prompt.render(body=summary.script, **frame)
+    generated = {"engine": "extractive", "method": summary.method, "sentences": list(summary.sentence_indexes),
+                 "estimated_seconds": round(estimate_speech_seconds(script), 1),
+                 "target_seconds": settings.script_seconds, "prompt": prompt.ref, "prompt_sha256": prompt.sha256}
+    store = object_store()
+    script_obj = store.put_bytes(script.encode("utf-8"), ext="txt", media_type="text/plain; charset=utf-8")
+    board_obj = store.put_bytes(summary.board_text.encode("utf-8"), ext="txt",
+                                media_type="text/plain; charset=utf-8")
+    with session() as s:
+        packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.SCRIPT,
+                              stored=script_obj, meta=generated)
+        packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.BOARD_TEXT,
+                              stored=board_obj, meta={**generated, "lines": summary.board_text.count("\n") + 1})
+        packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.READY)
+        audit.record(s, actor="system", action="asset.produced", entity="package", entity_id=package_id,
+                     language=language, kinds=["script", "board_text"], **generated)
+    logger.info("%s script: %.0f s estimated, sentences %s", language, generated["estimated_seconds"],
+                list(summary.sentence_indexes))
+    return True
+
+
+@task(task_run_name="speak-{language}", **_RETRY)
+def synthesize_speech(package_id: int, language: str) -> bool:
+    """Speak the loudspeaker script with the language's TTS voice (kept as an intermediate asset).
+
+    Returns:
+        True when speech exists for the variant; False when the variant is not ready, the draft has
+        no loudspeaker channel, or no voice exists for the language (the variant is then blocked).
+    """
+    logger = get_run_logger()
+    rev = _revision_of(package_id)
+    if Channel.LOUDSPEAKER not in rev.content.channels or not _variant_ready(package_id, language):
+        return False
+    if _stored(_asset(package_id, language, AssetKind.RAW_SPEECH)):
+        logger.info("%s speech already produced; skipping", language)
+        return True
+    script_asset = _asset(package_id, language, AssetKind.SCRIPT)
+    assert script_asset is not None  # a ready variant always has a script
+    store = object_store()
+    script = store.get_bytes(script_asset.key).decode("utf-8")
+    engine = tts.EspeakTTS(voice=get_settings().espeak_voice)
+    with tempfile.TemporaryDirectory(prefix="bantin-tts-") as tmp:
+        try:
+            result = engine.synthesize(script, language, Path(tmp) / "speech.wav")
+        except VoiceUnavailable as exc:
+            with session() as s:
+                packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.BLOCKED,
+                                     blocked_reason=f"{exc}; upload a person's recording")
+            logger.warning("variant %s blocked: %s", language, exc)
+            return False
+        obj = store.put_file(result.path, ext="wav", media_type="audio/wav")
+    meta = {"engine": engine.name, "engine_version": tts.version(), "voice": result.voice,
+            "synthetic": result.synthetic, "duration_s": round(result.duration_s, 2),
+            "script_sha256": script_asset.sha256}
+    with session() as s:
+        packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.RAW_SPEECH,
+                              stored=obj, meta=meta)
+        audit.record(s, actor="system", action="asset.produced", entity="package", entity_id=package_id,
+                     language=language, kinds=["raw_speech"], **meta)
+    logger.info("%s speech: %.1f s by %s (synthetic)", language, result.duration_s, engine.name)
+    return True
+
+
+@task(task_run_name="loudness-{language}", **_RETRY)
+def normalize_audio(package_id: int, language: str) -> bool:
+    """Two-pass loudness normalisation to the speech target and MP3 encoding, verified after encoding.
+
+    Returns:
+        True when the broadcast audio exists.
+    """
+    logger = get_run_logger()
+    settings = get_settings()
+    raw = _asset(package_id, language, AssetKind.RAW_SPEECH)
+    if raw is None:
+        return False
+    existing = _asset(package_id, language, AssetKind.AUDIO)
+    if _stored(existing) and existing is not None and existing.meta.get("source_sha256") == raw.sha256:
+        logger.info("%s audio already normalised; skipping", language)
+        return True
+    target = audio.LoudnessTarget(i=settings.loudness_i, tp=settings.loudness_tp, lra=settings.loudness_lra)
+    store = object_store()
+    with tempfile.TemporaryDirectory(prefix="bantin-loud-") as tmp:
+        src = store.download(raw.key, Path(tmp) / "raw.wav")
+        report = audio.normalize_to_mp3(src, Path(tmp) / "out.mp3", target=target,
+                                        sample_rate=settings.audio_sample_rate, bitrate=settings.audio_bitrate)
+        obj = store.put_file(Path(tmp) / "out.mp3", ext="mp3", media_type="audio/mpeg")
+    meta = {**report.to_meta(), "engine": "ffmpeg-loudnorm-2pass", "source_sha256": raw.sha256,
+            "synthetic": bool(raw.meta.get("synthetic")), "on_target": report.within(0.5)}
+    with session() as s:
+        packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.AUDIO, stored=obj,
+                              meta=meta)
+        audit.record(s, actor="system", action="asset.produced", entity="package", entity_id=package_id,
+                     language=language, kinds=["audio"], **meta)
+    if not report.within(0.5):
+        logger.warning("%s audio measured %.2f LUFS, target %.1f", language, report.output_i, target.i)
+    logger.info("%s audio: %.2f LUFS integrated, %.2f dBTP", language, report.output_i, report.output_tp)
+    return True
+
+
+@task(task_run_name="slides-{language}", **_RETRY)
+def render_board_slides(package_id: int, language: str) -> int:
+    """Render the board text as 1920x1080 slides for e-boards.
+
+    Returns:
+        The number of slides (0 when the draft has no board channel or the variant is not ready).
+    """
+    logger = get_run_logger()
+    settings = get_settings()
+    rev = _revision_of(package_id)
+    if Channel.BOARD not in rev.content.channels or not _variant_ready(package_id, language):
+        return 0
+    board = _asset(package_id, language, AssetKind.BOARD_TEXT)
+    assert board is not None
+    store = object_store()
+    body = store.get_bytes(board.key).decode("utf-8")
+    priority = rev.content.priority
+    footer = " · ".join(x for x in (rev.content.requesting_unit, rev.content.source_ref) if x)
+    with tempfile.TemporaryDirectory(prefix="bantin-slides-") as tmp:
+        paths = slides.render_slides(
+            title=rev.content.title, body=body, language_script=LANGUAGES[language].script,
+            priority_label=priority.label_vi.upper(), emergency=priority is Priority.KHAN_CAP,
+            footer=footer, out_dir=Path(tmp), font_dir=settings.font_dir,
+        )
+        stored = [store.put_file(p, ext="png", media_type="image/png") for p in paths]
+    meta = {"engine": "pillow-raqm", "width": 1920, "height": 1080, "board_text_sha256": board.sha256}
+    with session() as s:
+        for n, obj in enumerate(stored):
+            packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.SLIDE,
+                                  stored=obj, meta={**meta, "page": n + 1, "pages": len(stored)}, position=n)
+        packages.drop_assets_from(s, package_id=package_id, language=language, kind=AssetKind.SLIDE,
+                                  position=len(stored))
+    logger.info("%s: %d slide(s)", language, len(stored))
+    return len(stored)
+
+
+@task(**_RETRY)
+def finalize_package(package_id: int) -> str:
+    """Write the manifest, store it, and put the package up for review.
+
+    Returns:
+        The manifest hash, the package's identity.
+    """
+    logger = get_run_logger()
+    with session() as s:
+        pkg = packages.get_package(s, package_id)
+        rev = drafts.revision_by_id(s, pkg.revision_id)
+        c = rev.content
+        manifest = build_manifest(
+            draft_id=rev.draft_id, revision=rev.number, content_hash=c.content_hash(), title=c.title,
+            priority=c.priority.value, areas=list(c.area_codes), channels=[ch.value for ch in c.channels],
+            embargo_at=c.embargo_at.isoformat() if c.embargo_at else None,
+            expires_at=c.expires_at.isoformat() if c.expires_at else None,
+            source_ref=c.source_ref, requesting_unit=c.requesting_unit,
+            variants=packages.variants_of(s, package_id),
+        )
+    key = manifest_key(manifest.hash)
+    object_store().put_at(key, manifest.data, media_type="application/json")
+    with session() as s:
+        pkg = packages.get_package(s, package_id)
+        pkg.manifest_hash, pkg.manifest_key = manifest.hash, key
+        packages.set_status(s, pkg, PackageStatus.IN_REVIEW, actor="system", manifest_hash=manifest.hash)
+    logger.info("package %s in review, manifest %s", package_id, manifest.hash[:12])
+    return manifest.hash
+
+
+@task
+def mark_failed(package_id: int, error: str) -> None:
+    """Record why production stopped; everything produced so far stays for the rerun."""
+    with session() as s:
+        pkg = packages.get_package(s, package_id)
+        if pkg.status == PackageStatus.PRODUCING:
+            packages.set_status(s, pkg, PackageStatus.FAILED, actor="system", error=error)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the package's error field: domain errors are already worded for operators."""
+    if isinstance(exc, DomainError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

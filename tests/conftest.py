@@ -1,0 +1,116 @@
+"""Shared fixtures.
+
+Tiers: unit (pure), storage (SQLite always; PostgreSQL via BANTIN_TEST_DATABASE_URL or the local
+server), S3 (moto's server; Ceph radosgw in tests/integration), flows (prefect_test_harness). A tier whose
+service is missing is skipped with the reason, except under CI=true where it fails.
+"""
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+# Prefect reads its settings at import: keep its state in a temp dir and make no outbound calls.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="bantin-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+import pytest  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from services import runtime  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def unavailable(reason: str) -> None:
+    """Skip a tier whose service is missing — but fail under CI, which must run every tier."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this tier must run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    url = os.environ.get("BANTIN_TEST_DATABASE_URL", DEFAULT_PG)
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # any driver or network error means "no server here"
+        unavailable(f"PostgreSQL not reachable at {make_url(url).render_as_string(hide_password=True)}: "
+                    f"{str(exc).splitlines()[0]}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh database for this test session, dropped afterwards."""
+    name = f"bantin_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    yield url
+    from storage.db import get_engine
+
+    get_engine.cache_clear()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each storage test runs on SQLite and on PostgreSQL (a fresh schema state per test)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    from storage.models import Base
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on a free loopback port (fast; it does not check signatures)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def bantin_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point settings at a fresh home (SQLite + local objects) for this test."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("BANTIN_HOME", str(home))
+    for var in ("BANTIN_DATABASE_URL", "BANTIN_STORE", "BANTIN_STORE_DIR", "BANTIN_USER"):
+        monkeypatch.delenv(var, raising=False)
+    runtime.reset()
+    yield home
+    runtime.reset()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One Prefect test server for the session (start-up takes 10-20 s on 2 cores)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -1,0 +1,1 @@
+"""Web-facing parts: the editorial app (issue #4) and the reference receiver for destinations."""

@@ -1,0 +1,136 @@
+"""A reference receiver for bantin's package push (schema ``bantin.package/1``).
+
+Provincial and central systems (HTTTN) can run it, or read it, to see what a conforming receiver
+does: check the manifest hash, fetch and verify every asset, recognise a re-send by its
+idempotency key and answer with a receipt. The demo starts one on loopback. Standard library only.
+"""
+
+import hashlib
+import json
+import threading
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from domain.canonical import canonical_json, sha256_hex
+from domain.payloads import PAYLOAD_SCHEMA
+
+MAX_BODY = 10 * 1024 * 1024
+
+
+@dataclass
+class Received:
+    receipt_id: str
+    idempotency_key: str
+    manifest_hash: str
+    title: str
+    verified_assets: int
+    path: Path
+
+
+@dataclass
+class ReceiverState:
+    out_dir: Path
+    by_key: dict[str, Received] = field(default_factory=dict)
+    requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class ReceiverError(Exception):
+    pass
+
+
+def _fetch(url: str) -> bytes:
+    if not url.startswith(("file://", "http://", "https://")):
+        raise ReceiverError(f"unsupported asset URL scheme: {url[:20]}")
+    with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - schemes checked above
+        data: bytes = resp.read()
+        return data
+
+
+def accept(state: ReceiverState, payload: dict[str, Any], idempotency_key: str) -> tuple[Received, bool]:
+    """Validate and store one package; returns (receipt, was_duplicate)."""
+    if payload.get("schema") != PAYLOAD_SCHEMA:
+        raise ReceiverError(f"unknown schema {payload.get('schema')!r}")
+    if not idempotency_key or idempotency_key != payload.get("idempotency_key"):
+        raise ReceiverError("missing or inconsistent Idempotency-Key")
+    with state.lock:
+        if idempotency_key in state.by_key:
+            return state.by_key[idempotency_key], True
+    manifest = payload["manifest"]
+    manifest_hash = sha256_hex(canonical_json(manifest))
+    if manifest_hash != payload.get("manifest_hash"):
+        raise ReceiverError("manifest does not match its hash")
+    urls: dict[str, str] = payload.get("asset_urls", {})
+    pkg_dir = state.out_dir / manifest_hash[:16]
+    pkg_dir.mkdir(parents=True, exist_ok=True)
+    verified = 0
+    for variant in manifest["variants"]:
+        for asset in variant["assets"]:
+            data = _fetch(urls[asset["key"]])
+            if hashlib.sha256(data).hexdigest() != asset["sha256"] or len(data) != asset["size"]:
+                raise ReceiverError(f"asset {asset['key']} failed verification")
+            (pkg_dir / Path(asset["key"]).name).write_bytes(data)
+            verified += 1
+    (pkg_dir / "manifest.json").write_bytes(canonical_json(manifest))
+    rec = Received(f"rcpt-{uuid.uuid4().hex[:12]}", idempotency_key, manifest_hash, manifest["title"], verified,
+                   pkg_dir)
+    with state.lock:
+        existing = state.by_key.setdefault(idempotency_key, rec)
+    return existing, existing is not rec
+
+
+def make_handler(state: ReceiverState) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server API
+            with state.lock:
+                state.requests += 1
+            length = int(self.headers.get("Content-Length") or 0)
+            if length <= 0 or length > MAX_BODY:
+                return self._answer(413 if length > MAX_BODY else 400, {"error": "bad body length"})
+            try:
+                payload = json.loads(self.rfile.read(length))
+                rec, dup = accept(state, payload, self.headers.get("Idempotency-Key", ""))
+            except (ReceiverError, KeyError, ValueError, OSError) as exc:
+                return self._answer(422, {"error": str(exc)})
+            self._answer(200 if dup else 201, {"receipt_id": rec.receipt_id, "duplicate": dup,
+                                               "verified_assets": rec.verified_assets})
+
+        def _answer(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet: the demo prints its own report
+            pass
+
+    return Handler
+
+
+class ReferenceReceiver:
+    """Run the receiver on ``127.0.0.1`` in a background thread (``with ReferenceReceiver(dir) as r``)."""
+
+    def __init__(self, out_dir: Path, port: int = 0) -> None:
+        self.state = ReceiverState(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(self.state))
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/packages"
+
+    def __enter__(self) -> "ReferenceReceiver":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
