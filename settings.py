@@ -44,6 +44,7 @@ class Settings(BaseSettings):
 
     http_timeout: float = 10.0
     delivery_max_attempts: int = Field(default=5, ge=1, le=50)
+    delivery_backoff_seconds: float = Field(default=2.0, ge=0.0, le=600.0)  # doubles per attempt, with jitter
 
     @model_validator(mode="after")
     def _fill_paths(self) -> "Settings":

@@ -1,6 +1,7 @@
 """The publish flow: approved package -> deliveries to every enabled destination."""
 
 from prefect import flow, get_run_logger
+from prefect.tasks import exponential_backoff
 
 from settings import get_settings
 from tasks.publishing import complete_publication, deliver, prepare_deliveries
@@ -21,7 +22,9 @@ def publish_package(package_id: int) -> str:
     """
     logger = get_run_logger()
     todo = prepare_deliveries(package_id)
-    sender = deliver.with_options(retries=get_settings().delivery_max_attempts - 1)
+    settings = get_settings()
+    sender = deliver.with_options(retries=settings.delivery_max_attempts - 1,
+                                  retry_delay_seconds=exponential_backoff(settings.delivery_backoff_seconds))
     futures = sender.map(todo)
     futures.wait()
     failed = [f for f in futures if not f.state.is_completed()]

@@ -1,0 +1,220 @@
+"""The main path through real Prefect flows (test harness), SQLite, the local store, ffmpeg and espeak-ng."""
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import pytest
+import scipy.io.wavfile
+
+from cli.main import seed_demo_users
+from domain.deliveries import DestinationKind
+from domain.errors import ApprovalRefused, InvalidInput, ManifestMismatch
+from domain.packages import verify_manifest
+from services import approvals, drafts as draft_service, runtime
+from services.runtime import object_store, session
+from settings import get_settings
+from storage.migrate import upgrade
+from storage.repositories import areas, deliveries, drafts, packages
+from tests.flows.receivers import scripted
+from web.reference_receiver import ReferenceReceiver
+
+pytestmark = [pytest.mark.flow, pytest.mark.integration]
+
+BODY = (Path(__file__).parents[2] / "cli" / "samples" / "thong-bao-tiem-chung.txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def app(bantin_env: Path, prefect_harness: None) -> Iterator[Path]:
+    settings = get_settings()
+    upgrade(settings.database_url)
+    with session() as s:
+        areas.upsert_areas(s, areas.read_area_csv())
+        seed_demo_users(s)
+    yield bantin_env
+
+
+def submit(languages: str = "vi,km") -> int:
+    req = draft_service.DraftRequest(body=BODY, area_codes=["29377"], languages=languages, priority="uu_tien",
+                                     author="demo-editor", requesting_unit="UBND xã Đa Lộc")
+    with session() as s:
+        return draft_service.submit_text_draft(s, object_store(), req).draft_id
+
+
+def produce(draft_id: int) -> int:
+    from flows.produce import produce_package
+
+    return produce_package(draft_id)
+
+
+def publish(package_id: int) -> str:
+    from flows.publish import publish_package
+
+    return publish_package(package_id)
+
+
+def view(package_id: int) -> dict:
+    from cli.main import package_view
+
+    return package_view(package_id)
+
+
+def loudness_of(mp3: bytes, tmp: Path) -> float:
+    """Independent check: decode with ffmpeg, measure with pyloudnorm (BS.1770-4)."""
+    (tmp / "a.mp3").write_bytes(mp3)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(tmp / "a.mp3"), str(tmp / "a.wav")], check=True)
+    rate, data = scipy.io.wavfile.read(tmp / "a.wav")
+    samples = data.astype(np.float64) / 32768.0
+    return float(pyloudnorm.Meter(rate).integrated_loudness(samples))
+
+
+def test_produce_approve_publish(app: Path, tmp_path: Path) -> None:
+    draft_id = submit()
+    package_id = produce(draft_id)
+    v = view(package_id)
+    assert v["status"] == "in_review"
+    variants = {x["language"]: x for x in v["variants"]}
+    assert variants["km"]["status"] == "blocked" and "translat" in variants["km"]["blocked_reason"]
+    assert variants["km"]["assets"] == []  # never a copy of the Vietnamese text
+    kinds = sorted(a["kind"] for a in variants["vi"]["assets"])
+    assert kinds[:3] == ["audio", "board_text", "script"] and "slide" in kinds
+
+    store = object_store()
+    audio = next(a for a in variants["vi"]["assets"] if a["kind"] == "audio")
+    assert abs(audio["meta"]["output_i"] - (-16.0)) <= 0.5
+    assert audio["meta"]["synthetic"] is True
+    assert abs(loudness_of(store.get_bytes(audio["key"]), tmp_path) - (-16.0)) <= 0.7
+    script = store.get_bytes(next(a["key"] for a in variants["vi"]["assets"] if a["kind"] == "script")).decode()
+    assert script.startswith("Kính thưa") and "Trân trọng thông báo" in script
+    assert "Đa Lộc" in script
+    with session() as s:
+        pkg = packages.get_package(s, package_id)
+        manifest = verify_manifest(store.get_bytes(pkg.manifest_key or ""), pkg.manifest_hash or "")
+    assert manifest["draft"]["id"] == draft_id
+
+    with ReferenceReceiver(tmp_path / "rx") as rx:
+        with session() as s:
+            deliveries.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=rx.url)
+        with pytest.raises(ApprovalRefused, match="only approved"):
+            publish(package_id)
+        with session() as s:
+            approvals.approve_package(s, package_id=package_id, username="demo-approver",
+                                      reviewed_hash=(pkg.manifest_hash or "")[:16])
+        assert publish(package_id) == "published"
+        assert publish(package_id) == "published"  # rerun: nothing is sent again
+        received = list(rx.state.by_key.values())
+        assert rx.state.requests == 1
+    asset_count = sum(len(x["assets"]) for x in manifest["variants"])
+    assert len(received) == 1 and received[0].verified_assets == asset_count
+    assert received[0].manifest_hash == pkg.manifest_hash
+    d = view(package_id)["deliveries"][0]
+    assert (d["status"], d["attempts"], d["receipt_id"]) == ("delivered", 1, received[0].receipt_id)
+
+
+def test_produce_rerun_changes_nothing(app: Path) -> None:
+    draft_id = submit("vi")
+    first = produce(draft_id)
+    before = view(first)
+    assert produce(draft_id) == first
+    after = view(first)
+    assert after["manifest_hash"] == before["manifest_hash"]
+    assert after["variants"] == before["variants"]
+
+
+def test_failed_step_keeps_work_and_rerun_resumes(app: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    draft_id = submit("vi")
+    monkeypatch.setenv("BANTIN_ESPEAK_VOICE", "no-such-voice")
+    runtime.reset()
+    with pytest.raises(Exception, match="espeak|voice"):
+        produce(draft_id)
+    with session() as s:
+        pkg = packages.packages_of_draft(s, draft_id)[-1]
+        assert pkg.status == "failed" and pkg.error
+        script_before = packages.get_asset(s, package_id=pkg.id, language="vi", kind=packages.AssetKind.SCRIPT)
+        assert script_before is not None
+    monkeypatch.delenv("BANTIN_ESPEAK_VOICE")
+    runtime.reset()
+    assert produce(draft_id) == pkg.id
+    with session() as s:
+        resumed = packages.get_package(s, pkg.id)
+        script_after = packages.get_asset(s, package_id=pkg.id, language="vi", kind=packages.AssetKind.SCRIPT)
+        assert resumed.status == "in_review" and resumed.error == ""
+        assert script_after is not None and script_after.key == script_before.key
+
+
+def test_approving_a_changed_package_is_refused(app: Path) -> None:
+    draft_id = submit("vi")
+    old = produce(draft_id)
+    old_hash = view(old)["manifest_hash"]
+    with session() as s:
+        rev = drafts.latest_revision(s, draft_id)
+        from dataclasses import replace
+
+        drafts.add_revision(s, draft_id=draft_id, content=replace(rev.content, title="Thông báo (đính chính giờ tiêm)"),
+                            author="demo-editor")
+    new = produce(draft_id)
+    assert new != old and view(old)["status"] == "superseded"
+    with session() as s, pytest.raises(ApprovalRefused, match="superseded"):
+        approvals.approve_package(s, package_id=old, username="demo-approver")
+    with session() as s, pytest.raises(ManifestMismatch, match="changed since review"):
+        approvals.approve_package(s, package_id=new, username="demo-approver", reviewed_hash=old_hash)
+    with session() as s:
+        assert packages.approvals_of(s, new) == []
+
+
+def test_author_cannot_approve_own_package(app: Path) -> None:
+    from domain.approvals import Role
+    from storage.repositories import users
+
+    with session() as s:
+        users.add_user(s, username="chi", full_name="Chị Chi", roles=[Role.EDITOR, Role.APPROVER])
+    req = draft_service.DraftRequest(body=BODY, area_codes=["29377"], languages="vi", priority="thuong", author="chi")
+    with session() as s:
+        draft_id = draft_service.submit_text_draft(s, object_store(), req).draft_id
+    package_id = produce(draft_id)
+    with session() as s, pytest.raises(ApprovalRefused, match="four-eyes"):
+        approvals.approve_package(s, package_id=package_id, username="chi")
+    with session() as s:
+        approvals.approve_package(s, package_id=package_id, username="demo-approver")
+        assert packages.get_package(s, package_id).status == "approved"
+
+
+def test_delivery_retries_transient_errors_and_gives_up_on_permanent(app: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    monkeypatch.setenv("BANTIN_DELIVERY_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("BANTIN_DELIVERY_BACKOFF_SECONDS", "0.05")
+    runtime.reset()
+    package_id = produce(submit("vi"))
+    with session() as s:
+        approvals.approve_package(s, package_id=package_id, username="demo-approver")
+    with scripted([503, 500, 201]) as flaky, scripted([400]) as broken:
+        with session() as s:
+            deliveries.add_destination(s, name="flaky", kind=DestinationKind.HTTP, url=flaky.url)
+            deliveries.add_destination(s, name="broken", kind=DestinationKind.HTTP, url=broken.url)
+        assert publish(package_id) == "published"
+        by_name = {d["destination"]: d for d in view(package_id)["deliveries"]}
+        assert (by_name["flaky"]["status"], by_name["flaky"]["attempts"]) == ("delivered", 3)
+        assert len(set(flaky.keys)) == 1  # every attempt carried the same idempotency key
+        assert (by_name["broken"]["status"], by_name["broken"]["attempts"]) == ("dead", 1)
+        assert "HTTP 400" in by_name["broken"]["last_error"]
+        assert publish(package_id) == "published"  # rerun: the delivered one is not sent again
+        assert len(flaky.keys) == 3 and len(broken.keys) == 1
+
+
+def test_publish_with_every_destination_down_keeps_package_approved(app: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BANTIN_DELIVERY_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("BANTIN_DELIVERY_BACKOFF_SECONDS", "0.05")
+    runtime.reset()
+    package_id = produce(submit("vi"))
+    with session() as s:
+        approvals.approve_package(s, package_id=package_id, username="demo-approver")
+    with scripted([500]) as down:
+        with session() as s:
+            deliveries.add_destination(s, name="down", kind=DestinationKind.HTTP, url=down.url)
+        with pytest.raises(InvalidInput, match="no destination accepted"):
+            publish(package_id)
+        assert len(down.keys) == 2
+    assert view(package_id)["status"] == "approved"
+    assert view(package_id)["deliveries"][0]["status"] == "dead"

@@ -1,0 +1,90 @@
+"""The ``bantin`` command as an operator runs it: real entry point, real process, one-line errors."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BANTIN = str(Path(sys.executable).with_name("bantin"))
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cli-home")
+
+
+def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BANTIN_")}
+    env["BANTIN_HOME"] = str(home)
+    home.mkdir(parents=True, exist_ok=True)
+    return subprocess.run([BANTIN, *args], capture_output=True, text=True, env=env, timeout=120, cwd=home)
+
+
+def test_help_lists_the_commands(home: Path) -> None:
+    out = run(home, "--help")
+    assert out.returncode == 0
+    for command in ("init", "draft", "produce", "package", "approve", "reject", "publish", "demo", "areas"):
+        assert command in out.stdout
+
+
+def test_commands_before_init_say_how_to_start(home: Path) -> None:
+    out = run(home / "fresh", "draft", "list")
+    assert out.returncode == 2
+    assert out.stderr.strip().startswith("error:") and "bantin init" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_init_then_bad_drafts_fail_cleanly_and_store_nothing(home: Path) -> None:
+    first = run(home, "init", "--demo-users")
+    assert first.returncode == 0, first.stderr
+    again = run(home, "init", "--demo-users")
+    assert again.returncode == 0 and "0 added or updated" in again.stdout
+
+    good = home / "good.txt"
+    good.write_text("Thông báo cắt điện\nĐiện lực huyện thông báo cắt điện để bảo trì lưới điện từ 7 giờ đến 11 giờ.",
+                    encoding="utf-8")
+    empty = home / "empty.txt"
+    empty.write_text("   \n\n", encoding="utf-8")
+    latin1 = home / "latin1.txt"
+    latin1.write_bytes("Thông báo\nLịch tiêm chủng cho trẻ em trong xã vào thứ hai.".encode("utf-16"))
+    audio = home / "recording.mp3"
+    audio.write_bytes(b"ID3")
+    cases = [
+        ([str(empty), "--area", "29377"], "empty"),
+        ([str(latin1), "--area", "29377"], "not UTF-8"),
+        ([str(good), "--area", "99999"], "unknown area"),
+        ([str(good), "--area", "29377", "--lang", "vi,xx"], "unknown language 'xx'"),
+        ([str(good), "--area", "29377", "--priority", "rat_gap"], "unknown priority"),
+        ([str(home / "missing.txt"), "--area", "29377"], "file not found"),
+        ([str(audio), "--area", "29377"], "audio recording"),
+        ([str(good), "--area", "29377", "--expires", "2026-12-05 10:00"], "time zone"),
+    ]
+    for args, message in cases:
+        out = run(home, "draft", "submit", *args, "--as", "demo-editor")
+        assert out.returncode == 2, (args, out.stdout, out.stderr)
+        assert message in out.stderr, (args, out.stderr)
+        assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    no_user = run(home, "draft", "submit", str(good), "--area", "29377")
+    assert no_user.returncode == 2 and "--as" in no_user.stderr
+    not_editor = run(home, "draft", "submit", str(good), "--area", "29377", "--as", "demo-approver")
+    assert not_editor.returncode == 2 and "editor role" in not_editor.stderr
+
+    listing = run(home, "draft", "list")
+    assert listing.returncode == 0 and listing.stdout.strip() == ""  # nothing half-written
+    assert not (home / "objects").exists() or not any((home / "objects").rglob("*.txt"))
+
+    ok = run(home, "draft", "submit", str(good), "--area", "29377", "--as", "demo-editor")
+    assert ok.returncode == 0, ok.stderr
+    assert "draft 1 submitted" in ok.stdout
+    assert "Thông báo cắt điện" in run(home, "draft", "list").stdout
+
+
+def test_unknown_package_and_areas(home: Path) -> None:
+    out = run(home, "approve", "999", "--as", "demo-approver")
+    assert out.returncode == 2 and "no package with id 999" in out.stderr
+    areas = run(home, "areas", "list", "--parent", "847")
+    assert areas.returncode == 0 and "Xã Đa Lộc" in areas.stdout
+    bad = run(home, "areas", "list", "--parent", "00000")
+    assert bad.returncode == 2 and "unknown area code" in bad.stderr
