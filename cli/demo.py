@@ -119,8 +119,8 @@ def _report(view: dict[str, Any], steps: list[tuple[str, float]], received: list
         if "audio" in by_kind:
             m = by_kind["audio"][0]["meta"]
             typer.echo(f"[{v['language']}] audio: measured {m['output_i']:.2f} LUFS integrated "
-                       f"(target {m['target_i']}), true peak {m['output_tp']:.2f} dBTP "
-                       f"(ceiling {m['target_tp']}), {m['duration_s']:.1f} s, "
+                       f"(target {m['target']['i']}), true peak {m['output_tp']:.2f} dBTP "
+                       f"(ceiling {m['target']['tp']}), {m['duration_s']:.1f} s, "
                        f"{'ON TARGET' if m['on_target'] else 'OFF TARGET'} (±0.5 LU); "
                        f"synthetic voice (espeak-ng): a placeholder, not broadcast quality")
     typer.echo(f"\nAssets ({store.describe()}):")

@@ -43,10 +43,9 @@ def produce_package(draft_id: int) -> int:
         for language in languages:
             write_texts(package_id, language)
         langs = list(languages)
-        speech = synthesize_speech.map(unmapped(package_id), langs)
-        slides = render_board_slides.map(unmapped(package_id), langs)
-        loudness = normalize_audio.map(unmapped(package_id), langs, wait_for=speech)
-        loudness.result()
+        slides = render_board_slides.map(unmapped(package_id), langs)  # runs alongside the audio chain
+        synthesize_speech.map(unmapped(package_id), langs).result()
+        normalize_audio.map(unmapped(package_id), langs).result()
         slides.result()
         finalize_package(package_id)
     except Exception as exc:

@@ -9,12 +9,14 @@ import io
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+import urllib3.exceptions
 from minio import Minio
 from minio.error import S3Error
 
@@ -41,6 +43,35 @@ def _hash_file(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+@contextmanager
+def _s3_errors(op: str, key: str, endpoint: str) -> Iterator[None]:
+    """Turn SDK and network failures into storage errors callers can catch (and retry)."""
+    try:
+        yield
+    except S3Error as exc:
+        if exc.code in ("NoSuchKey", "NoSuchObject"):
+            raise ObjectNotFound(f"object {key} not found") from None
+        raise StorageError(f"{op} {key} on {endpoint}: {exc.code}: {exc.message}") from exc
+    except urllib3.exceptions.HTTPError as exc:
+        raise StorageError(f"{op} {key}: S3 server at {endpoint} unreachable: {exc}") from exc
+
+
+def _verified_copy(write: Callable[[Path], object], key: str, dest: Path) -> Path:
+    """Write to a temporary file beside ``dest``, check it, and only then rename it into place, so a
+    failed check never leaves bad bytes where the caller expects good ones."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".dl-")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        _check(key, _hash_file(tmp)[0])
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
 
 
 def _check(key: str, data_sha: str) -> None:
@@ -93,9 +124,8 @@ class LocalObjectStore:
     def put_file(self, path: Path, *, ext: str, media_type: str) -> StoredObject:
         sha, size = _hash_file(path)
         key = content_key(sha, ext)
-        if not self._path(key).exists():
-            with path.open("rb") as src:
-                self._write(key, src)
+        with path.open("rb") as src:  # always rewrite: repairs a damaged copy; same key, same bytes
+            self._write(key, src)
         return StoredObject(key, sha, size, media_type)
 
     def put_bytes(self, data: bytes, *, ext: str, media_type: str) -> StoredObject:
@@ -121,9 +151,7 @@ class LocalObjectStore:
         path = self._path(key)
         if not path.exists():
             raise ObjectNotFound(f"object {key} not found in {self.root}")
-        shutil.copyfile(path, dest)
-        _check(key, _hash_file(dest)[0])
-        return dest
+        return _verified_copy(lambda tmp: shutil.copyfile(path, tmp), key, dest)
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
@@ -148,7 +176,9 @@ class LocalObjectStore:
 class S3ObjectStore:
     """Objects in one bucket of an S3 server (MinIO, Ceph RGW, AWS), through the minio SDK.
 
-    The SHA-256 is also kept as user metadata so operators can audit a bucket without downloading it.
+    The SHA-256 is also kept as user metadata so operators can audit a bucket without downloading it;
+    it is never trusted in place of hashing the bytes. SDK and network failures surface as
+    ``StorageError`` (``ObjectNotFound`` for a missing key).
     """
 
     def __init__(
@@ -168,33 +198,29 @@ class S3ObjectStore:
     def ensure_bucket(self) -> None:
         """Create the bucket if missing (idempotent)."""
         try:
-            if not self.client.bucket_exists(self.bucket):
-                self.client.make_bucket(self.bucket)
-        except S3Error as exc:
-            if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                raise StorageError(f"cannot create bucket {self.bucket} on {self.endpoint}: {exc}") from exc
-
-    def _stat_sha(self, key: str) -> str | None:
-        try:
-            stat = self.client.stat_object(self.bucket, key)
-        except S3Error as exc:
-            if exc.code in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
-                return None
-            raise StorageError(f"stat {key} on {self.endpoint}: {exc}") from exc
-        meta = stat.metadata or {}
-        return meta.get("x-amz-meta-sha256") or meta.get("X-Amz-Meta-Sha256") or ""
+            with _s3_errors("create bucket", self.bucket, self.endpoint):
+                if not self.client.bucket_exists(self.bucket):
+                    self.client.make_bucket(self.bucket)
+        except StorageError as exc:
+            cause = exc.__cause__
+            if not (isinstance(cause, S3Error) and cause.code == "BucketAlreadyOwnedByYou"):
+                raise
 
     def exists(self, key: str) -> bool:
-        return self._stat_sha(key) is not None
+        try:
+            with _s3_errors("stat", key, self.endpoint):
+                self.client.stat_object(self.bucket, key)
+        except ObjectNotFound:
+            return False
+        return True
 
     def put_file(self, path: Path, *, ext: str, media_type: str) -> StoredObject:
         sha, size = _hash_file(path)
         key = content_key(sha, ext)
-        if self._stat_sha(key) != sha:  # content keys: an existing object with our digest is already right
-            self.client.fput_object(
-                self.bucket, key, str(path), content_type=media_type, metadata={"sha256": sha},
-                part_size=8 * _CHUNK,
-            )
+        # Always upload: rewriting a content key is harmless and repairs a damaged copy.
+        with _s3_errors("upload", key, self.endpoint):
+            self.client.fput_object(self.bucket, key, str(path), content_type=media_type,
+                                    metadata={"sha256": sha}, part_size=8 * _CHUNK)
         return StoredObject(key, sha, size, media_type)
 
     def put_bytes(self, data: bytes, *, ext: str, media_type: str) -> StoredObject:
@@ -204,41 +230,36 @@ class S3ObjectStore:
     def put_at(self, key: str, data: bytes, *, media_type: str) -> StoredObject:
         sha = hashlib.sha256(data).hexdigest()
         _check(key, sha)
-        self.client.put_object(
-            self.bucket, key, io.BytesIO(data), len(data), content_type=media_type, metadata={"sha256": sha}
-        )
+        with _s3_errors("upload", key, self.endpoint):
+            self.client.put_object(self.bucket, key, io.BytesIO(data), len(data), content_type=media_type,
+                                   metadata={"sha256": sha})
         return StoredObject(key, sha, len(data), media_type)
 
     def get_bytes(self, key: str) -> bytes:
-        try:
+        with _s3_errors("get", key, self.endpoint):
             resp = self.client.get_object(self.bucket, key)
             try:
                 data = resp.read()
             finally:
                 resp.close()
                 resp.release_conn()
-        except S3Error as exc:
-            if exc.code in ("NoSuchKey", "NoSuchObject"):
-                raise ObjectNotFound(f"object {key} not found in bucket {self.bucket}") from None
-            raise StorageError(f"get {key} from {self.endpoint}: {exc}") from exc
         _check(key, hashlib.sha256(data).hexdigest())
         return data
 
     def download(self, key: str, dest: Path) -> Path:
-        try:
-            self.client.fget_object(self.bucket, key, str(dest))
-        except S3Error as exc:
-            if exc.code in ("NoSuchKey", "NoSuchObject"):
-                raise ObjectNotFound(f"object {key} not found in bucket {self.bucket}") from None
-            raise StorageError(f"download {key} from {self.endpoint}: {exc}") from exc
-        _check(key, _hash_file(dest)[0])
-        return dest
+        def fetch(tmp: Path) -> None:
+            with _s3_errors("download", key, self.endpoint):
+                self.client.fget_object(self.bucket, key, str(tmp))
+
+        return _verified_copy(fetch, key, dest)
 
     def url(self, key: str, *, expires: timedelta = timedelta(hours=48)) -> str:
-        return self.client.presigned_get_object(self.bucket, key, expires=expires)
+        with _s3_errors("presign", key, self.endpoint):
+            return self.client.presigned_get_object(self.bucket, key, expires=expires)
 
     def delete(self, key: str) -> None:
-        self.client.remove_object(self.bucket, key)
+        with _s3_errors("delete", key, self.endpoint):
+            self.client.remove_object(self.bucket, key)
 
     def describe(self) -> str:
         return f"S3 bucket {self.bucket} at {self.endpoint}"

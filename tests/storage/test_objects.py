@@ -88,3 +88,32 @@ def test_local_store_refuses_path_traversal(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="escapes"):
         store.put_at("../outside.txt", b"x", media_type="text/plain")
     assert not (tmp_path / "outside.txt").exists()
+
+
+def test_failed_download_leaves_nothing_at_destination(store: ObjectStore, tmp_path: Path) -> None:
+    obj = store.put_bytes(b"good", ext="txt", media_type="text/plain")
+    _tamper(store, obj.key, b"evil")
+    dest = tmp_path / "out.txt"
+    with pytest.raises(ChecksumMismatch):
+        store.download(obj.key, dest)
+    assert not dest.exists()
+
+
+def test_put_file_repairs_a_damaged_copy(store: ObjectStore, tmp_path: Path) -> None:
+    src = tmp_path / "a.txt"
+    src.write_bytes(b"the real bytes")
+    obj = store.put_file(src, ext="txt", media_type="text/plain")
+    _tamper(store, obj.key, b"damaged bytes!")
+    store.put_file(src, ext="txt", media_type="text/plain")
+    assert store.get_bytes(obj.key) == b"the real bytes"
+
+
+def test_s3_errors_surface_as_storage_errors(s3_endpoint: str) -> None:
+    store = S3ObjectStore(endpoint=s3_endpoint, access_key="t", secret_key="t", bucket="no-such-bucket-here",
+                          secure=False)
+    with pytest.raises(StorageError):
+        store.put_bytes(b"x", ext="txt", media_type="text/plain")
+    down = S3ObjectStore(endpoint="127.0.0.1:9", access_key="t", secret_key="t", bucket="b-down", secure=False)
+    down.client._http.connection_pool_kw["retries"] = 0  # fail fast: nothing listens on port 9
+    with pytest.raises(StorageError, match="unreachable"):
+        down.get_bytes("objects/00/" + "0" * 64 + ".txt")

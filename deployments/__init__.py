@@ -1,0 +1,1 @@
+"""Deployment entry points: ``prefect.yaml`` for work pools, ``serve.py`` for one long-running process."""

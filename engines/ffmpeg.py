@@ -1,0 +1,331 @@
+"""Thin, typed wrapper around the ffmpeg and ffprobe binaries.
+
+This is the only module in the project that imports ``ffmpeg`` (ffmpeg-python 0.2.0, unmaintained
+since 2019). It is used solely to build command lines; every run goes through :func:`subprocess.run`
+here, with a timeout, ``-nostdin`` and a checked return code, so swapping the builder for another
+library (or plain lists) touches this file only.
+
+Failures while reading or decoding a file raise :class:`MediaError` (permanent for that input); a
+missing binary or a timeout raises :class:`EngineError` (an operator or a retry can fix it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ffmpeg  # ffmpeg-python: command-line builder only, see module docstring
+
+from engines.errors import EngineError, MediaError, stderr_tail
+
+DEFAULT_TIMEOUT_S = 600.0
+# Pass-1 values that pass 2 feeds back to loudnorm (measured_I, measured_TP, ... and offset).
+_LOUDNORM_KEYS = ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")
+_JSON_BLOCK = re.compile(r"\{\s*\"input_i\".*?\}", re.DOTALL)
+_SUMMARY_VALUE = re.compile(r"^\s*(I|LRA|Peak):\s+(-?inf|-?\d+(?:\.\d+)?)\s", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What ffprobe reports about the first audio stream of a file."""
+
+    duration_s: float
+    sample_rate: int
+    channels: int
+    codec: str
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise EngineError(f"{name} not found on PATH: install ffmpeg: apt-get install ffmpeg")
+    return found
+
+
+def _file_arg(path: Path) -> str:
+    # The "file:" protocol prefix stops ffmpeg reading a name such as "-x.mp3" as an option or
+    # "http:..." / "concat:..." as another protocol.
+    return "file:" + str(Path(path).resolve())
+
+
+def _run(args: list[str], *, what: str, timeout_s: float) -> str:
+    """Run a command; return its stderr (where ffmpeg prints measurements)."""
+    try:
+        proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise EngineError(f"{what}: {Path(args[0]).name} timed out after {timeout_s:.0f} s") from None
+    stderr = proc.stderr.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise MediaError(f"{what} failed (exit {proc.returncode}): {stderr_tail(stderr)}")
+    return stderr
+
+
+def _compile(stream: Any) -> list[str]:
+    args: list[str] = stream.compile(cmd=_binary("ffmpeg"))
+    # Global options go first: ffmpeg-python appends them at the end, where some versions warn.
+    return [args[0], "-hide_banner", "-nostdin", "-nostats", *args[1:]]
+
+
+def _check_file(path: Path) -> None:
+    if not path.is_file():
+        raise MediaError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise MediaError(f"{path}: file is empty (0 bytes)")
+
+
+def probe(path: Path, *, timeout_s: float = 60.0) -> MediaInfo:
+    """Describe the first audio stream of a media file.
+
+    Runs the same ffprobe command as ``ffmpeg.probe`` but through :func:`subprocess.run`, because
+    ffmpeg-python 0.2.0's ``probe`` has no timeout.
+
+    Args:
+        path: The file to inspect.
+        timeout_s: Seconds before ffprobe is killed.
+
+    Returns:
+        Duration, sample rate, channel count and codec name.
+
+    Raises:
+        MediaError: The file is missing, empty, not media, has no audio stream or no duration.
+        EngineError: ffprobe is not installed or timed out.
+    """
+    path = Path(path)
+    _check_file(path)
+    args = [_binary("ffprobe"), "-v", "error", "-show_format", "-show_streams", "-of", "json"]
+    args.append(_file_arg(path))
+    try:
+        proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise EngineError(f"probe {path.name}: ffprobe timed out after {timeout_s:.0f} s") from None
+    if proc.returncode != 0:
+        raise MediaError(f"{path}: not a readable media file: {stderr_tail(proc.stderr)}")
+    data = json.loads(proc.stdout.decode("utf-8", "replace") or "{}")
+    audio = next((s for s in data.get("streams", []) if s.get("codec_type") == "audio"), None)
+    if audio is None:
+        raise MediaError(f"{path}: no audio stream")
+    duration = audio.get("duration") or data.get("format", {}).get("duration")
+    try:
+        duration_s = float(duration)
+    except (TypeError, ValueError):
+        duration_s = 0.0
+    if not duration_s > 0:
+        raise MediaError(f"{path}: audio has no duration (truncated or corrupt)")
+    return MediaInfo(
+        duration_s=duration_s,
+        sample_rate=int(audio.get("sample_rate", 0)),
+        channels=int(audio.get("channels", 0)),
+        codec=str(audio.get("codec_name", "unknown")),
+    )
+
+
+@dataclass(frozen=True)
+class Conditioning:
+    """Steps applied before loudnorm, identically in pass 1 and pass 2.
+
+    Attributes:
+        sample_rate: Resample to this rate (use the output rate).
+        channels: Convert to this many channels (use the output count), so pass 1 measures the
+            signal pass 2 will actually normalise.
+        pad_to_s: Pad with silence to this length (for clips shorter than loudnorm's 3 s window).
+        gain_db: Gain applied before the limiter.
+        limit_dbfs: Ceiling of a look-ahead peak limiter; None for no limiter.
+    """
+
+    sample_rate: int | None = None
+    channels: int | None = None
+    pad_to_s: float | None = None
+    gain_db: float = 0.0
+    limit_dbfs: float | None = None
+
+
+def _conditioned(src: Path, prep: Conditioning) -> Any:
+    stream = ffmpeg.input(_file_arg(src)).audio
+    if prep.sample_rate:
+        stream = stream.filter("aresample", prep.sample_rate)
+    if prep.channels:
+        # Converting to double *inside* the graph makes the downmix identical in both passes:
+        # swresample scales a downmix differently for integer and float targets, and the encoder's
+        # sample format would otherwise decide which one pass 2 gets.
+        layout = {1: "mono", 2: "stereo"}.get(prep.channels, f"{prep.channels}c")
+        stream = stream.filter("aformat", sample_fmts="dbl", channel_layouts=layout)
+    if prep.pad_to_s:
+        stream = stream.filter("apad", whole_dur=f"{prep.pad_to_s:.3f}")
+    if prep.gain_db:
+        stream = stream.filter("volume", f"{prep.gain_db:.2f}dB")
+    if prep.limit_dbfs is not None:
+        limit = min(max(10 ** (prep.limit_dbfs / 20), 0.0625), 1.0)  # alimiter's accepted range
+        # level=false: no automatic make-up gain (loudnorm sets the level); latency=true keeps the
+        # output aligned with the input so trimming back to the original length stays exact.
+        stream = stream.filter("alimiter", limit=f"{limit:.5f}", level="false", latency="true")
+    return stream
+
+
+def _loudnorm_json(stderr: str, what: str) -> dict[str, Any]:
+    blocks = _JSON_BLOCK.findall(stderr)
+    if not blocks:
+        raise MediaError(f"{what}: no loudnorm measurement in ffmpeg output: {stderr_tail(stderr)}")
+    raw: dict[str, str] = json.loads(blocks[-1])
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        try:
+            out[key] = float(value)  # loudnorm prints numbers as strings, "-inf" for silence
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def loudnorm_measure(
+    path: Path,
+    *,
+    i: float,
+    tp: float,
+    lra: float,
+    prep: Conditioning = Conditioning(),
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> dict[str, Any]:
+    """Loudnorm pass 1: measure a file against a target.
+
+    Args:
+        path: Input media.
+        i: Target integrated loudness (LUFS).
+        tp: Target true peak (dBTP).
+        lra: Target loudness range (LU).
+        prep: Conditioning before loudnorm; pass the same one to :func:`loudnorm_apply`.
+        timeout_s: Seconds before ffmpeg is killed.
+
+    Returns:
+        loudnorm's JSON with numbers as floats (``input_i`` is ``-inf`` for digital silence).
+
+    Raises:
+        MediaError: ffmpeg could not decode the file.
+        EngineError: ffmpeg is missing or timed out.
+    """
+    stream = _conditioned(Path(path), prep).filter(
+        "loudnorm", I=f"{i:.2f}", TP=f"{tp:.2f}", LRA=f"{lra:.2f}", print_format="json"
+    )
+    args = _compile(stream.output("-", format="null"))
+    what = f"loudness measurement of {Path(path).name}"
+    return _loudnorm_json(_run(args, what=what, timeout_s=timeout_s), what)
+
+
+def loudnorm_apply(
+    src: Path,
+    dst: Path,
+    *,
+    i: float,
+    tp: float,
+    lra: float,
+    measured: dict[str, Any],
+    sample_rate: int,
+    bitrate: str,
+    channels: int,
+    prep: Conditioning | None = None,
+    trim_to_s: float | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> dict[str, Any]:
+    """Loudnorm pass 2: normalise with pass-1 values and encode a byte-deterministic MP3.
+
+    ``linear=true`` is requested; ffmpeg silently falls back to dynamic mode when the input's LRA
+    exceeds the target or the gain would break the true-peak ceiling, so read
+    ``normalization_type`` from the result. The output is written to a temporary file next to
+    ``dst`` and moved into place only on success.
+
+    Args:
+        src: Input media.
+        dst: Output MP3 path (replaced atomically).
+        i: Target integrated loudness (LUFS).
+        tp: Target true peak (dBTP).
+        lra: Target loudness range (LU).
+        measured: The dict returned by :func:`loudnorm_measure` for the same preparation.
+        sample_rate: Output rate; loudnorm upsamples to 192 kHz internally, so this is explicit.
+        bitrate: libmp3lame bitrate such as ``"128k"``.
+        channels: Output channel count.
+        prep: The conditioning given to :func:`loudnorm_measure`; by default only the conversion
+            to ``sample_rate`` and ``channels``.
+        trim_to_s: Cut the output back to this duration (the original length when padding).
+        timeout_s: Seconds before ffmpeg is killed.
+
+    Returns:
+        loudnorm's pass-2 JSON (numbers as floats) including ``normalization_type``.
+
+    Raises:
+        MediaError: ffmpeg failed on the input or ``measured`` lacks a key.
+        EngineError: ffmpeg is missing or timed out.
+    """
+    src, dst = Path(src), Path(dst)
+    missing = [key for key in _LOUDNORM_KEYS if key not in measured]
+    if missing:
+        raise MediaError(f"loudnorm pass 2 for {src.name}: measurement lacks {', '.join(missing)}")
+    prep = prep or Conditioning(sample_rate=sample_rate, channels=channels)
+    stream = _conditioned(src, prep).filter(
+        "loudnorm",
+        I=f"{i:.2f}",
+        TP=f"{tp:.2f}",
+        LRA=f"{lra:.2f}",
+        measured_I=f"{measured['input_i']:.2f}",
+        measured_TP=f"{measured['input_tp']:.2f}",
+        measured_LRA=f"{measured['input_lra']:.2f}",
+        measured_thresh=f"{measured['input_thresh']:.2f}",
+        offset=f"{measured['target_offset']:.2f}",
+        linear="true",
+        print_format="json",
+    )
+    stream = stream.filter("aresample", sample_rate)
+    if trim_to_s:
+        stream = stream.filter("atrim", duration=f"{trim_to_s:.6f}")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.partial")
+    out = stream.output(
+        _file_arg(tmp),
+        format="mp3",
+        acodec="libmp3lame",
+        audio_bitrate=bitrate,
+        ar=sample_rate,
+        ac=channels,
+        # No tags, no encoder/version strings, no timestamps: same input -> same bytes, because
+        # assets are content-addressed and a rerun must produce the same key.
+        map_metadata=-1,
+        fflags="+bitexact",
+        **{"flags:a": "+bitexact"},
+    ).overwrite_output()
+    what = f"loudness normalisation of {src.name}"
+    try:
+        result = _loudnorm_json(_run(_compile(out), what=what, timeout_s=timeout_s), what)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return result
+
+
+def ebur128(path: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[float, float, float]:
+    """Measure a file with ffmpeg's EBU R128 meter (``ebur128=peak=true``).
+
+    Args:
+        path: Media to measure (typically an encoded output, to verify it).
+        timeout_s: Seconds before ffmpeg is killed.
+
+    Returns:
+        ``(integrated_lufs, true_peak_dbtp, lra_lu)`` from the Summary block, to 0.1 precision.
+        Silence reads as ``(-70.0, -inf, 0.0)``.
+
+    Raises:
+        MediaError: ffmpeg could not decode the file or printed no summary.
+        EngineError: ffmpeg is missing or timed out.
+    """
+    path = Path(path)
+    # framelog=verbose keeps the per-100 ms lines out of stderr; the summary is still printed.
+    stream = ffmpeg.input(_file_arg(path)).audio.filter("ebur128", peak="true", framelog="verbose")
+    what = f"loudness check of {path.name}"
+    stderr = _run(_compile(stream.output("-", format="null")), what=what, timeout_s=timeout_s)
+    at = stderr.rfind("Summary:")
+    values = dict(_SUMMARY_VALUE.findall(stderr[at:])) if at >= 0 else {}
+    if not {"I", "LRA", "Peak"} <= values.keys():
+        raise MediaError(f"{what}: no EBU R128 summary in ffmpeg output: {stderr_tail(stderr)}")
+    return float(values["I"]), float(values["Peak"]), float(values["LRA"])

@@ -1,0 +1,205 @@
+"""Extractive Vietnamese summaries for loudspeaker scripts and e-board text.
+
+Sentences come from underthesea's ``sent_tokenize``, words from its CRF ``word_tokenize`` (so
+"ủy ban nhân dân" counts as words, not as unrelated syllables), and sentence centrality from sumy's
+LexRank, blended with a lead bias: commune announcements put the key fact (who, what, when) first.
+sumy gets its own tokenizer object, so NLTK's punkt data is never needed. Everything is
+deterministic: the same text and limits give the same summary.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import textwrap
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy
+from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+from sumy.summarizers.lex_rank import LexRankSummarizer
+
+from domain.speech import estimate_speech_seconds
+from engines.errors import SummaryError
+
+LEAD_WEIGHT = 0.5  # share of a sentence's score that comes from its position, which decays as 1/sqrt(1+i)
+# Function words that would otherwise make every sentence look similar to every other.
+STOP_WORDS = frozenset(
+    "và của các những là được cho với trong này đã sẽ có không thì để từ tại theo về một đến khi "
+    "cũng như nhưng hoặc nếu vào ra lên trên dưới sau trước do bị rằng thì vẫn đang rất nhiều".split()
+)
+_CLAUSE_BREAK = re.compile(r"[,;:]\s+|\s+[–—-]\s+")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A loudspeaker script, an e-board text, and how they were chosen.
+
+    Attributes:
+        script: Selected sentences in their original order.
+        board_text: At most ``board_lines`` lines of at most ``board_line_chars`` characters.
+        sentence_indexes: Indexes (in the sentence split of the input) of the script's sentences.
+        estimated_seconds: ``domain.speech.estimate_speech_seconds`` of the script.
+        method: ``whole``, ``lexrank+lead``, with ``+clause-cut`` when the first sentence was cut.
+        notes: Human-readable remarks for the operator (e.g. what was cut).
+    """
+
+    script: str
+    board_text: str
+    sentence_indexes: tuple[int, ...]
+    estimated_seconds: float
+    method: str
+    notes: tuple[str, ...] = ()
+
+
+class _VietnameseTokenizer:
+    """The two methods sumy calls on a tokenizer, backed by underthesea."""
+
+    def to_sentences(self, paragraph: str) -> tuple[str, ...]:
+        from underthesea import sent_tokenize  # imported lazily: ~0.5 s
+
+        return tuple(" ".join(s.split()) for s in sent_tokenize(paragraph) if s.strip())
+
+    def to_words(self, sentence: str) -> tuple[str, ...]:
+        from underthesea import word_tokenize
+
+        words = (w.lower() for w in word_tokenize(sentence))
+        return tuple(w for w in words if any(c.isalnum() for c in w) and w not in STOP_WORDS)
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> _VietnameseTokenizer:
+    tokenizer = _VietnameseTokenizer()
+    tokenizer.to_words("khởi động")  # loads the CRF model once per process (~0.3 s)
+    return tokenizer
+
+
+@lru_cache(maxsize=1)
+def _lexrank() -> LexRankSummarizer:
+    return LexRankSummarizer()
+
+
+def split_sentences(text: str) -> tuple[str, ...]:
+    """Split text into sentences; every line break also ends a sentence (titles, list items).
+
+    Args:
+        text: Vietnamese text.
+
+    Returns:
+        Sentences with inner whitespace collapsed, in order.
+    """
+    tokenizer = _tokenizer()
+    return tuple(s for line in text.splitlines() if line.strip() for s in tokenizer.to_sentences(line))
+
+
+def _rank(sentences: tuple[str, ...]) -> list[int]:
+    """Sentence indexes, best first: LexRank centrality blended with position."""
+    n = len(sentences)
+    centrality = [0.0] * n
+    if n > 2:  # with two sentences LexRank's idf is zero for every word
+        document = ObjectDocumentModel([Paragraph([Sentence(s, _tokenizer()) for s in sentences])])
+        infos: list = []
+
+        def keep_all(ranked: list) -> list:
+            infos.extend(ranked)  # sumy passes (sentence, order, rating) for every sentence
+            return ranked
+
+        with numpy.errstate(all="ignore"):  # a graph without edges yields NaN ratings, handled below
+            _lexrank()(document, keep_all)
+        for info in infos:
+            centrality[info.order] = float(info.rating) if math.isfinite(info.rating) else 0.0
+    top = max(centrality) or 1.0
+    scores = [(1 - LEAD_WEIGHT) * c / top + LEAD_WEIGHT / math.sqrt(1 + i) for i, c in enumerate(centrality)]
+    return sorted(range(n), key=lambda i: (-round(scores[i], 9), i))  # ties go to the earlier sentence
+
+
+def _cut_to_fit(sentence: str, max_seconds: float) -> tuple[str, str]:
+    """Shorten one sentence to ``max_seconds``, at a clause boundary when possible."""
+    best = ""
+    for match in _CLAUSE_BREAK.finditer(sentence):
+        candidate = sentence[: match.start()].rstrip(",;:–—- ") + "."
+        if estimate_speech_seconds(candidate) <= max_seconds:
+            best = candidate
+    if best:
+        return best, "clause-cut"
+    words, kept = sentence.split(), ""
+    for end in range(1, len(words) + 1):  # no clause fits: cut between words
+        candidate = " ".join(words[:end]).rstrip(",;:–—-.") + "."
+        if estimate_speech_seconds(candidate) > max_seconds:
+            break
+        kept = candidate
+    return kept or words[0], "word-cut"
+
+
+def _board(sentences: tuple[str, ...], ranked: list[int], lines: int, width: int) -> str:
+    """Fill the board starting from the best sentence, adding the next best that fit, in text order."""
+    wrap = textwrap.TextWrapper(width=width, break_long_words=True, break_on_hyphens=False)
+
+    def fits(text: str) -> bool:
+        return len(wrap.wrap(text)) <= lines
+
+    best = sentences[ranked[0]]
+    if not fits(best):  # the key sentence alone is too long: shorten it rather than drop it
+        cuts = [best[: m.start()].rstrip(",;:–—- ") + "." for m in _CLAUSE_BREAK.finditer(best)]
+        fitting = [cut for cut in cuts if fits(cut)]
+        if fitting:
+            return "\n".join(wrap.wrap(fitting[-1]))
+        wrapped = wrap.wrap(best)[:lines]
+        last = wrapped[-1]
+        wrapped[-1] = (last if len(last) < width else last[: width - 1].rstrip()) + "…"
+        return "\n".join(wrapped)
+    chosen = [ranked[0]]
+    for index in ranked[1:]:
+        trial = sorted(chosen + [index])
+        if fits(" ".join(sentences[i] for i in trial)):
+            chosen = trial
+    return "\n".join(wrap.wrap(" ".join(sentences[i] for i in chosen)))
+
+
+def summarize(text: str, *, max_seconds: float, board_lines: int, board_line_chars: int = 48) -> Summary:
+    """Choose a loudspeaker script and a board text from a Vietnamese announcement.
+
+    Args:
+        text: The announcement body.
+        max_seconds: Longest allowed script, in estimated speaking seconds.
+        board_lines: Lines available on the e-board.
+        board_line_chars: Characters per board line.
+
+    Returns:
+        The summary. The script always starts with the first sentence (cut at a clause boundary if
+        it alone is too long) and keeps the original order; the whole text when it already fits.
+
+    Raises:
+        SummaryError: The text has no sentences, or a limit is not positive.
+    """
+    if max_seconds <= 0 or board_lines < 1 or board_line_chars < 8:
+        raise SummaryError("max_seconds, board_lines and board_line_chars must be positive (line chars >= 8)")
+    sentences = split_sentences(text or "")
+    if not sentences:
+        raise SummaryError("nothing to summarise: the text is empty")
+    ranked = _rank(sentences)
+    board = _board(sentences, ranked, board_lines, board_line_chars)
+
+    whole = " ".join(sentences)
+    if estimate_speech_seconds(whole) <= max_seconds:
+        return Summary(whole, board, tuple(range(len(sentences))), estimate_speech_seconds(whole), "whole")
+
+    chosen = [0]
+    notes: list[str] = []
+    method = "lexrank+lead"
+    first = sentences[0]
+    if estimate_speech_seconds(first) > max_seconds:
+        first, how = _cut_to_fit(first, max_seconds)
+        method += f"+{how}"
+        notes.append(f"the first sentence alone is longer than {max_seconds:.0f} s, so it was cut ({how})")
+    else:
+        for index in ranked:
+            if index == 0:
+                continue
+            trial = sorted(chosen + [index])
+            if estimate_speech_seconds(" ".join(sentences[i] for i in trial)) <= max_seconds:
+                chosen = trial
+    script = " ".join(first if i == 0 else sentences[i] for i in chosen)
+    kept, total = len(chosen), len(sentences)
+    notes.append(f"kept {kept} of {total} sentences, left out {total - kept} to fit {max_seconds:.0f} s")
+    return Summary(script, board, tuple(chosen), estimate_speech_seconds(script), method, tuple(notes))

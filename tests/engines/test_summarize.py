@@ -1,0 +1,122 @@
+"""Extractive summaries of a realistic commune announcement, with underthesea and sumy for real."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.speech import estimate_speech_seconds
+from engines.errors import SummaryError
+from engines.summarize import split_sentences, summarize
+
+ANNOUNCEMENT = "\n".join((
+    "Ủy ban nhân dân xã Tân Lập thông báo lịch tiêm chủng mở rộng cho trẻ em dưới 5 tuổi vào sáng thứ Bảy, "
+    "ngày 18 tháng 10 năm 2025, tại Trạm Y tế xã.",
+    "Thời gian tiêm bắt đầu từ 7 giờ 30 phút đến 11 giờ cùng ngày.",
+    "Đợt tiêm này gồm vắc xin sởi – rubella, vắc xin bại liệt và vắc xin phòng bạch hầu, ho gà, uốn ván.",
+    "Đề nghị các gia đình có trẻ trong độ tuổi đưa trẻ đến đúng giờ và mang theo sổ tiêm chủng.",
+    "Trẻ đang sốt, đang ốm hoặc có tiền sử phản ứng nặng với vắc xin cần báo cho cán bộ y tế trước khi tiêm.",
+    "Sau khi tiêm, trẻ phải ở lại trạm y tế 30 phút để theo dõi.",
+    "Tại nhà, cha mẹ tiếp tục theo dõi trẻ trong 24 giờ; nếu trẻ sốt cao, quấy khóc kéo dài hoặc khó thở, "
+    "cần đưa ngay đến cơ sở y tế gần nhất.",
+    "Các trưởng thôn có trách nhiệm thông báo đến từng hộ gia đình trong thôn.",
+    "Việc tiêm chủng là hoàn toàn miễn phí.",
+    "Mọi thắc mắc xin liên hệ Trạm Y tế xã qua số điện thoại 0210 3456 789.",
+))
+SENTENCES = split_sentences(ANNOUNCEMENT)
+
+
+def test_announcement_splits_into_its_ten_sentences() -> None:
+    assert len(SENTENCES) == 10
+    assert SENTENCES[1] == "Thời gian tiêm bắt đầu từ 7 giờ 30 phút đến 11 giờ cùng ngày."
+    assert estimate_speech_seconds(ANNOUNCEMENT) > 60  # so a 20-45 s script must drop sentences
+
+
+@pytest.mark.parametrize("max_seconds", [20.0, 30.0, 45.0])
+def test_script_fits_keeps_lead_and_original_order(max_seconds: float) -> None:
+    summary = summarize(ANNOUNCEMENT, max_seconds=max_seconds, board_lines=6)
+    assert estimate_speech_seconds(summary.script) <= max_seconds
+    assert summary.estimated_seconds == pytest.approx(estimate_speech_seconds(summary.script))
+    assert summary.sentence_indexes[0] == 0
+    assert list(summary.sentence_indexes) == sorted(set(summary.sentence_indexes))
+    assert 1 < len(summary.sentence_indexes) < len(SENTENCES)
+    assert summary.script == " ".join(SENTENCES[i] for i in summary.sentence_indexes)
+    assert summary.method == "lexrank+lead"
+
+
+def test_more_time_keeps_more_sentences() -> None:
+    short = summarize(ANNOUNCEMENT, max_seconds=25, board_lines=6)
+    long = summarize(ANNOUNCEMENT, max_seconds=50, board_lines=6)
+    assert len(long.sentence_indexes) > len(short.sentence_indexes)
+
+
+def test_time_and_place_survive_a_tight_budget() -> None:
+    # The lead bias keeps the opening facts (sentence 1 gives the hours) ahead of central but later detail.
+    summary = summarize(ANNOUNCEMENT, max_seconds=30, board_lines=6)
+    assert 1 in summary.sentence_indexes
+
+
+@pytest.mark.parametrize(("lines", "chars"), [(6, 48), (3, 32), (1, 20)])
+def test_board_text_respects_line_limits(lines: int, chars: int) -> None:
+    board = summarize(ANNOUNCEMENT, max_seconds=30, board_lines=lines, board_line_chars=chars).board_text
+    rows = board.split("\n")
+    assert 1 <= len(rows) <= lines
+    assert all(0 < len(row) <= chars for row in rows)
+    assert board.split()[0] == "Ủy"  # the top-ranked content: the opening sentence
+
+
+def test_board_text_is_whole_sentences_of_the_text_in_order() -> None:
+    board = summarize(ANNOUNCEMENT, max_seconds=30, board_lines=6).board_text
+    shown = split_sentences(" ".join(board.split()))
+    assert shown[0] == SENTENCES[0]
+    positions = [SENTENCES.index(s) for s in shown]  # ValueError if a sentence was altered
+    assert positions == sorted(positions) and len(shown) > 1
+
+
+def test_board_shortens_the_key_sentence_rather_than_dropping_it() -> None:
+    board = summarize(ANNOUNCEMENT, max_seconds=30, board_lines=2, board_line_chars=40).board_text
+    assert board.startswith("Ủy ban nhân dân xã Tân Lập")
+    assert len(board.split("\n")) <= 2
+
+
+def test_short_text_is_kept_whole() -> None:
+    text = "Chiều nay, 15 giờ, họp dân thôn Đồng Mới tại nhà văn hóa thôn.\nĐề nghị mỗi hộ cử một người dự."
+    summary = summarize(text, max_seconds=60, board_lines=6)
+    assert summary.method == "whole"
+    assert summary.sentence_indexes == (0, 1)
+    assert summary.script == " ".join(text.split())
+
+
+def test_too_long_first_sentence_is_cut_at_a_clause_boundary() -> None:
+    summary = summarize(ANNOUNCEMENT, max_seconds=10, board_lines=6)
+    assert summary.sentence_indexes == (0,)
+    assert summary.estimated_seconds <= 10
+    assert "cut" in summary.method and summary.notes
+    assert summary.script.endswith(".")
+    assert SENTENCES[0].startswith(summary.script[:-1])
+
+
+def test_clause_cut_prefers_clause_boundaries() -> None:
+    text = ("Do ảnh hưởng của cơn bão số 3, từ chiều nay xã có mưa to, gió giật cấp 10, "
+            "nước sông dâng cao và nguy cơ sạt lở đất ở các thôn vùng núi là rất lớn. Bà con chú ý.")
+    summary = summarize(text, max_seconds=6, board_lines=4)
+    assert summary.method == "lexrank+lead+clause-cut"
+    # 15 syllables (5.4 s) fit; adding "gió giật cấp 10" (6.7 s) would not.
+    assert summary.script == "Do ảnh hưởng của cơn bão số 3, từ chiều nay xã có mưa to."
+
+
+def test_summary_is_deterministic() -> None:
+    first = summarize(ANNOUNCEMENT, max_seconds=30, board_lines=6)
+    assert summarize(ANNOUNCEMENT, max_seconds=30, board_lines=6) == first
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t  "])
+def test_empty_text_is_refused(text: str) -> None:
+    with pytest.raises(SummaryError, match="empty"):
+        summarize(text, max_seconds=30, board_lines=6)
+
+
+def test_non_positive_limits_are_refused() -> None:
+    with pytest.raises(SummaryError):
+        summarize(ANNOUNCEMENT, max_seconds=0, board_lines=6)
+    with pytest.raises(SummaryError):
+        summarize(ANNOUNCEMENT, max_seconds=30, board_lines=0)
