@@ -13,6 +13,7 @@ demo: system-deps $(STAMP)
 	$(VENV)/bin/bantin demo
 
 test: system-deps test-system-deps $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest
 
 setup: system-deps $(STAMP)

@@ -6,20 +6,20 @@ start fast. Every error is one line on stderr and a non-zero exit status.
 
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from sqlalchemy.exc import OperationalError
 
+from cli.common import AsUser, echo, ensure_db
+from cli.drafts import draft_app
+from cli.users import users_app
 from domain.approvals import Role
 from domain.deliveries import DestinationKind
-from domain.drafts import Channel
 from domain.errors import DomainError, InvalidInput
 from engines.errors import EngineError
 from services import approvals as approval_service
-from services import drafts as draft_service
 from services.runtime import object_store, session
 from settings import configure_prefect_env, get_settings
 from storage.errors import StorageError
@@ -28,9 +28,7 @@ from storage.repositories import areas, deliveries, drafts, packages, users
 
 app = typer.Typer(help="bantin: bulletins for commune loudspeakers, e-boards and source systems.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-draft_app = typer.Typer(help="Submit and list drafts.", no_args_is_help=True)
 package_app = typer.Typer(help="Inspect packages.", no_args_is_help=True)
-users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 areas_app = typer.Typer(help="Administrative areas.", no_args_is_help=True)
 dest_app = typer.Typer(help="Publication destinations.", no_args_is_help=True)
 app.add_typer(draft_app, name="draft")
@@ -38,23 +36,6 @@ app.add_typer(package_app, name="package")
 app.add_typer(users_app, name="users")
 app.add_typer(areas_app, name="areas")
 app.add_typer(dest_app, name="destinations")
-
-AsUser = Annotated[str, typer.Option("--as", envvar="BANTIN_USER", help="Who is acting (username).")]
-
-
-def _echo(text: str = "") -> None:
-    typer.echo(text)
-
-
-def _ensure_db() -> None:
-    """Every command but init needs a migrated database; say how to get one."""
-    with session() as s:
-        try:
-            if areas.count_areas(s) == 0:
-                raise InvalidInput("no areas loaded; run 'bantin init' first")
-        except OperationalError:
-            raise InvalidInput("the database is not initialised; run 'bantin init' first") from None
-
 
 @app.command()
 def init(
@@ -70,8 +51,8 @@ def init(
         changed = areas.upsert_areas(s, seed)
         if demo_users:
             seed_demo_users(s)
-    _echo(f"database ready ({settings.database_url}); {len(seed)} areas, {changed} added or updated")
-    _echo(f"object store: {object_store().describe()}")
+    echo(f"database ready ({settings.database_url}); {len(seed)} areas, {changed} added or updated")
+    echo(f"object store: {object_store().describe()}")
 
 
 def seed_demo_users(s: Any) -> None:
@@ -87,44 +68,14 @@ def areas_list(
     parent: Annotated[str | None, typer.Option(help="List the children of this code (default: provinces).")] = None,
 ) -> None:
     """List provinces, or the districts/communes under a code."""
-    _ensure_db()
+    ensure_db()
     with session() as s:
         rows = areas.children(s, parent)
         if parent and not rows:
             areas.get_area(s, parent)
         for a in rows:
             langs = f"  [{','.join(a.languages)}]" if a.languages else ""
-            _echo(f"{a.code:>5}  {a.level:<8}  {a.name}{langs}")
-
-
-@users_app.command("add")
-def users_add(
-    username: str,
-    name: Annotated[str, typer.Option(help="Full name.")],
-    role: Annotated[str, typer.Option(help="Comma-separated: editor, translator, approver, admin.")],
-    area: Annotated[str | None, typer.Option(help="Area code the user works in.")] = None,
-) -> None:
-    """Add a user."""
-    _ensure_db()
-    try:
-        roles = [Role(r.strip()) for r in role.split(",") if r.strip()]
-    except ValueError:
-        raise InvalidInput(f"unknown role in '{role}' (editor, translator, approver, admin)") from None
-    with session() as s:
-        if area:
-            areas.get_area(s, area)
-        users.add_user(s, username=username, full_name=name, roles=roles, area_code=area)
-    _echo(f"user {username} added")
-
-
-@users_app.command("list")
-def users_list() -> None:
-    """List users."""
-    _ensure_db()
-    with session() as s:
-        for u in users.list_users(s):
-            demo = "  (demo account)" if u.is_demo else ""
-            _echo(f"{u.username:<20} {','.join(u.roles):<20} {u.full_name}{demo}")
+            echo(f"{a.code:>5}  {a.level:<8}  {a.name}{langs}")
 
 
 @dest_app.command("add")
@@ -133,76 +84,19 @@ def destinations_add(
     kind: Annotated[DestinationKind, typer.Option(help="htttn or http.")] = DestinationKind.HTTTN,
 ) -> None:
     """Add (or update) a destination that receives published packages by HTTP push."""
-    _ensure_db()
+    ensure_db()
     with session() as s:
         deliveries.add_destination(s, name=name, kind=kind, url=url)
-    _echo(f"destination {name} -> {url}")
+    echo(f"destination {name} -> {url}")
 
 
 @dest_app.command("list")
 def destinations_list() -> None:
     """List destinations."""
-    _ensure_db()
+    ensure_db()
     with session() as s:
         for d in deliveries.list_destinations(s):
-            _echo(f"{d.id:>3}  {d.name:<20} {d.kind:<6} {'on ' if d.enabled else 'off'}  {d.url}")
-
-
-def _parse_time(value: str | None, what: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{what} '{value}' is not an ISO date-time like 2026-12-05T07:00+07:00") from None
-    if parsed.tzinfo is None:
-        raise InvalidInput(f"{what} '{value}' needs a time zone, e.g. +07:00")
-    return parsed
-
-
-@draft_app.command("submit")
-def draft_submit(
-    file: Annotated[Path, typer.Argument(help="UTF-8 text: first line is the title, the rest the body.")],
-    area: Annotated[str, typer.Option(help="Target area code(s), comma-separated.")],
-    lang: Annotated[str, typer.Option(help="Languages, e.g. vi or vi,km.")] = "vi",
-    priority: Annotated[str, typer.Option(help="thuong, uu_tien or khan_cap.")] = "thuong",
-    as_user: AsUser = "",
-    title: Annotated[str, typer.Option(help="Title (default: the file's first line).")] = "",
-    source_ref: Annotated[str, typer.Option(help="Source document number, e.g. 125/TB-UBND.")] = "",
-    unit: Annotated[str, typer.Option(help="Requesting unit, e.g. 'UBND xã Đa Lộc'.")] = "",
-    channels: Annotated[str, typer.Option(help="loudspeaker,board")] = "loudspeaker,board",
-    embargo: Annotated[str | None, typer.Option(help="Not before (ISO time with zone).")] = None,
-    expires: Annotated[str | None, typer.Option(help="Expiry (ISO time with zone).")] = None,
-) -> None:
-    """Submit a text draft. Validated first; stored before anything else happens."""
-    _ensure_db()
-    if not as_user:
-        raise InvalidInput("who is submitting? pass --as USERNAME or set BANTIN_USER")
-    try:
-        chans = tuple(Channel(c.strip()) for c in channels.split(",") if c.strip())
-    except ValueError:
-        raise InvalidInput(f"unknown channel in '{channels}' (loudspeaker, board)") from None
-    text = draft_service.read_text_file(file)
-    req = draft_service.DraftRequest(
-        body=text, title=title, area_codes=area.split(","), languages=lang, priority=priority, author=as_user,
-        channels=chans, source_ref=source_ref, requesting_unit=unit,
-        embargo_at=_parse_time(embargo, "embargo"), expires_at=_parse_time(expires, "expiry"),
-    )
-    with session() as s:
-        rev = draft_service.submit_text_draft(s, object_store(), req)
-    _echo(f"draft {rev.draft_id} submitted (revision {rev.number}): {rev.content.title}")
-    _echo(f"next: bantin produce {rev.draft_id}")
-
-
-@draft_app.command("list")
-def draft_list() -> None:
-    """List drafts with the status of their latest package."""
-    _ensure_db()
-    with session() as s:
-        for rev in drafts.list_drafts(s):
-            pkgs = packages.packages_of_draft(s, rev.draft_id)
-            status = f"package {pkgs[-1].id}: {pkgs[-1].status}" if pkgs else "submitted"
-            _echo(f"{rev.draft_id:>4}  r{rev.number}  {rev.priority:<8} {status:<26} {rev.title}")
+            echo(f"{d.id:>3}  {d.name:<20} {d.kind:<6} {'on ' if d.enabled else 'off'}  {d.url}")
 
 
 def _run_flow(name: str, arg: int) -> Any:
@@ -219,36 +113,36 @@ def _run_flow(name: str, arg: int) -> Any:
 @app.command()
 def produce(draft_id: int) -> None:
     """Produce (or resume producing) the package for a draft's latest revision."""
-    _ensure_db()
+    ensure_db()
     with session() as s:
         drafts.get_draft(s, draft_id)
     package_id = _run_flow("produce", draft_id)
-    _echo(f"package {package_id} produced; review it with: bantin package show {package_id}")
+    echo(f"package {package_id} produced; review it with: bantin package show {package_id}")
 
 
 @package_app.command("show")
 def package_show(package_id: int, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show a package: status, manifest hash, variants, assets, approvals, deliveries."""
-    _ensure_db()
+    ensure_db()
     view = package_view(package_id)
     if as_json:
-        _echo(json.dumps(view, ensure_ascii=False, indent=2, default=str))
+        echo(json.dumps(view, ensure_ascii=False, indent=2, default=str))
         return
-    _echo(f"package {view['id']} (draft {view['draft_id']} r{view['revision']}): {view['status']}")
-    _echo(f"  title:    {view['title']}")
-    _echo(f"  priority: {view['priority']}   areas: {', '.join(view['areas'])}")
-    _echo(f"  manifest: {view['manifest_hash'] or '-'}")
+    echo(f"package {view['id']} (draft {view['draft_id']} r{view['revision']}): {view['status']}")
+    echo(f"  title:    {view['title']}")
+    echo(f"  priority: {view['priority']}   areas: {', '.join(view['areas'])}")
+    echo(f"  manifest: {view['manifest_hash'] or '-'}")
     if view["error"]:
-        _echo(f"  error:    {view['error']}")
+        echo(f"  error:    {view['error']}")
     for v in view["variants"]:
-        _echo(f"  [{v['language']}] {v['status']}" + (f": {v['blocked_reason']}" if v["blocked_reason"] else ""))
+        echo(f"  [{v['language']}] {v['status']}" + (f": {v['blocked_reason']}" if v["blocked_reason"] else ""))
         for a in v["assets"]:
-            _echo(f"      {a['kind']:<10} {a['size']:>8} B  {a['location']}")
+            echo(f"      {a['kind']:<10} {a['size']:>8} B  {a['location']}")
     for a in view["approvals"]:
-        _echo(f"  {a['decision']} by {a['approver']} at {a['at']} for {a['manifest_hash'][:12]}"
+        echo(f"  {a['decision']} by {a['approver']} at {a['at']} for {a['manifest_hash'][:12]}"
               + (f": {a['reason']}" if a["reason"] else ""))
     for d in view["deliveries"]:
-        _echo(f"  -> {d['destination']}: {d['status']} after {d['attempts']} attempt(s)"
+        echo(f"  -> {d['destination']}: {d['status']} after {d['attempts']} attempt(s)"
               + (f", receipt {d['receipt_id']}" if d["receipt_id"] else "")
               + (f", last error {d['last_error']}" if d["last_error"] and d["status"] != "delivered" else ""))
 
@@ -289,13 +183,13 @@ def approve(
     manifest: Annotated[str | None, typer.Option(help="The manifest hash you reviewed (12+ characters).")] = None,
 ) -> None:
     """Approve a package for publication, bound to its current manifest."""
-    _ensure_db()
+    ensure_db()
     if not as_user:
         raise InvalidInput("who is approving? pass --as USERNAME or set BANTIN_USER")
     with session() as s:
         rec = approval_service.approve_package(s, package_id=package_id, username=as_user, reviewed_hash=manifest)
-    _echo(f"package {package_id} approved by {as_user} (manifest {rec.manifest_hash[:12]})")
-    _echo(f"next: bantin publish {package_id}")
+    echo(f"package {package_id} approved by {as_user} (manifest {rec.manifest_hash[:12]})")
+    echo(f"next: bantin publish {package_id}")
 
 
 @app.command()
@@ -305,22 +199,22 @@ def reject(
     as_user: AsUser = "",
 ) -> None:
     """Reject a package with a reason for the editor."""
-    _ensure_db()
+    ensure_db()
     if not as_user:
         raise InvalidInput("who is rejecting? pass --as USERNAME or set BANTIN_USER")
     with session() as s:
         approval_service.reject_package(s, package_id=package_id, username=as_user, reason=reason)
-    _echo(f"package {package_id} rejected")
+    echo(f"package {package_id} rejected")
 
 
 @app.command()
 def publish(package_id: int) -> None:
     """Publish an approved package to every enabled destination (safe to rerun)."""
-    _ensure_db()
+    ensure_db()
     with session() as s:
         packages.get_package(s, package_id)
     status = _run_flow("publish", package_id)
-    _echo(f"package {package_id}: {status}")
+    echo(f"package {package_id}: {status}")
 
 
 @app.command()

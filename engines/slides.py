@@ -18,7 +18,7 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, features
@@ -82,7 +82,7 @@ def _scan(root: Path) -> dict[str, Path]:
     return {p.name: p for p in sorted(root.rglob("*.[ot]tf"), reverse=True)} if root.is_dir() else {}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _index(root: Path) -> dict[str, Path]:
     return _scan(root)  # system folders change only with apt; scan once per process
 

@@ -7,7 +7,15 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from domain.approvals import Role
-from domain.drafts import Channel, DraftContent, DraftRevision, SourceKind, decode_text, split_title_body, validate_content
+from domain.drafts import (
+    Channel,
+    DraftContent,
+    DraftRevision,
+    SourceKind,
+    decode_text,
+    split_title_body,
+    validate_content,
+)
 from domain.errors import InvalidInput
 from domain.languages import parse_languages
 from domain.priority import parse_priority

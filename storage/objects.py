@@ -20,8 +20,8 @@ import urllib3.exceptions
 from minio import Minio
 from minio.error import S3Error
 
-from settings import Settings
 from domain.keys import content_key, sha256_of_key
+from settings import Settings
 from storage.errors import ChecksumMismatch, ObjectNotFound, StorageError
 
 _CHUNK = 1 << 20

@@ -1,6 +1,7 @@
 """Alembic environment: the URL comes from the caller (storage.migrate), never from a file."""
 
 from alembic import context
+
 from storage.db import make_engine
 from storage.models import Base
 

@@ -13,7 +13,8 @@ from cli.main import seed_demo_users
 from domain.deliveries import DestinationKind
 from domain.errors import ApprovalRefused, InvalidInput, ManifestMismatch
 from domain.packages import verify_manifest
-from services import approvals, drafts as draft_service, runtime
+from services import approvals, runtime
+from services import drafts as draft_service
 from services.runtime import object_store, session
 from settings import get_settings
 from storage.migrate import upgrade

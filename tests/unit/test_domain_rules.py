@@ -67,7 +67,7 @@ def test_clean_text_normalises_to_nfc_and_strips_controls() -> None:
 
 def test_decode_text_rejects_non_utf8_with_offset() -> None:
     with pytest.raises(InvalidInput, match="offset 4"):
-        decode_text("abcd".encode() + "ế".encode("cp1258", errors="ignore") + b"\xff", source="x.txt")
+        decode_text(b"abcd" + "ế".encode("cp1258", errors="ignore") + b"\xff", source="x.txt")
 
 
 def test_decode_text_accepts_bom() -> None:
@@ -204,9 +204,10 @@ def test_keys_are_content_addressed() -> None:
 
 
 def req(**kw: object) -> ApprovalRequest:
-    base: dict[str, object] = dict(package_status=PackageStatus.IN_REVIEW, current_manifest_hash="f" * 64,
-                                   reviewed_manifest_hash=None, approver="lan", approver_roles=frozenset({Role.APPROVER}),
-                                   authors=frozenset({"minh"}))
+    base: dict[str, object] = dict(
+        package_status=PackageStatus.IN_REVIEW, current_manifest_hash="f" * 64, reviewed_manifest_hash=None,
+        approver="lan", approver_roles=frozenset({Role.APPROVER}), authors=frozenset({"minh"}),
+    )
     base.update(kw)
     return ApprovalRequest(**base)  # type: ignore[arg-type]
 

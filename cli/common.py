@@ -1,0 +1,26 @@
+"""Helpers shared by the command modules."""
+
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import OperationalError
+
+from domain.errors import InvalidInput
+from services.runtime import session
+from storage.repositories import areas
+
+AsUser = Annotated[str, typer.Option("--as", envvar="BANTIN_USER", help="Who is acting (username).")]
+
+
+def echo(text: str = "") -> None:
+    typer.echo(text)
+
+
+def ensure_db() -> None:
+    """Every command but init needs a migrated database; say how to get one."""
+    with session() as s:
+        try:
+            if areas.count_areas(s) == 0:
+                raise InvalidInput("no areas loaded; run 'bantin init' first")
+        except OperationalError:
+            raise InvalidInput("the database is not initialised; run 'bantin init' first") from None
