@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     script_seconds: float = Field(default=60.0, gt=5.0, le=900.0)
     board_lines: int = Field(default=6, ge=1, le=20)
 
+    model_registry: Path | None = Field(default=None, description="Model registry TOML; default <home>/models.toml")
+    model_cache: Path | None = Field(default=None, description="Where bundled weights are assembled; default <home>/models")
+
     espeak_voice: str = "vi"
     font_dir: Path | None = None  # extra fonts, searched before the system's
 
@@ -52,6 +55,10 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.home / 'bantin.db').as_posix()}"
         if self.store_dir is None:
             self.store_dir = self.home / "objects"
+        if self.model_registry is None:
+            self.model_registry = self.home / "models.toml"
+        if self.model_cache is None:
+            self.model_cache = self.home / "models"
         if self.store == "s3" and not (self.s3_endpoint and self.s3_access_key and self.s3_secret_key):
             raise ValueError("BANTIN_STORE=s3 needs BANTIN_S3_ENDPOINT, BANTIN_S3_ACCESS_KEY and BANTIN_S3_SECRET_KEY")
         return self
