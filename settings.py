@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     board_lines: int = Field(default=6, ge=1, le=20)
 
     model_registry: Path | None = Field(default=None, description="Model registry TOML; default <home>/models.toml")
-    model_cache: Path | None = Field(default=None, description="Where bundled weights are assembled; default <home>/models")
+    model_cache: Path | None = Field(default=None, description="Assembled bundled weights; default <home>/models")
 
     espeak_voice: str = "vi"
     font_dir: Path | None = None  # extra fonts, searched before the system's

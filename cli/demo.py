@@ -14,10 +14,11 @@ from typing import Any, TypeVar
 
 import typer
 
-from cli.main import package_view, seed_demo_users
+from cli.main import seed_demo_users
 from domain.deliveries import DestinationKind
 from services import approvals as approval_service
 from services import drafts as draft_service
+from services.packages import package_view
 from services.runtime import object_store, session
 from settings import configure_prefect_env, get_settings
 from storage.migrate import upgrade
@@ -83,7 +84,8 @@ def run_demo(*, quiet: bool = True) -> dict[str, Any]:
         _timed(steps, "approve (demo-approver, a demo account)", approve)
         _timed(steps, "publish (Prefect flow)", lambda: publish_package(package_id))
         received = list(receiver.state.by_key.values())
-    view = package_view(package_id)
+    with session() as s:
+        view = package_view(s, object_store(), package_id)
     _report(view, steps, received, settings.home)
     return view
 

@@ -20,6 +20,7 @@ from domain.deliveries import DestinationKind
 from domain.errors import DomainError, InvalidInput
 from engines.errors import EngineError
 from services import approvals as approval_service
+from services.packages import package_view
 from services.runtime import object_store, session
 from settings import configure_prefect_env, get_settings
 from storage.errors import StorageError
@@ -124,7 +125,8 @@ def produce(draft_id: int) -> None:
 def package_show(package_id: int, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show a package: status, manifest hash, variants, assets, approvals, deliveries."""
     ensure_db()
-    view = package_view(package_id)
+    with session() as s:
+        view = package_view(s, object_store(), package_id)
     if as_json:
         echo(json.dumps(view, ensure_ascii=False, indent=2, default=str))
         return
@@ -145,35 +147,6 @@ def package_show(package_id: int, as_json: Annotated[bool, typer.Option("--json"
         echo(f"  -> {d['destination']}: {d['status']} after {d['attempts']} attempt(s)"
               + (f", receipt {d['receipt_id']}" if d["receipt_id"] else "")
               + (f", last error {d['last_error']}" if d["last_error"] and d["status"] != "delivered" else ""))
-
-
-def package_view(package_id: int) -> dict[str, Any]:
-    """Everything an operator needs to review a package, as plain data."""
-    store = object_store()
-    with session() as s:
-        pkg = packages.get_package(s, package_id)
-        rev = drafts.revision_by_id(s, pkg.revision_id)
-        assets = packages.assets_of(s, package_id)
-        variants = []
-        for v in packages.variants_of(s, package_id):
-            variants.append({
-                "language": v.language, "status": v.status.value, "blocked_reason": v.blocked_reason,
-                "assets": [{"kind": a.kind, "key": a.key, "sha256": a.sha256, "size": a.size, "meta": a.meta,
-                            "location": store.url(a.key)}
-                           for a in assets if a.language == v.language and a.kind != "raw_speech"],
-            })
-        return {
-            "id": pkg.id, "draft_id": pkg.draft_id, "revision": rev.number, "status": pkg.status,
-            "title": rev.content.title, "priority": rev.content.priority.value,
-            "areas": list(rev.content.area_codes), "manifest_hash": pkg.manifest_hash,
-            "manifest_key": pkg.manifest_key, "error": pkg.error, "variants": variants,
-            "approvals": [{"decision": a.decision, "approver": a.approver, "at": a.created_at.isoformat(),
-                           "manifest_hash": a.manifest_hash, "reason": a.reason}
-                          for a in packages.approvals_of(s, package_id)],
-            "deliveries": [{"destination": t.name, "status": d.status, "attempts": d.attempts,
-                            "receipt_id": d.receipt_id, "last_error": d.last_error}
-                           for d, t in deliveries.deliveries_of(s, package_id)],
-        }
 
 
 @app.command()

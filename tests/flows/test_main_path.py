@@ -57,9 +57,10 @@ def publish(package_id: int) -> str:
 
 
 def view(package_id: int) -> dict:
-    from cli.main import package_view
+    from services.packages import package_view
 
-    return package_view(package_id)
+    with session() as s:
+        return package_view(s, object_store(), package_id)
 
 
 def loudness_of(mp3: bytes, tmp: Path) -> float:

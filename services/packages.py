@@ -1,0 +1,39 @@
+"""Read models of packages for display."""
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from storage.objects import ObjectStore
+from storage.repositories import deliveries, drafts, packages
+
+
+def package_view(s: Session, store: ObjectStore, package_id: int) -> dict[str, Any]:
+    """Everything a reviewer needs to see of a package, as plain data (CLI, web, API).
+
+    Raises:
+        NotFound: no such package.
+    """
+    pkg = packages.get_package(s, package_id)
+    rev = drafts.revision_by_id(s, pkg.revision_id)
+    assets = packages.assets_of(s, package_id)
+    variants = []
+    for v in packages.variants_of(s, package_id):
+        variants.append({
+            "language": v.language, "status": v.status.value, "blocked_reason": v.blocked_reason,
+            "assets": [{"kind": a.kind, "key": a.key, "sha256": a.sha256, "size": a.size, "meta": a.meta,
+                        "location": store.url(a.key)}
+                       for a in assets if a.language == v.language and a.kind != "raw_speech"],
+        })
+    return {
+        "id": pkg.id, "draft_id": pkg.draft_id, "revision": rev.number, "status": pkg.status,
+        "title": rev.content.title, "priority": rev.content.priority.value,
+        "areas": list(rev.content.area_codes), "manifest_hash": pkg.manifest_hash,
+        "manifest_key": pkg.manifest_key, "error": pkg.error, "variants": variants,
+        "approvals": [{"decision": a.decision, "approver": a.approver, "at": a.created_at.isoformat(),
+                       "manifest_hash": a.manifest_hash, "reason": a.reason}
+                      for a in packages.approvals_of(s, package_id)],
+        "deliveries": [{"destination": t.name, "status": d.status, "attempts": d.attempts,
+                        "receipt_id": d.receipt_id, "last_error": d.last_error}
+                       for d, t in deliveries.deliveries_of(s, package_id)],
+    }
