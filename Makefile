@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 bench: $(STAMP)
-	$(VENV)/bin/python benchmarks/pipeline.py
+	$(VENV)/bin/python benchmarks/loudness.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

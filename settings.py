@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     espeak_voice: str = "vi"
     font_dir: Path | None = None  # extra fonts, searched before the system's
 
+    # Web app: the session secret defaults to one generated into <home>/secret_key on first start.
+    secret_key: str = ""
+    secure_cookies: bool = False  # set true behind HTTPS
+    api_token_days: int = Field(default=30, ge=1, le=365)
+    # Start flows through Prefect deployments (a Prefect server with `deployments.serve` or workers)
+    # instead of calling them in a background thread of the web process.
+    use_deployments: bool = False
+
     http_timeout: float = 10.0
     delivery_max_attempts: int = Field(default=5, ge=1, le=50)
     delivery_backoff_seconds: float = Field(default=2.0, ge=0.0, le=600.0)  # doubles per attempt, with jitter

@@ -61,33 +61,44 @@ def run_demo(*, quiet: bool = True) -> dict[str, Any]:
     if quiet:
         logging.getLogger("prefect").setLevel(logging.WARNING)
     text = resources.files("cli").joinpath("samples", SAMPLE).read_text(encoding="utf-8")
-    with ReferenceReceiver(settings.home / "demo-receiver") as receiver:
+    with ReferenceReceiver(settings.home / "demo-receiver", allow_file_urls=True) as receiver:
         with session() as s:
             deliveries.add_destination(s, name=DEMO_DESTINATION, kind=DestinationKind.HTTTN,
                                        url=receiver.url)
-
-        def submit() -> int:
-            req = draft_service.DraftRequest(
-                body=text, area_codes=[AREA], languages="vi,km", priority="uu_tien", author="demo-editor",
-                source_ref="215/KH-UBND", requesting_unit="Ủy ban nhân dân xã Đa Lộc",
-            )
+        try:
+            draft_id, package_id = _chain(steps, text, produce_package, publish_package)
+        finally:  # the receiver stops with the demo: later publishes must not keep retrying it
             with session() as s:
-                return draft_service.submit_text_draft(s, object_store(), req).draft_id
-
-        draft_id = _timed(steps, "submit draft (demo-editor)", submit)
-        package_id = _timed(steps, "produce package (Prefect flow)", lambda: produce_package(draft_id))
-
-        def approve() -> None:
-            with session() as s:
-                approval_service.approve_package(s, package_id=package_id, username="demo-approver")
-
-        _timed(steps, "approve (demo-approver, a demo account)", approve)
-        _timed(steps, "publish (Prefect flow)", lambda: publish_package(package_id))
+                deliveries.disable_destination(s, DEMO_DESTINATION)
         received = list(receiver.state.by_key.values())
     with session() as s:
         view = package_view(s, object_store(), package_id)
     _report(view, steps, received, settings.home)
     return view
+
+
+def _chain(
+    steps: list[tuple[str, float]], text: str, produce_package: Any, publish_package: Any
+) -> tuple[int, int]:
+    """Submit, produce, approve, publish; returns (draft id, package id)."""
+    def submit() -> int:
+        req = draft_service.DraftRequest(
+            body=text, area_codes=[AREA], languages="vi,km", priority="uu_tien", author="demo-editor",
+            source_ref="215/KH-UBND", requesting_unit="Ủy ban nhân dân xã Đa Lộc",
+        )
+        with session() as s:
+            return draft_service.submit_text_draft(s, object_store(), req).draft_id
+
+    draft_id = _timed(steps, "submit draft (demo-editor)", submit)
+    package_id = _timed(steps, "produce package (Prefect flow)", lambda: produce_package(draft_id))
+
+    def approve() -> None:
+        with session() as s:
+            approval_service.approve_package(s, package_id=package_id, username="demo-approver")
+
+    _timed(steps, "approve (demo-approver, a demo account)", approve)
+    _timed(steps, "publish (Prefect flow)", lambda: publish_package(package_id))
+    return draft_id, package_id
 
 
 def _report(view: dict[str, Any], steps: list[tuple[str, float]], received: list[Any], home: Path) -> None:

@@ -1,4 +1,10 @@
-"""``bantin draft``: submit and list drafts."""
+"""``bantin draft``: submit (text or a recording), show, edit, transcribe again, and list drafts.
+
+``draft submit recording.mp3`` calls the transcription service in this process rather than through the
+Prefect flow: the editor waits for the draft number, and starting Prefect's ephemeral API costs 10-20 s
+on 2 cores, more than transcribing a one-minute bulletin (about 5 s). ``draft transcribe`` runs the
+``transcribe-draft`` flow, for re-runs that workers can pick up.
+"""
 
 from datetime import datetime
 from pathlib import Path
@@ -11,9 +17,10 @@ from domain.drafts import Channel
 from domain.errors import InvalidInput
 from services import drafts as draft_service
 from services.runtime import object_store, session
+from settings import configure_prefect_env, get_settings
 from storage.repositories import drafts, packages
 
-draft_app = typer.Typer(help="Submit and list drafts.", no_args_is_help=True)
+draft_app = typer.Typer(help="Submit, show, edit and list drafts.", no_args_is_help=True)
 
 
 def _parse_time(value: str | None, what: str) -> datetime | None:
@@ -30,7 +37,7 @@ def _parse_time(value: str | None, what: str) -> datetime | None:
 
 @draft_app.command("submit")
 def draft_submit(
-    file: Annotated[Path, typer.Argument(help="UTF-8 text: first line is the title, the rest the body.")],
+    file: Annotated[Path, typer.Argument(help="UTF-8 text (first line: title), or a recording (.mp3, .wav…).")],
     area: Annotated[str, typer.Option(help="Target area code(s), comma-separated.")],
     lang: Annotated[str, typer.Option(help="Languages, e.g. vi or vi,km.")] = "vi",
     priority: Annotated[str, typer.Option(help="thuong, uu_tien or khan_cap.")] = "thuong",
@@ -42,7 +49,7 @@ def draft_submit(
     embargo: Annotated[str | None, typer.Option(help="Not before (ISO time with zone).")] = None,
     expires: Annotated[str | None, typer.Option(help="Expiry (ISO time with zone).")] = None,
 ) -> None:
-    """Submit a text draft. Validated first; stored before anything else happens."""
+    """Submit a draft. Validated first; a recording is kept and transcribed for the editor to correct."""
     ensure_db()
     if not as_user:
         raise InvalidInput("who is submitting? pass --as USERNAME or set BANTIN_USER")
@@ -50,16 +57,77 @@ def draft_submit(
         chans = tuple(Channel(c.strip()) for c in channels.split(",") if c.strip())
     except ValueError:
         raise InvalidInput(f"unknown channel in '{channels}' (loudspeaker, board)") from None
-    text = draft_service.read_text_file(file)
+    audio = draft_service.is_audio(file)
+    text = "" if audio else draft_service.read_text_file(file)
     req = draft_service.DraftRequest(
         body=text, title=title, area_codes=area.split(","), languages=lang, priority=priority, author=as_user,
         channels=chans, source_ref=source_ref, requesting_unit=unit,
         embargo_at=_parse_time(embargo, "embargo"), expires_at=_parse_time(expires, "expiry"),
     )
+    if audio:
+        _submit_audio(req, file)
+        return
     with session() as s:
         rev = draft_service.submit_text_draft(s, object_store(), req)
     echo(f"draft {rev.draft_id} submitted (revision {rev.number}): {rev.content.title}")
     echo(f"next: bantin produce {rev.draft_id}")
+
+
+def _submit_audio(req: draft_service.DraftRequest, file: Path) -> None:
+    echo(f"transcribing {file.name} (this takes about a fifth of its length)…")
+    rev, transcript = draft_service.submit_audio_draft(session, object_store(), req, file)
+    echo(f"draft {rev.draft_id} submitted from {file.name} (revision {rev.number}, source kept as {rev.source_key})")
+    echo(f"transcript: {transcript.duration_s:.1f} s of audio, language {transcript.language}, "
+         f"{len(transcript.segments)} segments, {transcript.engine} {transcript.model}")
+    echo("UNREVIEWED MACHINE TRANSCRIPT: check it against the recording and correct it before producing:")
+    echo(f"  bantin draft show {rev.draft_id}   then   bantin draft edit {rev.draft_id} corrected.txt --as USER")
+
+
+@draft_app.command("show")
+def draft_show(draft_id: int) -> None:
+    """Print a draft's latest revision: title line, then the body (the format 'draft edit' reads)."""
+    ensure_db()
+    with session() as s:
+        rev = drafts.latest_revision(s, draft_id)
+    typer.echo(f"# draft {rev.draft_id} revision {rev.number} by {rev.author}, source {rev.source_kind.value}"
+               + (f" {rev.source_key}" if rev.source_key else ""), err=True)
+    if rev.note:
+        typer.echo(f"# {rev.note}", err=True)
+    echo(rev.content.title)
+    echo(rev.content.body)
+
+
+@draft_app.command("edit")
+def draft_edit(
+    draft_id: int,
+    file: Annotated[Path, typer.Argument(help="UTF-8 text: first line is the title, the rest the body.")],
+    as_user: AsUser = "",
+) -> None:
+    """Save a corrected text as a new revision (earlier revisions are kept unchanged)."""
+    ensure_db()
+    if not as_user:
+        raise InvalidInput("who is editing? pass --as USERNAME or set BANTIN_USER")
+    text = draft_service.read_text_file(file)
+    with session() as s:
+        rev = draft_service.edit_draft(s, object_store(), draft_id=draft_id, text=text, author=as_user)
+    echo(f"draft {rev.draft_id} revision {rev.number} saved: {rev.content.title}")
+    echo(f"next: bantin produce {rev.draft_id}")
+
+
+@draft_app.command("transcribe")
+def draft_transcribe(
+    draft_id: int,
+    force: Annotated[bool, typer.Option(help="Even over an editor's corrected revision.")] = False,
+) -> None:
+    """Transcribe an audio draft's recording again through the Prefect flow (e.g. after adding a model)."""
+    ensure_db()
+    with session() as s:
+        drafts.get_draft(s, draft_id)
+    configure_prefect_env(get_settings())
+    from flows.transcribe import transcribe_draft  # Prefect is imported only when a flow runs
+
+    number = transcribe_draft(draft_id, force=force)
+    echo(f"draft {draft_id}: latest revision is {number}")
 
 
 @draft_app.command("list")

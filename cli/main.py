@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.exc import OperationalError
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from cli.common import AsUser, echo, ensure_db
 from cli.drafts import draft_app
 from cli.users import users_app
 from domain.approvals import Role
-from domain.deliveries import DestinationKind
+from domain.deliveries import DestinationKind, PublicationFailed
 from domain.errors import DomainError, InvalidInput
 from engines.errors import EngineError
 from services import approvals as approval_service
@@ -100,7 +101,7 @@ def destinations_list() -> None:
             echo(f"{d.id:>3}  {d.name:<20} {d.kind:<6} {'on ' if d.enabled else 'off'}  {d.url}")
 
 
-def _run_flow(name: str, arg: int) -> Any:
+def _run_flow(name: str, arg: int, **options: Any) -> Any:
     configure_prefect_env(get_settings())
     if name == "produce":
         from flows.produce import produce_package
@@ -108,7 +109,7 @@ def _run_flow(name: str, arg: int) -> Any:
         return produce_package(arg)
     from flows.publish import publish_package
 
-    return publish_package(arg)
+    return publish_package(arg, **options)
 
 
 @app.command()
@@ -181,13 +182,46 @@ def reject(
 
 
 @app.command()
-def publish(package_id: int) -> None:
+def publish(
+    package_id: int,
+    resend_dead: Annotated[bool, typer.Option(help="Retry deliveries that were given up.")] = False,
+) -> None:
     """Publish an approved package to every enabled destination (safe to rerun)."""
     ensure_db()
     with session() as s:
         packages.get_package(s, package_id)
-    status = _run_flow("publish", package_id)
+    status = _run_flow("publish", package_id, resend_dead=resend_dead)
     echo(f"package {package_id}: {status}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Run the web app (editors, translators, approvers) and the JSON API."""
+    import uvicorn
+
+    from web.app import create_app
+
+    ensure_db()
+    settings = get_settings()
+    configure_prefect_env(settings)
+    echo(f"bantin web app on http://{host}:{port}/  (API docs: /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command("api-token")
+def api_token(username: str) -> None:
+    """Print a bearer token for the JSON API acting as USERNAME (valid BANTIN_API_TOKEN_DAYS days;
+    disabling the user revokes it)."""
+    from web.security import issue_api_token, load_secret
+
+    ensure_db()
+    with session() as s:
+        users.get_user(s, username)
+    settings = get_settings()
+    echo(issue_api_token(load_secret(settings.home, settings.secret_key), username))
 
 
 @app.command()
@@ -208,7 +242,13 @@ def main() -> None:
     except (DomainError, EngineError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    except (StorageError, OperationalError, OSError) as exc:
+    except ValidationError as exc:  # settings from the environment
+        first = exc.errors()[0]
+        loc = "_".join(str(x) for x in first.get("loc", ())).upper()
+        msg = str(first.get("msg", "")).removeprefix("Value error, ")
+        typer.echo(f"error: bad setting BANTIN_{loc}: {msg}" if loc else f"error: bad settings: {msg}", err=True)
+        sys.exit(2)
+    except (StorageError, DBAPIError, OSError, PublicationFailed) as exc:
         typer.echo(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True)
         sys.exit(1)
 

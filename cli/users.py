@@ -1,43 +1,156 @@
-"""``bantin users``: manage users."""
+"""``bantin users``: accounts, their area-scoped roles and passwords.
 
+A role is written ``role[:area][:language-or-level]`` and ``--role`` may be repeated::
+
+    bantin users add lan --name "Nguyễn Thị Lan" --role approver:847 --role editor:29377
+    bantin users add sokha --name "Thạch Sokha" --role translator:84:km
+    bantin users add lan --name "Nguyễn Thị Lan" --role approver --area 847      # same as approver:847
+
+``--area``, ``--language`` and ``--level`` fill the parts a ``--role`` leaves out. An approver's level
+defaults to its area's level. ``*`` or no area means every area. The password comes from ``--password``,
+else ``BANTIN_PASSWORD``, else a prompt on a terminal; ``--no-password`` makes an account that cannot sign in.
+"""
+
+import sys
 from typing import Annotated
 
 import typer
 
-from cli.common import echo, ensure_db
-from domain.approvals import Role
+from cli.common import AsUser, echo, ensure_db
 from domain.errors import InvalidInput
+from domain.users import Membership, parse_membership, validate_password
 from services.runtime import session
-from storage.repositories import areas, users
+from storage.repositories import users
 
-users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage users, their roles per area, and passwords.", no_args_is_help=True)
+
+RoleOpt = Annotated[list[str], typer.Option(
+    "--role", help="role[:area][:language-or-level], repeatable; commas also separate roles. "
+                   "Roles: editor, translator, approver, admin.")]
+AreaOpt = Annotated[str | None, typer.Option(help="Area for roles given without one.")]
+LanguageOpt = Annotated[str | None, typer.Option(help="Language for translator roles given without one.")]
+LevelOpt = Annotated[str | None, typer.Option(help="commune|district|province for approver roles without one.")]
+
+
+def parse_roles(specs: list[str], *, area: str | None, language: str | None, level: str | None) -> list[Membership]:
+    """Every ``--role`` value (comma lists allowed) as memberships.
+
+    Raises:
+        InvalidInput: no role, or a bad one.
+    """
+    items = [part for spec in specs for part in spec.split(",") if part.strip()]
+    if not items:
+        raise InvalidInput("give at least one --role (editor, translator, approver, admin)")
+    return [parse_membership(item, area=area, language=language, level=level) for item in items]
+
+
+def _password(password: str | None, no_password: bool) -> str | None:
+    """The password to set: the option or BANTIN_PASSWORD, else a prompt on a terminal."""
+    if no_password:
+        if password:
+            raise InvalidInput("--no-password and a password exclude each other")
+        return None
+    if password is None and sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if password is None:
+        raise InvalidInput("give --password, set BANTIN_PASSWORD, or pass --no-password")
+    return validate_password(password)
 
 
 @users_app.command("add")
 def users_add(
     username: str,
     name: Annotated[str, typer.Option(help="Full name.")],
-    role: Annotated[str, typer.Option(help="Comma-separated: editor, translator, approver, admin.")],
-    area: Annotated[str | None, typer.Option(help="Area code the user works in.")] = None,
+    role: RoleOpt,
+    area: AreaOpt = None,
+    language: LanguageOpt = None,
+    level: LevelOpt = None,
+    password: Annotated[str | None, typer.Option(envvar="BANTIN_PASSWORD", show_envvar=True,
+                                                 help="Password (prefer the environment variable).")] = None,
+    no_password: Annotated[bool, typer.Option("--no-password", help="An account that cannot sign in.")] = False,
+    as_user: AsUser = "",
 ) -> None:
-    """Add a user."""
+    """Add a user with one or more area-scoped roles."""
     ensure_db()
-    try:
-        roles = [Role(r.strip()) for r in role.split(",") if r.strip()]
-    except ValueError:
-        raise InvalidInput(f"unknown role in '{role}' (editor, translator, approver, admin)") from None
+    memberships = parse_roles(role, area=area, language=language, level=level)
+    secret = _password(password, no_password)
     with session() as s:
-        if area:
-            areas.get_area(s, area)
-        users.add_user(s, username=username, full_name=name, roles=roles, area_code=area)
-    echo(f"user {username} added")
+        user = users.add_user(s, username=username, full_name=name, memberships=memberships, password=secret,
+                              actor=as_user or "cli")
+        specs = ", ".join(m.spec for m in users.memberships_of(user))
+    echo(f"user {username} added: {specs}")
 
 
 @users_app.command("list")
 def users_list() -> None:
-    """List users."""
+    """List users with their roles (role:area:language-or-level) and status."""
     ensure_db()
     with session() as s:
         for u in users.list_users(s):
+            state = "active  " if u.active else "disabled"
             demo = "  (demo account)" if u.is_demo else ""
-            echo(f"{u.username:<20} {','.join(u.roles):<20} {u.full_name}{demo}")
+            specs = ",".join(m.spec for m in users.memberships_of(u))
+            echo(f"{u.username:<20} {state} {specs:<40} {u.full_name}{demo}")
+
+
+@users_app.command("disable")
+def users_disable(username: str, as_user: AsUser = "") -> None:
+    """Disable an account: it can no longer sign in, approve or submit (its history stays)."""
+    ensure_db()
+    with session() as s:
+        users.set_active(s, users.get_user(s, username), False, actor=as_user or "cli")
+    echo(f"user {username} disabled")
+
+
+@users_app.command("enable")
+def users_enable(username: str, as_user: AsUser = "") -> None:
+    """Re-enable a disabled account."""
+    ensure_db()
+    with session() as s:
+        user = users.find_user(s, username)
+        if user is None:
+            raise InvalidInput(f"unknown user '{username}'")
+        users.set_active(s, user, True, actor=as_user or "cli")
+    echo(f"user {username} enabled")
+
+
+@users_app.command("grant")
+def users_grant(username: str, role: RoleOpt, area: AreaOpt = None, language: LanguageOpt = None,
+                level: LevelOpt = None, as_user: AsUser = "") -> None:
+    """Give an existing user more roles."""
+    ensure_db()
+    memberships = parse_roles(role, area=area, language=language, level=level)
+    with session() as s:
+        user = users.get_user(s, username)
+        for m in memberships:
+            users.grant(s, user, m, actor=as_user or "cli")
+        specs = ", ".join(m.spec for m in users.memberships_of(user))
+    echo(f"user {username}: {specs}")
+
+
+@users_app.command("revoke")
+def users_revoke(username: str, role: RoleOpt, area: AreaOpt = None, language: LanguageOpt = None,
+                 level: LevelOpt = None, as_user: AsUser = "") -> None:
+    """Take roles away from a user."""
+    ensure_db()
+    memberships = parse_roles(role, area=area, language=language, level=level)
+    with session() as s:
+        user = users.get_user(s, username)
+        for m in memberships:
+            users.revoke(s, user, m, actor=as_user or "cli")
+        specs = ", ".join(m.spec for m in users.memberships_of(user)) or "no roles left"
+    echo(f"user {username}: {specs}")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: str,
+    password: Annotated[str | None, typer.Option(envvar="BANTIN_PASSWORD", show_envvar=True)] = None,
+    as_user: AsUser = "",
+) -> None:
+    """Set a user's password (from --password, BANTIN_PASSWORD or a prompt)."""
+    ensure_db()
+    secret = _password(password, no_password=False) or ""  # never empty: _password raises instead
+    with session() as s:
+        users.set_password(s, users.get_user(s, username), secret, actor=as_user or "cli")
+    echo(f"password of {username} set")

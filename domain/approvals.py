@@ -1,10 +1,29 @@
-"""Approvals: a decision by a person with the right role, bound to one manifest hash."""
+"""Approvals: a decision by a person with the right role, bound to one manifest hash.
 
+Approval policy (Circular 39/2020 priorities, Wagtail-style chains per subtree). Each package has one
+:class:`Requirement` per province it targets: a minimum approver level and the area an approver's subtree
+must contain. The level follows the targets' scope, found as their nearest common area:
+
+- one commune (normal or priority item): a commune approver for that commune;
+- several communes of one district, or the district itself: a district approver for that district;
+- several districts, the whole province, or several provinces: a province approver of each province;
+- an emergency (khẩn cấp): a province approver, whatever the scope;
+- an emergency drafted unchanged from a pre-approved template (the fast path): one approver at any
+  level whose subtree contains the targets.
+
+A higher level stands in for a lower one inside its subtree (a district approver may approve a commune
+item of one of its communes). A package is approved when every requirement is covered by an approval of
+its current manifest hash.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from domain.areas import Area, AreaLevel, ancestors
 from domain.errors import ApprovalRefused, InvalidInput, ManifestMismatch
 from domain.packages import PackageStatus
+from domain.priority import Priority
 
 
 class Decision(StrEnum):
@@ -69,3 +88,98 @@ def check_publishable(*, status: PackageStatus, manifest_hash: str, approved_has
         raise ApprovalRefused(f"the package is '{status.value}'; only approved packages are published")
     if manifest_hash not in approved_hashes:
         raise ApprovalRefused("no approval exists for the package's current manifest")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Requirement:
+    """One sign-off a package needs: an approver at ``level`` or above whose subtree contains ``area_code``."""
+
+    level: AreaLevel
+    area_code: str
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Grant:
+    """The capacity in which someone approves: their approver membership's level and area (None: all)."""
+
+    level: AreaLevel
+    area_code: str | None
+
+
+def _chain(code: str, areas: Mapping[str, Area]) -> list[str]:
+    """``code`` and its ancestors, province first."""
+    if code not in areas:
+        raise InvalidInput(f"unknown area code '{code}'")
+    return [a.code for a in reversed(ancestors(code, areas))] + [code]
+
+
+def _common_area(codes: Iterable[str], areas: Mapping[str, Area]) -> str:
+    """The deepest area containing every code (all codes must share a province)."""
+    chains = [_chain(c, areas) for c in codes]
+    common = chains[0][0]
+    for depth in range(min(len(c) for c in chains)):
+        if len({c[depth] for c in chains}) != 1:
+            break
+        common = chains[0][depth]
+    return common
+
+
+def required_approvals(
+    priority: Priority, area_codes: Sequence[str], areas: Mapping[str, Area], *, fast_path: bool = False
+) -> tuple[Requirement, ...]:
+    """The sign-offs a package targeting ``area_codes`` needs (see the module docstring).
+
+    Args:
+        fast_path: the package is an emergency drafted unchanged from an approved template.
+
+    Raises:
+        InvalidInput: no target, or an unknown area code.
+    """
+    if not area_codes:
+        raise InvalidInput("a package without target areas cannot be approved")
+    by_province: dict[str, list[str]] = {}
+    for code in area_codes:
+        by_province.setdefault(_chain(code, areas)[0], []).append(code)
+    requirements = []
+    for province, codes in sorted(by_province.items()):
+        scope = _common_area(codes, areas)
+        if fast_path:
+            requirements.append(Requirement(AreaLevel.COMMUNE, scope))  # the lowest level: any approver
+        elif priority is Priority.KHAN_CAP or len(by_province) > 1:
+            requirements.append(Requirement(AreaLevel.PROVINCE, province))
+        else:
+            requirements.append(Requirement(areas[scope].level, scope))
+    return tuple(requirements)
+
+
+def covers(grant: Grant, requirement: Requirement, areas: Mapping[str, Area]) -> bool:
+    """True when ``grant`` has the level and the area to satisfy ``requirement``."""
+    if grant.level.depth > requirement.level.depth:
+        return False
+    return grant.area_code is None or grant.area_code in _chain(requirement.area_code, areas)
+
+
+def outstanding(
+    requirements: Iterable[Requirement], given: Iterable[Grant], areas: Mapping[str, Area]
+) -> tuple[Requirement, ...]:
+    """The requirements no grant in ``given`` (approvals of the current manifest) covers yet."""
+    given = list(given)
+    return tuple(r for r in requirements if not any(covers(g, r, areas) for g in given))
+
+
+def choose_grant(
+    approver: str, grants: Iterable[Grant], remaining: Sequence[Requirement], areas: Mapping[str, Area]
+) -> Grant:
+    """The approver's grant that covers the most outstanding requirements (the highest level on a tie).
+
+    Raises:
+        ApprovalRefused: nothing is outstanding, or no grant reaches an outstanding requirement.
+    """
+    if not remaining:
+        raise ApprovalRefused("every required approval of this manifest has been given")
+    ranked = sorted(((sum(covers(g, r, areas) for r in remaining), -g.level.depth, g) for g in grants),
+                    key=lambda t: (t[0], t[1]), reverse=True)
+    if not ranked or ranked[0][0] == 0:
+        needed = ", ".join(f"{r.level.value} approver for {r.area_code}" for r in remaining)
+        raise ApprovalRefused(f"user '{approver}' has no approver membership for this package (needs: {needed})")
+    return ranked[0][2]

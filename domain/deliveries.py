@@ -5,6 +5,11 @@ from enum import StrEnum
 from domain.statemachine import check_transition
 
 
+class PublicationFailed(Exception):
+    """No destination accepted the package: an infrastructure outcome, not a rule violation. The
+    package stays approved and the publish can be rerun (with dead deliveries resent)."""
+
+
 class DestinationKind(StrEnum):
     HTTTN = "htttn"  # provincial or central source information system (HTTP push)
     HTTP = "http"  # any other HTTP endpoint that accepts the package JSON

@@ -5,7 +5,7 @@ nothing is overwritten, and every package names the revision it was produced fro
 """
 
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -118,6 +118,17 @@ def validate_content(content: DraftContent, *, known_areas: set[str]) -> DraftCo
         raise InvalidInput("the draft has no title")
     if "\n" in title or len(title) > MAX_TITLE_CHARS:
         raise InvalidInput(f"the title must be one line of at most {MAX_TITLE_CHARS} characters")
+    return validate_metadata(replace(content, title=title, body=body), known_areas=known_areas)
+
+
+def validate_metadata(content: DraftContent, *, known_areas: set[str]) -> DraftContent:
+    """Check everything but the title and body (an audio draft's text exists only after transcription).
+
+    Returns the content with areas and channels de-duplicated and references trimmed.
+
+    Raises:
+        InvalidInput: with the first problem found.
+    """
     if not content.area_codes:
         raise InvalidInput("no target area given")
     unknown = [code for code in content.area_codes if code not in known_areas]
@@ -133,15 +144,48 @@ def validate_content(content: DraftContent, *, known_areas: set[str]) -> DraftCo
         raise InvalidInput("expiry time needs a time zone")
     if content.embargo_at and content.expires_at and content.expires_at <= content.embargo_at:
         raise InvalidInput("the bulletin expires before its embargo ends")
-    return DraftContent(
-        title=title,
-        body=body,
+    return replace(
+        content,
         area_codes=tuple(dict.fromkeys(content.area_codes)),
-        languages=content.languages,
-        priority=content.priority,
         channels=tuple(dict.fromkeys(content.channels)),
         source_ref=content.source_ref.strip(),
         requesting_unit=content.requesting_unit.strip(),
-        embargo_at=content.embargo_at,
-        expires_at=content.expires_at,
     )
+
+
+# Audio drafts. Revision notes say who made the text: a machine transcript stays marked as unreviewed
+# until an editor saves a corrected revision, so nobody mistakes ASR output for checked copy.
+MACHINE_TRANSCRIPT_MARK = "[bản chép lời tự động, chưa kiểm tra / unreviewed machine transcript]"
+EDITOR_REVISION_MARK = "[biên tập viên sửa / edited by]"
+
+
+def machine_transcript_note(*, engine: str, model: str, language: str, transcript_key: str) -> str:
+    """The note on a revision whose text is ASR output, telling the editor what to do next."""
+    return (f"{MACHINE_TRANSCRIPT_MARK} Máy nghe có thể sai dấu, số và tên riêng: hãy đối chiếu với bản ghi âm "
+            f"và sửa bằng 'bantin draft edit'. Machine transcript ({engine}, model {model}, language {language}); "
+            f"the editor must check it against the recording and correct it with 'bantin draft edit'. "
+            f"Timed segments: {transcript_key}")
+
+
+def editor_revision_note(author: str, *, of_transcript: bool) -> str:
+    what = "corrected the machine transcript" if of_transcript else "edited the text"
+    return f"{EDITOR_REVISION_MARK} {author} {what}"
+
+
+def is_unreviewed_transcript(revision: DraftRevision) -> bool:
+    """True while a revision's text is still the machine's."""
+    return revision.source_kind is SourceKind.AUDIO and revision.note.startswith(MACHINE_TRANSCRIPT_MARK)
+
+
+def transcript_body(segments: list[tuple[float, float, str]], *, paragraph_gap_s: float = 2.0) -> str:
+    """Join timed segments ``(start, end, text)`` into a draft body; a long pause starts a new paragraph."""
+    paragraphs: list[list[str]] = []
+    last_end: float | None = None
+    for start, end, text in segments:
+        if not text.strip():
+            continue
+        if last_end is None or start - last_end >= paragraph_gap_s:
+            paragraphs.append([])
+        paragraphs[-1].append(text.strip())
+        last_end = end
+    return "\n".join(" ".join(p) for p in paragraphs)

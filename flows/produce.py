@@ -3,8 +3,6 @@
 from prefect import flow, get_run_logger, unmapped
 
 from domain.packages import PackageStatus
-from services.runtime import session
-from storage.repositories import drafts, packages
 from tasks.production import (
     describe_error,
     finalize_package,
@@ -32,17 +30,15 @@ def produce_package(draft_id: int) -> int:
         The package ID.
     """
     logger = get_run_logger()
-    package_id = start_production(draft_id)
-    with session() as s:
-        status = PackageStatus(packages.get_package(s, package_id).status)
-        languages = drafts.revision_by_id(s, packages.get_package(s, package_id).revision_id).content.languages
-    if status is not PackageStatus.PRODUCING:
-        logger.info("package %s is already %s; nothing to produce", package_id, status.value)
+    start = start_production(draft_id)
+    package_id = start.package_id
+    if start.status != PackageStatus.PRODUCING:
+        logger.info("package %s is already %s; nothing to produce", package_id, start.status)
         return package_id
+    langs = list(start.languages)
     try:
-        for language in languages:
+        for language in langs:
             write_texts(package_id, language)
-        langs = list(languages)
         slides = render_board_slides.map(unmapped(package_id), langs)  # runs alongside the audio chain
         synthesize_speech.map(unmapped(package_id), langs).result()
         normalize_audio.map(unmapped(package_id), langs).result()

@@ -4,11 +4,11 @@ from prefect import flow, get_run_logger
 from prefect.tasks import exponential_backoff
 
 from settings import get_settings
-from tasks.publishing import complete_publication, deliver, prepare_deliveries
+from tasks.publishing import complete_publication, deliver, prepare_deliveries, reopen_dead_deliveries
 
 
 @flow(name="publish-package", flow_run_name="publish-package-{package_id}", validate_parameters=True)
-def publish_package(package_id: int) -> str:
+def publish_package(package_id: int, resend_dead: bool = False) -> str:
     """Deliver an approved package to every enabled destination.
 
     Each delivery is retried on transient failures with backoff; a delivered one is never sent
@@ -16,11 +16,14 @@ def publish_package(package_id: int) -> str:
 
     Args:
         package_id: a package approved for its current manifest.
+        resend_dead: first give deliveries that were given up a fresh attempt budget.
 
     Returns:
         The package status after publication ("published").
     """
     logger = get_run_logger()
+    if resend_dead:
+        reopen_dead_deliveries(package_id)
     todo = prepare_deliveries(package_id)
     settings = get_settings()
     sender = deliver.with_options(retries=settings.delivery_max_attempts - 1,

@@ -21,6 +21,12 @@ echo "installing system packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 if ! apt-get install -y --no-install-recommends "${missing[@]}" >/tmp/bantin-apt.log 2>&1; then
   apt-get update >/tmp/bantin-apt.log 2>&1
-  apt-get install -y --no-install-recommends "${missing[@]}" >>/tmp/bantin-apt.log 2>&1 \
-    || { echo "apt-get install ${missing[*]} failed; see /tmp/bantin-apt.log" >&2; exit 1; }
+  if ! apt-get install -y --no-install-recommends "${missing[@]}" >>/tmp/bantin-apt.log 2>&1; then
+    if [ $optional -eq 1 ] && [ "${CI:-}" != "true" ]; then
+      echo "note: could not install ${missing[*]} (see /tmp/bantin-apt.log); the tests that need them will be skipped" >&2
+      exit 0
+    fi
+    echo "apt-get install ${missing[*]} failed; see /tmp/bantin-apt.log" >&2
+    exit 1
+  fi
 fi

@@ -6,12 +6,13 @@ skipped, so a rerun after a failure resumes where it stopped and produces identi
 """
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from prefect import get_run_logger, task
 
 from domain.drafts import Channel, DraftRevision
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidInput
 from domain.keys import manifest_key
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus, VariantStatus, build_manifest
@@ -54,18 +55,31 @@ def _variant_ready(package_id: int, language: str) -> bool:
                    for v in packages.variants_of(s, package_id))
 
 
+@dataclass(frozen=True)
+class ProductionStart:
+    """What the flow needs to wire the steps: small and serialisable."""
+
+    package_id: int
+    status: str
+    languages: tuple[str, ...]
+
+
 @task(**_RETRY)
-def start_production(draft_id: int) -> int:
+def start_production(draft_id: int) -> ProductionStart:
     """Create the package for the draft's latest revision, or resume the one that exists.
 
     Packages of older revisions that were never published are superseded: their approvals no longer
-    describe what would air.
+    describe what would air. A revision whose package was rejected is not produced again: the editor
+    must submit a corrected revision.
 
     Args:
         draft_id: the draft to produce.
 
     Returns:
-        The package ID. Its status tells the flow whether anything is left to do.
+        The package and its status; the flow does nothing more unless it is ``producing``.
+
+    Raises:
+        InvalidInput: the latest revision was rejected.
     """
     logger = get_run_logger()
     with session() as s:
@@ -77,12 +91,15 @@ def start_production(draft_id: int) -> int:
                 packages.set_status(s, old, PackageStatus.SUPERSEDED, actor="system", by_revision=rev.number)
         pkg = packages.live_package_for_revision(s, rev.id)
         if pkg is None:
+            if packages.rejected_package_for_revision(s, rev.id) is not None:
+                raise InvalidInput(f"revision {rev.number} of draft {draft_id} was rejected; "
+                                   "submit a corrected revision before producing again")
             pkg = packages.create_package(s, draft_id=draft_id, revision_id=rev.id, actor="system")
             logger.info("draft %s revision %s: new package %s", draft_id, rev.number, pkg.id)
         elif pkg.status == PackageStatus.FAILED:
             packages.set_status(s, pkg, PackageStatus.PRODUCING, actor="system", resumed=True)
             logger.info("resuming failed package %s", pkg.id)
-        return pkg.id
+        return ProductionStart(pkg.id, pkg.status, tuple(rev.languages))
 
 
 @task(task_run_name="texts-{language}", **_RETRY)
@@ -151,11 +168,12 @@ def synthesize_speech(package_id: int, language: str) -> bool:
     rev = _revision_of(package_id)
     if Channel.LOUDSPEAKER not in rev.content.channels or not _variant_ready(package_id, language):
         return False
-    if _stored(_asset(package_id, language, AssetKind.RAW_SPEECH)):
-        logger.info("%s speech already produced; skipping", language)
-        return True
     script_asset = _asset(package_id, language, AssetKind.SCRIPT)
     assert script_asset is not None  # a ready variant always has a script
+    raw = _asset(package_id, language, AssetKind.RAW_SPEECH)
+    if _stored(raw) and raw is not None and raw.meta.get("script_sha256") == script_asset.sha256:
+        logger.info("%s speech already produced from this script; skipping", language)
+        return True
     store = object_store()
     script = store.get_bytes(script_asset.key).decode("utf-8")
     engine = tts.EspeakTTS(voice=get_settings().espeak_voice)

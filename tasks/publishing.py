@@ -10,14 +10,14 @@ from prefect import get_run_logger, task
 from prefect.tasks import exponential_backoff
 
 from domain.approvals import check_publishable
-from domain.deliveries import DeliveryStatus, is_transient_http_status
+from domain.deliveries import DeliveryStatus, PublicationFailed, is_transient_http_status
 from domain.errors import InvalidInput
 from domain.packages import PackageStatus, verify_manifest
 from domain.payloads import package_payload
 from services.runtime import object_store, session
 from settings import get_settings
 from storage.repositories import deliveries, packages
-from tasks.retry import TransientError, retry_if_transient
+from tasks.retry import TransientError, is_transient, retry_if_transient
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
@@ -90,17 +90,17 @@ def deliver(delivery_id: int) -> str:
         package_id, key, attempts = d.package_id, d.idempotency_key, d.attempts
         dest = next(t for t in deliveries.list_destinations(s) if t.id == d.destination_id)
         url, name = dest.url, dest.name
-    payload = _payload(package_id, key)
     error, transient, receipt = "", False, ""
     try:
+        payload = _payload(package_id, key)
         resp = httpx.post(url, json=payload, headers={"Idempotency-Key": key}, timeout=settings.http_timeout)
         if 200 <= resp.status_code < 300:
             receipt = _receipt(resp)
         else:
             error = f"HTTP {resp.status_code}: {resp.text[:200]}"
             transient = is_transient_http_status(resp.status_code)
-    except httpx.TransportError as exc:
-        error, transient = f"{type(exc).__name__}: {exc}", True
+    except Exception as exc:  # record every failure on the delivery; only transient ones are retried
+        error, transient = f"{type(exc).__name__}: {exc}", is_transient(exc)
     with session() as s:
         d = deliveries.get_delivery(s, delivery_id)
         if receipt:
@@ -126,6 +126,19 @@ def _receipt(resp: httpx.Response) -> str:
     return str(receipt or resp.headers.get("X-Receipt-Id") or f"http-{resp.status_code}")
 
 
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+def reopen_dead_deliveries(package_id: int) -> int:
+    """Give this package's dead deliveries a fresh attempt budget (an operator's resend).
+
+    Returns:
+        How many were reopened.
+    """
+    with session() as s:
+        count = deliveries.resend_dead(s, package_id, actor="operator")
+    get_run_logger().info("package %s: %d dead deliveries reopened", package_id, count)
+    return count
+
+
 @task
 def complete_publication(package_id: int) -> str:
     """Mark the package published once at least one destination has it.
@@ -134,7 +147,7 @@ def complete_publication(package_id: int) -> str:
         The package status.
 
     Raises:
-        InvalidInput: no destination accepted the package (it stays approved; rerun or resend).
+        PublicationFailed: no destination accepted the package (it stays approved; resend later).
     """
     with session() as s:
         pkg = packages.get_package(s, package_id)
@@ -142,7 +155,8 @@ def complete_publication(package_id: int) -> str:
         delivered = [t.name for d, t in rows if d.status == DeliveryStatus.DELIVERED]
         if not delivered:
             errors = "; ".join(f"{t.name}: {d.last_error or d.status}" for d, t in rows)
-            raise InvalidInput(f"no destination accepted package {package_id} ({errors})")
+            raise PublicationFailed(f"no destination accepted package {package_id} ({errors}); "
+                                    f"when they are back: bantin publish {package_id} --resend-dead")
         if pkg.status == PackageStatus.APPROVED:
             packages.set_status(s, pkg, PackageStatus.PUBLISHED, actor="system", destinations=delivered)
         return pkg.status

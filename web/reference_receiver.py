@@ -34,6 +34,7 @@ class Received:
 @dataclass
 class ReceiverState:
     out_dir: Path
+    allow_file_urls: bool = False
     by_key: dict[str, Received] = field(default_factory=dict)
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -43,8 +44,11 @@ class ReceiverError(Exception):
     pass
 
 
-def _fetch(url: str) -> bytes:
-    if not url.startswith(("file://", "http://", "https://")):
+def _fetch(url: str, *, allow_file_urls: bool) -> bytes:
+    # file:// only when receiver and sender share a disk (the demo); otherwise a sender could make the
+    # receiver read its own files.
+    schemes = ("file://", "http://", "https://") if allow_file_urls else ("http://", "https://")
+    if not url.startswith(schemes):
         raise ReceiverError(f"unsupported asset URL scheme: {url[:20]}")
     with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - schemes checked above
         data: bytes = resp.read()
@@ -53,6 +57,8 @@ def _fetch(url: str) -> bytes:
 
 def accept(state: ReceiverState, payload: dict[str, Any], idempotency_key: str) -> tuple[Received, bool]:
     """Validate and store one package; returns (receipt, was_duplicate)."""
+    if not isinstance(payload, dict):
+        raise ReceiverError("the body must be a JSON object")
     if payload.get("schema") != PAYLOAD_SCHEMA:
         raise ReceiverError(f"unknown schema {payload.get('schema')!r}")
     if not idempotency_key or idempotency_key != payload.get("idempotency_key"):
@@ -70,7 +76,7 @@ def accept(state: ReceiverState, payload: dict[str, Any], idempotency_key: str) 
     verified = 0
     for variant in manifest["variants"]:
         for asset in variant["assets"]:
-            data = _fetch(urls[asset["key"]])
+            data = _fetch(urls[asset["key"]], allow_file_urls=state.allow_file_urls)
             if hashlib.sha256(data).hexdigest() != asset["sha256"] or len(data) != asset["size"]:
                 raise ReceiverError(f"asset {asset['key']} failed verification")
             (pkg_dir / Path(asset["key"]).name).write_bytes(data)
@@ -94,7 +100,7 @@ def make_handler(state: ReceiverState) -> type[BaseHTTPRequestHandler]:
             try:
                 payload = json.loads(self.rfile.read(length))
                 rec, dup = accept(state, payload, self.headers.get("Idempotency-Key", ""))
-            except (ReceiverError, KeyError, ValueError, OSError) as exc:
+            except (ReceiverError, KeyError, TypeError, ValueError, OSError) as exc:
                 return self._answer(422, {"error": str(exc)})
             self._answer(200 if dup else 201, {"receipt_id": rec.receipt_id, "duplicate": dup,
                                                "verified_assets": rec.verified_assets})
@@ -116,8 +122,8 @@ def make_handler(state: ReceiverState) -> type[BaseHTTPRequestHandler]:
 class ReferenceReceiver:
     """Run the receiver on ``127.0.0.1`` in a background thread (``with ReferenceReceiver(dir) as r``)."""
 
-    def __init__(self, out_dir: Path, port: int = 0) -> None:
-        self.state = ReceiverState(out_dir)
+    def __init__(self, out_dir: Path, port: int = 0, *, allow_file_urls: bool = False) -> None:
+        self.state = ReceiverState(out_dir, allow_file_urls=allow_file_urls)
         out_dir.mkdir(parents=True, exist_ok=True)
         self.server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(self.state))
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

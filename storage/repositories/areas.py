@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.areas import Area, AreaLevel, validate_hierarchy
+from domain.drafts import decode_text
 from domain.errors import InvalidInput, NotFound
 from storage.models import AreaRecord
 
@@ -22,13 +23,24 @@ def read_area_csv(path: Path | None = None) -> dict[str, Area]:
     if path is None:
         text = resources.files("storage").joinpath("seed", SEED).read_text(encoding="utf-8")
     else:
-        text = path.read_text(encoding="utf-8")
+        if not path.is_file():
+            raise InvalidInput(f"areas file not found: {path}")
+        text = decode_text(path.read_bytes(), source=path.name)
+    reader = csv.DictReader(text.splitlines())
+    missing = {"code", "name", "level", "parent_code"} - set(reader.fieldnames or ())
+    if missing:
+        raise InvalidInput(f"areas file lacks column(s) {', '.join(sorted(missing))} "
+                           "(expected: code,name,level,parent_code,languages)")
     areas: dict[str, Area] = {}
-    for n, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+    for n, row in enumerate(reader, start=2):
+        if any(row.get(k) is None for k in ("code", "name", "level", "parent_code")):
+            raise InvalidInput(f"areas file line {n}: too few fields")
         try:
             level = AreaLevel(row["level"])
-        except (KeyError, ValueError):
-            raise InvalidInput(f"areas file line {n}: bad level {row.get('level')!r}") from None
+        except ValueError:
+            raise InvalidInput(f"areas file line {n}: bad level {row['level']!r}") from None
+        if row["code"] in areas:
+            raise InvalidInput(f"areas file line {n}: code {row['code']} appears twice")
         langs = tuple(x for x in (row.get("languages") or "").split(",") if x)
         areas[row["code"]] = Area(row["code"], row["name"].strip(), level, row["parent_code"] or None, langs)
     validate_hierarchy(areas)

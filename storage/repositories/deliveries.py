@@ -1,11 +1,12 @@
 """Destinations and deliveries (one per package and destination)."""
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from domain.deliveries import DeliveryStatus, DestinationKind, idempotency_key, transition_delivery
-from domain.errors import InvalidInput, NotFound
-from storage.models import DeliveryRecord, DestinationRecord
+from domain.errors import InvalidInput, InvalidTransition, NotFound
+from storage.models import DeliveryRecord, DestinationRecord, utcnow
 from storage.repositories import audit
 
 
@@ -60,19 +61,52 @@ def get_delivery(session: Session, delivery_id: int) -> DeliveryRecord:
 def set_delivery_status(
     session: Session, rec: DeliveryRecord, target: DeliveryStatus, *, error: str = "", receipt_id: str = ""
 ) -> None:
+    """Move a delivery along its state machine (compare-and-set on the status read earlier).
+
+    Raises:
+        InvalidTransition: not an edge of the table, or the status changed since it was read.
+    """
     current = DeliveryStatus(rec.status)
     transition_delivery(current, target)
-    rec.status = target.value
+    values: dict[str, object] = {"status": target.value, "updated_at": utcnow()}
     if target is DeliveryStatus.SENDING:
-        rec.attempts += 1
+        values["attempts"] = rec.attempts + 1
     if error:
-        rec.last_error = error[:2000]
+        values["last_error"] = error[:2000]
     if receipt_id:
-        rec.receipt_id = receipt_id
+        values["receipt_id"] = receipt_id
+    result = session.execute(
+        update(DeliveryRecord).where(DeliveryRecord.id == rec.id, DeliveryRecord.status == current.value)
+        .values(**values).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(rec)
+        raise InvalidTransition("delivery", f"{current.value} (now {rec.status})", target.value)
+    for key, value in values.items():
+        set_committed_value(rec, key, value)
     if target in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD, DeliveryStatus.PENDING):
         audit.record(session, actor="system", action=f"delivery.{target.value}", entity="delivery",
                      entity_id=rec.id, package_id=rec.package_id, destination_id=rec.destination_id,
                      attempts=rec.attempts, error=error, receipt_id=receipt_id)
+
+
+def resend_dead(session: Session, package_id: int, *, actor: str) -> int:
+    """Give dead deliveries of a package a fresh attempt budget (after a destination came back).
+
+    Returns:
+        How many deliveries were reopened.
+    """
+    reopened = 0
+    for rec in session.scalars(select(DeliveryRecord).where(DeliveryRecord.package_id == package_id,
+                                                            DeliveryRecord.status == DeliveryStatus.DEAD.value)):
+        previous = rec.attempts
+        set_delivery_status(session, rec, DeliveryStatus.PENDING)
+        session.execute(update(DeliveryRecord).where(DeliveryRecord.id == rec.id).values(attempts=0))
+        set_committed_value(rec, "attempts", 0)
+        audit.record(session, actor=actor, action="delivery.resend", entity="delivery", entity_id=rec.id,
+                     package_id=package_id, previous_attempts=previous)
+        reopened += 1
+    return reopened
 
 
 def deliveries_of(session: Session, package_id: int) -> list[tuple[DeliveryRecord, DestinationRecord]]:

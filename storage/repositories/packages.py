@@ -2,13 +2,14 @@
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from domain.approvals import Decision
-from domain.errors import NotFound
+from domain.errors import InvalidTransition, NotFound
 from domain.packages import Asset, AssetKind, PackageStatus, Variant, VariantStatus, transition_package
-from storage.models import ApprovalRecord, AssetRecord, PackageRecord, VariantRecord
+from storage.models import ApprovalRecord, AssetRecord, PackageRecord, VariantRecord, utcnow
 from storage.objects import StoredObject
 from storage.repositories import audit
 
@@ -33,6 +34,11 @@ def live_package_for_revision(session: Session, revision_id: int) -> PackageReco
     )
 
 
+def rejected_package_for_revision(session: Session, revision_id: int) -> PackageRecord | None:
+    return session.scalar(select(PackageRecord).where(PackageRecord.revision_id == revision_id,
+                                                      PackageRecord.status == PackageStatus.REJECTED.value).limit(1))
+
+
 def packages_of_draft(session: Session, draft_id: int) -> list[PackageRecord]:
     return list(session.scalars(select(PackageRecord).where(PackageRecord.draft_id == draft_id)
                                 .order_by(PackageRecord.id)))
@@ -50,14 +56,31 @@ def create_package(session: Session, *, draft_id: int, revision_id: int, actor: 
 def set_status(
     session: Session, pkg: PackageRecord, target: PackageStatus, *, actor: str, **detail: Any
 ) -> None:
-    """Move ``pkg`` along the package state machine and audit it; raises ``InvalidTransition``."""
+    """Move ``pkg`` along the package state machine and audit it.
+
+    The write is conditional on the status read earlier (compare-and-set), so two transactions that
+    both read ``in_review`` cannot both win: the loser gets ``InvalidTransition`` instead of silently
+    overwriting, e.g., ``superseded`` with ``approved``.
+
+    Raises:
+        InvalidTransition: the edge is not in the table, or the status changed since it was read.
+    """
     current = PackageStatus(pkg.status)
     transition_package(current, target)
-    pkg.status = target.value
+    values: dict[str, Any] = {"status": target.value, "updated_at": utcnow()}
     if target is PackageStatus.FAILED:
-        pkg.error = str(detail.get("error", ""))
+        values["error"] = str(detail.get("error", ""))
     elif target is PackageStatus.PRODUCING:
-        pkg.error = ""
+        values["error"] = ""
+    result = session.execute(
+        update(PackageRecord).where(PackageRecord.id == pkg.id, PackageRecord.status == current.value)
+        .values(**values).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(pkg)
+        raise InvalidTransition("package", f"{current.value} (now {pkg.status})", target.value)
+    for key, value in values.items():
+        set_committed_value(pkg, key, value)
     audit.record(session, actor=actor, action=f"package.{target.value}", entity="package", entity_id=pkg.id,
                  **{"from": current.value, **detail})
 

@@ -96,7 +96,7 @@ def test_produce_approve_publish(app: Path, tmp_path: Path) -> None:
         manifest = verify_manifest(store.get_bytes(pkg.manifest_key or ""), pkg.manifest_hash or "")
     assert manifest["draft"]["id"] == draft_id
 
-    with ReferenceReceiver(tmp_path / "rx") as rx:
+    with ReferenceReceiver(tmp_path / "rx", allow_file_urls=True) as rx:
         with session() as s:
             deliveries.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=rx.url)
         with pytest.raises(ApprovalRefused, match="only approved"):
@@ -115,12 +115,17 @@ def test_produce_approve_publish(app: Path, tmp_path: Path) -> None:
     assert (d["status"], d["attempts"], d["receipt_id"]) == ("delivered", 1, received[0].receipt_id)
 
 
-def test_produce_rerun_changes_nothing(app: Path) -> None:
+def test_rerunning_every_step_reproduces_the_same_package(app: Path) -> None:
     draft_id = submit("vi")
     first = produce(draft_id)
     before = view(first)
+    assert produce(draft_id) == first  # already in review: nothing to do
+    with session() as s:  # force every step to run again, as after a crash just before the end
+        pkg = packages.get_package(s, first)
+        pkg.status = "failed"
     assert produce(draft_id) == first
     after = view(first)
+    assert after["status"] == "in_review"
     assert after["manifest_hash"] == before["manifest_hash"]
     assert after["variants"] == before["variants"]
 
@@ -133,21 +138,56 @@ def test_failed_step_keeps_work_and_rerun_resumes(app: Path, monkeypatch: pytest
         raise EngineError("espeak-ng failed (exit -11): segmentation fault")
 
     draft_id = submit("vi")
-    monkeypatch.setattr(tts.EspeakTTS, "synthesize", crash)  # fault injected at the engine boundary
-    with pytest.raises(EngineError, match="segmentation fault"):
+    with monkeypatch.context() as patch, pytest.raises(EngineError, match="segmentation fault"):
+        patch.setattr(tts.EspeakTTS, "synthesize", crash)  # fault injected at the engine boundary
         produce(draft_id)
     with session() as s:
         pkg = packages.packages_of_draft(s, draft_id)[-1]
         assert pkg.status == "failed" and "segmentation fault" in pkg.error
         script_before = packages.get_asset(s, package_id=pkg.id, language="vi", kind=packages.AssetKind.SCRIPT)
         assert script_before is not None
-    monkeypatch.undo()
     assert produce(draft_id) == pkg.id
+    resumed = view(pkg.id)
+    assert resumed["status"] == "in_review" and resumed["error"] == ""
+    # The resumed package holds exactly what an uninterrupted run of the same text produces.
+    clean = view(produce(submit("vi")))
+    assert [a["key"] for a in resumed["variants"][0]["assets"]] == [a["key"] for a in clean["variants"][0]["assets"]]
     with session() as s:
-        resumed = packages.get_package(s, pkg.id)
-        script_after = packages.get_asset(s, package_id=pkg.id, language="vi", kind=packages.AssetKind.SCRIPT)
-        assert resumed.status == "in_review" and resumed.error == ""
-        assert script_after is not None and script_after.key == script_before.key
+        assert packages.get_asset(s, package_id=pkg.id, language="vi",
+                                  kind=packages.AssetKind.SCRIPT).key == script_before.key
+
+
+def test_resume_after_a_script_change_speaks_the_new_script(app: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engines import audio
+    from engines.errors import MediaError
+
+    def fail(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise MediaError("ffmpeg crashed")
+
+    draft_id = submit("vi")
+    with monkeypatch.context() as patch, pytest.raises(MediaError):
+        patch.setattr(audio, "normalize_to_mp3", fail)
+        produce(draft_id)
+    monkeypatch.setenv("BANTIN_SCRIPT_SECONDS", "25")  # the operator shortens scripts, then reruns
+    runtime.reset()
+    package_id = produce(draft_id)
+    with session() as s:
+        script = packages.get_asset(s, package_id=package_id, language="vi", kind=packages.AssetKind.SCRIPT)
+        raw = packages.get_asset(s, package_id=package_id, language="vi", kind=packages.AssetKind.RAW_SPEECH)
+        final = packages.get_asset(s, package_id=package_id, language="vi", kind=packages.AssetKind.AUDIO)
+        assert script is not None and raw is not None and final is not None
+        assert raw.meta["script_sha256"] == script.sha256
+        assert final.meta["source_sha256"] == raw.sha256
+        assert final.meta["duration_s"] < 40
+
+
+def test_rejected_revision_is_not_produced_again(app: Path) -> None:
+    draft_id = submit("vi")
+    package_id = produce(draft_id)
+    with session() as s:
+        approvals.reject_package(s, package_id=package_id, username="demo-approver", reason="Sai giờ tiêm")
+    with pytest.raises(InvalidInput, match="was rejected"):
+        produce(draft_id)
 
 
 def test_approving_a_changed_package_is_refused(app: Path) -> None:
@@ -210,17 +250,27 @@ def test_delivery_retries_transient_errors_and_gives_up_on_permanent(app: Path, 
 
 
 def test_publish_with_every_destination_down_keeps_package_approved(app: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from domain.deliveries import PublicationFailed
+
     monkeypatch.setenv("BANTIN_DELIVERY_MAX_ATTEMPTS", "2")
     monkeypatch.setenv("BANTIN_DELIVERY_BACKOFF_SECONDS", "0.05")
     runtime.reset()
     package_id = produce(submit("vi"))
     with session() as s:
         approvals.approve_package(s, package_id=package_id, username="demo-approver")
-    with scripted([500]) as down:
+    with scripted([500, 500, 201]) as down:
         with session() as s:
             deliveries.add_destination(s, name="down", kind=DestinationKind.HTTP, url=down.url)
-        with pytest.raises(InvalidInput, match="no destination accepted"):
+        with pytest.raises(PublicationFailed, match="no destination accepted"):
             publish(package_id)
         assert len(down.keys) == 2
-    assert view(package_id)["status"] == "approved"
-    assert view(package_id)["deliveries"][0]["status"] == "dead"
+        assert view(package_id)["status"] == "approved"
+        assert view(package_id)["deliveries"][0]["status"] == "dead"
+        with pytest.raises(PublicationFailed):
+            publish(package_id)  # a plain rerun does not hammer a destination that was given up
+        assert len(down.keys) == 2
+        from flows.publish import publish_package
+
+        assert publish_package(package_id, resend_dead=True) == "published"  # it is back now
+        assert len(down.keys) == 3 and len(set(down.keys)) == 1
+    assert view(package_id)["deliveries"][0]["status"] == "delivered"

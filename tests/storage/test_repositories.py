@@ -170,3 +170,36 @@ def test_approvals_recorded_per_manifest(engine) -> None:  # type: ignore[no-unt
         packages.add_approval(s, package_id=pkg.id, manifest_hash="b" * 64, approver="lan", decision=Decision.REJECTED,
                               reason="sai số điện thoại")
         assert packages.approved_hashes(s, pkg.id) == {"a" * 64}
+
+
+def test_concurrent_status_change_is_not_overwritten(engine) -> None:  # type: ignore[no-untyped-def]
+    """An approver's transaction that read 'in_review' must not overwrite a 'superseded' written meanwhile."""
+    with session_scope(engine) as s:
+        rev = drafts.create_draft(s, content=_content(), author="minh")
+        pkg = packages.create_package(s, draft_id=rev.draft_id,
+                                      revision_id=drafts.latest_revision_record(s, rev.draft_id).id, actor="system")
+        packages.set_status(s, pkg, PackageStatus.IN_REVIEW, actor="system")
+        pid = pkg.id
+    with session_scope(engine) as approver:
+        stale = packages.get_package(approver, pid)
+        assert stale.status == "in_review"
+        with session_scope(engine) as producer:
+            packages.set_status(producer, packages.get_package(producer, pid), PackageStatus.SUPERSEDED, actor="system")
+        with pytest.raises(InvalidTransition, match="now superseded"):
+            packages.set_status(approver, stale, PackageStatus.APPROVED, actor="lan")
+    with session_scope(engine) as s:
+        assert packages.get_package(s, pid).status == "superseded"
+
+
+def test_dead_deliveries_can_be_resent(engine) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as s:
+        rev = drafts.create_draft(s, content=_content(), author="minh")
+        pkg = packages.create_package(s, draft_id=rev.draft_id,
+                                      revision_id=drafts.latest_revision_record(s, rev.draft_id).id, actor="system")
+        dest = deliveries.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url="http://127.0.0.1:9/x")
+        d = deliveries.ensure_delivery(s, package_id=pkg.id, manifest_hash="f" * 64, destination_id=dest.id)
+        deliveries.set_delivery_status(s, d, DeliveryStatus.SENDING)
+        deliveries.set_delivery_status(s, d, DeliveryStatus.DEAD, error="HTTP 503")
+        assert deliveries.resend_dead(s, pkg.id, actor="operator") == 1
+        assert (d.status, d.attempts) == ("pending", 0)
+        assert deliveries.resend_dead(s, pkg.id, actor="operator") == 0

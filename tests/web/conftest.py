@@ -1,0 +1,95 @@
+"""Web fixtures: a migrated home with accounts, the app on a live loopback server, and headless Chromium."""
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import unavailable
+
+ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
+PASSWORD = "mat-khau-thu-nghiem-2026"
+
+
+@pytest.fixture
+def web_home(bantin_env: Path) -> Path:
+    """A home with areas and one account per role (all with PASSWORD)."""
+    from services.runtime import session
+    from settings import get_settings
+    from storage.migrate import upgrade
+    from storage.repositories import areas
+    from tests.web.accounts import create_accounts
+
+    upgrade(get_settings().database_url)
+    with session() as s:
+        areas.upsert_areas(s, areas.read_area_csv())
+        create_accounts(s, PASSWORD)
+    return bantin_env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(web_home: Path, prefect_harness: None) -> Iterator[str]:
+    """The real app under uvicorn on a free loopback port, in a thread of this process."""
+    import uvicorn
+
+    from settings import get_settings
+    from web.app import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(get_settings()), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("web app did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+CHROMIUM = os.environ.get("BANTIN_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright (no browser download)."""
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium); browser tests need it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """On a failed browser test, keep a screenshot of every open page in test-artifacts/."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        for n, page in enumerate(getattr(item, "open_pages", [])):
+            ARTIFACTS.mkdir(exist_ok=True)
+            try:
+                page.screenshot(path=str(ARTIFACTS / f"{item.name}-{n}.png"), full_page=True)
+            except Exception:  # the page may already be gone; the failure itself is what matters
+                pass

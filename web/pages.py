@@ -1,0 +1,219 @@
+"""Server-rendered pages for editors and approvers."""
+
+import mimetypes
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from domain.errors import DomainError, NotFound
+from domain.languages import LANGUAGES
+from domain.packages import PackageStatus
+from services import approvals as approval_service
+from services import auth
+from services import drafts as draft_service
+from services.packages import package_view
+from services.runtime import object_store, session
+from storage.models import AssetRecord, PackageRecord
+from storage.repositories import drafts, packages
+from web.access import package_areas, require, session_user, visible
+from web.app import Forbidden, csrf_token, flash, render
+from web.i18n import VN_TZ, translate
+from web.security import csrf_matches
+
+router = APIRouter(include_in_schema=False)
+
+
+async def checked_form(request: Request) -> dict[str, str]:
+    """The POSTed form, after checking its CSRF token against the session's."""
+    form = await request.form()
+    if not csrf_matches(request.session.get("csrf"), str(form.get("csrf", ""))):
+        raise Forbidden("csrf")
+    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    return render(request, "login.html")
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await checked_form(request)
+    username, password = form.get("username", "").strip(), form.get("password", "")
+    throttle = request.app.state.throttle
+    lang = request.query_params.get("lang") or request.cookies.get("lang") or "vi"
+    if throttle.blocked(username, _client(request)):
+        flash(request, "error", translate(lang, "login_throttled"))
+        return render(request, "login.html", status_code=429, username=username)
+    with session() as s:
+        user = auth.authenticate(s, username, password)
+        uid = user.id if user else None
+    if uid is None:
+        throttle.failed(username, _client(request))
+        flash(request, "error", translate(lang, "login_failed"))
+        return render(request, "login.html", status_code=401, username=username)
+    throttle.succeeded(username, _client(request))
+    request.session.clear()  # a new session on login: no fixation
+    request.session["uid"] = uid
+    csrf_token(request)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await checked_form(request)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+def _status_of(s, draft_id: int) -> str:  # type: ignore[no-untyped-def]
+    pkgs = packages.packages_of_draft(s, draft_id)
+    return pkgs[-1].status if pkgs else "submitted"
+
+
+@router.get("/")
+def draft_list(request: Request) -> Response:
+    with session() as s:
+        user = session_user(request, s)
+        rows = [
+            {"draft_id": r.draft_id, "number": r.number, "title": r.title, "priority": r.priority,
+             "status": _status_of(s, r.draft_id), "areas": ", ".join(r.area_codes),
+             "created": r.created_at.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")}
+            for r in drafts.list_drafts(s, limit=200) if visible(s, user, list(r.area_codes))
+        ]
+        return render(request, "drafts.html", user=user, rows=rows)
+
+
+@router.get("/drafts/new")
+def draft_form(request: Request) -> Response:
+    with session() as s:
+        user = session_user(request, s)
+        return render(request, "draft_new.html", user=user, form={"area": user.area_code or ""})
+
+
+@router.post("/drafts")
+async def draft_create(request: Request) -> Response:
+    form = await checked_form(request)
+    areas = [a.strip() for a in form.get("area", "").split(",") if a.strip()]
+    with session() as s:
+        user = session_user(request, s)
+        require(s, user, "draft.create", area_codes=areas)
+        req = draft_service.DraftRequest(
+            title=form.get("title", ""), body=form.get("body", ""), area_codes=areas,
+            languages=form.get("languages", "vi") or "vi", priority=form.get("priority", "thuong"),
+            author=user.username, source_ref=form.get("source_ref", ""),
+            requesting_unit=form.get("requesting_unit", ""),
+        )
+        try:
+            rev = draft_service.submit_text_draft(s, object_store(), req)
+        except DomainError as exc:  # show the form again with the message, keeping what was typed
+            flash(request, "error", str(exc))
+            return render(request, "draft_new.html", status_code=422, user=user, form=form)
+    if form.get("produce"):
+        request.app.state.flows.produce(rev.draft_id)
+        flash(request, "info", translate(request.cookies.get("lang", "vi"), "producing_started"))
+    return RedirectResponse(f"/drafts/{rev.draft_id}", status_code=303)
+
+
+@router.get("/drafts/{draft_id}")
+def draft_page(request: Request, draft_id: int) -> Response:
+    with session() as s:
+        user = session_user(request, s)
+        rev = drafts.latest_revision(s, draft_id)
+        require(s, user, "draft.view", area_codes=list(rev.content.area_codes))
+        pkgs = packages.packages_of_draft(s, draft_id)
+        can_produce = auth.can(s, user, "draft.create", area_codes=list(rev.content.area_codes)) and (
+            not pkgs or pkgs[-1].revision_id != drafts.latest_revision_record(s, draft_id).id
+            or pkgs[-1].status == PackageStatus.FAILED)
+        return render(request, "draft.html", user=user, rev=rev, pkgs=pkgs, can_produce=can_produce)
+
+
+@router.post("/drafts/{draft_id}/produce")
+async def draft_produce(request: Request, draft_id: int) -> Response:
+    await checked_form(request)
+    with session() as s:
+        user = session_user(request, s)
+        rev = drafts.latest_revision(s, draft_id)
+        require(s, user, "draft.create", area_codes=list(rev.content.area_codes))
+    request.app.state.flows.produce(draft_id)
+    flash(request, "info", translate(request.cookies.get("lang", "vi"), "producing_started"))
+    return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
+
+
+@router.get("/packages/{package_id}")
+def package_page(request: Request, package_id: int) -> Response:
+    store = object_store()
+    with session() as s:
+        user = session_user(request, s)
+        areas = package_areas(s, package_id)
+        require(s, user, "package.view", area_codes=areas)
+        v = package_view(s, store, package_id)
+        can_approve = v["status"] == PackageStatus.IN_REVIEW and auth.can(
+            s, user, "package.approve", area_codes=areas)
+    for var in v["variants"]:
+        var["language_name"] = LANGUAGES[var["language"]].name_vi if var["language"] in LANGUAGES else var["language"]
+        for a in var["assets"]:
+            if a["kind"] in ("script", "board_text"):
+                a["text"] = store.get_bytes(a["key"]).decode("utf-8")
+    return render(request, "package.html", user=user, v=v, can_approve=can_approve)
+
+
+@router.post("/packages/{package_id}/approve")
+async def package_approve(request: Request, package_id: int) -> Response:
+    form = await checked_form(request)
+    with session() as s:
+        user = session_user(request, s)
+        require(s, user, "package.approve", area_codes=package_areas(s, package_id))
+        approval_service.approve_package(s, package_id=package_id, username=user.username,
+                                         reviewed_hash=form.get("manifest_hash") or None)
+        status = packages.get_package(s, package_id).status
+    if status == PackageStatus.APPROVED:
+        request.app.state.flows.publish(package_id)  # approval starts publication
+    return RedirectResponse(f"/packages/{package_id}", status_code=303)
+
+
+@router.post("/packages/{package_id}/reject")
+async def package_reject(request: Request, package_id: int) -> Response:
+    form = await checked_form(request)
+    with session() as s:
+        user = session_user(request, s)
+        require(s, user, "package.approve", area_codes=package_areas(s, package_id))
+        approval_service.reject_package(s, package_id=package_id, username=user.username,
+                                        reason=form.get("reason", ""))
+    return RedirectResponse(f"/packages/{package_id}", status_code=303)
+
+
+@router.get("/queue")
+def approval_queue(request: Request) -> Response:
+    with session() as s:
+        user = session_user(request, s)
+        rows = []
+        for pkg in s.scalars(select(PackageRecord).where(PackageRecord.status == PackageStatus.IN_REVIEW.value)
+                             .order_by(PackageRecord.id)):
+            rev = drafts.revision_by_id(s, pkg.revision_id)
+            if auth.can(s, user, "package.approve", area_codes=list(rev.content.area_codes)):
+                rows.append({"id": pkg.id, "title": rev.content.title, "priority": rev.content.priority.value,
+                             "areas": ", ".join(rev.content.area_codes)})
+        rows.sort(key=lambda r: -{"khan_cap": 2, "uu_tien": 1}.get(r["priority"], 0))
+        return render(request, "queue.html", user=user, rows=rows)
+
+
+@router.get("/assets/{key:path}")
+def asset(request: Request, key: str) -> Response:
+    """Serve an asset to a user who may view a package containing it (audio, slides)."""
+    with session() as s:
+        user = session_user(request, s)
+        recs = list(s.scalars(select(AssetRecord).where(AssetRecord.key == key)))
+        if not recs:
+            raise NotFound("no such asset")
+        if not any(auth.can(s, user, "package.view", area_codes=package_areas(s, r.package_id)) for r in recs):
+            raise Forbidden("asset")
+        media_type = recs[0].media_type
+    data = object_store().get_bytes(key)
+    return Response(data, media_type=media_type or mimetypes.guess_type(key)[0] or "application/octet-stream",
+                    headers={"Cache-Control": "private, max-age=86400"})
