@@ -20,7 +20,7 @@ def session_user(request: Request, s: Session) -> UserRecord:
     if user is None or not user.active:
         request.session.pop("uid", None)
         raise LoginRequired()
-    request.state.user = user
+    request.state.user_view = {"username": user.username, "full_name": user.full_name, "is_demo": user.is_demo}
     return user
 
 

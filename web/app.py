@@ -66,8 +66,9 @@ def render(request: Request, template: str, status_code: int = 200, **ctx: Any) 
     flashes = request.session.pop("flashes", [])
     response = templates.TemplateResponse(
         request, template,
+        # The signed-in user as plain values: pages render after their database session has closed.
         {"t": lambda key: translate(lang, key), "lang": lang, "csrf": csrf_token(request), "flashes": flashes,
-         "user": ctx.pop("user", None), **ctx},
+         "user": getattr(request.state, "user_view", None), **ctx},
         status_code=status_code,
     )
     if request.query_params.get("lang") in LANGS:
@@ -114,7 +115,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         message = translate(lang_of(request), "forbidden") if isinstance(exc, Forbidden) else str(exc)
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": message}, status_code=status)
-        return render(request, "error.html", status_code=status, status=status, message=message,
-                      user=getattr(request.state, "user", None))
+        return render(request, "error.html", status_code=status, status=status, message=message)
 
     return app

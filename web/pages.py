@@ -14,8 +14,8 @@ from services import auth
 from services import drafts as draft_service
 from services.packages import package_view
 from services.runtime import object_store, session
-from storage.models import AssetRecord, PackageRecord
-from storage.repositories import drafts, packages
+from storage.models import AssetRecord, PackageRecord, UserRecord
+from storage.repositories import drafts, packages, users
 from web.access import package_areas, require, session_user, visible
 from web.app import Forbidden, csrf_token, flash, render
 from web.i18n import VN_TZ, translate
@@ -58,6 +58,10 @@ async def login(request: Request) -> Response:
         flash(request, "error", translate(lang, "login_failed"))
         return render(request, "login.html", status_code=401, username=username)
     throttle.succeeded(username, _client(request))
+    with session() as s:
+        user = s.get(UserRecord, uid)
+        if user is not None:
+            auth.record_sign_in(s, user, via="web")
     request.session.clear()  # a new session on login: no fixation
     request.session["uid"] = uid
     csrf_token(request)
@@ -86,14 +90,15 @@ def draft_list(request: Request) -> Response:
              "created": r.created_at.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")}
             for r in drafts.list_drafts(s, limit=200) if visible(s, user, list(r.area_codes))
         ]
-        return render(request, "drafts.html", user=user, rows=rows)
+        return render(request, "drafts.html", rows=rows)
 
 
 @router.get("/drafts/new")
 def draft_form(request: Request) -> Response:
     with session() as s:
         user = session_user(request, s)
-        return render(request, "draft_new.html", user=user, form={"area": user.area_code or ""})
+        home_area = next((m.area_code for m in users.memberships_of(user) if m.area_code), "")
+        return render(request, "draft_new.html", form={"area": home_area})
 
 
 @router.post("/drafts")
@@ -113,7 +118,7 @@ async def draft_create(request: Request) -> Response:
             rev = draft_service.submit_text_draft(s, object_store(), req)
         except DomainError as exc:  # show the form again with the message, keeping what was typed
             flash(request, "error", str(exc))
-            return render(request, "draft_new.html", status_code=422, user=user, form=form)
+            return render(request, "draft_new.html", status_code=422, form=form)
     if form.get("produce"):
         request.app.state.flows.produce(rev.draft_id)
         flash(request, "info", translate(request.cookies.get("lang", "vi"), "producing_started"))
@@ -130,7 +135,7 @@ def draft_page(request: Request, draft_id: int) -> Response:
         can_produce = auth.can(s, user, "draft.create", area_codes=list(rev.content.area_codes)) and (
             not pkgs or pkgs[-1].revision_id != drafts.latest_revision_record(s, draft_id).id
             or pkgs[-1].status == PackageStatus.FAILED)
-        return render(request, "draft.html", user=user, rev=rev, pkgs=pkgs, can_produce=can_produce)
+        return render(request, "draft.html", rev=rev, pkgs=pkgs, can_produce=can_produce)
 
 
 @router.post("/drafts/{draft_id}/produce")
@@ -160,7 +165,7 @@ def package_page(request: Request, package_id: int) -> Response:
         for a in var["assets"]:
             if a["kind"] in ("script", "board_text"):
                 a["text"] = store.get_bytes(a["key"]).decode("utf-8")
-    return render(request, "package.html", user=user, v=v, can_approve=can_approve)
+    return render(request, "package.html", v=v, can_approve=can_approve)
 
 
 @router.post("/packages/{package_id}/approve")
@@ -200,7 +205,7 @@ def approval_queue(request: Request) -> Response:
                 rows.append({"id": pkg.id, "title": rev.content.title, "priority": rev.content.priority.value,
                              "areas": ", ".join(rev.content.area_codes)})
         rows.sort(key=lambda r: -{"khan_cap": 2, "uu_tien": 1}.get(r["priority"], 0))
-        return render(request, "queue.html", user=user, rows=rows)
+        return render(request, "queue.html", rows=rows)
 
 
 @router.get("/assets/{key:path}")

@@ -16,9 +16,7 @@ ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 PASSWORD = "mat-khau-thu-nghiem-2026"
 
 
-@pytest.fixture
-def web_home(bantin_env: Path) -> Path:
-    """A home with areas and one account per role (all with PASSWORD)."""
+def _prepare_home() -> None:
     from services.runtime import session
     from settings import get_settings
     from storage.migrate import upgrade
@@ -29,7 +27,30 @@ def web_home(bantin_env: Path) -> Path:
     with session() as s:
         areas.upsert_areas(s, areas.read_area_csv())
         create_accounts(s, PASSWORD)
+
+
+@pytest.fixture
+def web_home(bantin_env: Path) -> Path:
+    """A fresh home with areas and one account per role (all with PASSWORD)."""
+    _prepare_home()
     return bantin_env
+
+
+@pytest.fixture(scope="module")
+def shared_web_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Like ``web_home`` but shared by a module's tests (password hashing makes accounts slow to create);
+    for tests that only add rows of their own."""
+    from services import runtime
+
+    home = tmp_path_factory.mktemp("web-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BANTIN_HOME", str(home))
+        for var in ("BANTIN_DATABASE_URL", "BANTIN_STORE", "BANTIN_STORE_DIR", "BANTIN_USER"):
+            mp.delenv(var, raising=False)
+        runtime.reset()
+        _prepare_home()
+        yield home
+    runtime.reset()
 
 
 def _free_port() -> int:

@@ -1,0 +1,162 @@
+"""Authorization matrix: every route of the web app and the API, for every role (allow/deny per cell).
+
+The item under test is a normal-priority bulletin for Đa Lộc commune, in review. Flow starts are
+recorded instead of run (the browser walk runs them for real).
+"""
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from domain.drafts import DraftContent
+from domain.packages import AssetKind, PackageStatus, VariantStatus
+from domain.priority import Priority
+from services.runtime import object_store, session
+from settings import get_settings
+from storage.repositories import drafts, packages
+from tests.web.accounts import ACCOUNTS, DRAFT_AREA
+from tests.web.conftest import PASSWORD
+from web.app import create_app
+from web.security import issue_api_token
+
+ANON = "anonymous"
+USERS = [ANON, *ACCOUNTS]
+VIEWERS = {"editor_daloc", "approver_daloc", "approver_chauthanh", "approver_travinh", "translator_km", "admin"}
+CREATORS = {"editor_daloc", "admin"}
+APPROVERS = {"approver_daloc", "approver_chauthanh", "approver_travinh"}
+EVERYONE = set(ACCOUNTS)
+
+
+class RecordingFlows:
+    def __init__(self) -> None:
+        self.started: list[tuple[str, int]] = []
+
+    def produce(self, draft_id: int) -> None:
+        self.started.append(("produce", draft_id))
+
+    def publish(self, package_id: int) -> None:
+        self.started.append(("publish", package_id))
+
+    def shutdown(self) -> None:
+        pass
+
+
+def make_item() -> tuple[int, int, str]:
+    """A draft for Đa Lộc with a package in review and one stored asset: (draft id, package id, asset key)."""
+    with session() as s:
+        rev = drafts.create_draft(s, author="editor_daloc", content=DraftContent(
+            title="Thông báo cắt điện", body="Điện lực thông báo cắt điện từ 7 giờ đến 11 giờ ngày 5/12.",
+            area_codes=(DRAFT_AREA,), languages=("vi",), priority=Priority.THUONG))
+        pkg = packages.create_package(s, draft_id=rev.draft_id,
+                                      revision_id=drafts.latest_revision_record(s, rev.draft_id).id, actor="system")
+        obj = object_store().put_bytes(f"script {pkg.id}".encode(), ext="txt", media_type="text/plain")
+        packages.record_asset(s, package_id=pkg.id, language="vi", kind=AssetKind.SCRIPT, stored=obj, meta={})
+        packages.set_variant(s, package_id=pkg.id, language="vi", status=VariantStatus.READY)
+        pkg.manifest_hash = obj.sha256  # stands in for a manifest: these tests are about who may act
+        packages.set_status(s, pkg, PackageStatus.IN_REVIEW, actor="system")
+        return rev.draft_id, pkg.id, obj.key
+
+
+@pytest.fixture
+def app_client(shared_web_home: Path) -> Iterator[TestClient]:
+    app = create_app(get_settings())
+    app.state.flows = RecordingFlows()
+    with TestClient(app, follow_redirects=False) as client:
+        yield client
+
+
+def csrf_of(client: TestClient) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+    assert m, "login page has no CSRF field"
+    return m.group(1)
+
+
+def login(client: TestClient, user: str) -> str:
+    if user == ANON:
+        return csrf_of(client)
+    resp = client.post("/login", data={"username": user, "password": PASSWORD, "csrf": csrf_of(client)})
+    assert resp.status_code == 303, (user, resp.status_code, resp.text[:300])
+    return csrf_of(client)
+
+
+def expected(user: str, allowed: set[str], ok: int, *, api: bool = False) -> int:
+    if user == ANON:
+        return 401 if api else 303
+    return ok if user in allowed else 403
+
+
+PAGE_CASES = [
+    # (method, path template, form, allowed users, status when allowed)
+    ("GET", "/", {}, EVERYONE, 200),
+    ("GET", "/queue", {}, EVERYONE, 200),
+    ("GET", "/drafts/new", {}, EVERYONE, 200),
+    ("POST", "/drafts", {"title": "Họp dân", "body": "Mời bà con dự họp dân lúc 19 giờ tại nhà văn hóa ấp.",
+                         "area": DRAFT_AREA, "languages": "vi", "priority": "thuong"}, CREATORS, 303),
+    ("GET", "/drafts/{draft}", {}, VIEWERS, 200),
+    ("POST", "/drafts/{draft}/produce", {}, CREATORS, 303),
+    ("GET", "/packages/{package}", {}, VIEWERS, 200),
+    ("GET", "/assets/{asset}", {}, VIEWERS, 200),
+    ("POST", "/packages/{package}/reject", {"reason": "Sai ngày"}, APPROVERS, 303),
+    ("POST", "/packages/{package}/approve", {"manifest_hash": "{hash}"}, APPROVERS, 303),
+]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("user", USERS)
+def test_page_routes(app_client: TestClient, user: str) -> None:
+    csrf = login(app_client, user)
+    for method, template, form, allowed, ok in PAGE_CASES:
+        draft_id, package_id, key = make_item()
+        with session() as s:
+            manifest_hash = packages.get_package(s, package_id).manifest_hash or ""
+        path = template.format(draft=draft_id, package=package_id, asset=key)
+        if method == "GET":
+            resp = app_client.get(path)
+        else:
+            data = {k: v.format(hash=manifest_hash) for k, v in form.items()}
+            resp = app_client.post(path, data={**data, "csrf": csrf})
+        assert resp.status_code == expected(user, allowed, ok), (user, method, path, resp.text[:200])
+        if resp.status_code == 303 and user != ANON and "/approve" in path:
+            with session() as s:
+                assert packages.get_package(s, package_id).status == "approved"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("user", USERS)
+def test_api_routes(app_client: TestClient, user: str) -> None:
+    headers = {}
+    if user != ANON:
+        headers["Authorization"] = "Bearer " + issue_api_token(app_client.app.state.secret, user)
+    body = {"title": "Họp dân", "body": "Mời bà con dự họp dân lúc 19 giờ tại nhà văn hóa ấp.", "areas": [DRAFT_AREA]}
+    cases = [
+        ("GET", "/api/v1/drafts", None, EVERYONE, 200),
+        ("GET", "/api/v1/queue", None, EVERYONE, 200),
+        ("POST", "/api/v1/drafts", body, CREATORS, 201),
+        ("POST", "/api/v1/drafts/{draft}/produce", None, CREATORS, 202),
+        ("GET", "/api/v1/packages/{package}", None, VIEWERS, 200),
+        ("POST", "/api/v1/packages/{package}/reject", {"reason": "Sai ngày"}, APPROVERS, 200),
+        ("POST", "/api/v1/packages/{package}/approve", {"manifest_hash": "{hash}"}, APPROVERS, 200),
+    ]
+    for method, template, payload, allowed, ok in cases:
+        draft_id, package_id, _ = make_item()
+        with session() as s:
+            manifest_hash = packages.get_package(s, package_id).manifest_hash or ""
+        path = template.format(draft=draft_id, package=package_id)
+        if payload and "manifest_hash" in payload:
+            payload = {"manifest_hash": manifest_hash}
+        resp = app_client.request(method, path, json=payload, headers=headers)
+        assert resp.status_code == expected(user, allowed, ok, api=True), (user, method, path, resp.text[:200])
+
+
+@pytest.mark.integration
+def test_listings_show_only_visible_items(app_client: TestClient) -> None:
+    make_item()
+    login(app_client, "editor_mychanh")
+    assert "Thông báo cắt điện" not in app_client.get("/").text
+    assert "Thông báo cắt điện" not in app_client.get("/queue").text
+    app_client.cookies.clear()
+    login(app_client, "approver_chauthanh")
+    assert "Thông báo cắt điện" in app_client.get("/queue").text
