@@ -1,13 +1,14 @@
 """Server-rendered pages for editors and approvers."""
 
 import mimetypes
+from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from domain.errors import DomainError, NotFound
-from domain.languages import LANGUAGES
+from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import PackageStatus
 from services import approvals as approval_service
 from services import auth
@@ -160,11 +161,16 @@ def package_page(request: Request, package_id: int) -> Response:
         v = package_view(s, store, package_id)
         can_approve = v["status"] == PackageStatus.IN_REVIEW and auth.can(
             s, user, "package.approve", area_codes=areas)
+    order = {"script": 0, "audio": 1, "board_text": 2, "slide": 3}
+    v["variants"].sort(key=lambda var: (var["language"] != SOURCE_LANGUAGE, var["language"]))
     for var in v["variants"]:
         var["language_name"] = LANGUAGES[var["language"]].name_vi if var["language"] in LANGUAGES else var["language"]
+        var["assets"].sort(key=lambda a: order.get(a["kind"], 9))
         for a in var["assets"]:
             if a["kind"] in ("script", "board_text"):
                 a["text"] = store.get_bytes(a["key"]).decode("utf-8")
+    for a in v["approvals"]:
+        a["at"] = datetime.fromisoformat(a["at"]).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
     return render(request, "package.html", v=v, can_approve=can_approve)
 
 

@@ -1,0 +1,100 @@
+"""The whole job in a real browser (headless Chromium driven by Playwright), phone-sized.
+
+Editor submits -> the produce flow runs for real -> approver approves -> the publish flow delivers to a
+reference receiver. Screenshots of open pages are kept in test-artifacts/ when a step fails.
+"""
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from domain.deliveries import DestinationKind
+from services.runtime import session
+from storage.repositories import deliveries
+from tests.web.conftest import PASSWORD
+from web.reference_receiver import ReferenceReceiver
+
+pytestmark = [pytest.mark.integration, pytest.mark.flow]
+
+PHONE = {"width": 360, "height": 740}
+BODY = ("Ủy ban nhân dân xã Đa Lộc thông báo lịch tiêm vắc xin sởi cho trẻ em từ 1 đến 5 tuổi. "
+        "Thời gian tiêm từ 7 giờ 30 đến 11 giờ các ngày 5 và 6 tháng 12 năm 2026 tại Trạm Y tế xã. "
+        "Phụ huynh mang theo sổ tiêm chủng của trẻ.")
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(1.0)
+
+
+def no_horizontal_scroll(page) -> bool:  # type: ignore[no-untyped-def]
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+
+
+def sign_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                        request: pytest.FixtureRequest) -> None:
+    base = live_server
+    with ReferenceReceiver(tmp_path / "rx", allow_file_urls=True) as receiver:
+        with session() as s:
+            deliveries.add_destination(s, name="htttn-tra-vinh", kind=DestinationKind.HTTTN, url=receiver.url)
+        editor = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
+        approver = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
+        request.node.open_pages = [editor, approver]
+
+        sign_in(editor, base, "editor_daloc")
+        assert "Bản thảo" in editor.content()
+        editor.click("text=Bản thảo mới")
+        editor.fill("#title", "Lịch tiêm vắc xin sởi tháng 12")
+        editor.fill("#body", BODY)
+        editor.fill("#area", "29377")
+        editor.select_option("#priority", "thuong")
+        assert no_horizontal_scroll(editor)
+        editor.click("button[name=produce]")
+        editor.wait_for_url(f"{base}/drafts/*")
+        draft_url = editor.url
+
+        def package_ready() -> bool:
+            editor.goto(draft_url)
+            return editor.locator(".badge.in_review").count() > 0
+
+        wait_for(package_ready, "the produce flow to put the package in review")
+        editor.click("a[href^='/packages/']")
+        package_url = editor.url
+        assert editor.locator("audio").count() == 1
+        assert editor.locator("img.slide").count() >= 1
+        assert "Kính thưa bà con" in editor.content()
+        assert no_horizontal_scroll(editor)
+        assert editor.locator("button:has-text('Duyệt')").count() == 0  # the editor cannot approve
+
+        sign_in(approver, base, "approver_daloc")
+        approver.click("header >> text=Chờ duyệt")
+        approver.click("text=Lịch tiêm vắc xin sởi tháng 12")
+        assert approver.url == package_url
+        assert no_horizontal_scroll(approver)
+        slide = approver.locator("img.slide").first
+        assert approver.evaluate("(img) => img.naturalWidth", slide.element_handle()) == 1920
+        approver.click("button:has-text('Duyệt')")
+
+        def published() -> bool:
+            approver.goto(package_url)
+            return approver.locator(".badge.published").count() > 0
+
+        wait_for(published, "the publish flow to deliver the package")
+        assert approver.locator(".badge.delivered").count() == 1
+        assert len(receiver.state.by_key) == 1
+
+        approver.goto(f"{package_url}?lang=en")
+        assert "Published" in approver.content() and "Loudspeaker script" in approver.content()
