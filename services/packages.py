@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from storage.objects import ObjectStore
-from storage.repositories import deliveries, drafts, packages
+from storage.repositories import audit, deliveries, drafts, packages
 
 
 def package_view(s: Session, store: ObjectStore, package_id: int) -> dict[str, Any]:
@@ -33,6 +33,10 @@ def package_view(s: Session, store: ObjectStore, package_id: int) -> dict[str, A
         "approvals": [{"decision": a.decision, "approver": a.approver, "at": a.created_at.isoformat(),
                        "manifest_hash": a.manifest_hash, "reason": a.reason}
                       for a in packages.approvals_of(s, package_id)],
+        "flow_runs": [{"flow": e.action.removeprefix("flow."), "id": e.detail.get("flow_run_id", ""),
+                       "at": e.at.isoformat()}
+                      for e in audit.entries(s, entity="package", entity_id=package_id)
+                      if e.action.startswith("flow.") and e.detail.get("flow_run_id")],
         "deliveries": [{"destination": t.name, "status": d.status, "attempts": d.attempts,
                         "receipt_id": d.receipt_id, "last_error": d.last_error}
                        for d, t in deliveries.deliveries_of(s, package_id)],

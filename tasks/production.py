@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prefect import get_run_logger, task
+from prefect.runtime import flow_run
 
 from domain.drafts import Channel, DraftRevision
 from domain.errors import DomainError, InvalidInput
@@ -99,6 +100,9 @@ def start_production(draft_id: int) -> ProductionStart:
         elif pkg.status == PackageStatus.FAILED:
             packages.set_status(s, pkg, PackageStatus.PRODUCING, actor="system", resumed=True)
             logger.info("resuming failed package %s", pkg.id)
+        if pkg.status == PackageStatus.PRODUCING:
+            audit.record(s, actor="system", action="flow.produce", entity="package", entity_id=pkg.id,
+                         flow_run_id=str(flow_run.id or ""))
         return ProductionStart(pkg.id, pkg.status, tuple(rev.languages))
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 from prefect import get_run_logger, task
+from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
 
 from domain.approvals import check_publishable
@@ -16,7 +17,7 @@ from domain.packages import PackageStatus, verify_manifest
 from domain.payloads import package_payload
 from services.runtime import object_store, session
 from settings import get_settings
-from storage.repositories import deliveries, packages
+from storage.repositories import audit, deliveries, packages
 from tasks.retry import TransientError, is_transient, retry_if_transient
 
 
@@ -48,6 +49,8 @@ def prepare_deliveries(package_id: int) -> list[int]:
         missing = [a["key"] for v in manifest["variants"] for a in v["assets"] if not store.exists(a["key"])]
         if missing:
             raise InvalidInput(f"package {package_id} lacks {len(missing)} stored asset(s), e.g. {missing[0]}")
+        audit.record(s, actor="system", action="flow.publish", entity="package", entity_id=package_id,
+                     flow_run_id=str(flow_run.id or ""))
         todo = []
         for dest in targets:
             d = deliveries.ensure_delivery(s, package_id=package_id, manifest_hash=manifest_hash,

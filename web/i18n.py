@@ -75,6 +75,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "st_ready": "Sẵn sàng",
         "st_blocked": "Chưa sẵn sàng",
         "switch_lang": "English",
+        "flow_runs": "Lượt chạy quy trình (Prefect)",
     },
     "en": {
         "app_name": "Grassroots bulletins",
@@ -141,6 +142,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "st_ready": "Ready",
         "st_blocked": "Not ready",
         "switch_lang": "Tiếng Việt",
+        "flow_runs": "Flow runs (Prefect)",
     },
 }
 

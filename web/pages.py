@@ -1,6 +1,7 @@
 """Server-rendered pages for editors and approvers."""
 
 import mimetypes
+import os
 from datetime import datetime
 
 from fastapi import APIRouter, Request
@@ -171,7 +172,10 @@ def package_page(request: Request, package_id: int) -> Response:
                 a["text"] = store.get_bytes(a["key"]).decode("utf-8")
     for a in v["approvals"]:
         a["at"] = datetime.fromisoformat(a["at"]).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
-    return render(request, "package.html", v=v, can_approve=can_approve)
+    for r in v["flow_runs"]:
+        r["at"] = datetime.fromisoformat(r["at"]).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
+    prefect_ui = os.environ.get("PREFECT_UI_URL", "").rstrip("/")
+    return render(request, "package.html", v=v, can_approve=can_approve, prefect_ui=prefect_ui)
 
 
 @router.post("/packages/{package_id}/approve")

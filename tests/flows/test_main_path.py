@@ -113,6 +113,9 @@ def test_produce_approve_publish(app: Path, tmp_path: Path) -> None:
     assert received[0].manifest_hash == pkg.manifest_hash
     d = view(package_id)["deliveries"][0]
     assert (d["status"], d["attempts"], d["receipt_id"]) == ("delivered", 1, received[0].receipt_id)
+    runs = view(package_id)["flow_runs"]  # the package links the Prefect runs that made and sent it
+    assert [r["flow"] for r in runs] == ["produce", "publish", "publish"]
+    assert all(len(r["id"]) == 36 for r in runs)
 
 
 def test_rerunning_every_step_reproduces_the_same_package(app: Path) -> None:

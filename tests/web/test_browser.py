@@ -98,3 +98,4 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
 
         approver.goto(f"{package_url}?lang=en")
         assert "Published" in approver.content() and "Loudspeaker script" in approver.content()
+        assert "Flow runs (Prefect)" in approver.content() and approver.locator("text=produce ·").count() == 1
