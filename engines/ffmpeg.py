@@ -16,6 +16,9 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -329,3 +332,52 @@ def ebur128(path: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[float,
     if not {"I", "LRA", "Peak"} <= values.keys():
         raise MediaError(f"{what}: no EBU R128 summary in ffmpeg output: {stderr_tail(stderr)}")
     return float(values["I"]), float(values["Peak"]), float(values["LRA"])
+
+
+def pcm_stream(
+    path: Path, *, sample_rate: int = 16000, block_samples: int = 16000 * 30, timeout_s: float = 6 * 3600.0
+) -> Iterator[bytes]:
+    """Decode the first audio stream to mono signed 16-bit little-endian PCM, block by block.
+
+    The decoder runs as a child process writing to a pipe, so memory stays at one block however long
+    the recording is (a 3-hour file is 345 MB as 16 kHz int16). Closing the generator early kills it.
+
+    Args:
+        path: Input media.
+        sample_rate: Output rate (16 kHz for Whisper).
+        block_samples: Samples per yielded block (the last one may be shorter).
+        timeout_s: Seconds of wall time before the decoder is killed.
+
+    Yields:
+        ``bytes`` of ``2 * block_samples`` length (the last block may be shorter).
+
+    Raises:
+        MediaError: ffmpeg failed to decode the file.
+        EngineError: ffmpeg is missing or ran past ``timeout_s``.
+    """
+    path = Path(path)
+    _check_file(path)
+    stream = ffmpeg.input(_file_arg(path)).audio.output("pipe:", format="s16le", acodec="pcm_s16le",
+                                                        ac=1, ar=sample_rate)
+    args = [*_compile(stream), "-v", "error"]
+    deadline = time.monotonic() + timeout_s
+    # stderr goes to a file, not a pipe: a chatty decoder could otherwise fill the pipe and deadlock.
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+        assert proc.stdout is not None
+        try:
+            while block := proc.stdout.read(2 * block_samples):
+                yield block
+                if time.monotonic() > deadline:
+                    raise EngineError(f"decoding {path.name}: ffmpeg ran past {timeout_s:.0f} s")
+            code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise EngineError(f"decoding {path.name}: ffmpeg timed out after {timeout_s:.0f} s") from None
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+        if code != 0:
+            err.seek(0)
+            raise MediaError(f"decoding {path.name} failed (exit {code}): {stderr_tail(err.read())}")

@@ -1,6 +1,15 @@
-"""Submitting drafts: validation first, then the source file and the revision are stored together."""
+"""Submitting and revising drafts: validation first, then the source file and the revision are stored.
 
-from dataclasses import dataclass
+Audio drafts are transcribed outside any database transaction (transcription takes seconds to minutes
+and must not hold a lock): metadata is checked in one short session, the recording is stored and
+transcribed, and the draft is written in a second short session.
+"""
+
+import json
+import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -13,17 +22,34 @@ from domain.drafts import (
     DraftRevision,
     SourceKind,
     decode_text,
+    editor_revision_note,
+    is_unreviewed_transcript,
+    machine_transcript_note,
     split_title_body,
+    transcript_body,
     validate_content,
+    validate_metadata,
 )
 from domain.errors import InvalidInput
-from domain.languages import parse_languages
+from domain.languages import SOURCE_LANGUAGE, parse_languages
 from domain.priority import parse_priority
-from storage.objects import ObjectStore
+from engines import asr, ffmpeg
+from storage.models import UserRecord
+from storage.objects import ObjectStore, StoredObject
 from storage.repositories import areas, audit, drafts, users
 
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+Transcriber = Callable[..., asr.Transcript]
+
 MAX_TEXT_FILE_BYTES = 2 * 1024 * 1024
-AUDIO_SUFFIXES = {".mp3", ".wav", ".m4a", ".ogg", ".oga", ".opus", ".flac", ".aac", ".amr", ".wma"}
+AUDIO_MEDIA_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".m4a": "audio/mp4", ".ogg": "audio/ogg",
+                     ".oga": "audio/ogg", ".opus": "audio/ogg", ".flac": "audio/flac", ".aac": "audio/aac",
+                     ".amr": "audio/amr", ".wma": "audio/x-ms-wma"}
+AUDIO_SUFFIXES = set(AUDIO_MEDIA_TYPES)
+MAX_AUDIO_FILE_BYTES = 500 * 1024 * 1024
+# A draft body holds at most 30 000 characters, about 30 minutes of speech; longer recordings belong to
+# the archive, whose ingest transcribes in bounded memory without making a draft.
+MAX_AUDIO_DRAFT_SECONDS = 30 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +79,8 @@ def read_text_file(path: Path) -> str:
         raise InvalidInput(f"file not found: {path}")
     if not path.is_file():
         raise InvalidInput(f"not a regular file: {path}")
-    if path.suffix.lower() in AUDIO_SUFFIXES:
-        raise InvalidInput(
-            f"{path.name} is an audio recording; audio drafts need the transcription engine, "
-            "which is not installed in this version — submit the text instead"
-        )
+    if is_audio(path):
+        raise InvalidInput(f"{path.name} is an audio recording, not a text file")
     size = path.stat().st_size
     if size > MAX_TEXT_FILE_BYTES:
         raise InvalidInput(f"{path.name} is {size} bytes; a text draft may be at most {MAX_TEXT_FILE_BYTES}")
@@ -74,9 +97,7 @@ def submit_text_draft(session: Session, store: ObjectStore, req: DraftRequest) -
         InvalidInput: with the first problem found; nothing is stored in that case.
         NotFound: the author does not exist.
     """
-    author = users.get_user(session, req.author)
-    if not ({Role.EDITOR, Role.ADMIN} & users.roles_of(author)):
-        raise InvalidInput(f"user '{req.author}' may not submit drafts (needs the editor role)")
+    author = _editor(session, req.author)
     title, body = req.title, req.body
     if not title:
         title, body = split_title_body(req.body)
@@ -103,3 +124,184 @@ def submit_text_draft(session: Session, store: ObjectStore, req: DraftRequest) -
                  source_key=source.key)
     return revision
 
+
+
+def is_audio(path: Path) -> bool:
+    """Audio drafts are recognised by the file's extension."""
+    return path.suffix.lower() in AUDIO_SUFFIXES
+
+
+def _editor(session: Session, username: str) -> UserRecord:
+    author = users.get_user(session, username)
+    if not ({Role.EDITOR, Role.ADMIN} & users.roles_of(author)):
+        raise InvalidInput(f"user '{username}' may not submit or edit drafts (needs the editor role)")
+    return author
+
+
+def check_recording(path: Path) -> ffmpeg.MediaInfo:
+    """Check an uploaded recording before anything is stored.
+
+    Raises:
+        InvalidInput: missing, not a file, too big or too long for a draft.
+        MediaError: empty (0 bytes), corrupt, or without an audio stream.
+    """
+    if not path.exists():
+        raise InvalidInput(f"file not found: {path}")
+    if not path.is_file():
+        raise InvalidInput(f"not a regular file: {path}")
+    size = path.stat().st_size
+    if size > MAX_AUDIO_FILE_BYTES:
+        raise InvalidInput(f"{path.name} is {size} bytes; a recording may be at most {MAX_AUDIO_FILE_BYTES}")
+    info = ffmpeg.probe(path)
+    if info.duration_s > MAX_AUDIO_DRAFT_SECONDS:
+        raise InvalidInput(f"{path.name} lasts {info.duration_s / 60:.0f} minutes; an audio draft may last at "
+                           f"most {MAX_AUDIO_DRAFT_SECONDS // 60} minutes (cut it into separate bulletins)")
+    return info
+
+
+def _store_transcript(store: ObjectStore, transcript: asr.Transcript) -> StoredObject:
+    data = json.dumps(transcript.to_dict(), ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
+    return store.put_bytes(data, ext="json", media_type="application/json")
+
+
+def _transcript_text(transcript: asr.Transcript, source: str) -> str:
+    body = transcript_body([(s.start, s.end, s.text) for s in transcript.segments])
+    if len(body) < MIN_TRANSCRIPT_CHARS:
+        raise InvalidInput(f"the transcript of {source} is too short ({len(body)} characters: '{body}'); "
+                           "record the whole announcement, or submit it as text")
+    return body
+
+
+MIN_TRANSCRIPT_CHARS = 20
+
+
+def submit_audio_draft(
+    open_session: SessionFactory, store: ObjectStore, req: DraftRequest, recording: Path,
+    *, transcribe: Transcriber = asr.transcribe,
+) -> tuple[DraftRevision, asr.Transcript]:
+    """Store a recording, transcribe it, and create a draft whose revision 1 is the machine transcript.
+
+    The revision's source is the recording (kept, content-addressed) and its note marks the text as an
+    unreviewed machine transcript for the editor to correct (``edit_draft``). The timed segments are
+    stored as JSON next to it. ``req.body`` is ignored; ``req.title`` defaults to the file name.
+
+    Raises:
+        InvalidInput: bad metadata, user, file or duration; nothing is stored in that case.
+        MediaError: corrupt, empty or speechless audio (a speechless recording stays stored).
+        NotFound: the author does not exist.
+        ModelUnavailable, ModelChecksumMismatch: the ASR model cannot be used.
+    """
+    with open_session() as s:
+        _editor(s, req.author)
+        metadata = validate_metadata(_content(req, title="", body=""),
+                                     known_areas=areas.existing_codes(s, [c.strip() for c in req.area_codes]))
+    check_recording(recording)
+    stored = store.put_file(recording, ext=recording.suffix.lstrip(".").lower(),
+                            media_type=AUDIO_MEDIA_TYPES[recording.suffix.lower()])
+    transcript = transcribe(recording, language=SOURCE_LANGUAGE)
+    title = req.title or f"Ghi âm {recording.stem}"[:200]
+    content = validate_content(replace(metadata, title=title, body=_transcript_text(transcript, recording.name)),
+                               known_areas=set(metadata.area_codes))
+    segments = _store_transcript(store, transcript)
+    note = machine_transcript_note(engine=transcript.engine, model=transcript.model, language=transcript.language,
+                                   transcript_key=segments.key)
+    with open_session() as s:
+        author = _editor(s, req.author)
+        revision = drafts.create_draft(s, content=content, author=author.username, source_kind=SourceKind.AUDIO,
+                                       source_key=stored.key, note=note)
+        audit.record(s, actor=author.username, action="draft.submitted", entity="draft",
+                     entity_id=revision.draft_id, revision=revision.number, content_hash=content.content_hash(),
+                     source_key=stored.key, **_provenance(transcript, segments.key))
+    return revision, transcript
+
+
+def _provenance(transcript: asr.Transcript, segments_key: str) -> dict[str, object]:
+    return {"transcript_key": segments_key, "engine": transcript.engine, "engine_version": transcript.engine_version,
+            "model": transcript.model, "model_sha256": transcript.model_sha256, "language": transcript.language,
+            "duration_s": transcript.duration_s}
+
+
+def _content(req: DraftRequest, *, title: str, body: str) -> DraftContent:
+    return DraftContent(
+        title=title, body=body, area_codes=tuple(c.strip() for c in req.area_codes if c.strip()),
+        languages=parse_languages(req.languages), priority=parse_priority(req.priority), channels=req.channels,
+        source_ref=req.source_ref, requesting_unit=req.requesting_unit, embargo_at=req.embargo_at,
+        expires_at=req.expires_at,
+    )
+
+
+def edit_draft(session: Session, store: ObjectStore, *, draft_id: int, text: str, author: str) -> DraftRevision:
+    """Append a revision with new title and body (first line and the rest of ``text``).
+
+    Targeting, languages and priority stay as in the latest revision. An audio draft's revision keeps the
+    recording as its source, now marked as checked by the editor. The text as sent is kept in the store.
+
+    Raises:
+        InvalidInput: invalid text, an unchanged text, or a user without the editor role.
+        NotFound: no such draft or user.
+    """
+    user = _editor(session, author)
+    latest = drafts.latest_revision(session, draft_id)
+    title, body = split_title_body(text)
+    content = validate_content(replace(latest.content, title=title, body=body),
+                               known_areas=areas.existing_codes(session, list(latest.content.area_codes)))
+    if content.content_hash() == latest.content.content_hash():
+        raise InvalidInput(f"nothing changed: the text is the same as revision {latest.number} of draft {draft_id}")
+    sent = store.put_bytes(text.encode("utf-8"), ext="txt", media_type="text/plain; charset=utf-8")
+    audio = latest.source_kind is SourceKind.AUDIO
+    revision = drafts.add_revision(
+        session, draft_id=draft_id, content=content, author=user.username,
+        source_kind=latest.source_kind if audio else SourceKind.TEXT,
+        source_key=latest.source_key if audio else sent.key,
+        note=editor_revision_note(user.username, of_transcript=audio),
+    )
+    audit.record(session, actor=user.username, action="draft.revised", entity="draft", entity_id=draft_id,
+                 revision=revision.number, content_hash=content.content_hash(), text_key=sent.key)
+    return revision
+
+
+def retranscribe_draft(
+    open_session: SessionFactory, store: ObjectStore, draft_id: int,
+    *, force: bool = False, transcribe: Transcriber = asr.transcribe,
+) -> DraftRevision:
+    """Transcribe an audio draft's recording again (e.g. with a newly registered model).
+
+    A new revision is appended only if the text differs; running it twice changes nothing. An editor's
+    corrected revision is never buried under a machine transcript unless ``force`` is given.
+
+    Returns:
+        The draft's latest revision afterwards.
+
+    Raises:
+        InvalidInput: a text draft, an editor's revision without ``force``, or a concurrent edit.
+        MediaError, ModelUnavailable, ModelChecksumMismatch: as for :func:`submit_audio_draft`.
+    """
+    with open_session() as s:
+        latest = drafts.latest_revision(s, draft_id)
+    if latest.source_kind is not SourceKind.AUDIO or not latest.source_key:
+        raise InvalidInput(f"draft {draft_id} has no recording to transcribe")
+    if not force and not is_unreviewed_transcript(latest):
+        raise InvalidInput(f"revision {latest.number} of draft {draft_id} holds an editor's corrections; "
+                           "transcribing again would replace them (force it to do so anyway)")
+    with tempfile.TemporaryDirectory(prefix="bantin-asr-") as tmp:
+        local = store.download(latest.source_key, Path(tmp) / f"recording{Path(latest.source_key).suffix}")
+        transcript = transcribe(local, language=SOURCE_LANGUAGE)
+    content = validate_content(replace(latest.content, body=_transcript_text(transcript, f"draft {draft_id}")),
+                               known_areas=set(latest.content.area_codes))
+    with open_session() as s:
+        current = drafts.latest_revision(s, draft_id)
+        if current.number != latest.number:
+            raise InvalidInput(f"draft {draft_id} changed while it was being transcribed; run it again")
+        if content.content_hash() == current.content.content_hash() and is_unreviewed_transcript(current):
+            return current  # same model, same text: nothing to add
+        segments = _store_transcript(store, transcript)
+        revision = drafts.add_revision(
+            s, draft_id=draft_id, content=content, author="system", source_kind=SourceKind.AUDIO,
+            source_key=latest.source_key,
+            note=machine_transcript_note(engine=transcript.engine, model=transcript.model,
+                                         language=transcript.language, transcript_key=segments.key),
+        )
+        audit.record(s, actor="system", action="draft.transcribed", entity="draft", entity_id=draft_id,
+                     revision=revision.number, content_hash=content.content_hash(), source_key=latest.source_key,
+                     **_provenance(transcript, segments.key))
+    return revision

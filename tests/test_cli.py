@@ -25,7 +25,8 @@ def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_help_lists_the_commands(home: Path) -> None:
     out = run(home, "--help")
     assert out.returncode == 0
-    for command in ("init", "draft", "produce", "package", "approve", "reject", "publish", "demo", "areas"):
+    for command in ("init", "draft", "produce", "package", "approve", "reject", "publish", "demo", "areas", "models",
+                    "audit", "users", "serve", "api-token"):
         assert command in out.stdout
 
 
@@ -58,7 +59,7 @@ def test_init_then_bad_drafts_fail_cleanly_and_store_nothing(home: Path) -> None
         ([str(good), "--area", "29377", "--lang", "vi,xx"], "unknown language 'xx'"),
         ([str(good), "--area", "29377", "--priority", "rat_gap"], "unknown priority"),
         ([str(home / "missing.txt"), "--area", "29377"], "file not found"),
-        ([str(audio), "--area", "29377"], "audio recording"),
+        ([str(audio), "--area", "29377"], "not a readable media file"),  # probed before anything is stored
         ([str(good), "--area", "29377", "--expires", "2026-12-05 10:00"], "time zone"),
     ]
     for args, message in cases:

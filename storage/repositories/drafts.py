@@ -36,14 +36,14 @@ def _to_domain(rec: DraftRevisionRecord) -> DraftRevision:
 
 def create_draft(
     session: Session, *, content: DraftContent, author: str, source_kind: SourceKind = SourceKind.TEXT,
-    source_key: str | None = None,
+    source_key: str | None = None, note: str = "",
 ) -> DraftRevision:
     """Store a new draft with its first revision. ``content`` must already be validated."""
     draft = DraftRecord(author=author)
     session.add(draft)
     session.flush()
     return add_revision(session, draft_id=draft.id, content=content, author=author, source_kind=source_kind,
-                        source_key=source_key)
+                        source_key=source_key, note=note)
 
 
 def add_revision(
