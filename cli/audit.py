@@ -6,9 +6,14 @@ from cli.common import echo, ensure_db
 from services.runtime import session
 from storage.repositories import audit
 
-audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
+audit_app = typer.Typer(no_args_is_help=True)
 
 TAMPERED_EXIT = 3  # distinct from 1 (infrastructure) and 2 (bad input) so monitoring can alert on it
+
+
+@audit_app.callback()
+def audit_main() -> None:
+    """The append-only, hash-chained audit log."""  # a callback keeps 'verify' a subcommand
 
 
 @audit_app.command("verify")

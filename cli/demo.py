@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from cli.main import seed_demo_users
+from cli.main import DEMO_PASSWORD, seed_demo_users
 from domain.deliveries import DestinationKind
 from services import approvals as approval_service
 from services import drafts as draft_service
@@ -148,6 +148,10 @@ def _report(view: dict[str, Any], steps: list[tuple[str, float]], received: list
         typer.echo(f"  {d['destination']}: {d['status']} after {d['attempts']} attempt(s), receipt {d['receipt_id']}")
     for r in received:
         typer.echo(f"  receiver verified {r.verified_assets} asset(s) against the manifest; saved in {r.path}")
+    typer.echo("\nOpen the web app (Vietnamese, with an English switch):")
+    typer.echo("  .venv/bin/bantin serve      then http://127.0.0.1:8000/")
+    typer.echo(f"  demo logins: demo-editor / {DEMO_PASSWORD}   demo-approver / {DEMO_PASSWORD}   (demo accounts: "
+               "disable them on a real installation with 'bantin users disable')")
     typer.echo("\nTry it yourself:")
     typer.echo(f"  .venv/bin/bantin package show {view['id']}")
     typer.echo(f"  .venv/bin/bantin draft submit my-announcement.txt --area {AREA} --lang vi --as demo-editor")

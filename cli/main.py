@@ -61,12 +61,16 @@ def init(
     echo(f"object store: {object_store().describe()}")
 
 
+DEMO_PASSWORD = "bantin-demo"  # printed by the demo; disable the demo accounts on a real installation
+
+
 def seed_demo_users(s: Any) -> None:
-    """Demo accounts, labelled as such everywhere they appear."""
+    """Demo accounts with a published password, labelled as such everywhere they appear: an editor and a
+    province-level approver, both for every area."""
     users.add_user(s, username="demo-editor", full_name="Biên tập viên mẫu (demo)", roles=[Role.EDITOR],
-                   is_demo=True)
+                   is_demo=True, password=DEMO_PASSWORD)
     users.add_user(s, username="demo-approver", full_name="Người duyệt mẫu (demo)", roles=[Role.APPROVER],
-                   is_demo=True)
+                   is_demo=True, password=DEMO_PASSWORD)
 
 
 @areas_app.command("list")

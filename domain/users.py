@@ -46,13 +46,10 @@ class Membership:
     @property
     def spec(self) -> str:
         """The ``role[:area][:language-or-level]`` form the CLI reads and prints."""
-        parts = [self.role.value, self.area_code or "*"]
         extra = self.language or (self.level.value if self.level else None)
         if extra:
-            parts.append(extra)
-        while parts[-1] == "*" and len(parts) > 1:
-            parts.pop()
-        return ":".join(parts)
+            return f"{self.role.value}:{self.area_code or '*'}:{extra}"
+        return f"{self.role.value}:{self.area_code}" if self.area_code else self.role.value
 
 
 def parse_membership(spec: str, *, area: str | None = None, language: str | None = None,

@@ -6,16 +6,19 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -65,16 +68,52 @@ class AreaRecord(Base):
 
 
 class UserRecord(Base):
+    """An account. What it may do lives in its memberships; ``password_hash`` is an argon2id PHC string
+    (None: the account cannot sign in, e.g. a service account or one migrated from before passwords)."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
-    roles: Mapped[list[str]] = mapped_column(default=list)
-    area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    memberships: Mapped[list["MembershipRecord"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="MembershipRecord.id", lazy="selectin")
+
+    @property
+    def roles(self) -> list[str]:
+        """The distinct role names of the memberships (read-only; kept for code written before 0002)."""
+        return sorted({m.role for m in self.memberships})
+
+
+class MembershipRecord(Base):
+    """One role of one user in one area subtree (area NULL: every area).
+
+    ``language`` is set for translators only (a code, or ``*`` for all), ``level`` for approvers only.
+    """
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        CheckConstraint("role IN ('editor', 'translator', 'approver', 'admin')", name="role"),
+        CheckConstraint("(role = 'translator') = (language IS NOT NULL)", name="language_for_translators"),
+        CheckConstraint("(role = 'approver') = (level IS NOT NULL)", name="level_for_approvers"),
+        CheckConstraint("level IS NULL OR level IN ('commune', 'district', 'province')", name="level"),
+        # NULLs are distinct in a plain unique constraint, so compare with NULL folded to ''.
+        Index("uq_memberships_grant", "user_id", "role", text("coalesce(area_code, '')"),
+              text("coalesce(language, '')"), text("coalesce(level, '')"), unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    level: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user: Mapped[UserRecord] = relationship(back_populates="memberships")
 
 
 class DraftRecord(Base):
@@ -135,6 +174,8 @@ class VariantRecord(Base):
     language: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16))
     blocked_reason: Mapped[str] = mapped_column(Text, default="")
+    # Who wrote or recorded this variant by hand (None: machine-made); barred from approving it (four-eyes).
+    translated_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class AssetRecord(Base):
@@ -163,7 +204,41 @@ class ApprovalRecord(Base):
     approver: Mapped[str] = mapped_column(String(64))
     decision: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
+    # The capacity the approver acted in (their membership's level and area; NULL area: everywhere).
+    # Recorded so a later change of memberships cannot rewrite which requirements were met.
+    level: Mapped[str | None] = mapped_column(String(16))
+    area_code: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EmergencyTemplateRecord(Base):
+    """A pre-approved emergency text. Immutable once created: approval binds to ``content_hash``."""
+
+    __tablename__ = "emergency_templates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    languages: Mapped[list[str]] = mapped_column()
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"))  # drafts may target only this subtree
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[datetime | None] = mapped_column()
+    retired_at: Mapped[datetime | None] = mapped_column()
+
+
+class TemplateDraftRecord(Base):
+    """Links a draft to the template it was made from, and the untouched revision that qualifies for the
+    fast path (a later revision is an edit and goes through the normal emergency approval)."""
+
+    __tablename__ = "template_drafts"
+
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"), primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("emergency_templates.id"), index=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("draft_revisions.id"))
 
 
 class DestinationRecord(Base):
@@ -194,14 +269,32 @@ class DeliveryRecord(Base):
 
 
 class AuditRecord(Base):
-    """Append-only record of state changes: who, when, what, and for generated content how."""
+    """Append-only record of state changes: who, when, what, and for generated content how.
+
+    Hash-chained (see ``domain.audit``): ``seq`` numbers entries without gaps, ``hash`` covers the entry
+    and ``prev_hash``. Database triggers refuse UPDATE and DELETE.
+    """
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AuditHeadRecord(Base):
+    """The single row (id 1) naming the chain's last entry. Writers lock it to append one at a time, and
+    verification compares it with the chain's end to catch deleted newest entries."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,146 @@
+"""Who may do what: sign-in and permission checks shared by the web app, the JSON API and the CLI.
+
+Permissions come from memberships (see ``domain.users``): each grants one role in one area subtree.
+Acting needs authority over *every* target area; seeing needs it over *any* of them (a commune editor
+sees a district-wide bulletin that reaches their commune, but may not change it).
+
+=================  ===================================================  ==========================
+action             roles that grant it                                  areas
+=================  ===================================================  ==========================
+``draft.create``   editor, admin                                        all targets in the subtree
+``draft.view``     any role                                             any target in the subtree
+``variant.edit``   translator (of ``language``, or ``*``), editor       all targets in the subtree
+``package.view``   any role                                             any target in the subtree
+``package.approve``approver (any level; the level is checked on         all targets in the subtree
+                   approval by ``services.approvals``)
+``admin``          admin                                                all given areas
+=================  ===================================================  ==========================
+
+With no ``area_codes`` the question is "anywhere at all?" (e.g. whether to show a menu entry).
+A disabled account may do nothing.
+"""
+
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy.orm import Session
+
+from domain.approvals import Role
+from domain.areas import Area, is_within
+from domain.users import ANY_LANGUAGE, Membership, dummy_hash, needs_rehash, verify_password
+from storage.models import UserRecord
+from storage.repositories import areas, audit, users
+
+ALL_ROLES = frozenset(Role)
+_ACTIONS: dict[str, tuple[frozenset[Role], bool]] = {  # action -> (roles granting it, needs every area)
+    "draft.create": (frozenset({Role.EDITOR, Role.ADMIN}), True),
+    "draft.view": (ALL_ROLES, False),
+    "variant.edit": (frozenset({Role.TRANSLATOR, Role.EDITOR}), True),
+    "package.view": (ALL_ROLES, False),
+    "package.approve": (frozenset({Role.APPROVER}), True),
+    "admin": (frozenset({Role.ADMIN}), True),
+}
+ACTIONS = frozenset(_ACTIONS)
+
+
+def authenticate(session: Session, username: str, password: str) -> UserRecord | None:
+    """The active user whose password this is, or None.
+
+    An unknown username costs one argon2 verification too (against a dummy hash), so response time does
+    not reveal which usernames exist. Disabled accounts and accounts without a password fail. A hash made
+    with weaker parameters than today's is replaced in the caller's transaction. Nothing is audited here:
+    the web layer records sign-ins and applies rate limits.
+    """
+    user = users.find_user(session, username.strip())
+    stored = user.password_hash if user is not None else None
+    ok = verify_password(stored or dummy_hash(), password)
+    if user is None or stored is None or not ok or not user.active:
+        return None
+    if needs_rehash(stored):
+        users.set_password(session, user, password, actor=user.username)
+    return user
+
+
+def can(
+    session: Session, user: UserRecord, action: str, *, area_codes: list[str] = [],  # noqa: B006 (never mutated)
+    language: str | None = None,
+) -> bool:
+    """Whether ``user`` may do ``action`` on items targeting ``area_codes`` (see the module table).
+
+    Args:
+        action: one of :data:`ACTIONS`.
+        area_codes: the item's target areas; unknown codes are covered by no one (but system-wide members).
+        language: for ``variant.edit``: the variant's language; None means any language.
+
+    Raises:
+        ValueError: an unknown action (a programming error, not a denial).
+    """
+    if action not in _ACTIONS:
+        raise ValueError(f"unknown action '{action}' (known: {', '.join(sorted(ACTIONS))})")
+    roles, needs_all = _ACTIONS[action]
+    if not user.active:
+        return False
+    grants = [m for m in users.memberships_of(user) if m.role in roles and _speaks(m, action, language)]
+    if not grants:
+        return False
+    if not area_codes:
+        return True
+    if any(m.area_code is None for m in grants):
+        return True
+    tree = area_tree(session)
+    covered = [_covered(code, grants, tree) for code in area_codes]
+    return all(covered) if needs_all else any(covered)
+
+
+def _speaks(m: Membership, action: str, language: str | None) -> bool:
+    """Translators edit only their language's variants; editors edit any (e.g. to attach a recording)."""
+    if action != "variant.edit" or m.role is not Role.TRANSLATOR or language is None:
+        return True
+    return m.language in (ANY_LANGUAGE, language)
+
+
+def area_tree(session: Session) -> dict[str, Area]:
+    """Every area by code, loaded once per session (permission checks run per row of a listing)."""
+    tree: dict[str, Area] | None = session.info.get("bantin.area_tree")
+    if tree is None:
+        tree = session.info["bantin.area_tree"] = areas.all_areas(session)
+    return tree
+
+
+def _covered(code: str, grants: Iterable[Membership], tree: Mapping[str, Area]) -> bool:
+    if code not in tree:
+        return False
+    return any(m.area_code is not None and m.area_code in tree and is_within(code, m.area_code, tree)
+               for m in grants)
+
+
+def visible_area_codes(session: Session, user: UserRecord) -> set[str] | None:
+    """Every area code inside the user's membership subtrees, or None when they see everything.
+
+    None: an active user with a system-wide membership (no area; admins usually). A province approver of
+    Trà Vinh gets Trà Vinh's code and every district and commune in it, not None. A disabled user gets
+    an empty set. Filter items by intersecting their target areas with this set.
+    """
+    if not user.active:
+        return set()
+    scoped = users.memberships_of(user)
+    if any(m.area_code is None for m in scoped):
+        return None
+    tree = area_tree(session)
+    children: dict[str, list[str]] = {}
+    for a in tree.values():
+        if a.parent_code is not None:
+            children.setdefault(a.parent_code, []).append(a.code)
+    seen: set[str] = set()
+    stack = [m.area_code for m in scoped if m.area_code in tree]
+    while stack:
+        code = stack.pop()
+        if code not in seen:
+            seen.add(code)
+            stack.extend(children.get(code, ()))
+    return seen
+
+
+def record_sign_in(session: Session, user: UserRecord, *, via: str) -> None:
+    """Audit a successful sign-in (``via``: "web", "api"); for the web layer to call."""
+    audit.record(session, actor=user.username, action="user.signed_in", entity="user", entity_id=user.username,
+                 via=via)
