@@ -76,6 +76,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "st_blocked": "Chưa sẵn sàng",
         "switch_lang": "English",
         "flow_runs": "Lượt chạy quy trình (Prefect)",
+        "needs_approval_by": "Cần duyệt ở cấp",
     },
     "en": {
         "app_name": "Grassroots bulletins",
@@ -143,6 +144,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "st_blocked": "Not ready",
         "switch_lang": "Tiếng Việt",
         "flow_runs": "Flow runs (Prefect)",
+        "needs_approval_by": "Still needs approval at",
     },
 }
 

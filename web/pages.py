@@ -160,8 +160,13 @@ def package_page(request: Request, package_id: int) -> Response:
         areas = package_areas(s, package_id)
         require(s, user, "package.view", area_codes=areas)
         v = package_view(s, store, package_id)
-        can_approve = v["status"] == PackageStatus.IN_REVIEW and auth.can(
-            s, user, "package.approve", area_codes=areas)
+        refusal = None
+        can_approve = False
+        if v["status"] == PackageStatus.IN_REVIEW and auth.can(s, user, "package.approve", area_codes=areas):
+            refusal = approval_service.approval_refusal(s, package_id=package_id, username=user.username)
+            can_approve = refusal is None
+        state = approval_service.approval_state(s, package_id)
+        remaining = [f"{r.level.value} · {r.area_code}" for r in state.remaining]
     order = {"script": 0, "audio": 1, "board_text": 2, "slide": 3}
     v["variants"].sort(key=lambda var: (var["language"] != SOURCE_LANGUAGE, var["language"]))
     for var in v["variants"]:
@@ -175,7 +180,8 @@ def package_page(request: Request, package_id: int) -> Response:
     for r in v["flow_runs"]:
         r["at"] = datetime.fromisoformat(r["at"]).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
     prefect_ui = os.environ.get("PREFECT_UI_URL", "").rstrip("/")
-    return render(request, "package.html", v=v, can_approve=can_approve, prefect_ui=prefect_ui)
+    return render(request, "package.html", v=v, can_approve=can_approve, refusal=refusal, remaining=remaining,
+                  prefect_ui=prefect_ui)
 
 
 @router.post("/packages/{package_id}/approve")
@@ -211,7 +217,8 @@ def approval_queue(request: Request) -> Response:
         for pkg in s.scalars(select(PackageRecord).where(PackageRecord.status == PackageStatus.IN_REVIEW.value)
                              .order_by(PackageRecord.id)):
             rev = drafts.revision_by_id(s, pkg.revision_id)
-            if auth.can(s, user, "package.approve", area_codes=list(rev.content.area_codes)):
+            if auth.can(s, user, "package.approve", area_codes=list(rev.content.area_codes)) and \
+                    approval_service.approval_refusal(s, package_id=pkg.id, username=user.username) is None:
                 rows.append({"id": pkg.id, "title": rev.content.title, "priority": rev.content.priority.value,
                              "areas": ", ".join(rev.content.area_codes)})
         rows.sort(key=lambda r: -{"khan_cap": 2, "uu_tien": 1}.get(r["priority"], 0))

@@ -160,3 +160,75 @@ def test_listings_show_only_visible_items(app_client: TestClient) -> None:
     app_client.cookies.clear()
     login(app_client, "approver_chauthanh")
     assert "Thông báo cắt điện" in app_client.get("/queue").text
+
+
+@pytest.mark.integration
+def test_level_policy_through_the_web(app_client: TestClient) -> None:
+    """A bulletin for two communes of a district needs the district: the commune approver is refused."""
+    with session() as s:
+        rev = drafts.create_draft(s, author="editor_daloc", content=DraftContent(
+            title="Lịch cắt nước liên xã", body="Nhà máy nước thông báo tạm ngưng cấp nước ngày 6/12 để sửa đường ống.",
+            area_codes=(DRAFT_AREA, "29380"), languages=("vi",), priority=Priority.THUONG))
+        pkg = packages.create_package(s, draft_id=rev.draft_id,
+                                      revision_id=drafts.latest_revision_record(s, rev.draft_id).id, actor="system")
+        obj = object_store().put_bytes(b"two communes", ext="txt", media_type="text/plain")
+        packages.record_asset(s, package_id=pkg.id, language="vi", kind=AssetKind.SCRIPT, stored=obj, meta={})
+        packages.set_variant(s, package_id=pkg.id, language="vi", status=VariantStatus.READY)
+        pkg.manifest_hash = obj.sha256
+        packages.set_status(s, pkg, PackageStatus.IN_REVIEW, actor="system")
+        package_id, manifest_hash = pkg.id, obj.sha256
+    csrf = login(app_client, "approver_daloc")
+    page = app_client.get(f"/packages/{package_id}").text
+    assert "Duyệt</button>" not in page and "district · 847" in page
+    resp = app_client.post(f"/packages/{package_id}/approve", data={"manifest_hash": manifest_hash, "csrf": csrf})
+    assert resp.status_code == 403
+    app_client.cookies.clear()
+    csrf = login(app_client, "approver_chauthanh")
+    assert "Lịch cắt nước liên xã" in app_client.get("/queue").text
+    resp = app_client.post(f"/packages/{package_id}/approve", data={"manifest_hash": manifest_hash, "csrf": csrf})
+    assert resp.status_code == 303
+    with session() as s:
+        assert packages.get_package(s, package_id).status == "approved"
+    assert ("publish", package_id) in app_client.app.state.flows.started  # approval starts publication
+
+
+@pytest.mark.integration
+def test_forms_without_csrf_token_are_refused(app_client: TestClient) -> None:
+    draft_id, package_id, _ = make_item()
+    login(app_client, "approver_daloc")
+    resp = app_client.post(f"/packages/{package_id}/approve", data={"manifest_hash": "x" * 64})
+    assert resp.status_code == 403
+    with session() as s:
+        assert packages.get_package(s, package_id).status == "in_review"
+
+
+@pytest.mark.integration
+def test_login_is_throttled_after_repeated_failures(app_client: TestClient) -> None:
+    for _ in range(5):
+        resp = app_client.post("/login", data={"username": "admin", "password": "wrong-password",
+                                               "csrf": csrf_of(app_client)})
+        assert resp.status_code == 401
+    resp = app_client.post("/login", data={"username": "admin", "password": PASSWORD, "csrf": csrf_of(app_client)})
+    assert resp.status_code == 429  # even the right password waits out the window
+    cookie = app_client.cookies.get("bantin_session")
+    assert cookie is not None
+
+
+@pytest.mark.integration
+def test_session_cookie_is_httponly_and_samesite(app_client: TestClient) -> None:
+    resp = app_client.post("/login", data={"username": "editor_daloc", "password": PASSWORD,
+                                           "csrf": csrf_of(app_client)})
+    cookie = resp.headers["set-cookie"].lower()
+    assert "bantin_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+
+
+@pytest.mark.integration
+def test_output_is_escaped(app_client: TestClient) -> None:
+    csrf = login(app_client, "editor_daloc")
+    resp = app_client.post("/drafts", data={"title": "<script>alert(1)</script> Thông báo",
+                                            "body": "Nội dung <b>in đậm</b> đủ dài để kiểm tra việc thoát ký tự.",
+                                            "area": DRAFT_AREA, "languages": "vi", "priority": "thuong",
+                                            "csrf": csrf})
+    assert resp.status_code == 303
+    page = app_client.get(resp.headers["location"]).text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
