@@ -178,6 +178,21 @@ class VariantRecord(Base):
     translated_by: Mapped[str | None] = mapped_column(String(64))
 
 
+class TranslationRecord(Base):
+    """A person's translation of one draft revision into one language. Rows are appended, never
+    changed; the newest for (revision, language) is the one production uses."""
+
+    __tablename__ = "translations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("draft_revisions.id"), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    script_key: Mapped[str] = mapped_column(String(200))
+    board_key: Mapped[str] = mapped_column(String(200))
+    translator: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AssetRecord(Base):
     __tablename__ = "assets"
     __table_args__ = (UniqueConstraint("package_id", "language", "kind", "position"),)

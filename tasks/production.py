@@ -5,12 +5,14 @@ object store, and records what it produced. Steps whose output is already record
 skipped, so a rerun after a failure resumes where it stopped and produces identical keys.
 """
 
+import hashlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.runtime import flow_run
+from sqlalchemy.orm import Session
 
 from domain.drafts import Channel, DraftRevision
 from domain.errors import DomainError, InvalidInput
@@ -24,8 +26,9 @@ from engines.errors import VoiceUnavailable
 from prompts import load_prompt
 from services.runtime import object_store, session
 from settings import get_settings
-from storage.models import AssetRecord
-from storage.repositories import audit, drafts, packages
+from storage.models import AssetRecord, TranslationRecord
+from storage.objects import StoredObject
+from storage.repositories import audit, drafts, packages, translations
 from tasks.retry import retry_if_transient
 
 SCRIPT_PROMPT = ("loudspeaker_script", 1)
@@ -111,8 +114,8 @@ def write_texts(package_id: int, language: str) -> bool:
     """Write the loudspeaker script and the board text for one language.
 
     The source language is summarised to the configured speech length and framed by the versioned
-    loudspeaker prompt. Other languages are blocked until a translation exists: source text is never
-    copied into another language's slot.
+    loudspeaker prompt. Other languages use a person's translation of this revision when one exists and
+    are blocked until then: source text is never copied into another language's slot.
 
     Returns:
         True when the variant is ready.
@@ -121,6 +124,13 @@ def write_texts(package_id: int, language: str) -> bool:
     settings = get_settings()
     rev = _revision_of(package_id)
     if language != SOURCE_LANGUAGE:
+        with session() as s:
+            pkg = packages.get_package(s, package_id)
+            supplied = translations.latest_translation(s, pkg.revision_id, language)
+            if supplied is not None:
+                _record_translation(s, package_id, language, supplied)
+                logger.info("variant %s: translation %s by %s", language, supplied.id, supplied.translator)
+                return True
         name = LANGUAGES[language].name_en
         reason = (f"awaiting a translation into {name} ({language}): no machine translation is configured "
                   "for it, so a translator must provide the text")
@@ -160,6 +170,19 @@ def write_texts(package_id: int, language: str) -> bool:
     return True
 
 
+def _record_translation(s: Session, package_id: int, language: str, supplied: TranslationRecord) -> None:
+    store = object_store()
+    meta = {"engine": "human", "translator": supplied.translator, "translation_id": supplied.id}
+    for kind, key in ((AssetKind.SCRIPT, supplied.script_key), (AssetKind.BOARD_TEXT, supplied.board_key)):
+        data = store.get_bytes(key)  # verified against its key
+        stored = StoredObject(key, hashlib.sha256(data).hexdigest(), len(data), "text/plain; charset=utf-8")
+        packages.record_asset(s, package_id=package_id, language=language, kind=kind, stored=stored, meta=meta)
+    packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.READY,
+                         translated_by=supplied.translator)
+    audit.record(s, actor="system", action="asset.produced", entity="package", entity_id=package_id,
+                 language=language, kinds=["script", "board_text"], **meta)
+
+
 @task(task_run_name="speak-{language}", **_RETRY)
 def synthesize_speech(package_id: int, language: str) -> bool:
     """Speak the loudspeaker script with the language's TTS voice (kept as an intermediate asset).
@@ -185,10 +208,13 @@ def synthesize_speech(package_id: int, language: str) -> bool:
         try:
             result = engine.synthesize(script, language, Path(tmp) / "speech.wav")
         except VoiceUnavailable as exc:
+            # The text still serves the e-boards; only the loudspeakers wait for a person's recording.
             with session() as s:
-                packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.BLOCKED,
-                                     blocked_reason=f"{exc}; upload a person's recording")
-            logger.warning("variant %s blocked: %s", language, exc)
+                rec = packages.variant_record(s, package_id, language)
+                packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.READY,
+                                     blocked_reason=f"{exc}: loudspeakers need a person's recording",
+                                     translated_by=rec.translated_by if rec else None)
+            logger.warning("variant %s has no synthetic voice: %s", language, exc)
             return False
         obj = store.put_file(result.path, ext="wav", media_type="audio/wav")
     meta = {"engine": engine.name, "engine_version": tts.version(), "voice": result.voice,

@@ -77,6 +77,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "switch_lang": "English",
         "flow_runs": "Lượt chạy quy trình (Prefect)",
         "needs_approval_by": "Cần duyệt ở cấp",
+        "translations": "Cần dịch",
+        "translate": "Dịch",
+        "submit_translation": "Gửi bản dịch",
+        "translation_note": "Gửi bản dịch sẽ sản xuất lại gói tin; gói tin mới cần được duyệt lại.",
+        "translation_received": "Đã nhận bản dịch; đang sản xuất lại gói tin.",
     },
     "en": {
         "app_name": "Grassroots bulletins",
@@ -145,6 +150,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "switch_lang": "Tiếng Việt",
         "flow_runs": "Flow runs (Prefect)",
         "needs_approval_by": "Still needs approval at",
+        "translations": "To translate",
+        "translate": "Translate",
+        "submit_translation": "Submit translation",
+        "translation_note": "Submitting produces the package again; the new package needs a new approval.",
+        "translation_received": "Translation received; the package is being produced again.",
     },
 }
 

@@ -8,18 +8,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from domain.errors import DomainError, NotFound
+from domain.errors import DomainError, InvalidInput, NotFound
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
-from domain.packages import PackageStatus
+from domain.packages import AssetKind, PackageStatus
 from services import approvals as approval_service
 from services import auth
 from services import drafts as draft_service
+from services import translations as translation_service
 from services.packages import package_view
 from services.runtime import object_store, session
 from storage.models import AssetRecord, PackageRecord, UserRecord
 from storage.repositories import drafts, packages, users
 from web.access import package_areas, require, session_user, visible
-from web.app import Forbidden, csrf_token, flash, render
+from web.app import Forbidden, csrf_token, flash, lang_of, render
 from web.i18n import VN_TZ, translate
 from web.security import csrf_matches
 
@@ -165,6 +166,10 @@ def package_page(request: Request, package_id: int) -> Response:
         if v["status"] == PackageStatus.IN_REVIEW and auth.can(s, user, "package.approve", area_codes=areas):
             refusal = approval_service.approval_refusal(s, package_id=package_id, username=user.username)
             can_approve = refusal is None
+        for var in v["variants"]:
+            var["can_translate"] = (v["status"] == PackageStatus.IN_REVIEW and var["status"] == "blocked"
+                                    and var["language"] != SOURCE_LANGUAGE
+                                    and auth.can(s, user, "variant.edit", area_codes=areas, language=var["language"]))
         state = approval_service.approval_state(s, package_id)
         remaining = [f"{r.level.value} · {r.area_code}" for r in state.remaining]
     order = {"script": 0, "audio": 1, "board_text": 2, "slide": 3}
@@ -223,6 +228,62 @@ def approval_queue(request: Request) -> Response:
                              "areas": ", ".join(rev.content.area_codes)})
         rows.sort(key=lambda r: -{"khan_cap": 2, "uu_tien": 1}.get(r["priority"], 0))
         return render(request, "queue.html", rows=rows)
+
+
+@router.get("/translations")
+def translation_queue(request: Request) -> Response:
+    with session() as s:
+        user = session_user(request, s)
+        rows = translation_service.pending_translations(s, user.username)
+    for r in rows:
+        r["language_name"] = LANGUAGES[str(r["language"])].name_vi
+    return render(request, "translations.html", rows=rows)
+
+
+def _translate_page(request: Request, package_id: int, language: str, form: dict[str, str],
+                    status_code: int = 200) -> Response:
+    store = object_store()
+    with session() as s:
+        user = session_user(request, s)
+        areas = package_areas(s, package_id)
+        require(s, user, "variant.edit", area_codes=areas, language=language)
+        pkg = packages.get_package(s, package_id)
+        title = drafts.revision_by_id(s, pkg.revision_id).content.title
+        src = {kind: packages.get_asset(s, package_id=package_id, language=SOURCE_LANGUAGE, kind=kind)
+               for kind in (AssetKind.SCRIPT, AssetKind.BOARD_TEXT)}
+    if language not in LANGUAGES or any(a is None for a in src.values()):
+        raise NotFound("no such variant to translate")
+    return render(request, "translate.html", status_code=status_code, package_id=package_id, language=language,
+                  language_name=LANGUAGES[language].name_vi, title=title, form=form,
+                  source_script=store.get_bytes(src[AssetKind.SCRIPT].key).decode("utf-8"),  # type: ignore[union-attr]
+                  source_board=store.get_bytes(src[AssetKind.BOARD_TEXT].key).decode("utf-8"))  # type: ignore[union-attr]
+
+
+@router.get("/packages/{package_id}/translate/{language}")
+def translate_form(request: Request, package_id: int, language: str) -> Response:
+    return _translate_page(request, package_id, language, {})
+
+
+@router.post("/packages/{package_id}/translate/{language}")
+async def translate_submit(request: Request, package_id: int, language: str) -> Response:
+    form = await checked_form(request)
+    with session() as s:
+        user = session_user(request, s)
+        require(s, user, "variant.edit", area_codes=package_areas(s, package_id), language=language)
+        try:
+            draft_id = translation_service.submit_translation(s, object_store(), translation_service.TranslationRequest(
+                package_id=package_id, language=language, script=form.get("script", ""),
+                board_text=form.get("board_text", ""), translator=user.username))
+        except InvalidInput as exc:
+            flash(request, "error", str(exc))
+            failed = True
+        else:
+            failed = False
+    if failed:
+        return _translate_page(request, package_id, language, form, status_code=422)
+    request.app.state.flows.produce(draft_id)
+    flash(request, "info", translate(lang_of(request), "translation_received"))
+    return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
 
 @router.get("/assets/{key:path}")

@@ -25,6 +25,11 @@ def get_package(session: Session, package_id: int) -> PackageRecord:
     return rec
 
 
+def packages_in_status(session: Session, status: PackageStatus) -> list[PackageRecord]:
+    return list(session.scalars(select(PackageRecord).where(PackageRecord.status == status.value)
+                                .order_by(PackageRecord.id)))
+
+
 def live_package_for_revision(session: Session, revision_id: int) -> PackageRecord | None:
     return session.scalar(
         select(PackageRecord)
@@ -86,16 +91,24 @@ def set_status(
 
 
 def set_variant(
-    session: Session, *, package_id: int, language: str, status: VariantStatus, blocked_reason: str = ""
+    session: Session, *, package_id: int, language: str, status: VariantStatus, blocked_reason: str = "",
+    translated_by: str | None = None,
 ) -> None:
+    """Record a variant's state. ``blocked_reason`` says why it is blocked, or, for a ready variant, what
+    it still lacks (e.g. no voice for the loudspeakers). ``translated_by`` names the person who wrote it."""
     rec = session.scalar(select(VariantRecord).where(VariantRecord.package_id == package_id,
                                                      VariantRecord.language == language))
     if rec is None:
         session.add(VariantRecord(package_id=package_id, language=language, status=status.value,
-                                  blocked_reason=blocked_reason))
+                                  blocked_reason=blocked_reason, translated_by=translated_by))
     else:
-        rec.status, rec.blocked_reason = status.value, blocked_reason
+        rec.status, rec.blocked_reason, rec.translated_by = status.value, blocked_reason, translated_by
     session.flush()
+
+
+def variant_record(session: Session, package_id: int, language: str) -> VariantRecord | None:
+    return session.scalar(select(VariantRecord).where(VariantRecord.package_id == package_id,
+                                                      VariantRecord.language == language))
 
 
 def record_asset(

@@ -1,0 +1,22 @@
+"""Translations supplied by people, per draft revision and language (append-only)."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import TranslationRecord
+
+
+def add_translation(
+    session: Session, *, revision_id: int, language: str, script_key: str, board_key: str, translator: str
+) -> TranslationRecord:
+    rec = TranslationRecord(revision_id=revision_id, language=language, script_key=script_key,
+                            board_key=board_key, translator=translator)
+    session.add(rec)
+    session.flush()
+    return rec
+
+
+def latest_translation(session: Session, revision_id: int, language: str) -> TranslationRecord | None:
+    return session.scalar(select(TranslationRecord)
+                          .where(TranslationRecord.revision_id == revision_id, TranslationRecord.language == language)
+                          .order_by(TranslationRecord.id.desc()).limit(1))
