@@ -1,6 +1,7 @@
 """The whole job in a real browser (headless Chromium driven by Playwright), phone-sized.
 
-Editor submits -> the produce flow runs for real -> approver approves -> the publish flow delivers to a
+Editor submits in Vietnamese and Khmer -> the produce flow runs for real -> a translator fills the Khmer
+variant -> the package is produced again -> approver approves -> the publish flow delivers to a
 reference receiver. Screenshots of open pages are kept in test-artifacts/ when a step fails.
 """
 
@@ -19,6 +20,8 @@ from web.reference_receiver import ReferenceReceiver
 pytestmark = [pytest.mark.integration, pytest.mark.flow]
 
 PHONE = {"width": 360, "height": 740}
+KHMER_SCRIPT = "សូមជម្រាបជូនបងប្អូនប្រជាពលរដ្ឋ! ការចាក់វ៉ាក់សាំងកញ្ជ្រឹលសម្រាប់កុមារ។"
+KHMER_BOARD = "ចាក់វ៉ាក់សាំងកញ្ជ្រឹល ថ្ងៃទី ៥-៦ ខែធ្នូ នៅស្ថានីយ៍សុខាភិបាលឃុំ។"
 BODY = ("Ủy ban nhân dân xã Đa Lộc thông báo lịch tiêm vắc xin sởi cho trẻ em từ 1 đến 5 tuổi. "
         "Thời gian tiêm từ 7 giờ 30 đến 11 giờ các ngày 5 và 6 tháng 12 năm 2026 tại Trạm Y tế xã. "
         "Phụ huynh mang theo sổ tiêm chủng của trẻ.")
@@ -51,8 +54,9 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         with session() as s:
             deliveries.add_destination(s, name="htttn-tra-vinh", kind=DestinationKind.HTTTN, url=receiver.url)
         editor = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
+        translator = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
         approver = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-        request.node.open_pages = [editor, approver]
+        request.node.open_pages = [editor, translator, approver]
 
         sign_in(editor, base, "editor_daloc")
         assert "Bản thảo" in editor.content()
@@ -60,6 +64,7 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         editor.fill("#title", "Lịch tiêm vắc xin sởi tháng 12")
         editor.fill("#body", BODY)
         editor.fill("#area", "29377")
+        editor.fill("#languages", "vi,km")
         editor.select_option("#priority", "thuong")
         assert no_horizontal_scroll(editor)
         editor.click("button[name=produce]")
@@ -78,6 +83,27 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         assert "Kính thưa bà con" in editor.content()
         assert no_horizontal_scroll(editor)
         assert editor.locator("button:has-text('Duyệt')").count() == 0  # the editor cannot approve
+        assert editor.locator("#variant-km .badge.blocked").count() == 1  # Khmer awaits a translator
+
+        sign_in(translator, base, "translator_km")
+        translator.click("header >> text=Cần dịch")
+        translator.click("text=Lịch tiêm vắc xin sởi tháng 12")
+        assert "Kính thưa bà con" in translator.content()  # the Vietnamese script to translate from
+        translator.fill("#script", KHMER_SCRIPT)
+        translator.fill("#board_text", KHMER_BOARD)
+        assert no_horizontal_scroll(translator)
+        translator.click("form[action*='/translate/'] button[type=submit]")
+        translator.wait_for_url(draft_url)
+
+        def new_package_ready() -> bool:
+            editor.goto(draft_url)
+            return editor.locator(".badge.superseded").count() == 1 and editor.locator(".badge.in_review").count() == 1
+
+        wait_for(new_package_ready, "the package to be produced again with the Khmer text")
+        editor.click("li:has(.badge.in_review) >> a[href^='/packages/']")
+        package_url = editor.url
+        assert KHMER_SCRIPT in editor.content()
+        assert editor.locator("#variant-km img.slide").count() >= 1
 
         sign_in(approver, base, "approver_daloc")
         approver.click("header >> text=Chờ duyệt")
