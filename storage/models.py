@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -190,6 +191,21 @@ class TranslationRecord(Base):
     script_key: Mapped[str] = mapped_column(String(200))
     board_key: Mapped[str] = mapped_column(String(200))
     translator: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecordingRecord(Base):
+    """A person's recording of one draft revision in one language; it replaces synthetic speech.
+    Append-only; the newest for (revision, language) is used."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("draft_revisions.id"), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(200))
+    duration_s: Mapped[float] = mapped_column(Float)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from domain.drafts import Channel, DraftRevision
 from domain.errors import DomainError, InvalidInput
-from domain.keys import manifest_key
+from domain.keys import manifest_key, sha256_of_key
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus, VariantStatus, build_manifest
 from domain.priority import Priority
@@ -26,7 +26,7 @@ from engines.errors import VoiceUnavailable
 from prompts import load_prompt
 from services.runtime import object_store, session
 from settings import get_settings
-from storage.models import AssetRecord, TranslationRecord
+from storage.models import AssetRecord, RecordingRecord, TranslationRecord
 from storage.objects import StoredObject
 from storage.repositories import audit, drafts, packages, translations
 from tasks.retry import retry_if_transient
@@ -183,6 +183,21 @@ def _record_translation(s: Session, package_id: int, language: str, supplied: Tr
                  language=language, kinds=["script", "board_text"], **meta)
 
 
+def _record_recording(s: Session, package_id: int, language: str, recording: RecordingRecord) -> None:
+    data_sha = sha256_of_key(recording.key) or ""
+    size = len(object_store().get_bytes(recording.key))  # also verifies the bytes against the key
+    meta = {"engine": "human", "recorded_by": recording.uploaded_by, "recording_id": recording.id,
+            "synthetic": False, "duration_s": round(recording.duration_s, 2)}
+    stored = StoredObject(recording.key, data_sha, size, "audio/*")
+    packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.RAW_SPEECH, stored=stored,
+                          meta=meta)
+    rec = packages.variant_record(s, package_id, language)
+    packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.READY,
+                         translated_by=rec.translated_by if rec and rec.translated_by else recording.uploaded_by)
+    audit.record(s, actor="system", action="asset.produced", entity="package", entity_id=package_id,
+                 language=language, kinds=["raw_speech"], **meta)
+
+
 @task(task_run_name="speak-{language}", **_RETRY)
 def synthesize_speech(package_id: int, language: str) -> bool:
     """Speak the loudspeaker script with the language's TTS voice (kept as an intermediate asset).
@@ -198,6 +213,12 @@ def synthesize_speech(package_id: int, language: str) -> bool:
     script_asset = _asset(package_id, language, AssetKind.SCRIPT)
     assert script_asset is not None  # a ready variant always has a script
     raw = _asset(package_id, language, AssetKind.RAW_SPEECH)
+    with session() as s:
+        recording = translations.latest_recording(s, packages.get_package(s, package_id).revision_id, language)
+        if recording is not None:  # a person's voice always wins over synthesis
+            _record_recording(s, package_id, language, recording)
+            logger.info("%s speech: recording %s by %s", language, recording.id, recording.uploaded_by)
+            return True
     if _stored(raw) and raw is not None and raw.meta.get("script_sha256") == script_asset.sha256:
         logger.info("%s speech already produced from this script; skipping", language)
         return True

@@ -2,7 +2,9 @@
 
 import mimetypes
 import os
+import tempfile
 from datetime import datetime
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -167,9 +169,10 @@ def package_page(request: Request, package_id: int) -> Response:
             refusal = approval_service.approval_refusal(s, package_id=package_id, username=user.username)
             can_approve = refusal is None
         for var in v["variants"]:
-            var["can_translate"] = (v["status"] == PackageStatus.IN_REVIEW and var["status"] == "blocked"
-                                    and var["language"] != SOURCE_LANGUAGE
-                                    and auth.can(s, user, "variant.edit", area_codes=areas, language=var["language"]))
+            may_edit = v["status"] == PackageStatus.IN_REVIEW and auth.can(
+                s, user, "variant.edit", area_codes=areas, language=var["language"])
+            var["can_translate"] = may_edit and var["status"] == "blocked" and var["language"] != SOURCE_LANGUAGE
+            var["can_record"] = may_edit and var["status"] == "ready"
         state = approval_service.approval_state(s, package_id)
         remaining = [f"{r.level.value} · {r.area_code}" for r in state.remaining]
     order = {"script": 0, "audio": 1, "board_text": 2, "slide": 3}
@@ -283,6 +286,36 @@ async def translate_submit(request: Request, package_id: int, language: str) -> 
         return _translate_page(request, package_id, language, form, status_code=422)
     request.app.state.flows.produce(draft_id)
     flash(request, "info", translate(lang_of(request), "translation_received"))
+    return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
+
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+@router.post("/packages/{package_id}/recording/{language}")
+async def recording_upload(request: Request, package_id: int, language: str) -> Response:
+    """A person's recording replaces the synthetic voice of a variant; the package is produced again."""
+    await checked_form(request)
+    upload = (await request.form()).get("recording")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        raise InvalidInput("choose an audio file to upload")
+    suffix = Path(upload.filename).suffix.lower()[:9] or ".bin"
+    with tempfile.TemporaryDirectory(prefix="bantin-upload-") as tmp:
+        dest = Path(tmp) / f"recording{suffix}"
+        size = 0
+        with dest.open("wb") as out:
+            while chunk := await upload.read(1 << 20):
+                size += len(chunk)
+                if size > MAX_UPLOAD_BYTES:
+                    raise InvalidInput("the file is larger than 200 MB")
+                out.write(chunk)
+        with session() as s:
+            user = session_user(request, s)
+            require(s, user, "variant.edit", area_codes=package_areas(s, package_id), language=language)
+            draft_id = translation_service.submit_recording(s, object_store(), translation_service.RecordingRequest(
+                package_id=package_id, language=language, path=dest, uploaded_by=user.username))
+    request.app.state.flows.produce(draft_id)
+    flash(request, "info", translate(lang_of(request), "recording_received"))
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
 

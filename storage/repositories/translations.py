@@ -1,9 +1,9 @@
-"""Translations supplied by people, per draft revision and language (append-only)."""
+"""Translations and recordings supplied by people, per draft revision and language (append-only)."""
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import TranslationRecord
+from storage.models import RecordingRecord, TranslationRecord
 
 
 def add_translation(
@@ -20,3 +20,19 @@ def latest_translation(session: Session, revision_id: int, language: str) -> Tra
     return session.scalar(select(TranslationRecord)
                           .where(TranslationRecord.revision_id == revision_id, TranslationRecord.language == language)
                           .order_by(TranslationRecord.id.desc()).limit(1))
+
+
+def add_recording(
+    session: Session, *, revision_id: int, language: str, key: str, duration_s: float, uploaded_by: str
+) -> RecordingRecord:
+    rec = RecordingRecord(revision_id=revision_id, language=language, key=key, duration_s=duration_s,
+                          uploaded_by=uploaded_by)
+    session.add(rec)
+    session.flush()
+    return rec
+
+
+def latest_recording(session: Session, revision_id: int, language: str) -> RecordingRecord | None:
+    return session.scalar(select(RecordingRecord)
+                          .where(RecordingRecord.revision_id == revision_id, RecordingRecord.language == language)
+                          .order_by(RecordingRecord.id.desc()).limit(1))

@@ -1,5 +1,6 @@
-"""A translator fills the Khmer variant that no machine could: the package is produced again with it."""
+"""People fill in what machines cannot: a translation, a recording. The package is produced again with it."""
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from PIL import Image
 from domain.approvals import Role
 from domain.errors import ApprovalRefused, InvalidInput
 from domain.users import Membership
+from engines.errors import MediaError
 from services import approvals
 from services import translations as translation_service
 from services.runtime import object_store, session
@@ -68,3 +70,40 @@ def test_translation_fills_the_variant_and_needs_a_new_approval(app: Path, tmp_p
     with session() as s:
         approvals.approve_package(s, package_id=second, username="demo-approver")
         assert packages.get_package(s, second).status == "approved"
+
+
+def _recording(path: Path) -> Path:
+    """Eight seconds of a speech-like signal (a modulated tone over noise) at a level a phone records."""
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=220:duration=8",
+                    "-f", "lavfi", "-i", "anoisesrc=color=pink:duration=8:amplitude=0.02",
+                    "-filter_complex", "[0][1]amix=inputs=2,volume='0.3*(0.6+0.4*sin(2*PI*3*t))':eval=frame",
+                    "-ar", "44100", "-ac", "1", "-c:a", "libmp3lame", str(path)], check=True)
+    return path
+
+
+def test_recording_replaces_the_synthetic_voice(app: Path, tmp_path: Path) -> None:  # noqa: F811
+    with session() as s:
+        users.add_user(s, username="phat-thanh-vien", full_name="Phát thanh viên xã", roles=[Role.EDITOR],
+                       area_code="29377", password="doc-ban-tin-2026")
+    draft_id = submit("vi")
+    first = produce(draft_id)
+    bad = tmp_path / "broken.mp3"
+    bad.write_bytes(b"not audio at all" * 100)
+    with session() as s, pytest.raises(MediaError):
+        translation_service.submit_recording(s, object_store(), translation_service.RecordingRequest(
+            package_id=first, language="vi", path=bad, uploaded_by="phat-thanh-vien"))
+    assert view(first)["status"] == "in_review"  # a refused upload changes nothing
+    with session() as s:
+        translation_service.submit_recording(s, object_store(), translation_service.RecordingRequest(
+            package_id=first, language="vi", path=_recording(tmp_path / "doc.mp3"), uploaded_by="phat-thanh-vien"))
+    second = produce(draft_id)
+    audio = next(a for v in view(second)["variants"] for a in v["assets"] if a["kind"] == "audio")
+    assert audio["meta"]["synthetic"] is False
+    assert abs(audio["meta"]["output_i"] - (-16.0)) <= 0.5  # normalised like synthetic speech
+    assert 7.5 < audio["meta"]["duration_s"] < 8.5
+    with session() as s:
+        raw = packages.get_asset(s, package_id=second, language="vi", kind=packages.AssetKind.RAW_SPEECH)
+        assert raw is not None and raw.meta["recorded_by"] == "phat-thanh-vien"
+        with pytest.raises(ApprovalRefused):  # the reader's own voice: four-eyes
+            users.grant(s, users.get_user(s, "phat-thanh-vien"), Membership(Role.APPROVER, "84"), actor="admin")
+            approvals.approve_package(s, package_id=second, username="phat-thanh-vien")
