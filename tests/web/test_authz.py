@@ -27,6 +27,8 @@ USERS = [ANON, *ACCOUNTS]
 VIEWERS = {"editor_daloc", "approver_daloc", "approver_chauthanh", "approver_travinh", "translator_km", "admin"}
 CREATORS = {"editor_daloc", "admin"}
 APPROVERS = {"approver_daloc", "approver_chauthanh", "approver_travinh"}
+KHMER_EDITORS = {"editor_daloc", "translator_km"}  # variant.edit for km: the area's editor and km translators
+VIETNAMESE_EDITORS = {"editor_daloc"}
 EVERYONE = set(ACCOUNTS)
 
 
@@ -44,17 +46,39 @@ class RecordingFlows:
         pass
 
 
+def _wav(seconds: float = 1.0, rate: int = 16000) -> bytes:
+    import io
+    import math
+    import struct
+    import wave
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 220 * n / rate)))
+                               for n in range(int(seconds * rate))))
+    return buf.getvalue()
+
+
+WAV = _wav()
+
+
 def make_item() -> tuple[int, int, str]:
     """A draft for Đa Lộc with a package in review and one stored asset: (draft id, package id, asset key)."""
     with session() as s:
         rev = drafts.create_draft(s, author="editor_daloc", content=DraftContent(
             title="Thông báo cắt điện", body="Điện lực thông báo cắt điện từ 7 giờ đến 11 giờ ngày 5/12.",
-            area_codes=(DRAFT_AREA,), languages=("vi",), priority=Priority.THUONG))
+            area_codes=(DRAFT_AREA,), languages=("vi", "km"), priority=Priority.THUONG))
         pkg = packages.create_package(s, draft_id=rev.draft_id,
                                       revision_id=drafts.latest_revision_record(s, rev.draft_id).id, actor="system")
         obj = object_store().put_bytes(f"script {pkg.id}".encode(), ext="txt", media_type="text/plain")
+        board = object_store().put_bytes(f"board {pkg.id}".encode(), ext="txt", media_type="text/plain")
         packages.record_asset(s, package_id=pkg.id, language="vi", kind=AssetKind.SCRIPT, stored=obj, meta={})
+        packages.record_asset(s, package_id=pkg.id, language="vi", kind=AssetKind.BOARD_TEXT, stored=board, meta={})
         packages.set_variant(s, package_id=pkg.id, language="vi", status=VariantStatus.READY)
+        packages.set_variant(s, package_id=pkg.id, language="km", status=VariantStatus.BLOCKED, blocked_reason="MT")
         pkg.manifest_hash = obj.sha256  # stands in for a manifest: these tests are about who may act
         packages.set_status(s, pkg, PackageStatus.IN_REVIEW, actor="system")
         return rev.draft_id, pkg.id, obj.key
@@ -99,6 +123,11 @@ PAGE_CASES = [
     ("POST", "/drafts/{draft}/produce", {}, CREATORS, 303),
     ("GET", "/packages/{package}", {}, VIEWERS, 200),
     ("GET", "/assets/{asset}", {}, VIEWERS, 200),
+    ("GET", "/translations", {}, EVERYONE, 200),
+    ("GET", "/packages/{package}/translate/km", {}, KHMER_EDITORS, 200),
+    ("POST", "/packages/{package}/translate/km", {"script": "សូមជម្រាបជូន", "board_text": "ការចាក់វ៉ាក់សាំង"},
+     KHMER_EDITORS, 303),
+    ("POST", "/packages/{package}/recording/vi", {"file": "recording"}, VIETNAMESE_EDITORS, 303),
     ("POST", "/packages/{package}/reject", {"reason": "Sai ngày"}, APPROVERS, 303),
     ("POST", "/packages/{package}/approve", {"manifest_hash": "{hash}"}, APPROVERS, 303),
 ]
@@ -115,6 +144,8 @@ def test_page_routes(app_client: TestClient, user: str) -> None:
         path = template.format(draft=draft_id, package=package_id, asset=key)
         if method == "GET":
             resp = app_client.get(path)
+        elif form.get("file"):
+            resp = app_client.post(path, data={"csrf": csrf}, files={form["file"]: ("doc.wav", WAV, "audio/wav")})
         else:
             data = {k: v.format(hash=manifest_hash) for k, v in form.items()}
             resp = app_client.post(path, data={**data, "csrf": csrf})
