@@ -1,24 +1,29 @@
 """JSON API (``/api/v1``) for provincial systems and scripts: the same operations as the pages,
 authenticated with a bearer token from ``bantin api-token USER``. OpenAPI at ``/docs``."""
 
+import tempfile
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from domain.errors import InvalidInput
 from domain.packages import PackageStatus
 from services import approvals as approval_service
 from services import auth
 from services import drafts as draft_service
+from services import translations as translation_service
 from services.packages import package_view
 from services.runtime import object_store, session
 from storage.models import PackageRecord, UserRecord
 from storage.repositories import drafts, packages
 from web.access import package_areas, require, visible
 from web.app import LoginRequired
+from web.pages import MAX_UPLOAD_BYTES
 from web.security import read_api_token
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
@@ -62,6 +67,11 @@ class DraftIn(BaseModel):
 
 class ApproveIn(BaseModel):
     manifest_hash: str = Field(min_length=12, max_length=64, pattern="^[0-9a-fA-F]+$")
+
+
+class TranslationIn(BaseModel):
+    script: str = Field(min_length=1, max_length=10_000)
+    board_text: str = Field(min_length=1, max_length=2_000)
 
 
 class RejectIn(BaseModel):
@@ -145,3 +155,48 @@ def reject(package_id: int, body: RejectIn, username: ApiUser) -> dict[str, Any]
         require(s, user, "package.approve", area_codes=package_areas(s, package_id))
         approval_service.reject_package(s, package_id=package_id, username=user.username, reason=body.reason)
         return {"id": package_id, "status": packages.get_package(s, package_id).status}
+
+
+@router.get("/translations")
+def translations_to_do(username: ApiUser) -> list[dict[str, Any]]:
+    """Variants waiting for the caller's translation."""
+    with session() as s:
+        _user(s, username)
+        return translation_service.pending_translations(s, username)
+
+
+@router.post("/packages/{package_id}/translations/{language}", status_code=202)
+def translate(request: Request, package_id: int, language: str, body: TranslationIn,
+              username: ApiUser) -> dict[str, Any]:
+    """Supply a translation; the package is produced again (a new manifest that needs approval)."""
+    with session() as s:
+        user = _user(s, username)
+        require(s, user, "variant.edit", area_codes=package_areas(s, package_id), language=language)
+        draft_id = translation_service.submit_translation(s, object_store(), translation_service.TranslationRequest(
+            package_id=package_id, language=language, script=body.script, board_text=body.board_text,
+            translator=user.username))
+    request.app.state.flows.produce(draft_id)
+    return {"draft_id": draft_id, "status": "producing"}
+
+
+@router.post("/packages/{package_id}/recordings/{language}", status_code=202)
+async def record(request: Request, package_id: int, language: str, recording: UploadFile,
+                 username: ApiUser) -> dict[str, Any]:
+    """Upload a person's recording (multipart field ``recording``); it replaces the synthetic voice."""
+    suffix = Path(recording.filename or "").suffix.lower()[:9] or ".bin"
+    with tempfile.TemporaryDirectory(prefix="bantin-upload-") as tmp:
+        dest = Path(tmp) / f"recording{suffix}"
+        size = 0
+        with dest.open("wb") as out:
+            while chunk := await recording.read(1 << 20):
+                size += len(chunk)
+                if size > MAX_UPLOAD_BYTES:
+                    raise InvalidInput("the file is larger than 200 MB")
+                out.write(chunk)
+        with session() as s:
+            user = _user(s, username)
+            require(s, user, "variant.edit", area_codes=package_areas(s, package_id), language=language)
+            draft_id = translation_service.submit_recording(s, object_store(), translation_service.RecordingRequest(
+                package_id=package_id, language=language, path=dest, uploaded_by=user.username))
+    request.app.state.flows.produce(draft_id)
+    return {"draft_id": draft_id, "status": "producing"}

@@ -168,6 +168,10 @@ def test_api_routes(app_client: TestClient, user: str) -> None:
         ("POST", "/api/v1/drafts", body, CREATORS, 201),
         ("POST", "/api/v1/drafts/{draft}/produce", None, CREATORS, 202),
         ("GET", "/api/v1/packages/{package}", None, VIEWERS, 200),
+        ("GET", "/api/v1/translations", None, EVERYONE, 200),
+        ("POST", "/api/v1/packages/{package}/translations/km", {"script": "សូមជម្រាបជូន", "board_text": "ការចាក់"},
+         KHMER_EDITORS, 202),
+        ("POST", "/api/v1/packages/{package}/recordings/vi", "FILE", VIETNAMESE_EDITORS, 202),
         ("POST", "/api/v1/packages/{package}/reject", {"reason": "Sai ngày"}, APPROVERS, 200),
         ("POST", "/api/v1/packages/{package}/approve", {"manifest_hash": "{hash}"}, APPROVERS, 200),
     ]
@@ -176,9 +180,12 @@ def test_api_routes(app_client: TestClient, user: str) -> None:
         with session() as s:
             manifest_hash = packages.get_package(s, package_id).manifest_hash or ""
         path = template.format(draft=draft_id, package=package_id)
-        if payload and "manifest_hash" in payload:
-            payload = {"manifest_hash": manifest_hash}
-        resp = app_client.request(method, path, json=payload, headers=headers)
+        if payload == "FILE":
+            resp = app_client.post(path, headers=headers, files={"recording": ("doc.wav", WAV, "audio/wav")})
+        else:
+            if payload and "manifest_hash" in payload:
+                payload = {"manifest_hash": manifest_hash}
+            resp = app_client.request(method, path, json=payload, headers=headers)
         assert resp.status_code == expected(user, allowed, ok, api=True), (user, method, path, resp.text[:200])
 
 
@@ -263,3 +270,22 @@ def test_output_is_escaped(app_client: TestClient) -> None:
     assert resp.status_code == 303
     page = app_client.get(resp.headers["location"]).text
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+@pytest.mark.integration
+def test_api_bad_input_gets_clear_errors(app_client: TestClient) -> None:
+    token = issue_api_token(app_client.app.state.secret, "approver_daloc")
+    auth_header = {"Authorization": f"Bearer {token}"}
+    assert app_client.get("/api/v1/drafts", headers={"Authorization": "Bearer forged.token"}).status_code == 401
+    _, package_id, _ = make_item()
+    bad_hash = app_client.post(f"/api/v1/packages/{package_id}/approve", json={"manifest_hash": "zz<script>"},
+                               headers=auth_header)
+    assert bad_hash.status_code == 422
+    stale = app_client.post(f"/api/v1/packages/{package_id}/approve", json={"manifest_hash": "ab" * 32},
+                            headers=auth_header)
+    assert stale.status_code == 409 and "changed since review" in stale.json()["error"]
+    missing = app_client.get("/api/v1/packages/999999", headers=auth_header)
+    assert missing.status_code == 404 and "no package" in missing.json()["error"]
+    with session() as s:
+        assert packages.get_package(s, package_id).status == "in_review"
+    assert "/api/v1/packages/{package_id}/approve" in app_client.get("/openapi.json").json()["paths"]
