@@ -1,9 +1,7 @@
 """JSON API (``/api/v1``) for provincial systems and scripts: the same operations as the pages,
 authenticated with a bearer token from ``bantin api-token USER``. OpenAPI at ``/docs``."""
 
-import tempfile
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, UploadFile
@@ -11,7 +9,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from domain.errors import InvalidInput
 from domain.packages import PackageStatus
 from services import approvals as approval_service
 from services import auth
@@ -23,8 +20,8 @@ from storage.models import PackageRecord, UserRecord
 from storage.repositories import drafts, packages
 from web.access import package_areas, require, visible
 from web.app import LoginRequired
-from web.pages import MAX_UPLOAD_BYTES
 from web.security import read_api_token
+from web.uploads import saved_upload
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 bearer = HTTPBearer(auto_error=False)
@@ -183,16 +180,7 @@ def translate(request: Request, package_id: int, language: str, body: Translatio
 async def record(request: Request, package_id: int, language: str, recording: UploadFile,
                  username: ApiUser) -> dict[str, Any]:
     """Upload a person's recording (multipart field ``recording``); it replaces the synthetic voice."""
-    suffix = Path(recording.filename or "").suffix.lower()[:9] or ".bin"
-    with tempfile.TemporaryDirectory(prefix="bantin-upload-") as tmp:
-        dest = Path(tmp) / f"recording{suffix}"
-        size = 0
-        with dest.open("wb") as out:
-            while chunk := await recording.read(1 << 20):
-                size += len(chunk)
-                if size > MAX_UPLOAD_BYTES:
-                    raise InvalidInput("the file is larger than 200 MB")
-                out.write(chunk)
+    async with saved_upload(recording, "recording") as dest:
         with session() as s:
             user = _user(s, username)
             require(s, user, "variant.edit", area_codes=package_areas(s, package_id), language=language)

@@ -2,9 +2,7 @@
 
 import mimetypes
 import os
-import tempfile
 from datetime import datetime
-from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -25,6 +23,7 @@ from web.access import package_areas, require, session_user, visible
 from web.app import Forbidden, csrf_token, flash, lang_of, render
 from web.i18n import VN_TZ, translate
 from web.security import csrf_matches
+from web.uploads import saved_upload
 
 router = APIRouter(include_in_schema=False)
 
@@ -289,9 +288,6 @@ async def translate_submit(request: Request, package_id: int, language: str) -> 
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
 
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
-
-
 @router.post("/packages/{package_id}/recording/{language}")
 async def recording_upload(request: Request, package_id: int, language: str) -> Response:
     """A person's recording replaces the synthetic voice of a variant; the package is produced again."""
@@ -299,16 +295,7 @@ async def recording_upload(request: Request, package_id: int, language: str) -> 
     upload = (await request.form()).get("recording")
     if upload is None or isinstance(upload, str) or not upload.filename:
         raise InvalidInput("choose an audio file to upload")
-    suffix = Path(upload.filename).suffix.lower()[:9] or ".bin"
-    with tempfile.TemporaryDirectory(prefix="bantin-upload-") as tmp:
-        dest = Path(tmp) / f"recording{suffix}"
-        size = 0
-        with dest.open("wb") as out:
-            while chunk := await upload.read(1 << 20):
-                size += len(chunk)
-                if size > MAX_UPLOAD_BYTES:
-                    raise InvalidInput("the file is larger than 200 MB")
-                out.write(chunk)
+    async with saved_upload(upload, "recording") as dest:
         with session() as s:
             user = session_user(request, s)
             require(s, user, "variant.edit", area_codes=package_areas(s, package_id), language=language)

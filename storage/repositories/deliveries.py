@@ -5,9 +5,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from domain.deliveries import DeliveryStatus, DestinationKind, idempotency_key, transition_delivery
-from domain.errors import InvalidInput, InvalidTransition, NotFound
+from domain.errors import InvalidInput, NotFound
 from storage.models import DeliveryRecord, DestinationRecord, utcnow
 from storage.repositories import audit
+from storage.repositories.cas import compare_and_set
 
 
 def add_destination(session: Session, *, name: str, kind: DestinationKind, url: str) -> DestinationRecord:
@@ -75,15 +76,7 @@ def set_delivery_status(
         values["last_error"] = error[:2000]
     if receipt_id:
         values["receipt_id"] = receipt_id
-    result = session.execute(
-        update(DeliveryRecord).where(DeliveryRecord.id == rec.id, DeliveryRecord.status == current.value)
-        .values(**values).execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.refresh(rec)
-        raise InvalidTransition("delivery", f"{current.value} (now {rec.status})", target.value)
-    for key, value in values.items():
-        set_committed_value(rec, key, value)
+    compare_and_set(session, rec, "delivery", current.value, target.value, values)
     if target in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD, DeliveryStatus.PENDING):
         audit.record(session, actor="system", action=f"delivery.{target.value}", entity="delivery",
                      entity_id=rec.id, package_id=rec.package_id, destination_id=rec.destination_id,

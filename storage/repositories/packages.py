@@ -2,16 +2,16 @@
 
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from domain.approvals import Decision
-from domain.errors import InvalidTransition, NotFound
+from domain.errors import NotFound
 from domain.packages import Asset, AssetKind, PackageStatus, Variant, VariantStatus, transition_package
 from storage.models import ApprovalRecord, AssetRecord, PackageRecord, VariantRecord, utcnow
 from storage.objects import StoredObject
 from storage.repositories import audit
+from storage.repositories.cas import compare_and_set
 
 # Statuses in which a package still represents its revision; a FAILED one is resumed, not replaced.
 _LIVE = (PackageStatus.PRODUCING, PackageStatus.FAILED, PackageStatus.IN_REVIEW, PackageStatus.APPROVED,
@@ -77,15 +77,7 @@ def set_status(
         values["error"] = str(detail.get("error", ""))
     elif target is PackageStatus.PRODUCING:
         values["error"] = ""
-    result = session.execute(
-        update(PackageRecord).where(PackageRecord.id == pkg.id, PackageRecord.status == current.value)
-        .values(**values).execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.refresh(pkg)
-        raise InvalidTransition("package", f"{current.value} (now {pkg.status})", target.value)
-    for key, value in values.items():
-        set_committed_value(pkg, key, value)
+    compare_and_set(session, pkg, "package", current.value, target.value, values)
     audit.record(session, actor=actor, action=f"package.{target.value}", entity="package", entity_id=pkg.id,
                  **{"from": current.value, **detail})
 
