@@ -11,6 +11,7 @@ from sqlalchemy import select
 from domain.errors import DomainError, InvalidInput, NotFound
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus
+from engines.errors import EngineError
 from services import approvals as approval_service
 from services import auth
 from services import drafts as draft_service
@@ -107,25 +108,36 @@ def draft_form(request: Request) -> Response:
 
 @router.post("/drafts")
 async def draft_create(request: Request) -> Response:
+    """A text draft, or a recording that is transcribed into revision 1 for the editor to correct."""
     form = await checked_form(request)
+    upload = (await request.form()).get("recording")
+    has_recording = upload is not None and not isinstance(upload, str) and bool(upload.filename)
     areas = [a.strip() for a in form.get("area", "").split(",") if a.strip()]
     with session() as s:
         user = session_user(request, s)
         require(s, user, "draft.create", area_codes=areas)
-        req = draft_service.DraftRequest(
-            title=form.get("title", ""), body=form.get("body", ""), area_codes=areas,
-            languages=form.get("languages", "vi") or "vi", priority=form.get("priority", "thuong"),
-            author=user.username, source_ref=form.get("source_ref", ""),
-            requesting_unit=form.get("requesting_unit", ""),
-        )
-        try:
-            rev = draft_service.submit_text_draft(s, object_store(), req)
-        except DomainError as exc:  # show the form again with the message, keeping what was typed
-            flash(request, "error", str(exc))
-            return render(request, "draft_new.html", status_code=422, form=form)
-    if form.get("produce"):
+        username = user.username
+    req = draft_service.DraftRequest(
+        title=form.get("title", ""), body=form.get("body", ""), area_codes=areas,
+        languages=form.get("languages", "vi") or "vi", priority=form.get("priority", "thuong"),
+        author=username, source_ref=form.get("source_ref", ""), requesting_unit=form.get("requesting_unit", ""),
+    )
+    try:
+        if has_recording:
+            assert upload is not None and not isinstance(upload, str)
+            async with saved_upload(upload, "recording") as path:
+                rev, _ = draft_service.submit_audio_draft(session, object_store(), req, path)
+        else:
+            with session() as s:
+                rev = draft_service.submit_text_draft(s, object_store(), req)
+    except (DomainError, EngineError) as exc:  # show the form again with the message, keeping what was typed
+        flash(request, "error", str(exc))
+        return render(request, "draft_new.html", status_code=422, form=form)
+    if form.get("produce") and not has_recording:  # a transcript is corrected by the editor before production
         request.app.state.flows.produce(rev.draft_id)
-        flash(request, "info", translate(request.cookies.get("lang", "vi"), "producing_started"))
+        flash(request, "info", translate(lang_of(request), "producing_started"))
+    elif has_recording:
+        flash(request, "info", translate(lang_of(request), "transcript_ready"))
     return RedirectResponse(f"/drafts/{rev.draft_id}", status_code=303)
 
 
@@ -136,10 +148,28 @@ def draft_page(request: Request, draft_id: int) -> Response:
         rev = drafts.latest_revision(s, draft_id)
         require(s, user, "draft.view", area_codes=list(rev.content.area_codes))
         pkgs = packages.packages_of_draft(s, draft_id)
-        can_produce = auth.can(s, user, "draft.create", area_codes=list(rev.content.area_codes)) and (
+        can_edit = auth.can(s, user, "draft.create", area_codes=list(rev.content.area_codes))
+        can_produce = can_edit and (
             not pkgs or pkgs[-1].revision_id != drafts.latest_revision_record(s, draft_id).id
             or pkgs[-1].status == PackageStatus.FAILED)
-        return render(request, "draft.html", rev=rev, pkgs=pkgs, can_produce=can_produce)
+        return render(request, "draft.html", rev=rev, pkgs=pkgs, can_produce=can_produce, can_edit=can_edit,
+                      recording_url=f"/drafts/{draft_id}/recording" if rev.source_key and
+                      rev.source_kind.value == "audio" else None)
+
+
+@router.post("/drafts/{draft_id}/edit")
+async def draft_edit(request: Request, draft_id: int) -> Response:
+    """Append a corrected revision (e.g. of a machine transcript); earlier revisions stay as they were."""
+    form = await checked_form(request)
+    with session() as s:
+        user = session_user(request, s)
+        require(s, user, "draft.create", area_codes=list(drafts.latest_revision(s, draft_id).content.area_codes))
+        text = f"{form.get('title', '').strip()}\n{form.get('body', '')}"
+        try:
+            draft_service.edit_draft(s, object_store(), draft_id=draft_id, text=text, author=user.username)
+        except InvalidInput as exc:
+            flash(request, "error", str(exc))
+    return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
 
 @router.post("/drafts/{draft_id}/produce")
@@ -152,6 +182,19 @@ async def draft_produce(request: Request, draft_id: int) -> Response:
     request.app.state.flows.produce(draft_id)
     flash(request, "info", translate(request.cookies.get("lang", "vi"), "producing_started"))
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
+
+
+@router.get("/drafts/{draft_id}/recording")
+def draft_recording(request: Request, draft_id: int) -> Response:
+    """The editor's original recording of an audio draft, to listen to while correcting the transcript."""
+    with session() as s:
+        user = session_user(request, s)
+        rev = drafts.latest_revision(s, draft_id)
+        require(s, user, "draft.view", area_codes=list(rev.content.area_codes))
+    if rev.source_kind.value != "audio" or not rev.source_key:
+        raise NotFound("this draft has no recording")
+    data = object_store().get_bytes(rev.source_key)
+    return Response(data, media_type=mimetypes.guess_type(rev.source_key)[0] or "application/octet-stream")
 
 
 @router.get("/packages/{package_id}")
