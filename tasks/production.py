@@ -21,7 +21,7 @@ from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus, VariantStatus, build_manifest
 from domain.priority import Priority
 from domain.speech import estimate_speech_seconds
-from engines import audio, slides, summarize, tts
+from engines import audio, slides, summarize, textnorm, tts
 from engines.errors import VoiceUnavailable
 from prompts import load_prompt
 from services.runtime import object_store, session
@@ -227,7 +227,9 @@ def synthesize_speech(package_id: int, language: str) -> bool:
     engine = tts.EspeakTTS(voice=get_settings().espeak_voice)
     with tempfile.TemporaryDirectory(prefix="bantin-tts-") as tmp:
         try:
-            result = engine.synthesize(script, language, Path(tmp) / "speech.wav")
+            # Read abbreviations, numbers, dates, times and units as words; the script itself is unchanged.
+            spoken = textnorm.normalize_for_speech(script) if language == SOURCE_LANGUAGE else script
+            result = engine.synthesize(spoken, language, Path(tmp) / "speech.wav")
         except VoiceUnavailable as exc:
             # The text still serves the e-boards; only the loudspeakers wait for a person's recording.
             with session() as s:
@@ -240,7 +242,7 @@ def synthesize_speech(package_id: int, language: str) -> bool:
         obj = store.put_file(result.path, ext="wav", media_type="audio/wav")
     meta = {"engine": engine.name, "engine_version": tts.version(), "voice": result.voice,
             "synthetic": result.synthetic, "duration_s": round(result.duration_s, 2),
-            "script_sha256": script_asset.sha256}
+            "script_sha256": script_asset.sha256, "text_normalization": "textnorm"}
     with session() as s:
         packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.RAW_SPEECH,
                               stored=obj, meta=meta)
