@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from domain.drafts import Channel, DraftRevision
 from domain.errors import DomainError, InvalidInput
+from domain.faithfulness import check_faithfulness
 from domain.keys import manifest_key, sha256_of_key
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus, VariantStatus, build_manifest
@@ -149,6 +150,19 @@ def write_texts(package_id: int, language: str) -> bool:
         max_seconds=max(settings.script_seconds - frame_seconds, 10.0),
         board_lines=settings.board_lines,
     )
+    # Every number, date, time, phone and name in what will air must come from the draft (or the frame we add).
+    frame_text = prompt.render(body="", **frame)
+    for label, text in (("script", summary.script), ("board text", summary.board_text)):
+        report = check_faithfulness(text, rev.content.body, allowed_extra=frame_text)
+        if not report.ok:
+            with session() as s:
+                packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.BLOCKED,
+                                     blocked_reason=f"{label}: {report.reason()}")
+                audit.record(s, actor="system", action="faithfulness.violation", entity="package",
+                             entity_id=package_id, language=language, output=label, method=summary.method,
+                             missing=[f"{f.kind}:{f.text}" for f in report.missing])
+            logger.warning("%s %s blocked: %s", language, label, report.reason())
+            return False
     script = prompt.render(body=summary.script, **frame)
     generated = {"engine": "extractive", "method": summary.method, "sentences": list(summary.sentence_indexes),
                  "estimated_seconds": round(estimate_speech_seconds(script), 1),

@@ -2,6 +2,7 @@
 
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -199,7 +200,6 @@ def test_approving_a_changed_package_is_refused(app: Path) -> None:
     old_hash = view(old)["manifest_hash"]
     with session() as s:
         rev = drafts.latest_revision(s, draft_id)
-        from dataclasses import replace
 
         drafts.add_revision(s, draft_id=draft_id, content=replace(rev.content, title="Thông báo (đính chính giờ tiêm)"),
                             author="demo-editor")
@@ -277,3 +277,23 @@ def test_publish_with_every_destination_down_keeps_package_approved(app: Path, m
         assert publish_package(package_id, resend_dead=True) == "published"  # it is back now
         assert len(down.keys) == 3 and len(set(down.keys)) == 1
     assert view(package_id)["deliveries"][0]["status"] == "delivered"
+
+
+def test_a_summary_with_an_invented_fact_is_blocked(app: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A summariser that changes a date (as a generative model might) blocks the variant with a reason."""
+    from engines import summarize
+
+    real = summarize.summarize
+
+    def unfaithful(text, **kwargs):  # type: ignore[no-untyped-def]
+        good = real(text, **kwargs)
+        return replace(good, script=good.script.replace("5, 6 và 7 tháng 12", "8, 9 và 10 tháng 12"))
+
+    draft_id = submit("vi")
+    with monkeypatch.context() as patch:
+        patch.setattr(summarize, "summarize", unfaithful)
+        package_id = produce(draft_id)
+    vi = view(package_id)["variants"][0]
+    assert vi["status"] == "blocked" and "8" in vi["blocked_reason"] and vi["assets"] == []
+    with session() as s, pytest.raises(ApprovalRefused, match="no language variant"):
+        approvals.approve_package(s, package_id=package_id, username="demo-approver")
