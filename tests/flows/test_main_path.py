@@ -200,7 +200,6 @@ def test_approving_a_changed_package_is_refused(app: Path) -> None:
     old_hash = view(old)["manifest_hash"]
     with session() as s:
         rev = drafts.latest_revision(s, draft_id)
-
         drafts.add_revision(s, draft_id=draft_id, content=replace(rev.content, title="Thông báo (đính chính giờ tiêm)"),
                             author="demo-editor")
     new = produce(draft_id)
