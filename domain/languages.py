@@ -38,6 +38,9 @@ SOURCE_LANGUAGE = "vi"
 def parse_languages(value: str | list[str]) -> tuple[str, ...]:
     """Parse ``"vi,km"`` (or a list) into known codes, source language first, without duplicates.
 
+    The source language is always included: drafts are written in Vietnamese, every other variant is
+    translated from it, and Vietnamese residents of the same commune hear the bulletin too.
+
     Raises:
         InvalidInput: a code is unknown, or the list is empty.
     """
@@ -54,5 +57,7 @@ def parse_languages(value: str | list[str]) -> tuple[str, ...]:
             codes.append(code)
     if not codes:
         raise InvalidInput("no language given")
+    if SOURCE_LANGUAGE not in codes:
+        codes.append(SOURCE_LANGUAGE)
     codes.sort(key=lambda c: c != SOURCE_LANGUAGE)
     return tuple(codes)

@@ -54,6 +54,11 @@ def test_parse_languages_puts_source_first_and_dedupes() -> None:
     assert parse_languages("km, vi,km") == ("vi", "km")
 
 
+def test_parse_languages_always_includes_the_source_language() -> None:
+    assert parse_languages("km") == ("vi", "km")
+    assert parse_languages(["jra", "bdq"]) == ("vi", "jra", "bdq")
+
+
 @pytest.mark.parametrize("bad", ["xx", "vi,klingon", " , "])
 def test_parse_languages_rejects_unknown_or_empty(bad: str) -> None:
     with pytest.raises(InvalidInput):
