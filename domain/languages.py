@@ -38,9 +38,6 @@ SOURCE_LANGUAGE = "vi"
 def parse_languages(value: str | list[str]) -> tuple[str, ...]:
     """Parse ``"vi,km"`` (or a list) into known codes, source language first, without duplicates.
 
-    The source language is always included: drafts are written in Vietnamese, every other variant is
-    translated from it, and Vietnamese residents of the same commune hear the bulletin too.
-
     Raises:
         InvalidInput: a code is unknown, or the list is empty.
     """
@@ -57,7 +54,15 @@ def parse_languages(value: str | list[str]) -> tuple[str, ...]:
             codes.append(code)
     if not codes:
         raise InvalidInput("no language given")
-    if SOURCE_LANGUAGE not in codes:
-        codes.append(SOURCE_LANGUAGE)
     codes.sort(key=lambda c: c != SOURCE_LANGUAGE)
     return tuple(codes)
+
+
+def draft_languages(value: str | list[str]) -> tuple[str, ...]:
+    """The languages of a bulletin: those asked for, always with the source language first.
+
+    Drafts are written in Vietnamese and every other variant is translated from it; Vietnamese
+    residents of the same commune hear the bulletin too.
+    """
+    codes = parse_languages(value)
+    return codes if SOURCE_LANGUAGE in codes else (SOURCE_LANGUAGE, *codes)

@@ -25,7 +25,7 @@ from domain.areas import AreaLevel
 from domain.canonical import canonical_json, sha256_hex
 from domain.drafts import DraftContent, DraftRevision, validate_content
 from domain.errors import ApprovalRefused, InvalidInput
-from domain.languages import parse_languages
+from domain.languages import draft_languages
 from domain.packages import PackageStatus, VariantStatus
 from domain.priority import Priority
 from services import auth
@@ -210,7 +210,7 @@ def create_template(
     if not auth.can(session, user, "draft.create", area_codes=[area_code]):
         raise InvalidInput(f"user '{author}' may not write drafts for area {area_code}")
     content = validate_content(
-        DraftContent(title=title, body=body, area_codes=(area_code,), languages=parse_languages(languages),
+        DraftContent(title=title, body=body, area_codes=(area_code,), languages=draft_languages(languages),
                      priority=Priority.KHAN_CAP),
         known_areas={area_code} & set(auth.area_tree(session)),
     )

@@ -31,7 +31,7 @@ from domain.drafts import (
     validate_metadata,
 )
 from domain.errors import InvalidInput
-from domain.languages import SOURCE_LANGUAGE, parse_languages
+from domain.languages import SOURCE_LANGUAGE, draft_languages
 from domain.priority import parse_priority
 from engines import asr, ffmpeg
 from storage.models import UserRecord
@@ -106,7 +106,7 @@ def submit_text_draft(session: Session, store: ObjectStore, req: DraftRequest) -
             title=title,
             body=body,
             area_codes=tuple(c.strip() for c in req.area_codes if c.strip()),
-            languages=parse_languages(req.languages),
+            languages=draft_languages(req.languages),
             priority=parse_priority(req.priority),
             channels=req.channels,
             source_ref=req.source_ref,
@@ -224,7 +224,7 @@ def _provenance(transcript: asr.Transcript, segments_key: str) -> dict[str, obje
 def _content(req: DraftRequest, *, title: str, body: str) -> DraftContent:
     return DraftContent(
         title=title, body=body, area_codes=tuple(c.strip() for c in req.area_codes if c.strip()),
-        languages=parse_languages(req.languages), priority=parse_priority(req.priority), channels=req.channels,
+        languages=draft_languages(req.languages), priority=parse_priority(req.priority), channels=req.channels,
         source_ref=req.source_ref, requesting_unit=req.requesting_unit, embargo_at=req.embargo_at,
         expires_at=req.expires_at,
     )

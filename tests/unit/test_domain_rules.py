@@ -10,7 +10,7 @@ from domain.deliveries import DELIVERY_TRANSITIONS, DeliveryStatus, is_transient
 from domain.drafts import DraftContent, clean_text, decode_text, split_title_body, validate_content
 from domain.errors import ApprovalRefused, InvalidInput, InvalidTransition, ManifestMismatch
 from domain.keys import content_key, manifest_key, sha256_of_key
-from domain.languages import parse_languages
+from domain.languages import draft_languages, parse_languages
 from domain.packages import (
     PACKAGE_TRANSITIONS,
     Asset,
@@ -54,9 +54,10 @@ def test_parse_languages_puts_source_first_and_dedupes() -> None:
     assert parse_languages("km, vi,km") == ("vi", "km")
 
 
-def test_parse_languages_always_includes_the_source_language() -> None:
-    assert parse_languages("km") == ("vi", "km")
-    assert parse_languages(["jra", "bdq"]) == ("vi", "jra", "bdq")
+def test_draft_languages_always_include_the_source_language() -> None:
+    assert draft_languages("km") == ("vi", "km")
+    assert draft_languages(["jra", "bdq"]) == ("vi", "jra", "bdq")
+    assert parse_languages("km") == ("km",)  # plain parsing (e.g. a translator's language) adds nothing
 
 
 @pytest.mark.parametrize("bad", ["xx", "vi,klingon", " , "])
