@@ -202,6 +202,17 @@ def publish(
     echo(f"package {package_id}: {status}")
 
 
+@app.command("publish-due")
+def publish_due() -> None:
+    """Publish the scheduled packages whose embargo has passed (cron or the Prefect schedule runs this)."""
+    ensure_db()
+    configure_prefect_env(get_settings())
+    from flows.publish import publish_due as flow
+
+    published = flow()
+    echo(f"published {len(published)} scheduled package(s)" + (f": {published}" if published else ""))
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

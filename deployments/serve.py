@@ -7,7 +7,7 @@ then be triggered from the Prefect UI, from ``prefect deployment run``, or by th
 from prefect import serve
 
 from flows.produce import produce_package
-from flows.publish import publish_package
+from flows.publish import publish_due, publish_package
 from settings import configure_prefect_env, get_settings
 
 
@@ -16,6 +16,7 @@ def main() -> None:
     serve(
         produce_package.to_deployment(name="produce", tags=["bantin"]),
         publish_package.to_deployment(name="publish", tags=["bantin"]),
+        publish_due.to_deployment(name="due", tags=["bantin"], cron="* * * * *"),
     )
 
 

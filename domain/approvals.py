@@ -84,7 +84,7 @@ def check_publishable(*, status: PackageStatus, manifest_hash: str, approved_has
     Raises:
         ApprovalRefused: not approved, or in a state that cannot be published.
     """
-    if status not in (PackageStatus.APPROVED, PackageStatus.PUBLISHED):
+    if status not in (PackageStatus.APPROVED, PackageStatus.SCHEDULED, PackageStatus.PUBLISHED):
         raise ApprovalRefused(f"the package is '{status.value}'; only approved packages are published")
     if manifest_hash not in approved_hashes:
         raise ApprovalRefused("no approval exists for the package's current manifest")

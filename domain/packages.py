@@ -22,7 +22,9 @@ class PackageStatus(StrEnum):
     IN_REVIEW = "in_review"
     APPROVED = "approved"
     REJECTED = "rejected"
+    SCHEDULED = "scheduled"  # approved, held until its embargo time, then published by publish_due
     PUBLISHED = "published"
+    CORRECTED = "corrected"  # was published; a later package of the same draft was published in its place
     SUPERSEDED = "superseded"  # a newer package of the same draft replaced it before publication
     WITHDRAWN = "withdrawn"
     KILLED = "killed"
@@ -32,8 +34,12 @@ PACKAGE_TRANSITIONS: dict[PackageStatus, frozenset[PackageStatus]] = {
     PackageStatus.PRODUCING: frozenset({PackageStatus.IN_REVIEW, PackageStatus.FAILED}),
     PackageStatus.FAILED: frozenset({PackageStatus.PRODUCING, PackageStatus.SUPERSEDED}),
     PackageStatus.IN_REVIEW: frozenset({PackageStatus.APPROVED, PackageStatus.REJECTED, PackageStatus.SUPERSEDED}),
-    PackageStatus.APPROVED: frozenset({PackageStatus.PUBLISHED, PackageStatus.SUPERSEDED, PackageStatus.WITHDRAWN}),
-    PackageStatus.PUBLISHED: frozenset({PackageStatus.WITHDRAWN, PackageStatus.KILLED}),
+    PackageStatus.APPROVED: frozenset(
+        {PackageStatus.PUBLISHED, PackageStatus.SCHEDULED, PackageStatus.SUPERSEDED, PackageStatus.WITHDRAWN}
+    ),
+    PackageStatus.SCHEDULED: frozenset({PackageStatus.PUBLISHED, PackageStatus.SUPERSEDED, PackageStatus.WITHDRAWN}),
+    PackageStatus.PUBLISHED: frozenset({PackageStatus.CORRECTED, PackageStatus.WITHDRAWN, PackageStatus.KILLED}),
+    PackageStatus.CORRECTED: frozenset({PackageStatus.WITHDRAWN, PackageStatus.KILLED}),
     PackageStatus.REJECTED: frozenset(),
     PackageStatus.SUPERSEDED: frozenset(),
     PackageStatus.WITHDRAWN: frozenset(),

@@ -4,7 +4,14 @@ from prefect import flow, get_run_logger
 from prefect.tasks import exponential_backoff
 
 from settings import get_settings
-from tasks.publishing import complete_publication, deliver, prepare_deliveries, reopen_dead_deliveries
+from tasks.publishing import (
+    complete_publication,
+    deliver,
+    due_packages,
+    hold_until_embargo,
+    prepare_deliveries,
+    reopen_dead_deliveries,
+)
 
 
 @flow(name="publish-package", flow_run_name="publish-package-{package_id}", validate_parameters=True)
@@ -19,9 +26,13 @@ def publish_package(package_id: int, resend_dead: bool = False) -> str:
         resend_dead: first give deliveries that were given up a fresh attempt budget.
 
     Returns:
-        The package status after publication ("published").
+        The package status after publication ("published"), or "scheduled" when its embargo lies ahead.
     """
     logger = get_run_logger()
+    held_until = hold_until_embargo(package_id)
+    if held_until is not None:
+        logger.info("package %s is scheduled for %s; publish_due will send it then", package_id, held_until)
+        return "scheduled"
     if resend_dead:
         reopen_dead_deliveries(package_id)
     todo = prepare_deliveries(package_id)
@@ -34,3 +45,20 @@ def publish_package(package_id: int, resend_dead: bool = False) -> str:
     if failed:
         logger.warning("%d delivery(ies) did not complete; see 'bantin package show %s'", len(failed), package_id)
     return complete_publication(package_id)
+
+
+@flow(name="publish-due", flow_run_name="publish-due")
+def publish_due() -> list[int]:
+    """Publish every scheduled package whose embargo has passed (run it every minute: see deployments/).
+
+    Returns:
+        The packages published by this run.
+    """
+    published = []
+    for package_id in due_packages():
+        try:
+            publish_package(package_id)
+            published.append(package_id)
+        except Exception:  # one failing package must not hold back the others; it stays scheduled
+            get_run_logger().exception("publishing scheduled package %s failed", package_id)
+    return published

@@ -91,7 +91,7 @@ def start_production(draft_id: int) -> ProductionStart:
         rev = drafts.latest_revision_record(s, draft_id)
         for old in packages.packages_of_draft(s, draft_id):
             if old.revision_id != rev.id and old.status in (
-                PackageStatus.IN_REVIEW, PackageStatus.FAILED, PackageStatus.APPROVED
+                PackageStatus.IN_REVIEW, PackageStatus.FAILED, PackageStatus.APPROVED, PackageStatus.SCHEDULED
             ):
                 packages.set_status(s, old, PackageStatus.SUPERSEDED, actor="system", by_revision=rev.number)
         pkg = packages.live_package_for_revision(s, rev.id)

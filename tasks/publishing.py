@@ -3,12 +3,14 @@ acknowledged or given up. A delivered delivery is never sent again, so rerunning
 resuming one that crashed) delivers nothing twice; a re-send after a crash carries the same
 idempotency key so the receiver can recognise it."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from prefect import get_run_logger, task
 from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
+from sqlalchemy.orm import Session
 
 from domain.approvals import check_publishable
 from domain.deliveries import DeliveryStatus, PublicationFailed, is_transient_http_status
@@ -17,7 +19,8 @@ from domain.packages import PackageStatus, verify_manifest
 from domain.payloads import package_payload
 from services.runtime import object_store, session
 from settings import get_settings
-from storage.repositories import audit, deliveries, packages
+from storage.models import PackageRecord
+from storage.repositories import audit, deliveries, drafts, packages
 from tasks.retry import TransientError, is_transient, retry_if_transient
 
 
@@ -66,9 +69,10 @@ def _payload(package_id: int, idempotency_key: str) -> dict[str, Any]:
     with session() as s:
         pkg = packages.get_package(s, package_id)
         manifest = verify_manifest(store.get_bytes(pkg.manifest_key or ""), pkg.manifest_hash or "")
+        corrects = [p.manifest_hash or "" for p in _earlier_published(s, pkg)]
     urls = {a["key"]: store.url(a["key"]) for v in manifest["variants"] for a in v["assets"]}
     return package_payload(manifest_hash=pkg.manifest_hash or "", manifest=manifest, asset_urls=urls,
-                           idempotency_key=idempotency_key)
+                           idempotency_key=idempotency_key, corrects=corrects)
 
 
 @task(task_run_name="deliver-{delivery_id}", retries=4, retry_delay_seconds=exponential_backoff(2),
@@ -130,6 +134,33 @@ def _receipt(resp: httpx.Response) -> str:
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+def hold_until_embargo(package_id: int) -> str | None:
+    """Keep an approved package whose embargo lies ahead from going out: it becomes SCHEDULED.
+
+    Returns:
+        The embargo time (ISO) while it is still ahead, else None (publish now).
+    """
+    with session() as s:
+        pkg = packages.get_package(s, package_id)
+        embargo = drafts.revision_by_id(s, pkg.revision_id).content.embargo_at
+        if embargo is None or embargo <= datetime.now(UTC):
+            return None
+        if pkg.status == PackageStatus.APPROVED:
+            packages.set_status(s, pkg, PackageStatus.SCHEDULED, actor="system", embargo_at=embargo.isoformat())
+    get_run_logger().info("package %s held until %s", package_id, embargo.isoformat())
+    return embargo.isoformat()
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+def due_packages() -> list[int]:
+    """Scheduled packages whose embargo has passed."""
+    now = datetime.now(UTC)
+    with session() as s:
+        return [pkg.id for pkg in packages.packages_in_status(s, PackageStatus.SCHEDULED)
+                if (drafts.revision_by_id(s, pkg.revision_id).content.embargo_at or now) <= now]
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
 def reopen_dead_deliveries(package_id: int) -> int:
     """Give this package's dead deliveries a fresh attempt budget (an operator's resend).
 
@@ -160,6 +191,14 @@ def complete_publication(package_id: int) -> str:
             errors = "; ".join(f"{t.name}: {d.last_error or d.status}" for d, t in rows)
             raise PublicationFailed(f"no destination accepted package {package_id} ({errors}); "
                                     f"when they are back: bantin publish {package_id} --resend-dead")
-        if pkg.status == PackageStatus.APPROVED:
+        if pkg.status in (PackageStatus.APPROVED, PackageStatus.SCHEDULED):
             packages.set_status(s, pkg, PackageStatus.PUBLISHED, actor="system", destinations=delivered)
+            for older in _earlier_published(s, pkg):  # this package is their correction
+                packages.set_status(s, older, PackageStatus.CORRECTED, actor="system", corrected_by=pkg.id,
+                                    manifest_hash=pkg.manifest_hash)
         return pkg.status
+
+
+def _earlier_published(s: Session, pkg: PackageRecord) -> list[PackageRecord]:
+    return [p for p in packages.packages_of_draft(s, pkg.draft_id)
+            if p.id < pkg.id and p.status == PackageStatus.PUBLISHED]

@@ -15,7 +15,7 @@ from storage.repositories.cas import compare_and_set
 
 # Statuses in which a package still represents its revision; a FAILED one is resumed, not replaced.
 _LIVE = (PackageStatus.PRODUCING, PackageStatus.FAILED, PackageStatus.IN_REVIEW, PackageStatus.APPROVED,
-         PackageStatus.PUBLISHED)
+         PackageStatus.SCHEDULED, PackageStatus.PUBLISHED)
 
 
 def get_package(session: Session, package_id: int) -> PackageRecord:

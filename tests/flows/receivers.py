@@ -13,15 +13,17 @@ class ScriptedEndpoint:
     def __init__(self, statuses: list[int]) -> None:
         self.statuses = statuses
         self.keys: list[str] = []
+        self.bodies: list[dict] = []
         self.lock = threading.Lock()
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with endpoint.lock:
                     n = len(endpoint.keys)
                     endpoint.keys.append(self.headers.get("Idempotency-Key", ""))
+                    endpoint.bodies.append(json.loads(body or b"{}"))
                 status = endpoint.statuses[min(n, len(endpoint.statuses) - 1)]
                 body = json.dumps({"receipt_id": f"r{n}"} if status < 300 else {"error": "boom"}).encode()
                 self.send_response(status)

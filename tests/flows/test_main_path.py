@@ -296,3 +296,54 @@ def test_a_summary_with_an_invented_fact_is_blocked(app: Path, monkeypatch: pyte
     assert vi["status"] == "blocked" and "8" in vi["blocked_reason"] and vi["assets"] == []
     with session() as s, pytest.raises(ApprovalRefused, match="no language variant"):
         approvals.approve_package(s, package_id=package_id, username="demo-approver")
+
+
+def test_embargoed_package_is_scheduled_then_published_when_due(app: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from flows.publish import publish_due
+    from storage.models import DraftRevisionRecord
+
+    req = draft_service.DraftRequest(body=BODY, area_codes=["29377"], languages="vi", priority="thuong",
+                                     author="demo-editor", embargo_at=datetime.now(UTC) + timedelta(hours=1))
+    with session() as s:
+        draft_id = draft_service.submit_text_draft(s, object_store(), req).draft_id
+    package_id = produce(draft_id)
+    with session() as s:
+        approvals.approve_package(s, package_id=package_id, username="demo-approver")
+    with scripted([201]) as endpoint:
+        with session() as s:
+            deliveries.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=endpoint.url)
+        assert publish(package_id) == "scheduled"
+        assert publish_due() == []  # not yet
+        assert view(package_id)["status"] == "scheduled" and endpoint.keys == []
+        with session() as s:  # the clock reaches the embargo
+            rev = s.get(DraftRevisionRecord, packages.get_package(s, package_id).revision_id)
+            rev.embargo_at = datetime.now(UTC) - timedelta(seconds=1)
+        assert publish_due() == [package_id]
+        assert view(package_id)["status"] == "published" and len(endpoint.keys) == 1
+
+
+def test_publishing_a_new_revision_corrects_the_published_one(app: Path) -> None:
+    from dataclasses import replace as replace_content
+
+    draft_id = submit("vi")
+    first = produce(draft_id)
+    with session() as s:
+        approvals.approve_package(s, package_id=first, username="demo-approver")
+    with scripted([201]) as endpoint:
+        with session() as s:
+            deliveries.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=endpoint.url)
+        assert publish(first) == "published"
+        with session() as s:
+            rev = drafts.latest_revision(s, draft_id)
+            drafts.add_revision(s, draft_id=draft_id, author="demo-editor", content=replace_content(
+                rev.content, title="Đính chính: lịch tiêm vắc xin sởi đổi sang ngày 6 tháng 12"))
+        second = produce(draft_id)
+        assert view(first)["status"] == "published"  # still on air until the correction goes out
+        with session() as s:
+            approvals.approve_package(s, package_id=second, username="demo-approver")
+        assert publish(second) == "published"
+        assert view(first)["status"] == "corrected"
+        assert endpoint.bodies[-1]["corrects"] == [view(first)["manifest_hash"]]
+        assert endpoint.bodies[0]["corrects"] == []
