@@ -17,6 +17,7 @@ from cli.audit import audit_app
 from cli.common import AsUser, echo, ensure_db
 from cli.drafts import draft_app
 from cli.models import models_app
+from cli.templates import templates_app
 from cli.users import users_app
 from domain.approvals import Role
 from domain.deliveries import DestinationKind, PublicationFailed
@@ -42,6 +43,7 @@ app.add_typer(areas_app, name="areas")
 app.add_typer(dest_app, name="destinations")
 app.add_typer(models_app, name="models")
 app.add_typer(audit_app, name="audit")
+app.add_typer(templates_app, name="template")
 
 @app.command()
 def init(
