@@ -192,6 +192,22 @@ def reject(
 
 
 @app.command()
+def withdraw(
+    package_id: int,
+    reason: Annotated[str, typer.Option(help="Why; kept in the audit log.")],
+    kill: Annotated[bool, typer.Option(help="Kill instead: it must not be played at all (legal, safety).")] = False,
+    as_user: AsUser = "",
+) -> None:
+    """Withdraw (or kill) an approved, scheduled or published package."""
+    ensure_db()
+    if not as_user:
+        raise InvalidInput("who is withdrawing? pass --as USERNAME or set BANTIN_USER")
+    with session() as s:
+        approval_service.withdraw_package(s, package_id=package_id, username=as_user, reason=reason, kill=kill)
+    echo(f"package {package_id} {'killed' if kill else 'withdrawn'}")
+
+
+@app.command()
 def publish(
     package_id: int,
     resend_dead: Annotated[bool, typer.Option(help="Retry deliveries that were given up.")] = False,

@@ -272,3 +272,23 @@ def draft_from_template(
     audit.record(session, actor=author, action="draft.from_template", entity="draft", entity_id=revision.draft_id,
                  template_id=tpl.id, content_hash=tpl.content_hash)
     return revision
+
+
+def withdraw_package(session: Session, *, package_id: int, username: str, reason: str, kill: bool = False) -> None:
+    """Take a package off the air: *withdraw* (no longer to be played) or *kill* (it must never have been
+    played: legal or safety reasons). Needs approval rights over every target area and a reason.
+
+    Raises:
+        InvalidInput: no reason.
+        ApprovalRefused: the user may not decide on these areas.
+        InvalidTransition: the package is in a state that cannot be withdrawn or killed.
+    """
+    if not reason.strip():
+        raise InvalidInput("withdrawing or killing a bulletin needs a reason")
+    pkg = packages.get_package(session, package_id)
+    rev = drafts.revision_by_id(session, pkg.revision_id)
+    user = users.get_user(session, username)
+    if not auth.can(session, user, "package.approve", area_codes=list(rev.content.area_codes)):
+        raise ApprovalRefused(f"user '{username}' may not withdraw bulletins for these areas")
+    target = PackageStatus.KILLED if kill else PackageStatus.WITHDRAWN
+    packages.set_status(session, pkg, target, actor=user.username, reason=reason.strip())

@@ -215,6 +215,8 @@ def package_page(request: Request, package_id: int) -> Response:
                 s, user, "variant.edit", area_codes=areas, language=var["language"])
             var["can_translate"] = may_edit and var["status"] == "blocked" and var["language"] != SOURCE_LANGUAGE
             var["can_record"] = may_edit and var["status"] == "ready"
+        can_withdraw = v["status"] in ("approved", "scheduled", "published", "corrected") and auth.can(
+            s, user, "package.approve", area_codes=areas)
         state = approval_service.approval_state(s, package_id)
         remaining = [f"{r.level.value} · {r.area_code}" for r in state.remaining]
     order = {"script": 0, "audio": 1, "board_text": 2, "slide": 3}
@@ -231,7 +233,7 @@ def package_page(request: Request, package_id: int) -> Response:
         r["at"] = datetime.fromisoformat(r["at"]).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
     prefect_ui = os.environ.get("PREFECT_UI_URL", "").rstrip("/")
     return render(request, "package.html", v=v, can_approve=can_approve, refusal=refusal, remaining=remaining,
-                  prefect_ui=prefect_ui)
+                  can_withdraw=can_withdraw, prefect_ui=prefect_ui)
 
 
 @router.post("/packages/{package_id}/approve")
@@ -256,6 +258,18 @@ async def package_reject(request: Request, package_id: int) -> Response:
         require(s, user, "package.approve", area_codes=package_areas(s, package_id))
         approval_service.reject_package(s, package_id=package_id, username=user.username,
                                         reason=form.get("reason", ""))
+    return RedirectResponse(f"/packages/{package_id}", status_code=303)
+
+
+@router.post("/packages/{package_id}/withdraw")
+async def package_withdraw(request: Request, package_id: int) -> Response:
+    """Withdraw (or kill) a package that is approved, scheduled or on the air."""
+    form = await checked_form(request)
+    with session() as s:
+        user = session_user(request, s)
+        require(s, user, "package.approve", area_codes=package_areas(s, package_id))
+        approval_service.withdraw_package(s, package_id=package_id, username=user.username,
+                                          reason=form.get("reason", ""), kill=form.get("kill") == "1")
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
 
 

@@ -133,6 +133,7 @@ PAGE_CASES = [
     ("POST", "/packages/{package}/recording/vi", {"file": "recording"}, VIETNAMESE_EDITORS, 303),
     ("POST", "/packages/{package}/reject", {"reason": "Sai ngày"}, APPROVERS, 303),
     ("POST", "/packages/{package}/approve", {"manifest_hash": "{hash}"}, APPROVERS, 303),
+    ("POST", "/packages/{package}/withdraw", {"reason": "Sai thông tin", "approve_first": "1"}, APPROVERS, 303),
 ]
 
 
@@ -150,12 +151,19 @@ def test_page_routes(app_client: TestClient, user: str) -> None:
         elif form.get("file"):
             resp = app_client.post(path, data={"csrf": csrf}, files={form["file"]: ("doc.wav", WAV, "audio/wav")})
         else:
-            data = {k: v.format(hash=manifest_hash) for k, v in form.items()}
+            if form.get("approve_first"):  # only an approved package can be withdrawn
+                with session() as s:
+                    pkg = packages.get_package(s, package_id)
+                    packages.set_status(s, pkg, PackageStatus.APPROVED, actor="test")
+            data = {k: v.format(hash=manifest_hash) for k, v in form.items() if k != "approve_first"}
             resp = app_client.post(path, data={**data, "csrf": csrf})
         assert resp.status_code == expected(user, allowed, ok), (user, method, path, resp.text[:200])
         if resp.status_code == 303 and user != ANON and "/approve" in path:
             with session() as s:
                 assert packages.get_package(s, package_id).status == "approved"
+        if resp.status_code == 303 and user != ANON and "/withdraw" in path:
+            with session() as s:
+                assert packages.get_package(s, package_id).status == "withdrawn"
 
 
 @pytest.mark.integration
@@ -292,3 +300,25 @@ def test_api_bad_input_gets_clear_errors(app_client: TestClient) -> None:
     with session() as s:
         assert packages.get_package(s, package_id).status == "in_review"
     assert "/api/v1/packages/{package_id}/approve" in app_client.get("/openapi.json").json()["paths"]
+
+
+@pytest.mark.integration
+def test_withdraw_and_kill_rules(app_client: TestClient) -> None:
+    from domain.errors import InvalidInput, InvalidTransition
+    from services import approvals as approval_service
+
+    _, package_id, _ = make_item()
+    with session() as s, pytest.raises(InvalidTransition):  # in review: reject it instead
+        approval_service.withdraw_package(s, package_id=package_id, username="approver_daloc", reason="Sai")
+    with session() as s:
+        pkg = packages.get_package(s, package_id)
+        packages.set_status(s, pkg, PackageStatus.APPROVED, actor="test")
+        packages.set_status(s, pkg, PackageStatus.PUBLISHED, actor="test")
+    with session() as s, pytest.raises(InvalidInput, match="reason"):
+        approval_service.withdraw_package(s, package_id=package_id, username="approver_daloc", reason=" ")
+    csrf = login(app_client, "approver_travinh")
+    resp = app_client.post(f"/packages/{package_id}/withdraw", data={"reason": "Tin sai sự thật", "kill": "1",
+                                                                      "csrf": csrf})
+    assert resp.status_code == 303
+    with session() as s:
+        assert packages.get_package(s, package_id).status == "killed"
