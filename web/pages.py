@@ -213,7 +213,9 @@ def package_page(request: Request, package_id: int) -> Response:
         for var in v["variants"]:
             may_edit = v["status"] == PackageStatus.IN_REVIEW and auth.can(
                 s, user, "variant.edit", area_codes=areas, language=var["language"])
-            var["can_translate"] = may_edit and var["status"] == "blocked" and var["language"] != SOURCE_LANGUAGE
+            # A person may fill a blocked variant, or correct one already made, in any language but the source
+            # (the source text is corrected by editing the draft).
+            var["can_translate"] = may_edit and var["language"] != SOURCE_LANGUAGE
             var["can_record"] = may_edit and var["status"] == "ready"
         can_withdraw = v["status"] in ("approved", "scheduled", "published", "corrected") and auth.can(
             s, user, "package.approve", area_codes=areas)
@@ -320,7 +322,15 @@ def _translate_page(request: Request, package_id: int, language: str, form: dict
 
 @router.get("/packages/{package_id}/translate/{language}")
 def translate_form(request: Request, package_id: int, language: str) -> Response:
-    return _translate_page(request, package_id, language, {})
+    """The translation form, prefilled with the variant's current text when it has one (a correction)."""
+    form: dict[str, str] = {}
+    store = object_store()
+    with session() as s:
+        for field, kind in (("script", AssetKind.SCRIPT), ("board_text", AssetKind.BOARD_TEXT)):
+            asset = packages.get_asset(s, package_id=package_id, language=language, kind=kind)
+            if asset is not None:
+                form[field] = store.get_bytes(asset.key).decode("utf-8")
+    return _translate_page(request, package_id, language, form)
 
 
 @router.post("/packages/{package_id}/translate/{language}")

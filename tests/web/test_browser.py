@@ -105,13 +105,31 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         assert KHMER_SCRIPT in editor.content()
         assert editor.locator("#variant-km img.slide").count() >= 1
 
+        # The translator reads the produced Khmer variant and corrects a word: another package, again in review.
+        translator.goto(package_url)
+        translator.click("#variant-km >> text=Sửa bản dịch")
+        assert translator.input_value("#script") == KHMER_SCRIPT  # prefilled with what is there
+        translator.fill("#board_text", KHMER_BOARD + " សូមអរគុណ។")
+        translator.click("form[action*='/translate/'] button[type=submit]")
+        translator.wait_for_url(draft_url)
+
+        def corrected_package_ready() -> bool:
+            editor.goto(draft_url)
+            return editor.locator(".badge.superseded").count() == 2 and editor.locator(".badge.in_review").count() == 1
+
+        wait_for(corrected_package_ready, "the package to be produced again with the corrected Khmer text")
+        editor.click("li:has(.badge.in_review) >> a[href^='/packages/']")
+        package_url = editor.url
+        assert "សូមអរគុណ" in editor.content()
+
         sign_in(approver, base, "approver_daloc")
         approver.click("header >> text=Chờ duyệt")
         approver.click("text=Lịch tiêm vắc xin sởi tháng 12")
         assert approver.url == package_url
         assert no_horizontal_scroll(approver)
         slide = approver.locator("img.slide").first
-        assert approver.evaluate("(img) => img.naturalWidth", slide.element_handle()) == 1920
+        # decode() waits for the image to arrive, so a slow asset response cannot fail the check
+        assert slide.evaluate("(img) => img.decode().then(() => img.naturalWidth)") == 1920
         approver.click("button:has-text('Duyệt')")
 
         def published() -> bool:
