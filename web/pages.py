@@ -2,11 +2,13 @@
 
 import mimetypes
 import os
+from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from domain.errors import DomainError, InvalidInput, NotFound
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
@@ -252,26 +254,27 @@ async def package_approve(request: Request, package_id: int) -> Response:
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
 
 
-@router.post("/packages/{package_id}/reject")
-async def package_reject(request: Request, package_id: int) -> Response:
+async def _decide(request: Request, package_id: int, decide: Callable[[Session, str, dict[str, str]], object]) -> None:
+    """Shared by the approver's decisions: CSRF, sign-in, approval rights over the areas, then ``decide``."""
     form = await checked_form(request)
     with session() as s:
         user = session_user(request, s)
         require(s, user, "package.approve", area_codes=package_areas(s, package_id))
-        approval_service.reject_package(s, package_id=package_id, username=user.username,
-                                        reason=form.get("reason", ""))
+        decide(s, user.username, form)
+
+
+@router.post("/packages/{package_id}/reject")
+async def package_reject(request: Request, package_id: int) -> Response:
+    await _decide(request, package_id, lambda s, username, form: approval_service.reject_package(
+        s, package_id=package_id, username=username, reason=form.get("reason", "")))
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
 
 
 @router.post("/packages/{package_id}/withdraw")
 async def package_withdraw(request: Request, package_id: int) -> Response:
     """Withdraw (or kill) a package that is approved, scheduled or on the air."""
-    form = await checked_form(request)
-    with session() as s:
-        user = session_user(request, s)
-        require(s, user, "package.approve", area_codes=package_areas(s, package_id))
-        approval_service.withdraw_package(s, package_id=package_id, username=user.username,
-                                          reason=form.get("reason", ""), kill=form.get("kill") == "1")
+    await _decide(request, package_id, lambda s, username, form: approval_service.withdraw_package(
+        s, package_id=package_id, username=username, reason=form.get("reason", ""), kill=form.get("kill") == "1"))
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
 
 
