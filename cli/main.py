@@ -13,6 +13,9 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
+from cli import devices as device_commands
+from cli import programs as program_commands
+from cli import search as search_commands
 from cli.audit import audit_app
 from cli.common import AsUser, echo, ensure_db
 from cli.drafts import draft_app
@@ -44,6 +47,9 @@ app.add_typer(dest_app, name="destinations")
 app.add_typer(models_app, name="models")
 app.add_typer(audit_app, name="audit")
 app.add_typer(templates_app, name="template")
+search_commands.register(app)
+device_commands.register(app)
+program_commands.register(app)
 
 @app.command()
 def init(

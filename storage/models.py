@@ -329,3 +329,8 @@ class AuditHeadRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# Records of later concepts live in their own modules (one module per concept); importing them here
+# registers their tables on Base.metadata for Alembic and for every caller of storage.models.
+from storage import models_archive, models_devices, models_programs  # noqa: E402,F401

@@ -183,5 +183,24 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+def _merge_feature_messages() -> None:
+    """Fold each feature's text (web/messages/*.py) into MESSAGES; a duplicate key is a bug."""
+    import importlib
+    import pkgutil
+
+    from web import messages
+
+    for info in pkgutil.iter_modules(messages.__path__):
+        module = importlib.import_module(f"web.messages.{info.name}")
+        for lang, table in (("vi", module.VI), ("en", module.EN)):
+            clash = set(table) & set(MESSAGES[lang])
+            if clash:
+                raise RuntimeError(f"UI text keys defined twice ({info.name}): {sorted(clash)}")
+            MESSAGES[lang].update(table)
+
+
+_merge_feature_messages()
+
+
 def translate(lang: str, key: str) -> str:
     return MESSAGES.get(lang, {}).get(key) or MESSAGES["vi"].get(key) or key

@@ -1,0 +1,7 @@
+"""``bantin`` commands for devices."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the top-level app."""

@@ -1,0 +1,3 @@
+"""Records for the archive concept. Tables are registered on :class:`storage.models.Base`."""
+
+from storage.models import Base, UTCDateTime  # noqa: F401

@@ -1,0 +1,4 @@
+"""UI text for programs."""
+
+VI: dict[str, str] = {}
+EN: dict[str, str] = {}

@@ -1,0 +1,4 @@
+"""UI text for search."""
+
+VI: dict[str, str] = {}
+EN: dict[str, str] = {}

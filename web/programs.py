@@ -1,0 +1,5 @@
+"""Routes for programs (pages and API)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

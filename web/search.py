@@ -1,0 +1,5 @@
+"""Routes for search (pages and API)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
