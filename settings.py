@@ -58,12 +58,45 @@ class Settings(BaseSettings):
     delivery_backoff_seconds: float = Field(default=2.0, ge=0.0, le=600.0)  # doubles per attempt, with jitter
 
     # --- language engines (translation, voices) ---
+    # Operator glossaries (<language>.tsv) that replace the shipped prompts/glossaries files per language.
+    glossary_dir: Path | None = None
+    mt_beam_size: int = Field(default=4, ge=1, le=8)  # beam search for NLLB/Marian; 4 is NLLB's own default
+    mt_max_tokens: int = Field(default=256, ge=16, le=1024)  # per sentence; stops a looping model
+    # Summaries by a seq2seq or instruction model: decoding length cap (the speech-seconds cap still applies).
+    summary_max_tokens: int = Field(default=256, ge=16, le=2048)
 
     # --- devices, signing and MQTT ---
+    # Absolute base URL devices and feed readers use for file links (e.g. https://bantin.example.vn); empty:
+    # the URL of the request that asked for the schedule.
+    public_base_url: str = ""
+    device_lookahead_hours: int = Field(default=48, ge=1, le=168)
+    device_clock_skew_s: int = Field(default=300, ge=10, le=3600)  # accepted X-Bantin-Timestamp drift
+    device_cache_s: float = Field(default=5.0, ge=0.0, le=300.0)  # how long a node reuses schedules and keys
+    key_grace_days: int = Field(default=14, ge=1, le=365)  # old signing key still listed after a rotation
+    emergency_repeat_s: int = Field(default=600, ge=30, le=86400)  # replay interval of an emergency
+    emergency_default_minutes: int = Field(default=120, ge=5, le=10080)  # lifetime of one without an expiry
+    mqtt_host: str = ""  # empty: emergencies go out through the pull channel only
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt_username: str = ""
+    mqtt_password: str = ""
+    mqtt_tls: bool = False
+    mqtt_timeout_s: float = Field(default=10.0, gt=0.0, le=120.0)
+    delivery_concurrency: int = Field(default=16, ge=1, le=256)  # HTTP pushes in flight per publish
 
     # --- programs ---
+    # Scheduled programmes: default length cap and gap, how early an edition is final (devices download it
+    # ahead of airtime), how far ahead the program flow builds, and how often its deployment runs.
+    program_max_minutes: float = Field(default=15.0, ge=0.5, le=180.0)
+    program_gap_s: float = Field(default=2.0, ge=0.0, le=30.0)
+    program_lead_minutes: float = Field(default=30.0, ge=0.0, le=1440.0)
+    program_horizon_hours: float = Field(default=36.0, ge=1.0, le=168.0)
+    program_build_interval_s: int = Field(default=900, ge=5, le=86400)
+    # Size of the Prefect global concurrency limit ``bantin-ml`` that deployments create (heavy ML jobs at once).
+    ml_concurrency: int = Field(default=1, ge=1, le=64)
 
     # --- archive search ---
+    # Recordings transcribed at once by one ingest run (each also holds a slot of the bantin-ml limit).
+    archive_ingest_workers: int = Field(default=2, ge=1, le=16)
 
     @model_validator(mode="after")
     def _fill_paths(self) -> "Settings":

@@ -318,6 +318,11 @@ def _supported(fact: _Found, index: _Index, truncated_at: int | None) -> bool:
     return bool(fact.keys & index.keys[fact.kind])
 
 
+def extract_facts(text: str) -> tuple[Fact, ...]:
+    """The checkable facts of ``text`` (numbers, dates, times, phones, names), in order of appearance."""
+    return tuple(Fact(f.kind, f.text) for f in _extract(_normalise(text), names=True))
+
+
 def check_faithfulness(summary: str, source: str, *, allowed_extra: str = "") -> FaithfulnessReport:
     """Report the numbers, dates, times, phone numbers and proper names of ``summary`` not in ``source``.
 

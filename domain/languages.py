@@ -2,6 +2,11 @@
 
 Codes are ISO 639-1 where one exists (vi, km) and ISO 639-3 otherwise. Vietnamese Hmong uses the
 Vietnamese-style orthography, not RPA, which matters to translators and to any future model.
+
+Machine translation models name languages their own way: NLLB-200 uses FLORES-200 codes (ISO 639-3 plus
+an ISO 15924 script, ``khm_Khmr``). Of the bulletin languages only Vietnamese and Khmer are among NLLB's
+202 (checked against transformers' ``FAIRSEQ_LANGUAGE_CODES``): Bahnar, Jrai, Hmong, Tày, Dao, Rade and
+Cham are not, so those variants go to people unless an operator registers another model for them.
 """
 
 from dataclasses import dataclass
@@ -33,6 +38,42 @@ LANGUAGES: dict[str, Language] = {
 }
 
 SOURCE_LANGUAGE = "vi"
+
+# ISO 639-3 code of each project code (they differ only where ISO 639-1 has a two-letter code).
+ISO639_3: dict[str, str] = {"vi": "vie", "km": "khm", "en": "eng"} | {
+    code: code for code in LANGUAGES if len(code) == 3
+}
+# FLORES-200 codes NLLB-200 knows, for the languages that matter here (vie, khm, and English for tests and
+# vi<->en models). None of Bahnar (bdq), Jrai (jra), Hmong (hmn, mww, hnj), Tày (tyz), Dao (ium), Rade (ede)
+# or Cham (cjm) is an NLLB-200 language.
+NLLB_CODES: dict[str, str] = {"vie": "vie_Latn", "khm": "khm_Khmr", "eng": "eng_Latn", "lao": "lao_Laoo",
+                              "tha": "tha_Thai"}
+
+
+def to_iso639_3(code: str) -> str:
+    """The ISO 639-3 code of a project (or ISO 639-1) code: ``km`` -> ``khm``, ``jra`` -> ``jra``.
+
+    Raises:
+        InvalidInput: the code is neither a project language nor English.
+    """
+    key = code.strip().lower()
+    if key not in ISO639_3:
+        raise InvalidInput(f"unknown language '{code}'")
+    return ISO639_3[key]
+
+
+def nllb_code(code: str) -> str | None:
+    """NLLB-200's FLORES-200 code for a project code (``km`` -> ``khm_Khmr``), or None when NLLB lacks it."""
+    try:
+        return NLLB_CODES.get(to_iso639_3(code))
+    except InvalidInput:
+        return None
+
+
+def from_nllb_code(flores: str) -> str | None:
+    """The project code for an NLLB code (``khm_Khmr`` -> ``km``), or None for a language we do not use."""
+    iso3 = next((iso for iso, f in NLLB_CODES.items() if f == flores), None)
+    return next((code for code, iso in ISO639_3.items() if iso == iso3), None) if iso3 else None
 
 
 def parse_languages(value: str | list[str]) -> tuple[str, ...]:

@@ -5,6 +5,11 @@ Sentences come from underthesea's ``sent_tokenize``, words from its CRF ``word_t
 LexRank, blended with a lead bias: commune announcements put the key fact (who, what, when) first.
 sumy gets its own tokenizer object, so NLTK's punkt data is never needed. Everything is
 deterministic: the same text and limits give the same summary.
+
+Sentences stating *when* (a date or a time) and *where* (a place) get a bonus on top of that: a
+bulletin that drops them is useless, and people glance at a board precisely to learn them (the slide
+already shows the title). Abstractive backends (a seq2seq model, an instruction model; see :func:`summarize_with`)
+produce free text that :func:`fit_generated` trims to the same limits.
 """
 
 from __future__ import annotations
@@ -12,15 +17,21 @@ from __future__ import annotations
 import math
 import re
 import textwrap
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import numpy
 from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
 from sumy.summarizers.lex_rank import LexRankSummarizer
 
+from domain.faithfulness import extract_facts
 from domain.speech import estimate_speech_seconds
 from engines.errors import SummaryError
+
+if TYPE_CHECKING:
+    from engines.registry import ModelEntry
 
 LEAD_WEIGHT = 0.5  # share of a sentence's score that comes from its position, which decays as 1/sqrt(1+i)
 # Function words that would otherwise make every sentence look similar to every other.
@@ -29,6 +40,10 @@ STOP_WORDS = frozenset(
     "cũng như nhưng hoặc nếu vào ra lên trên dưới sau trước do bị rằng thì vẫn đang rất nhiều".split()
 )
 _CLAUSE_BREAK = re.compile(r"[,;:]\s+|\s+[–—-]\s+")
+# Board bonuses: a sentence saying when (a date or a time) or where (a place word before a name).
+WHEN_WEIGHT = 0.5
+WHERE_WEIGHT = 0.3
+_PLACE_WORD = re.compile(r"(?<!\w)(?:tại|ở|địa điểm|nơi)(?!\w)", re.I)
 
 
 @dataclass(frozen=True)
@@ -40,8 +55,16 @@ class Summary:
         board_text: At most ``board_lines`` lines of at most ``board_line_chars`` characters.
         sentence_indexes: Indexes (in the sentence split of the input) of the script's sentences.
         estimated_seconds: ``domain.speech.estimate_speech_seconds`` of the script.
-        method: ``whole``, ``lexrank+lead``, with ``+clause-cut`` when the first sentence was cut.
+        method: ``whole``, ``lexrank+lead``, with ``+clause-cut`` when the first sentence was cut;
+            ``seq2seq`` or ``instruct`` (with ``+trimmed``) for the abstractive backends.
         notes: Human-readable remarks for the operator (e.g. what was cut).
+        engine: Backend: ``extractive``, ``seq2seq`` or ``instruct``.
+        engine_version: The backend package's version (transformers for the abstractive ones).
+        model: Registry name of the model (``extractive`` for the default).
+        model_sha256: Checksum recorded for the model (empty when unchecked or built in).
+        prompt: ``name/vN`` of the prompt(s) used (instruction backend).
+        prompt_sha256: Digest of the prompt text(s).
+        parameters: Decoding parameters of the abstractive backends.
     """
 
     script: str
@@ -50,6 +73,26 @@ class Summary:
     estimated_seconds: float
     method: str
     notes: tuple[str, ...] = ()
+    engine: str = "extractive"
+    engine_version: str = ""
+    model: str = "extractive"
+    model_sha256: str = ""
+    prompt: str = ""
+    prompt_sha256: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def meta(self) -> dict[str, Any]:
+        """What produced the summary, for asset metadata and the audit log."""
+        out: dict[str, Any] = {"engine": self.engine, "model": self.model, "method": self.method,
+                               "sentences": list(self.sentence_indexes)}
+        for key in ("engine_version", "model_sha256"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        if self.prompt:  # "prompt" in asset metadata is the loudspeaker frame; this one made the summary
+            out |= {"summary_prompt": self.prompt, "summary_prompt_sha256": self.prompt_sha256}
+        if self.parameters:
+            out["parameters"] = dict(self.parameters)
+        return out
 
 
 class _VietnameseTokenizer:
@@ -92,8 +135,8 @@ def split_sentences(text: str) -> tuple[str, ...]:
     return tuple(s for line in text.splitlines() if line.strip() for s in tokenizer.to_sentences(line))
 
 
-def _rank(sentences: tuple[str, ...]) -> list[int]:
-    """Sentence indexes, best first: LexRank centrality blended with position."""
+def _scores(sentences: tuple[str, ...]) -> list[float]:
+    """Per sentence: LexRank centrality blended with position."""
     n = len(sentences)
     centrality = [0.0] * n
     if n > 2:  # with two sentences LexRank's idf is zero for every word
@@ -109,8 +152,27 @@ def _rank(sentences: tuple[str, ...]) -> list[int]:
         for info in infos:
             centrality[info.order] = float(info.rating) if math.isfinite(info.rating) else 0.0
     top = max(centrality) or 1.0
-    scores = [(1 - LEAD_WEIGHT) * c / top + LEAD_WEIGHT / math.sqrt(1 + i) for i, c in enumerate(centrality)]
-    return sorted(range(n), key=lambda i: (-round(scores[i], 9), i))  # ties go to the earlier sentence
+    return [(1 - LEAD_WEIGHT) * c / top + LEAD_WEIGHT / math.sqrt(1 + i) for i, c in enumerate(centrality)]
+
+
+def _order(scores: list[float]) -> list[int]:
+    return sorted(range(len(scores)), key=lambda i: (-round(scores[i], 9), i))  # ties: the earlier sentence
+
+
+def when_where(sentence: str) -> tuple[bool, bool]:
+    """Whether a sentence states a date or time, and whether it states a place (a place word and a name)."""
+    kinds = {f.kind for f in extract_facts(sentence)}
+    return bool(kinds & {"date", "time"}), "name" in kinds and bool(_PLACE_WORD.search(sentence))
+
+
+def board_rank(sentences: tuple[str, ...], scores: list[float] | None = None) -> list[int]:
+    """Sentence indexes, best first: centrality and lead, plus the when/where bonuses."""
+    base = scores if scores is not None else _scores(sentences)
+    boosted = []
+    for score, sentence in zip(base, sentences, strict=True):
+        when, where = when_where(sentence)
+        boosted.append(score + WHEN_WEIGHT * when + WHERE_WEIGHT * where)
+    return _order(boosted)
 
 
 def _cut_to_fit(sentence: str, max_seconds: float) -> tuple[str, str]:
@@ -177,7 +239,8 @@ def summarize(text: str, *, max_seconds: float, board_lines: int, board_line_cha
     sentences = split_sentences(text or "")
     if not sentences:
         raise SummaryError("nothing to summarise: the text is empty")
-    ranked = _rank(sentences)
+    # The when/where bonus serves the script too: a bulletin that drops the date or the place is useless.
+    ranked = board_rank(sentences)
     board = _board(sentences, ranked, board_lines, board_line_chars)
 
     whole = " ".join(sentences)
@@ -203,3 +266,84 @@ def summarize(text: str, *, max_seconds: float, board_lines: int, board_line_cha
     kept, total = len(chosen), len(sentences)
     notes.append(f"kept {kept} of {total} sentences, left out {total - kept} to fit {max_seconds:.0f} s")
     return Summary(script, board, tuple(chosen), estimate_speech_seconds(script), method, tuple(notes))
+
+
+def fit_generated(generated: str, *, max_seconds: float, board_lines: int, board_line_chars: int = 48,
+                  board_source: str | None = None, method: str) -> Summary:
+    """Trim a generated summary to the loudspeaker limit and choose a board text from it.
+
+    Args:
+        generated: The model's summary.
+        max_seconds: Longest allowed script, in estimated speaking seconds.
+        board_lines: Lines available on the e-board.
+        board_line_chars: Characters per board line.
+        board_source: A separately generated board text; default: chosen from ``generated``'s sentences.
+        method: ``seq2seq`` or ``instruct``; ``+trimmed`` is added when sentences were dropped.
+
+    Returns:
+        The summary: the generated sentences in order while they fit (the first cut at a clause if it alone
+        is too long), and the board filled from the best when/where sentences.
+
+    Raises:
+        SummaryError: The model produced no text.
+    """
+    sentences = split_sentences(generated or "")
+    if not sentences:
+        raise SummaryError(f"the {method} model produced an empty summary")
+    if any(ch == "\ufffd" or (unicodedata.category(ch) == "Cc" and ch not in "\n\t") for ch in generated):
+        raise SummaryError(f"the {method} model produced malformed text (broken characters or control codes)")
+    kept: list[str] = []
+    notes: list[str] = []
+    for sentence in sentences:
+        if estimate_speech_seconds(" ".join([*kept, sentence])) > max_seconds:
+            break
+        kept.append(sentence)
+    if not kept:
+        first, how = _cut_to_fit(sentences[0], max_seconds)
+        kept, method = [first], f"{method}+{how}"
+        notes.append(f"the generated first sentence is longer than {max_seconds:.0f} s, so it was cut ({how})")
+    elif len(kept) < len(sentences):
+        method += "+trimmed"
+        notes.append(f"kept {len(kept)} of {len(sentences)} generated sentences to fit {max_seconds:.0f} s")
+    board_sentences = split_sentences(board_source) if board_source and board_source.strip() else sentences
+    board = _board(board_sentences, board_rank(board_sentences), board_lines, board_line_chars)
+    script = " ".join(kept)
+    return Summary(script, board, tuple(range(len(kept))), estimate_speech_seconds(script), method, tuple(notes))
+
+
+def summarize_with(model: ModelEntry | None, text: str, *, max_seconds: float, board_lines: int,
+                   board_line_chars: int = 48, max_new_tokens: int = 256) -> Summary:
+    """Summarise with the registry's model: extractive (default), ``seq2seq`` or ``instruct``.
+
+    Args:
+        model: The summarisation entry (``Registry.pick(Task.SUMMARIZE, "vi")``); None for extractive.
+        text: The announcement body.
+        max_seconds: Longest allowed script, in estimated speaking seconds.
+        board_lines: Lines available on the e-board.
+        board_line_chars: Characters per board line.
+        max_new_tokens: Decoding cap for the abstractive backends.
+
+    Raises:
+        SummaryError: Empty text or limits, or an empty generated summary.
+        ModelUnavailable: The model's files or the ml extra are missing.
+        ModelChecksumMismatch: The files differ from the registry's SHA-256.
+    """
+    if model is None or model.backend == "extractive":
+        return summarize(text, max_seconds=max_seconds, board_lines=board_lines, board_line_chars=board_line_chars)
+    if max_seconds <= 0 or board_lines < 1 or board_line_chars < 8:
+        raise SummaryError("max_seconds, board_lines and board_line_chars must be positive (line chars >= 8)")
+    if not (text or "").strip():
+        raise SummaryError("nothing to summarise: the text is empty")
+    if model.backend == "seq2seq":
+        from engines.summarize_seq2seq import summarize_seq2seq
+
+        return summarize_seq2seq(model, text, max_seconds=max_seconds, board_lines=board_lines,
+                                 board_line_chars=board_line_chars, max_new_tokens=max_new_tokens)
+    if model.backend == "instruct":
+        from engines.instruct import summarize_text
+
+        return summarize_text(model, text, max_seconds=max_seconds, board_lines=board_lines,
+                              board_line_chars=board_line_chars, max_new_tokens=max_new_tokens)
+    from engines.registry import ModelUnavailable
+
+    raise ModelUnavailable(f"model '{model.name}': backend '{model.backend}' does not summarise")

@@ -22,8 +22,9 @@ from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus, VariantStatus, build_manifest
 from domain.priority import Priority
 from domain.speech import estimate_speech_seconds
-from engines import audio, slides, summarize, textnorm, tts
-from engines.errors import VoiceUnavailable
+from engines import audio, slides, summarize, textnorm, translate, tts
+from engines.errors import SummaryError, VoiceUnavailable
+from engines.registry import Task, load_registry
 from prompts import load_prompt
 from services.runtime import object_store, session
 from settings import get_settings
@@ -31,6 +32,7 @@ from storage.models import AssetRecord, RecordingRecord, TranslationRecord
 from storage.objects import StoredObject
 from storage.repositories import audit, drafts, packages, translations
 from tasks.retry import retry_if_transient
+from tasks.translating import machine_translate
 
 SCRIPT_PROMPT = ("loudspeaker_script", 1)
 OPENING = "Kính thưa bà con nhân dân!"
@@ -114,9 +116,12 @@ def start_production(draft_id: int) -> ProductionStart:
 def write_texts(package_id: int, language: str) -> bool:
     """Write the loudspeaker script and the board text for one language.
 
-    The source language is summarised to the configured speech length and framed by the versioned
-    loudspeaker prompt. Other languages use a person's translation of this revision when one exists and
-    are blocked until then: source text is never copied into another language's slot.
+    The source language is summarised to the configured speech length (by the registry's summariser:
+    extractive by default, or a seq2seq or instruction model) and framed by the versioned loudspeaker
+    prompt. Other languages use a person's translation of this revision when one exists, else a machine
+    translation when the registry has a model for the pair (glossary and faithfulness checked), and are
+    blocked until a person translates them otherwise: source text is never copied into another
+    language's slot.
 
     Returns:
         True when the variant is ready.
@@ -132,6 +137,9 @@ def write_texts(package_id: int, language: str) -> bool:
                 _record_translation(s, package_id, language, supplied)
                 logger.info("variant %s: translation %s by %s", language, supplied.id, supplied.translator)
                 return True
+        entry = translate.translator_for(language, source=SOURCE_LANGUAGE)
+        if entry is not None:
+            return machine_translate(package_id, language, entry, logger)
         name = LANGUAGES[language].name_en
         reason = (f"awaiting a translation into {name} ({language}): no machine translation is configured "
                   "for it, so a translator must provide the text")
@@ -145,11 +153,23 @@ def write_texts(package_id: int, language: str) -> bool:
     frame = dict(opening=OPENING, announcer=rev.content.requesting_unit or DEFAULT_ANNOUNCER,
                  title=rev.content.title.rstrip(". "), closing=CLOSING)
     frame_seconds = estimate_speech_seconds(prompt.render(body="", **frame))
-    summary = summarize.summarize(
-        rev.content.body,
-        max_seconds=max(settings.script_seconds - frame_seconds, 10.0),
-        board_lines=settings.board_lines,
-    )
+    model = load_registry().pick(Task.SUMMARIZE, SOURCE_LANGUAGE)
+    try:
+        summary = summarize.summarize_with(
+            model, rev.content.body, max_seconds=max(settings.script_seconds - frame_seconds, 10.0),
+            board_lines=settings.board_lines, max_new_tokens=settings.summary_max_tokens,
+        )
+    except SummaryError as exc:
+        if model.backend == "extractive":
+            raise
+        # A generative model that produced nothing usable blocks the variant, with its reason.
+        with session() as s:
+            packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.BLOCKED,
+                                 blocked_reason=f"summary by '{model.name}': {exc}")
+            audit.record(s, actor="system", action="summary.failed", entity="package", entity_id=package_id,
+                         language=language, model=model.name, engine=model.backend, error=str(exc))
+        logger.warning("%s blocked: summary by %s failed: %s", language, model.name, exc)
+        return False
     # Every number, date, time, phone and name in what will air must come from the draft (or the frame we add).
     frame_text = prompt.render(body="", **frame)
     for label, text in (("script", summary.script), ("board text", summary.board_text)):
@@ -159,13 +179,12 @@ def write_texts(package_id: int, language: str) -> bool:
                 packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.BLOCKED,
                                      blocked_reason=f"{label}: {report.reason()}")
                 audit.record(s, actor="system", action="faithfulness.violation", entity="package",
-                             entity_id=package_id, language=language, output=label, method=summary.method,
+                             entity_id=package_id, language=language, output=label, **summary.meta(),
                              missing=[f"{f.kind}:{f.text}" for f in report.missing])
             logger.warning("%s %s blocked: %s", language, label, report.reason())
             return False
     script = prompt.render(body=summary.script, **frame)
-    generated = {"engine": "extractive", "method": summary.method, "sentences": list(summary.sentence_indexes),
-                 "estimated_seconds": round(estimate_speech_seconds(script), 1),
+    generated = {**summary.meta(), "estimated_seconds": round(estimate_speech_seconds(script), 1),
                  "target_seconds": settings.script_seconds, "prompt": prompt.ref, "prompt_sha256": prompt.sha256}
     store = object_store()
     script_obj = store.put_bytes(script.encode("utf-8"), ext="txt", media_type="text/plain; charset=utf-8")

@@ -1,12 +1,17 @@
-"""Extractive summaries of a realistic commune announcement, with underthesea and sumy for real."""
+"""Extractive summaries of a realistic commune announcement, with underthesea and sumy for real, and the
+limits every generated summary is trimmed to."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from domain.faithfulness import check_faithfulness
 from domain.speech import estimate_speech_seconds
 from engines.errors import SummaryError
-from engines.summarize import split_sentences, summarize
+from engines.registry import ModelEntry, ModelUnavailable, Task
+from engines.summarize import fit_generated, split_sentences, summarize, summarize_with, when_where
 
 ANNOUNCEMENT = "\n".join((
     "Ủy ban nhân dân xã Tân Lập thông báo lịch tiêm chủng mở rộng cho trẻ em dưới 5 tuổi vào sáng thứ Bảy, "
@@ -120,3 +125,65 @@ def test_non_positive_limits_are_refused() -> None:
         summarize(ANNOUNCEMENT, max_seconds=0, board_lines=6)
     with pytest.raises(SummaryError):
         summarize(ANNOUNCEMENT, max_seconds=30, board_lines=0)
+
+
+SAMPLE_BODY = (Path(__file__).parents[2] / "cli" / "samples" / "thong-bao-tiem-chung.txt").read_text(
+    encoding="utf-8").split("\n", 2)[2]  # the draft service takes the first line as the title
+
+
+def test_when_and_where_are_recognised() -> None:
+    assert when_where("Thời gian tiêm từ 7 giờ 30 đến 11 giờ.") == (True, False)
+    assert when_where("Các ngày 5, 6 và 7 tháng 12 năm 2026.") == (True, False)
+    assert when_where("Địa điểm tiêm tại Trạm Y tế xã Đa Lộc.") == (False, True)
+    assert when_where("Họp tại nhà văn hóa.") == (False, False)  # a place word but no named place
+    assert when_where("Ủy ban nhân dân xã Đa Lộc đề nghị bà con quan tâm.") == (False, False)
+
+
+def test_demo_board_shows_when_and_where() -> None:
+    # Before the when/where bonus, the 6-line board held the plan reference and the waiting time instead.
+    board = summarize(SAMPLE_BODY, max_seconds=40, board_lines=6).board_text
+    flat = " ".join(board.split())
+    assert "từ 7 giờ 30 đến 11 giờ" in flat and "các ngày 5, 6 và 7 tháng 12 năm 2026" in flat
+    assert "tại Trạm Y tế xã Đa Lộc" in flat
+    assert len(board.split("\n")) <= 6
+    assert check_faithfulness(board, SAMPLE_BODY).ok
+
+
+def test_demo_script_keeps_the_dates_under_a_tight_budget() -> None:
+    sentences = split_sentences(SAMPLE_BODY)
+    dated = next(i for i, s in enumerate(sentences) if "tháng 12 năm 2026" in s)
+    for seconds in (30, 40, 50):
+        assert dated in summarize(SAMPLE_BODY, max_seconds=seconds, board_lines=6).sentence_indexes
+
+
+def test_generated_summaries_are_trimmed_to_the_limits() -> None:
+    generated = ("Xã Đa Lộc tiêm vắc xin sởi miễn phí cho trẻ từ 1 đến 5 tuổi. "
+                 "Thời gian từ 7 giờ 30 đến 11 giờ các ngày 5, 6 và 7 tháng 12 năm 2026. "
+                 "Phụ huynh mang theo sổ tiêm chủng hoặc giấy khai sinh của trẻ khi đưa trẻ đi tiêm.")
+    whole = fit_generated(generated, max_seconds=60, board_lines=6, method="seq2seq")
+    assert whole.method == "seq2seq" and whole.sentence_indexes == (0, 1, 2) and not whole.notes
+    trimmed = fit_generated(generated, max_seconds=12, board_lines=2, board_line_chars=48, method="seq2seq")
+    assert trimmed.method == "seq2seq+trimmed" and trimmed.estimated_seconds <= 12
+    assert trimmed.script == split_sentences(generated)[0]
+    assert "7 giờ 30" in trimmed.board_text.replace("\n", " ")  # the board still favours when/where
+    cut = fit_generated(generated, max_seconds=4, board_lines=2, method="instruct")
+    assert "cut" in cut.method and cut.estimated_seconds <= 4
+    own_board = fit_generated(generated, max_seconds=60, board_lines=3, method="instruct",
+                              board_source="Tiêm sởi: 7 giờ 30 ngày 5 tháng 12.")
+    assert own_board.board_text == "Tiêm sởi: 7 giờ 30 ngày 5 tháng 12."
+
+
+@pytest.mark.parametrize(("generated", "message"), [("  ", "empty"), ("Họp lúc \ufffd giờ.", "malformed")])
+def test_unusable_generated_summaries_are_refused(generated: str, message: str) -> None:
+    with pytest.raises(SummaryError, match=message):
+        fit_generated(generated, max_seconds=30, board_lines=6, method="seq2seq")
+
+
+def test_dispatch_defaults_to_extractive_and_refuses_other_backends(tmp_path: Path) -> None:
+    assert summarize_with(None, ANNOUNCEMENT, max_seconds=30, board_lines=6) == summarize(
+        ANNOUNCEMENT, max_seconds=30, board_lines=6)
+    odd = ModelEntry(name="odd", task=Task.SUMMARIZE, languages=("vi",), backend="marian", path=tmp_path)
+    with pytest.raises(ModelUnavailable, match="does not summarise"):
+        summarize_with(odd, ANNOUNCEMENT, max_seconds=30, board_lines=6)
+    with pytest.raises(SummaryError, match="empty"):
+        summarize_with(odd, " ", max_seconds=30, board_lines=6)

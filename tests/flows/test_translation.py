@@ -10,11 +10,15 @@ from domain.approvals import Role
 from domain.errors import ApprovalRefused, InvalidInput
 from domain.users import Membership
 from engines.errors import MediaError
+from engines.registry import tree_sha256
 from services import approvals
 from services import translations as translation_service
 from services.runtime import object_store, session
-from storage.repositories import packages, users
+from settings import get_settings
+from storage.repositories import audit, packages, users
 from tests.flows.test_main_path import app, produce, submit, view  # noqa: F401 - fixture and helpers
+from tests.translate import tiny_models
+from tests.translate.tiny_models import require_ml
 
 pytestmark = [pytest.mark.flow, pytest.mark.integration]
 
@@ -107,3 +111,89 @@ def test_recording_replaces_the_synthetic_voice(app: Path, tmp_path: Path) -> No
         with pytest.raises(ApprovalRefused):  # the reader's own voice: four-eyes
             users.grant(s, users.get_user(s, "phat-thanh-vien"), Membership(Role.APPROVER, "84"), actor="admin")
             approvals.approve_package(s, package_id=second, username="phat-thanh-vien")
+
+
+@pytest.fixture(scope="session")
+def tiny_nllb_ct2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    require_ml()
+    return tiny_models.nllb_ct2(tmp_path_factory.getbasetemp() / "tiny-models")
+
+
+@pytest.fixture(scope="session")
+def inventive_summarizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    require_ml()
+    return tiny_models.t5_summarizer(tmp_path_factory.getbasetemp() / "tiny-models", "t5-inventive",
+                                     tiny_models.INVENTED)
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, models: list[dict[str, object]], glossary: str) -> None:
+    """Register models in the home's registry file, use a test glossary for Khmer, keep decoding short."""
+    get_settings().model_registry.write_text(tiny_models.registry_toml(models), encoding="utf-8")  # type: ignore[union-attr]
+    (tmp_path / "glossaries").mkdir(exist_ok=True)
+    (tmp_path / "glossaries" / "km.tsv").write_text(glossary, encoding="utf-8")
+    monkeypatch.setenv("BANTIN_GLOSSARY_DIR", str(tmp_path / "glossaries"))
+    monkeypatch.setenv("BANTIN_MT_MAX_TOKENS", "16")
+    monkeypatch.setenv("BANTIN_MT_BEAM_SIZE", "2")
+    get_settings.cache_clear()
+
+
+def nllb_entry(path: Path) -> dict[str, object]:
+    return {"name": "tiny-nllb", "task": "translate", "languages": ["vi", "km"], "backend": "nllb-ct2",
+            "path": str(path), "sha256": tree_sha256(path), "licence": "CC-BY-NC-4.0"}
+
+
+def test_configured_nllb_makes_the_khmer_variant_and_a_lost_term_blocks_it(
+        app: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_nllb_ct2: Path) -> None:  # noqa: F811
+    configure(monkeypatch, tmp_path, [nllb_entry(tiny_nllb_ct2)], "Trà Cú\t\tplace\n")  # not in the draft
+    first = produce(submit("vi,km"))
+    v = view(first)
+    assert v["status"] == "in_review"
+    km = next(x for x in v["variants"] if x["language"] == "km")
+    vi = next(x for x in v["variants"] if x["language"] == "vi")
+    assert km["status"] == "ready" and "recording" in km["blocked_reason"]  # text ready; no Khmer voice
+    kinds = sorted(a["kind"] for a in km["assets"])
+    assert kinds[:2] == ["board_text", "script"] and "slide" in kinds
+    store = object_store()
+    script = next(a for a in km["assets"] if a["kind"] == "script")
+    vi_script = next(a for a in vi["assets"] if a["kind"] == "script")
+    assert store.get_bytes(script["key"]) != store.get_bytes(vi_script["key"])  # never a copy of the source
+    meta = script["meta"]
+    assert (meta["engine"], meta["model"], meta["licence"]) == ("nllb-ct2", "tiny-nllb", "CC-BY-NC-4.0")
+    assert meta["parameters"]["tgt_lang"] == "khm_Khmr" and meta["source_sha256"] == vi_script["sha256"]
+    with session() as s:
+        assert packages.variant_record(s, first, "km").translated_by == "machine:tiny-nllb"
+        produced = [e.detail for e in audit.entries(s, entity="package", entity_id=first)
+                    if e.action == "asset.produced" and e.detail.get("language") == "km"]
+    assert produced[0]["model"] == "tiny-nllb" and produced[0]["parameters"]["beam_size"] == 2
+    with session() as s:  # a crash just before the end: the rerun reuses the translation, same package
+        packages.get_package(s, first).status = "failed"
+    before = view(first)
+    assert produce(before["draft_id"]) == first
+    assert view(first)["manifest_hash"] == before["manifest_hash"]
+
+    configure(monkeypatch, tmp_path, [nllb_entry(tiny_nllb_ct2)], "Đa Lộc\t\tplace\tprotected\n")
+    second = produce(submit("vi,km"))
+    km = next(x for x in view(second)["variants"] if x["language"] == "km")
+    assert km["status"] == "blocked" and km["assets"] == []
+    assert "«Đa Lộc»" in km["blocked_reason"] and "translator" in km["blocked_reason"]
+    with session() as s:
+        users.add_user(s, username="sokha", full_name="Thạch Sô Kha", roles=[Role.TRANSLATOR], area_code="84",
+                       password="dich-khmer-2026")
+        assert [p["package_id"] for p in translation_service.pending_translations(s, "sokha")] == [second]
+
+
+def test_summary_inventing_facts_blocks_the_variant_and_its_translations(
+        app: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_nllb_ct2: Path,  # noqa: F811
+        inventive_summarizer: Path) -> None:
+    summarizer = {"name": "tiny-vit5", "task": "summarize", "languages": ["vi"], "backend": "seq2seq",
+                  "path": str(inventive_summarizer), "licence": "MIT"}
+    configure(monkeypatch, tmp_path, [summarizer, nllb_entry(tiny_nllb_ct2)], "")
+    package_id = produce(submit("vi,km"))
+    variants = {x["language"]: x for x in view(package_id)["variants"]}
+    assert variants["vi"]["status"] == "blocked" and variants["vi"]["assets"] == []
+    assert "không có trong bản gốc" in variants["vi"]["blocked_reason"]
+    assert variants["km"]["status"] == "blocked" and "nothing to translate" in variants["km"]["blocked_reason"]
+    with session() as s:
+        violation = next(e.detail for e in audit.entries(s, entity="package", entity_id=package_id)
+                         if e.action == "faithfulness.violation")
+    assert violation["engine"] == "seq2seq" and violation["model"] == "tiny-vit5" and violation["missing"]
