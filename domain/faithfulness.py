@@ -112,7 +112,7 @@ def _normalise(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
 
 
-def _fold(word: str) -> str:
+def fold_word(word: str) -> str:
     """Case- and tone-placement-insensitive key: "Uỷ" and "Ủy" (old and new style) are one syllable."""
     decomposed = unicodedata.normalize("NFD", word.casefold())
     tones = "".join(_TONES[c] for c in decomposed if c in _TONES)
@@ -245,7 +245,7 @@ def _names(scan: _Scanner) -> None:
         initial = _sentence_initial(text, run[0].start())
         if initial and len(run) == 1:  # "Sau khi tiêm": capital only because it opens the sentence
             continue
-        tokens = tuple(_fold(m.group()) for m in run)
+        tokens = tuple(fold_word(m.group()) for m in run)
         scan.claim("name", run[0].start(), run[-1].end(), frozenset(), tokens=tokens, initial=initial)
 
 
@@ -281,12 +281,12 @@ def _add_to_index(index: _Index, text: str) -> None:
             continue
         index.keys["number"] |= _number_keys(Decimal(_WORD_VALUES[word]), text, m.end())
     for chunk in _SEGMENT_BREAK.split(text):
-        index.segments.append(" " + " ".join(_fold(w) for w in _ANY_WORD.findall(chunk)) + " ")
+        index.segments.append(" " + " ".join(fold_word(w) for w in _ANY_WORD.findall(chunk)) + " ")
     for m in _DIGIT_CHAIN.finditer(text):  # "(0294) 3870 115" still supports "0294 3870 115"
         chain = re.sub(r"\D", "", m.group())
         index.chains.append("0" + chain[2:] if m.group().startswith("+84") else chain)
     index.flat.append(_flat(text))
-    index.lower_words |= {_fold(w) for w in _NAME_WORD.findall(text) if w[0].islower()}
+    index.lower_words |= {fold_word(w) for w in _NAME_WORD.findall(text) if w[0].islower()}
 
 
 def _build_index(*texts: str) -> _Index:
@@ -318,6 +318,32 @@ def _supported(fact: _Found, index: _Index, truncated_at: int | None) -> bool:
     return bool(fact.keys & index.keys[fact.kind])
 
 
+_MONTH_NUMBER = re.compile(r"tháng\s+(\d{1,2})(?!\d)", re.I)
+
+
+def lost_numbers(source: str, translation: str) -> tuple[str, ...]:
+    """The digit groups of ``source`` that ``translation`` no longer contains: a dropped day, hour or phone.
+
+    :func:`check_faithfulness` catches a translation that *adds* a fact; this catches one that *drops*
+    one, which machine translation does on long sentences. Translations keep digits (Khmer may use Khmer
+    digits, compared by value) but may name a month in words ("tháng 12" is "ខែធ្នូ"), so month numbers
+    are exempt. Digits are compared on the translation's digits run together, without leading zeros, so
+    "0294 3870 115" may come back as one group and "05/12" as "5/12".
+
+    Returns:
+        Each lost group once, as written in the source, in order.
+    """
+    source = _normalise(source)
+    months = {m.start(1) for m in _MONTH_NUMBER.finditer(source)}
+    kept = "".join(str(unicodedata.digit(ch)) for ch in _normalise(translation) if ch.isdecimal())
+    lost: list[str] = []
+    for m in re.finditer(r"\d+", source):
+        key = "".join(str(unicodedata.digit(ch)) for ch in m.group()).lstrip("0") or "0"
+        if m.start() not in months and key not in kept and m.group() not in lost:
+            lost.append(m.group())
+    return tuple(lost)
+
+
 def extract_facts(text: str) -> tuple[Fact, ...]:
     """The checkable facts of ``text`` (numbers, dates, times, phones, names), in order of appearance."""
     return tuple(Fact(f.kind, f.text) for f in _extract(_normalise(text), names=True))
@@ -337,7 +363,7 @@ def check_faithfulness(summary: str, source: str, *, allowed_extra: str = "") ->
     """
     summary = _normalise(summary)
     index = _build_index(_normalise(source), _normalise(allowed_extra))
-    index.lower_words |= {_fold(w) for w in _NAME_WORD.findall(summary) if w[0].islower()}
+    index.lower_words |= {fold_word(w) for w in _NAME_WORD.findall(summary) if w[0].islower()}
     tail = summary.rstrip()
     truncated_at = (len(tail) - 1 if tail.endswith("…") else len(tail) - 3 if tail.endswith("...") else None)
     missing: list[Fact] = []

@@ -8,7 +8,7 @@ into the input, or listed in an instruction prompt) and *checked* after: a trans
 is blocked with a reason, and a person translates the variant instead.
 
 The file format is UTF-8 TSV, one term a line: ``term<TAB>rendering<TAB>kind<TAB>note``; the rendering
-may be empty; ``#`` starts a comment line. Matching is case-insensitive on NFC text, on whole words.
+may be empty; ``#`` starts a comment line. Matching is on whole words, case- and tone-placement-insensitive.
 This module is pure: parsing, finding, substituting and checking, no file access.
 """
 
@@ -19,6 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from domain.errors import InvalidInput
+from domain.faithfulness import fold_word
 
 KINDS = frozenset({"place", "office", "unit", "term"})
 
@@ -66,35 +67,83 @@ class GlossaryReport:
                 f"translation lost required glossary terms: {listed}.")
 
 
-def _norm(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
+# Zero-width characters: Khmer text uses U+200B between words, and models insert them at random.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def _clean(text: str) -> str:
+    return unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+
+
+def _word_char(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "LMN"  # letters with their combining marks (Khmer vowel signs), digits
+
+
+def _words(text: str) -> list[tuple[str, int, int]]:
+    """``(key, start, end)`` of each word; a hyphen between letters joins ("ki-lô-mét")."""
+    out: list[tuple[str, int, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        if not _word_char(text[i]):
+            i += 1
+            continue
+        start = i
+        while i < n and (_word_char(text[i]) or (text[i] == "-" and i + 1 < n and _word_char(text[i + 1])
+                                                  and _word_char(text[i - 1]))):
+            i += 1
+        out.append((fold_word(text[start:i]), start, i))
+    return out
+
+
+def _key(text: str) -> tuple[str, ...]:
+    return tuple(k for k, _, _ in _words(_clean(text)))
+
+
+def _latin(text: str) -> bool:
+    return any(unicodedata.name(ch, "").startswith("LATIN") for ch in text if ch.isalpha())
+
+
+def _compact(text: str) -> str:
+    return "".join(_clean(text).casefold().split())
 
 
 @dataclass(frozen=True, slots=True)
 class Glossary:
-    """The protected terms of one target language; longer terms win where terms overlap."""
+    """The protected terms of one target language; longer terms win where terms overlap.
+
+    Matching is on whole words, case-insensitive, and blind to the old/new tone placement ("Uỷ ban" is
+    "Ủy ban", "Hoà" is "Hòa"): drafts use both, and a term that escaped matching would escape the check too.
+    """
 
     language: str
     terms: tuple[Term, ...] = ()
     version: str = ""  # SHA-256 of the file it came from, recorded with every translation
 
-    def _pattern(self) -> re.Pattern[str] | None:
-        if not self.terms:
-            return None
-        alternatives = sorted({_norm(t.source) for t in self.terms}, key=len, reverse=True)
-        return re.compile(r"(?<!\w)(" + "|".join(re.escape(a) for a in alternatives) + r")(?!\w)")
-
-    def _by_norm(self) -> dict[str, Term]:
-        return {_norm(t.source): t for t in self.terms}
+    def _occurrences(self, text: str) -> list[tuple[Term, int, int]]:
+        """Non-overlapping ``(term, start, end)`` in ``text`` (already cleaned), left to right, longest first."""
+        by_key: dict[tuple[str, ...], Term] = {}
+        for term in self.terms:
+            by_key.setdefault(_key(term.source), term)
+        lengths = sorted({len(k) for k in by_key if k}, reverse=True)
+        words = _words(text)
+        found: list[tuple[Term, int, int]] = []
+        i = 0
+        while i < len(words):
+            for size in (n for n in lengths if i + n <= len(words)):
+                term = by_key.get(tuple(k for k, _, _ in words[i:i + size]))
+                if term is not None:
+                    found.append((term, words[i][1], words[i + size - 1][2]))
+                    i += size
+                    break
+            else:
+                i += 1
+        return found
 
     def find(self, text: str) -> tuple[Term, ...]:
         """Terms occurring in ``text``, each once, in order of first occurrence."""
-        pattern = self._pattern()
-        if pattern is None:
-            return ()
-        by_norm, found = self._by_norm(), dict[str, Term]()
-        for m in pattern.finditer(_norm(text)):
-            found.setdefault(m.group(1), by_norm[m.group(1)])
+        found: dict[str, Term] = {}
+        for term, _, _ in self._occurrences(_clean(text)):
+            found.setdefault(term.source, term)
         return tuple(found.values())
 
     def apply(self, text: str) -> str:
@@ -104,29 +153,38 @@ class Glossary:
         so the approved rendering reaches the output more often than when the model translates the term.
         Whitespace is collapsed and the text NFC-normalised; letter case is kept outside the terms.
         """
-        pattern = self._pattern()
-        text = " ".join(unicodedata.normalize("NFC", text).split())
-        if pattern is None:
-            return text
-        by_norm = self._by_norm()
-        # Match on a case-folded copy; casefold keeps lengths for Vietnamese letters, which we verify.
-        folded = text.casefold()
-        if len(folded) != len(text):
-            return text
+        text = " ".join(_clean(text).split())
         out, last = [], 0
-        for m in pattern.finditer(folded):
-            term = by_norm[m.group(1)]
-            out.append(text[last:m.start()])
-            out.append(term.rendering or text[m.start():m.end()])
-            last = m.end()
+        for term, start, end in self._occurrences(text):
+            out.append(text[last:start])
+            out.append(term.rendering or text[start:end])
+            last = end
         out.append(text[last:])
         return "".join(out)
 
+    def present(self, term: Term, translation: str) -> bool:
+        """Whether ``translation`` contains what ``term`` requires.
+
+        A Latin-script expectation (a protected Vietnamese name, an English rendering) must appear as whole
+        words, so "An" is not found inside "Anh", nor "Hòa An" in "Hòa Ân". Scripts written without
+        spaces between words (Khmer) are searched as a substring, ignoring spaces and zero-width characters.
+        """
+        if _latin(term.expected):
+            wanted, words = _key(term.expected), [k for k, _, _ in _words(_clean(translation))]
+            return bool(wanted) and any(tuple(words[i:i + len(wanted)]) == wanted for i in range(len(words)))
+        return _compact(term.expected) in _compact(translation)
+
     def check(self, source: str, translation: str) -> GlossaryReport:
         """Every term of ``source`` must appear in ``translation`` as its rendering (or verbatim)."""
-        target = _norm(translation)
-        missing = tuple(t for t in self.find(source) if _norm(t.expected) not in target)
+        missing = tuple(t for t in self.find(source) if not self.present(t, translation))
         return GlossaryReport(ok=not missing, missing=missing)
+
+    def strip_terms(self, translation: str) -> str:
+        """``translation`` without the text the glossary requires (protected names are not translated)."""
+        text = _clean(translation)
+        for expected in sorted({t.expected for t in self.terms}, key=len, reverse=True):
+            text = re.sub(re.escape(_clean(expected)), " ", text, flags=re.IGNORECASE)
+        return text
 
 
 def parse_glossary(text: str, *, language: str, where: str = "glossary", version: str = "") -> Glossary:
@@ -142,7 +200,7 @@ def parse_glossary(text: str, *, language: str, where: str = "glossary", version
         InvalidInput: a line without a term, an unknown kind, or a term listed twice (naming the line).
     """
     terms: list[Term] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, ...]] = set()
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.rstrip("\r\n")
         if not line.strip() or line.lstrip().startswith("#"):
@@ -155,7 +213,9 @@ def parse_glossary(text: str, *, language: str, where: str = "glossary", version
             raise InvalidInput(f"{where} line {number}: the first column (the Vietnamese term) is empty")
         if kind not in KINDS:
             raise InvalidInput(f"{where} line {number}: kind '{kind}' is not one of {', '.join(sorted(KINDS))}")
-        key = _norm(source)
+        key = _key(source)
+        if not key:
+            raise InvalidInput(f"{where} line {number}: '{source}' has no letters or digits")
         if key in seen:
             raise InvalidInput(f"{where} line {number}: '{source}' is listed twice")
         seen.add(key)

@@ -9,6 +9,7 @@ an ISO 15924 script, ``khm_Khmr``). Of the bulletin languages only Vietnamese an
 Cham are not, so those variants go to people unless an operator registers another model for them.
 """
 
+import unicodedata
 from dataclasses import dataclass
 
 from domain.errors import InvalidInput
@@ -48,6 +49,37 @@ ISO639_3: dict[str, str] = {"vi": "vie", "km": "khm", "en": "eng"} | {
 # or Cham (cjm) is an NLLB-200 language.
 NLLB_CODES: dict[str, str] = {"vie": "vie_Latn", "khm": "khm_Khmr", "eng": "eng_Latn", "lao": "lao_Laoo",
                               "tha": "tha_Thai"}
+
+
+# ISO 15924 code -> the prefix of its letters' Unicode names (what ``script_share`` counts).
+_SCRIPT_NAMES: dict[str, str] = {"Latn": "LATIN", "Khmr": "KHMER", "Laoo": "LAO", "Thai": "THAI"}
+
+
+def script_of(code: str) -> str:
+    """The ISO 15924 script a language is written in (``km`` -> ``Khmr``); ``Latn`` for English."""
+    return LANGUAGES[code].script if code in LANGUAGES else "Latn"
+
+
+def script_share(text: str, script: str) -> float | None:
+    """Share of the letters of ``text`` (with their combining marks) that belong to ``script``.
+
+    Returns None when the text has no letters (only digits and punctuation), so nothing can be judged.
+    A Khmer translation that came back in Vietnamese (a model that failed to switch language and copied
+    its input) has a share near 0.
+    """
+    prefix = _SCRIPT_NAMES.get(script, script.upper())
+    own = total = 0
+    base = ""
+    for ch in unicodedata.normalize("NFC", text):
+        category = unicodedata.category(ch)[0]
+        if category not in "LM":
+            continue
+        name = unicodedata.name(ch, "")
+        if category == "L" or not name.startswith("COMBINING"):
+            base = name  # a generic combining mark (U+0300..) belongs to the letter before it
+        total += 1
+        own += base.startswith(prefix)
+    return own / total if total else None
 
 
 def to_iso639_3(code: str) -> str:

@@ -9,16 +9,29 @@ from __future__ import annotations
 
 import hashlib
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from domain.errors import InvalidInput
 from domain.glossary import Glossary, parse_glossary
+
+
+def _read(path: Path | Traversable, where: str) -> str:
+    """The file's text; a file that is not UTF-8 or cannot be read is the operator's to fix, not a crash."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{where} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise InvalidInput(f"{where} cannot be read: {exc.strerror or exc}") from None
 
 
 def _shipped(language: str) -> tuple[str, str] | None:
     path = resources.files("prompts").joinpath("glossaries", f"{language}.tsv")
     if not path.is_file():
         return None
-    return path.read_text(encoding="utf-8"), f"prompts/glossaries/{language}.tsv"
+    where = f"prompts/glossaries/{language}.tsv"
+    return _read(path, where), where
 
 
 def load_glossary(language: str, directory: Path | None = None) -> Glossary:
@@ -30,7 +43,7 @@ def load_glossary(language: str, directory: Path | None = None) -> Glossary:
             the language, the shipped file is used.
 
     Raises:
-        InvalidInput: the file is malformed (naming the file and line).
+        InvalidInput: the file is malformed (naming the file and line), not UTF-8, or unreadable.
     """
     if directory is None:
         from settings import get_settings  # read only when the caller passes nothing
@@ -39,7 +52,7 @@ def load_glossary(language: str, directory: Path | None = None) -> Glossary:
     found: tuple[str, str] | None = None
     if directory is not None and (Path(directory) / f"{language}.tsv").is_file():
         path = Path(directory) / f"{language}.tsv"
-        found = path.read_text(encoding="utf-8"), str(path)
+        found = _read(path, str(path)), str(path)
     else:
         found = _shipped(language)
     if found is None:

@@ -56,9 +56,13 @@ def complete(entry: ModelEntry, prompt: Prompt, *, max_new_tokens: int, **values
         raise InvalidInput(f"the text is too long for model '{entry.name}' ({length} tokens, "
                            f"at most {MAX_INPUT_TOKENS})")
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    generated = hf_seq2seq.generate(model, encoded, max_new_tokens=max_new_tokens, pad_token_id=pad)
+    # num_beams=1 explicitly: a generation_config.json asking for beams would otherwise change the decoding
+    # the provenance records as greedy.
+    generated = hf_seq2seq.generate(model, encoded, max_new_tokens=max_new_tokens, pad_token_id=pad, num_beams=1)
     answer = tokenizer.decode(generated[0, length:], skip_special_tokens=True).strip()
-    params = {"max_new_tokens": max_new_tokens, "decoding": "greedy", "chat_template": chat}
+    # Recorded so a reviewer knows the answer may be cut short (the model was still writing at the cap).
+    cut = int(generated.shape[1]) - length >= max_new_tokens and int(generated[0, -1]) != tokenizer.eos_token_id
+    params = {"max_new_tokens": max_new_tokens, "decoding": "greedy", "chat_template": chat, "hit_token_limit": cut}
     return Completion(answer, prompt, params, hf_seq2seq.transformers_version())
 
 

@@ -130,7 +130,7 @@ def tree_sha256(root: Path) -> str:
 
 
 # Hashing weights takes ~2 s per GB; remember results per (path, size, mtime) for the process's life.
-_HASHES: dict[tuple[str, int, int], str] = {}
+_HASHES: dict[tuple[str, tuple[tuple[str, int, int], ...]], str] = {}
 
 
 def _hash_target(entry: ModelEntry) -> Path:
@@ -141,8 +141,10 @@ def _hash_target(entry: ModelEntry) -> Path:
 def content_sha256(entry: ModelEntry) -> str:
     """SHA-256 of what the entry's checksum covers (cached while the file is unchanged)."""
     target = _hash_target(entry)
-    st = target.stat()
-    key = (str(target.resolve()), st.st_size, st.st_mtime_ns)
+    # Key on every file's size and mtime: overwriting a file inside a model directory changes neither the
+    # directory's size nor its mtime, and a long-running worker must not keep trusting the old checksum.
+    files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
+    key = (str(target.resolve()), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
     if key not in _HASHES:
         _HASHES[key] = tree_sha256(target) if target.is_dir() else sha256_file(target)
     return _HASHES[key]

@@ -18,6 +18,7 @@ import math
 import re
 import textwrap
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -324,7 +325,7 @@ def summarize_with(model: ModelEntry | None, text: str, *, max_seconds: float, b
         max_new_tokens: Decoding cap for the abstractive backends.
 
     Raises:
-        SummaryError: Empty text or limits, or an empty generated summary.
+        SummaryError: Empty text or limits, or the model failed or produced an empty summary.
         ModelUnavailable: The model's files or the ml extra are missing.
         ModelChecksumMismatch: The files differ from the registry's SHA-256.
     """
@@ -334,16 +335,20 @@ def summarize_with(model: ModelEntry | None, text: str, *, max_seconds: float, b
         raise SummaryError("max_seconds, board_lines and board_line_chars must be positive (line chars >= 8)")
     if not (text or "").strip():
         raise SummaryError("nothing to summarise: the text is empty")
+    from engines.errors import EngineError
+    from engines.registry import ModelChecksumMismatch, ModelUnavailable
+
+    run: Callable[..., Summary]
     if model.backend == "seq2seq":
-        from engines.summarize_seq2seq import summarize_seq2seq
-
-        return summarize_seq2seq(model, text, max_seconds=max_seconds, board_lines=board_lines,
-                                 board_line_chars=board_line_chars, max_new_tokens=max_new_tokens)
-    if model.backend == "instruct":
-        from engines.instruct import summarize_text
-
-        return summarize_text(model, text, max_seconds=max_seconds, board_lines=board_lines,
-                              board_line_chars=board_line_chars, max_new_tokens=max_new_tokens)
-    from engines.registry import ModelUnavailable
-
-    raise ModelUnavailable(f"model '{model.name}': backend '{model.backend}' does not summarise")
+        from engines.summarize_seq2seq import summarize_seq2seq as run
+    elif model.backend == "instruct":
+        from engines.instruct import summarize_text as run
+    else:
+        raise ModelUnavailable(f"model '{model.name}': backend '{model.backend}' does not summarise")
+    try:
+        return run(model, text, max_seconds=max_seconds, board_lines=board_lines,
+                   board_line_chars=board_line_chars, max_new_tokens=max_new_tokens)
+    except (SummaryError, ModelUnavailable, ModelChecksumMismatch):
+        raise
+    except EngineError as exc:  # the model ran and failed: like an empty answer, it blocks the variant
+        raise SummaryError(f"the {model.backend} model '{model.name}' failed: {exc}") from exc

@@ -29,6 +29,7 @@ An operator's registry entry for NLLB-200-distilled-600M converted with
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -36,17 +37,24 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from domain.glossary import Glossary
-from domain.languages import LANGUAGES, nllb_code
+from domain.languages import LANGUAGES, nllb_code, script_of, script_share
 from engines.errors import EngineError
 from engines.registry import ModelEntry, ModelUnavailable, Registry, Task, load_registry
 
 SEQ2SEQ_BACKENDS = frozenset({"nllb-ct2", "nllb-transformers", "marian"})
 # A sentence ends at . ! ? … (and Khmer ។) followed by space; the mark stays with its sentence.
 _SENTENCE_END = re.compile(r"(?<=[.!?…។])\s+")
+# An output in another script than the target's is the source language copied through (NLLB does this on
+# out-of-domain lines); below half of the letters in the target script, it is not a translation.
+MIN_SCRIPT_SHARE = 0.5
+# Same script (Vietnamese into English, Jrai, Tày): an output whose words mostly repeat the source's in order.
+MAX_COPY_RATIO = 0.8
+_WORD = re.compile(r"\w+")
+_SCRIPT_LABELS = {"Khmr": "Khmer", "Latn": "Latin", "Laoo": "Lao", "Thai": "Thai"}
 
 
 class TranslationError(EngineError):
-    """The model ran but produced nothing usable (an empty translation)."""
+    """The model ran but produced nothing usable: empty, malformed, or not in the target language."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,44 @@ def split_sentences(line: str) -> list[str]:
     return [s for s in _SENTENCE_END.split(line.strip()) if s]
 
 
+def untranslated(source: str, output: str, *, source_language: str, target: str,
+                 glossary: Glossary | None = None) -> str | None:
+    """Why ``output`` is not a translation of ``source`` into ``target``, or None when it may be one.
+
+    Two failures put source text into the target slot while passing every other check (a copied text
+    keeps all the facts, and the glossary's renderings were substituted into the model's input): an
+    output mostly in another script than the target's, and an output that repeats the source's words.
+    Glossary terms are left out of both measures, because protected names are copied on purpose.
+
+    Args:
+        source: What the model was given (with the glossary applied).
+        output: What it produced.
+        source_language: Project code of the source.
+        target: Project code of the output.
+        glossary: The target language's glossary.
+    """
+    glossary = glossary or Glossary(language=target)
+    src, out = glossary.strip_terms(source), glossary.strip_terms(output)
+    script = script_of(target)
+    if script != script_of(source_language):
+        share = script_share(out, script)
+        if share is not None and share < MIN_SCRIPT_SHARE:
+            label = _SCRIPT_LABELS.get(script, script)
+            return f"it is not written in {label} script (only {share:.0%} of its letters are)"
+    src_words, out_words = _WORD.findall(src.casefold()), _WORD.findall(out.casefold())
+    if len(src_words) >= 3 and difflib.SequenceMatcher(None, src_words, out_words, autojunk=False).ratio() \
+            >= MAX_COPY_RATIO:
+        return "it repeats the source text"
+    return None
+
+
+def _reject(entry: ModelEntry, target: str, why: str, output: str, where: str = "") -> TranslationError:
+    name = LANGUAGES[target].name_en if target in LANGUAGES else target
+    shown = " ".join(output.split())
+    shown = shown if len(shown) <= 80 else shown[:79] + "…"
+    return TranslationError(f"model '{entry.name}' did not translate{where} into {name}: {why} («{shown}»)")
+
+
 def _backend(entry: ModelEntry, settings: Any) -> SentenceTranslator:
     if entry.backend == "nllb-ct2":
         from engines.translate_nllb import load_ct2
@@ -173,7 +219,8 @@ def translate(text: str, *, target: str, entry: ModelEntry, glossary: Glossary |
         InvalidInput: The model does not cover the pair.
         ModelUnavailable: The model's files or its backend package are missing.
         ModelChecksumMismatch: The files differ from the registry's SHA-256.
-        TranslationError: The model produced an empty or malformed translation.
+        TranslationError: The model failed while generating, or produced an empty or malformed translation,
+            or one still in the source language (see :func:`untranslated`).
     """
     from domain.errors import InvalidInput
     from settings import get_settings
@@ -193,8 +240,17 @@ def translate(text: str, *, target: str, entry: ModelEntry, glossary: Glossary |
         lines = text.splitlines()
         per_line = [split_sentences(glossary.apply(line)) for line in lines]
         flat = [s for sentences in per_line for s in sentences]
-        outputs = iter(backend.translate_sentences(flat, source, target) if flat else [])
-        out_lines = [" ".join(" ".join(next(outputs).split()) for _ in sentences) for sentences in per_line]
+        translated = [" ".join(t.split()) for t in (backend.translate_sentences(flat, source, target) if flat else [])]
+        if len(translated) != len(flat):
+            raise TranslationError(f"model '{entry.name}' returned {len(translated)} sentences for {len(flat)}")
+        # Checked sentence by sentence: one sentence dropped or left in Vietnamese is a lost instruction.
+        for number, (given, got) in enumerate(zip(flat, translated, strict=True), 1):
+            why = "it is empty" if not got else untranslated(given, got, source_language=source, target=target,
+                                                              glossary=glossary)
+            if why:
+                raise _reject(entry, target, why, got, f" sentence {number} of {len(flat)}")
+        outputs = iter(translated)
+        out_lines = [" ".join(next(outputs) for _ in sentences) for sentences in per_line]
         params = backend.parameters(source, target) | {"glossary_mode": "inline", "unit": "sentence",
                                                        "sentences": len(flat)}
         result = Translation("\n".join(out_lines).strip(), source, target, backend.engine,
@@ -203,6 +259,9 @@ def translate(text: str, *, target: str, entry: ModelEntry, glossary: Glossary |
         raise TranslationError(f"model '{entry.name}' produced an empty {target} translation")
     if malformed(result.text):
         raise TranslationError(f"model '{entry.name}' produced malformed text (broken characters or control codes)")
+    why = untranslated(glossary.apply(text), result.text, source_language=source, target=target, glossary=glossary)
+    if why:
+        raise _reject(entry, target, why, result.text)
     return Translation(result.text, source, target, result.engine, result.engine_version, entry.name,
                        entry.sha256, entry.licence, result.prompt, result.prompt_sha256,
                        result.parameters | {"glossary_version": glossary.version[:12]})

@@ -25,6 +25,7 @@ from engines.registry import require as require_model
 
 CPU_THREADS = 2
 BATCH_SIZE = 8  # sentences per CTranslate2 / generate call: the measured sweet spot on 2 cores
+MAX_INPUT_TOKENS = 1024  # NLLB's trained input length; CTranslate2 would silently cut longer sentences here
 
 
 def _codes(source: str, target: str) -> tuple[str, str]:
@@ -89,10 +90,11 @@ class NllbCT2:
         """Translate sentences in batches; the output list matches the input order."""
         src, tgt = _codes(source, target)
         batch = [[src, *self.tokenizer.pieces(s), "</s>"] for s in sentences]
+        hf_seq2seq.refuse_long_inputs([len(tokens) for tokens in batch], MAX_INPUT_TOKENS)
         try:
             results = self.translator.translate_batch(
                 batch, target_prefix=[[tgt]] * len(batch), beam_size=self.beam_size,
-                max_decoding_length=self.max_tokens, max_batch_size=BATCH_SIZE)
+                max_decoding_length=self.max_tokens, max_batch_size=BATCH_SIZE, max_input_length=0)
         except (RuntimeError, ValueError) as exc:
             raise EngineError(f"NLLB (CTranslate2) failed: {str(exc).splitlines()[0]}") from exc
         out = []
@@ -103,7 +105,8 @@ class NllbCT2:
 
 
 @functools.lru_cache(maxsize=2)
-def _ct2(model_dir: str, threads: int) -> tuple[Any, _PieceTokenizer, str]:
+def _ct2(model_dir: str, threads: int, sha256: str) -> tuple[Any, _PieceTokenizer, str]:
+    """Load once per (directory, threads, recorded checksum): new files under a new checksum are reloaded."""
     try:
         import ctranslate2
     except ImportError:
@@ -124,7 +127,7 @@ def load_ct2(entry: ModelEntry, *, beam_size: int, max_tokens: int) -> NllbCT2:
         ModelChecksumMismatch: the files differ from the registry's SHA-256.
     """
     path = require_model(entry)
-    translator, tokenizer, version = _ct2(str(path), CPU_THREADS)
+    translator, tokenizer, version = _ct2(str(path), CPU_THREADS, entry.sha256)
     return NllbCT2(translator, tokenizer, beam_size, max_tokens, engine_version=version)
 
 
@@ -154,6 +157,8 @@ class NllbTransformers:
         for start in range(0, len(sentences), BATCH_SIZE):
             chunk = list(sentences[start:start + BATCH_SIZE])
             encoded = self.tokenizer(chunk, return_tensors="pt", padding=True)
+            hf_seq2seq.refuse_long_inputs([int(n) for n in encoded["attention_mask"].sum(dim=1)],
+                                          MAX_INPUT_TOKENS, first=start + 1)
             generated = hf_seq2seq.generate(self.model, encoded, forced_bos_token_id=target_id,
                                             num_beams=self.beam_size, max_new_tokens=self.max_tokens)
             out += [t.strip() for t in self.tokenizer.batch_decode(generated, skip_special_tokens=True)]

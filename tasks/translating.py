@@ -2,10 +2,11 @@
 
 Called only when the model registry has a translator for the pair and no person has supplied a
 translation of this revision (a person's work always wins). The glossary is applied before and checked
-after translation, and the faithfulness check makes sure the translation states no number, date, time or
-name the Vietnamese text does not. Any failure (no usable model, a lost term, an invented fact, an empty
-output) blocks this variant with the reason, and it then waits for a person: the rest of the package goes
-on. Source text is never copied into the target slot.
+after translation; the faithfulness checks make sure the translation states no number, date, time or name
+the Vietnamese text does not, and drops none of its numbers; the engine refuses an output still in the
+source language. Any failure (no usable model, a lost term, an invented or dropped fact, an empty or
+untranslated output) blocks this variant with the reason, and it then waits for a person: the rest of the
+package goes on. Source text is never copied into the target slot.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 from typing import Any
 
 from domain.errors import InvalidInput
-from domain.faithfulness import check_faithfulness
+from domain.faithfulness import check_faithfulness, lost_numbers
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, VariantStatus
 from engines import glossary as glossaries
@@ -98,17 +99,25 @@ def machine_translate(package_id: int, language: str, entry: ModelEntry, logger:
         reason = f"machine translation into {name} with '{entry.name}' failed: {exc}; a translator must provide it"
         logger.warning("variant %s blocked: %s", language, reason)
         return _block(package_id, language, reason, model=entry.name, engine=entry.backend)
+    except Exception as exc:  # noqa: BLE001 - model code (tokenizers, torch, CT2) raises anything; one variant pays
+        reason = (f"machine translation into {name} with '{entry.name}' crashed ({type(exc).__name__}: {exc}); "
+                  "a translator must provide it")
+        logger.exception("variant %s blocked: %s", language, reason)
+        return _block(package_id, language, reason, model=entry.name, engine=entry.backend)
     provenance = script.meta() | {"glossary_sha256": glossary.version}
     for label, src, out in (("script", script_vi, script.text), ("board text", board_paragraph, board.text)):
         terms = glossary.check(src, out)
         facts = check_faithfulness(out, src)
-        if not terms.ok or not facts.ok:
-            why = terms.reason() if not terms.ok else facts.reason()
+        lost = lost_numbers(src, out)
+        if not terms.ok or not facts.ok or lost:
+            why = (terms.reason() if not terms.ok else facts.reason() if not facts.ok else
+                   "Bản dịch làm mất số: " + ", ".join(f"«{n}»" for n in lost)
+                   + " / translation dropped numbers: " + ", ".join(f"«{n}»" for n in lost) + ".")
             reason = f"{label}: machine translation by '{entry.name}' rejected: {why} A translator must provide it."
             logger.warning("variant %s blocked: %s", language, reason)
             return _block(package_id, language, reason, output=label, **provenance,
                           missing_terms=[t.source for t in terms.missing],
-                          missing_facts=[f"{f.kind}:{f.text}" for f in facts.missing])
+                          missing_facts=[f"{f.kind}:{f.text}" for f in facts.missing], lost_numbers=list(lost))
     store = object_store()
     script_obj = store.put_bytes(script.text.encode("utf-8"), ext="txt", media_type=TEXT)
     board_obj = store.put_bytes(board.text.encode("utf-8"), ext="txt", media_type=TEXT)

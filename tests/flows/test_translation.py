@@ -12,6 +12,7 @@ from domain.users import Membership
 from engines.errors import MediaError
 from engines.registry import tree_sha256
 from services import approvals
+from services import drafts as draft_service
 from services import translations as translation_service
 from services.runtime import object_store, session
 from settings import get_settings
@@ -137,6 +138,20 @@ def configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, models: list[dict
     get_settings.cache_clear()
 
 
+# A draft without digits: the tiny random model cannot carry numbers over, and a translation that drops
+# one is (rightly) refused; see the second half of the test below.
+UNDATED = ("Thông báo tiêm chủng\n"
+           "Ủy ban nhân dân xã thông báo lịch tiêm chủng cho trẻ em trong xã. Phụ huynh mang theo sổ tiêm chủng "
+           "của trẻ đến trạm y tế xã vào buổi sáng. Trân trọng thông báo.")
+
+
+def submit_undated() -> int:
+    req = draft_service.DraftRequest(body=UNDATED, area_codes=["29377"], languages="vi,km", priority="uu_tien",
+                                     author="demo-editor", requesting_unit="UBND xã Đa Lộc")
+    with session() as s:
+        return draft_service.submit_text_draft(s, object_store(), req).draft_id
+
+
 def nllb_entry(path: Path) -> dict[str, object]:
     return {"name": "tiny-nllb", "task": "translate", "languages": ["vi", "km"], "backend": "nllb-ct2",
             "path": str(path), "sha256": tree_sha256(path), "licence": "CC-BY-NC-4.0"}
@@ -145,7 +160,7 @@ def nllb_entry(path: Path) -> dict[str, object]:
 def test_configured_nllb_makes_the_khmer_variant_and_a_lost_term_blocks_it(
         app: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_nllb_ct2: Path) -> None:  # noqa: F811
     configure(monkeypatch, tmp_path, [nllb_entry(tiny_nllb_ct2)], "Trà Cú\t\tplace\n")  # not in the draft
-    first = produce(submit("vi,km"))
+    first = produce(submit_undated())
     v = view(first)
     assert v["status"] == "in_review"
     km = next(x for x in v["variants"] if x["language"] == "km")
@@ -176,6 +191,11 @@ def test_configured_nllb_makes_the_khmer_variant_and_a_lost_term_blocks_it(
     km = next(x for x in view(second)["variants"] if x["language"] == "km")
     assert km["status"] == "blocked" and km["assets"] == []
     assert "«Đa Lộc»" in km["blocked_reason"] and "translator" in km["blocked_reason"]
+    with session() as s:
+        blocked = next(e.detail for e in audit.entries(s, entity="package", entity_id=second)
+                       if e.action == "translation.blocked")
+    # The dated draft's numbers are gone too (the model writes no digits): both failures are on record.
+    assert blocked["missing_terms"] == ["Đa Lộc"] and blocked["lost_numbers"]
     with session() as s:
         users.add_user(s, username="sokha", full_name="Thạch Sô Kha", roles=[Role.TRANSLATOR], area_code="84",
                        password="dich-khmer-2026")

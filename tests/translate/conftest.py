@@ -39,8 +39,20 @@ def marian_dir(tiny_root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def nllb_echo_dir(tiny_root: Path) -> Path:
+    """An NLLB that writes Vietnamese pieces only: the model that failed to switch language."""
+    return tiny_models.nllb(tiny_root, "nllb-echo", tiny_models.latin)
+
+
+@pytest.fixture(scope="session")
 def instruct_dir(tiny_root: Path) -> Path:
     return tiny_models.instruct(tiny_root)
+
+
+@pytest.fixture(scope="session")
+def instruct_km_dir(tiny_root: Path) -> Path:
+    """The instruction model's shape, writing Khmer only (a translator into Khmer)."""
+    return tiny_models.instruct(tiny_root, "instruct-km", tiny_models.khmer)
 
 
 @pytest.fixture(scope="session")

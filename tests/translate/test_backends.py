@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from domain.errors import InvalidInput
 from domain.faithfulness import check_faithfulness
 from domain.glossary import parse_glossary
 from domain.speech import estimate_speech_seconds
-from engines import instruct, registry, translate
+from engines import hf_seq2seq, instruct, registry, translate, translate_nllb
+from engines.errors import EngineError
 from engines.registry import ModelChecksumMismatch, ModelEntry, ModelUnavailable, Task
 from engines.summarize import summarize_with
 
@@ -77,13 +79,39 @@ def test_marian_translates_one_direction(marian_dir: Path) -> None:
         translate.translate(TEXT, target="km", entry=model)
 
 
-def test_instruction_model_translates_with_the_versioned_prompt(instruct_dir: Path) -> None:
+def test_output_left_in_vietnamese_never_fills_the_khmer_slot(nllb_echo_dir: Path) -> None:
+    # This model writes Vietnamese pieces whatever the target: every fact and glossary term would "survive".
+    model = entry("echo", "nllb-transformers", nllb_echo_dir)
+    with pytest.raises(translate.TranslationError, match=r"sentence 1 of 4 into Khmer: it is not written in Khmer"):
+        translate.translate(TEXT, target="km", entry=model)
+
+
+@pytest.mark.parametrize("backend", ["nllb-ct2", "nllb-transformers"])
+def test_a_sentence_longer_than_the_model_reads_is_refused_not_cut(
+        backend: str, nllb_dir: Path, nllb_ct2_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(translate_nllb, "MAX_INPUT_TOKENS", 40)  # NLLB reads 1024; a short limit keeps it fast
+    model = entry("n", backend, nllb_ct2_dir if backend == "nllb-ct2" else nllb_dir)
+    long = "Ủy ban nhân dân xã thông báo. " + "phụ huynh mang theo sổ tiêm chủng của trẻ, " * 6 + "và trẻ."
+    with pytest.raises(EngineError, match=r"sentence 2 is \d+ tokens long, more than the model's 40"):
+        translate.translate(long, target="km", entry=model)
+
+
+def test_generation_failures_become_engine_errors(nllb_dir: Path) -> None:
+    # A bare RuntimeError/ValueError from torch would fail the whole package instead of blocking one variant.
+    tokenizer, model, _ = hf_seq2seq.load(entry("n", "nllb-transformers", nllb_dir))
+    encoded = tokenizer(["xã thông báo."], return_tensors="pt")
+    with pytest.raises(EngineError, match="failed while generating"):
+        hf_seq2seq.generate(model, encoded, num_beams=2, num_return_sequences=3, max_new_tokens=4)
+    assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TRANSFORMERS_OFFLINE"] == "1"
+
+
+def test_instruction_model_translates_with_the_versioned_prompt(instruct_km_dir: Path) -> None:
     glossary = parse_glossary("Ủy ban nhân dân\tគណៈកម្មាធិការប្រជាជន\toffice\nĐa Lộc\t\tplace\n", language="km",
                               version="f" * 64)
     assert instruct.glossary_lines(glossary, TEXT) == "- Ủy ban nhân dân => គណៈកម្មាធិការប្រជាជន"
     assert instruct.glossary_lines(glossary, "Không có.") == "- (none)"
-    result = translate.translate(TEXT, target="km", entry=entry("llm", "instruct", instruct_dir, languages=("*",)),
-                                 glossary=glossary)
+    result = translate.translate(TEXT, target="km", entry=entry("llm", "instruct", instruct_km_dir,
+                                                                languages=("*",)), glossary=glossary)
     prompt = (Path(__file__).parents[2] / "prompts" / "translate" / "v1.txt").read_bytes()
     assert result.prompt == "translate/v1" and result.prompt_sha256 == hashlib.sha256(prompt).hexdigest()
     assert result.parameters["chat_template"] is True and result.parameters["glossary_mode"] == "prompt"

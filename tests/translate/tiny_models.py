@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -57,15 +57,44 @@ def _done(path: Path) -> bool:
     return (path / "config.json").is_file()
 
 
-def nllb(root: Path) -> Path:
-    """An NLLB-architecture (M2M100) model with an NllbTokenizer knowing vie_Latn, khm_Khmr and eng_Latn."""
-    out = root / "nllb"
+def khmer(piece: str) -> bool:
+    """Whether a vocabulary piece holds Khmer letters."""
+    return any("\u1780" <= ch <= "\u17ff" for ch in piece)
+
+
+def latin(piece: str) -> bool:
+    """Whether a vocabulary piece holds Latin letters and no Khmer ones."""
+    return any(ch.isalpha() and ch.isascii() or "\u00c0" <= ch <= "\u1eff" for ch in piece) and not khmer(piece)
+
+
+def _emit_only(model: object, tokenizer: object, keep: Callable[[str], bool]) -> None:
+    """Zero the output projection of every piece ``keep`` rejects, so decoding never picks one.
+
+    A random model would otherwise mix both scripts of its vocabulary, and a translation into Khmer that is
+    half Vietnamese is (rightly) refused. The projection must be untied from the input embeddings.
+    """
+    import torch
+
+    head = model.get_output_embeddings().weight  # type: ignore[attr-defined]
+    with torch.no_grad():
+        for index in range(head.shape[0]):
+            if not keep(tokenizer.convert_ids_to_tokens(index)):  # type: ignore[attr-defined]
+                head[index].zero_()
+
+
+def nllb(root: Path, name: str = "nllb", emits: Callable[[str], bool] = khmer) -> Path:
+    """An NLLB-architecture (M2M100) model with an NllbTokenizer knowing vie_Latn, khm_Khmr and eng_Latn.
+
+    It only ever writes pieces ``emits`` accepts: Khmer by default; ``latin`` makes a model that "answers"
+    in Vietnamese whatever the target, as a real one does when it fails to switch language.
+    """
+    out = root / name
     if _done(out):
         return out
     import torch
     from transformers import M2M100Config, M2M100ForConditionalGeneration, NllbTokenizer
 
-    src = root / "nllb-src"
+    src = root / f"{name}-src"
     src.mkdir(parents=True, exist_ok=True)
     _train_spm(KHMER + VIETNAMESE, src / "sentencepiece.bpe", 200, model_type="bpe", bos_id=0, pad_id=1,
                eos_id=2, unk_id=3)
@@ -75,9 +104,11 @@ def nllb(root: Path) -> Path:
     cfg = M2M100Config(vocab_size=len(tok), d_model=64, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
                        decoder_attention_heads=2, encoder_ffn_dim=128, decoder_ffn_dim=128,
                        max_position_embeddings=256, pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
-                       eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.eos_token_id)
+                       eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.eos_token_id,
+                       tie_word_embeddings=False)
     torch.manual_seed(7)
     model = M2M100ForConditionalGeneration(cfg).eval()
+    _emit_only(model, tok, emits)
     model.save_pretrained(str(out))
     tok.save_pretrained(str(out))
     shutil.copyfile(src / "sentencepiece.bpe.model", out / "sentencepiece.bpe.model")
@@ -157,9 +188,12 @@ def t5_summarizer(root: Path, name: str, corpus: Sequence[str]) -> Path:
     return out
 
 
-def instruct(root: Path) -> Path:
-    """A Llama-architecture causal LM with a byte-level BPE and a chat template (an instruction model's shape)."""
-    out = root / "instruct"
+def instruct(root: Path, name: str = "instruct", emits: Callable[[str], bool] | None = None) -> Path:
+    """A Llama-architecture causal LM with a byte-level BPE and a chat template (an instruction model's shape).
+
+    With ``emits`` it only writes the pieces that predicate accepts (``khmer`` for a translator into Khmer).
+    """
+    out = root / name
     if _done(out):
         return out
     import torch
@@ -181,6 +215,8 @@ def instruct(root: Path) -> Path:
                       bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
     torch.manual_seed(3)
     model = LlamaForCausalLM(cfg).eval()
+    if emits is not None:
+        _emit_only(model, tok, lambda piece: emits(piece) or piece == "<|end|>")
     model.generation_config = GenerationConfig(eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
                                                min_new_tokens=4)
     model.save_pretrained(str(out))

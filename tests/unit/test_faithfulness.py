@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from domain.faithfulness import Fact, FaithfulnessReport, check_faithfulness
+from domain.faithfulness import Fact, FaithfulnessReport, check_faithfulness, lost_numbers
 
 SENTENCES = (
     "Thực hiện Kế hoạch số 215/KH-UBND ngày 20/11/2026 của Ủy ban nhân dân huyện Châu Thành, "
@@ -209,3 +209,12 @@ def test_ok_report_has_a_reason_and_is_frozen() -> None:
     assert "khớp" in report.reason() and "supported" in report.reason()
     with pytest.raises(dataclasses.FrozenInstanceError):
         report.ok = False  # type: ignore[misc]
+
+
+def test_a_translation_that_drops_a_number_is_caught() -> None:
+    source = "Tiêm ngày 05 tháng 12 năm 2026 lúc 7 giờ 30, liên hệ 0294 3870 115."
+    # Khmer digits by value, the month named in words, the phone run together, "05" as "5": nothing lost.
+    assert lost_numbers(source, "ចាក់ថ្ងៃទី ៥ ខែធ្នូ ឆ្នាំ ២០២៦ ម៉ោង ៧:៣០ ទូរស័ព្ទ ០២៩៤៣៨៧០១១៥។") == ()
+    assert lost_numbers(source, "ចាក់ថ្ងៃទី ៥ ខែធ្នូ ឆ្នាំ ២០២៦ ទូរស័ព្ទ ០២៩៤ ៣៨៧០ ១១៥។") == ("30",)
+    assert lost_numbers(source, "ចាក់ខែធ្នូ។") == ("05", "2026", "7", "30", "0294", "3870", "115")
+    assert lost_numbers("Không có số nào.", "") == ()
