@@ -46,6 +46,7 @@ $(ML_STAMP): $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/loudness.py
+	$(VENV)/bin/python benchmarks/programs.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

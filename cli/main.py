@@ -123,6 +123,10 @@ def _run_flow(name: str, arg: int, **options: Any) -> Any:
         from flows.produce import produce_package
 
         return produce_package(arg)
+    if name == "retract":
+        from flows.publish import retract_package
+
+        return retract_package(arg)
     from flows.publish import publish_package
 
     return publish_package(arg, **options)
@@ -211,6 +215,9 @@ def withdraw(
     with session() as s:
         approval_service.withdraw_package(s, package_id=package_id, username=as_user, reason=reason, kill=kill)
     echo(f"package {package_id} {'killed' if kill else 'withdrawn'}")
+    notices = _run_flow("retract", package_id)  # devices now (MQTT stop for emergencies), then destinations
+    if notices:
+        echo(f"withdrawal notices: {notices}")
 
 
 @app.command()
@@ -241,17 +248,46 @@ def publish_due() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    flows: Annotated[bool, typer.Option("--flows", help="Also serve every flow deployment (scheduled programs, "
+                                        "publish-due, emergencies, archive), with a local Prefect server unless "
+                                        "PREFECT_API_URL names one.")] = False,
+    flows_only: Annotated[bool, typer.Option("--flows-only", help="Only the flow runner (and local Prefect server), "
+                                             "no web app.")] = False,
+    prefect_port: Annotated[int, typer.Option(help="Port of the local Prefect server started when "
+                                              "PREFECT_API_URL is not set.")] = 4200,
 ) -> None:
-    """Run the web app (editors, translators, approvers) and the JSON API."""
+    """Run the web app (editors, translators, approvers, programs) and the JSON API.
+
+    With --flows, the whole single-machine installation: the web app, every flow deployment and, unless
+    PREFECT_API_URL names a server, a local Prefect server whose UI lists the deployments and their runs.
+    Without it, flows run where the web app starts them (or on Prefect workers: docs/deployment.md), and
+    nothing builds scheduled programs. Ctrl-C stops the runner before the Prefect server."""
     import uvicorn
 
+    from deployments.local import local_stack
     from web.app import create_app
 
     ensure_db()
     settings = get_settings()
     configure_prefect_env(settings)
-    echo(f"bantin web app on http://{host}:{port}/  (API docs: /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if not (flows or flows_only):
+        echo(f"bantin web app on http://{host}:{port}/  (API docs: /docs)")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    from os import environ
+
+    echo("starting Prefect" + ("" if environ.get("PREFECT_API_URL") else
+                               f" server on http://127.0.0.1:{prefect_port}/ (log: {settings.home}/logs)") + " ...")
+    with local_stack(home=settings.home, prefect_port=prefect_port) as api_url:
+        echo(f"Prefect API {api_url}; deployments served (log: {settings.home}/logs/flows.log)")
+        if flows_only:
+            from deployments.local import block_until_stopped
+
+            echo("Ctrl-C to stop")
+            block_until_stopped()
+            return
+        echo(f"bantin web app on http://{host}:{port}/  (API docs: /docs)")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 @app.command("api-token")

@@ -104,3 +104,55 @@ def models_add(
     echo(f"model {name} registered in {reg.path} ({task}, {backend}, sha256 {actual[:12]}…)")
     if reg.get(name).non_commercial:
         echo(f"! {name}: {NC_WARNING}")
+
+
+CONVERT_TARGETS = {"openai": "openai-whisper", "transformers": "transformers-whisper"}
+
+
+@models_app.command("convert-whisper")
+def models_convert_whisper(
+    out: Annotated[Path, typer.Argument(help="openai: the .pt file to write; transformers: a new directory.")],
+    to: Annotated[str, typer.Option("--to", help="openai (openai-whisper checkpoint) or transformers.")],
+    source: Annotated[str, typer.Option("--from", help="A faster-whisper model in the registry.")] = "whisper-base",
+    register: Annotated[str, typer.Option(help="Also register the result under this name.")] = "",
+    lang: Annotated[str, typer.Option(help="Languages for --register, e.g. vi (default: the source's).")] = "",
+) -> None:
+    """Write the same Whisper weights for openai-whisper or transformers (default: the bundled whisper-base).
+
+    The source is checksum-verified first (the bundled model is assembled if needed); the output is
+    written under a temporary name and moved into place only when complete.
+    """
+    from engines import whisper_convert
+
+    if to not in CONVERT_TARGETS:
+        raise InvalidInput(f"--to must be one of {', '.join(CONVERT_TARGETS)}, not '{to}'")
+    out = out.expanduser().resolve()
+    if to == "openai" and out.suffix != ".pt":
+        raise InvalidInput(f"{out}: an openai-whisper checkpoint is a .pt file")
+    if out.exists():
+        raise InvalidInput(f"{out} already exists; remove it or choose another path")
+    reg = registry.load_registry()
+    entry = reg.get(source)
+    if entry.backend != "faster-whisper":
+        raise InvalidInput(f"model '{source}' is a {entry.backend} model; convert-whisper reads faster-whisper "
+                           "(CTranslate2) models")
+    ct2_dir = registry.require(entry)  # assembled and verified before a byte is converted
+    if to == "openai":
+        whisper_convert.to_openai_whisper(ct2_dir, out)
+    else:
+        whisper_convert.to_transformers(ct2_dir, out)
+    backend = CONVERT_TARGETS[to]
+    converted = registry.make_entry(
+        {"name": register or f"{source}-{to}", "task": "asr", "backend": backend, "path": str(out),
+         "languages": lang.split(",") if lang else list(entry.languages), "licence": entry.licence},
+        where="converted model",
+    )
+    digest = registry.content_sha256(converted)
+    echo(f"{source} written for {backend}: {out} (sha256 {digest[:12]}…)")
+    if register:
+        reg = reg.with_entry(with_fields(converted, sha256=digest))
+        reg.save()
+        echo(f"model {register} registered in {reg.path} ({backend}, {_languages(converted)})")
+    else:
+        echo(f"register it with: bantin models add NAME --task asr --backend {backend} --path {out} "
+             f"--lang vi --licence {entry.licence or '?'}")

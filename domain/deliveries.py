@@ -49,3 +49,14 @@ def idempotency_key(package_manifest_hash: str, destination_id: int) -> str:
 def is_transient_http_status(status: int) -> bool:
     """5xx, 408 and 429 are worth retrying; other 4xx mean the request itself is wrong."""
     return status >= 500 or status in (408, 429)
+
+
+def backoff_delay(attempt: int, base_s: float, *, cap_s: float = 300.0, jitter: float = 0.5,
+                  rand: float = 0.5) -> float:
+    """Seconds to wait before attempt ``attempt + 1`` after ``attempt`` failed: ``base_s * 2**(attempt-1)``
+    capped at ``cap_s``, spread by ±``jitter`` (``rand`` in [0, 1) from the caller's random source), so
+    many deliveries that failed together do not all retry in the same instant."""
+    if attempt < 1:
+        return 0.0
+    delay = min(cap_s, base_s * 2 ** (attempt - 1))
+    return max(0.0, delay * (1 - jitter + 2 * jitter * rand))

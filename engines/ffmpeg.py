@@ -381,3 +381,130 @@ def pcm_stream(
         if code != 0:
             err.seek(0)
             raise MediaError(f"decoding {path.name} failed (exit {code}): {stderr_tail(err.read())}")
+
+
+def _wav_output(stream: Any, tmp: Path, *, sample_rate: int, channels: int) -> Any:
+    # 16-bit PCM WAV, bit-exact and untagged: intermediate files for programmes are hashed like assets.
+    return stream.output(_file_arg(tmp), format="wav", acodec="pcm_s16le", ar=sample_rate, ac=channels,
+                         map_metadata=-1, fflags="+bitexact", **{"flags:a": "+bitexact"}).overwrite_output()
+
+
+def tone_sequence(
+    dst: Path,
+    notes: list[tuple[float, float]],
+    *,
+    sample_rate: int = 44100,
+    level_db: float = -12.0,
+    fade_s: float = 0.02,
+    timeout_s: float = 60.0,
+) -> Path:
+    """Write a sequence of sine tones (e.g. a two-note chime) as a mono 16-bit WAV.
+
+    Each note fades in over ``fade_s`` and decays exponentially-looking (a linear fade over its second half),
+    so it sounds like a bell rather than a click-bounded beep.
+
+    Args:
+        dst: Output WAV path (replaced atomically).
+        notes: ``(frequency_hz, seconds)`` per note, played one after the other.
+        sample_rate: Output rate.
+        level_db: Level of each tone (dBFS); loudness normalisation of the programme sets the final level.
+        fade_s: Fade-in length.
+        timeout_s: Seconds before ffmpeg is killed.
+
+    Returns:
+        ``dst``.
+
+    Raises:
+        MediaError: ``notes`` is empty or a note is not positive; ffmpeg failed.
+        EngineError: ffmpeg is missing or timed out.
+    """
+    if not notes or any(f <= 0 or d <= 0 for f, d in notes):
+        raise MediaError("a tone sequence needs notes with positive frequency and length")
+    dst = Path(dst)
+    parts = []
+    for freq, dur in notes:
+        tone = ffmpeg.input(f"sine=frequency={freq:.2f}:sample_rate={sample_rate}:duration={dur:.3f}", f="lavfi")
+        tone = (tone.audio.filter("volume", f"{level_db:.1f}dB")
+                .filter("afade", t="in", st=0, d=f"{min(fade_s, dur / 4):.3f}")
+                .filter("afade", t="out", st=f"{dur / 2:.3f}", d=f"{dur / 2:.3f}"))
+        parts.append(tone)
+    stream = ffmpeg.concat(*parts, v=0, a=1) if len(parts) > 1 else parts[0]
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.partial")
+    try:
+        _run(_compile(_wav_output(stream, tmp, sample_rate=sample_rate, channels=1)), what="tone sequence",
+             timeout_s=timeout_s)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dst
+
+
+def concat_with_gaps(
+    inputs: list[Path],
+    dst: Path,
+    *,
+    gap_s: float | list[float],
+    sample_rate: int = 44100,
+    channels: int = 1,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> Path:
+    """Join audio files in order with silence between them, as one 16-bit WAV.
+
+    Every input is resampled and converted to the output layout first, so files of different rates and
+    channel counts (an MP3 bulletin, a WAV chime) join cleanly.
+
+    Args:
+        inputs: Files to join, in play order (any format ffmpeg reads).
+        dst: Output WAV path (replaced atomically).
+        gap_s: Silence between consecutive inputs (0 for none), or one value per join
+            (``len(inputs) - 1`` of them).
+        sample_rate: Output rate.
+        channels: Output channel count.
+        timeout_s: Seconds before ffmpeg is killed.
+
+    Returns:
+        ``dst``.
+
+    Raises:
+        MediaError: no input, a missing or empty input, a negative gap or a wrong number of gaps, or
+            ffmpeg failed to decode.
+        EngineError: ffmpeg is missing or timed out.
+    """
+    if not inputs:
+        raise MediaError("nothing to join: no input files")
+    gaps = [float(gap_s)] * (len(inputs) - 1) if isinstance(gap_s, (int, float)) else [float(g) for g in gap_s]
+    if len(gaps) != len(inputs) - 1:
+        raise MediaError(f"{len(inputs)} inputs need {len(inputs) - 1} gap(s), got {len(gaps)}")
+    if any(g < 0 for g in gaps):
+        raise MediaError(f"gaps must not be negative, got {gaps}")
+    layout = {1: "mono", 2: "stereo"}.get(channels, f"{channels}c")
+    # ffmpeg-python merges identical graph nodes, so a file used twice (a chime opening and closing the
+    # programme) is decoded once and split; the gap is padding after each part but the last.
+    uses: dict[Path, int] = {}
+    for path in inputs:
+        _check_file(Path(path))
+        uses[Path(path).resolve()] = uses.get(Path(path).resolve(), 0) + 1
+    decoded: dict[Path, list[Any]] = {}
+    for path, count in uses.items():
+        stream = (ffmpeg.input(_file_arg(path)).audio.filter("aresample", sample_rate)
+                  .filter("aformat", sample_fmts="s16", channel_layouts=layout))
+        split = stream.filter_multi_output("asplit", count) if count > 1 else None
+        decoded[path] = [split.stream(i) for i in range(count)] if split is not None else [stream]
+    parts: list[Any] = []
+    for n, path in enumerate(inputs):
+        part = decoded[Path(path).resolve()].pop(0)
+        if n < len(gaps) and gaps[n] > 0:
+            part = part.filter("apad", pad_dur=f"{gaps[n]:.3f}")
+        parts.append(part)
+    stream = ffmpeg.concat(*parts, v=0, a=1) if len(parts) > 1 else parts[0]
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.partial")
+    try:
+        _run(_compile(_wav_output(stream, tmp, sample_rate=sample_rate, channels=channels)),
+             what=f"joining {len(inputs)} file(s)", timeout_s=timeout_s)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dst

@@ -1,4 +1,7 @@
-"""Text-to-speech with espeak-ng, the embedded default voice.
+"""Text-to-speech: the common result type, the engine interface, and espeak-ng, the embedded default voice.
+
+Other backends live beside this module (tts_piper.py: Piper voices by path; tts_mms.py: MMS-TTS VITS
+through transformers by path); engines/voices.py picks one per language from the model registry.
 
 espeak-ng is rule-based formant synthesis: it runs anywhere, needs no model files, and speaks
 Vietnamese (voices ``vi``, ``vi-vn-x-central``, ``vi-vn-x-south``), but it sounds robotic. Every
@@ -17,6 +20,7 @@ import subprocess
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from engines.errors import EngineError, VoiceUnavailable, stderr_tail
 
@@ -25,7 +29,11 @@ _INSTALL_HINT = "install espeak-ng: apt-get install espeak-ng"
 
 @dataclass(frozen=True)
 class SpeechResult:
-    """A synthesised WAV file and what made it."""
+    """A synthesised WAV file and what made it.
+
+    ``synthetic`` is True for every engine here (only a person's recording is not synthetic); ``model``
+    names the registry entry and ``licence`` its licence, for the audit log (MMS voices are CC-BY-NC).
+    """
 
     path: Path
     duration_s: float
@@ -33,6 +41,63 @@ class SpeechResult:
     voice: str
     synthetic: bool
     sample_rate: int
+    model: str = ""
+    licence: str = ""
+
+
+class SpeechEngine(Protocol):
+    """What every TTS backend offers (espeak-ng, Piper, MMS-TTS)."""
+
+    name: str
+
+    def synthesize(self, text: str, language: str, out_wav: Path) -> SpeechResult:
+        """Speak ``text`` in ``language`` into ``out_wav`` (replaced atomically)."""
+        ...
+
+    def version(self) -> str:
+        """The engine package's version, for audit metadata."""
+        ...
+
+
+def primary_subtag(language: str) -> str:
+    """``vi`` for ``vi-VN`` or ``vi_VN``: voices are chosen by the language, not the region."""
+    return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0]
+
+
+def check_text(text: str) -> None:
+    """Refuse empty text with the same message for every engine.
+
+    Raises:
+        EngineError: the text is empty or whitespace.
+    """
+    if not text.strip():
+        raise EngineError("nothing to synthesize: the text is empty")
+
+
+def write_wav(samples: Any, sample_rate: int, out_wav: Path) -> float:
+    """Write float samples in [-1, 1] as 16-bit mono WAV, atomically; return the duration in seconds.
+
+    Raises:
+        EngineError: there are no samples, or they are not finite.
+    """
+    import numpy as np
+
+    data = np.asarray(samples, dtype=np.float32).reshape(-1)
+    if data.size == 0 or not np.isfinite(data).all():
+        raise EngineError("the voice produced no usable audio (empty or not finite)")
+    out_wav = Path(out_wav)
+    out_wav.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_wav.with_name(f".{out_wav.name}.partial")
+    try:
+        with wave.open(str(tmp), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(sample_rate)
+            wav.writeframes((np.clip(data, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
+        os.replace(tmp, out_wav)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return data.size / sample_rate
 
 
 def _binary() -> str:
@@ -61,11 +126,6 @@ def version() -> str:
     return match.group(1)
 
 
-def _primary_subtag(language: str) -> str:
-    # "vi-VN" and "vi_VN" are still Vietnamese as far as choosing a voice goes.
-    return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0]
-
-
 class EspeakTTS:
     """Vietnamese speech from espeak-ng.
 
@@ -79,12 +139,18 @@ class EspeakTTS:
     name = "espeak-ng"
     languages = frozenset({"vi"})
 
-    def __init__(self, voice: str = "vi", words_per_minute: int = 140, *, timeout_s: float = 120.0) -> None:
+    def __init__(self, voice: str = "vi", words_per_minute: int = 140, *, timeout_s: float = 120.0,
+                 model: str = "espeak-ng", licence: str = "GPL-3.0") -> None:
         if not 80 <= words_per_minute <= 450:  # espeak-ng's accepted range
             raise ValueError(f"words_per_minute must be between 80 and 450, got {words_per_minute}")
         self.voice = voice
         self.words_per_minute = words_per_minute
         self.timeout_s = timeout_s
+        self.model, self.licence = model, licence
+
+    def version(self) -> str:
+        """The installed espeak-ng version (see :func:`version`)."""
+        return version()
 
     def synthesize(self, text: str, language: str, out_wav: Path) -> SpeechResult:
         """Speak ``text`` into a WAV file (22 050 Hz mono, 16-bit).
@@ -104,11 +170,10 @@ class EspeakTTS:
             VoiceUnavailable: espeak-ng has no voice for ``language`` or lacks the configured voice.
             EngineError: espeak-ng is missing, failed, timed out, or the text is empty.
         """
-        if _primary_subtag(language) not in self.languages:
+        if primary_subtag(language) not in self.languages:
             speaks = ", ".join(sorted(self.languages))
             raise VoiceUnavailable(f"no voice for language {language} in {self.name} (it speaks: {speaks})")
-        if not text.strip():
-            raise EngineError("nothing to synthesize: the text is empty")
+        check_text(text)
         out_wav = Path(out_wav)
         out_wav.parent.mkdir(parents=True, exist_ok=True)
         tmp = out_wav.with_name(f".{out_wav.name}.partial")
@@ -138,6 +203,8 @@ class EspeakTTS:
             voice=self.voice,
             synthetic=True,  # formant synthesis: the UI must never present it as a person's voice
             sample_rate=sample_rate,
+            model=self.model,
+            licence=self.licence,
         )
 
 

@@ -1,25 +1,49 @@
-"""The publish flow: approved package -> deliveries to every enabled destination."""
+"""The publish flow: approved package -> devices (pull, and MQTT for emergencies) and deliveries to every
+enabled destination; the retract flow tells destinations and devices about a withdrawal or kill."""
 
 from prefect import flow, get_run_logger
-from prefect.tasks import exponential_backoff
 
-from settings import get_settings
+from domain.packages import PackageStatus
+from domain.priority import Priority
+from services.runtime import session
+from storage.repositories import drafts, packages
+from tasks.archive import index_package
+from tasks.devices import refresh_schedules
 from tasks.publishing import (
     complete_publication,
-    deliver,
+    deliver_all,
     due_packages,
     hold_until_embargo,
+    open_device_channel,
     prepare_deliveries,
     reopen_dead_deliveries,
 )
+from tasks.retractions import packages_to_retract, prepare_retractions, send_retractions
+
+
+def _is_emergency(package_id: int) -> bool:
+    with session() as s:
+        pkg = packages.get_package(s, package_id)
+        return drafts.revision_by_id(s, pkg.revision_id).content.priority is Priority.KHAN_CAP
+
+
+def _broadcast(package_id: int) -> None:
+    from flows.emergency import broadcast_emergency
+    from services.emergency import was_broadcast
+
+    with session() as s:
+        done = was_broadcast(s, package_id, "play")
+    if not done:  # a rerun does not push the same emergency again
+        broadcast_emergency(package_id)
 
 
 @flow(name="publish-package", flow_run_name="publish-package-{package_id}", validate_parameters=True)
 def publish_package(package_id: int, resend_dead: bool = False) -> str:
-    """Deliver an approved package to every enabled destination.
+    """Publish an approved package: to devices (at once), then to every enabled destination.
 
-    Each delivery is retried on transient failures with backoff; a delivered one is never sent
-    again, so the flow can be rerun safely (e.g. after a destination came back).
+    Each delivery is retried on transient failures with backoff and jitter; a delivered one is never sent
+    again, so the flow can be rerun safely (e.g. after a destination came back, or after a crash).
+    An emergency (khan_cap) that reaches devices is pushed over MQTT before any HTTP delivery starts.
 
     Args:
         package_id: a package approved for its current manifest.
@@ -36,20 +60,50 @@ def publish_package(package_id: int, resend_dead: bool = False) -> str:
     if resend_dead:
         reopen_dead_deliveries(package_id)
     todo = prepare_deliveries(package_id)
-    settings = get_settings()
-    sender = deliver.with_options(retries=settings.delivery_max_attempts - 1,
-                                  retry_delay_seconds=exponential_backoff(settings.delivery_backoff_seconds))
-    futures = sender.map(todo)
-    futures.wait()
-    failed = [f for f in futures if not f.state.is_completed()]
-    if failed:
-        logger.warning("%d delivery(ies) did not complete; see 'bantin package show %s'", len(failed), package_id)
-    return complete_publication(package_id)
+    if open_device_channel(package_id) and _is_emergency(package_id):
+        _broadcast(package_id)
+    counts = deliver_all(todo) if todo else {}
+    if counts.get("dead"):
+        logger.warning("%d delivery(ies) are dead; see 'bantin deliveries list --dead'", counts["dead"])
+    status = complete_publication(package_id)
+    if status == PackageStatus.PUBLISHED and _is_emergency(package_id):
+        _broadcast(package_id)  # no device was authorised when the publish started, but HTTP accepted it
+    if status == PackageStatus.PUBLISHED:
+        index_package(package_id)  # the archive (idempotent; `bantin archive reindex` repairs a missed one)
+    return status
+
+
+@flow(name="retract-package", flow_run_name="retract-package-{package_id}", validate_parameters=True)
+def retract_package(package_id: int) -> dict[str, int]:
+    """Tell everyone who has a withdrawn or killed package: devices drop it at their next poll (emergencies
+    get an MQTT ``stop`` at once) and every destination that was delivered it gets a signed notice.
+
+    Returns:
+        How many notices ended in each status.
+    """
+    refresh_schedules()
+    with session() as s:
+        status = packages.get_package(s, package_id).status
+    if status not in (PackageStatus.WITHDRAWN, PackageStatus.KILLED):
+        get_run_logger().info("package %s is %s: nothing to retract", package_id, status)
+        return {}
+    index_package(package_id)  # the archive keeps it, flagged withdrawn or killed
+    if _is_emergency(package_id):
+        from flows.emergency import broadcast_emergency
+        from services.emergency import was_broadcast
+
+        with session() as s:
+            pushed, stopped = was_broadcast(s, package_id, "play"), was_broadcast(s, package_id, "stop")
+        if pushed and not stopped:
+            broadcast_emergency(package_id)
+    todo = prepare_retractions(package_id)
+    return send_retractions(todo) if todo else {}
 
 
 @flow(name="publish-due", flow_run_name="publish-due")
 def publish_due() -> list[int]:
-    """Publish every scheduled package whose embargo has passed (run it every minute: see deployments/).
+    """Publish every scheduled package whose embargo has passed, and send outstanding withdrawal and kill
+    notices (run it every minute: see deployments/).
 
     Returns:
         The packages published by this run.
@@ -61,4 +115,9 @@ def publish_due() -> list[int]:
             published.append(package_id)
         except Exception:  # one failing package must not hold back the others; it stays scheduled
             get_run_logger().exception("publishing scheduled package %s failed", package_id)
+    for package_id in packages_to_retract():
+        try:
+            retract_package(package_id)
+        except Exception:  # retried at the next run
+            get_run_logger().exception("retracting package %s failed", package_id)
     return published

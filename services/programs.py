@@ -1,22 +1,469 @@
-"""Programs (scheduled bulletin slots) as seen by the device schedule.
+"""Programs (scheduled bulletin slots): defining them, planning editions, and what devices are told.
 
-The device service asks this module for the programme items and the quiet hours / volume profile of an
-area; issue 6 fills them from the programs tables.
+The device service asks :func:`program_items` for the programme items of a device's area and
+:func:`area_profile` for its quiet hours and volume profile; the program flow asks :func:`plan_editions`
+what to build. Planning is pure domain logic (:mod:`domain.programs`) over a handful of queries.
 """
 
-from datetime import datetime
+import functools
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.schedules import ScheduleItem
+from domain.areas import Area, AreaLevel
+from domain.canonical import canonical_json, sha256_hex
+from domain.errors import InvalidInput
+from domain.languages import parse_languages
+from domain.priority import Priority, parse_priority
+from domain.programs import (
+    VN_TZ,
+    Candidate,
+    ClockRange,
+    Frame,
+    OfficerOrder,
+    Selection,
+    Slot,
+    SlotRule,
+    day_window,
+    effective_languages,
+    format_clock,
+    lineage_of,
+    next_occurrences,
+    occurrences,
+    parse_clock,
+    parse_weekdays,
+    resolve_conflicts,
+    select_for_slot,
+    slot_quiet_conflict,
+    validate_quiet_hours,
+    validate_volume_profile,
+)
+from domain.schedules import FileRef, ScheduleItem
+from domain.speech import estimate_speech_seconds
+from prompts import load_prompt
+from settings import get_settings
+from storage.models_programs import AreaProfileRecord, ProgramEditionRecord, ProgramRecord
+from storage.repositories import areas as area_repo
+from storage.repositories import programs as repo
+
+INTRO_PROMPT = ("programs/intro", 1)
+OUTRO_PROMPT = ("programs/outro", 1)
+CHIME_S = 2.2  # engines.program_audio: the 1.8 s chime plus the pause before the spoken line
+_WEEKDAY_VI = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 
 
-def program_items(session: Session, area_code: str, languages: tuple[str, ...], start: datetime,
-                  end: datetime) -> list[ScheduleItem]:
-    """Assembled programmes for a device in ``area_code`` playing between ``start`` and ``end`` (UTC)."""
-    return []
+# ----------------------------------------------------------------------------------------------------------
+# Defining programs and area profiles
+
+
+def rule_of(rec: ProgramRecord) -> SlotRule:
+    """The domain rule of a stored program."""
+    return SlotRule(program_id=rec.id, area_code=rec.area_code, at=parse_clock(rec.at),
+                    weekdays=frozenset(int(d) for d in rec.weekdays), max_s=rec.max_s,
+                    priority=Priority(rec.priority), name=rec.name)
+
+
+def save_program(
+    session: Session, *, area_code: str, name: str, at: str, days: str = "daily", max_minutes: float | None = None,
+    gap_s: float | None = None, priority: str = "thuong", languages: str = "", active: bool = True, actor: str,
+) -> ProgramRecord:
+    """Create or update (same area and name) a recurring program slot.
+
+    Args:
+        area_code: The area the program is for (a commune, or a district/province for all communes in it).
+        name: Its name, e.g. "Bản tin sáng".
+        at: Start time in Vietnam, e.g. "06:00".
+        days: Weekday rule: "daily", "weekdays", "mon,wed,fri", "t2-t6", ...
+        max_minutes: Length cap (default: the ``program_max_minutes`` setting).
+        gap_s: Silence between parts (default: the ``program_gap_s`` setting).
+        priority: "thuong" or "uu_tien": decides overlaps with other programs.
+        languages: Comma-separated codes; empty means the area's languages.
+        actor: Who is making the change (audited).
+
+    Raises:
+        InvalidInput: a bad time, weekday rule, length, priority or language, or a start in the area's quiet hours.
+        NotFound: unknown area.
+    """
+    settings = get_settings()
+    area_repo.get_area(session, area_code)
+    name = " ".join(name.split())
+    if not name or len(name) > 100:
+        raise InvalidInput("a program needs a name of 1-100 characters (e.g. 'Bản tin sáng')")
+    start = parse_clock(at)
+    weekdays = parse_weekdays(days)
+    max_s = 60.0 * (settings.program_max_minutes if max_minutes is None else max_minutes)
+    gap = settings.program_gap_s if gap_s is None else gap_s
+    if not 0 <= gap <= 30:
+        raise InvalidInput(f"gap must be 0-30 s, got {gap}")
+    prio = parse_priority(priority)
+    langs = list(parse_languages(languages)) if languages.strip() else []
+    rule = SlotRule(program_id=0, area_code=area_code, at=start, weekdays=weekdays, max_s=max_s, priority=prio)
+    quiet = quiet_ranges(session, area_code)
+    for slot in next_occurrences(rule, datetime.now(VN_TZ), 1):  # the same wall-clock range every day
+        hit = slot_quiet_conflict(slot, quiet)
+        if hit is not None:
+            raise InvalidInput(f"{format_clock(start)} (for {max_s / 60:.0f} min) falls in the quiet hours "
+                               f"{format_clock(hit.start)}-{format_clock(hit.end)} of area {area_code}")
+    return repo.save_program(session, area_code=area_code, name=name, actor=actor, at=format_clock(start),
+                             weekdays="".join(str(d) for d in sorted(weekdays)), max_s=max_s, gap_s=gap,
+                             priority=prio.value, languages=langs, active=active)
+
+
+def _lineage_list(area_code: str, tree: Mapping[str, Area]) -> list[str]:
+    out, current = [], area_code
+    while current is not None and current in tree:
+        out.append(current)
+        current = tree[current].parent_code
+    return out
+
+
+def quiet_ranges(session: Session, area_code: str) -> tuple[ClockRange, ...]:
+    """The domain quiet ranges that apply in ``area_code`` (nearest area that sets them)."""
+    quiet, _ = area_profile(session, area_code)
+    return validate_quiet_hours(quiet)
+
+
+def set_area_profile(session: Session, *, area_code: str, quiet_hours: list[dict[str, str]] | None = None,
+                     volume_profile: list[dict[str, object]] | None = None, actor: str) -> None:
+    """Set quiet hours and/or the volume profile of an area (they apply to the areas below it too).
+
+    Raises:
+        InvalidInput: malformed or overlapping ranges, a percent outside 0-100, quiet all day.
+        NotFound: unknown area.
+    """
+    area_repo.get_area(session, area_code)
+    quiet = [r.to_json() for r in validate_quiet_hours(quiet_hours)] if quiet_hours is not None else None
+    volume = [s.to_json() for s in validate_volume_profile(volume_profile)] if volume_profile is not None else None
+    repo.set_profile(session, area_code=area_code, quiet_hours=quiet, volume_profile=volume, actor=actor)
 
 
 def area_profile(session: Session, area_code: str) -> tuple[list[dict[str, str]], list[dict[str, object]]]:
-    """Quiet hours and volume profile that devices in ``area_code`` honour (nearest area that sets them)."""
-    return [], []
+    """Quiet hours and volume profile that devices in ``area_code`` honour (nearest area that sets them).
+
+    Each part is looked up separately: a province may set quiet hours while a commune sets its own volume.
+    Returns ``([], [])`` when no area above sets anything.
+    """
+    tree = area_repo.all_areas(session) if area_code else {}
+    lineage = _lineage_list(area_code, tree)
+    return _nearest_parts(lineage, {code: rec for code in lineage if (rec := repo.get_profile(session, code))})
+
+
+def _nearest_parts(lineage: list[str], profiles: Mapping[str, AreaProfileRecord]
+                   ) -> tuple[list[dict[str, str]], list[dict[str, object]]]:
+    quiet: list[dict[str, str]] | None = None
+    volume: list[dict[str, object]] | None = None
+    for code in lineage:
+        rec = profiles.get(code)
+        if rec is None:
+            continue
+        if quiet is None and rec.quiet_hours:
+            quiet = [dict(r) for r in rec.quiet_hours]
+        if volume is None and rec.volume_profile:
+            volume = [dict(x) for x in rec.volume_profile]
+    return quiet or [], volume or []
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Planning
+
+
+@dataclass(frozen=True)
+class EditionPlan:
+    """One edition to build (or the reason it will not air)."""
+
+    program_id: int
+    program_name: str
+    program_area: str
+    area_code: str  # the commune (or the program's own area) it is for
+    language: str
+    slot: Slot
+    gap_s: float
+    intro_text: str
+    outro_text: str
+    selection: Selection | None
+    skipped_reason: str = ""
+    priority: str = "thuong"
+
+    @property
+    def slot_date(self) -> str:
+        return self.slot.local_date.isoformat()
+
+    def inputs_hash(self, extra: Mapping[str, object]) -> str:
+        """What the audio depends on (not the commune: identical content in many communes is built once)."""
+        items = [(i.package_id, i.manifest_hash, i.audio.sha256) for i in self.selection.items] \
+            if self.selection else []
+        return sha256_hex(canonical_json({
+            "program": self.program_id, "name": self.program_name, "area": self.program_area,
+            "starts_at": self.slot.starts_at.isoformat(), "language": self.language, "items": items,
+            "gap_s": self.gap_s, "intro": self.intro_text, "outro": self.outro_text, **extra}))
+
+
+def _date_words(day: date) -> str:
+    return f"{_WEEKDAY_VI[day.weekday()]}, ngày {day.day} tháng {day.month} năm {day.year}"
+
+
+def frame_texts(program_name: str, area_name: str, day: date) -> tuple[str, str]:
+    """The intro and outro lines of a programme (from the versioned prompts)."""
+    values = dict(program=program_name, area=area_name, date=_date_words(day))
+    return load_prompt(*INTRO_PROMPT).render(**values).strip(), load_prompt(*OUTRO_PROMPT).render(**values).strip()
+
+
+@functools.lru_cache(maxsize=1024)
+def _frame_for(intro: str, outro: str, gap_s: float, language: str) -> Frame:
+    # Estimated before the audio exists; espeak speaks Vietnamese only, other languages get the chime alone.
+    spoken = language == "vi"
+    intro_s = CHIME_S + (estimate_speech_seconds(intro) if spoken else 0.0)
+    outro_s = CHIME_S + (estimate_speech_seconds(outro) if spoken else 0.0)
+    return Frame(intro_s=intro_s, outro_s=outro_s, gap_s=gap_s)
+
+
+def plan_editions(session: Session, *, start: datetime, end: datetime, area_code: str | None = None,
+                  candidates: list[Candidate] | None = None) -> list[EditionPlan]:
+    """Plan every edition of active programs whose slots start in ``[start, end)``.
+
+    Each program defined for an area is planned for that area and for every commune under it (per-area
+    variants: the content differs where different packages target different communes). Per commune,
+    overlapping programs are resolved by priority, then by the nearer area; slots in quiet hours are
+    skipped; each edition's packages are selected and ordered per Circular 39 with the officer's order.
+
+    Args:
+        start: Window start (aware).
+        end: Window end (aware).
+        area_code: Plan only for this area and the communes under it.
+        candidates: Packages to draw from (default: every airable package; benchmarks pass their own).
+
+    Returns:
+        Plans in (start, area, language) order, including skipped ones with their reason.
+    """
+    tree = area_repo.all_areas(session)
+    if area_code is not None and area_code not in tree:
+        area_repo.get_area(session, area_code)  # raises NotFound
+    kids: dict[str, list[str]] = defaultdict(list)
+    for a in tree.values():
+        if a.parent_code is not None:
+            kids[a.parent_code].append(a.code)
+
+    def communes_under(code: str) -> list[str]:
+        out, todo = [], [code]
+        while todo:
+            current = todo.pop()
+            if tree[current].level is AreaLevel.COMMUNE:
+                out.append(current)
+            todo.extend(kids.get(current, ()))
+        return out
+
+    scope = set(communes_under(area_code)) | {area_code} if area_code else None
+    programs = repo.list_programs(session, active_only=True)
+    by_target: dict[str, list[tuple[ProgramRecord, Slot]]] = defaultdict(list)
+    for rec in programs:
+        slots = occurrences(rule_of(rec), start, end)
+        if not slots:
+            continue
+        for target in {rec.area_code, *communes_under(rec.area_code)}:
+            if scope is None or target in scope:
+                by_target[target].extend((rec, s) for s in slots)
+    if not by_target:
+        return []
+    cands = repo.airable_candidates(session) if candidates is None else candidates
+    by_area: dict[str, list[Candidate]] = defaultdict(list)
+    for c in cands:
+        for code in set(c.area_codes):
+            by_area[code].append(c)
+    orders: dict[str, dict[tuple[int, str], OfficerOrder]] = {}
+    all_profiles = repo.all_profiles(session)
+    profiles: dict[str, tuple[ClockRange, ...]] = {}
+    texts: dict[tuple[int, date], tuple[str, str]] = {}
+    plans: list[EditionPlan] = []
+    for target, pairs in by_target.items():
+        lineage = lineage_of(target, tree)
+        pool = {c.package_id: c for code in lineage for c in by_area.get(code, ())}
+        if target not in profiles:
+            quiet_json, _ = _nearest_parts(_lineage_list(target, tree), all_profiles)
+            profiles[target] = validate_quiet_hours(quiet_json)
+        quiet = profiles[target]
+        recs = {rec.id: rec for rec, _ in pairs}
+        kept, conflicts = resolve_conflicts([s for _, s in pairs], tree)
+        skipped = [(c.loser, c.reason) for c in conflicts]
+        for slot in kept:
+            hit = slot_quiet_conflict(slot, quiet)
+            if hit is not None:
+                skipped.append((slot, f"in quiet hours {format_clock(hit.start)}-{format_clock(hit.end)}"))
+        muted = {id(s) for s, _ in skipped}
+        for slot, reason in [*((s, "") for s in kept if id(s) not in muted), *skipped]:
+            rec = recs[slot.program_id]
+            key = (rec.id, slot.local_date)
+            if key not in texts:
+                texts[key] = frame_texts(rec.name, tree[rec.area_code].name, slot.local_date)
+            intro, outro = texts[key]
+            day = slot.local_date.isoformat()
+            if day not in orders:
+                orders[day] = {k: OfficerOrder(tuple(int(x) for x in o.package_order),
+                                               frozenset(int(x) for x in o.skipped))
+                               for k, o in repo.orders_for(session, day).items()}
+            officer = orders[day].get((rec.id, target), OfficerOrder())
+            for language in (tuple(rec.languages) or effective_languages(target, tree)):
+                selection = None
+                if not reason:
+                    selection = select_for_slot(pool.values(), lineage=lineage, language=language,
+                                                starts_at=slot.starts_at, max_s=rec.max_s,
+                                                frame=_frame_for(intro, outro, rec.gap_s, language), officer=officer)
+                plans.append(EditionPlan(rec.id, rec.name, rec.area_code, target, language, slot, rec.gap_s,
+                                         intro, outro, selection, reason, rec.priority))
+    plans.sort(key=lambda p: (p.slot.starts_at, p.area_code, p.program_id, p.language))
+    return plans
+
+
+def plan_day(session: Session, day: date, *, area_code: str | None = None) -> list[EditionPlan]:
+    """Plans of one Vietnam calendar day (00:00-24:00 local)."""
+    start, end = day_window(day)
+    return plan_editions(session, start=start, end=end, area_code=area_code)
+
+
+def reorder(session: Session, *, program_id: int, day: date, area_code: str, order: list[int],
+            skipped: list[int] | None = None, actor: str) -> None:
+    """Record the commune officer's order (package ids, within each priority level) for one date.
+
+    Ưu tiên and khẩn cấp items cannot be left out (Circular 39); the rule is applied when planning, and
+    asking for it is refused here with a clear error.
+
+    Raises:
+        InvalidInput: duplicate ids, ids that are not in the edition, or leaving out a priority item.
+    """
+    rec = repo.get_program(session, program_id)
+    tree = area_repo.all_areas(session)
+    area_repo.get_area(session, area_code)
+    if rec.area_code not in lineage_of(area_code, tree):
+        raise InvalidInput(f"program {program_id} is for area {rec.area_code}, which does not cover {area_code}")
+    skipped = list(skipped or [])
+    if len(set(order)) != len(order) or len(set(skipped)) != len(skipped):
+        raise InvalidInput("a package appears twice in the order")
+    known = {c.package_id: c for c in repo.airable_candidates(session)}
+    lineage = lineage_of(area_code, tree)
+    for pid in [*order, *skipped]:
+        cand = known.get(pid)
+        if cand is None or not any(code in lineage for code in cand.area_codes):
+            raise InvalidInput(f"package {pid} is not an approved package for area {area_code}")
+    for pid in skipped:
+        if known[pid].priority is not Priority.THUONG:
+            raise InvalidInput(f"package {pid} is {known[pid].priority.label_vi}: only 'thường' items may be "
+                               "left out of a program (Circular 39)")
+    repo.set_order(session, program_id=program_id, slot_date=day.isoformat(), area_code=area_code, order=order,
+                   skipped=skipped, actor=actor)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# What devices are told
+
+
+def program_items(session: Session, area_code: str, languages: tuple[str, ...], start: datetime,
+                  end: datetime, *, file_url: Callable[[str, str], str] | None = None) -> list[ScheduleItem]:
+    """Assembled programmes for a device in ``area_code`` playing between ``start`` and ``end`` (UTC).
+
+    Only published editions built for the device's own area count (per-area variants differ per commune).
+    An edition that contains a package withdrawn, killed or corrected since it was built is left out at
+    once, before any rebuild, so nothing withdrawn airs inside a programme.
+
+    Args:
+        file_url: ``(object key, sha256) -> URL`` a device fetches the audio from (the device service's
+            presigned-or-``/device/v1/files`` rule); default: the object store's own URL for the key.
+    """
+    from services.runtime import object_store  # the process-wide store (S3 hands out presigned URLs)
+
+    editions = repo.editions_between(session, area_codes=[area_code], languages=list(languages), start=start,
+                                     end=end, status="published")
+    if not editions:
+        return []
+    store = object_store()
+    out: list[ScheduleItem] = []
+    for e, rec in _on_air(session, editions):
+        local = e.starts_at.astimezone(VN_TZ)
+        out.append(ScheduleItem(
+            item_id=edition_item_id(e), kind="program", manifest_hash=e.manifest_hash or "",
+            priority=rec.priority, language=e.language, title=f"{rec.name} {local:%H:%M %d/%m/%Y}",
+            starts_at=e.starts_at, expires_at=e.starts_at + timedelta(seconds=max(rec.max_s, e.duration_s)),
+            audio=FileRef(name=f"{e.audio_sha256}.mp3",
+                          url=file_url(e.audio_key, e.audio_sha256 or "") if file_url else store.url(e.audio_key),
+                          size=int(e.audio_size or 0), sha256=e.audio_sha256 or ""),
+        ))
+    return out
+
+
+def generation_parts() -> list[Any]:
+    """Scalar subqueries whose values change whenever an edition is built, rebuilt or marked, a program is
+    changed or switched off, or an area's quiet hours or volume profile are set: the device service reads them
+    with its package generation in one statement to decide whether a built schedule is still current,
+    whichever node made the change."""
+    return [select(func.count(ProgramEditionRecord.id)).scalar_subquery(),
+            *(select(func.max(col)).scalar_subquery() for col in (
+                ProgramEditionRecord.updated_at, ProgramRecord.updated_at, AreaProfileRecord.updated_at))]
+
+
+def edition_item_id(e: ProgramEditionRecord) -> str:
+    """Stable per slot, commune and language: a rebuilt edition replaces the old one on the device."""
+    return f"program-{e.program_id}-{e.slot_date}-{e.area_code}-{e.language}"
+
+
+def program_audio_key(session: Session, sha256: str) -> str | None:
+    """The object key of a published programme's audio with this SHA-256, or None.
+
+    For the device file endpoint: programme audio is not a package asset, so it is looked up here. Only an
+    edition still on offer to devices counts (the same rule as :func:`program_items`): once a package in it
+    is withdrawn, killed or corrected, or its program switched off, its audio is no longer served, just as a
+    withdrawn package's files are not.
+    """
+    editions = list(session.scalars(select(ProgramEditionRecord).where(
+        ProgramEditionRecord.audio_sha256 == sha256, ProgramEditionRecord.status == "published")))
+    return next((e.audio_key for e, _ in _on_air(session, editions)), None)
+
+
+def _on_air(session: Session, editions: list[ProgramEditionRecord]
+            ) -> list[tuple[ProgramEditionRecord, ProgramRecord]]:
+    """The published editions devices may play, with their program: audio present, program active, and every
+    package in it still airable (checked at each call, so a withdrawal takes effect before any rebuild)."""
+    live = repo.airable_package_ids(session, sorted({int(i["package_id"]) for e in editions for i in e.items}))
+    out = []
+    for e in editions:
+        if not e.audio_key or any(int(i["package_id"]) not in live for i in e.items):
+            continue
+        rec = repo.get_program(session, e.program_id)
+        if rec.active:  # not switched off after it was built
+            out.append((e, rec))
+    return out
+
+
+def day_overview(session: Session, day: date, *, area_code: str | None = None) -> list[dict[str, object]]:
+    """What each edition of a Vietnam date will play, as plain values for the CLI and the programs page.
+
+    Combines the plan (what would be selected now, and what is left out and why) with what was built and
+    published to devices (status, length, loudness, audio), so an officer sees both.
+    """
+    tree = area_repo.all_areas(session)
+    out: list[dict[str, object]] = []
+    for p in plan_day(session, day, area_code=area_code):
+        built = repo.get_edition(session, p.program_id, p.slot_date, p.area_code, p.language)
+        sel = p.selection
+        out.append({
+            "program_id": p.program_id, "program": p.program_name, "program_area": p.program_area,
+            "area_code": p.area_code, "area_name": tree[p.area_code].name, "language": p.language,
+            "date": p.slot_date, "time": f"{p.slot.local_start:%H:%M}", "starts_at": p.slot.starts_at.isoformat(),
+            "priority": p.priority, "skipped_reason": p.skipped_reason,
+            "items": [{"package_id": i.package_id, "title": i.title, "priority": i.priority.value,
+                       "duration_s": round(i.audio.duration_s, 1), "offset_s": round(i.offset_s, 1)}
+                      for i in (sel.items if sel else ())],
+            "left_out": [{"package_id": x.package_id, "title": x.title, "reason": x.reason.value,
+                          "detail": x.detail} for x in (sel.left_out if sel else ())],
+            "estimated_s": round(sel.total_s, 1) if sel else 0.0, "max_s": sel.max_s if sel else 0.0,
+            "status": built.status if built is not None else ("empty" if sel is not None and sel.empty else "planned"),
+            "built_items": [int(i["package_id"]) for i in built.items] if built is not None else [],
+            "duration_s": built.duration_s if built is not None else 0.0,
+            "manifest_hash": built.manifest_hash if built is not None else None,
+            "audio_key": built.audio_key if built is not None else None,
+            "loudness_i": (built.detail.get("loudness") or {}).get("output_i") if built is not None else None,
+            "error": built.error if built is not None else "",
+        })
+    return out

@@ -22,7 +22,7 @@ from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus, VariantStatus, build_manifest
 from domain.priority import Priority
 from domain.speech import estimate_speech_seconds
-from engines import audio, slides, summarize, textnorm, translate, tts
+from engines import audio, slides, summarize, textnorm, translate, voices
 from engines.errors import SummaryError, VoiceUnavailable
 from engines.registry import Task, load_registry
 from prompts import load_prompt
@@ -257,7 +257,7 @@ def synthesize_speech(package_id: int, language: str) -> bool:
         return True
     store = object_store()
     script = store.get_bytes(script_asset.key).decode("utf-8")
-    engine = tts.EspeakTTS(voice=get_settings().espeak_voice)
+    engine = voices.engine_for(language)  # the registry's voice for the language; espeak-ng for vi by default
     with tempfile.TemporaryDirectory(prefix="bantin-tts-") as tmp:
         try:
             # Read abbreviations, numbers, dates, times and units as words; the script itself is unchanged.
@@ -273,7 +273,8 @@ def synthesize_speech(package_id: int, language: str) -> bool:
             logger.warning("variant %s has no synthetic voice: %s", language, exc)
             return False
         obj = store.put_file(result.path, ext="wav", media_type="audio/wav")
-    meta = {"engine": engine.name, "engine_version": tts.version(), "voice": result.voice,
+    meta = {"engine": engine.name, "engine_version": engine.version(), "voice": result.voice,
+            "model": result.model, "licence": result.licence,
             "synthetic": result.synthetic, "duration_s": round(result.duration_s, 2),
             "script_sha256": script_asset.sha256, "text_normalization": "textnorm"}
     with session() as s:

@@ -1,27 +1,55 @@
 """Publishing tasks: approved package -> one delivery per destination, each sent until it is
 acknowledged or given up. A delivered delivery is never sent again, so rerunning a publish (or
 resuming one that crashed) delivers nothing twice; a re-send after a crash carries the same
-idempotency key so the receiver can recognise it."""
+idempotency key so the receiver can recognise it.
 
+Devices are a destination too: they pull what is published for their area (``services.device_schedule``),
+so a package reaching authorised devices is published as soon as its publish starts (an emergency must
+not wait for slow HTTP receivers), and emergencies are also pushed over MQTT (``tasks.mqtt``).
+"""
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from prefect import get_run_logger, task
 from prefect.runtime import flow_run
-from prefect.tasks import exponential_backoff
 from sqlalchemy.orm import Session
 
 from domain.approvals import check_publishable
-from domain.deliveries import DeliveryStatus, PublicationFailed, is_transient_http_status
+from domain.deliveries import DeliveryStatus, PublicationFailed, backoff_delay, is_transient_http_status
 from domain.errors import InvalidInput
 from domain.packages import PackageStatus, verify_manifest
 from domain.payloads import package_payload
-from services.runtime import object_store, session
+from services import device_schedule, signing
+from services.devices import devices_reaching
+from services.runtime import db_engine, object_store, session
 from settings import get_settings
-from storage.models import PackageRecord
+from storage.models import DestinationRecord, PackageRecord
 from storage.repositories import audit, deliveries, drafts, packages
-from tasks.retry import TransientError, is_transient, retry_if_transient
+from tasks.group_commit import GroupCommitter
+from tasks.retry import is_transient, retry_if_transient
+
+T = TypeVar("T")
+
+_db_lock = threading.Lock()  # SQLite has one writer: the sending threads take turns for their short writes
+
+
+def db_turn() -> Any:
+    """A lock for the sender threads' transactions on SQLite (a no-op context on PostgreSQL)."""
+    import contextlib
+
+    return _db_lock if db_engine().dialect.name == "sqlite" else contextlib.nullcontext()
+
+
+def _reaching_devices(s: Session, package_id: int) -> int:
+    pkg = packages.get_package(s, package_id)
+    return len(devices_reaching(s, list(drafts.revision_by_id(s, pkg.revision_id).content.area_codes)))
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
@@ -36,7 +64,7 @@ def prepare_deliveries(package_id: int) -> list[int]:
     Raises:
         ApprovalRefused: the package is not approved for its current manifest.
         ManifestMismatch: the stored manifest is not the approved one.
-        InvalidInput: no destination is configured.
+        InvalidInput: no destination is configured and no device reaches the package's areas.
     """
     logger = get_run_logger()
     with session() as s:
@@ -45,8 +73,9 @@ def prepare_deliveries(package_id: int) -> list[int]:
                           approved_hashes=packages.approved_hashes(s, package_id))
         manifest_hash, manifest_key = pkg.manifest_hash or "", pkg.manifest_key or ""
         targets = deliveries.list_destinations(s, enabled_only=True)
-        if not targets:
-            raise InvalidInput("no destination is configured; add one with 'bantin destinations add NAME URL'")
+        if not targets and not _reaching_devices(s, package_id):
+            raise InvalidInput("no destination is configured and no authorised device reaches these areas; add one "
+                               "with 'bantin destinations add NAME URL' or authorise a device")
         store = object_store()
         manifest = verify_manifest(store.get_bytes(manifest_key), manifest_hash)
         missing = [a["key"] for v in manifest["variants"] for a in v["assets"] if not store.exists(a["key"])]
@@ -64,64 +93,167 @@ def prepare_deliveries(package_id: int) -> list[int]:
     return todo
 
 
-def _payload(package_id: int, idempotency_key: str) -> dict[str, Any]:
-    store = object_store()
-    with session() as s:
-        pkg = packages.get_package(s, package_id)
-        manifest = verify_manifest(store.get_bytes(pkg.manifest_key or ""), pkg.manifest_hash or "")
-        corrects = [p.manifest_hash or "" for p in _earlier_published(s, pkg)]
-    urls = {a["key"]: store.url(a["key"]) for v in manifest["variants"] for a in v["assets"]}
-    return package_payload(manifest_hash=pkg.manifest_hash or "", manifest=manifest, asset_urls=urls,
-                           idempotency_key=idempotency_key, corrects=corrects)
+class PayloadCache:
+    """The verified manifest, asset URLs and corrected hashes of each package, read once per fan-out; each
+    delivery's payload differs only in its idempotency key (and so its signature)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parts: dict[int, tuple[str, dict[str, Any], dict[str, str], list[str]]] = {}
+
+    def payload(self, package_id: int, idempotency_key: str) -> dict[str, Any]:
+        with self._lock:
+            parts = self._parts.get(package_id)
+        if parts is None:
+            store = object_store()
+            with session() as s:
+                pkg = packages.get_package(s, package_id)
+                manifest = verify_manifest(store.get_bytes(pkg.manifest_key or ""), pkg.manifest_hash or "")
+                corrects = [p.manifest_hash or "" for p in _earlier_published(s, pkg)]
+            urls = {a["key"]: store.url(a["key"]) for v in manifest["variants"] for a in v["assets"]}
+            parts = (pkg.manifest_hash or "", manifest, urls, corrects)
+            with self._lock:
+                self._parts[package_id] = parts
+        manifest_hash, manifest, urls, corrects = parts
+        return signing.sign(package_payload(manifest_hash=manifest_hash, manifest=manifest, asset_urls=urls,
+                                            idempotency_key=idempotency_key, corrects=corrects))
 
 
-@task(task_run_name="deliver-{delivery_id}", retries=4, retry_delay_seconds=exponential_backoff(2),
-      retry_jitter_factor=0.5, retry_condition_fn=retry_if_transient)
-def deliver(delivery_id: int) -> str:
-    """Push the package to one destination.
+def _write(writer: GroupCommitter | None, fn: Callable[[Session], T]) -> T:
+    """Run a short state write: through the group committer when there is one, else in its own transaction."""
+    if writer is not None:
+        return writer.run(fn)
+    with db_turn(), session() as s:
+        return fn(s)
+
+
+_client_lock = threading.Lock()
+_clients: dict[float, httpx.Client] = {}
+
+
+def _http() -> httpx.Client:
+    """One pooled client per process (and timeout): building a client (TLS context) costs ~0.1 s."""
+    timeout = get_settings().http_timeout
+    with _client_lock:
+        client = _clients.get(timeout)
+        if client is None:
+            client = _clients[timeout] = httpx.Client(timeout=timeout, limits=httpx.Limits(max_connections=256))
+        return client
+
+
+def post_signed(url: str, payload: dict[str, Any], key: str) -> tuple[str, str, bool]:
+    """POST one signed document; returns (receipt or "", error or "", whether the error is transient)."""
+    try:
+        resp = _http().post(url, json=payload, headers={"Idempotency-Key": key})
+    except Exception as exc:  # every failure is recorded on the delivery; only transient ones are retried
+        return "", f"{type(exc).__name__}: {exc}", is_transient(exc)
+    if 200 <= resp.status_code < 300:
+        return _receipt(resp), "", False
+    return "", f"HTTP {resp.status_code}: {resp.text[:200]}", is_transient_http_status(resp.status_code)
+
+
+def attempt_delivery(delivery_id: int, *, writer: GroupCommitter | None = None,
+                     payloads: PayloadCache | None = None) -> DeliveryStatus:
+    """One attempt to push a package to one destination.
 
     The SENDING state is committed before the request, so a crash leaves evidence and the resumed
     publish re-sends with the same idempotency key. 2xx is delivered; 5xx, 408, 429 and network errors
-    are retried with exponential backoff and jitter; other answers, or too many attempts, are dead.
+    are FAILED (retried) until ``BANTIN_DELIVERY_MAX_ATTEMPTS``; other answers are dead at once.
 
     Returns:
-        The delivery's final status.
+        The delivery's status after the attempt.
     """
-    logger = get_run_logger()
     settings = get_settings()
-    with session() as s:
+
+    def start(s: Session) -> tuple[DeliveryStatus, int, str, int, str]:
         d = deliveries.get_delivery(s, delivery_id)
         if d.status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
-            return d.status
+            return DeliveryStatus(d.status), 0, "", 0, ""
         deliveries.set_delivery_status(s, d, DeliveryStatus.SENDING)
-        package_id, key, attempts = d.package_id, d.idempotency_key, d.attempts
-        dest = next(t for t in deliveries.list_destinations(s) if t.id == d.destination_id)
-        url, name = dest.url, dest.name
-    error, transient, receipt = "", False, ""
+        dest = s.get(DestinationRecord, d.destination_id)
+        return DeliveryStatus.SENDING, d.package_id, d.idempotency_key, d.attempts, dest.url if dest else ""
+
+    status, package_id, key, attempts, url = _write(writer, start)
+    if status is not DeliveryStatus.SENDING:
+        return status
     try:
-        payload = _payload(package_id, key)
-        resp = httpx.post(url, json=payload, headers={"Idempotency-Key": key}, timeout=settings.http_timeout)
-        if 200 <= resp.status_code < 300:
-            receipt = _receipt(resp)
-        else:
-            error = f"HTTP {resp.status_code}: {resp.text[:200]}"
-            transient = is_transient_http_status(resp.status_code)
-    except Exception as exc:  # record every failure on the delivery; only transient ones are retried
-        error, transient = f"{type(exc).__name__}: {exc}", is_transient(exc)
-    with session() as s:
+        receipt, error, transient = post_signed(url, (payloads or PayloadCache()).payload(package_id, key), key)
+    except Exception as exc:  # the payload itself could not be built (store unreachable...)
+        receipt, error, transient = "", f"{type(exc).__name__}: {exc}", is_transient(exc)
+
+    def finish(s: Session) -> DeliveryStatus:
         d = deliveries.get_delivery(s, delivery_id)
         if receipt:
             deliveries.set_delivery_status(s, d, DeliveryStatus.DELIVERED, receipt_id=receipt)
-            logger.info("delivered package %s to %s (receipt %s)", package_id, name, receipt)
-            return DeliveryStatus.DELIVERED.value
-        if transient and attempts < settings.delivery_max_attempts:
-            deliveries.set_delivery_status(s, d, DeliveryStatus.FAILED, error=error)
-        else:
-            deliveries.set_delivery_status(s, d, DeliveryStatus.DEAD, error=error)
-            logger.error("delivery to %s is dead after %d attempt(s): %s", name, attempts, error)
-            return DeliveryStatus.DEAD.value
-    logger.warning("delivery to %s failed (attempt %d): %s", name, attempts, error)
-    raise TransientError(f"delivery to {name} failed: {error}")
+            return DeliveryStatus.DELIVERED
+        retry = transient and attempts < settings.delivery_max_attempts
+        target = DeliveryStatus.FAILED if retry else DeliveryStatus.DEAD
+        deliveries.set_delivery_status(s, d, target, error=error)
+        return target
+
+    return _write(writer, finish)
+
+
+def deliver_until_done(delivery_id: int, *, rng: random.Random | None = None, writer: GroupCommitter | None = None,
+                       payloads: PayloadCache | None = None) -> DeliveryStatus:
+    """Attempt a delivery until it is delivered or dead, sleeping an exponential backoff with jitter
+    (``BANTIN_DELIVERY_BACKOFF_SECONDS`` doubling per attempt) between transient failures."""
+    settings = get_settings()
+    rng = rng or random.Random()
+    attempt = 0
+    while True:
+        status = attempt_delivery(delivery_id, writer=writer, payloads=payloads)
+        attempt += 1
+        if status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
+            return status
+        time.sleep(backoff_delay(attempt, settings.delivery_backoff_seconds, rand=rng.random()))
+
+
+def fan_out(delivery_ids: list[int]) -> dict[str, int]:
+    """Send many deliveries at once (``BANTIN_DELIVERY_CONCURRENCY`` in flight), each until delivered or dead,
+    with their state writes group-committed.
+
+    Returns:
+        How many ended in each status.
+    """
+    workers = max(1, min(get_settings().delivery_concurrency, len(delivery_ids) or 1))
+    payloads = PayloadCache()
+    with GroupCommitter() as writer, ThreadPoolExecutor(workers, thread_name_prefix="bantin-deliver") as pool:
+        results = list(pool.map(lambda i: deliver_until_done(i, writer=writer, payloads=payloads), delivery_ids))
+    counts: dict[str, int] = {}
+    for status in results:
+        counts[status.value] = counts.get(status.value, 0) + 1
+    return counts
+
+
+@task(task_run_name="deliver-{delivery_id}", retries=2, retry_delay_seconds=[1, 5],
+      retry_condition_fn=retry_if_transient)
+def deliver(delivery_id: int) -> str:
+    """Push the package to one destination, retrying transient failures with backoff and jitter.
+
+    Returns:
+        The delivery's final status (delivered or dead).
+    """
+    status = deliver_until_done(delivery_id)
+    if status is DeliveryStatus.DEAD:
+        get_run_logger().error("delivery %s is dead; resend with 'bantin deliveries resend %s'", delivery_id,
+                               delivery_id)
+    return status.value
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+def deliver_all(delivery_ids: list[int]) -> dict[str, int]:
+    """Send many deliveries at once (``BANTIN_DELIVERY_CONCURRENCY`` in flight), each until delivered or dead.
+
+    One task for the whole fan-out: a thousand destinations cost a thousand HTTP requests, not a thousand
+    task runs. Each delivery keeps its own state, attempts and error in the database.
+
+    Returns:
+        How many ended in each status.
+    """
+    counts = fan_out(delivery_ids)
+    get_run_logger().info("deliveries: %s", counts)
+    return counts
 
 
 def _receipt(resp: httpx.Response) -> str:
@@ -173,29 +305,57 @@ def reopen_dead_deliveries(package_id: int) -> int:
     return count
 
 
+def _mark_published(s: Session, pkg: PackageRecord, destinations: list[str]) -> None:
+    if pkg.status in (PackageStatus.APPROVED, PackageStatus.SCHEDULED):
+        packages.set_status(s, pkg, PackageStatus.PUBLISHED, actor="system", destinations=destinations)
+        for older in _earlier_published(s, pkg):  # this package is their correction
+            packages.set_status(s, older, PackageStatus.CORRECTED, actor="system", corrected_by=pkg.id,
+                                manifest_hash=pkg.manifest_hash)
+    device_schedule.invalidate()
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+def open_device_channel(package_id: int) -> int:
+    """Publish the package to devices at once when authorised devices reach its areas: they pull it at their
+    next poll (and emergencies are pushed right after this).
+
+    Returns:
+        How many authorised devices it reaches.
+    """
+    with session() as s:
+        pkg = packages.get_package(s, package_id)
+        reached = _reaching_devices(s, package_id)
+        if reached and pkg.status in (PackageStatus.APPROVED, PackageStatus.SCHEDULED):
+            check_publishable(status=PackageStatus(pkg.status), manifest_hash=pkg.manifest_hash or "",
+                              approved_hashes=packages.approved_hashes(s, package_id))
+            _mark_published(s, pkg, [f"devices ({reached})"])
+    get_run_logger().info("package %s reaches %d authorised device(s)", package_id, reached)
+    return reached
+
+
 @task
 def complete_publication(package_id: int) -> str:
-    """Mark the package published once at least one destination has it.
+    """Mark the package published once at least one destination (or device) has it.
 
     Returns:
         The package status.
 
     Raises:
-        PublicationFailed: no destination accepted the package (it stays approved; resend later).
+        PublicationFailed: no destination accepted the package and no device reaches it (it stays approved;
+            resend later).
     """
     with session() as s:
         pkg = packages.get_package(s, package_id)
         rows = deliveries.deliveries_of(s, package_id)
         delivered = [t.name for d, t in rows if d.status == DeliveryStatus.DELIVERED]
+        reached = _reaching_devices(s, package_id)
+        if reached:
+            delivered.append(f"devices ({reached})")
         if not delivered:
             errors = "; ".join(f"{t.name}: {d.last_error or d.status}" for d, t in rows)
             raise PublicationFailed(f"no destination accepted package {package_id} ({errors}); "
                                     f"when they are back: bantin publish {package_id} --resend-dead")
-        if pkg.status in (PackageStatus.APPROVED, PackageStatus.SCHEDULED):
-            packages.set_status(s, pkg, PackageStatus.PUBLISHED, actor="system", destinations=delivered)
-            for older in _earlier_published(s, pkg):  # this package is their correction
-                packages.set_status(s, older, PackageStatus.CORRECTED, actor="system", corrected_by=pkg.id,
-                                    manifest_hash=pkg.manifest_hash)
+        _mark_published(s, pkg, delivered)
         return pkg.status
 
 

@@ -26,7 +26,8 @@ def test_help_lists_the_commands(home: Path) -> None:
     out = run(home, "--help")
     assert out.returncode == 0
     for command in ("init", "draft", "produce", "package", "approve", "reject", "publish", "demo", "areas", "models",
-                    "audit", "users", "serve", "api-token"):
+                    "audit", "users", "serve", "api-token", "search", "archive", "devices", "keys", "deliveries",
+                    "cap", "programs"):
         assert command in out.stdout
 
 

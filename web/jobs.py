@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 PRODUCE_DEPLOYMENT = "produce-package/produce"
 PUBLISH_DEPLOYMENT = "publish-package/publish"
+RETRACT_DEPLOYMENT = "retract-package/retract"
 
 
 class FlowStarter:
@@ -29,6 +30,10 @@ class FlowStarter:
     def publish(self, package_id: int) -> Future[Any] | str:
         return self._start(PUBLISH_DEPLOYMENT, "publish", {"package_id": package_id})
 
+    def retract(self, package_id: int) -> Future[Any] | str:
+        """Tell devices (MQTT stop for emergencies) and destinations about a withdrawal or kill."""
+        return self._start(RETRACT_DEPLOYMENT, "retract", {"package_id": package_id})
+
     def _start(self, deployment: str, which: str, params: dict[str, int]) -> Future[Any] | str:
         if self.use_deployments:
             from prefect.deployments import run_deployment
@@ -40,11 +45,13 @@ class FlowStarter:
     @staticmethod
     def _run_embedded(which: str, params: dict[str, int]) -> Any:
         from flows.produce import produce_package
-        from flows.publish import publish_package
+        from flows.publish import publish_package, retract_package
 
         try:
             if which == "produce":
                 return produce_package(**params)
+            if which == "retract":
+                return retract_package(**params)
             return publish_package(**params)
         except Exception:  # the flow has recorded the failure on the package; keep the worker alive
             log.exception("%s flow failed for %s", which, params)

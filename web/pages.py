@@ -223,6 +223,7 @@ def package_page(request: Request, package_id: int) -> Response:
             s, user, "package.approve", area_codes=areas)
         state = approval_service.approval_state(s, package_id)
         remaining = [f"{r.level.value} · {r.area_code}" for r in state.remaining]
+        device_rows = device_status_block(s, package_id, v, areas)
     order = {"script": 0, "audio": 1, "board_text": 2, "slide": 3}
     v["variants"].sort(key=lambda var: (var["language"] != SOURCE_LANGUAGE, var["language"]))
     for var in v["variants"]:
@@ -237,7 +238,22 @@ def package_page(request: Request, package_id: int) -> Response:
         r["at"] = datetime.fromisoformat(r["at"]).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
     prefect_ui = os.environ.get("PREFECT_UI_URL", "").rstrip("/")
     return render(request, "package.html", v=v, can_approve=can_approve, refusal=refusal, remaining=remaining,
-                  can_withdraw=can_withdraw, prefect_ui=prefect_ui)
+                  can_withdraw=can_withdraw, prefect_ui=prefect_ui, device_rows=device_rows)
+
+
+def device_status_block(s: Session, package_id: int, v: dict[str, object], areas: list[str]) -> dict[str, object]:
+    """Devices the package reaches (with emergency acknowledgements and plays) and withdrawal notices."""
+    from services.devices import package_device_status
+    from storage.repositories.deliveries import retractions_of
+
+    rows = package_device_status(s, str(v.get("manifest_hash") or ""), areas)
+    for r in rows:
+        r["acked"] = r["acked_at"].astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y") if r["acked_at"] else ""
+    return {"devices": rows, "unconfirmed": [r for r in rows if not r["acked_at"]],
+            "emergency": v.get("priority") == "khan_cap",
+            "retractions": [{"destination": t.name, "action": r.action, "status": r.status, "attempts": r.attempts,
+                             "receipt_id": r.receipt_id, "last_error": r.last_error}
+                            for r, t in retractions_of(s, package_id)]}
 
 
 @router.post("/packages/{package_id}/approve")
@@ -275,6 +291,7 @@ async def package_withdraw(request: Request, package_id: int) -> Response:
     """Withdraw (or kill) a package that is approved, scheduled or on the air."""
     await _decide(request, package_id, lambda s, username, form: approval_service.withdraw_package(
         s, package_id=package_id, username=username, reason=form.get("reason", ""), kill=form.get("kill") == "1"))
+    request.app.state.flows.retract(package_id)  # devices now (MQTT stop for emergencies), then destinations
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
 
 

@@ -1,8 +1,11 @@
-"""A reference receiver for bantin's package push (schema ``bantin.package/1``).
+"""A reference receiver for bantin's package push (schemas ``bantin.package/1`` and ``bantin.retraction/1``,
+documented in ``domain/payloads.py``).
 
 Provincial and central systems (HTTTN) can run it, or read it, to see what a conforming receiver
-does: check the manifest hash, fetch and verify every asset, recognise a re-send by its
-idempotency key and answer with a receipt. The demo starts one on loopback. Standard library only.
+does: verify the installation's signature (when given its public keys), check the manifest hash, fetch
+and verify every asset, recognise a re-send by its idempotency key and answer with a receipt; take a
+withdrawn or killed package off the air. The demo starts one on loopback. Standard library plus
+``domain`` (canonical JSON and Ed25519 verification).
 """
 
 import hashlib
@@ -16,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from domain.canonical import canonical_json, sha256_hex
-from domain.payloads import PAYLOAD_SCHEMA
+from domain.payloads import PAYLOAD_SCHEMA, RETRACTION_SCHEMA
+from domain.signatures import SignatureInvalid, verify_document
 
 MAX_BODY = 10 * 1024 * 1024
 
@@ -35,7 +39,9 @@ class Received:
 class ReceiverState:
     out_dir: Path
     allow_file_urls: bool = False
+    trusted: dict[str, bytes] | None = None  # key id -> public key; None accepts unsigned pushes (demo only)
     by_key: dict[str, Received] = field(default_factory=dict)
+    retracted: dict[str, str] = field(default_factory=dict)  # manifest hash -> withdraw | kill
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,13 +65,20 @@ def accept(state: ReceiverState, payload: dict[str, Any], idempotency_key: str) 
     """Validate and store one package; returns (receipt, was_duplicate)."""
     if not isinstance(payload, dict):
         raise ReceiverError("the body must be a JSON object")
-    if payload.get("schema") != PAYLOAD_SCHEMA:
+    if payload.get("schema") not in (PAYLOAD_SCHEMA, RETRACTION_SCHEMA):
         raise ReceiverError(f"unknown schema {payload.get('schema')!r}")
     if not idempotency_key or idempotency_key != payload.get("idempotency_key"):
         raise ReceiverError("missing or inconsistent Idempotency-Key")
+    if state.trusted is not None:
+        try:
+            verify_document(payload, state.trusted)
+        except SignatureInvalid as exc:
+            raise ReceiverError(f"signature refused: {exc}") from None
     with state.lock:
         if idempotency_key in state.by_key:
             return state.by_key[idempotency_key], True
+    if payload["schema"] == RETRACTION_SCHEMA:
+        return _retract(state, payload, idempotency_key)
     manifest = payload["manifest"]
     manifest_hash = sha256_hex(canonical_json(manifest))
     if manifest_hash != payload.get("manifest_hash"):
@@ -85,6 +98,24 @@ def accept(state: ReceiverState, payload: dict[str, Any], idempotency_key: str) 
     rec = Received(f"rcpt-{uuid.uuid4().hex[:12]}", idempotency_key, manifest_hash, manifest["title"], verified,
                    pkg_dir)
     with state.lock:
+        existing = state.by_key.setdefault(idempotency_key, rec)
+    return existing, existing is not rec
+
+
+def _retract(state: ReceiverState, payload: dict[str, Any], idempotency_key: str) -> tuple[Received, bool]:
+    """Take a package off the air: drop its files (a kill must not be played again)."""
+    manifest_hash = str(payload.get("manifest_hash", ""))
+    if len(manifest_hash) != 64 or payload.get("action") not in ("withdraw", "kill"):
+        raise ReceiverError("a retraction names a manifest hash and withdraw or kill")
+    pkg_dir = state.out_dir / manifest_hash[:16]
+    if pkg_dir.is_dir():
+        for f in pkg_dir.iterdir():
+            if f.name != "manifest.json":
+                f.unlink()
+    rec = Received(f"rcpt-{uuid.uuid4().hex[:12]}", idempotency_key, manifest_hash, f"({payload['action']})", 0,
+                   pkg_dir)
+    with state.lock:
+        state.retracted[manifest_hash] = str(payload["action"])
         existing = state.by_key.setdefault(idempotency_key, rec)
     return existing, existing is not rec
 
@@ -122,8 +153,9 @@ def make_handler(state: ReceiverState) -> type[BaseHTTPRequestHandler]:
 class ReferenceReceiver:
     """Run the receiver on ``127.0.0.1`` in a background thread (``with ReferenceReceiver(dir) as r``)."""
 
-    def __init__(self, out_dir: Path, port: int = 0, *, allow_file_urls: bool = False) -> None:
-        self.state = ReceiverState(out_dir, allow_file_urls=allow_file_urls)
+    def __init__(self, out_dir: Path, port: int = 0, *, allow_file_urls: bool = False,
+                 trusted: dict[str, bytes] | None = None) -> None:
+        self.state = ReceiverState(out_dir, allow_file_urls=allow_file_urls, trusted=trusted)
         out_dir.mkdir(parents=True, exist_ok=True)
         self.server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(self.state))
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -7,6 +7,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from domain.deliveries import DeliveryStatus, DestinationKind, idempotency_key, transition_delivery
 from domain.errors import InvalidInput, NotFound
 from storage.models import DeliveryRecord, DestinationRecord, utcnow
+from storage.models_devices import RetractionRecord
 from storage.repositories import audit
 from storage.repositories.cas import compare_and_set
 
@@ -107,3 +108,96 @@ def deliveries_of(session: Session, package_id: int) -> list[tuple[DeliveryRecor
             .join(DestinationRecord, DeliveryRecord.destination_id == DestinationRecord.id)
             .where(DeliveryRecord.package_id == package_id).order_by(DeliveryRecord.id))
     return [(d, t) for d, t in session.execute(stmt).tuples()]
+
+
+def resend_one(session: Session, delivery_id: int, *, actor: str) -> DeliveryRecord:
+    """Reopen one dead delivery with a fresh attempt budget (its idempotency key stays the same).
+
+    Raises:
+        NotFound: no such delivery.
+        InvalidInput: it is not dead.
+    """
+    rec = get_delivery(session, delivery_id)
+    if rec.status != DeliveryStatus.DEAD:
+        raise InvalidInput(f"delivery {delivery_id} is {rec.status}, not dead; only dead deliveries are resent")
+    previous = rec.attempts
+    set_delivery_status(session, rec, DeliveryStatus.PENDING)
+    session.execute(update(DeliveryRecord).where(DeliveryRecord.id == rec.id).values(attempts=0))
+    set_committed_value(rec, "attempts", 0)
+    audit.record(session, actor=actor, action="delivery.resend", entity="delivery", entity_id=rec.id,
+                 package_id=rec.package_id, previous_attempts=previous)
+    return rec
+
+
+def list_deliveries(session: Session, *, status: DeliveryStatus | None = None, package_id: int | None = None,
+                    limit: int = 500) -> list[tuple[DeliveryRecord, DestinationRecord]]:
+    """Deliveries with their destinations, newest first (the queue and dead-letter views)."""
+    stmt = (select(DeliveryRecord, DestinationRecord)
+            .join(DestinationRecord, DeliveryRecord.destination_id == DestinationRecord.id)
+            .order_by(DeliveryRecord.id.desc()).limit(limit))
+    if status is not None:
+        stmt = stmt.where(DeliveryRecord.status == status.value)
+    if package_id is not None:
+        stmt = stmt.where(DeliveryRecord.package_id == package_id)
+    return [(d, t) for d, t in session.execute(stmt).tuples()]
+
+
+def ensure_retraction(session: Session, *, package_id: int, destination_id: int, action: str,
+                      manifest_hash: str) -> RetractionRecord:
+    """The withdrawal/kill notice of this package to this destination, created once (reruns reuse it)."""
+    rec = session.scalar(select(RetractionRecord).where(RetractionRecord.package_id == package_id,
+                                                        RetractionRecord.destination_id == destination_id))
+    if rec is None:
+        rec = RetractionRecord(package_id=package_id, destination_id=destination_id, action=action,
+                               status=DeliveryStatus.PENDING.value,
+                               idempotency_key=f"{idempotency_key(manifest_hash, destination_id)}-{action}")
+        session.add(rec)
+        session.flush()
+    return rec
+
+
+def get_retraction(session: Session, retraction_id: int) -> RetractionRecord:
+    rec = session.get(RetractionRecord, retraction_id)
+    if rec is None:
+        raise NotFound(f"no retraction with id {retraction_id}")
+    return rec
+
+
+def set_retraction_status(session: Session, rec: RetractionRecord, target: DeliveryStatus, *, error: str = "",
+                          receipt_id: str = "") -> None:
+    """Move a retraction notice along the delivery state machine (compare-and-set), auditing the outcomes."""
+    current = DeliveryStatus(rec.status)
+    transition_delivery(current, target)
+    values: dict[str, object] = {"status": target.value, "updated_at": utcnow()}
+    if target is DeliveryStatus.SENDING:
+        values["attempts"] = rec.attempts + 1
+    if error:
+        values["last_error"] = error[:2000]
+    if receipt_id:
+        values["receipt_id"] = receipt_id
+    compare_and_set(session, rec, "retraction", current.value, target.value, values)
+    if target in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
+        audit.record(session, actor="system", action=f"retraction.{target.value}", entity="delivery",
+                     entity_id=f"r{rec.id}", package_id=rec.package_id, destination_id=rec.destination_id,
+                     attempts=rec.attempts, error=error, receipt_id=receipt_id, retraction=rec.action)
+
+
+def retractions_of(session: Session, package_id: int) -> list[tuple[RetractionRecord, DestinationRecord]]:
+    stmt = (select(RetractionRecord, DestinationRecord)
+            .join(DestinationRecord, RetractionRecord.destination_id == DestinationRecord.id)
+            .where(RetractionRecord.package_id == package_id).order_by(RetractionRecord.id))
+    return [(r, t) for r, t in session.execute(stmt).tuples()]
+
+
+def packages_owing_retractions(session: Session, statuses: list[str]) -> list[int]:
+    """Packages in ``statuses`` (withdrawn, killed) with a delivered delivery but no retraction notice yet for
+    that destination, or a notice not yet delivered or dead."""
+    from storage.models import PackageRecord
+
+    delivered = (select(DeliveryRecord.package_id, DeliveryRecord.destination_id)
+                 .join(PackageRecord, PackageRecord.id == DeliveryRecord.package_id)
+                 .where(PackageRecord.status.in_(statuses), DeliveryRecord.status == DeliveryStatus.DELIVERED.value))
+    done = {(r.package_id, r.destination_id) for r in session.scalars(
+        select(RetractionRecord).where(RetractionRecord.status.in_(
+            [DeliveryStatus.DELIVERED.value, DeliveryStatus.DEAD.value])))}
+    return sorted({p for p, d in session.execute(delivered).tuples() if (p, d) not in done})

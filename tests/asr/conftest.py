@@ -126,3 +126,49 @@ def long_recording(tmp_path_factory: pytest.TempPathFactory, ffmpeg_ok: None) ->
                     "volume='if(lt(mod(t,7),6),0.1,0)':eval=frame", "-ac", "1", "-b:a", "8k", str(path)],
                    check=True, timeout=120)
     return path
+
+
+def need(module: str, install: str) -> None:
+    """Skip (fail under CI) when an optional backend is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        unavailable(f"{module} is not installed ({install})")
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("tiny-whisper")
+
+
+@pytest.fixture(scope="session")
+def tiny_transformers(tiny_dir: Path) -> Path:
+    """A tiny random transformers Whisper directory (Whisper's real token layout)."""
+    need("transformers", "pip install -e '.[ml]'")
+    need("whisper", "make test installs openai-whisper")  # its language list gives the token order
+    from tests.asr.tiny_whisper import build_transformers_whisper
+
+    return build_transformers_whisper(tiny_dir / "transformers")
+
+
+@pytest.fixture(scope="session")
+def tiny_openai(tiny_dir: Path) -> Path:
+    """A tiny random openai-whisper checkpoint."""
+    need("whisper", "pip install --no-deps openai-whisper==20250625")
+    from tests.asr.tiny_whisper import build_openai_whisper
+
+    return build_openai_whisper(tiny_dir / "openai.pt")
+
+
+@pytest.fixture(scope="session")
+def tiny_ct2(tiny_transformers: Path, tiny_dir: Path) -> Path:
+    """The tiny transformers Whisper converted by CTranslate2's converter (float32: exact round trips)."""
+    from tests.asr.tiny_whisper import build_ct2_whisper
+
+    return build_ct2_whisper(tiny_transformers, tiny_dir / "ct2")
+
+
+@pytest.fixture(scope="session")
+def short_clip(vieneu_clips: list[tuple[Path, str]], ffmpeg_ok: None) -> Path:
+    """One natural 2.6 s clip: enough for plumbing through the slow-per-token tiny models."""
+    return vieneu_clips[0][0]

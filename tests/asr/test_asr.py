@@ -123,9 +123,15 @@ def test_checksum_mismatch_refuses_to_load(whisper: ModelEntry, speech: Speech) 
         asr.transcribe(speech.path, language="vi", model=tampered)
 
 
-def test_unavailable_backend(whisper: ModelEntry, speech: Speech) -> None:
+def test_ct2_directory_registered_for_another_backend(whisper: ModelEntry, speech: Speech) -> None:
     other = dataclasses.replace(whisper, backend="openai-whisper")
-    with pytest.raises(ModelUnavailable, match="backend 'openai-whisper'"):
+    with pytest.raises(ModelUnavailable, match="is a directory; openai-whisper needs a .pt checkpoint file"):
+        asr.transcribe(speech.path, language="vi", model=other)
+
+
+def test_unknown_backend(whisper: ModelEntry, speech: Speech) -> None:
+    other = dataclasses.replace(whisper, backend="kaldi")
+    with pytest.raises(ModelUnavailable, match="backend 'kaldi'"):
         asr.transcribe(speech.path, language="vi", model=other)
 
 

@@ -84,3 +84,23 @@ def test_missing_binary_gives_install_hint(monkeypatch: pytest.MonkeyPatch, tmp_
 
 def test_version_is_a_version_number(espeak_bin: str) -> None:
     assert re.fullmatch(r"\d+\.\d+(\.\d+)?\S*", tts.version())
+
+
+def test_result_names_model_and_licence_and_engine_reports_version(espeak_bin: str, tmp_path: Path) -> None:
+    engine = EspeakTTS()
+    result = engine.synthesize(SHORT, "vi", tmp_path / "x.wav")
+    assert (result.model, result.licence) == ("espeak-ng", "GPL-3.0")
+    assert engine.version() == tts.version()
+
+
+def test_write_wav_is_16_bit_mono_and_refuses_nothing(tmp_path: Path) -> None:
+    import numpy as np
+
+    seconds = tts.write_wav(np.full(8000, 2.0, dtype=np.float32), 16000, tmp_path / "a.wav")  # clipped, not wrapped
+    assert seconds == 0.5
+    with wave.open(str(tmp_path / "a.wav"), "rb") as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 16000)
+        assert np.frombuffer(wav.readframes(10), "<i2").tolist() == [32767] * 10
+    with pytest.raises(EngineError, match="no usable audio"):
+        tts.write_wav(np.array([np.nan]), 16000, tmp_path / "b.wav")
+    assert not (tmp_path / "b.wav").exists()

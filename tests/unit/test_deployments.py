@@ -1,4 +1,5 @@
-"""deployments/prefect.yaml must point at real flows (a typo there only shows at deploy time)."""
+"""deployments/prefect.yaml and deployments/serve.py must point at real flows and agree with each other
+(a typo there only shows at deploy time)."""
 
 from pathlib import Path
 
@@ -6,15 +7,55 @@ import yaml
 from prefect import Flow
 from prefect.flows import load_flow_from_entrypoint
 
+from deployments.serve import DEPLOYMENTS, build_deployments
+from settings import Settings
+
 ROOT = Path(__file__).parents[2]
+EXPECTED = {
+    "produce": "produce-package", "transcribe": "transcribe-draft", "publish": "publish-package",
+    "retract": "retract-package", "due": "publish-due", "program": "build-programs",
+    "emergency": "broadcast-emergency", "archive-ingest": "archive-ingest", "archive-reindex": "archive-reindex",
+}
 
 
-def test_every_deployment_entrypoint_loads_a_flow(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def _spec() -> dict:  # type: ignore[type-arg]
+    return yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text(encoding="utf-8"))
+
+
+def test_every_deployment_entrypoint_loads_its_flow(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(ROOT)
-    spec = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text(encoding="utf-8"))
-    names = {d["name"]: d["entrypoint"] for d in spec["deployments"]}
-    assert {"produce", "publish"} <= set(names)
-    for entrypoint in names.values():
+    spec = _spec()
+    entrypoints = {d["name"]: d["entrypoint"] for d in spec["deployments"]}
+    assert set(entrypoints) == set(EXPECTED)
+    for name, entrypoint in entrypoints.items():
         flow = load_flow_from_entrypoint(entrypoint)
         assert isinstance(flow, Flow)
-    assert load_flow_from_entrypoint(names["produce"]).name == "produce-package"
+        assert flow.name == EXPECTED[name], entrypoint
+    assert entrypoints["emergency"] == "flows/emergency.py:broadcast_emergency"
+    assert entrypoints["archive-ingest"] == "flows/archive.py:ingest_recordings"
+    assert entrypoints["archive-reindex"] == "flows/archive.py:reindex_archive"
+
+
+def test_schedules_and_pools() -> None:
+    deployments = {d["name"]: d for d in _spec()["deployments"]}
+    assert {d["work_pool"]["name"] for d in deployments.values()} == {"bantin"}
+    assert deployments["emergency"]["work_pool"]["work_queue_name"] == "urgent"
+    assert deployments["program"]["schedules"] == [{"cron": "*/15 * * * *", "timezone": "Asia/Ho_Chi_Minh"}]
+    assert deployments["due"]["schedules"][0]["cron"] == "* * * * *"
+    scheduled = {n for n, d in deployments.items() if d.get("schedules")}
+    assert scheduled == {"due", "program"}
+    for name in scheduled:  # sweeps never overlap
+        assert deployments[name]["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
+
+
+def test_serve_offers_the_same_deployments(tmp_path: Path) -> None:
+    assert set(DEPLOYMENTS) == set(EXPECTED)
+    settings = Settings(home=tmp_path, program_build_interval_s=900)
+    served = {d.name: d for d in build_deployments(settings)}
+    assert {name: d.flow_name for name, d in served.items()} == EXPECTED
+    (schedule,) = served["program"].schedules
+    assert schedule.schedule.interval.total_seconds() == 900
+    assert served["due"].schedules[0].schedule.cron == "* * * * *"
+    assert served["program"].concurrency_limit == 1
+    assert served["program"].concurrency_options.collision_strategy == "CANCEL_NEW"
+    assert build_deployments(settings, ["program"])[0].name == "program"

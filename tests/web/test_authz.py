@@ -42,6 +42,9 @@ class RecordingFlows:
     def publish(self, package_id: int) -> None:
         self.started.append(("publish", package_id))
 
+    def retract(self, package_id: int) -> None:
+        self.started.append(("retract", package_id))
+
     def shutdown(self) -> None:
         pass
 
@@ -320,5 +323,7 @@ def test_withdraw_and_kill_rules(app_client: TestClient) -> None:
     resp = app_client.post(f"/packages/{package_id}/withdraw", data={"reason": "Tin sai sự thật", "kill": "1",
                                                                       "csrf": csrf})
     assert resp.status_code == 303
+    # Devices and receivers must hear of the kill: the retraction flow starts right away.
+    assert ("retract", package_id) in app_client.app.state.flows.started
     with session() as s:
         assert packages.get_package(s, package_id).status == "killed"

@@ -1,0 +1,139 @@
+"""Run the whole stack on one machine: a Prefect server (unless one is configured), the flow runner, and
+whatever the caller runs in the foreground (``bantin serve``: the web app).
+
+Children are stopped in reverse order of start: the runner before the Prefect server, because a runner whose
+server is gone ignores SIGTERM (research/infra.md B.4), and each gets SIGTERM, then SIGINT, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from domain.errors import InvalidInput
+
+SERVER_START_S = 180.0  # a cold start (fresh database, migrations) took 20 s here; loaded machines are slower
+
+
+def _die_with_parent() -> None:
+    """In the child (Linux): get SIGTERM when the parent dies, so a killed ``bantin serve`` leaves no orphans."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: rely on the orderly stop
+
+
+def stop(proc: subprocess.Popen[bytes], grace_s: float = 20.0) -> None:
+    """Stop a child: SIGTERM, then SIGINT (Prefect workers need a second signal), then SIGKILL."""
+    if proc.poll() is not None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=grace_s / 2)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    proc.kill()
+    proc.wait(timeout=10)
+
+
+def _answers(api_url: str) -> bool:
+    try:
+        return bool(httpx.get(f"{api_url}/health", timeout=2).json() is True)
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+def wait_healthy(api_url: str, proc: subprocess.Popen[bytes] | None, timeout_s: float = SERVER_START_S) -> None:
+    """Wait until ``{api_url}/health`` answers true.
+
+    Raises:
+        InvalidInput: the server exited or did not answer in time.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if _answers(api_url):
+            return
+        if proc is not None and proc.poll() is not None:
+            raise InvalidInput(f"the Prefect server exited with status {proc.returncode}; see its log")
+        time.sleep(0.5)
+    raise InvalidInput(f"the Prefect server at {api_url} did not become healthy in {timeout_s:.0f} s")
+
+
+def block_until_stopped() -> None:
+    """Wait in the foreground until Ctrl-C or SIGTERM (then the caller's ``local_stack`` stops the children)."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # SIGINT too: a shell starts background jobs with SIGINT ignored, and supervisors may send either.
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while True:
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def local_stack(*, home: Path, prefect_port: int = 4200, flows: bool = True,
+                log: bool = True) -> Iterator[str]:
+    """Start what is missing for flows to run here, yield the Prefect API URL, and stop it all on exit.
+
+    With ``PREFECT_API_URL`` set, that server is used; otherwise ``prefect server start`` runs on
+    127.0.0.1:``prefect_port`` with its SQLite database under ``home`` (its UI lists deployments and runs).
+    With ``flows``, ``python -m deployments.serve`` serves every deployment.
+
+    Args:
+        home: bantin's home directory (logs go to ``home/logs``).
+        prefect_port: Port of the local Prefect server.
+        flows: Also run the flow runner.
+        log: Write the children's output to log files (else inherit the terminal).
+    """
+    env = dict(os.environ)
+    logs = home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    started: list[subprocess.Popen[bytes]] = []
+    bin_dir = Path(sys.executable).parent
+
+    def spawn(args: list[str], name: str) -> subprocess.Popen[bytes]:
+        out = (logs / f"{name}.log").open("ab") if log else None
+        # A session of its own: a Ctrl-C in the terminal must not reach the server before the runner is stopped.
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
+                                start_new_session=True, preexec_fn=_die_with_parent)
+        started.append(proc)
+        return proc
+
+    try:
+        api_url = env.get("PREFECT_API_URL", "")
+        if not api_url:
+            api_url = f"http://127.0.0.1:{prefect_port}/api"
+            if _answers(api_url):  # someone else's server: do not silently share it
+                raise InvalidInput(f"a Prefect server already answers on port {prefect_port}: set "
+                                   f"PREFECT_API_URL={api_url} to use it, or choose --prefect-port")
+            server = spawn([str(bin_dir / "prefect"), "server", "start", "--host", "127.0.0.1", "--port",
+                            str(prefect_port)], "prefect-server")
+            wait_healthy(api_url, server)
+            env["PREFECT_API_URL"] = api_url
+            os.environ["PREFECT_API_URL"] = api_url  # the foreground app talks to the same server
+        else:
+            wait_healthy(api_url, None, timeout_s=30)
+        if flows:
+            spawn([sys.executable, "-m", "deployments.serve"], "flows")
+        yield api_url
+    finally:
+        for proc in reversed(started):  # runner first, then the server
+            stop(proc)

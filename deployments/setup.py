@@ -1,0 +1,82 @@
+"""Prepare a Prefect server for bantin (``python -m deployments.setup``; safe to run again).
+
+Creates the process work pool ``bantin`` with its queues (``urgent`` polled before ``default``, so an
+emergency never waits behind a long production run) and the global concurrency limit ``bantin-ml`` that
+heavy ML tasks hold a slot of (:func:`tasks.limits.ml_slot`), sized by ``BANTIN_ML_CONCURRENCY``. Run it
+before ``prefect deploy --all``; ``bantin serve`` and ``python -m deployments.serve`` create the limit
+themselves. Needs ``PREFECT_API_URL``.
+"""
+
+import argparse
+import sys
+
+from settings import configure_prefect_env, get_settings
+from tasks.limits import ML_LIMIT
+
+POOL = "bantin"
+QUEUES = (("urgent", 1), ("default", 10))  # lower number = polled first
+
+
+def ensure_ml_limit(limit: int) -> str:
+    """Create the ``bantin-ml`` global concurrency limit, or set its size if it exists.
+
+    Returns:
+        "created" or "updated".
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(ML_LIMIT)
+        except ObjectNotFound:
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=ML_LIMIT, limit=limit))
+            return "created"
+        client.update_global_concurrency_limit(ML_LIMIT, GlobalConcurrencyLimitUpdate(limit=limit))
+        return "updated"
+
+
+def ensure_work_pool(name: str = POOL) -> None:
+    """Create the process work pool and its queues with their priorities (existing ones are kept)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+    from prefect.workers.process import ProcessWorker
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(name)
+        except ObjectNotFound:
+            try:
+                client.create_work_pool(WorkPoolCreate(
+                    name=name, type="process", description="bantin flows (process workers on any machine)",
+                    base_job_template=ProcessWorker.get_default_base_job_template()))
+            except ObjectAlreadyExists:  # another machine ran setup at the same moment
+                pass
+        existing = {q.name: q for q in client.read_work_queues(work_pool_name=name)}
+        for queue, priority in QUEUES:
+            if queue not in existing:
+                try:
+                    client.create_work_queue(name=queue, work_pool_name=name, priority=priority)
+                except ObjectAlreadyExists:
+                    pass
+            elif existing[queue].priority != priority:
+                client.update_work_queue(existing[queue].id, priority=priority)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ml-limit", type=int, default=None, help="slots of bantin-ml (default BANTIN_ML_CONCURRENCY)")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    configure_prefect_env(settings)
+    ensure_work_pool()
+    limit = args.ml_limit if args.ml_limit is not None else settings.ml_concurrency
+    what = ensure_ml_limit(limit)
+    sys.stdout.write(f"work pool {POOL} (queues: {', '.join(q for q, _ in QUEUES)}) ready; "
+                     f"{ML_LIMIT} limit {what}: {limit}\n")
+
+
+if __name__ == "__main__":
+    main()

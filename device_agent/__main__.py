@@ -1,0 +1,5 @@
+"""``python -m device_agent``: same as the ``bantin-device`` command."""
+
+from device_agent.main import main
+
+main()

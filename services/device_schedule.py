@@ -1,0 +1,253 @@
+"""The signed schedule a device polls for (``bantin.schedule/1``, docs/device-protocol.md §3).
+
+Items come from published packages targeted at the device's area or an ancestor, in the area's languages,
+whose validity window meets the look-ahead window, plus the programmes of issue 6 (``services.programs``).
+A schedule is built once per area, device kind and window, reused for ``BANTIN_DEVICE_CACHE_S`` seconds by
+every device there, then made per device (its id), hashed for the ETag and signed.
+"""
+
+import functools
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from domain.devices import (
+    DeviceKind,
+    emergency_expiry,
+    file_name,
+    item_json,
+    order_items,
+    schedule_body,
+    schedule_etag,
+    window_start,
+)
+from domain.drafts import Channel
+from domain.errors import NotFound
+from domain.packages import AssetKind, PackageStatus, VariantStatus
+from domain.priority import Priority
+from domain.schedules import FileRef, ScheduleItem
+from services import programs, signing
+from services.devices import DeviceAuth, area_chain, area_languages, area_map
+from services.runtime import object_store
+from settings import get_settings
+from storage.models import AssetRecord, DraftRevisionRecord, PackageRecord, VariantRecord
+from storage.objects import ObjectStore, S3ObjectStore
+
+LIVE = (PackageStatus.PUBLISHED.value,)
+RETRACTED = (PackageStatus.WITHDRAWN.value, PackageStatus.KILLED.value, PackageStatus.CORRECTED.value)
+PRESIGN_MAX = timedelta(days=7)  # S3's limit for a presigned URL
+
+
+@dataclass(frozen=True)
+class AreaSchedule:
+    """What every device of one kind in one area is told for one window (before the device id)."""
+
+    area_code: str
+    start: datetime
+    end: datetime
+    items: list[dict[str, Any]]
+    withdrawn: list[str]
+    quiet_hours: list[dict[str, Any]]
+    volume_profile: list[dict[str, Any]]
+
+
+_lock = threading.Lock()
+# (area, kind, hours, window start, base URL) -> [built at, checked at, package generation, schedule]
+_area_cache: dict[tuple[Any, ...], list[Any]] = {}
+# device id -> (its area schedule, ETag, unsigned body, signed document as JSON bytes or None)
+_device_cache: dict[int, tuple[AreaSchedule, str, dict[str, Any], bytes | None]] = {}
+
+
+def invalidate() -> None:
+    """Forget every built schedule in this process (after a publish, withdrawal or kill)."""
+    with _lock:
+        _area_cache.clear()
+        _device_cache.clear()
+
+
+def file_url(store: ObjectStore, key: str, sha256: str, base_url: str, start: datetime, hours: int) -> str:
+    """Where a device fetches a file: a presigned S3 URL dated at the window start (so it, and the ETag,
+    stay the same for the window), or this app's ``/device/v1/files/<sha256>`` for the local store."""
+    if isinstance(store, S3ObjectStore):
+        expires = min(PRESIGN_MAX, timedelta(hours=hours + 2))
+        return store.client.presigned_get_object(store.bucket, key, expires=expires, request_date=start)
+    return f"{base_url.rstrip('/')}/device/v1/files/{sha256}"
+
+
+def _package_items(s: Session, store: ObjectStore, chain: set[str], languages: tuple[str, ...], kind: DeviceKind,
+                   start: datetime, end: datetime, base_url: str, hours: int) -> tuple[list[ScheduleItem], list[str]]:
+    settings = get_settings()
+    now = datetime.now(UTC)
+    rows = s.execute(select(PackageRecord, DraftRevisionRecord)
+                     .join(DraftRevisionRecord, PackageRecord.revision_id == DraftRevisionRecord.id)
+                     .where(PackageRecord.status.in_(LIVE + RETRACTED))).tuples()
+    live: list[tuple[PackageRecord, DraftRevisionRecord]] = []
+    withdrawn: list[str] = []
+    for pkg, rev in rows:
+        if not pkg.manifest_hash or not chain.intersection(rev.area_codes):
+            continue
+        if pkg.status in RETRACTED:
+            if pkg.updated_at >= now - timedelta(hours=hours):
+                withdrawn.append(pkg.manifest_hash)
+            continue
+        channel = Channel.LOUDSPEAKER if kind is DeviceKind.SPEAKER else Channel.BOARD
+        if channel.value not in rev.channels:
+            continue
+        if rev.embargo_at is not None and rev.embargo_at >= end:
+            continue
+        if rev.expires_at is not None and rev.expires_at <= start:
+            continue
+        live.append((pkg, rev))
+    if not live:
+        return [], withdrawn
+    ids = [p.id for p, _ in live]
+    ready = {(v.package_id, v.language) for v in s.scalars(
+        select(VariantRecord).where(VariantRecord.package_id.in_(ids), VariantRecord.status == VariantStatus.READY))}
+    files: dict[tuple[int, str], list[AssetRecord]] = {}
+    wanted = [AssetKind.AUDIO.value] if kind is DeviceKind.SPEAKER else [AssetKind.AUDIO.value, AssetKind.SLIDE.value]
+    for a in s.scalars(select(AssetRecord).where(AssetRecord.package_id.in_(ids), AssetRecord.kind.in_(wanted))
+                       .order_by(AssetRecord.position)):
+        files.setdefault((a.package_id, a.language), []).append(a)
+    items = []
+    for pkg, rev in live:
+        emergency = rev.priority == Priority.KHAN_CAP.value
+        for lang in languages:
+            assets = files.get((pkg.id, lang), [])
+            if (pkg.id, lang) not in ready or not assets:
+                continue
+            refs = {a.kind: [] for a in assets}  # type: dict[str, list[FileRef]]
+            for a in assets:
+                refs[a.kind].append(FileRef(file_name(a.sha256, a.key), file_url(store, a.key, a.sha256, base_url,
+                                                                                   start, hours), a.size, a.sha256))
+            audio = refs.get(AssetKind.AUDIO.value, [None])[0]
+            slides = tuple(refs.get(AssetKind.SLIDE.value, []))
+            if kind is DeviceKind.SPEAKER and audio is None:
+                continue
+            expires = rev.expires_at
+            if emergency:
+                expires = emergency_expiry(rev.expires_at, pkg.updated_at,
+                                           timedelta(minutes=settings.emergency_default_minutes))
+                if expires <= now:
+                    continue
+            items.append(ScheduleItem(
+                item_id=f"{pkg.manifest_hash[:16]}.{lang}", kind="emergency" if emergency else "package",
+                manifest_hash=pkg.manifest_hash, priority=rev.priority, language=lang, title=rev.title,
+                starts_at=rev.embargo_at, expires_at=expires, audio=audio, slides=slides,
+                repeat_every_s=settings.emergency_repeat_s if emergency else None))
+    return items, withdrawn
+
+
+def schedule_generation(s: Session) -> tuple[Any, ...]:
+    """Changes whenever any package is added or changes state, or a programme edition, program or area profile
+    changes (one statement of cheap aggregates): a built schedule whose generation still matches is current,
+    whichever node made the change."""
+    return tuple(s.execute(_generation_query()).one())
+
+
+@functools.cache
+def _generation_query() -> Select[Any]:  # built once: this runs on every poll that reaches the database
+    return select(select(func.count(PackageRecord.id)).scalar_subquery(),
+                  select(func.max(PackageRecord.updated_at)).scalar_subquery(), *programs.generation_parts())
+
+
+def area_schedule(s: Session, area_code: str, kind: DeviceKind, hours: int, base_url: str,
+                  now: datetime | None = None) -> AreaSchedule:
+    """The schedule every ``kind`` device in ``area_code`` gets.
+
+    Reused while no package, programme edition, program or area profile changed (checked on every call) for
+    up to ``BANTIN_DEVICE_SCHEDULE_TTL_S`` (what only time changes, e.g. a withdrawal ageing out of the
+    look-ahead, is picked up within that time); ``BANTIN_DEVICE_CACHE_S=0`` turns all caching off.
+    """
+    now = now or datetime.now(UTC)
+    start = window_start(now)
+    key = (area_code, kind, hours, start, base_url)
+    settings = get_settings()
+    ttl = settings.device_schedule_ttl_s if settings.device_cache_s > 0 else 0.0
+    generation = schedule_generation(s)
+    hit = _area_cache.get(key)
+    mono = time.monotonic()
+    if hit is not None and hit[2] == generation and mono - hit[0] <= ttl:
+        hit[1] = mono
+        return hit[3]  # type: ignore[no-any-return]
+    end = start + timedelta(hours=hours)
+    all_areas = area_map(s)
+    if area_code not in all_areas:
+        raise NotFound(f"unknown area {area_code}")
+    languages = area_languages(area_code, all_areas)
+    store = object_store()
+    items, withdrawn = _package_items(s, store, set(area_chain(area_code, all_areas)), languages, kind, start, end,
+                                      base_url, hours)
+    items += programs.program_items(s, area_code, languages, start, end,
+                                    file_url=lambda key, sha: file_url(store, key, sha, base_url, start, hours))
+    quiet, volume = programs.area_profile(s, area_code)
+    built = AreaSchedule(area_code, start, end, [item_json(i) for i in order_items(items)], sorted(set(withdrawn)),
+                         list(quiet), list(volume))
+    with _lock:
+        _area_cache[key] = [mono, mono, generation, built]
+    return built
+
+
+def device_etag(s: Session, device: DeviceAuth, hours: int, base_url: str) -> tuple[str, AreaSchedule]:
+    """The current ETag of a device's schedule (cheap when nothing changed: no hashing, no signing)."""
+    area = area_schedule(s, device.area_code, device.kind, hours, base_url)
+    hit = _device_cache.get(device.id)
+    if hit is not None and hit[0] is area:
+        return hit[1], area
+    body = schedule_body(device_id=device.id, area_code=device.area_code, start=area.start, end=area.end,
+                         items=area.items, withdrawn=area.withdrawn, default_content=[],
+                         quiet_hours=area.quiet_hours, volume_profile=area.volume_profile)
+    etag = schedule_etag(body)
+    with _lock:
+        _device_cache[device.id] = (area, etag, body, None)
+    return etag, area
+
+
+def signed_schedule(s: Session, device: DeviceAuth, hours: int, base_url: str) -> tuple[str, bytes]:
+    """The device's signed schedule (JSON bytes) and its ETag, signed once per change and reused while cached."""
+    etag, area = device_etag(s, device, hours, base_url)
+    area_obj, _, body, signed = _device_cache[device.id]
+    if signed is None or area_obj is not area:
+        doc = signing.sign({**body, "etag": etag, "generated_at": datetime.now(UTC).isoformat().replace("+00:00", "Z")})
+        signed = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+        with _lock:
+            _device_cache[device.id] = (area, etag, body, signed)
+    return etag, signed
+
+
+def cached(device: DeviceAuth, hours: int, base_url: str) -> tuple[str, bytes | None] | None:
+    """The device's ETag (and signed schedule, if already signed) from this process's caches, without the
+    database; None when the schedule must be (re)built."""
+    start = window_start(datetime.now(UTC))
+    hit = _area_cache.get((device.area_code, device.kind, hours, start, base_url))
+    if hit is None or time.monotonic() - hit[1] > get_settings().device_cache_s:
+        return None  # not validated against the database recently enough
+    entry = _device_cache.get(device.id)
+    if entry is None or entry[0] is not hit[3]:
+        return None
+    return entry[1], entry[3]
+
+
+def file_for_device(s: Session, sha256: str) -> AssetRecord:
+    """The stored audio or slide with this SHA-256, if it belongs to a package on the air.
+
+    Raises:
+        NotFound: no such file among published packages.
+    """
+    stmt = (select(AssetRecord).join(PackageRecord, AssetRecord.package_id == PackageRecord.id)
+            .where(AssetRecord.sha256 == sha256, PackageRecord.status.in_(LIVE),
+                   AssetRecord.kind.in_([AssetKind.AUDIO.value, AssetKind.SLIDE.value])).limit(1))
+    rec = s.scalar(stmt)
+    if rec is None:  # an assembled programme's audio is not a package asset
+        key = programs.program_audio_key(s, sha256)
+        if key is not None:
+            return AssetRecord(key=key, sha256=sha256, media_type="audio/mpeg", kind=AssetKind.AUDIO.value)
+    if rec is None:
+        raise NotFound(f"no published file {sha256[:12]}…")
+    return rec
+

@@ -1,0 +1,313 @@
+"""Devices: registration and authorisation, request authentication, inventories, play logs and acks.
+
+Polls are the hot path (every device, every minute), so what they need is cached per process for
+``BANTIN_DEVICE_CACHE_S`` seconds: a device's key and status, and each area's schedule (see
+``services.device_schedule``). Changes made in this process (authorise, revoke, publish, withdraw) clear the
+caches at once; other nodes catch up within that many seconds, and emergencies do not wait for a poll
+(they also go out over MQTT).
+"""
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from domain.areas import Area, ancestors, is_within
+from domain.devices import (
+    DeviceKind,
+    DeviceStatus,
+    Registration,
+    parse_ack,
+    parse_inventory,
+    parse_playlogs,
+    verify_request,
+)
+from domain.errors import ApprovalRefused, DomainError, InvalidInput, NotFound
+from domain.signatures import SignatureInvalid, unb64
+from services import auth
+from settings import get_settings
+from storage.models import UserRecord
+from storage.models_devices import DeviceRecord
+from storage.repositories import areas, audit, users
+from storage.repositories import devices as repo
+
+
+class DeviceConflict(DomainError):
+    """A known hardware id registered again with another key (answered 409)."""
+
+
+class DeviceUnauthenticated(DomainError):
+    """A request without a valid device signature (answered 401)."""
+
+
+class DeviceForbidden(DomainError):
+    """A device that is not (or no longer) authorised (answered 403)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAuth:
+    """What a request handler knows about the device that signed it."""
+
+    id: int
+    public_key: bytes
+    status: DeviceStatus
+    area_code: str
+    kind: DeviceKind
+
+
+_lock = threading.Lock()
+_auth_cache: dict[int, tuple[float, DeviceAuth | None]] = {}
+_seen: dict[int, datetime] = {}  # device id -> last request not yet written to last_seen_at
+_flushed = [0.0]
+_areas_cache: list[Any] = [0.0, None]
+FLUSH_SEEN_S = 10.0  # last_seen_at of every device heard from is written in one statement this often per node
+
+
+def forget(device_id: int | None = None) -> None:
+    """Drop cached device state (all of it, or one device's)."""
+    with _lock:
+        if device_id is None:
+            _auth_cache.clear()
+            _seen.clear()
+            _flushed[0] = 0.0
+            _areas_cache[:] = [0.0, None]
+        else:
+            _auth_cache.pop(device_id, None)
+
+
+def area_map(s: Session) -> dict[str, Area]:
+    """Every area by code (cached a minute: areas change with a seed reload, not per request)."""
+    now = time.monotonic()
+    if _areas_cache[1] is None or now - _areas_cache[0] > 60:
+        _areas_cache[:] = [now, areas.all_areas(s)]
+    result: dict[str, Area] = _areas_cache[1]
+    return result
+
+
+def area_chain(code: str, all_areas: dict[str, Area]) -> list[str]:
+    """The area and its ancestors, nearest first."""
+    return [code, *(a.code for a in ancestors(code, all_areas))]
+
+
+def area_languages(code: str, all_areas: dict[str, Area]) -> tuple[str, ...]:
+    """The languages heard in an area: its own list, else the nearest ancestor's, else Vietnamese."""
+    for c in area_chain(code, all_areas):
+        if all_areas[c].languages:
+            return tuple(all_areas[c].languages)
+    return ("vi",)
+
+
+# --- registration and authorisation -----------------------------------------------------------------
+
+def register(s: Session, reg: Registration) -> tuple[DeviceRecord, bool]:
+    """Register a device, idempotently: the same hardware id and key return the same device.
+
+    Returns:
+        The device and whether it was created now.
+
+    Raises:
+        DeviceConflict: the hardware id is known with another key.
+        NotFound: the area code is unknown.
+    """
+    known = repo.find_by_hardware_id(s, reg.hardware_id)
+    if known is not None:
+        if unb64(known.public_key) != reg.public_key:
+            raise DeviceConflict(f"hardware id {reg.hardware_id!r} is registered with another key; "
+                                 "an admin must revoke and remove the old registration first")
+        return known, False
+    areas.get_area(s, reg.area_code)
+    return repo.add_device(s, reg), True
+
+
+def _admin_for(s: Session, username: str, device: DeviceRecord) -> UserRecord:
+    user = users.get_user(s, username)
+    if not auth.can(s, user, "admin", area_codes=[device.area_code]):
+        raise auth_refused(username, device)
+    return user
+
+
+def auth_refused(username: str, device: DeviceRecord) -> DomainError:
+    return ApprovalRefused(f"user '{username}' is not an admin of area {device.area_code} (device {device.id})")
+
+
+def authorise(s: Session, device_id: int, *, username: str) -> DeviceRecord:
+    """An admin of the device's area lets it fetch schedules and files.
+
+    Raises:
+        NotFound: no such device or user.
+        ApprovalRefused: the user is not an admin of the device's area.
+        InvalidTransition: it is authorised already.
+    """
+    device = repo.get_device(s, device_id)
+    user = _admin_for(s, username, device)
+    repo.set_device_status(s, device, DeviceStatus.AUTHORISED, actor=user.username)
+    forget(device_id)
+    return device
+
+
+def revoke(s: Session, device_id: int, *, username: str, reason: str = "") -> DeviceRecord:
+    """An admin of the device's area shuts it out (403 from the next request on).
+
+    Raises:
+        NotFound, ApprovalRefused, InvalidTransition: as for :func:`authorise`.
+    """
+    device = repo.get_device(s, device_id)
+    user = _admin_for(s, username, device)
+    repo.set_device_status(s, device, DeviceStatus.REVOKED, actor=user.username, reason=reason)
+    forget(device_id)
+    return device
+
+
+# --- request authentication -------------------------------------------------------------------------
+
+def _load_auth(s: Session, device_id: int) -> DeviceAuth | None:
+    now = time.monotonic()
+    ttl = get_settings().device_cache_s
+    hit = _auth_cache.get(device_id)
+    if hit is not None and now - hit[0] <= ttl:
+        return hit[1]
+    rec = s.get(DeviceRecord, device_id)
+    value = None if rec is None else DeviceAuth(rec.id, unb64(rec.public_key), DeviceStatus(rec.status),
+                                                rec.area_code, DeviceKind(rec.kind))
+    _auth_cache[device_id] = (now, value)
+    return value
+
+
+def _verify(device: DeviceAuth, headers: Any, method: str, path_with_query: str, body: bytes, now: datetime,
+            require_authorised: bool) -> None:
+    try:
+        verify_request(device.public_key, method=method, path_with_query=path_with_query,
+                       timestamp=headers.get("x-bantin-timestamp") or "", body=body,
+                       signature_b64=headers.get("x-bantin-signature") or "", now=now,
+                       skew_s=get_settings().device_clock_skew_s)
+    except SignatureInvalid as exc:
+        raise DeviceUnauthenticated(str(exc)) from None
+    if require_authorised and device.status is not DeviceStatus.AUTHORISED:
+        raise DeviceForbidden(f"device {device.id} is {device.status.value}; an admin must authorise it")
+
+
+def _device_id(headers: Any) -> int:
+    raw_id = headers.get("x-bantin-device") or ""
+    if not (raw_id.isdigit() and headers.get("x-bantin-timestamp") and headers.get("x-bantin-signature")):
+        raise DeviceUnauthenticated("missing X-Bantin-Device, X-Bantin-Timestamp or X-Bantin-Signature")
+    return int(raw_id)
+
+
+def authenticate(s: Session, *, headers: Any, method: str, path_with_query: str, body: bytes,
+                 now: datetime | None = None, require_authorised: bool = True) -> DeviceAuth:
+    """Check the ``X-Bantin-*`` headers of a device request (see docs/device-protocol.md §1).
+
+    Raises:
+        DeviceUnauthenticated: headers missing, unknown device, stale timestamp or bad signature (401).
+        DeviceForbidden: the device is pending or revoked (403).
+    """
+    device_id = _device_id(headers)
+    device = _load_auth(s, device_id)
+    if device is None:
+        raise DeviceUnauthenticated(f"unknown device {device_id}")
+    now = now or datetime.now(UTC)
+    _verify(device, headers, method, path_with_query, body, now, require_authorised)
+    _seen[device.id] = now
+    if time.monotonic() - _flushed[0] >= FLUSH_SEEN_S:
+        _flushed[0] = time.monotonic()
+        with _lock:
+            pending = dict(_seen)
+            _seen.clear()
+        repo.touch_many(s, pending)
+    return device
+
+
+def authenticate_cached(*, headers: Any, method: str, path_with_query: str, body: bytes) -> DeviceAuth | None:
+    """:func:`authenticate` without the database: None when it would need it (device not cached, or the
+    pending ``last_seen_at`` values are due to be written), so the caller takes the full path.
+
+    Raises:
+        DeviceUnauthenticated, DeviceForbidden: as :func:`authenticate`, for a cached device.
+    """
+    device_id = _device_id(headers)
+    hit = _auth_cache.get(device_id)
+    mono = time.monotonic()
+    if hit is None or hit[1] is None or mono - hit[0] > get_settings().device_cache_s:
+        return None
+    if mono - _flushed[0] >= FLUSH_SEEN_S:
+        return None  # the full path writes the pending last_seen_at values
+    now = datetime.now(UTC)
+    _verify(hit[1], headers, method, path_with_query, body, now, True)
+    _seen[device_id] = now
+    return hit[1]
+
+
+# --- reports ----------------------------------------------------------------------------------------
+
+def report_inventory(s: Session, device: DeviceAuth, body: Any) -> None:
+    """Store a device's inventory. Raises ``InvalidInput`` for a malformed body."""
+    inv = parse_inventory(body)
+    repo.save_inventory(s, repo.get_device(s, device.id), inv, datetime.now(UTC))
+
+
+def upload_play_logs(s: Session, device: DeviceAuth, body: Any) -> tuple[int, int]:
+    """Store a batch of play logs; a ``log_id`` sent before counts once.
+
+    Returns:
+        (accepted, duplicates).
+
+    Raises:
+        InvalidInput: a malformed entry (the whole batch is refused, nothing is stored).
+    """
+    entries = parse_playlogs(body)
+    unique = list({e.log_id: e for e in entries}.values())
+    accepted = repo.add_play_logs(s, device.id, unique, datetime.now(UTC))
+    if accepted:
+        audit.record(s, actor=f"device:{device.id}", action="device.playlogs", entity="device",
+                     entity_id=device.id, accepted=accepted, duplicates=len(entries) - accepted)
+    return accepted, len(entries) - accepted
+
+
+def acknowledge(s: Session, device: DeviceAuth, body: Any) -> bool:
+    """Record that an emergency reached the device. Raises ``InvalidInput`` for a malformed body."""
+    return repo.add_ack(s, device.id, parse_ack(body), datetime.now(UTC))
+
+
+# --- views ------------------------------------------------------------------------------------------
+
+def device_row(d: DeviceRecord) -> dict[str, Any]:
+    inv = d.last_inventory or {}
+    return {"id": d.id, "hardware_id": d.hardware_id, "name": d.name, "area_code": d.area_code, "kind": d.kind,
+            "status": d.status, "registered_at": d.registered_at, "authorised_by": d.authorised_by,
+            "last_seen_at": d.last_seen_at, "files": len(inv.get("files", [])), "free_bytes": inv.get("free_bytes"),
+            "playing": inv.get("playing"), "agent_version": d.agent_version}
+
+
+def devices_reaching(s: Session, area_codes: list[str]) -> list[DeviceRecord]:
+    """Authorised devices inside any of these areas (they receive a package targeted at them)."""
+    all_areas = area_map(s)
+    known = [c for c in area_codes if c in all_areas]
+    return [d for d in repo.list_devices(s, status=DeviceStatus.AUTHORISED)
+            if d.area_code in all_areas and any(is_within(d.area_code, c, all_areas) for c in known)]
+
+
+def package_device_status(s: Session, manifest_hash: str | None, area_codes: list[str]) -> list[dict[str, Any]]:
+    """For a package page: each device it reaches, whether it acknowledged (emergencies), and its plays."""
+    if not manifest_hash:
+        return []
+    acks = repo.acks_for(s, manifest_hash)
+    plays: dict[int, int] = {}
+    for p in repo.play_logs(s, manifest_hash=manifest_hash, limit=10_000):
+        plays[p.device_id] = plays.get(p.device_id, 0) + 1
+    out = []
+    for d in devices_reaching(s, area_codes):
+        ack = acks.get(d.id)
+        out.append({"id": d.id, "name": d.name, "area_code": d.area_code, "kind": d.kind,
+                    "acked_at": ack.acked_at if ack else None, "channel": ack.channel if ack else None,
+                    "plays": plays.get(d.id, 0), "last_seen_at": d.last_seen_at})
+    return out
+
+
+def require_device(s: Session, device_id: int) -> DeviceRecord:
+    try:
+        return repo.get_device(s, device_id)
+    except NotFound:
+        raise InvalidInput(f"no device with id {device_id}; see 'bantin devices list'") from None

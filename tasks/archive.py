@@ -1,0 +1,55 @@
+"""Archive tasks: index a published package, list and ingest old recordings, rebuild the index.
+
+Only storage hiccups are retried (``retry_if_transient``): bad audio is reported per file by the service,
+and a missing model would fail the same way on every attempt.
+"""
+
+from prefect import get_run_logger, task
+
+from services.archive import indexing, ingest
+from services.runtime import object_store, session
+from tasks.limits import ml_slot
+from tasks.retry import retry_if_transient
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+def index_package(package_id: int) -> list[int]:
+    """Put a published (or corrected, withdrawn) package into the archive; safe to call again.
+
+    Args:
+        package_id: any package; one not (yet) published is left out.
+
+    Returns:
+        The ids of its archive entries, one per ready language variant.
+    """
+    with session() as s:
+        ids = indexing.index_package(s, object_store(), package_id)
+    get_run_logger().info("package %s: %d archive entr%s", package_id, len(ids), "y" if len(ids) == 1 else "ies")
+    return ids
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+def list_recordings(source: str) -> list[str]:
+    """The mp3, wav and m4a files under a folder or ``s3://bucket/prefix``, as paths or URLs."""
+    return ingest.list_recordings(source)
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient, task_run_name="ingest {ref}")
+def ingest_recording(ref: str, area_code: str, language: str | None = None) -> dict[str, object]:
+    """Transcribe one recording into an archive entry inside an ML slot (skipped when already done).
+
+    Returns:
+        ``{"source", "status": "done"|"skipped"|"failed", "entry_id", "message"}``.
+    """
+    outcome = ingest.ingest_recording(session, object_store(), ref, area_code=area_code, language=language,
+                                     slot=ml_slot)
+    log = get_run_logger()
+    (log.warning if outcome.status == "failed" else log.info)("%s: %s %s", ref, outcome.status, outcome.message)
+    return {"source": outcome.source, "status": outcome.status, "entry_id": outcome.entry_id,
+            "message": outcome.message}
+
+
+@task
+def rebuild_index() -> dict[str, int]:
+    """Clear the full-text index and write it again from the packages and the ingested recordings."""
+    return indexing.reindex(session, object_store())

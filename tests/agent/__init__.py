@@ -1,0 +1,1 @@
+"""Tests of the reference device agent (device_agent/)."""

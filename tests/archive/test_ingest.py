@@ -1,0 +1,116 @@
+"""Legacy recordings -> real Whisper transcripts with timestamps -> searchable entries, through the Prefect flow.
+
+Two natural Vietnamese clips (vieneu) and one corrupt file; the second run skips what is done.
+"""
+
+import io
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from domain.errors import InvalidInput
+from services import archive as archive_service
+from services.archive import ingest
+from services.runtime import object_store, session
+from settings import get_settings
+from storage.migrate import upgrade
+from storage.repositories import archive, areas
+from tests.asr.conftest import _isolated_models, ffmpeg_ok, model_cache, vieneu_clips, whisper  # noqa: F401
+
+pytestmark = [pytest.mark.flow, pytest.mark.integration]
+
+
+@pytest.fixture
+def folder(bantin_env: Path, tmp_path: Path, vieneu_clips: list[tuple[Path, str]]) -> Iterator[Path]:  # noqa: F811
+    upgrade(get_settings().database_url)
+    with session() as s:
+        areas.upsert_areas(s, areas.read_area_csv())
+    src = tmp_path / "old broadcasts"
+    (src / "2019").mkdir(parents=True)
+    by_name = {wav.stem.split(" ")[0]: wav for wav, _ in vieneu_clips}
+    shutil.copy(by_name["Bình"], src / "2019" / "2019-05-03 bản tin sáng.wav")
+    shutil.copy(by_name["Ly"], src / "20200115_thong_bao.wav")
+    (src / "hỏng.mp3").write_bytes(b"ID3 not really an mp3")
+    (src / "notes.txt").write_text("not audio", encoding="utf-8")
+    yield src
+
+
+def test_ingest_folder_is_searchable_with_timestamps_and_resumable(
+    folder: Path, prefect_harness: None, whisper: object,  # noqa: F811
+) -> None:
+    from flows.archive import ingest_recordings, progress_listener
+
+    seen: list[dict[str, Any]] = []
+    with progress_listener(seen.append):
+        counts = ingest_recordings(str(folder), "29377", "vi")
+    assert (counts["done"], counts["skipped"], counts["failed"]) == (2, 0, 1), counts
+    assert "hỏng.mp3" in next(iter(counts["errors"]))
+    assert sorted(o["status"] for o in seen if o["status"] != "listed") == ["done", "done", "failed"]
+
+    with session() as s:
+        res = archive_service.search_archive(s, archive_service.SearchRequest(text="nhin nhan", area="847"))
+        assert res.total == 1, res.items
+        hit = res.items[0]
+        assert hit["title"] == "2019 05 03 bản tin sáng" and hit["broadcast_at"].startswith("2019-05-03")
+        assert hit["moments"] and hit["moments"][0]["start"] == 0.0 and hit["moments"][0]["end"] > 1.0
+        assert [t for t, m in hit["moments"][0]["snippet"] if m] == ["nhìn", "nhận"]
+        rec = archive.find_entry(s, source_sha256=ingest._sha256(folder / "2019" /
+                                                                          "2019-05-03 bản tin sáng.wav"))
+        assert rec is not None and rec.recording_key and rec.transcript_key
+        stored = json.loads(object_store().get_bytes(rec.transcript_key))
+        assert stored["model"] == "whisper-base" and stored["segments"][0]["text"]
+        original = (folder / "2019" / "2019-05-03 bản tin sáng.wav").read_bytes()
+        assert object_store().get_bytes(rec.recording_key) == original
+        dated = archive_service.search_archive(s, archive_service.SearchRequest(
+            date_from=date(2020, 1, 15), date_to=date(2020, 1, 15)))
+        assert [i["source"].endswith("20200115_thong_bao.wav") for i in dated.items] == [True]
+
+    again = ingest_recordings(str(folder), "29377", "vi")
+    assert (again["done"], again["skipped"], again["failed"]) == (0, 2, 1)  # done files are not transcribed again
+    with session() as s:
+        assert archive.count_entries(s) == archive.count_indexed(s) == 2
+
+
+def test_ingest_refuses_bad_targets(bantin_env: Path) -> None:
+    upgrade(get_settings().database_url)
+    with session() as s:
+        areas.upsert_areas(s, areas.read_area_csv())
+        with pytest.raises(Exception, match="unknown area"):
+            ingest.check_ingest(s, "99999", "vi")
+        with pytest.raises(InvalidInput, match="unknown language"):
+            ingest.check_ingest(s, "29377", "klingon")
+    with pytest.raises(InvalidInput, match="not a folder"):
+        ingest.list_recordings(str(bantin_env / "missing"))
+    with pytest.raises(InvalidInput, match="BANTIN_S3_ENDPOINT"):
+        ingest.list_recordings("s3://archive/2019/")
+
+
+def test_s3_prefix_is_listed_and_fetched(bantin_env: Path, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
+    from minio import Minio
+
+    for key, value in {"ENDPOINT": s3_endpoint, "ACCESS_KEY": "test", "SECRET_KEY": "test-secret",
+                       "SECURE": "false"}.items():
+        monkeypatch.setenv(f"BANTIN_S3_{key}", value)
+    get_settings.cache_clear()
+    client = Minio(s3_endpoint, access_key="test", secret_key="test-secret", secure=False)
+    client.make_bucket("legacy")
+    for name in ("2019/a.mp3", "2019/b.M4A", "2019/readme.txt", "2020/c.wav"):
+        client.put_object("legacy", name, io.BytesIO(b"xx"), 2)
+    assert ingest.list_recordings("s3://legacy/2019/") == ["s3://legacy/2019/a.mp3", "s3://legacy/2019/b.M4A"]
+    upgrade(get_settings().database_url)
+    with session() as s:
+        areas.upsert_areas(s, areas.read_area_csv())
+
+    def transcribe(path: Path, *, language: str | None = None) -> Any:  # the download is what is tested here
+        assert path.read_bytes() == b"xx" and path.name == "a.mp3"
+        raise InvalidInput("no speech in a.mp3")
+
+    outcome = ingest.ingest_recording(session, object_store(), "s3://legacy/2019/a.mp3", area_code="29377",
+                                               transcribe=transcribe)
+    assert outcome.status == "failed" and "no speech" in outcome.message

@@ -1,0 +1,59 @@
+"""``bantin programs``: define slots, quiet hours and volume, see the plan, and the officer's reorder."""
+
+import json
+
+from typer.testing import CliRunner
+
+from cli.main import app
+from domain.approvals import Role
+from domain.areas import AreaLevel
+from domain.errors import InvalidInput
+from domain.priority import Priority
+from domain.users import Membership
+from services.runtime import session
+from storage.repositories import users
+from tests.programs.conftest import MakePackage
+
+
+def test_programs_commands(home, make_package: MakePackage) -> None:  # type: ignore[no-untyped-def]
+    cli = CliRunner()
+
+    def ok(*args: str) -> str:
+        result = cli.invoke(app, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    urgent = make_package(title="Cảnh báo lũ", areas_=("84",), audio={"vi": 40.0}, priority=Priority.UU_TIEN)
+    normal = make_package(title="Họp tổ dân phố", areas_=("29239",), audio={"vi": 30.0})
+    assert "program 1: Bản tin sáng at 06:00 (Mon-Fri) in 842" in ok("programs", "add", "842", "Bản tin sáng",
+                                                                      "--at", "6:00", "--days", "t2-t6")
+    assert "Mon-Fri" in ok("programs", "list")
+    assert "22:00-05:00" in ok("programs", "quiet", "84", "22:00-05:00")
+    assert ok("programs", "quiet", "29239").strip() == "22:00-05:00"  # inherited from the province
+    ok("programs", "volume", "842", "05:00-07:00=60", "07:00-21:00=85%")
+    assert ok("programs", "volume", "29239").strip() == "05:00-07:00=60%, 07:00-21:00=85%"
+    bad = cli.invoke(app, ["programs", "add", "842", "Tối", "--at", "23:00"])
+    assert isinstance(bad.exception, InvalidInput) and "quiet hours" in str(bad.exception)
+
+    rows = json.loads(ok("programs", "plan", "--date", "2026-11-24", "--area", "29239", "--json"))
+    vi = next(r for r in rows if r["language"] == "vi")
+    assert [i["package_id"] for i in vi["items"]] == [urgent, normal] and vi["status"] == "planned"
+    assert next(r for r in rows if r["language"] == "km")["status"] == "empty"  # nothing has Khmer audio
+    assert "Cảnh báo lũ" in ok("programs", "plan", "--date", "2026-11-24", "--area", "29239")
+    sunday = json.loads(ok("programs", "plan", "--date", "2026-11-29", "--json"))
+    assert sunday == []  # weekdays only
+
+    with session() as s:
+        users.add_user(s, username="officer", full_name="Cán bộ", password="mat-khau-thu-nghiem-2026",
+                       memberships=[Membership(Role.APPROVER, "29239", level=AreaLevel.COMMUNE)])
+    denied = cli.invoke(app, ["programs", "reorder", "1", "--area", "29236", "--order", str(normal),
+                              "--date", "2026-11-24", "--as", "officer"])
+    assert isinstance(denied.exception, InvalidInput) and "may not" in str(denied.exception)
+    ok("programs", "reorder", "1", "--area", "29239", "--skip", str(normal), "--date", "2026-11-24",
+       "--as", "officer")
+    rows = json.loads(ok("programs", "plan", "--date", "2026-11-24", "--area", "29239", "--json"))
+    vi = next(r for r in rows if r["language"] == "vi")
+    assert [i["package_id"] for i in vi["items"]] == [urgent]
+    assert vi["left_out"][0]["reason"] == "skipped_by_officer"
+    ok("programs", "disable", "1")
+    assert "(off)" in ok("programs", "list")
