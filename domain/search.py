@@ -160,16 +160,10 @@ def word_pairs(words: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(f"{a}{PAIR_JOIN}{b}" for a, b in zip(words, words[1:], strict=False)))
 
 
-def contains_clauses(doc: str, clauses: Iterable[Clause]) -> bool:
-    """Whether ``doc``, tokens joined by single spaces (as the index stores them), contains every clause:
-    :func:`matches` on already tokenised text."""
-    padded = f" {doc} "
-    return all(_token_pattern(c).search(padded) for c in clauses)
-
-
-def _token_pattern(c: Clause) -> re.Pattern[str]:
+def token_pattern(c: Clause) -> re.Pattern[str]:
     """The clause in space-joined tokens (what the index stores), padded with a space at both ends; a
-    literal first, so ``re`` scans fast."""
+    literal first, so ``re`` scans fast. ``token_pattern(c).search(f" {doc} ")`` is :func:`matches` for
+    the tokens ``doc``."""
     return re.compile(" " + " ".join(re.escape(w) for w in c.words) + (r"\S*" if c.prefix else "") + "(?= )")
 
 
@@ -182,7 +176,7 @@ def relevance(docs: Sequence[str], query: Query, *, k1: float = 1.2, b: float = 
         return [0.0] * len(docs)
     lengths = [d.count(" ") + 1 for d in docs]
     avg = sum(lengths) / len(lengths)
-    patterns = [_token_pattern(c) for c in query.clauses]
+    patterns = [token_pattern(c) for c in query.clauses]
     padded = [f" {d} " for d in docs]
     tfs = [[len(p.findall(d)) for p in patterns] for d in padded]
     n = len(docs)

@@ -9,7 +9,6 @@ from domain.search import (
     FacetFilter,
     area_filter_tokens,
     area_tokens,
-    contains_clauses,
     facet_tokens,
     fold,
     matches,
@@ -95,21 +94,13 @@ def test_word_pairs_and_the_sqlite_match_expression() -> None:
     assert word_pairs(["xa"]) == [] and word_pairs([]) == []
     q = parse_query('"ubnd xa da loc" tiem* "xa d"*')
     assert match_expression(q, FacetFilter().with_group(["_lvi"])) == (
-        '{folded_pairs} : ("ubnd_xa" AND "xa_da" AND "da_loc" AND "xa_d" *) AND {folded} : ("tiem" *) '
-        'AND {facets} : ("_lvi")')
+        '{folded_pairs} : ("ubnd_xa" AND "xa_da" AND "da_loc" AND "xa_d" *) '
+        'AND {folded} : ("ubnd xa da loc" AND "tiem" *) AND {facets} : ("_lvi")')
     assert match_expression(q, FacetFilter(), pairs=False) == (
         '{folded} : ("ubnd xa da loc" AND "tiem" * AND "xa d" *)')
     assert match_expression(parse_query('"xã hồ"', exact=True), FacetFilter()) == '{exact_pairs} : ("xã_hồ")'
     assert match_expression(parse_query('"a b c d"*'), FacetFilter()) == (
-        '{folded_pairs} : ("a_b" AND "b_c" AND "c_d" *)')
-
-
-def test_contains_clauses_on_stored_tokens() -> None:
-    doc = "nguoi dan xa nhan dan chang"
-    assert contains_clauses(doc, parse_query('"dan xa nhan" "nhan dan c"*').clauses)
-    assert not contains_clauses(doc, parse_query('"nguoi dan chang"').clauses)  # both pairs, not the phrase
-    assert not contains_clauses(doc, parse_query('"an xa"').clauses)  # whole words only
-    assert contains_clauses(doc, ())
+        '{folded_pairs} : ("a_b" AND "b_c" AND "c_d" *) AND {folded} : ("a b c d" *)')
 
 
 def test_facets_cover_subtrees_and_ancestors() -> None:

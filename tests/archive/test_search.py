@@ -19,6 +19,7 @@ from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.repositories import archive, areas
 from storage.search import IndexDoc, backend_for
+from storage.search import sqlite as sqlite_search
 
 # (key, area, language, priority, channels, date, title, text)
 CORPUS = [
@@ -95,9 +96,11 @@ def test_phrases_follow_the_reference_semantics(db: Session) -> None:
     assert set(found(db, '"xa lan"')) == {"tinh"} and not found(db, '"xa lan"', exact=True)
 
 
-def test_long_phrases_fill_the_cap_past_candidates_that_fail(db: Session) -> None:
-    """A candidate holding every pair of "a b c" but not the phrase is dropped, and the search reads further
-    back until ``cap`` real matches are found, newest first."""
+@pytest.mark.parametrize("probe", [500, 2])
+def test_long_phrases_need_more_than_their_pairs(db: Session, probe: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row holding every pair of "a b c" but not the phrase is no match, and ``cap`` real matches are still
+    found, newest first: with few candidates (confirmed on the stored words) and many (FTS5 phrase, on SQLite)."""
+    monkeypatch.setattr(sqlite_search, "PROBE", probe)
     docs = {k: ["a", "b", "x", "b", "c"] if k % 3 else ["z", "a", "b", "c"] for k in range(1, 31)}
     backend = backend_for(db)
     backend.put(db, [IndexDoc(k, w, w, ["_all"]) for k, w in docs.items()])
@@ -108,6 +111,9 @@ def test_long_phrases_fill_the_cap_past_candidates_that_fail(db: Session) -> Non
     assert [h.doc_key for h in everything] == [k for k in sorted(docs, reverse=True) if k % 3 == 0]
     assert [h.doc_key for h in backend.search(db, parse_query('"b x b"'), FacetFilter(), lo=1, hi=29)] == [
         k for k in range(29, 0, -1) if k % 3]
+    assert [h.doc_key for h in backend.search(db, parse_query('"z a b c"'), FacetFilter(), lo=4, hi=20)] == [
+        k for k in range(18, 3, -3)]
+    assert not backend.search(db, parse_query('"a b c x"'), FacetFilter())
 
 
 def test_filters(db: Session) -> None:
