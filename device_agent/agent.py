@@ -9,6 +9,7 @@ its last verified schedule. Emergencies (MQTT or poll) interrupt the current ite
 import json
 import logging
 import os
+import random
 import threading
 import time
 from collections import deque
@@ -49,6 +50,14 @@ log = logging.getLogger(__name__)
 
 STATUS_FILE = "status.json"
 INVENTORY_EVERY = 10  # polls between inventory reports when nothing changed
+# Each wait between polls is the interval +-10 %: boxes that start together (power back after a cut, a
+# commune's cluster rebooted by one switch) drift apart instead of hitting the server in the same second.
+POLL_JITTER = 0.1
+
+
+def poll_wait(interval: float, rng: random.Random) -> float:
+    """Seconds until the next poll: ``interval`` moved by up to :data:`POLL_JITTER` either way."""
+    return interval * (1.0 + rng.uniform(-POLL_JITTER, POLL_JITTER))
 
 
 class Agent(EmergencyMixin):
@@ -84,6 +93,7 @@ class Agent(EmergencyMixin):
         self.last_error: str | None = None
         self.refusals: deque[str] = deque(maxlen=20)  # a bad schedule is re-sent every poll: keep the latest
         self.polls = 0
+        self._jitter = random.Random()  # seeded from the OS: every box draws its own waits
         self.plays = 0
         self._last_inventory: tuple[list[str], str | None] | None = None
         self.mqtt: EmergencyListener | None = None
@@ -136,7 +146,7 @@ class Agent(EmergencyMixin):
                 self.poll_once()
             except Exception:  # a dead poll thread would keep the box playing but deaf to withdrawals
                 log.exception("poll cycle failed")
-            self.stopping.wait(self.cfg.poll_interval)
+            self.stopping.wait(poll_wait(self.cfg.poll_interval, self._jitter))
 
     def poll_once(self) -> None:
         """One collection cycle; never raises (errors are logged and the cycle retried next interval)."""

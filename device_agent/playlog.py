@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from device_agent.identity import set_aside
+
 BATCH = 500
 # Some ten years of plays at the default cadence (~60 MB). Past it the oldest entries are dropped, counted and
 # logged: a box offline for ever must not fill its disk, which would stop the schedule and plan writes too.
@@ -28,15 +30,38 @@ class Outbox:
         self._lock = threading.Lock()
         self.max_queued = max_queued
         self.dropped = 0
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS playlog (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-                         "log_id TEXT UNIQUE NOT NULL, entry TEXT NOT NULL)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS playlog_rejected (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-                         "entry TEXT NOT NULL, reason TEXT NOT NULL)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS ack (item_id TEXT PRIMARY KEY, entry TEXT NOT NULL, "
-                         "sent INTEGER NOT NULL DEFAULT 0)")
+        try:
+            self._db = self._open(path)
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed": keep playing and logging
+            for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                if part.exists():
+                    set_aside(part, exc)
+            self._db = self._open(path)
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        """Open (or create) the outbox, checked: a corrupt file fails here, not at the first play."""
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            Outbox._prepare(db)
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    @staticmethod
+    def _prepare(db: sqlite3.Connection) -> None:
+        check = db.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise sqlite3.DatabaseError(f"quick_check: {check}")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("CREATE TABLE IF NOT EXISTS playlog (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                   "log_id TEXT UNIQUE NOT NULL, entry TEXT NOT NULL)")
+        db.execute("CREATE TABLE IF NOT EXISTS playlog_rejected (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                   "entry TEXT NOT NULL, reason TEXT NOT NULL)")
+        db.execute("CREATE TABLE IF NOT EXISTS ack (item_id TEXT PRIMARY KEY, entry TEXT NOT NULL, "
+                   "sent INTEGER NOT NULL DEFAULT 0)")
 
     def close(self) -> None:
         with self._lock:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from device_agent.cache import check_ref
-from device_agent.identity import write_private
+from device_agent.identity import set_aside, write_private
 from domain.canonical import canonical_json, sha256_hex
 from domain.schedules import EMERGENCY_SCHEMA, SCHEDULE_SCHEMA
 from domain.signatures import SignatureInvalid, verify_document
@@ -186,5 +186,5 @@ class ScheduleStore:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             return verify_schedule(data["schedule"], trusted, device_id), data.get("etag")
         except (ScheduleRefused, ValueError, KeyError, TypeError) as exc:
-            log.error("stored schedule refused (%s); waiting for a fresh one", exc)
+            set_aside(self.path, f"stored schedule refused: {exc}; waiting for a fresh one")
             return None, None

@@ -5,7 +5,7 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
-from device_agent.identity import write_private
+from device_agent.identity import set_aside, write_private
 from device_agent.planner import PlanState
 
 log = logging.getLogger(__name__)
@@ -24,8 +24,8 @@ def load_plan(state_dir: Path) -> PlanState:
         return PlanState.from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         return PlanState()
-    except (ValueError, TypeError) as exc:
-        log.error("plan state unreadable (%s); starting fresh", exc)
+    except (ValueError, TypeError, KeyError) as exc:
+        set_aside(path, f"plan state: {exc}")
         return PlanState()
 
 

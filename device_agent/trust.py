@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from device_agent.identity import write_private
+from device_agent.identity import set_aside, write_private
 from domain.signatures import SignatureInvalid, b64, key_id, unb64, verify_document
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,12 @@ class TrustStore:
         self.learned: dict[str, bytes] = {}
         if self.path.exists():
             try:
-                self.learned = parse_keys(json.loads(self.path.read_text(encoding="utf-8")))
-            except (ValueError, TypeError) as exc:
-                log.error("ignoring %s: %s", self.path, exc)
+                stored = json.loads(self.path.read_text(encoding="utf-8"))
+                if not isinstance(stored, list) or not all(isinstance(k, str) for k in stored):
+                    raise ValueError("not a list of keys")
+                self.learned = parse_keys(stored)
+            except (ValueError, TypeError, KeyError) as exc:
+                set_aside(self.path, exc)
 
     def keys(self) -> dict[str, bytes]:
         """Every trusted key, ``{key_id: raw public key}``."""

@@ -34,13 +34,14 @@ class DeviceKind(StrEnum):
 class DeviceStatus(StrEnum):
     PENDING = "pending"  # registered, waiting for an admin
     AUTHORISED = "authorised"
-    REVOKED = "revoked"  # refused (403) until an admin authorises it again
+    REVOKED = "revoked"  # refused (403) until an admin authorises it again, or it registers with a new key
 
 
 DEVICE_TRANSITIONS: dict[DeviceStatus, frozenset[DeviceStatus]] = {
     DeviceStatus.PENDING: frozenset({DeviceStatus.AUTHORISED, DeviceStatus.REVOKED}),
     DeviceStatus.AUTHORISED: frozenset({DeviceStatus.REVOKED}),
-    DeviceStatus.REVOKED: frozenset({DeviceStatus.AUTHORISED}),
+    # A revoked box that lost its key registers again with a new one and waits for an admin (PENDING).
+    DeviceStatus.REVOKED: frozenset({DeviceStatus.AUTHORISED, DeviceStatus.PENDING}),
 }
 
 

@@ -103,21 +103,30 @@ def area_languages(code: str, all_areas: dict[str, Area]) -> tuple[str, ...]:
 # --- registration and authorisation -----------------------------------------------------------------
 
 def register(s: Session, reg: Registration) -> tuple[DeviceRecord, bool]:
-    """Register a device, idempotently: the same hardware id and key return the same device.
+    """Register a device, idempotently: the same hardware id and key return the same device. A revoked
+    device may come back with a new key (its old one lost); it is then pending again.
 
     Returns:
-        The device and whether it was created now.
+        The device and whether it is newly pending (created now, or a revoked device's new key).
 
     Raises:
-        DeviceConflict: the hardware id is known with another key.
+        DeviceConflict: the hardware id is known with another key and not revoked.
         NotFound: the area code is unknown.
     """
     known = repo.find_by_hardware_id(s, reg.hardware_id)
     if known is not None:
-        if unb64(known.public_key) != reg.public_key:
-            raise DeviceConflict(f"hardware id {reg.hardware_id!r} is registered with another key; "
-                                 "an admin must revoke and remove the old registration first")
-        return known, False
+        if unb64(known.public_key) == reg.public_key:
+            return known, False
+        if DeviceStatus(known.status) is not DeviceStatus.REVOKED:
+            # Never let a second key take over a live registration: an admin decides (a box whose key file was
+            # lost or reset, or an impostor knowing the hardware id).
+            raise DeviceConflict(f"hardware id {reg.hardware_id!r} is registered as device {known.id} with another "
+                                 f"key; if this box lost its key, an admin revokes device {known.id} ('bantin "
+                                 "devices revoke') and the box then registers with its new key, pending authorisation")
+        areas.get_area(s, reg.area_code)
+        repo.rekey_device(s, known, reg)
+        forget(known.id)
+        return known, True
     areas.get_area(s, reg.area_code)
     return repo.add_device(s, reg), True
 

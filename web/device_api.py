@@ -174,9 +174,9 @@ async def file(request: Request, sha256: str) -> Response:
     return await _guarded(work)  # type: ignore[return-value]
 
 
-@router.put("/inventory", status_code=204)
-async def inventory(request: Request) -> Response:
-    """The files the device holds, its free space and what it is playing."""
+async def _report(request: Request, handle: Callable[[Any, device_service.DeviceAuth, Any], Response]) -> Response:
+    """A signed JSON report: read the body, authenticate the device on it, then ``handle(session, device, data)``
+    in the thread pool, in one transaction."""
     try:
         body = await _body(request)
     except DomainError as exc:
@@ -186,40 +186,32 @@ async def inventory(request: Request) -> Response:
     def work() -> Response:
         with session() as s:
             device = check(s)
-            device_service.report_inventory(s, device, _json(body))
-        return Response(status_code=204)
+            return handle(s, device, _json(body))
     return await _guarded(work)  # type: ignore[return-value]
+
+
+@router.put("/inventory", status_code=204)
+async def inventory(request: Request) -> Response:
+    """The files the device holds, its free space and what it is playing."""
+    def handle(s: Any, device: device_service.DeviceAuth, data: Any) -> Response:
+        device_service.report_inventory(s, device, data)
+        return Response(status_code=204)
+    return await _report(request, handle)
 
 
 @router.post("/playlogs")
 async def playlogs(request: Request) -> Response:
     """A batch of play log entries (a re-sent ``log_id`` counts once)."""
-    try:
-        body = await _body(request)
-    except DomainError as exc:
-        return _error(exc)
-    check = _auth(request, body)
-
-    def work() -> Response:
-        with session() as s:
-            device = check(s)
-            accepted, duplicates = device_service.upload_play_logs(s, device, _json(body))
+    def handle(s: Any, device: device_service.DeviceAuth, data: Any) -> Response:
+        accepted, duplicates = device_service.upload_play_logs(s, device, data)
         return JSONResponse({"accepted": accepted, "duplicates": duplicates})
-    return await _guarded(work)  # type: ignore[return-value]
+    return await _report(request, handle)
 
 
 @router.post("/ack", status_code=204)
 async def ack(request: Request) -> Response:
     """The device confirms an emergency reached it."""
-    try:
-        body = await _body(request)
-    except DomainError as exc:
-        return _error(exc)
-    check = _auth(request, body)
-
-    def work() -> Response:
-        with session() as s:
-            device = check(s)
-            device_service.acknowledge(s, device, _json(body))
+    def handle(s: Any, device: device_service.DeviceAuth, data: Any) -> Response:
+        device_service.acknowledge(s, device, data)
         return Response(status_code=204)
-    return await _guarded(work)  # type: ignore[return-value]
+    return await _report(request, handle)

@@ -46,6 +46,24 @@ def add_device(session: Session, reg: Registration) -> DeviceRecord:
     return rec
 
 
+def rekey_device(session: Session, rec: DeviceRecord, reg: Registration) -> None:
+    """A revoked device registered again with a new key: the key, name, area and kind are the new
+    registration's, and it waits for an admin again (compare-and-set on ``revoked``, audited).
+
+    Raises:
+        InvalidTransition: the device is not revoked (any more).
+    """
+    transition_device(DeviceStatus(rec.status), DeviceStatus.PENDING)
+    old_key = rec.public_key
+    compare_and_set(session, rec, "device", DeviceStatus.REVOKED.value, DeviceStatus.PENDING.value,
+                    {"status": DeviceStatus.PENDING.value, "public_key": b64(reg.public_key), "name": reg.name,
+                     "area_code": reg.area_code, "kind": reg.kind.value, "authorised_by": None,
+                     "authorised_at": None})
+    session.refresh(rec)
+    audit.record(session, actor=f"device:{rec.id}", action="device.rekeyed", entity="device", entity_id=rec.id,
+                 hardware_id=reg.hardware_id, old_key=old_key, new_key=rec.public_key, area_code=reg.area_code)
+
+
 def set_device_status(session: Session, rec: DeviceRecord, target: DeviceStatus, *, actor: str, **detail: Any) -> None:
     """Move a device along its state machine (compare-and-set) and audit it.
 

@@ -121,6 +121,8 @@ def test_schedule_is_used_only_when_signed_by_a_trusted_key_for_this_device(tmp_
     raw["schedule"]["items"][0]["priority"] = "khan_cap"  # edited on disk
     store.path.write_text(json.dumps(raw), encoding="utf-8")
     assert store.load(TRUSTED, 7) == (None, None)
+    kept = list(tmp_path.glob("schedule.json.corrupt-*"))  # set aside for an inquiry, not overwritten later
+    assert not store.path.exists() and [json.loads(p.read_text(encoding="utf-8")) for p in kept] == [raw]
 
 
 def test_emergency_messages_are_verified() -> None:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 import stat
 import threading
 import time
@@ -9,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from device_agent.agent import poll_wait
 from device_agent.clock import Clock
 from device_agent.config import ConfigError, load_config
 from device_agent.identity import load_identity
+from device_agent.planner import PlanState
 from device_agent.playlog import BATCH, Outbox
+from device_agent.state import load_plan
 from device_agent.trust import TrustStore
 from domain.signatures import b64, generate_key, sign_document
 
@@ -187,3 +191,44 @@ def test_the_outbox_is_bounded_and_drops_the_oldest(tmp_path: Path) -> None:
     assert box.pending_plays() == 5 and box.dropped == 3
     box.flush_plays(sent.append)
     assert [e["item_id"] for e in sent[0]] == ["i3", "i4", "i5", "i6", "i7"]  # the newest are kept
+
+
+def test_unreadable_identity_files_are_set_aside_and_the_box_starts_again(tmp_path: Path) -> None:
+    state = tmp_path / "s"
+    first = load_identity(state, "hw-1")
+    (state / "identity.json").write_text("{not json", encoding="utf-8")
+    again = load_identity(state, "hw-1")
+    assert again.key.private == first.key.private and again.hardware_id == "hw-1" and again.device_id is None
+    assert [p.read_text(encoding="utf-8") for p in state.glob("identity.json.corrupt-*")] == ["{not json"]
+    (state / "device.key").write_bytes(b"short")
+    fresh = load_identity(state, "hw-1")
+    assert fresh.key.private != first.key.private and len(fresh.key.private) == 32
+    assert [p.read_bytes() for p in state.glob("device.key.corrupt-*")] == [b"short"]
+    assert load_identity(state, "hw-1").key.private == fresh.key.private  # the new key is kept
+
+
+def test_a_corrupt_outbox_is_set_aside_and_a_fresh_one_records_plays(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    box = Outbox(path)
+    box.add_play(item_id="i", manifest_hash="a" * 64, started_at="s", ended_at="e", completed=True, trigger="schedule")
+    assert box.pending_plays() == 1
+    box.close()
+    assert [p.read_bytes()[:22] for p in tmp_path.glob("outbox.sqlite3.corrupt-*")] == [b"this is not a database"]
+    assert Outbox(path).pending_plays() == 1  # the fresh one is kept across restarts
+
+
+def test_poll_waits_are_spread_around_the_interval() -> None:
+    rng = random.Random(7)
+    waits = [poll_wait(60.0, rng) for _ in range(500)]
+    assert all(54.0 <= w <= 66.0 for w in waits)
+    assert max(waits) - min(waits) > 10.0  # boxes started together drift apart
+
+
+def test_unreadable_plan_and_learned_keys_are_set_aside(tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text("[1, 2", encoding="utf-8")
+    (tmp_path / "learned-keys.json").write_text("[5]", encoding="utf-8")  # JSON, but not a key list
+    assert load_plan(tmp_path) == PlanState()
+    assert TrustStore([], tmp_path).keys() == {}
+    names = sorted(p.name.split(".corrupt-")[0] for p in tmp_path.glob("*.corrupt-*"))
+    assert names == ["learned-keys.json", "plan.json"]

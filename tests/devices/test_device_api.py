@@ -12,6 +12,7 @@ from domain.signatures import SignatureInvalid, generate_key, unb64, verify_docu
 from services import device_schedule, signing
 from services import devices as device_service
 from services.runtime import session
+from storage.repositories import audit as audit_repo
 from storage.repositories import devices as device_repo
 from tests.devices.factory import DeviceClient, published_package, sha
 
@@ -133,6 +134,26 @@ def test_revoked_device_gets_403(client) -> None:  # type: ignore[no-untyped-def
     with session() as s:
         device_service.revoke(s, dev.device_id or 0, username="admin", reason="stolen")
     assert dev.request("GET", "/device/v1/schedule").status_code == 403
+
+
+def test_a_box_that_lost_its_key_comes_back_only_after_an_admin_revokes_and_authorises_it(client) -> None:  # type: ignore[no-untyped-def]
+    dev = authorised(client)
+    device_id, old_key, new_key = dev.device_id, dev.key, generate_key()
+    refused = dev.register(key=new_key)
+    assert refused.status_code == 409 and f"revokes device {device_id}" in refused.json()["error"]
+    with session() as s:
+        device_service.revoke(s, device_id or 0, username="admin", reason="key lost")
+    again = dev.register(key=new_key)
+    assert again.status_code == 202 and again.json() == {"device_id": device_id, "status": "pending"}
+    dev.key = new_key
+    assert dev.request("GET", "/device/v1/schedule").status_code == 403  # pending: an admin must look first
+    with session() as s:
+        device_service.authorise(s, device_id or 0, username="admin")
+        actions = [a.action for a in audit_repo.entries(s, entity="device", entity_id=device_id or 0)]
+    assert dev.request("GET", "/device/v1/schedule").status_code == 200
+    dev.key = old_key  # the lost key no longer speaks for the box
+    assert dev.request("GET", "/device/v1/schedule").status_code == 401
+    assert actions[-3:] == ["device.revoked", "device.rekeyed", "device.authorised"]
 
 
 def test_inventory_play_logs_and_acks_are_recorded_once(client) -> None:  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from deployments.local import stop
 from domain.priority import Priority
 from domain.programs import day_window, local_date
 from engines import audio
@@ -40,21 +41,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _stop(proc: subprocess.Popen[bytes], grace_s: float = 20.0) -> None:
-    """SIGTERM, then SIGINT (Prefect workers want two), then SIGKILL after the grace period."""
-    if proc.poll() is not None:
-        return
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=grace_s / 2)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-    proc.kill()
-    proc.wait(timeout=10)
 
 
 def _prefect_env(base: Path, api_url: str) -> dict[str, str]:
@@ -83,13 +69,13 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
         except (httpx.HTTPError, ValueError):
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            _stop(proc)
+            stop(proc)
             unavailable(f"prefect server did not start: {(base / 'server.log').read_text(errors='replace')[-800:]}")
         time.sleep(0.5)
     try:
         yield api, base
     finally:
-        _stop(proc)
+        stop(proc)
         log.close()
 
 
