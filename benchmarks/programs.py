@@ -29,8 +29,8 @@ DAY = date(2026, 11, 24)
 
 def build_world(communes: int, n_packages: int) -> tuple[list, dict]:  # type: ignore[type-arg]
     from domain.areas import Area, AreaLevel
+    from domain.editions import AudioRef, Candidate
     from domain.priority import Priority
-    from domain.programs import AudioRef, Candidate
     from services import programs
     from services.runtime import session
     from storage.repositories import areas
@@ -65,7 +65,7 @@ def build_world(communes: int, n_packages: int) -> tuple[list, dict]:  # type: i
 
 def naive_plan(cands: list, tree: dict) -> int:  # type: ignore[type-arg]
     """Baseline: the same rules, but every edition scans every package."""
-    from domain.programs import Frame, effective_languages, lineage_of, select_for_slot
+    from domain.editions import Frame, effective_languages, lineage_of, select_for_slot
 
     editions = 0
     for at in (datetime(2026, 11, 23, 23, 0, tzinfo=UTC), datetime(2026, 11, 24, 10, 0, tzinfo=UTC)):

@@ -1,12 +1,8 @@
-"""Programs: recurring bulletin slots per area, and what goes into one slot (pure; no I/O).
+"""Programs: recurring bulletin slots per area, quiet hours and volume profiles, conflicts (pure; no I/O).
 
 A **program** is a recurring slot (e.g. "Bản tin sáng", 06:00 every weekday) defined for an area. Times are
 wall-clock times in Vietnam (Asia/Ho_Chi_Minh, UTC+7 all year); every computation takes an explicit ``now``
-so tests control the clock. An **edition** is one program on one date for one commune and language: the
-approved, valid packages targeted at that commune (or any area above it), ordered per Circular 39 (khẩn cấp,
-then ưu tiên, then thường; the commune officer orders items within a level and may leave out thường items),
-framed by an intro and an outro, with gaps, under a total-duration cap. What is left out is reported with
-the reason, so the officer sees why a bulletin did not air.
+so tests control the clock. What one occurrence (an **edition**) carries is ``domain.editions``.
 
 Modelled on LibreTime/AzuraCast shows (a slot with a length that trims overbooked content), Xibo dayparting
 (weekday rules, priorities resolving overlaps) and Superdesk's scheduled templates (times plus weekdays).
@@ -17,9 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from domain.areas import Area
@@ -165,7 +160,7 @@ class Slot:
         return self.starts_at.astimezone(VN_TZ)
 
 
-def _aware(now: datetime) -> datetime:
+def aware(now: datetime) -> datetime:
     if now.tzinfo is None:
         raise InvalidInput("times must carry a time zone (got a naive datetime)")
     return now
@@ -173,7 +168,7 @@ def _aware(now: datetime) -> datetime:
 
 def local_date(moment: datetime) -> date:
     """The Vietnam calendar date of an instant."""
-    return _aware(moment).astimezone(VN_TZ).date()
+    return aware(moment).astimezone(VN_TZ).date()
 
 
 def day_window(day: date) -> tuple[datetime, datetime]:
@@ -196,7 +191,7 @@ def occurrences(rule: SlotRule, start: datetime, end: datetime) -> list[Slot]:
     The window may span any number of days and cross midnight in UTC or in Vietnam; both ends must be
     time-zone aware.
     """
-    start, end = _aware(start), _aware(end)
+    start, end = aware(start), aware(end)
     if end <= start:
         return []
     out = []
@@ -212,7 +207,7 @@ def occurrences(rule: SlotRule, start: datetime, end: datetime) -> list[Slot]:
 
 def next_occurrences(rule: SlotRule, now: datetime, count: int = 1) -> list[Slot]:
     """The next ``count`` slots of ``rule`` starting strictly after ``now``."""
-    now = _aware(now)
+    now = aware(now)
     out: list[Slot] = []
     day = local_date(now)
     while len(out) < count:
@@ -320,7 +315,7 @@ def _no_overlap(ranges: Sequence[ClockRange], what: str) -> None:
 
 def quiet_at(moment: datetime, quiet: Sequence[ClockRange]) -> ClockRange | None:
     """The quiet range covering ``moment`` (any zone; compared in Vietnam time), or None."""
-    t = _aware(moment).astimezone(VN_TZ).time()
+    t = aware(moment).astimezone(VN_TZ).time()
     return next((r for r in quiet if r.contains(t)), None)
 
 
@@ -334,7 +329,7 @@ def slot_quiet_conflict(slot: Slot, quiet: Sequence[ClockRange]) -> ClockRange |
 
 def volume_at(moment: datetime, profile: Sequence[VolumeStep], default: int = 100) -> int:
     """The volume percent a device uses at ``moment`` (``default`` outside every range)."""
-    t = _aware(moment).astimezone(VN_TZ).time()
+    t = aware(moment).astimezone(VN_TZ).time()
     return next((s.percent for s in profile if s.range.contains(t)), default)
 
 
@@ -381,202 +376,3 @@ def resolve_conflicts(slots: Sequence[Slot], areas: Mapping[str, Area]) -> tuple
                                                f"({clash.local_start:%H:%M}), which wins: {why}"))
     kept.sort(key=lambda s: s.starts_at)
     return kept, conflicts
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Selecting packages for an edition
-
-
-class LeftOutReason(StrEnum):
-    EMBARGOED = "embargoed"
-    EXPIRED = "expired"
-    NO_AUDIO = "no_audio"
-    OVER_CAP = "over_cap"
-    SKIPPED = "skipped_by_officer"
-    NOT_APPROVED = "not_approved"
-
-
-@dataclass(frozen=True, slots=True)
-class AudioRef:
-    """A package's loudspeaker audio in one language (an object key; never the bytes)."""
-
-    key: str
-    sha256: str
-    size: int
-    duration_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A package that might go into programs: what selection needs to know about it.
-
-    ``approved`` is true when the package holds an approval for its current manifest and is in a state that
-    may air (approved, scheduled or published); ``ready_at`` orders items first-come within a priority.
-    """
-
-    package_id: int
-    manifest_hash: str
-    title: str
-    priority: Priority
-    area_codes: tuple[str, ...]
-    audio: Mapping[str, AudioRef]
-    approved: bool = True
-    embargo_at: datetime | None = None
-    expires_at: datetime | None = None
-    ready_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedItem:
-    package_id: int
-    manifest_hash: str
-    title: str
-    priority: Priority
-    audio: AudioRef
-    offset_s: float  # from the start of the programme (after the intro and the gaps before it)
-
-
-@dataclass(frozen=True, slots=True)
-class LeftOut:
-    package_id: int
-    title: str
-    reason: LeftOutReason
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """What one edition plays, and what it leaves out and why."""
-
-    items: tuple[PlannedItem, ...]
-    left_out: tuple[LeftOut, ...]
-    total_s: float  # intro + items + gaps + outro
-    max_s: float
-
-    @property
-    def empty(self) -> bool:
-        return not self.items
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """The fixed parts of a programme around its items."""
-
-    intro_s: float = 0.0
-    outro_s: float = 0.0
-    gap_s: float = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class OfficerOrder:
-    """The commune officer's choices for an edition: package ids in the wanted order (within a priority
-    level) and thường items to leave out. Ưu tiên and khẩn cấp items cannot be left out (Circular 39)."""
-
-    order: tuple[int, ...] = ()
-    skipped: frozenset[int] = field(default_factory=frozenset)
-
-
-def targets(candidate_areas: Iterable[str], lineage: frozenset[str]) -> bool:
-    """Whether a package targeted at ``candidate_areas`` reaches the commune whose ``lineage`` (the commune and
-    its ancestors) is given: a package for the province reaches every commune in it."""
-    return any(code in lineage for code in candidate_areas)
-
-
-def lineage_of(area_code: str, areas: Mapping[str, Area]) -> frozenset[str]:
-    """The area and all its ancestors."""
-    out = []
-    current: str | None = area_code
-    while current is not None:
-        out.append(current)
-        area = areas.get(current)
-        current = area.parent_code if area is not None else None
-    return frozenset(out)
-
-
-def effective_languages(area_code: str, areas: Mapping[str, Area]) -> tuple[str, ...]:
-    """The languages of the nearest area (itself first) that lists any; always including Vietnamese."""
-    current: str | None = area_code
-    while current is not None:
-        area = areas.get(current)
-        if area is None:
-            break
-        if area.languages:
-            langs = area.languages
-            return langs if "vi" in langs else ("vi", *langs)
-        current = area.parent_code
-    return ("vi",)
-
-
-def select_for_slot(
-    candidates: Iterable[Candidate],
-    *,
-    lineage: frozenset[str],
-    language: str,
-    starts_at: datetime,
-    max_s: float,
-    frame: Frame = Frame(),
-    officer: OfficerOrder = OfficerOrder(),
-) -> Selection:
-    """Choose and order the packages of one edition.
-
-    Rules, in order: targeted at the commune or an area above it (others are ignored silently); approved
-    for the current manifest; embargo passed and not expired at the slot's start; audio in ``language``;
-    not left out by the officer (thường only); then ordered khẩn cấp > ưu tiên > thường, within a level by
-    the officer's order and then first-come (``ready_at``, then package id); then fitted under ``max_s``
-    (intro, outro and a gap between parts included). An item that does not fit is left out and later,
-    shorter items may still fit.
-
-    Args:
-        candidates: Packages that may air (any area; filtered here).
-        lineage: The commune and its ancestors (see :func:`lineage_of`).
-        language: The edition's language.
-        starts_at: The slot's start (UTC).
-        max_s: The program's duration cap in seconds.
-        frame: Intro and outro lengths and the gap between parts.
-        officer: The commune officer's order and skips.
-
-    Returns:
-        The selection with offsets, what was left out and why, and the total length.
-    """
-    starts_at = _aware(starts_at)
-    rank_in_officer = {pid: n for n, pid in enumerate(officer.order)}
-    eligible: list[tuple[Candidate, AudioRef]] = []
-    left: list[LeftOut] = []
-    for c in candidates:
-        if not targets(c.area_codes, lineage):
-            continue
-        if not c.approved:
-            left.append(LeftOut(c.package_id, c.title, LeftOutReason.NOT_APPROVED,
-                                "no approval for the current manifest"))
-        elif c.embargo_at is not None and c.embargo_at > starts_at:
-            left.append(LeftOut(c.package_id, c.title, LeftOutReason.EMBARGOED,
-                                f"embargoed until {c.embargo_at.astimezone(VN_TZ):%d/%m/%Y %H:%M}"))
-        elif c.expires_at is not None and c.expires_at <= starts_at:
-            left.append(LeftOut(c.package_id, c.title, LeftOutReason.EXPIRED,
-                                f"expired at {c.expires_at.astimezone(VN_TZ):%d/%m/%Y %H:%M}"))
-        elif language not in c.audio:
-            left.append(LeftOut(c.package_id, c.title, LeftOutReason.NO_AUDIO,
-                                f"no loudspeaker audio in '{language}' yet"))
-        elif c.package_id in officer.skipped and c.priority is Priority.THUONG:
-            left.append(LeftOut(c.package_id, c.title, LeftOutReason.SKIPPED, "left out by the commune officer"))
-        else:
-            eligible.append((c, c.audio[language]))
-    far = len(rank_in_officer)
-    epoch = datetime.min.replace(tzinfo=UTC)
-    eligible.sort(key=lambda ca: (-ca[0].priority.rank, rank_in_officer.get(ca[0].package_id, far),
-                                  ca[0].ready_at or epoch, ca[0].package_id))
-    items: list[PlannedItem] = []
-    used = frame.intro_s + frame.outro_s
-    for c, audio in eligible:
-        gap = frame.gap_s * (2 if not items else 1)  # after the intro, then between items (one before the outro)
-        need = audio.duration_s + gap
-        if used + need > max_s:
-            left.append(LeftOut(c.package_id, c.title, LeftOutReason.OVER_CAP,
-                                f"needs {audio.duration_s:.0f} s, {max(max_s - used - gap, 0):.0f} s left "
-                                f"of {max_s:.0f} s"))
-            continue
-        offset = (items[-1].offset_s + items[-1].audio.duration_s if items else frame.intro_s) + frame.gap_s
-        items.append(PlannedItem(c.package_id, c.manifest_hash, c.title, c.priority, audio, offset))
-        used += need
-    total = used if items else 0.0
-    return Selection(tuple(items), tuple(left), total, max_s)

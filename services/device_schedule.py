@@ -32,7 +32,7 @@ from domain.errors import NotFound
 from domain.packages import AssetKind, PackageStatus, VariantStatus
 from domain.priority import Priority
 from domain.schedules import FileRef, ScheduleItem
-from services import programs, signing
+from services import programs, programs_on_air, signing
 from services.devices import DeviceAuth, area_chain, area_languages, area_map
 from services.runtime import object_store
 from settings import get_settings
@@ -153,7 +153,7 @@ def schedule_generation(s: Session) -> tuple[Any, ...]:
 @functools.cache
 def _generation_query() -> Select[Any]:  # built once: this runs on every poll that reaches the database
     return select(select(func.count(PackageRecord.id)).scalar_subquery(),
-                  select(func.max(PackageRecord.updated_at)).scalar_subquery(), *programs.generation_parts())
+                  select(func.max(PackageRecord.updated_at)).scalar_subquery(), *programs_on_air.generation_parts())
 
 
 def area_schedule(s: Session, area_code: str, kind: DeviceKind, hours: int, base_url: str,
@@ -183,7 +183,7 @@ def area_schedule(s: Session, area_code: str, kind: DeviceKind, hours: int, base
     store = object_store()
     items, withdrawn = _package_items(s, store, set(area_chain(area_code, all_areas)), languages, kind, start, end,
                                       base_url, hours)
-    items += programs.program_items(s, area_code, languages, start, end,
+    items += programs_on_air.program_items(s, area_code, languages, start, end,
                                     file_url=lambda key, sha: file_url(store, key, sha, base_url, start, hours))
     quiet, volume = programs.area_profile(s, area_code)
     built = AreaSchedule(area_code, start, end, [item_json(i) for i in order_items(items)], sorted(set(withdrawn)),
@@ -244,7 +244,7 @@ def file_for_device(s: Session, sha256: str) -> AssetRecord:
                    AssetRecord.kind.in_([AssetKind.AUDIO.value, AssetKind.SLIDE.value])).limit(1))
     rec = s.scalar(stmt)
     if rec is None:  # an assembled programme's audio is not a package asset
-        key = programs.program_audio_key(s, sha256)
+        key = programs_on_air.program_audio_key(s, sha256)
         if key is not None:
             return AssetRecord(key=key, sha256=sha256, media_type="audio/mpeg", kind=AssetKind.AUDIO.value)
     if rec is None:

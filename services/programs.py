@@ -1,53 +1,52 @@
-"""Programs (scheduled bulletin slots): defining them, planning editions, and what devices are told.
+"""Programs (scheduled bulletin slots): defining them and planning editions.
 
-The device service asks :func:`program_items` for the programme items of a device's area and
-:func:`area_profile` for its quiet hours and volume profile; the program flow asks :func:`plan_editions`
+The device service asks :func:`area_profile` for a device area's quiet hours and volume profile (and
+``services.programs_on_air`` for the published programmes); the program flow asks :func:`plan_editions`
 what to build. Planning is pure domain logic (:mod:`domain.programs`) over a handful of queries.
 """
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.areas import Area, AreaLevel
 from domain.canonical import canonical_json, sha256_hex
+from domain.editions import (
+    Candidate,
+    Frame,
+    OfficerOrder,
+    Selection,
+    effective_languages,
+    lineage_of,
+    select_for_slot,
+)
 from domain.errors import InvalidInput
 from domain.languages import parse_languages
 from domain.priority import Priority, parse_priority
 from domain.programs import (
     VN_TZ,
-    Candidate,
     ClockRange,
-    Frame,
-    OfficerOrder,
-    Selection,
     Slot,
     SlotRule,
     day_window,
-    effective_languages,
     format_clock,
-    lineage_of,
     next_occurrences,
     occurrences,
     parse_clock,
     parse_weekdays,
     resolve_conflicts,
-    select_for_slot,
     slot_quiet_conflict,
     validate_quiet_hours,
     validate_volume_profile,
 )
-from domain.schedules import FileRef, ScheduleItem
 from domain.speech import estimate_speech_seconds
 from prompts import load_prompt
 from settings import get_settings
-from storage.models_programs import AreaProfileRecord, ProgramEditionRecord, ProgramRecord
+from storage.models_programs import AreaProfileRecord, ProgramRecord
 from storage.repositories import areas as area_repo
 from storage.repositories import programs as repo
 
@@ -354,86 +353,6 @@ def reorder(session: Session, *, program_id: int, day: date, area_code: str, ord
                                "left out of a program (Circular 39)")
     repo.set_order(session, program_id=program_id, slot_date=day.isoformat(), area_code=area_code, order=order,
                    skipped=skipped, actor=actor)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# What devices are told
-
-
-def program_items(session: Session, area_code: str, languages: tuple[str, ...], start: datetime,
-                  end: datetime, *, file_url: Callable[[str, str], str] | None = None) -> list[ScheduleItem]:
-    """Assembled programmes for a device in ``area_code`` playing between ``start`` and ``end`` (UTC).
-
-    Only published editions built for the device's own area count (per-area variants differ per commune).
-    An edition that contains a package withdrawn, killed or corrected since it was built is left out at
-    once, before any rebuild, so nothing withdrawn airs inside a programme.
-
-    Args:
-        file_url: ``(object key, sha256) -> URL`` a device fetches the audio from (the device service's
-            presigned-or-``/device/v1/files`` rule); default: the object store's own URL for the key.
-    """
-    from services.runtime import object_store  # the process-wide store (S3 hands out presigned URLs)
-
-    editions = repo.editions_between(session, area_codes=[area_code], languages=list(languages), start=start,
-                                     end=end, status="published")
-    if not editions:
-        return []
-    store = object_store()
-    out: list[ScheduleItem] = []
-    for e, rec in _on_air(session, editions):
-        local = e.starts_at.astimezone(VN_TZ)
-        out.append(ScheduleItem(
-            item_id=edition_item_id(e), kind="program", manifest_hash=e.manifest_hash or "",
-            priority=rec.priority, language=e.language, title=f"{rec.name} {local:%H:%M %d/%m/%Y}",
-            starts_at=e.starts_at, expires_at=e.starts_at + timedelta(seconds=max(rec.max_s, e.duration_s)),
-            audio=FileRef(name=f"{e.audio_sha256}.mp3",
-                          url=file_url(e.audio_key, e.audio_sha256 or "") if file_url else store.url(e.audio_key),
-                          size=int(e.audio_size or 0), sha256=e.audio_sha256 or ""),
-        ))
-    return out
-
-
-def generation_parts() -> list[Any]:
-    """Scalar subqueries whose values change whenever an edition is built, rebuilt or marked, a program is
-    changed or switched off, or an area's quiet hours or volume profile are set: the device service reads them
-    with its package generation in one statement to decide whether a built schedule is still current,
-    whichever node made the change."""
-    return [select(func.count(ProgramEditionRecord.id)).scalar_subquery(),
-            *(select(func.max(col)).scalar_subquery() for col in (
-                ProgramEditionRecord.updated_at, ProgramRecord.updated_at, AreaProfileRecord.updated_at))]
-
-
-def edition_item_id(e: ProgramEditionRecord) -> str:
-    """Stable per slot, commune and language: a rebuilt edition replaces the old one on the device."""
-    return f"program-{e.program_id}-{e.slot_date}-{e.area_code}-{e.language}"
-
-
-def program_audio_key(session: Session, sha256: str) -> str | None:
-    """The object key of a published programme's audio with this SHA-256, or None.
-
-    For the device file endpoint: programme audio is not a package asset, so it is looked up here. Only an
-    edition still on offer to devices counts (the same rule as :func:`program_items`): once a package in it
-    is withdrawn, killed or corrected, or its program switched off, its audio is no longer served, just as a
-    withdrawn package's files are not.
-    """
-    editions = list(session.scalars(select(ProgramEditionRecord).where(
-        ProgramEditionRecord.audio_sha256 == sha256, ProgramEditionRecord.status == "published")))
-    return next((e.audio_key for e, _ in _on_air(session, editions)), None)
-
-
-def _on_air(session: Session, editions: list[ProgramEditionRecord]
-            ) -> list[tuple[ProgramEditionRecord, ProgramRecord]]:
-    """The published editions devices may play, with their program: audio present, program active, and every
-    package in it still airable (checked at each call, so a withdrawal takes effect before any rebuild)."""
-    live = repo.airable_package_ids(session, sorted({int(i["package_id"]) for e in editions for i in e.items}))
-    out = []
-    for e in editions:
-        if not e.audio_key or any(int(i["package_id"]) not in live for i in e.items):
-            continue
-        rec = repo.get_program(session, e.program_id)
-        if rec.active:  # not switched off after it was built
-            out.append((e, rec))
-    return out
 
 
 def day_overview(session: Session, day: date, *, area_code: str | None = None) -> list[dict[str, object]]:

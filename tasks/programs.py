@@ -110,7 +110,7 @@ def plan_window(start_iso: str, end_iso: str, area_code: str | None = None) -> l
 @task(task_run_name="edition-{job.area_code}-{job.slot_date}-{job.language}-p{job.program_id}", **_RETRY)
 def build_edition(job: EditionJob) -> str:
     """Assemble one edition (intro, bulletins with gaps, outro, loudness-normalised), store its audio and
-    manifest, and publish it: from then on :func:`services.programs.program_items` hands it to devices.
+    manifest, and publish it: from then on :func:`services.programs_on_air.program_items` hands it to devices.
 
     Identical inputs already built for another commune are reused without touching ffmpeg.
 

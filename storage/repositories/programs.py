@@ -7,10 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.approvals import Decision
+from domain.editions import AudioRef, Candidate
 from domain.errors import NotFound
 from domain.packages import AssetKind, PackageStatus
 from domain.priority import Priority
-from domain.programs import AudioRef, Candidate
 from storage.models import ApprovalRecord, AssetRecord, DraftRevisionRecord, PackageRecord, utcnow
 from storage.models_programs import AreaProfileRecord, ProgramEditionRecord, ProgramOrderRecord, ProgramRecord
 from storage.repositories import audit

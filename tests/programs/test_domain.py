@@ -5,27 +5,29 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from domain.areas import Area, AreaLevel
-from domain.errors import InvalidInput
-from domain.priority import Priority
-from domain.programs import (
-    VN_TZ,
-    WEEKDAYS,
+from domain.editions import (
     AudioRef,
     Candidate,
     Frame,
     LeftOutReason,
     OfficerOrder,
+    effective_languages,
+    lineage_of,
+    select_for_slot,
+)
+from domain.errors import InvalidInput
+from domain.priority import Priority
+from domain.programs import (
+    VN_TZ,
+    WEEKDAYS,
     SlotRule,
     day_window,
-    effective_languages,
     format_weekdays,
-    lineage_of,
     next_occurrences,
     occurrences,
     parse_clock,
     parse_weekdays,
     resolve_conflicts,
-    select_for_slot,
     slot_on,
     slot_quiet_conflict,
     validate_quiet_hours,

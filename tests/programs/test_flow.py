@@ -13,7 +13,7 @@ from domain.priority import Priority
 from domain.programs import day_window, local_date
 from engines import audio
 from engines import ffmpeg as ff
-from services import programs
+from services import programs, programs_on_air
 from services.runtime import object_store, session
 from storage.models_programs import ProgramEditionRecord
 from storage.repositories import packages
@@ -67,8 +67,8 @@ def test_build_programs_publishes_editions_to_device_schedules(
 
     start, end = day_window(tomorrow)
     with session() as s:
-        items = programs.program_items(s, "29239", ("vi", "km"), start, end)
-        assert programs.program_audio_key(s, ward.audio_sha256) == ward.audio_key
+        items = programs_on_air.program_items(s, "29239", ("vi", "km"), start, end)
+        assert programs_on_air.program_audio_key(s, ward.audio_sha256) == ward.audio_key
     assert len(items) == 1
     item = items[0]
     assert item.kind == "program" and item.manifest_hash == ward.manifest_hash and item.priority == "thuong"
@@ -76,7 +76,7 @@ def test_build_programs_publishes_editions_to_device_schedules(
     assert item.audio is not None and item.audio.sha256 == ward.audio_sha256 and item.audio.size == ward.audio_size
     assert item.audio.name == f"{ward.audio_sha256}.mp3"
     with session() as s:  # the device service passes its own URL rule
-        (linked,) = programs.program_items(s, "29239", ("vi",), start, end,
+        (linked,) = programs_on_air.program_items(s, "29239", ("vi",), start, end,
                                            file_url=lambda key, sha: f"http://node/device/v1/files/{sha}")
     assert linked.audio is not None and linked.audio.url == f"http://node/device/v1/files/{ward.audio_sha256}"
 
@@ -86,11 +86,11 @@ def test_build_programs_publishes_editions_to_device_schedules(
     # A withdrawal takes the edition off the devices at once, and the next run rebuilds it without the item.
     with session() as s:
         packages.set_status(s, packages.get_package(s, ward1), PackageStatus.WITHDRAWN, actor="approver")
-        assert programs.program_items(s, "29239", ("vi",), start, end) == []
+        assert programs_on_air.program_items(s, "29239", ("vi",), start, end) == []
     assert build_programs(day=tomorrow.isoformat()) == {"built": 1, "failed": 0}
     rebuilt = _editions()["29239"]
     assert [i["package_id"] for i in rebuilt.items] == [province]
     assert rebuilt.audio_sha256 == eds["842"].audio_sha256  # now the same content as the district's
     with session() as s:
-        assert [i.manifest_hash for i in programs.program_items(s, "29239", ("vi",), start, end)] == \
+        assert [i.manifest_hash for i in programs_on_air.program_items(s, "29239", ("vi",), start, end)] == \
             [rebuilt.manifest_hash]

@@ -24,7 +24,7 @@ from domain.priority import Priority
 from domain.programs import day_window, local_date
 from engines import audio
 from engines import ffmpeg as ff
-from services import programs
+from services import programs, programs_on_air
 from services.runtime import session
 from settings import get_settings
 from tests.conftest import unavailable
@@ -140,7 +140,7 @@ def test_served_program_deployment_runs_on_schedule_and_publishes(
     tomorrow = local_date(datetime.now(UTC)) + timedelta(days=1)
     start, end = day_window(tomorrow)
     with session() as s:
-        items = programs.program_items(s, "29239", ("vi", "km"), start, end)
+        items = programs_on_air.program_items(s, "29239", ("vi", "km"), start, end)
     assert len(items) == 1 and items[0].kind == "program" and items[0].audio is not None
     assert items[0].starts_at == datetime.combine(tomorrow, datetime.min.time().replace(hour=6),
                                                   programs.VN_TZ).astimezone(UTC)
