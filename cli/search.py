@@ -1,6 +1,7 @@
 """``bantin search`` and ``bantin archive``: find what was broadcast; ingest and re-index the archive."""
 
 import json
+import os
 import sys
 from typing import Annotated, Any
 
@@ -8,6 +9,7 @@ import typer
 
 from cli.common import echo, ensure_db
 from settings import configure_prefect_env, get_settings
+from tasks.limits import ML_LIMIT
 
 archive_app = typer.Typer(help="The broadcast archive: ingest old recordings, rebuild the search index.",
                           no_args_is_help=True)
@@ -94,8 +96,16 @@ def register(app: typer.Typer) -> None:
             ingest_service.check_ingest(s, area, lang)
         total = len(ingest_service.list_recordings(source))
         total = min(total, limit) if limit else total
-        configure_prefect_env(get_settings())
+        settings = get_settings()
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the bar and the summary report progress
+        configure_prefect_env(settings)
+        from deployments.setup import ensure_ml_limit
         from flows.archive import ingest_recordings, progress_listener
+
+        try:  # without the limit Prefect warns and transcriptions run unthrottled
+            ensure_ml_limit(settings.ml_concurrency, resize=False)
+        except Exception as exc:  # a Prefect server without global concurrency limits
+            echo(f"warning: could not create the {ML_LIMIT} concurrency limit ({exc}); transcribing anyway")
 
         with typer.progressbar(length=total, label="ingest", show_pos=True, file=sys.stderr) as bar:
             def advance(outcome: dict[str, Any]) -> None:
@@ -106,7 +116,7 @@ def register(app: typer.Typer) -> None:
                 counts = ingest_recordings(source, area, lang, limit)
         echo(f"{counts['done']} transcribed, {counts['skipped']} already archived, {counts['failed']} failed")
         for ref, message in counts["errors"].items():
-            echo(f"  failed: {ref}: {message}")
+            echo(f"  failed: {message if message.startswith(ref) else f'{ref}: {message}'}")
         if counts["failed"]:
             raise typer.Exit(1)
 

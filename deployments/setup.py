@@ -17,11 +17,15 @@ POOL = "bantin"
 QUEUES = (("urgent", 1), ("default", 10))  # lower number = polled first
 
 
-def ensure_ml_limit(limit: int) -> str:
+def ensure_ml_limit(limit: int, *, resize: bool = True) -> str:
     """Create the ``bantin-ml`` global concurrency limit, or set its size if it exists.
 
+    Args:
+        resize: set an existing limit's size; False leaves it as the server's operator set it (a command
+            run on one machine must not resize a fleet's limit).
+
     Returns:
-        "created" or "updated".
+        "created", "updated" or "kept".
     """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
@@ -33,6 +37,8 @@ def ensure_ml_limit(limit: int) -> str:
         except ObjectNotFound:
             client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=ML_LIMIT, limit=limit))
             return "created"
+        if not resize:
+            return "kept"
         client.update_global_concurrency_limit(ML_LIMIT, GlobalConcurrencyLimitUpdate(limit=limit))
         return "updated"
 

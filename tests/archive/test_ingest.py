@@ -5,7 +5,11 @@ Two natural Vietnamese clips (vieneu) and one corrupt file; the second run skips
 
 import io
 import json
+import os
+import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -114,3 +118,26 @@ def test_s3_prefix_is_listed_and_fetched(bantin_env: Path, s3_endpoint: str, mon
     outcome = ingest.ingest_recording(session, object_store(), "s3://legacy/2019/a.mp3", area_code="29377",
                                                transcribe=transcribe)
     assert outcome.status == "failed" and "no speech" in outcome.message
+
+
+def test_cli_ingest_counts_lists_failures_and_its_transcript_is_found_with_a_timestamp(
+    folder: Path, prefect_harness: None, whisper: object,  # noqa: F811
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    (folder / "20200115_thong_bao.wav").unlink()  # one clip is enough here (the flow test covers two)
+    bantin = str(Path(sys.executable).with_name("bantin"))
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}  # the session's test server
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([bantin, *args], capture_output=True, text=True, env=env, timeout=300)
+
+    out = run("archive", "ingest", str(folder), "--area", "29377", "--lang", "vi")
+    assert out.returncode == 1, out.stderr  # a file failed: a script running the ingest must notice
+    assert "1 transcribed, 0 already archived, 1 failed" in out.stdout
+    failed = [line for line in out.stdout.splitlines() if line.startswith("  failed: ")]
+    assert len(failed) == 1 and "hỏng.mp3: not a readable media file" in failed[0]
+    assert "ingest" in out.stderr and "Concurrency limits" not in out.stderr  # the limit exists: slots are held
+    found = run("search", "nhin nhan", "--area", "847")
+    assert found.returncode == 0 and "1 result(s)" in found.stdout, found.stderr
+    assert re.search(r"^\s+> 0:00\s+.*\[nhìn\] \[nhận\]", found.stdout, re.M), found.stdout
