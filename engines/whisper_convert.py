@@ -158,8 +158,45 @@ def load_ct2_whisper(model_dir: Path) -> Ct2Whisper:
         raise ConversionError(f"{model_dir}: Whisper weight {exc} is missing") from None
 
 
-def _openai_state(m: Ct2Whisper) -> dict[str, np.ndarray]:
+@dataclass(frozen=True)
+class _Layout:
+    """Where one checkpoint format keeps each CTranslate2 weight (the two differ only in names)."""
+
+    encoder: str  # e.g. "encoder" / "model.encoder"
+    decoder: str
+    blocks: str  # layer list under encoder/decoder: "blocks" / "layers"
+    enc_positions: str
+    enc_norm: str
+    dec_tokens: str
+    dec_positions: str
+    dec_norm: str
+    self_norm: str
+    self_attn: str
+    cross_norm: str
+    cross_attn: str
+    ffn_norm: str
+    fc1: str
+    fc2: str
+    proj: dict[str, str]  # q, k, v, o -> projection name inside an attention module
+
+
+_OPENAI = _Layout(
+    encoder="encoder", decoder="decoder", blocks="blocks", enc_positions="positional_embedding", enc_norm="ln_post",
+    dec_tokens="token_embedding.weight", dec_positions="positional_embedding", dec_norm="ln",
+    self_norm="attn_ln", self_attn="attn", cross_norm="cross_attn_ln", cross_attn="cross_attn", ffn_norm="mlp_ln",
+    fc1="mlp.0", fc2="mlp.2", proj={"q": "query", "k": "key", "v": "value", "o": "out"})
+_HF = _Layout(
+    encoder="model.encoder", decoder="model.decoder", blocks="layers", enc_positions="embed_positions.weight",
+    enc_norm="layer_norm", dec_tokens="embed_tokens.weight", dec_positions="embed_positions.weight",
+    dec_norm="layer_norm", self_norm="self_attn_layer_norm", self_attn="self_attn",
+    cross_norm="encoder_attn_layer_norm", cross_attn="encoder_attn", ffn_norm="final_layer_norm", fc1="fc1",
+    fc2="fc2", proj={"q": "q_proj", "k": "k_proj", "v": "v_proj", "o": "out_proj"})
+
+
+def _state(m: Ct2Whisper, lay: _Layout) -> dict[str, np.ndarray]:
+    """The checkpoint's state dict (``lay``'s names) from CTranslate2's weights."""
     w, d, sd = m.weights, m.d_model, {}
+    proj = lay.proj
 
     def norm(dst: str, src: str) -> None:
         sd[f"{dst}.weight"], sd[f"{dst}.bias"] = w[f"{src}/gamma"], w[f"{src}/beta"]
@@ -167,92 +204,44 @@ def _openai_state(m: Ct2Whisper) -> dict[str, np.ndarray]:
     def linear(dst: str, src: str) -> None:
         sd[f"{dst}.weight"], sd[f"{dst}.bias"] = w[f"{src}/weight"], w[f"{src}/bias"]
 
-    def fused_qkv(dst: str, src: str) -> None:
-        weight, bias = w[f"{src}/weight"], w[f"{src}/bias"]
-        for i, part in enumerate(("query", "key", "value")):
-            sd[f"{dst}.{part}.weight"] = weight[i * d:(i + 1) * d]
-            if part != "key":  # Whisper's key projections have no bias
-                sd[f"{dst}.{part}.bias"] = bias[i * d:(i + 1) * d]
+    def attention(dst: str, src: str) -> None:
+        """Self-attention: CTranslate2 fuses q, k and v in one matrix."""
+        weight, bias = w[f"{src}/linear_0/weight"], w[f"{src}/linear_0/bias"]
+        for i, part in enumerate("qkv"):
+            sd[f"{dst}.{proj[part]}.weight"] = weight[i * d:(i + 1) * d]
+            if part != "k":  # Whisper's key projections have no bias
+                sd[f"{dst}.{proj[part]}.bias"] = bias[i * d:(i + 1) * d]
+        linear(f"{dst}.{proj['o']}", f"{src}/linear_1")
 
-    def mlp(dst: str, src: str) -> None:
-        norm(f"{dst}.mlp_ln", f"{src}/ffn/layer_norm")
-        linear(f"{dst}.mlp.0", f"{src}/ffn/linear_0")
-        linear(f"{dst}.mlp.2", f"{src}/ffn/linear_1")
+    def cross_attention(dst: str, src: str) -> None:
+        """Cross-attention: q alone, k and v fused, then the output projection."""
+        linear(f"{dst}.{proj['q']}", f"{src}/linear_0")
+        kv_w, kv_b = w[f"{src}/linear_1/weight"], w[f"{src}/linear_1/bias"]
+        sd[f"{dst}.{proj['k']}.weight"], sd[f"{dst}.{proj['v']}.weight"] = kv_w[:d], kv_w[d:]
+        sd[f"{dst}.{proj['v']}.bias"] = kv_b[d:]
+        linear(f"{dst}.{proj['o']}", f"{src}/linear_2")
 
-    linear("encoder.conv1", "encoder/conv1")
-    linear("encoder.conv2", "encoder/conv2")
-    sd["encoder.positional_embedding"] = w["encoder/position_encodings/encodings"]
-    norm("encoder.ln_post", "encoder/layer_norm")
+    def block(dst: str, src: str, cross: bool) -> None:
+        norm(f"{dst}.{lay.self_norm}", f"{src}/self_attention/layer_norm")
+        attention(f"{dst}.{lay.self_attn}", f"{src}/self_attention")
+        if cross:
+            norm(f"{dst}.{lay.cross_norm}", f"{src}/attention/layer_norm")
+            cross_attention(f"{dst}.{lay.cross_attn}", f"{src}/attention")
+        norm(f"{dst}.{lay.ffn_norm}", f"{src}/ffn/layer_norm")
+        linear(f"{dst}.{lay.fc1}", f"{src}/ffn/linear_0")
+        linear(f"{dst}.{lay.fc2}", f"{src}/ffn/linear_1")
+
+    linear(f"{lay.encoder}.conv1", "encoder/conv1")
+    linear(f"{lay.encoder}.conv2", "encoder/conv2")
+    sd[f"{lay.encoder}.{lay.enc_positions}"] = w["encoder/position_encodings/encodings"]
+    norm(f"{lay.encoder}.{lay.enc_norm}", "encoder/layer_norm")
     for i in range(m.n_layers_encoder):
-        dst, src = f"encoder.blocks.{i}", f"encoder/layer_{i}"
-        norm(f"{dst}.attn_ln", f"{src}/self_attention/layer_norm")
-        fused_qkv(f"{dst}.attn", f"{src}/self_attention/linear_0")
-        linear(f"{dst}.attn.out", f"{src}/self_attention/linear_1")
-        mlp(dst, src)
-    sd["decoder.token_embedding.weight"] = w["decoder/embeddings/weight"]
-    sd["decoder.positional_embedding"] = w["decoder/position_encodings/encodings"]
-    norm("decoder.ln", "decoder/layer_norm")
+        block(f"{lay.encoder}.{lay.blocks}.{i}", f"encoder/layer_{i}", cross=False)
+    sd[f"{lay.decoder}.{lay.dec_tokens}"] = w["decoder/embeddings/weight"]
+    sd[f"{lay.decoder}.{lay.dec_positions}"] = w["decoder/position_encodings/encodings"]
+    norm(f"{lay.decoder}.{lay.dec_norm}", "decoder/layer_norm")
     for i in range(m.n_layers_decoder):
-        dst, src = f"decoder.blocks.{i}", f"decoder/layer_{i}"
-        norm(f"{dst}.attn_ln", f"{src}/self_attention/layer_norm")
-        fused_qkv(f"{dst}.attn", f"{src}/self_attention/linear_0")
-        linear(f"{dst}.attn.out", f"{src}/self_attention/linear_1")
-        norm(f"{dst}.cross_attn_ln", f"{src}/attention/layer_norm")
-        linear(f"{dst}.cross_attn.query", f"{src}/attention/linear_0")
-        kv_w, kv_b = w[f"{src}/attention/linear_1/weight"], w[f"{src}/attention/linear_1/bias"]
-        sd[f"{dst}.cross_attn.key.weight"], sd[f"{dst}.cross_attn.value.weight"] = kv_w[:d], kv_w[d:]
-        sd[f"{dst}.cross_attn.value.bias"] = kv_b[d:]
-        linear(f"{dst}.cross_attn.out", f"{src}/attention/linear_2")
-        mlp(dst, src)
-    return sd
-
-
-def _hf_state(m: Ct2Whisper) -> dict[str, np.ndarray]:
-    w, d, sd = m.weights, m.d_model, {}
-
-    def norm(dst: str, src: str) -> None:
-        sd[f"{dst}.weight"], sd[f"{dst}.bias"] = w[f"{src}/gamma"], w[f"{src}/beta"]
-
-    def linear(dst: str, src: str) -> None:
-        sd[f"{dst}.weight"], sd[f"{dst}.bias"] = w[f"{src}/weight"], w[f"{src}/bias"]
-
-    def fused_qkv(dst: str, src: str) -> None:
-        weight, bias = w[f"{src}/weight"], w[f"{src}/bias"]
-        for i, part in enumerate(("q", "k", "v")):
-            sd[f"{dst}.{part}_proj.weight"] = weight[i * d:(i + 1) * d]
-            if part != "k":
-                sd[f"{dst}.{part}_proj.bias"] = bias[i * d:(i + 1) * d]
-
-    def ffn(dst: str, src: str) -> None:
-        norm(f"{dst}.final_layer_norm", f"{src}/ffn/layer_norm")
-        linear(f"{dst}.fc1", f"{src}/ffn/linear_0")
-        linear(f"{dst}.fc2", f"{src}/ffn/linear_1")
-
-    linear("model.encoder.conv1", "encoder/conv1")
-    linear("model.encoder.conv2", "encoder/conv2")
-    sd["model.encoder.embed_positions.weight"] = w["encoder/position_encodings/encodings"]
-    norm("model.encoder.layer_norm", "encoder/layer_norm")
-    for i in range(m.n_layers_encoder):
-        dst, src = f"model.encoder.layers.{i}", f"encoder/layer_{i}"
-        norm(f"{dst}.self_attn_layer_norm", f"{src}/self_attention/layer_norm")
-        fused_qkv(f"{dst}.self_attn", f"{src}/self_attention/linear_0")
-        linear(f"{dst}.self_attn.out_proj", f"{src}/self_attention/linear_1")
-        ffn(dst, src)
-    sd["model.decoder.embed_tokens.weight"] = w["decoder/embeddings/weight"]
-    sd["model.decoder.embed_positions.weight"] = w["decoder/position_encodings/encodings"]
-    norm("model.decoder.layer_norm", "decoder/layer_norm")
-    for i in range(m.n_layers_decoder):
-        dst, src = f"model.decoder.layers.{i}", f"decoder/layer_{i}"
-        norm(f"{dst}.self_attn_layer_norm", f"{src}/self_attention/layer_norm")
-        fused_qkv(f"{dst}.self_attn", f"{src}/self_attention/linear_0")
-        linear(f"{dst}.self_attn.out_proj", f"{src}/self_attention/linear_1")
-        norm(f"{dst}.encoder_attn_layer_norm", f"{src}/attention/layer_norm")
-        linear(f"{dst}.encoder_attn.q_proj", f"{src}/attention/linear_0")
-        kv_w, kv_b = w[f"{src}/attention/linear_1/weight"], w[f"{src}/attention/linear_1/bias"]
-        sd[f"{dst}.encoder_attn.k_proj.weight"], sd[f"{dst}.encoder_attn.v_proj.weight"] = kv_w[:d], kv_w[d:]
-        sd[f"{dst}.encoder_attn.v_proj.bias"] = kv_b[d:]
-        linear(f"{dst}.encoder_attn.out_proj", f"{src}/attention/linear_2")
-        ffn(dst, src)
+        block(f"{lay.decoder}.{lay.blocks}.{i}", f"decoder/layer_{i}", cross=True)
     return sd
 
 
@@ -278,7 +267,7 @@ def to_openai_whisper(ct2_dir: Path, out_pt: Path) -> Path:
                 n_audio_head=m.n_heads_encoder, n_audio_layer=m.n_layers_encoder, n_vocab=m.n_vocab,
                 n_text_ctx=m.n_text_ctx, n_text_state=m.d_model, n_text_head=m.n_heads_decoder,
                 n_text_layer=m.n_layers_decoder)
-    state = {k: torch.from_numpy(np.ascontiguousarray(v)).half() for k, v in _openai_state(m).items()}
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)).half() for k, v in _state(m, _OPENAI).items()}
     out_pt = Path(out_pt)
     out_pt.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out_pt.parent, prefix=f".{out_pt.name}-")
@@ -368,7 +357,7 @@ def to_transformers(ct2_dir: Path, out_dir: Path) -> Path:
     )
     with torch.device("meta"):  # no random initialisation of weights that are overwritten next
         model = WhisperForConditionalGeneration(config)
-    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in _hf_state(m).items()}
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in _state(m, _HF).items()}
     missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
     if unexpected or set(missing) - {"proj_out.weight"}:
         raise ConversionError(f"{ct2_dir}: weights do not fit Whisper (missing {missing}, unexpected {unexpected})")
