@@ -1,16 +1,26 @@
 """PostgreSQL backend: ``archive_fts(doc_key, folded tsvector, exact tsvector)`` with GIN indexes.
 
 The tsvectors are written as literals from our own tokens (with positions, for phrases) instead of
-``to_tsvector``, whose parser splits words differently from FTS5; facet tokens are added without
-positions. Queries are tsquery literals built from quoted tokens and passed as a bound parameter.
+``to_tsvector``, whose parser splits words differently from FTS5; facet tokens and the entry's distinct
+adjacent word pairs (``ubnd_xa``, ``domain.search.word_pairs``) are added without positions. Queries are
+tsquery literals built from quoted tokens and passed as a bound parameter.
+
+A phrase is asked for by its pairs, as on SQLite: ``"ubnd xa"`` is the lexeme ``'__ubnd_xa'``, exact on its own
+and answered from the GIN index without reading a row; a longer phrase is ``'__a_b' & '__b_c' & ('a' <-> 'b' <->
+'c')``, so positions are checked only in rows holding every pair. With ``<->`` alone GIN hands every row
+holding all the words to a recheck of their positions: seconds for common words at a million entries
+(``benchmarks/search.py``).
 """
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from domain.search import FACET_ALL, Clause, FacetFilter, Query
+from domain.search import FACET_ALL, Clause, FacetFilter, Query, word_pairs
 from storage.search import Hit, IndexDoc
 
+# Pair lexemes start with "__" (facets with "_" and a letter, words with a letter or digit): a word prefix
+# such as 'd':* must not also match the position-less pair 'da_loc', or PostgreSQL's phrase check fails.
+PAIR_MARK = "__"
 MAX_POSITION = 16383  # PostgreSQL's limit: later words share the last position (phrases there may miss)
 MAX_POSITIONS = 255  # positions kept per lexeme
 
@@ -20,32 +30,47 @@ def _lexeme(token: str) -> str:
 
 
 def tsvector_literal(words: list[str], facets: list[str]) -> str:
-    """``'da':1,5 'lat':2 '_lvi'`` for ``words`` (positions from 1) plus position-less ``facets``."""
+    """``'da':1,5 'lat':2 '__da_lat' '__lat_da' '_lvi'`` for ``words`` (positions from 1), then their adjacent pairs
+    and ``facets`` without positions."""
     positions: dict[str, list[int]] = {}
     for i, w in enumerate(words, start=1):
         kept = positions.setdefault(w, [])
         if len(kept) < MAX_POSITIONS:
             kept.append(min(i, MAX_POSITION))
     parts = [f"{_lexeme(w)}:{','.join(map(str, sorted(set(p))))}" for w, p in positions.items()]
+    parts.extend(_lexeme(PAIR_MARK + p) for p in word_pairs(words))
     parts.extend(_lexeme(f) for f in facets if f not in positions)
     return " ".join(parts)
 
 
-def _clause(c: Clause) -> str:
+def _clause(c: Clause, pairs: bool = True) -> str:
     lexemes = [_lexeme(w) for w in c.words]
     if c.prefix:
         lexemes[-1] += ":*"
-    return "(" + " <-> ".join(lexemes) + ")" if len(lexemes) > 1 else lexemes[0]
+    if len(lexemes) == 1:
+        return lexemes[0]
+    if not pairs:
+        return "(" + " <-> ".join(lexemes) + ")"
+    # Pairs: a_b present is exactly "a b" adjacent; with a prefix, the last pair is a prefix lexeme ("a b*").
+    terms = [_lexeme(PAIR_MARK + p) for p in [*word_pairs(c.words[:-1]), *word_pairs(c.words[-2:])]]
+    if c.prefix:
+        terms[-1] += ":*"
+    if len(lexemes) > 2:  # pairs are necessary, not sufficient: confirm the positions
+        terms.append("(" + " <-> ".join(lexemes) + ")")
+    return "(" + " & ".join(dict.fromkeys(terms)) + ")"
 
 
-def tsquery_literal(query: Query, facets: FacetFilter) -> str:
-    """E.g. ``('ubnd' <-> 'xa') & 'tiem':* & ('_lvi')``."""
-    parts = [_clause(c) for c in query.clauses]
+def tsquery_literal(query: Query, facets: FacetFilter, *, pairs: bool = True) -> str:
+    """E.g. ``('__ubnd_xa') & 'tiem':* & ('_lvi')``."""
+    parts = [_clause(c, pairs) for c in query.clauses]
     parts.extend("(" + " | ".join(_lexeme(t) for t in group) + ")" for group in facets.groups)
     return " & ".join(parts) if parts else _lexeme(FACET_ALL)
 
 
 class PostgresBackend:
+    def __init__(self, *, pairs: bool = True) -> None:
+        self.pairs = pairs  # False: phrases by positions only (the benchmark's "before")
+
     def put(self, s: Session, docs: list[IndexDoc]) -> None:
         if not docs:
             return
@@ -69,7 +94,7 @@ class PostgresBackend:
                hi: int | None = None, cap: int = 200) -> list[Hit]:
         column = "exact" if query.exact else "folded"
         where = [f"{column} @@ q"]
-        params: dict[str, object] = {"q": tsquery_literal(query, facets), "cap": cap}
+        params: dict[str, object] = {"q": tsquery_literal(query, facets, pairs=self.pairs), "cap": cap}
         if lo is not None:
             where.append("doc_key >= :lo")
             params["lo"] = lo

@@ -204,3 +204,31 @@ def test_migrations_match_the_models_apart_from_the_index(database_url: str) -> 
                                 Base.metadata)
     eng.dispose()
     assert everything and diff == []
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_upgrading_postgresql_adds_word_pairs_to_entries_indexed_before(database_url: str) -> None:
+    """Revision 0007 rewrites every index row: a phrase is asked for by its pairs, which rows written by the
+    0004-0006 code lack (SQLite's FTS5 table has held them since 0004)."""
+    from sqlalchemy import text
+
+    from storage.search.postgresql import PAIR_MARK
+
+    upgrade(database_url, "0006")
+    engine = make_engine(database_url)
+    with session_scope(engine) as s:
+        areas.upsert_areas(s, areas.read_area_csv())
+        rec, _ = archive.upsert_entry(s, archive.EntryData(
+            kind="recording", language="vi", title="ghi âm", sections=[{"kind": "transcript",
+                                                                        "text": "UBND xã Đa Lộc thông báo"}],
+            area_codes=["29377"], status="archived", broadcast_at=NOW, priority=None, channels=["loudspeaker"],
+            source_name="old", source_sha256="a" * 64, segments=[]), salt=1)
+        for column in ("folded", "exact"):  # what the old code wrote: no pair lexemes
+            s.execute(text(f"UPDATE archive_fts SET {column} = ts_delete({column}, ARRAY(SELECT lexeme FROM "
+                           f"unnest({column}) WHERE starts_with(lexeme, :mark)))"), {"mark": PAIR_MARK})
+    with session_scope(engine) as s:
+        assert found(s, '"xa da loc"') == [] and found(s, "da loc") == ["old"]
+    upgrade(database_url)
+    with session_scope(engine) as s:
+        assert found(s, '"xa da loc"') == ["old"] and found(s, '"ubnd xa"*') == ["old"]
+    engine.dispose()
