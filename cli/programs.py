@@ -1,16 +1,16 @@
 """``bantin programs``: recurring bulletin slots per area, their plans and builds, officer reorder, and the
-quiet hours and volume profile devices honour."""
+quiet hours, volume profile and default content devices honour."""
 
 import json
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from cli.common import AsUser, echo, ensure_db
 from domain.errors import InvalidInput
 from domain.programs import format_weekdays, local_date, parse_range_text
-from services import auth
+from services import auth, default_content
 from services import programs as program_service
 from services.runtime import session
 from settings import configure_prefect_env, get_settings
@@ -122,6 +122,15 @@ def build(day: Annotated[str | None, typer.Option("--date", help="Vietnam date (
     echo(f"{result['built']} edition(s) built, {result['failed']} failed")
 
 
+def _check_approver(s: Any, as_user: str, area: str, what: str) -> None:
+    """Only an approver of ``area`` (or an admin) may change what its devices play."""
+    if not as_user:
+        raise InvalidInput(f"who is acting? pass --as USERNAME or set BANTIN_USER to {what}")
+    user = users.get_user(s, as_user)
+    if not (auth.can(s, user, "package.approve", area_codes=[area]) or auth.can(s, user, "admin")):
+        raise InvalidInput(f"{as_user} may not {what} in area {area} (needs an approver there)")
+
+
 @programs_app.command("reorder")
 def reorder(
     program_id: int,
@@ -133,12 +142,8 @@ def reorder(
 ) -> None:
     """The commune officer's order for one date (ưu tiên items still play before thường ones)."""
     ensure_db()
-    if not as_user:
-        raise InvalidInput("who is ordering? pass --as USERNAME or set BANTIN_USER")
     with session() as s:
-        user = users.get_user(s, as_user)
-        if not (auth.can(s, user, "package.approve", area_codes=[area]) or auth.can(s, user, "admin")):
-            raise InvalidInput(f"{as_user} may not order programs in area {area} (needs an approver there)")
+        _check_approver(s, as_user, area, "order programs")
         program_service.reorder(s, program_id=program_id, day=_day(day), area_code=area, order=_ids(order),
                                 skipped=_ids(skip), actor=as_user)
     echo(f"order saved for program {program_id}, {area}, {_day(day)}; it applies at the next build")
@@ -181,6 +186,26 @@ def volume(area: str, steps: Annotated[list[str] | None, typer.Argument(help="HH
     with session() as s:
         program_service.set_area_profile(s, area_code=area, volume_profile=parsed, actor=as_user or "operator")
     echo(f"volume profile of {area} set ({len(parsed)} range(s))")
+
+
+@programs_app.command("default")
+def default(area: str,
+            packages: Annotated[str | None, typer.Argument(help="Package ids in rotation order, e.g. 12,7.")] = None,
+            clear: Annotated[bool, typer.Option("--clear", help="Remove the area's own default content.")] = False,
+            as_user: AsUser = "") -> None:
+    """What devices of an area play when nothing is due (published packages, in rotation), e.g. 12,7."""
+    ensure_db()
+    if packages is None and not clear:
+        with session() as s:
+            setter, ids = default_content.default_packages(s, area)
+        echo(f"default content of {area}: " + (f"packages {', '.join(map(str, ids))} (set on {setter})" if ids
+                                                 else "none"))
+        return
+    with session() as s:
+        _check_approver(s, as_user, area, "set default content")
+        ids = default_content.set_default_content(s, area_code=area, package_ids=[] if clear else _ids(packages or ""),
+                                                  actor=as_user)
+    echo(f"default content of {area}: " + (", ".join(map(str, ids)) or "none (inherited from above, if set)"))
 
 
 def register(app: typer.Typer) -> None:

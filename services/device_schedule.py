@@ -10,7 +10,7 @@ import functools
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,7 @@ from domain.errors import NotFound
 from domain.packages import AssetKind, PackageStatus, VariantStatus
 from domain.priority import Priority
 from domain.schedules import FileRef, ScheduleItem
-from services import programs, programs_on_air, signing
+from services import default_content, programs, programs_on_air, signing
 from services.devices import DeviceAuth, area_chain, area_languages, area_map
 from services.runtime import object_store
 from settings import get_settings
@@ -55,6 +55,7 @@ class AreaSchedule:
     withdrawn: list[str]
     quiet_hours: list[dict[str, Any]]
     volume_profile: list[dict[str, Any]]
+    default_content: list[dict[str, Any]] = field(default_factory=list)
 
 
 _lock = threading.Lock()
@@ -81,12 +82,17 @@ def file_url(store: ObjectStore, key: str, sha256: str, base_url: str, start: da
 
 
 def _package_items(s: Session, store: ObjectStore, chain: set[str], languages: tuple[str, ...], kind: DeviceKind,
-                   start: datetime, end: datetime, base_url: str, hours: int) -> tuple[list[ScheduleItem], list[str]]:
+                   start: datetime, end: datetime, base_url: str, hours: int,
+                   only: list[int] | None = None) -> tuple[list[ScheduleItem], list[str]]:
+    """Items for the packages aimed at ``chain`` (``only`` these ids, if given), and the manifests withdrawn."""
     settings = get_settings()
     now = datetime.now(UTC)
-    rows = s.execute(select(PackageRecord, DraftRevisionRecord)
-                     .join(DraftRevisionRecord, PackageRecord.revision_id == DraftRevisionRecord.id)
-                     .where(PackageRecord.status.in_(LIVE + RETRACTED))).tuples()
+    query = (select(PackageRecord, DraftRevisionRecord)
+             .join(DraftRevisionRecord, PackageRecord.revision_id == DraftRevisionRecord.id)
+             .where(PackageRecord.status.in_(LIVE + RETRACTED)))
+    if only is not None:
+        query = query.where(PackageRecord.id.in_(only))
+    rows = s.execute(query).tuples()
     live: list[tuple[PackageRecord, DraftRevisionRecord]] = []
     withdrawn: list[str] = []
     for pkg, rev in rows:
@@ -186,11 +192,30 @@ def area_schedule(s: Session, area_code: str, kind: DeviceKind, hours: int, base
     items += programs_on_air.program_items(s, area_code, languages, start, end,
                                     file_url=lambda key, sha: file_url(store, key, sha, base_url, start, hours))
     quiet, volume = programs.area_profile(s, area_code)
+    defaults = _default_items(s, store, area_code, languages, kind, start, end, base_url, hours)
     built = AreaSchedule(area_code, start, end, [item_json(i) for i in order_items(items)], sorted(set(withdrawn)),
-                         list(quiet), list(volume))
+                         list(quiet), list(volume), [item_json(i) for i in defaults])
     with _lock:
         _area_cache[key] = [mono, mono, generation, built]
     return built
+
+
+def _default_items(s: Session, store: ObjectStore, area_code: str, languages: tuple[str, ...], kind: DeviceKind,
+                   start: datetime, end: datetime, base_url: str, hours: int) -> list[ScheduleItem]:
+    """The area's default content (``services.default_content``) as items, in the order the officer gave:
+    ids of their own (a package may also be a scheduled item), no start time, only what is playable now."""
+    setter, ids = default_content.default_packages(s, area_code)
+    if setter is None:
+        return []
+    all_areas = area_map(s)
+    found, _ = _package_items(s, store, set(area_chain(setter, all_areas)), languages, kind, start, end, base_url,
+                              hours, only=ids)
+    rank = {package_id: n for n, package_id in enumerate(ids)}
+    by_manifest = {p.manifest_hash: p.id for p in s.scalars(select(PackageRecord).where(PackageRecord.id.in_(ids)))}
+    now = datetime.now(UTC)
+    playable = [i for i in found if i.kind == "package" and (i.starts_at is None or i.starts_at <= now)]
+    playable.sort(key=lambda i: (rank.get(by_manifest.get(i.manifest_hash, -1), len(rank)), i.language))
+    return [replace(i, item_id=f"default-{i.item_id}", starts_at=None) for i in playable]
 
 
 def device_etag(s: Session, device: DeviceAuth, hours: int, base_url: str) -> tuple[str, AreaSchedule]:
@@ -200,7 +225,7 @@ def device_etag(s: Session, device: DeviceAuth, hours: int, base_url: str) -> tu
     if hit is not None and hit[0] is area:
         return hit[1], area
     body = schedule_body(device_id=device.id, area_code=device.area_code, start=area.start, end=area.end,
-                         items=area.items, withdrawn=area.withdrawn, default_content=[],
+                         items=area.items, withdrawn=area.withdrawn, default_content=area.default_content,
                          quiet_hours=area.quiet_hours, volume_profile=area.volume_profile)
     etag = schedule_etag(body)
     with _lock:

@@ -86,12 +86,14 @@ class ProgramEditionRecord(Base):
 
 
 class AreaProfileRecord(Base):
-    """Quiet hours and volume profile that devices in an area (and the areas below it) honour."""
+    """Quiet hours, volume profile and default content that devices in an area (and the areas below it) honour."""
 
     __tablename__ = "area_profiles"
 
     area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), primary_key=True)
     quiet_hours: Mapped[list[Any]] = mapped_column(JSON, default=list)
     volume_profile: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Package ids devices play when nothing is due (schedule "default_content"); empty: inherit from above.
+    default_packages: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

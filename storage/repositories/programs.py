@@ -140,20 +140,25 @@ def all_profiles(session: Session) -> dict[str, AreaProfileRecord]:
 
 
 def set_profile(session: Session, *, area_code: str, quiet_hours: list[dict[str, Any]] | None,
-                volume_profile: list[dict[str, Any]] | None, actor: str) -> AreaProfileRecord:
-    """Set quiet hours and/or the volume profile of an area (None leaves that part unchanged)."""
+                volume_profile: list[dict[str, Any]] | None, actor: str,
+                default_packages: list[int] | None = None) -> AreaProfileRecord:
+    """Set quiet hours, the volume profile and/or default content of an area (None leaves that part unchanged)."""
     rec = session.get(AreaProfileRecord, area_code)
     if rec is None:
-        rec = AreaProfileRecord(area_code=area_code, quiet_hours=[], volume_profile=[], updated_by=actor)
+        rec = AreaProfileRecord(area_code=area_code, quiet_hours=[], volume_profile=[], default_packages=[],
+                                updated_by=actor)
         session.add(rec)
     if quiet_hours is not None:
         rec.quiet_hours = list(quiet_hours)
     if volume_profile is not None:
         rec.volume_profile = list(volume_profile)
+    if default_packages is not None:
+        rec.default_packages = list(default_packages)
     rec.updated_by = actor
     session.flush()
     audit.record(session, actor=actor, action="area.profile_set", entity="area", entity_id=area_code,
-                 quiet_hours=rec.quiet_hours, volume_profile=rec.volume_profile)
+                 quiet_hours=rec.quiet_hours, volume_profile=rec.volume_profile,
+                 default_packages=rec.default_packages)
     return rec
 
 

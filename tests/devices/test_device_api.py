@@ -216,3 +216,41 @@ def test_keys_rotation_lists_both_keys_with_an_endorsement(client) -> None:  # t
     assert [e.key_id for e in signing.listed_keys(later)] == [new.key_id]
     signing.rotate(now=later)
     assert not (signing.keys_dir() / f"{old.key_id}.key").exists()
+
+
+def test_default_content_is_inherited_ordered_and_drops_what_is_withdrawn(client) -> None:  # type: ignore[no-untyped-def]
+    from services import default_content
+    from storage.repositories import packages
+
+    province, _ = published_package(title="Giới thiệu tỉnh", areas=("84",), languages="vi,km")
+    commune, commune_manifest = published_package(title="Đường dây nóng xã", languages="vi")
+    elsewhere, _ = published_package(title="Ở tỉnh khác", areas=("08",), languages="vi")
+    alarm, _ = published_package(title="Bão khẩn cấp", languages="vi", priority="khan_cap")
+    with session() as s:
+        for ids, message in (([elsewhere], "not at 84"), ([alarm], "emergency"), ([99999], "no package"),
+                             (list(range(11)), "at most 10")):
+            with pytest.raises(Exception, match=message):
+                default_content.set_default_content(s, area_code="84", package_ids=ids, actor="admin")
+        default_content.set_default_content(s, area_code="84", package_ids=[province], actor="admin")
+    dev = authorised(client)  # in commune 29377, under province 84
+    doc = dev.request("GET", "/device/v1/schedule").json()
+    assert [(i["language"], i["starts_at"]) for i in doc["default_content"]] == [("km", None), ("vi", None)]
+    assert all(i["item_id"].startswith("default-") and i["audio"]["sha256"] for i in doc["default_content"])
+
+    with session() as s:  # the commune's own list wins over the province's, in the officer's order
+        default_content.set_default_content(s, area_code="29377", package_ids=[commune, province, commune],
+                                            actor="admin")
+        assert default_content.default_packages(s, "29377") == ("29377", [commune, province])
+        assert default_content.default_packages(s, "29380") == ("84", [province])  # a sibling commune inherits
+    device_schedule.invalidate()  # as another node would see it after BANTIN_DEVICE_CACHE_S
+    doc = dev.request("GET", "/device/v1/schedule").json()
+    assert [i["manifest_hash"] == commune_manifest for i in doc["default_content"]] == [True, False, False]
+
+    with session() as s:
+        packages.set_status(s, packages.get_package(s, commune), PackageStatus.WITHDRAWN, actor="test")
+    device_schedule.invalidate()
+    doc = dev.request("GET", "/device/v1/schedule").json()
+    assert len(doc["default_content"]) == 2 and commune_manifest not in {i["manifest_hash"]
+                                                                      for i in doc["default_content"]}
+    with session() as s, pytest.raises(Exception, match="only published"):
+        default_content.set_default_content(s, area_code="29377", package_ids=[commune], actor="admin")

@@ -46,6 +46,8 @@ def test_programs_commands(home, make_package: MakePackage) -> None:  # type: ig
     with session() as s:
         users.add_user(s, username="officer", full_name="Cán bộ", password="mat-khau-thu-nghiem-2026",
                        memberships=[Membership(Role.APPROVER, "29239", level=AreaLevel.COMMUNE)])
+        users.add_user(s, username="tinh", full_name="Cán bộ tỉnh", password="mat-khau-thu-nghiem-2026",
+                       memberships=[Membership(Role.APPROVER, "84", level=AreaLevel.PROVINCE)])
     denied = cli.invoke(app, ["programs", "reorder", "1", "--area", "29236", "--order", str(normal),
                               "--date", "2026-11-24", "--as", "officer"])
     assert isinstance(denied.exception, InvalidInput) and "may not" in str(denied.exception)
@@ -57,3 +59,17 @@ def test_programs_commands(home, make_package: MakePackage) -> None:  # type: ig
     assert vi["left_out"][0]["reason"] == "skipped_by_officer"
     ok("programs", "disable", "1")
     assert "(off)" in ok("programs", "list")
+
+    # Default content: set by an approver of the area, inherited below, refused with a reason.
+    denied = cli.invoke(app, ["programs", "default", "29236", str(normal), "--as", "officer"])
+    assert isinstance(denied.exception, InvalidInput) and "may not" in str(denied.exception)
+    assert ok("programs", "default", "29239").strip() == "default content of 29239: none"
+    assert ok("programs", "default", "29239", f"{normal},{urgent}", "--as", "officer").strip() == \
+        f"default content of 29239: {normal}, {urgent}"
+    assert f"packages {urgent} (set on 84)" in ok("programs", "default", "84", str(urgent), "--as", "tinh") + \
+        ok("programs", "default", "29236")
+    wrong = cli.invoke(app, ["programs", "default", "29236", str(normal), "--as", "tinh"])
+    assert isinstance(wrong.exception, InvalidInput) and "aimed at 29239" in str(wrong.exception)
+    assert ok("programs", "default", "29239", "--clear", "--as", "officer").strip().endswith("none (inherited "
+                                                                                            "from above, if set)")
+    assert f"packages {urgent} (set on 84)" in ok("programs", "default", "29239")
