@@ -7,6 +7,7 @@ from sqlalchemy.exc import OperationalError
 
 from domain.errors import InvalidInput
 from services.runtime import session
+from storage.migrate import schema_behind
 from storage.repositories import areas
 
 AsUser = Annotated[str, typer.Option("--as", envvar="BANTIN_USER", help="Who is acting (username).")]
@@ -20,6 +21,10 @@ def ensure_db() -> None:
     """Every command but init needs a migrated database; say how to get one."""
     with session() as s:
         try:
+            behind = schema_behind(s.connection())
+            if behind is not None and behind[0] is not None:
+                raise InvalidInput(f"the database schema is at revision {behind[0]} and this bantin needs {behind[1]}: "
+                                   "back it up, then run 'bantin init' to upgrade it")
             if areas.count_areas(s) == 0:
                 raise InvalidInput("no areas loaded; run 'bantin init' first")
         except OperationalError:

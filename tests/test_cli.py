@@ -90,3 +90,14 @@ def test_unknown_package_and_areas(home: Path) -> None:
     assert areas.returncode == 0 and "Xã Đa Lộc" in areas.stdout
     bad = run(home, "areas", "list", "--parent", "00000")
     assert bad.returncode == 2 and "unknown area code" in bad.stderr
+
+
+def test_a_database_from_an_older_bantin_is_refused_until_upgraded(home: Path) -> None:
+    from storage.migrate import upgrade
+
+    old = home / "older"
+    old.mkdir()
+    upgrade(f"sqlite:///{old / 'bantin.db'}", "0006")  # as an older release left it
+    out = run(old, "draft", "list")
+    assert out.returncode == 2 and "schema is at revision 0006" in out.stderr and "bantin init" in out.stderr
+    assert run(old, "init").returncode == 0 and run(old, "draft", "list").returncode == 0

@@ -1,9 +1,10 @@
 """Repositories and migrations on a real database: SQLite and PostgreSQL."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from domain.approvals import Decision, Role
@@ -19,6 +20,8 @@ from storage.objects import StoredObject
 from storage.repositories import areas, audit, deliveries, drafts, packages, users
 
 pytestmark = pytest.mark.integration
+# The newest migration on disk: what an up-to-date database is at.
+HEAD = sorted(p.name[:4] for p in (Path(__file__).parents[2] / "storage/migrations/versions").glob("0*.py"))[-1]
 
 
 @pytest.fixture
@@ -47,6 +50,24 @@ def test_migration_is_idempotent_and_creates_tables(database_url: str) -> None:
     eng.dispose()
     assert {"areas", "drafts", "draft_revisions", "packages", "assets", "approvals", "deliveries",
             "audit_log", "alembic_version"} <= tables
+
+
+def test_a_database_behind_the_code_is_reported_until_upgraded(database_url: str) -> None:
+    from storage.migrate import schema_behind
+
+    eng = make_engine(database_url)
+    with eng.connect() as conn:
+        assert schema_behind(conn) == (None, HEAD)  # empty: never migrated
+    upgrade(database_url, "0006")
+    with eng.connect() as conn:
+        assert schema_behind(conn) == ("0006", HEAD)
+    upgrade(database_url)
+    with eng.connect() as conn:
+        assert schema_behind(conn) is None
+        conn.execute(text("UPDATE alembic_version SET version_num = 'f00d'"))  # migrated by a newer bantin
+        assert schema_behind(conn) is None
+        conn.rollback()
+    eng.dispose()
 
 
 def test_seed_covers_pilot_provinces_and_reload_changes_nothing(engine) -> None:  # type: ignore[no-untyped-def]
