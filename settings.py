@@ -124,12 +124,14 @@ def get_settings() -> Settings:
 def configure_prefect_env(settings: Settings) -> None:
     """Prefect reads its settings from the environment at import; set safe offline defaults first.
 
-    Telemetry off (the only outbound call Prefect makes), a longer ephemeral start-up timeout (a cold
-    start on 2 cores takes ~20 s), and a Prefect home inside ours. Values already set win.
+    Telemetry off on both sides (Prefect's only outbound calls: the server's analytics, and since 3.8 the
+    client SDK's events, which honour ``DO_NOT_TRACK``), a longer ephemeral start-up timeout (a cold start on
+    2 cores takes ~20 s), and a Prefect home inside ours. Values already set win.
     """
     defaults = {
         "PREFECT_HOME": str((settings.home / "prefect").resolve()),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
         "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
         "PREFECT_LOGGING_EXTRA_LOGGERS": "engines,storage",

@@ -59,3 +59,21 @@ def test_serve_offers_the_same_deployments(tmp_path: Path) -> None:
     assert served["program"].concurrency_limit == 1
     assert served["program"].concurrency_options.collision_strategy == "CANCEL_NEW"
     assert build_deployments(settings, ["program"])[0].name == "program"
+
+
+def test_prefect_telemetry_is_off_on_both_sides(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """No network at run time but our own services: Prefect 3.8+ also sends client-side events unless
+    DO_NOT_TRACK is set (the server's analytics are a separate switch)."""
+    import os
+
+    from prefect._internal.analytics import is_telemetry_enabled
+    from prefect._internal.analytics.ci_detection import CI_ENV_VARS
+
+    from settings import configure_prefect_env
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # configure_prefect_env's settings end with the test
+    for var in ("DO_NOT_TRACK", "PREFECT_SERVER_ANALYTICS_ENABLED", "PREFECT_HOME", *CI_ENV_VARS):
+        monkeypatch.delenv(var, raising=False)  # Prefect also goes quiet under CI; a user's machine is not CI
+    assert is_telemetry_enabled()  # what a fresh shell on an operator's machine would do
+    configure_prefect_env(Settings(home=tmp_path))
+    assert not is_telemetry_enabled() and os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
