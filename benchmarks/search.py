@@ -55,9 +55,10 @@ from storage.db import make_engine, session_scope  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models_archive import ArchiveEntryRecord  # noqa: E402
 from storage.repositories import archive, areas  # noqa: E402
-from storage.search import doc_key  # noqa: E402
+from storage.search import IndexDoc, doc_key  # noqa: E402
+from storage.search import postgresql as pg_search  # noqa: E402
 from storage.search import sqlite as sqlite_search  # noqa: E402
-from storage.search.postgresql import PostgresBackend, tsvector_literal  # noqa: E402
+from storage.search.postgresql import PostgresBackend  # noqa: E402
 
 SEED = 20261123
 START, END = datetime(2018, 1, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
@@ -159,6 +160,7 @@ def batches(gen: Generator, total: int, size: int) -> Iterator[list[tuple[dict[s
         yield [gen.entry(n) for n in range(start, min(total, start + size - 1) + 1)]
 
 
+PG_COLUMNS = ("folded", "exact", "folded_pairs", "exact_pairs")  # archive_fts, each with a GIN index
 INDEXED = ("doc_key", "title", "sections", "area_codes", "language", "priority", "channels", "status", "kind")
 
 
@@ -217,7 +219,7 @@ def build_postgres(engine: Engine, gen: Generator, total: int, anc: dict[str, li
             "status", "broadcast_at", "source_name", "meta", "indexed_at"]
     gen_s = load_s = 0.0
     with engine.begin() as conn:
-        conn.exec_driver_sql("DROP INDEX archive_fts_folded_gin; DROP INDEX archive_fts_exact_gin")
+        conn.exec_driver_sql("; ".join(f"DROP INDEX archive_fts_{c}_gin" for c in PG_COLUMNS))
     it = batches(gen, total, 5000)
     while True:
         t0 = time.perf_counter()
@@ -234,9 +236,10 @@ def build_postgres(engine: Engine, gen: Generator, total: int, anc: dict[str, li
                 for row, _ in rows:
                     copy.write_row([json.dumps(row[c], ensure_ascii=False) if isinstance(row[c], (list, dict))
                                     else row[c] for c in cols])
-            with cur.copy("COPY archive_fts (doc_key, folded, exact) FROM STDIN") as copy:
+            with cur.copy(f"COPY archive_fts (doc_key, {', '.join(PG_COLUMNS)}) FROM STDIN") as copy:
                 for k, f, e, t in docs:
-                    copy.write_row([k, tsvector_literal(f, t), tsvector_literal(e, t)])
+                    values = pg_search.row_values(IndexDoc(k, f, e, t))
+                    copy.write_row([k, values["f"], values["e"], values["fp"], values["ep"]])
             raw.commit()
         finally:
             raw.close()
@@ -245,8 +248,8 @@ def build_postgres(engine: Engine, gen: Generator, total: int, anc: dict[str, li
     t0 = time.perf_counter()
     with engine.begin() as conn:
         conn.exec_driver_sql("SET maintenance_work_mem = '256MB'")
-        conn.exec_driver_sql("CREATE INDEX archive_fts_folded_gin ON archive_fts USING gin (folded)")
-        conn.exec_driver_sql("CREATE INDEX archive_fts_exact_gin ON archive_fts USING gin (exact)")
+        for c in PG_COLUMNS:
+            conn.exec_driver_sql(f"CREATE INDEX archive_fts_{c}_gin ON archive_fts USING gin ({c})")
     index_s = time.perf_counter() - t0
     with engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE archive_fts; ANALYZE archive_entries")

@@ -207,28 +207,30 @@ def test_migrations_match_the_models_apart_from_the_index(database_url: str) -> 
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_upgrading_postgresql_adds_word_pairs_to_entries_indexed_before(database_url: str) -> None:
-    """Revision 0007 rewrites every index row: a phrase is asked for by its pairs, which rows written by the
-    0004-0006 code lack (SQLite's FTS5 table has held them since 0004)."""
-    from sqlalchemy import text
+def test_upgrading_postgresql_adds_word_pairs_to_entries_indexed_before(database_url: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Revision 0007 adds the pair columns and fills them for every entry indexed by the 0004-0006 code, so
+    phrases find old entries too (SQLite's FTS5 table has held pairs since 0004)."""
+    from sqlalchemy import inspect, text
 
-    from storage.search.postgresql import PAIR_MARK
+    from storage.search import postgresql as pg
 
     upgrade(database_url, "0006")
     engine = make_engine(database_url)
+    old_upsert = text("INSERT INTO archive_fts(doc_key, folded, exact) VALUES (:k, CAST(:f AS tsvector), "
+                      "CAST(:e AS tsvector))")  # what the old code wrote: words and facets only
+    monkeypatch.setattr(pg, "UPSERT", old_upsert)
     with session_scope(engine) as s:
         areas.upsert_areas(s, areas.read_area_csv())
-        rec, _ = archive.upsert_entry(s, archive.EntryData(
+        archive.upsert_entry(s, archive.EntryData(
             kind="recording", language="vi", title="ghi âm", sections=[{"kind": "transcript",
                                                                         "text": "UBND xã Đa Lộc thông báo"}],
             area_codes=["29377"], status="archived", broadcast_at=NOW, priority=None, channels=["loudspeaker"],
             source_name="old", source_sha256="a" * 64, segments=[]), salt=1)
-        for column in ("folded", "exact"):  # what the old code wrote: no pair lexemes
-            s.execute(text(f"UPDATE archive_fts SET {column} = ts_delete({column}, ARRAY(SELECT lexeme FROM "
-                           f"unnest({column}) WHERE starts_with(lexeme, :mark)))"), {"mark": PAIR_MARK})
-    with session_scope(engine) as s:
-        assert found(s, '"xa da loc"') == [] and found(s, "da loc") == ["old"]
+    monkeypatch.undo()
+    assert "folded_pairs" not in {c["name"] for c in inspect(engine).get_columns("archive_fts")}
     upgrade(database_url)
     with session_scope(engine) as s:
         assert found(s, '"xa da loc"') == ["old"] and found(s, '"ubnd xa"*') == ["old"]
+        assert found(s, '"da xa"') == [] and found(s, "da loc") == ["old"]
     engine.dispose()

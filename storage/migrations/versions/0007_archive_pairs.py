@@ -4,10 +4,10 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-05 09:00:00
 
-PostgreSQL's tsvectors now also hold each entry's adjacent word pairs, which phrase searches ask for
-(``storage.search.postgresql``); entries indexed before would not be found by a phrase, so every entry's
-index row is written again here, inside the migration's transaction. SQLite's FTS5 table has held pairs
-since 0004: nothing to do there.
+PostgreSQL's index gets the columns ``folded_pairs``/``exact_pairs`` (each entry's adjacent word pairs, with
+GIN indexes), which phrase searches ask for (``storage.search.postgresql``); entries indexed before would not
+be found by a phrase, so every entry's index row is written again here, inside the migration's transaction.
+SQLite's FTS5 table has held pairs since 0004: nothing to do there.
 """
 
 from collections.abc import Sequence
@@ -27,6 +27,8 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
+    op.execute("ALTER TABLE archive_fts ADD COLUMN folded_pairs tsvector NOT NULL DEFAULT '', "
+               "ADD COLUMN exact_pairs tsvector NOT NULL DEFAULT ''")
     from storage.repositories import archive  # the current index format is what is written
 
     with Session(bind=bind) as session:  # joins the migration's transaction: all rows or none
@@ -35,7 +37,11 @@ def upgrade() -> None:
             archive.reindex_entries(session, ids[start:start + BATCH])
             session.expunge_all()  # bounded memory on a large archive
         session.flush()
+    # After the rows: one index build instead of an update per row.
+    op.execute("CREATE INDEX archive_fts_folded_pairs_gin ON archive_fts USING gin (folded_pairs)")
+    op.execute("CREATE INDEX archive_fts_exact_pairs_gin ON archive_fts USING gin (exact_pairs)")
 
 
 def downgrade() -> None:
-    pass  # extra position-less lexemes are ignored by the older queries
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ALTER TABLE archive_fts DROP COLUMN folded_pairs, DROP COLUMN exact_pairs")
