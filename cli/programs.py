@@ -162,7 +162,8 @@ def quiet(area: str, ranges: Annotated[list[str] | None, typer.Argument(help="HH
         return
     parsed = [] if clear else [parse_range_text(r).to_json() for r in ranges or []]
     with session() as s:
-        program_service.set_area_profile(s, area_code=area, quiet_hours=parsed, actor=as_user or "operator")
+        _check_approver(s, as_user, area, "set quiet hours")
+        program_service.set_area_profile(s, area_code=area, quiet_hours=parsed, actor=as_user)
     echo(f"quiet hours of {area}: " + (", ".join(f"{r['from']}-{r['to']}" for r in parsed) or "none"))
 
 
@@ -184,7 +185,8 @@ def volume(area: str, steps: Annotated[list[str] | None, typer.Argument(help="HH
             raise InvalidInput(f"'{step}' is not RANGE=PERCENT (e.g. 05:00-22:00=80)")
         parsed.append({**parse_range_text(rng).to_json(), "percent": pct.rstrip("%")})
     with session() as s:
-        program_service.set_area_profile(s, area_code=area, volume_profile=parsed, actor=as_user or "operator")
+        _check_approver(s, as_user, area, "set the volume profile")
+        program_service.set_area_profile(s, area_code=area, volume_profile=parsed, actor=as_user)
     echo(f"volume profile of {area} set ({len(parsed)} range(s))")
 
 

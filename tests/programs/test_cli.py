@@ -28,9 +28,19 @@ def test_programs_commands(home, make_package: MakePackage) -> None:  # type: ig
     assert "program 1: Bản tin sáng at 06:00 (Mon-Fri) in 842" in ok("programs", "add", "842", "Bản tin sáng",
                                                                       "--at", "6:00", "--days", "t2-t6")
     assert "Mon-Fri" in ok("programs", "list")
-    assert "22:00-05:00" in ok("programs", "quiet", "84", "22:00-05:00")
+    with session() as s:
+        users.add_user(s, username="officer", full_name="Cán bộ", password="mat-khau-thu-nghiem-2026",
+                       memberships=[Membership(Role.APPROVER, "29239", level=AreaLevel.COMMUNE)])
+        users.add_user(s, username="tinh", full_name="Cán bộ tỉnh", password="mat-khau-thu-nghiem-2026",
+                       memberships=[Membership(Role.APPROVER, "84", level=AreaLevel.PROVINCE)])
+    for args in (["quiet", "84", "22:00-05:00"], ["quiet", "84", "22:00-05:00", "--as", "officer"],
+                 ["volume", "842", "05:00-07:00=60", "--as", "officer"]):  # nobody, or a commune's approver
+        denied = cli.invoke(app, ["programs", *args])
+        assert isinstance(denied.exception, InvalidInput) and ("--as" in str(denied.exception) or
+                                                               "may not" in str(denied.exception)), args
+    assert "22:00-05:00" in ok("programs", "quiet", "84", "22:00-05:00", "--as", "tinh")
     assert ok("programs", "quiet", "29239").strip() == "22:00-05:00"  # inherited from the province
-    ok("programs", "volume", "842", "05:00-07:00=60", "07:00-21:00=85%")
+    ok("programs", "volume", "842", "05:00-07:00=60", "07:00-21:00=85%", "--as", "tinh")
     assert ok("programs", "volume", "29239").strip() == "05:00-07:00=60%, 07:00-21:00=85%"
     bad = cli.invoke(app, ["programs", "add", "842", "Tối", "--at", "23:00"])
     assert isinstance(bad.exception, InvalidInput) and "quiet hours" in str(bad.exception)
@@ -43,11 +53,6 @@ def test_programs_commands(home, make_package: MakePackage) -> None:  # type: ig
     sunday = json.loads(ok("programs", "plan", "--date", "2026-11-29", "--json"))
     assert sunday == []  # weekdays only
 
-    with session() as s:
-        users.add_user(s, username="officer", full_name="Cán bộ", password="mat-khau-thu-nghiem-2026",
-                       memberships=[Membership(Role.APPROVER, "29239", level=AreaLevel.COMMUNE)])
-        users.add_user(s, username="tinh", full_name="Cán bộ tỉnh", password="mat-khau-thu-nghiem-2026",
-                       memberships=[Membership(Role.APPROVER, "84", level=AreaLevel.PROVINCE)])
     denied = cli.invoke(app, ["programs", "reorder", "1", "--area", "29236", "--order", str(normal),
                               "--date", "2026-11-24", "--as", "officer"])
     assert isinstance(denied.exception, InvalidInput) and "may not" in str(denied.exception)
