@@ -3,9 +3,10 @@ quiet hours, volume profile and default content devices honour."""
 
 import json
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from cli.common import AsUser, echo, ensure_db
 from domain.errors import InvalidInput
@@ -122,7 +123,7 @@ def build(day: Annotated[str | None, typer.Option("--date", help="Vietnam date (
     echo(f"{result['built']} edition(s) built, {result['failed']} failed")
 
 
-def _check_approver(s: Any, as_user: str, area: str, what: str) -> None:
+def _check_approver(s: Session, as_user: str, area: str, what: str) -> None:
     """Only an approver of ``area`` (or an admin) may change what its devices play."""
     if not as_user:
         raise InvalidInput(f"who is acting? pass --as USERNAME or set BANTIN_USER to {what}")

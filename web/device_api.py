@@ -174,9 +174,14 @@ async def file(request: Request, sha256: str) -> Response:
     return await _guarded(work)  # type: ignore[return-value]
 
 
-async def _report(request: Request, handle: Callable[[Any, device_service.DeviceAuth, Any], Response]) -> Response:
-    """A signed JSON report: read the body, authenticate the device on it, then ``handle(session, device, data)``
-    in the thread pool, in one transaction."""
+def _no_content(_: Any) -> Response:
+    return Response(status_code=204)
+
+
+async def _report(request: Request, handle: Callable[[Any, device_service.DeviceAuth, Any], T],
+                  answer: Callable[[T], Response]) -> Response:
+    """A signed JSON report: read the body, authenticate the device on it, ``handle(session, device, data)`` in
+    the thread pool in one transaction, and ``answer`` with what it returned."""
     try:
         body = await _body(request)
     except DomainError as exc:
@@ -185,33 +190,25 @@ async def _report(request: Request, handle: Callable[[Any, device_service.Device
 
     def work() -> Response:
         with session() as s:
-            device = check(s)
-            return handle(s, device, _json(body))
+            result = handle(s, check(s), _json(body))
+        return answer(result)
     return await _guarded(work)  # type: ignore[return-value]
 
 
 @router.put("/inventory", status_code=204)
 async def inventory(request: Request) -> Response:
     """The files the device holds, its free space and what it is playing."""
-    def handle(s: Any, device: device_service.DeviceAuth, data: Any) -> Response:
-        device_service.report_inventory(s, device, data)
-        return Response(status_code=204)
-    return await _report(request, handle)
+    return await _report(request, device_service.report_inventory, _no_content)
 
 
 @router.post("/playlogs")
 async def playlogs(request: Request) -> Response:
     """A batch of play log entries (a re-sent ``log_id`` counts once)."""
-    def handle(s: Any, device: device_service.DeviceAuth, data: Any) -> Response:
-        accepted, duplicates = device_service.upload_play_logs(s, device, data)
-        return JSONResponse({"accepted": accepted, "duplicates": duplicates})
-    return await _report(request, handle)
+    return await _report(request, device_service.upload_play_logs,
+                         lambda counts: JSONResponse({"accepted": counts[0], "duplicates": counts[1]}))
 
 
 @router.post("/ack", status_code=204)
 async def ack(request: Request) -> Response:
     """The device confirms an emergency reached it."""
-    def handle(s: Any, device: device_service.DeviceAuth, data: Any) -> Response:
-        device_service.acknowledge(s, device, data)
-        return Response(status_code=204)
-    return await _report(request, handle)
+    return await _report(request, device_service.acknowledge, _no_content)

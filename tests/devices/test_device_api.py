@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.devices import is_safe_file_name
+from domain.errors import DomainError, InvalidInput
 from domain.packages import PackageStatus
 from domain.signatures import SignatureInvalid, generate_key, unb64, verify_document
 from services import device_schedule, signing
@@ -229,7 +230,7 @@ def test_default_content_is_inherited_ordered_and_drops_what_is_withdrawn(client
     with session() as s:
         for ids, message in (([elsewhere], "not at 84"), ([alarm], "emergency"), ([99999], "no package"),
                              (list(range(11)), "at most 10")):
-            with pytest.raises(Exception, match=message):
+            with pytest.raises(DomainError, match=message):
                 default_content.set_default_content(s, area_code="84", package_ids=ids, actor="admin")
         default_content.set_default_content(s, area_code="84", package_ids=[province], actor="admin")
     dev = authorised(client)  # in commune 29377, under province 84
@@ -252,5 +253,5 @@ def test_default_content_is_inherited_ordered_and_drops_what_is_withdrawn(client
     doc = dev.request("GET", "/device/v1/schedule").json()
     assert len(doc["default_content"]) == 2 and commune_manifest not in {i["manifest_hash"]
                                                                       for i in doc["default_content"]}
-    with session() as s, pytest.raises(Exception, match="only published"):
+    with session() as s, pytest.raises(InvalidInput, match="only published"):
         default_content.set_default_content(s, area_code="29377", package_ids=[commune], actor="admin")
