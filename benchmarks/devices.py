@@ -49,7 +49,7 @@ def _setup_home(devices: int) -> tuple[Path, list[Any]]:
     from domain.approvals import Role
 
     with session() as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
         users.add_user(s, username="admin", full_name="Admin", roles=[Role.ADMIN], password=None)
     from tests.devices.factory import published_package
 

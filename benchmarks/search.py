@@ -373,7 +373,7 @@ def run(name: str, url: str, total: int, n_queries: int, baseline_n: int, reuse:
     upgrade(url)
     engine = make_engine(url)
     with session_scope(engine) as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
         anc = archive.ancestors_map(s)
         rows = {c: (a.name, a.level.value) for c, a in areas.all_areas(s).items()}
         have = archive.count_entries(s)

@@ -23,6 +23,7 @@ from cli.models import models_app
 from cli.templates import templates_app
 from cli.users import users_app
 from domain.approvals import Role
+from domain.areas import tree_levels
 from domain.deliveries import DestinationKind, PublicationFailed
 from domain.errors import DomainError, InvalidInput
 from engines.errors import EngineError
@@ -65,7 +66,9 @@ def init(
         changed = areas.upsert_areas(s, seed)
         if demo_users:
             seed_demo_users(s)
-    echo(f"database ready ({settings.database_url}); {len(seed)} areas, {changed} added or updated")
+    counts = ", ".join(f"{sum(a.level is level for a in seed.values())} {level.value}"
+                       for level in tree_levels(seed))
+    echo(f"database ready ({settings.database_url}); {len(seed)} areas ({counts}), {changed} added or updated")
     echo(f"object store: {object_store().describe()}")
 
 

@@ -2,25 +2,29 @@
 
 Approval policy (Circular 39/2020 priorities, Wagtail-style chains per subtree). Each package has one
 :class:`Requirement` per province it targets: a minimum approver level and the area an approver's subtree
-must contain. The level follows the targets' scope, found as their nearest common area:
+must contain. The levels are the area tree's own (``domain.areas.tree_levels``): province and commune for
+today's two-tier units, with district between them only in a legacy tree built before July 2025. The level
+follows the targets' scope, found as their nearest common area:
 
-- one commune (normal or priority item): a commune approver for that commune;
-- several communes of one district, or the district itself: a district approver for that district;
-- several districts, the whole province, or several provinces: a province approver of each province;
+- one commune (normal or priority item), or hamlets of one commune: a commune approver for that commune;
+- several communes under one area of an intermediate level (a district of a legacy tree), or that area
+  itself: an approver of that level for that area;
+- several communes of one province in a two-tier tree, the whole province, or several provinces: a
+  province approver of each province;
 - an emergency (khẩn cấp): a province approver, whatever the scope;
 - an emergency drafted unchanged from a pre-approved template (the fast path): one approver at any
   level whose subtree contains the targets.
 
-A higher level stands in for a lower one inside its subtree (a district approver may approve a commune
-item of one of its communes). A package is approved when every requirement is covered by an approval of
-its current manifest hash.
+A higher level stands in for a lower one inside its subtree (a province approver may approve a commune
+item of one of its communes; in a legacy tree a district approver may too). A package is approved when
+every requirement is covered by an approval of its current manifest hash.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from domain.areas import Area, AreaLevel, ancestors
+from domain.areas import Area, AreaLevel, ancestors, approval_levels, approval_scope, tree_levels
 from domain.errors import ApprovalRefused, InvalidInput, ManifestMismatch
 from domain.packages import PackageStatus
 from domain.priority import Priority
@@ -142,19 +146,19 @@ def required_approvals(
         by_province.setdefault(_chain(code, areas)[0], []).append(code)
     requirements = []
     for province, codes in sorted(by_province.items()):
-        scope = _common_area(codes, areas)
-        if fast_path:
-            requirements.append(Requirement(AreaLevel.COMMUNE, scope))  # the lowest level: any approver
+        scope = approval_scope(_common_area(codes, areas), areas)
+        if fast_path:  # the tree's lowest approval level: any approver whose subtree holds the targets
+            requirements.append(Requirement(approval_levels(tree_levels(areas))[-1], scope.code))
         elif priority is Priority.KHAN_CAP or len(by_province) > 1:
             requirements.append(Requirement(AreaLevel.PROVINCE, province))
         else:
-            requirements.append(Requirement(areas[scope].level, scope))
+            requirements.append(Requirement(scope.level, scope.code))
     return tuple(requirements)
 
 
 def covers(grant: Grant, requirement: Requirement, areas: Mapping[str, Area]) -> bool:
     """True when ``grant`` has the level and the area to satisfy ``requirement``."""
-    if grant.level.depth > requirement.level.depth:
+    if grant.level.rank > requirement.level.rank:
         return False
     return grant.area_code is None or grant.area_code in _chain(requirement.area_code, areas)
 
@@ -177,7 +181,7 @@ def choose_grant(
     """
     if not remaining:
         raise ApprovalRefused("every required approval of this manifest has been given")
-    ranked = sorted(((sum(covers(g, r, areas) for r in remaining), -g.level.depth, g) for g in grants),
+    ranked = sorted(((sum(covers(g, r, areas) for r in remaining), -g.level.rank, g) for g in grants),
                     key=lambda t: (t[0], t[1]), reverse=True)
     if not ranked or ranked[0][0] == 0:
         needed = ", ".join(f"{r.level.value} approver for {r.area_code}" for r in remaining)

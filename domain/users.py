@@ -2,16 +2,18 @@
 
 A user holds any number of memberships. Each one grants one role inside one area subtree:
 
-- ``editor:29377`` writes drafts for commune 29377;
-- ``translator:847:km`` translates Khmer variants for every commune of district 847;
-- ``approver:847`` approves at district level for district 847 and its communes (the level defaults to
-  the area's own level; ``approver:847:commune`` approves commune-level items anywhere in 847);
+- ``editor:29374`` writes drafts for commune 29374;
+- ``translator:86:km`` translates Khmer variants for every commune of province 86;
+- ``approver:86`` approves at province level for province 86 and its communes (the level defaults to
+  the area's own level; ``approver:86:commune`` approves commune-level items anywhere in 86). A legacy
+  tree (before July 2025) also has districts: ``approver:847`` approves at district level there;
 - ``admin`` manages accounts everywhere.
 
 A membership without an area is system-wide. Passwords are hashed with argon2id (argon2-cffi's defaults,
 which follow RFC 9106's recommendations and are upgraded by ``needs_rehash``).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -19,7 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from domain.approvals import Role
-from domain.areas import Area, AreaLevel
+from domain.areas import APPROVER_LEVELS, Area, AreaLevel
 from domain.errors import InvalidInput
 from domain.languages import parse_languages
 
@@ -86,28 +88,44 @@ def parse_membership(spec: str, *, area: str | None = None, language: str | None
         return Membership(role, area_code, language=lang)
     if role is Role.APPROVER:
         value = extra or level
-        try:
-            return Membership(role, area_code, level=AreaLevel(value.lower()) if value else None)
-        except ValueError:
-            raise InvalidInput(f"role '{spec}': unknown level '{value}' (commune, district, province)") from None
+        parsed = None
+        if value:
+            try:
+                parsed = AreaLevel(value.lower())
+            except ValueError:
+                parsed = None
+            if parsed not in APPROVER_LEVELS:
+                raise InvalidInput(f"role '{spec}': unknown level '{value}' (commune, province; "
+                                   "district in a tree from before July 2025)")
+        return Membership(role, area_code, level=parsed)
     if extra:
         raise InvalidInput(f"role '{spec}': only translators take a language and approvers a level")
     return Membership(role, area_code)
 
 
-def complete_membership(m: Membership, area: Area | None) -> Membership:
+def complete_membership(m: Membership, area: Area | None,
+                        levels: Sequence[AreaLevel] | None = None) -> Membership:
     """Check a membership against its area and fill an approver's default level (the area's own).
 
-    An approver's level may sit at or below the area's level (a district office approving commune items
-    for its communes), never above it: a commune cannot hold province-level authority.
+    An approver's level may sit at or below the area's level (a province office approving commune items
+    for its communes), never above it: a commune cannot hold province-level authority. ``levels`` are the
+    approval levels the area tree has (``domain.areas.approval_levels``): a district level exists only in
+    a legacy tree.
 
     Raises:
-        InvalidInput: the level sits above the area.
+        InvalidInput: the level sits above the area, the tree has no such level, or the area is a hamlet.
     """
     if m.role is not Role.APPROVER:
         return m
+    if area is not None and area.level is AreaLevel.HAMLET:
+        raise InvalidInput(f"approvers hold a commune or a larger area, not hamlet {area.code}: "
+                           "give the hamlet's commune")
     level = m.level or (area.level if area else AreaLevel.PROVINCE)
-    if area is not None and level.depth < area.level.depth:
+    if levels is not None and level not in levels:
+        why = " (no districts since July 2025)" if level is AreaLevel.DISTRICT else ""
+        raise InvalidInput(f"this area tree has no '{level.value}' approval level{why}; "
+                           f"use one of: {', '.join(x.value for x in levels)}")
+    if area is not None and level.rank < area.level.rank:
         raise InvalidInput(
             f"an approver for {area.level.value} {area.code} cannot approve at {level.value} level"
         )

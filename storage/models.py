@@ -61,7 +61,7 @@ class Base(DeclarativeBase):
 class AreaRecord(Base):
     __tablename__ = "areas"
 
-    code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)  # 16: hamlet codes (29374-01)
     name: Mapped[str] = mapped_column(String(200))
     level: Mapped[str] = mapped_column(String(16))
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
@@ -238,7 +238,7 @@ class ApprovalRecord(Base):
     # The capacity the approver acted in (their membership's level and area; NULL area: everywhere).
     # Recorded so a later change of memberships cannot rewrite which requirements were met.
     level: Mapped[str | None] = mapped_column(String(16))
-    area_code: Mapped[str | None] = mapped_column(String(5))
+    area_code: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

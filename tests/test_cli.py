@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 BANTIN = str(Path(sys.executable).with_name("bantin"))
+LEGACY_AREAS = Path(__file__).parents[1] / "storage" / "seed" / "areas_legacy_2025-01.csv"  # pre-2025 codes
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +40,9 @@ def test_commands_before_init_say_how_to_start(home: Path) -> None:
 
 
 def test_init_then_bad_drafts_fail_cleanly_and_store_nothing(home: Path) -> None:
-    first = run(home, "init", "--demo-users")
+    first = run(home, "init", "--demo-users", "--areas", str(LEGACY_AREAS))
     assert first.returncode == 0, first.stderr
-    again = run(home, "init", "--demo-users")
+    again = run(home, "init", "--demo-users", "--areas", str(LEGACY_AREAS))
     assert again.returncode == 0 and "0 added or updated" in again.stdout
 
     good = home / "good.txt"
@@ -81,6 +82,16 @@ def test_init_then_bad_drafts_fail_cleanly_and_store_nothing(home: Path) -> None
     assert ok.returncode == 0, ok.stderr
     assert "draft 1 submitted" in ok.stdout
     assert "Thông báo cắt điện" in run(home, "draft", "list").stdout
+
+
+def test_init_on_a_fresh_machine_knows_todays_units(tmp_path: Path) -> None:
+    out = run(tmp_path, "init")
+    assert out.returncode == 0, out.stderr
+    assert "3355 areas (34 province, 3321 commune)" in out.stdout
+    provinces = run(tmp_path, "areas", "list").stdout.strip().splitlines()
+    assert len(provinces) == 34 and any("Tỉnh Vĩnh Long" in line and "[vi,km]" in line for line in provinces)
+    vinh_long = run(tmp_path, "areas", "list", "--parent", "86").stdout
+    assert "29374  commune   Xã Châu Thành" in vinh_long and "district" not in vinh_long
 
 
 def test_unknown_package_and_areas(home: Path) -> None:

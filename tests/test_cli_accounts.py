@@ -13,14 +13,16 @@ from cli.users import users_app
 from domain.errors import DomainError
 from services import auth
 from services.runtime import db_engine, session
+from storage.repositories import areas
 
 runner = CliRunner()
+LEGACY_AREAS = Path(areas.__file__).parents[1] / "seed" / areas.LEGACY_SEED
 
 
 @pytest.fixture
 def home(bantin_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.delenv("BANTIN_PASSWORD", raising=False)
-    out = runner.invoke(app, ["init"])
+    out = runner.invoke(app, ["init", "--areas", str(LEGACY_AREAS)])  # the fixtures use pre-2025 codes
     assert out.exit_code == 0, out.output
     yield bantin_env
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 def home(bantin_env: Path) -> Path:
     upgrade(get_settings().database_url)
     with session() as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
         users.add_user(s, username="bien-tap-tinh", full_name="Biên tập tỉnh", roles=[Role.EDITOR], area_code="84")
         users.add_user(s, username="duyet-tinh", full_name="Duyệt tỉnh", roles=[Role.APPROVER], area_code="84")
         users.add_user(s, username="duyet-xa", full_name="Duyệt xã", roles=[Role.APPROVER], area_code="29377")

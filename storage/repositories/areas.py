@@ -1,27 +1,32 @@
 """Areas: loading the seed list and looking codes up."""
 
 import csv
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.area_history import Conversion
 from domain.areas import Area, AreaLevel, validate_hierarchy
 from domain.drafts import decode_text
 from domain.errors import InvalidInput, NotFound
 from storage.models import AreaRecord
 
-SEED = "areas.csv"
+SEED = "areas.csv"  # today's units: 34 provinces, 3,321 communes (two tiers since 1 July 2025)
+LEGACY_SEED = "areas_legacy_2025-01.csv"  # five pilot provinces with districts, as of January 2025
+CONVERSION = "areas_2025_conversion.csv"  # every pre-2025 unit -> the current unit(s) it became
 
 
-def read_area_csv(path: Path | None = None) -> dict[str, Area]:
+def read_area_csv(path: Path | None = None, *, seed: str = SEED) -> dict[str, Area]:
     """Parse an areas CSV (code,name,level,parent_code,languages) and validate the hierarchy.
 
-    Without ``path`` the bundled seed (pilot provinces, GSO codes) is read.
+    Without ``path`` a bundled file is read: ``seed`` names it (default: today's units, official codes;
+    :data:`LEGACY_SEED` is the pre-2025 three-tier list that older installations were built on).
     """
     if path is None:
-        text = resources.files("storage").joinpath("seed", SEED).read_text(encoding="utf-8")
+        text = resources.files("storage").joinpath("seed", seed).read_text(encoding="utf-8")
     else:
         if not path.is_file():
             raise InvalidInput(f"areas file not found: {path}")
@@ -45,6 +50,19 @@ def read_area_csv(path: Path | None = None) -> dict[str, Area]:
         areas[row["code"]] = Area(row["code"], row["name"].strip(), level, row["parent_code"] or None, langs)
     validate_hierarchy(areas)
     return areas
+
+
+@lru_cache(maxsize=1)
+def read_conversion() -> dict[str, Conversion]:
+    """The bundled 2025 conversion table: every pre-2025 unit by old code (see ``domain.area_history``)."""
+    text = resources.files("storage").joinpath("seed", CONVERSION).read_text(encoding="utf-8")
+    table: dict[str, Conversion] = {}
+    for row in csv.DictReader(text.splitlines()):
+        table[row["old_code"]] = Conversion(
+            old_code=row["old_code"], old_name=row["old_name"], level=AreaLevel(row["old_level"]),
+            old_parent=row["old_parent"] or None, new_codes=tuple(row["new_codes"].split()),
+            partial=row["partial"] == "1")
+    return table
 
 
 def upsert_areas(session: Session, areas: dict[str, Area]) -> int:
@@ -78,6 +96,12 @@ def get_area(session: Session, code: str) -> Area:
     if rec is None:
         raise NotFound(f"unknown area code '{code}' (see 'bantin areas list')")
     return Area(rec.code, rec.name, AreaLevel(rec.level), rec.parent_code, tuple(rec.languages))
+
+
+def levels(session: Session) -> tuple[AreaLevel, ...]:
+    """The levels the stored tree has, top first (see ``domain.areas.tree_levels``)."""
+    present = set(session.scalars(select(AreaRecord.level).distinct()))
+    return tuple(level for level in AreaLevel if level.value in present)
 
 
 def count_areas(session: Session) -> int:

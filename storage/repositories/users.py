@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.approvals import Role
-from domain.areas import AreaLevel
+from domain.areas import AreaLevel, approval_levels
 from domain.errors import InvalidInput, NotFound
 from domain.users import Membership, complete_membership, hash_password, verify_password
 from storage.models import MembershipRecord, UserRecord
@@ -15,7 +15,8 @@ from storage.repositories import areas, audit
 
 def _complete(session: Session, m: Membership) -> Membership:
     """Check the membership's area exists and fill an approver's default level."""
-    return complete_membership(m, areas.get_area(session, m.area_code) if m.area_code else None)
+    return complete_membership(m, areas.get_area(session, m.area_code) if m.area_code else None,
+                               approval_levels(areas.levels(session)))
 
 
 def membership_of(rec: MembershipRecord) -> Membership:

@@ -199,7 +199,7 @@ def installation(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None
         runtime.reset()
         upgrade(get_settings().database_url)
         with session() as s:
-            areas.upsert_areas(s, areas.read_area_csv())
+            areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
             seed_demo_users(s)
             users.add_user(s, username="admin", full_name="Quản trị xã", roles=[Role.ADMIN])
             draft_id = draft_service.submit_text_draft(s, object_store(), draft_service.DraftRequest(

@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.flow, pytest.mark.integration]
 def folder(bantin_env: Path, tmp_path: Path, vieneu_clips: list[tuple[Path, str]]) -> Iterator[Path]:  # noqa: F811
     upgrade(get_settings().database_url)
     with session() as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
     src = tmp_path / "old broadcasts"
     (src / "2019").mkdir(parents=True)
     by_name = {wav.stem.split(" ")[0]: wav for wav, _ in vieneu_clips}
@@ -83,7 +83,7 @@ def test_ingest_folder_is_searchable_with_timestamps_and_resumable(
 def test_ingest_refuses_bad_targets(bantin_env: Path) -> None:
     upgrade(get_settings().database_url)
     with session() as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
         with pytest.raises(Exception, match="unknown area"):
             ingest.check_ingest(s, "99999", "vi")
         with pytest.raises(InvalidInput, match="unknown language"):
@@ -109,7 +109,7 @@ def test_s3_prefix_is_listed_and_fetched(bantin_env: Path, s3_endpoint: str, mon
     assert ingest.list_recordings("s3://legacy/2019/") == ["s3://legacy/2019/a.mp3", "s3://legacy/2019/b.M4A"]
     upgrade(get_settings().database_url)
     with session() as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
 
     def transcribe(path: Path, *, language: str | None = None) -> Any:  # the download is what is tested here
         assert path.read_bytes() == b"xx" and path.name == "a.mp3"

@@ -45,7 +45,7 @@ def db(database_url: str) -> Iterator[Session]:
     upgrade(database_url)
     engine = make_engine(database_url)
     with session_scope(engine) as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
         for n, (key, area, lang, prio, channels, day, title, text) in enumerate(CORPUS):
             archive.upsert_entry(s, archive.EntryData(
                 kind="package" if prio else "recording", language=lang, title=title,
@@ -221,7 +221,7 @@ def test_upgrading_postgresql_adds_word_pairs_to_entries_indexed_before(database
                       "CAST(:e AS tsvector))")  # what the old code wrote: words and facets only
     monkeypatch.setattr(pg, "UPSERT", old_upsert)
     with session_scope(engine) as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
         archive.upsert_entry(s, archive.EntryData(
             kind="recording", language="vi", title="ghi âm", sections=[{"kind": "transcript",
                                                                         "text": "UBND xã Đa Lộc thông báo"}],

@@ -33,7 +33,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         url = get_settings().database_url
         upgrade(url)
         with session() as s:
-            areas.upsert_areas(s, areas.read_area_csv())
+            areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
             users.add_user(s, username="demo-editor", full_name="Editor", roles=[Role.EDITOR], password=None)
             users.add_user(s, username="demo-approver", full_name="Approver", roles=[Role.APPROVER], password=None)
             users.add_user(s, username="admin", full_name="Quản trị", roles=[Role.ADMIN], password=ADMIN_PASSWORD)

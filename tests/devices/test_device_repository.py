@@ -21,7 +21,7 @@ def test_play_logs_and_acks_count_once(database_url: str) -> None:
     upgrade(database_url)
     engine = make_engine(database_url)
     with session_scope(engine) as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
         dev = repo.add_device(s, Registration("hw-1", generate_key().public, "Loa", "29377", DeviceKind.SPEAKER))
         device_id = dev.id
         repo.set_device_status(s, dev, DeviceStatus.AUTHORISED, actor="admin")

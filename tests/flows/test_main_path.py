@@ -33,7 +33,7 @@ def app(bantin_env: Path, prefect_harness: None) -> Iterator[Path]:
     settings = get_settings()
     upgrade(settings.database_url)
     with session() as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
         seed_demo_users(s)
     yield bantin_env
 

@@ -48,7 +48,7 @@ def engine(database_url: str):  # type: ignore[no-untyped-def]
     upgrade(database_url)
     eng = make_engine(database_url)
     with session_scope(eng) as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
         for name, specs in ACCOUNTS.items():  # one password only: argon2 is slow on purpose
             users.add_user(s, username=name, full_name=name.title(), password=PASSWORD if name == "lan" else None,
                            memberships=[parse_membership(x) for x in specs])
@@ -300,7 +300,7 @@ def test_migration_moves_roles_into_memberships_and_chains_old_audit_rows(databa
     upgrade(database_url, "0001")
     eng = make_engine(database_url)
     with session_scope(eng) as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
     now = datetime.now(UTC)
     with eng.begin() as conn:
         conn.execute(text("INSERT INTO users (username, full_name, roles, area_code, is_demo, active, created_at) "

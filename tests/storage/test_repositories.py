@@ -29,7 +29,7 @@ def engine(database_url: str):  # type: ignore[no-untyped-def]
     upgrade(database_url)
     eng = make_engine(database_url)
     with session_scope(eng) as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
     yield eng
     eng.dispose()
 
@@ -73,7 +73,7 @@ def test_a_database_behind_the_code_is_reported_until_upgraded(database_url: str
 def test_seed_covers_pilot_provinces_and_reload_changes_nothing(engine) -> None:  # type: ignore[no-untyped-def]
     with session_scope(engine) as s:
         loaded = areas.all_areas(s)
-        assert areas.upsert_areas(s, areas.read_area_csv()) == 0
+        assert areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED)) == 0
     provinces = {a.name for a in loaded.values() if a.parent_code is None}
     assert provinces == {"Tỉnh Tuyên Quang", "Tỉnh Gia Lai", "Tỉnh Trà Vinh", "Thành phố Đà Nẵng", "Tỉnh Thái Nguyên"}
     assert loaded["29377"].name == "Xã Đa Lộc" and loaded["29377"].parent_code == "847"

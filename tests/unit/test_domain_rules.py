@@ -126,7 +126,9 @@ def test_area_hierarchy_valid_and_within() -> None:
 @pytest.mark.parametrize(
     "bad",
     [
-        Area("29378", "Xã X", AreaLevel.COMMUNE, "84"),  # skips the district level
+        Area("29378", "Xã X", AreaLevel.COMMUNE, "29377"),  # a commune under a commune
+        Area("29377-01", "Ấp A", AreaLevel.HAMLET, "84"),  # a hamlet straight under a province
+        Area("29377-1234", "Ấp B", AreaLevel.HAMLET, "29377"),  # hamlet number of 4 digits
         Area("29379", "Xã Y", AreaLevel.COMMUNE, "000"),  # unknown parent
         Area("123", "Huyện Z", AreaLevel.COMMUNE, "847"),  # code length does not match level
         Area("85", "Tỉnh W", AreaLevel.PROVINCE, "84"),  # province with a parent

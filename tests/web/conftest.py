@@ -25,7 +25,7 @@ def _prepare_home() -> None:
 
     upgrade(get_settings().database_url)
     with session() as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
         create_accounts(s, PASSWORD)
 
 
