@@ -27,8 +27,8 @@ from web.reference_receiver import ReferenceReceiver
 
 T = TypeVar("T")
 SAMPLE = "thong-bao-tiem-chung.txt"
-AREA = "29377"  # Xã Đa Lộc, huyện Châu Thành, tỉnh Trà Vinh: a commune with many Khmer residents
-DEMO_DESTINATION = "demo-htttn-tra-vinh"
+AREA = "29374"  # Xã Châu Thành, tỉnh Vĩnh Long (with the former Đa Lộc, Trà Vinh): many Khmer residents
+DEMO_DESTINATION = "demo-htttn-vinh-long"
 
 
 def _timed(steps: list[tuple[str, float]], name: str, fn: Callable[[], T]) -> T:
@@ -84,7 +84,7 @@ def _chain(
     def submit() -> int:
         req = draft_service.DraftRequest(
             body=text, area_codes=[AREA], languages="vi,km", priority="uu_tien", author="demo-editor",
-            source_ref="215/KH-UBND", requesting_unit="Ủy ban nhân dân xã Đa Lộc",
+            source_ref="215/KH-UBND", requesting_unit="Ủy ban nhân dân xã Châu Thành",
         )
         with session() as s:
             return draft_service.submit_text_draft(s, object_store(), req).draft_id

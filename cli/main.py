@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from cli import devices as device_commands
 from cli import programs as program_commands
 from cli import search as search_commands
+from cli.areas import areas_app
 from cli.audit import audit_app
 from cli.common import AsUser, echo, ensure_db
 from cli.drafts import draft_app
@@ -23,7 +24,7 @@ from cli.models import models_app
 from cli.templates import templates_app
 from cli.users import users_app
 from domain.approvals import Role
-from domain.areas import tree_levels
+from domain.areas import AreaLevel, tree_levels
 from domain.deliveries import DestinationKind, PublicationFailed
 from domain.errors import DomainError, InvalidInput
 from engines.errors import EngineError
@@ -38,7 +39,6 @@ from storage.repositories import areas, deliveries, drafts, packages, users
 app = typer.Typer(help="bantin: bulletins for commune loudspeakers, e-boards and source systems.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 package_app = typer.Typer(help="Inspect packages.", no_args_is_help=True)
-areas_app = typer.Typer(help="Administrative areas.", no_args_is_help=True)
 dest_app = typer.Typer(help="Publication destinations.", no_args_is_help=True)
 app.add_typer(draft_app, name="draft")
 app.add_typer(package_app, name="package")
@@ -63,7 +63,13 @@ def init(
     upgrade(settings.database_url)
     seed = areas.read_area_csv(areas_file)
     with session() as s:
-        changed = areas.upsert_areas(s, seed)
+        if areas_file is None and AreaLevel.DISTRICT in areas.levels(s):
+            # A pre-2025 installation: loading today's units beside the old ones would mix two maps.
+            seed, changed = areas.all_areas(s), 0
+            echo("this installation uses the pre-2025 units (with districts); move it to today's with "
+                 "'bantin areas migrate --to 2025'")
+        else:
+            changed = areas.upsert_areas(s, seed)
         if demo_users:
             seed_demo_users(s)
     counts = ", ".join(f"{sum(a.level is level for a in seed.values())} {level.value}"
@@ -82,21 +88,6 @@ def seed_demo_users(s: Any) -> None:
                    is_demo=True, password=DEMO_PASSWORD)
     users.add_user(s, username="demo-approver", full_name="Người duyệt mẫu (demo)", roles=[Role.APPROVER],
                    is_demo=True, password=DEMO_PASSWORD)
-
-
-@areas_app.command("list")
-def areas_list(
-    parent: Annotated[str | None, typer.Option(help="List the children of this code (default: provinces).")] = None,
-) -> None:
-    """List provinces, or the districts/communes under a code."""
-    ensure_db()
-    with session() as s:
-        rows = areas.children(s, parent)
-        if parent and not rows:
-            areas.get_area(s, parent)
-        for a in rows:
-            langs = f"  [{','.join(a.languages)}]" if a.languages else ""
-            echo(f"{a.code:>5}  {a.level:<8}  {a.name}{langs}")
 
 
 @dest_app.command("add")

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from domain.areas import Area, AreaLevel
+from domain.errors import InvalidInput
 
 MAX_NAMED_PREDECESSORS = 4
 
@@ -64,3 +65,82 @@ def related_codes(codes: Iterable[str], table: Mapping[str, Conversion]) -> set[
         if wanted & set(conversion.new_codes):
             related.add(conversion.old_code)
     return related
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """An old unit in use whose records have no single new home: divided among several current units, or
+    missing from the conversion table. ``candidates`` are where its territory went."""
+
+    old_code: str
+    old_name: str
+    candidates: tuple[str, ...]
+    uses: int
+
+    @property
+    def hint(self) -> str:
+        return f"--assign {self.old_code}=" + (self.candidates[0] if self.candidates else "NEW")
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationPlan:
+    """Where each old code in use goes (``moves``), and what needs a person's decision first."""
+
+    moves: dict[str, str]
+    conflicts: tuple[Conflict, ...]
+
+
+def plan_migration(
+    uses: Mapping[str, int], stored: Mapping[str, Area], current: Mapping[str, Area],
+    table: Mapping[str, Conversion], assign: Mapping[str, str],
+) -> MigrationPlan:
+    """Map every old code in ``uses`` (code -> records naming it) to one current unit.
+
+    A hamlet keeps its own code (its commune moves, see :func:`successors`). An assignment ``OLD=NEW`` wins
+    over the table; a unit the table maps to one current unit goes there; anything else is a conflict.
+
+    Raises:
+        InvalidInput: an assignment names an old code that is not in use or a new code that is not current.
+    """
+    for old, new in assign.items():
+        if new not in current:
+            raise InvalidInput(f"--assign {old}={new}: {new} is not a current unit")
+        if old not in uses:
+            raise InvalidInput(f"--assign {old}={new}: nothing in this installation uses area {old}")
+    moves: dict[str, str] = {}
+    conflicts = []
+    for code, count in sorted(uses.items()):
+        area = stored.get(code)
+        if area is not None and area.level is AreaLevel.HAMLET:
+            moves[code] = code
+        elif code in assign:
+            moves[code] = assign[code]
+        elif code in table and len(table[code].new_codes) == 1 and table[code].new_codes[0] in current:
+            moves[code] = table[code].new_codes[0]
+        elif code not in table and code in current and area is not None and area.level is current[code].level:
+            moves[code] = code  # already a current unit
+        else:
+            name = area.name if area else (table[code].old_name if code in table else code)
+            if code in table:
+                candidates = table[code].new_codes
+            else:
+                parent = table.get(area.parent_code or "") if area else None
+                candidates = parent.new_codes if parent else ()
+            conflicts.append(Conflict(code, name, tuple(candidates), count))
+    return MigrationPlan(moves, tuple(conflicts))
+
+
+def successors(code: str, stored: Mapping[str, Area], table: Mapping[str, Conversion],
+               moves: Mapping[str, str]) -> tuple[str, ...]:
+    """The current communes an old unit's territory went to (a province's: those of all its communes), for
+    matching items still filed under the old code. A unit the table does not know goes where it was assigned
+    (records that were assigned elsewhere follow their assignment; the territory stays the table's)."""
+    if code in table and table[code].level is not AreaLevel.PROVINCE:
+        return table[code].new_codes
+    inside = {c for c, a in stored.items() if a.parent_code == code and a.level is not AreaLevel.HAMLET}
+    found: set[str] = set()
+    for child in inside:
+        found.update(successors(child, stored, table, moves))
+    if not found and code in moves:
+        return (moves[code],)
+    return tuple(sorted(found))

@@ -66,6 +66,9 @@ class AreaRecord(Base):
     level: Mapped[str] = mapped_column(String(16))
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
     languages: Mapped[list[str]] = mapped_column(default=list)
+    # Set when the unit stopped existing (the 2025 reform): the current communes its territory went to.
+    # Retired rows stay so history that names them keeps its codes; area lists and pickers leave them out.
+    successors: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), default=None)
 
 
 class UserRecord(Base):

@@ -69,10 +69,14 @@ def upsert_areas(session: Session, areas: dict[str, Area]) -> int:
     """Insert or update areas, parents first; returns how many rows changed."""
     existing = {a.code: a for a in session.scalars(select(AreaRecord))}
     changed = 0
-    for area in sorted(areas.values(), key=lambda a: a.level.depth):
+    rank = -1
+    for area in sorted(areas.values(), key=lambda a: a.level.rank):
+        if area.level.rank != rank:  # parents are written before the rows that point at them
+            session.flush()
+            rank = area.level.rank
         rec = existing.get(area.code)
-        values = dict(name=area.name, level=area.level.value, parent_code=area.parent_code,
-                      languages=list(area.languages))
+        values: dict[str, object] = dict(name=area.name, level=area.level.value, parent_code=area.parent_code,
+                                         languages=list(area.languages), successors=None)
         if rec is None:
             session.add(AreaRecord(code=area.code, **values))
             changed += 1
@@ -84,23 +88,57 @@ def upsert_areas(session: Session, areas: dict[str, Area]) -> int:
     return changed
 
 
+_ACTIVE = AreaRecord.successors.is_(None)
+
+
+def _area(r: AreaRecord) -> Area:
+    return Area(r.code, r.name, AreaLevel(r.level), r.parent_code, tuple(r.languages))
+
+
 def all_areas(session: Session) -> dict[str, Area]:
-    return {
-        r.code: Area(r.code, r.name, AreaLevel(r.level), r.parent_code, tuple(r.languages))
-        for r in session.scalars(select(AreaRecord))
-    }
+    """Every current area by code (units retired by the 2025 reform left out)."""
+    return {r.code: _area(r) for r in session.scalars(select(AreaRecord).where(_ACTIVE))}
+
+
+def retired_areas(session: Session) -> dict[str, tuple[Area, tuple[str, ...]]]:
+    """Units that no longer exist, by old code: the old unit and the current communes it went to."""
+    return {r.code: (_area(r), tuple(r.successors or ()))
+            for r in session.scalars(select(AreaRecord).where(AreaRecord.successors.is_not(None)))}
 
 
 def get_area(session: Session, code: str) -> Area:
+    """A current area.
+
+    Raises:
+        NotFound: unknown code, or a unit retired in 2025 (the message names where it went).
+    """
     rec = session.get(AreaRecord, code)
     if rec is None:
         raise NotFound(f"unknown area code '{code}' (see 'bantin areas list')")
-    return Area(rec.code, rec.name, AreaLevel(rec.level), rec.parent_code, tuple(rec.languages))
+    if rec.successors is not None:
+        raise NotFound(f"area {code} ({rec.name}) no longer exists since 1 July 2025; "
+                       f"it is now part of {', '.join(rec.successors)}")
+    return _area(rec)
+
+
+def retire(session: Session, code: str, successors: list[str]) -> None:
+    """Mark a unit as gone; its row stays so records that name it keep their code."""
+    rec = session.get(AreaRecord, code)
+    if rec is None:
+        raise NotFound(f"unknown area code '{code}'")
+    rec.successors = list(successors)
+
+
+def set_languages(session: Session, code: str, languages: list[str]) -> None:
+    rec = session.get(AreaRecord, code)
+    if rec is None or rec.successors is not None:
+        raise NotFound(f"unknown area code '{code}' (see 'bantin areas list')")
+    rec.languages = list(languages)
 
 
 def levels(session: Session) -> tuple[AreaLevel, ...]:
     """The levels the stored tree has, top first (see ``domain.areas.tree_levels``)."""
-    present = set(session.scalars(select(AreaRecord.level).distinct()))
+    present = set(session.scalars(select(AreaRecord.level).where(_ACTIVE).distinct()))
     return tuple(level for level in AreaLevel if level.value in present)
 
 
@@ -109,7 +147,7 @@ def count_areas(session: Session) -> int:
 
 
 def children(session: Session, parent_code: str | None) -> list[AreaRecord]:
-    stmt = select(AreaRecord).where(AreaRecord.parent_code.is_(None) if parent_code is None
+    stmt = select(AreaRecord).where(_ACTIVE, AreaRecord.parent_code.is_(None) if parent_code is None
                                     else AreaRecord.parent_code == parent_code)
     return list(session.scalars(stmt.order_by(AreaRecord.code)))
 
@@ -118,4 +156,4 @@ def existing_codes(session: Session, codes: list[str]) -> set[str]:
     """The subset of ``codes`` that name known areas."""
     if not codes:
         return set()
-    return set(session.scalars(select(AreaRecord.code).where(AreaRecord.code.in_(codes))))
+    return set(session.scalars(select(AreaRecord.code).where(AreaRecord.code.in_(codes), _ACTIVE)))

@@ -144,7 +144,7 @@ def test_demo_board_shows_when_and_where() -> None:
     board = summarize(SAMPLE_BODY, max_seconds=40, board_lines=6).board_text
     flat = " ".join(board.split())
     assert "từ 7 giờ 30 đến 11 giờ" in flat and "các ngày 5, 6 và 7 tháng 12 năm 2026" in flat
-    assert "tại Trạm Y tế xã Đa Lộc" in flat
+    assert "tại Trạm Y tế xã Châu Thành" in flat
     assert len(board.split("\n")) <= 6
     assert check_faithfulness(board, SAMPLE_BODY).ok
 

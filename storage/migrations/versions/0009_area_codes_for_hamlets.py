@@ -1,4 +1,4 @@
-"""area codes up to 16 characters: hamlets (thôn, ấp) an installation adds are coded 29374-01
+"""area codes up to 16 characters (hamlets: 29374-01) and areas.successors for units retired in 2025
 
 Widens ``areas.code`` and every column that refers to it (found by inspecting the foreign keys, so tables
 added by other revisions are covered too) plus ``approvals.area_code``. SQLite does not enforce a
@@ -41,7 +41,11 @@ def _retype(length: int) -> None:
 
 def upgrade() -> None:
     _retype(16)
+    with op.batch_alter_table("areas") as batch:
+        batch.add_column(sa.Column("successors", sa.JSON(none_as_null=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("areas") as batch:
+        batch.drop_column("successors")
     _retype(5)

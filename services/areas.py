@@ -1,0 +1,130 @@
+"""Areas as people name them: find by code or name (with or without diacritics), label current units with
+the old units they absorbed, edit a province's languages, and move an installation to the 2025 units.
+
+The CLI and the web area pickers call these functions; rules (who may change what, audit) live here.
+"""
+
+from collections.abc import Mapping
+
+from sqlalchemy.orm import Session
+
+from domain.approvals import Role
+from domain.area_history import label, related_codes
+from domain.areas import Area, AreaLevel, describe, find_areas, resolve_area
+from domain.errors import ApprovalRefused, InvalidInput
+from domain.languages import parse_languages
+from services import area_migration, auth
+from storage.repositories import areas, audit, users
+
+MAX_MATCHES = 20
+
+
+def resolve(session: Session, query: str) -> Area:
+    """The one current area a code or name means (``"29374"``, ``"Châu Thành, Vĩnh Long"``, ``"chau thanh"``).
+
+    An old code (before July 2025) is answered with where the unit went.
+
+    Raises:
+        InvalidInput: no match, or several (listed with their province).
+        NotFound: a code of a unit retired in 2025.
+    """
+    text = query.strip()
+    tree = auth.area_tree(session)
+    if text and text not in tree and text.replace("-", "").isdigit():
+        return areas.get_area(session, text)  # unknown, or retired: the message says where it went
+    return resolve_area(text, tree)
+
+
+def resolve_codes(session: Session, queries: list[str]) -> list[str]:
+    """Codes for several area codes or names (commas inside a name qualify it: give names one per option)."""
+    return [resolve(session, q).code for q in queries]
+
+
+def search(session: Session, query: str) -> list[tuple[Area, str]]:
+    """Areas a name matches, each with a label for pickers: ``"29374 Xã Châu Thành (Tỉnh Vĩnh Long)"``,
+    and for a merged commune the old units it absorbed."""
+    tree = auth.area_tree(session)
+    table = areas.read_conversion()
+    return [(a, f"{describe(a, tree)} — {label(a, table)}" if label(a, table) != a.name else describe(a, tree))
+            for a in find_areas(query, tree)[:MAX_MATCHES]]
+
+
+def display_name(area: Area) -> str:
+    """``"Xã Châu Thành (gồm xã Đa Lộc, xã Song Lộc cũ…)"`` for a commune that absorbed others."""
+    return label(area, areas.read_conversion())
+
+
+def archive_codes(codes: list[str]) -> set[str]:
+    """Codes an archive search for ``codes`` also covers: old units a current one absorbed, and the current
+    units an old one became (items keep the codes they were published under)."""
+    return related_codes(codes, areas.read_conversion())
+
+
+def _require_admin(session: Session, username: str) -> None:
+    user = users.get_user(session, username)
+    if not user.active or not any(m.role is Role.ADMIN and m.area_code is None for m in users.memberships_of(user)):
+        raise ApprovalRefused(f"user '{username}' is not a system-wide admin")
+
+
+def set_languages(session: Session, *, code: str, languages: str, actor: str) -> Area:
+    """Set the languages bulletins for an area are produced in (Vietnamese first), audited.
+
+    Raises:
+        InvalidInput: unknown language, or Vietnamese missing.
+        ApprovalRefused: ``actor`` is not an admin of the area.
+        NotFound: unknown area.
+    """
+    area = resolve(session, code)
+    user = users.get_user(session, actor)
+    if not auth.can(session, user, "admin", area_codes=[area.code]):
+        raise ApprovalRefused(f"user '{actor}' is not an admin for area {area.code}")
+    langs = list(parse_languages(languages))
+    if "vi" not in langs:
+        raise InvalidInput("Vietnamese (vi) must stay among an area's languages")
+    before = list(area.languages)
+    areas.set_languages(session, area.code, langs)
+    session.info.pop("bantin.area_tree", None)
+    audit.record(session, actor=actor, action="area.languages", entity="area", entity_id=area.code,
+                 before=before, after=langs)
+    return areas.get_area(session, area.code)
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """``["29380=29374", "847=86"]`` -> ``{"29380": "29374", "847": "86"}``.
+
+    Raises:
+        InvalidInput: an item is not OLD=NEW, or an old code is given twice.
+    """
+    found: dict[str, str] = {}
+    for item in items:
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise InvalidInput(f"--assign '{item}': write OLD=NEW (e.g. 847=86)")
+        if old.strip() in found:
+            raise InvalidInput(f"--assign: {old.strip()} is given twice")
+        found[old.strip()] = new.strip()
+    return found
+
+
+def migrate(session: Session, *, actor: str, to: str, assign: list[str], dry_run: bool,
+            **options: object) -> area_migration.MigrationReport:
+    """``bantin areas migrate --to 2025``: only a system-wide admin may move an installation.
+
+    Raises:
+        InvalidInput: another target than 2025, or a bad assignment.
+        ApprovalRefused: ``actor`` is not a system-wide admin.
+    """
+    if to != area_migration.TARGET:
+        raise InvalidInput(f"areas can be migrated to {area_migration.TARGET} only, not '{to}'")
+    _require_admin(session, actor)
+    report = area_migration.migrate_to_2025(session, actor=actor, assign=parse_assignments(assign),
+                                            dry_run=dry_run, **options)  # type: ignore[arg-type]
+    session.info.pop("bantin.area_tree", None)
+    return report
+
+
+def level_counts(tree: Mapping[str, Area]) -> dict[AreaLevel, int]:
+    counts: dict[AreaLevel, int] = {}
+    for area in tree.values():
+        counts[area.level] = counts.get(area.level, 0) + 1
+    return counts
