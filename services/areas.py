@@ -4,6 +4,7 @@ the old units they absorbed, edit a province's languages, and move an installati
 The CLI and the web area pickers call these functions; rules (who may change what, audit) live here.
 """
 
+import time
 from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
@@ -54,10 +55,37 @@ def display_name(area: Area) -> str:
     return label(area, areas.read_conversion())
 
 
-def archive_codes(codes: list[str]) -> set[str]:
-    """Codes an archive search for ``codes`` also covers: old units a current one absorbed, and the current
-    units an old one became (items keep the codes they were published under)."""
-    return related_codes(codes, areas.read_conversion())
+def archive_codes(session: Session, code: str) -> set[str]:
+    """Other codes an archive search for area ``code`` covers once the installation is on today's units:
+    for a current unit the old units it absorbed, for an old (retired) unit the current units it became.
+    Items keep the codes they were published under; a code that is itself current stays its own unit."""
+    if AreaLevel.DISTRICT in areas.levels(session):
+        return set()  # still on the old units: old codes mean themselves
+    tree = auth.area_tree(session)
+    related = related_codes([code], areas.read_conversion()) - {code}
+    if code in tree:
+        return {c for c in related if c not in tree}
+    return {c for c in related if c in tree}
+
+
+_RETIRED_CACHE: dict[str, tuple[float, dict[str, set[str]]]] = {}  # database URL -> (when, retired map)
+
+
+def with_old_codes(session: Session, chain: set[str]) -> set[str]:
+    """``chain`` (a device's area and its ancestors) with the retired units whose territory went into it, so
+    bulletins approved under an old code before the move still reach the devices now in the new unit
+    (cached a minute per database, like the area map devices poll against)."""
+    key = str(session.get_bind().url)
+    now = time.monotonic()
+    cached = _RETIRED_CACHE.get(key)
+    if cached is None or now - cached[0] > 60:
+        cached = _RETIRED_CACHE[key] = (now, {code: set(succ) for code, (_, succ)
+                                              in areas.retired_areas(session).items()})
+    return chain | {code for code, succ in cached[1].items() if succ & chain}
+
+
+def forget_cache() -> None:
+    _RETIRED_CACHE.clear()
 
 
 def _require_admin(session: Session, username: str) -> None:
@@ -120,6 +148,7 @@ def migrate(session: Session, *, actor: str, to: str, assign: list[str], dry_run
     report = area_migration.migrate_to_2025(session, actor=actor, assign=parse_assignments(assign),
                                             dry_run=dry_run, **options)  # type: ignore[arg-type]
     session.info.pop("bantin.area_tree", None)
+    forget_cache()
     return report
 
 

@@ -32,6 +32,7 @@ from domain.errors import NotFound
 from domain.packages import AssetKind, PackageStatus, VariantStatus
 from domain.priority import Priority
 from domain.schedules import FileRef, ScheduleItem
+from services import areas as area_service
 from services import default_content, programs, programs_on_air, signing
 from services.devices import DeviceAuth, area_chain, area_languages, area_map
 from services.runtime import object_store
@@ -187,8 +188,8 @@ def area_schedule(s: Session, area_code: str, kind: DeviceKind, hours: int, base
         raise NotFound(f"unknown area {area_code}")
     languages = area_languages(area_code, all_areas)
     store = object_store()
-    items, withdrawn = _package_items(s, store, set(area_chain(area_code, all_areas)), languages, kind, start, end,
-                                      base_url, hours)
+    chain = area_service.with_old_codes(s, set(area_chain(area_code, all_areas)))  # items filed under old units too
+    items, withdrawn = _package_items(s, store, chain, languages, kind, start, end, base_url, hours)
     items += programs_on_air.program_items(s, area_code, languages, start, end,
                                     file_url=lambda key, sha: file_url(store, key, sha, base_url, start, hours))
     quiet, volume = programs.area_profile(s, area_code)
@@ -208,8 +209,8 @@ def _default_items(s: Session, store: ObjectStore, area_code: str, languages: tu
     if setter is None:
         return []
     all_areas = area_map(s)
-    found, _ = _package_items(s, store, set(area_chain(setter, all_areas)), languages, kind, start, end, base_url,
-                              hours, only=ids)
+    chain = area_service.with_old_codes(s, set(area_chain(setter, all_areas)))
+    found, _ = _package_items(s, store, chain, languages, kind, start, end, base_url, hours, only=ids)
     rank = {package_id: n for n, package_id in enumerate(ids)}
     by_manifest = {p.manifest_hash: p.id for p in s.scalars(select(PackageRecord).where(PackageRecord.id.in_(ids)))}
     now = datetime.now(UTC)

@@ -21,6 +21,7 @@ from domain.packages import PackageStatus
 from domain.priority import parse_priority
 from domain.search import FacetFilter, Query, area_filter_tokens, parse_query, snippet
 from engines import asr
+from services import areas as area_service
 from storage.models_archive import ArchiveEntryRecord
 from storage.objects import ObjectStore
 from storage.repositories import archive
@@ -100,7 +101,8 @@ def _facets(s: Session, req: SearchRequest, visible: set[str] | None) -> FacetFi
         chain = archive.area_chain(s, code) if code.isdigit() and len(code) <= 5 else None
         if chain is None:
             raise InvalidInput(f"unknown area code '{code[:20]}' (see 'bantin areas list')")
-        facets = facets.with_group(area_filter_tokens(code, chain))
+        older = area_service.archive_codes(s, code)  # old units it absorbed, or what an old unit became
+        facets = facets.with_group([*area_filter_tokens(code, chain), *(f"_u{c}" for c in sorted(older))])
     if req.language:
         lang = req.language.strip().lower()
         if lang not in LANGUAGES and lang not in asr.WHISPER_LANGUAGES:

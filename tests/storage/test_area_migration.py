@@ -125,6 +125,13 @@ def test_legacy_installation_migrates_with_nothing_lost(engine) -> None:  # type
             areas.get_area(s, "29377")
         retired = areas.retired_areas(s)
         assert retired["29377"][1] == ("29374",) and "29374" in retired["84"][1] and "847" in retired
+        # Bulletins approved under old codes still reach devices now in the new commune; the archive finds
+        # items filed under either, and a code that is itself current stays its own unit.
+        area_service.forget_cache()
+        reach = area_service.with_old_codes(s, {"29374", "86"})
+        assert {"29377", "29380", "847", "84"} <= reach and "848" not in reach  # Cầu Ngang went elsewhere
+        assert area_service.archive_codes(s, "29374") == {"29377", "29380", "29383"}
+        assert area_service.archive_codes(s, "29377") == {"29374"}
         entry = s.scalars(select(AuditRecord).where(AuditRecord.action == "areas.migrate")).one()
         assert entry.actor == "quan" and entry.detail["assigned"] == {"847": "86", "02485": "02494"}
         assert audit.verify(s)[1] == []

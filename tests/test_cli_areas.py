@@ -1,0 +1,75 @@
+"""``bantin areas``: names people use, languages per province, and ``migrate --to 2025`` from a legacy
+installation (Typer's runner, SQLite in a temp home)."""
+
+from pathlib import Path
+
+from typer.testing import CliRunner, Result
+
+from cli.main import app
+from domain.approvals import Role
+from domain.errors import DomainError
+from domain.users import Membership
+from services.runtime import session
+from storage.repositories import areas, users
+
+runner = CliRunner()
+LEGACY_AREAS = Path(areas.__file__).parents[1] / "seed" / areas.LEGACY_SEED
+
+
+def _error(out: Result) -> str:
+    """The message of a refused command (main() prints it as one line with exit status 2)."""
+    assert isinstance(out.exception, DomainError), out.output
+    return str(out.exception)
+
+
+def _admin(lan_area: str) -> None:
+    with session() as s:
+        users.add_user(s, username="quan", full_name="Quản trị", memberships=[Membership(Role.ADMIN)])
+        users.add_user(s, username="lan", full_name="Lan", memberships=[Membership(Role.APPROVER, lan_area)])
+
+
+def test_names_with_and_without_diacritics_and_ambiguity(bantin_env: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    found = runner.invoke(app, ["areas", "find", "chau thanh, vinh long"])
+    assert found.exit_code == 0, found.output
+    assert found.stdout.startswith("29374 Xã Châu Thành (Tỉnh Vĩnh Long) — Xã Châu Thành (gồm thị trấn Châu Thành, "
+                                   "xã Đa Lộc, xã Mỹ Chánh, xã Thanh Mỹ cũ)")
+    many = _error(runner.invoke(app, ["areas", "list", "--parent", "Xã Châu Thành"]))
+    assert "names 5 areas" in many and "29374 Xã Châu Thành (Tỉnh Vĩnh Long)" in many
+    assert "25585 Xã Châu Thành (Tỉnh Tây Ninh)" in many
+    listing = runner.invoke(app, ["areas", "list", "--parent", "Vinh Long"])
+    assert listing.exit_code == 0 and "29374  commune   Xã Châu Thành" in listing.stdout
+    assert "unknown area code '847'" in _error(runner.invoke(app, ["areas", "list", "--parent", "847"]))
+
+
+def test_languages_are_editable_by_an_admin(bantin_env: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    _admin("29374")
+    out = runner.invoke(app, ["areas", "languages", "Gia Lai", "vi,jra,bdq,ede", "--as", "quan"])
+    assert out.exit_code == 0 and "52 Tỉnh Gia Lai: vi,jra,bdq,ede" in out.stdout
+    refused = runner.invoke(app, ["areas", "languages", "52", "jra", "--as", "quan"])
+    assert "Vietnamese (vi) must stay" in _error(refused)
+    assert "not an admin" in _error(runner.invoke(app, ["areas", "languages", "52", "vi", "--as", "lan"]))
+
+
+def test_migrate_a_legacy_installation_dry_run_conflicts_then_apply(bantin_env: Path) -> None:
+    assert runner.invoke(app, ["init", "--areas", str(LEGACY_AREAS)]).exit_code == 0
+    _admin("847")
+    again = runner.invoke(app, ["init"])  # a legacy tree is not mixed with today's units
+    assert again.exit_code == 0 and "pre-2025 units" in again.stdout and "733 areas" in again.stdout
+    conflicted = runner.invoke(app, ["areas", "migrate", "--to", "2025", "--as", "quan"])
+    assert conflicted.exit_code == 2
+    assert "CONFLICT 847 Huyện Châu Thành (1 record(s))" in conflicted.stdout
+    assert "--assign 847=29254" in conflicted.stdout and "nothing was written" in conflicted.output
+    dry = runner.invoke(app, ["areas", "migrate", "--to", "2025", "--assign", "847=86", "--as", "quan"])
+    assert dry.exit_code == 0 and "dry run" in dry.stdout and "847 Huyện Châu Thành -> 86 Tỉnh Vĩnh Long" in dry.stdout
+    with session() as s:
+        assert [m.spec for m in users.memberships_of(users.get_user(s, "lan"))] == ["approver:847:district"]
+    done = runner.invoke(app, ["areas", "migrate", "--to", "2025", "--assign", "847=86", "--apply", "--as", "quan"])
+    assert done.exit_code == 0 and "written in one transaction and audited" in done.stdout
+    assert "memberships               1 naming old units,      1 changed" in done.stdout
+    with session() as s:
+        assert [m.spec for m in users.memberships_of(users.get_user(s, "lan"))] == ["approver:86:commune"]
+    rerun = runner.invoke(app, ["areas", "migrate", "--to", "2025", "--apply", "--as", "quan"])
+    assert rerun.exit_code == 0 and "already uses the 2025 units" in rerun.stdout
+    assert "to 2025 only" in _error(runner.invoke(app, ["areas", "migrate", "--to", "2030", "--as", "quan"]))
