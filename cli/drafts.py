@@ -15,6 +15,7 @@ import typer
 from cli.common import AsUser, echo, ensure_db
 from domain.drafts import Channel
 from domain.errors import InvalidInput
+from services import areas as area_service
 from services import drafts as draft_service
 from services.runtime import object_store, session
 from settings import configure_prefect_env, get_settings
@@ -38,7 +39,8 @@ def _parse_time(value: str | None, what: str) -> datetime | None:
 @draft_app.command("submit")
 def draft_submit(
     file: Annotated[Path, typer.Argument(help="UTF-8 text (first line: title), or a recording (.mp3, .wav…).")],
-    area: Annotated[str, typer.Option(help="Target area code(s), comma-separated.")],
+    area: Annotated[str, typer.Option(help="Target area code(s), comma-separated, or name(s) separated by ';' "
+                                           "('Châu Thành, Vĩnh Long').")],
     lang: Annotated[str, typer.Option(help="Languages, e.g. vi or vi,km.")] = "vi",
     priority: Annotated[str, typer.Option(help="thuong, uu_tien or khan_cap.")] = "thuong",
     as_user: AsUser = "",
@@ -59,8 +61,10 @@ def draft_submit(
         raise InvalidInput(f"unknown channel in '{channels}' (loudspeaker, board)") from None
     audio = draft_service.is_audio(file)
     text = "" if audio else draft_service.read_text_file(file)
+    with session() as s:
+        area_codes = area_service.codes_from_option(s, area)
     req = draft_service.DraftRequest(
-        body=text, title=title, area_codes=area.split(","), languages=lang, priority=priority, author=as_user,
+        body=text, title=title, area_codes=area_codes, languages=lang, priority=priority, author=as_user,
         channels=chans, source_ref=source_ref, requesting_unit=unit,
         embargo_at=_parse_time(embargo, "embargo"), expires_at=_parse_time(expires, "expiry"),
     )

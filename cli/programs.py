@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from cli.common import AsUser, echo, ensure_db
 from domain.errors import InvalidInput
 from domain.programs import format_weekdays, local_date, parse_range_text
+from services import areas as area_service
 from services import auth, default_content
 from services import programs as program_service
 from services.runtime import session
@@ -55,6 +56,7 @@ def add(
     """Create or update (same AREA and NAME) a recurring program slot, e.g. 'Bản tin sáng' at 06:00."""
     ensure_db()
     with session() as s:
+        area = area_service.code_from_option(s, area)  # a code or a name
         rec = program_service.save_program(s, area_code=area, name=name, at=at, days=days, max_minutes=max_minutes,
                                            gap_s=gap, priority=priority, languages=languages, active=not inactive,
                                            actor=as_user or "operator")

@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def search(
         text: Annotated[str, typer.Argument(help='Words, "phrases" and prefix* (diacritics optional).')] = "",
-        area: Annotated[str | None, typer.Option(help="Area code (its whole subtree).")] = None,
+        area: Annotated[str | None, typer.Option(help="Area code or name (its whole subtree).")] = None,
         date_from: Annotated[str | None, typer.Option("--from", help="First day (2024-03-05 or 05/03/2024).")] = None,
         date_to: Annotated[str | None, typer.Option("--to", help="Last day, included.")] = None,
         lang: Annotated[str | None, typer.Option(help="Language code, e.g. vi, km.")] = None,
@@ -49,6 +49,11 @@ def register(app: typer.Typer) -> None:
         from services.runtime import session
 
         ensure_db()
+        if area:
+            from services.areas import code_from_option
+
+            with session() as s:
+                area = code_from_option(s, area)
         req = SearchRequest(text=text, exact=exact, area=area, date_from=parse_day(date_from, "--from"),
                             date_to=parse_day(date_to, "--to"), language=lang, priority=priority, channel=channel,
                             page=page, per_page=limit)

@@ -4,6 +4,7 @@ the old units they absorbed, edit a province's languages, and move an installati
 The CLI and the web area pickers call these functions; rules (who may change what, audit) live here.
 """
 
+import re
 import time
 from collections.abc import Mapping
 
@@ -39,6 +40,32 @@ def resolve(session: Session, query: str) -> Area:
 def resolve_codes(session: Session, queries: list[str]) -> list[str]:
     """Codes for several area codes or names (commas inside a name qualify it: give names one per option)."""
     return [resolve(session, q).code for q in queries]
+
+
+_CODE_LIKE = re.compile(r"^\d{2,5}(-\d{1,3})?$")
+
+
+def codes_from_option(session: Session, text: str) -> list[str]:
+    """Area codes from a command-line option: codes separated by commas (``29374,29386``, passed on as
+    given: the service that takes them validates), or names separated by semicolons, each optionally
+    followed by its province after a comma (``Châu Thành, Vĩnh Long; Hòa Thuận``).
+
+    Raises:
+        InvalidInput: a name matches nothing or several areas.
+    """
+    found: list[str] = []
+    for item in (i.strip() for i in text.split(";")):
+        parts = [p.strip() for p in item.split(",") if p.strip()]
+        if parts and all(_CODE_LIKE.match(p) for p in parts):
+            found += parts
+        elif item:
+            found.append(resolve(session, item).code)
+    return found
+
+
+def code_from_option(session: Session, text: str) -> str:
+    """One area code from an option that takes a code or a name (a code is passed on as given)."""
+    return text.strip() if _CODE_LIKE.match(text.strip()) else resolve(session, text).code
 
 
 def search(session: Session, query: str) -> list[tuple[Area, str]]:

@@ -73,3 +73,19 @@ def test_migrate_a_legacy_installation_dry_run_conflicts_then_apply(bantin_env: 
     rerun = runner.invoke(app, ["areas", "migrate", "--to", "2025", "--apply", "--as", "quan"])
     assert rerun.exit_code == 0 and "already uses the 2025 units" in rerun.stdout
     assert "to 2025 only" in _error(runner.invoke(app, ["areas", "migrate", "--to", "2030", "--as", "quan"]))
+
+
+def test_draft_submit_takes_a_name_and_refuses_an_ambiguous_one(bantin_env: Path) -> None:
+    assert runner.invoke(app, ["init", "--demo-users"]).exit_code == 0
+    note = bantin_env / "thong-bao.txt"
+    note.write_text("Thông báo họp dân\nỦy ban nhân dân xã mời bà con dự họp tại nhà văn hóa lúc 8 giờ sáng.",
+                    encoding="utf-8")
+    ambiguous = runner.invoke(app, ["draft", "submit", str(note), "--area", "chau thanh", "--as", "demo-editor"])
+    assert "names 5 areas" in _error(ambiguous) and "(Tỉnh Vĩnh Long)" in _error(ambiguous)
+    ok = runner.invoke(app, ["draft", "submit", str(note), "--area", "Châu Thành, Vĩnh Long; Hòa Thuận, Vĩnh Long",
+                             "--as", "demo-editor"])
+    assert ok.exit_code == 0, ok.output
+    from storage.repositories import drafts
+
+    with session() as s:
+        assert list(drafts.latest_revision(s, 1).content.area_codes) == ["29374", "29398"]  # Phường Hòa Thuận
