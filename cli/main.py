@@ -61,8 +61,8 @@ def init(
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
-    seed = areas.read_area_csv(areas_file)
     with session() as s:
+        seed = areas.read_area_csv(areas_file, known=areas.all_areas(s) if areas_file else None)
         if areas_file is None and AreaLevel.DISTRICT in areas.levels(s):
             # A pre-2025 installation: loading today's units beside the old ones would mix two maps.
             seed, changed = areas.all_areas(s), 0

@@ -89,3 +89,18 @@ def test_draft_submit_takes_a_name_and_refuses_an_ambiguous_one(bantin_env: Path
 
     with session() as s:
         assert list(drafts.latest_revision(s, 1).content.area_codes) == ["29374", "29398"]  # Phường Hòa Thuận
+
+
+def test_an_installation_adds_hamlets_under_its_communes(bantin_env: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    hamlets = bantin_env / "ap.csv"
+    hamlets.write_text("code,name,level,parent_code,languages\n29374-01,Ấp Hương Phụ A,hamlet,29374,\n"
+                       "29374-02,Ấp Ô Chát,hamlet,29374,\"vi,km\"\n", encoding="utf-8")
+    out = runner.invoke(app, ["init", "--areas", str(hamlets)])
+    assert out.exit_code == 0, out.output
+    assert "2 areas (2 hamlet), 2 added or updated" in out.stdout
+    listing = runner.invoke(app, ["areas", "list", "--parent", "29374"]).stdout
+    assert "29374-01  hamlet    Ấp Hương Phụ A" in listing
+    bad = bantin_env / "bad.csv"
+    bad.write_text("code,name,level,parent_code,languages\n29374-03,Ấp X,hamlet,86,\n", encoding="utf-8")
+    assert "cannot sit under 86 (province)" in _error(runner.invoke(app, ["init", "--areas", str(bad)]))

@@ -1,6 +1,7 @@
 """Areas: loading the seed list and looking codes up."""
 
 import csv
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -19,11 +20,13 @@ LEGACY_SEED = "areas_legacy_2025-01.csv"  # five pilot provinces with districts,
 CONVERSION = "areas_2025_conversion.csv"  # every pre-2025 unit -> the current unit(s) it became
 
 
-def read_area_csv(path: Path | None = None, *, seed: str = SEED) -> dict[str, Area]:
+def read_area_csv(path: Path | None = None, *, seed: str = SEED, known: Mapping[str, Area] | None = None
+                  ) -> dict[str, Area]:
     """Parse an areas CSV (code,name,level,parent_code,languages) and validate the hierarchy.
 
     Without ``path`` a bundled file is read: ``seed`` names it (default: today's units, official codes;
     :data:`LEGACY_SEED` is the pre-2025 three-tier list that older installations were built on).
+    ``known`` areas may be parents of the file's rows (a file of hamlets for communes already loaded).
     """
     if path is None:
         text = resources.files("storage").joinpath("seed", seed).read_text(encoding="utf-8")
@@ -48,7 +51,7 @@ def read_area_csv(path: Path | None = None, *, seed: str = SEED) -> dict[str, Ar
             raise InvalidInput(f"areas file line {n}: code {row['code']} appears twice")
         langs = tuple(x for x in (row.get("languages") or "").split(",") if x)
         areas[row["code"]] = Area(row["code"], row["name"].strip(), level, row["parent_code"] or None, langs)
-    validate_hierarchy(areas)
+    validate_hierarchy({**(known or {}), **areas})
     return areas
 
 
