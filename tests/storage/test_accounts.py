@@ -299,10 +299,14 @@ def test_emergency_template_fast_path(engine: Engine, tmp_path: Path) -> None:
 def test_migration_moves_roles_into_memberships_and_chains_old_audit_rows(database_url: str) -> None:
     upgrade(database_url, "0001")
     eng = make_engine(database_url)
-    with session_scope(eng) as s:
-        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
+    tree = areas.read_area_csv(seed=areas.LEGACY_SEED)
     now = datetime.now(UTC)
-    with eng.begin() as conn:
+    with eng.begin() as conn:  # the columns areas had at 0001 (the models describe the head)
+        conn.execute(text("INSERT INTO areas (code, name, level, parent_code, languages) "
+                          "VALUES (:code, :name, :level, :parent, :languages)"),
+                     [{"code": a.code, "name": a.name, "level": a.level.value, "parent": a.parent_code,
+                       "languages": json.dumps(list(a.languages))}
+                      for a in sorted(tree.values(), key=lambda a: a.level.rank)])
         conn.execute(text("INSERT INTO users (username, full_name, roles, area_code, is_demo, active, created_at) "
                           "VALUES ('old-approver', 'A', :r1, '847', false, true, :t), "
                           "('old-editor', 'E', :r2, NULL, true, true, :t)"),
