@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     model_cache: Path | None = Field(default=None, description="Assembled bundled weights; default <home>/models")
 
     espeak_voice: str = "vi"
+    # Acronyms read as words (TSV like prompts/speech/acronyms.tsv), added over the shipped list.
+    speech_acronyms: Path | None = None
     font_dir: Path | None = None  # extra fonts, searched before the system's
 
     # Web app: the session secret defaults to one generated into <home>/secret_key on first start.

@@ -1,34 +1,38 @@
-"""Loudness normalisation of loudspeaker audio: two-pass loudnorm to a speech target, MP3 out, verified.
+"""Loudness normalisation of loudspeaker audio: a speech target, MP3 out, verified on the encoded file.
 
 Commune loudspeakers play items back to back, so every asset must sit at the same integrated
 loudness (default -16 LUFS, -1.5 dBTP) or listeners reach for the volume knob between items.
 
-Measured behaviour of Debian's ffmpeg 5.1 that shapes this module:
+The usual path decodes the input once per pass and encodes once (:mod:`engines.ffmpeg_loudness`):
 
-* Clips shorter than loudnorm's 3 s window skip dynamic mode and get a peak-limited linear gain that
-  can land far off target (a 1.3 s espeak clip came out at -35.5 LUFS for a -16 target). Such clips
-  are padded with silence to :data:`SHORT_CLIP_S` for both passes and trimmed back afterwards, which
-  brings them into the normal path.
-* Peaky speech (espeak-ng: about -19 LUFS with +0.1 dBTP, a crest factor near 19 dB) cannot reach
-  -16 LUFS under a -1.5 dBTP ceiling with one linear gain, so loudnorm falls back to dynamic mode,
-  whose limiter left it 0.7-1.3 LU short. A look-ahead limiter is then put in front of loudnorm (see
-  :func:`_tame_peaks`); espeak speech needs 8-13 dB of peak cut, recorded as ``limiter_db``.
-* libmp3lame at <=160 kb/s makes the decoded output about 0.45 LU quieter than the PCM it was given
-  (measured on a plain 1 kHz sine as well as noise). So the encoded file is measured with ``ebur128``
-  and, if it is off by more than :data:`RETARGET_LU` (or its true peak is over the ceiling), pass 2
-  runs once more against a target shifted by the measured error.
+1. Measure with ``ebur128`` (integrated loudness, loudness range, true peak).
+2. Peaky speech (espeak-ng: about -19 LUFS with +0.1 dBTP, a crest factor near 19 dB) cannot reach
+   -16 LUFS under a -1.5 dBTP ceiling with one gain, so a look-ahead limiter goes first; a few limiter
+   cuts are measured in one decode and the cut that brings the crest under the goal is interpolated
+   (espeak speech needs 8-13 dB, recorded as ``limiter_db``).
+3. Gain to the target, corrected by the encoder's own level change (libmp3lame at <=160 kb/s, 44.1 kHz
+   scales by 0.95: the file would be 0.45 LU quiet), and encode; the encoded frames are metered as
+   they are written. Only if that check is off by more than :data:`RETARGET_LU` (or over the ceiling)
+   is the file encoded once more with the measured error taken off (``encodes: 2``).
+
+Inputs a gain cannot serve take the two-pass loudnorm path, as before: a loudness range wider than the
+target (loudnorm's dynamic mode compresses it), or peaks that a :data:`MAX_LIMIT_DB` cut does not tame.
+There, clips shorter than loudnorm's 3 s window are padded to :data:`SHORT_CLIP_S` and trimmed back
+(ffmpeg 5.1 gives them a peak-capped linear gain that can land 20-30 LU low).
 
 Every step is deterministic, so reruns still give identical bytes.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from engines import ffmpeg as ff
+from engines import ffmpeg_loudness as fl
 from engines.errors import MediaError
 
 SILENCE_LUFS = -70.0  # BS.1770's absolute gate: nothing louder means there is nothing to normalise
@@ -37,6 +41,7 @@ RETARGET_LU = 0.2  # ebur128 reports to 0.1 LU; a smaller error is measurement n
 CREST_MARGIN_DB = 1.0  # head-room for the retargeted pass and MP3 peak overshoot
 LIMITER_STEPS = 3  # extra pass-1 measurements allowed while searching for the limiter cut
 MAX_LIMIT_DB = 18.0  # beyond this a limiter audibly wrecks speech; accept dynamic mode instead
+TRIAL_CUTS = (0.6, 0.8, 1.0, 1.25, 1.6)  # limiter cuts measured in one decode, as multiples of the first guess
 _LOUDNORM_I_RANGE = (-70.0, -5.0)
 _LOUDNORM_TP_RANGE = (-9.0, 0.0)
 
@@ -70,7 +75,8 @@ class LoudnessReport:
     bitrate: str
     target: LoudnessTarget
     limiter_db: float = 0.0  # peak cut applied before loudnorm (0: none)
-    encodes: int = 1  # 2 when the encoded file needed a retargeted pass 2
+    encodes: int = 1  # 2 when the encoded file needed a corrective encode
+    method: str = "gain"  # "gain": measured gain (+ limiter); "loudnorm": two-pass loudnorm
 
     def within(self, tolerance_lu: float = 0.5) -> bool:
         """Whether the output is within ``tolerance_lu`` of the target and not over the peak ceiling.
@@ -148,6 +154,42 @@ def _tame_peaks(
     return best
 
 
+def _limiter_plan(
+    src: Path, target: LoudnessTarget, base: ff.Conditioning, first: fl.R128
+) -> tuple[ff.Conditioning, float, float] | None:
+    """Choose the conditioning whose peaks fit under the ceiling once gained to the target.
+
+    Speech whose crest factor (true peak minus loudness) is too high for one linear gain gets a
+    look-ahead limiter; how much loudness a cut of N dB removes depends on the signal, so five cuts
+    around a first guess are measured in one decode (split over two processes; espeak-ng voices need
+    0.65-1.5 times the guess) and the cut that reaches the crest goal is interpolated between the two
+    that bracket it. Only when all five fall short is :data:`MAX_LIMIT_DB` measured as well.
+
+    Returns:
+        ``(conditioning, its integrated loudness, limiter cut in dB)``, or None when even
+        :data:`MAX_LIMIT_DB` leaves the crest too high (then loudnorm's dynamic mode is the tool).
+    """
+    goal = target.tp - target.i - CREST_MARGIN_DB
+    crest = first.peak - first.i
+    if crest <= goal:
+        return base, first.i, 0.0
+    gain = -first.peak  # put the loudest peak at 0 dBFS so the cut is relative to it
+    guess = 2.0 * (crest - goal)  # speech loses ~0.5 dB crest per dB cut
+    points = [(0.0, crest, first.i + gain)]
+    rounds = [sorted({round(min(guess * f, MAX_LIMIT_DB), 2) for f in TRIAL_CUTS}), [MAX_LIMIT_DB]]
+    for cuts in rounds:
+        cuts = [c for c in cuts if c > points[-1][0]]
+        trials = [replace(base, gain_db=gain, limit_dbfs=-cut) for cut in cuts]
+        measured = fl.measure_variants(src, trials, true_peak=False, processes=2)
+        points += [(c, m.peak - m.i, m.i) for c, m in zip(cuts, measured, strict=True)]
+        for (cut_a, crest_a, i_a), (cut_b, crest_b, i_b) in itertools.pairwise(points):
+            if crest_b <= goal:
+                frac = min(max((crest_a - goal) / (crest_a - crest_b), 0.0), 1.0) if crest_a > crest_b else 1.0
+                cut = cut_a + frac * (cut_b - cut_a)
+                return replace(base, gain_db=gain, limit_dbfs=-cut), i_a + frac * (i_b - i_a), cut
+    return None
+
+
 def normalize_to_mp3(
     src: Path,
     dst: Path,
@@ -159,9 +201,9 @@ def normalize_to_mp3(
 ) -> LoudnessReport:
     """Normalise any readable audio file to ``target`` and write it as MP3.
 
-    Two-pass loudnorm (measure, then apply with ``linear=true``), then an independent EBU R128
-    measurement of the encoded output; see the module docstring for short-clip padding, peak
-    limiting and the corrective pass. The same input and arguments always produce the same bytes.
+    Measure (one decode), choose a gain and, for peaky speech, a limiter cut (one more decode), then
+    encode once while the encoded frames are metered; see the module docstring. Inputs a gain cannot
+    serve go through two-pass loudnorm. The same input and arguments always produce the same bytes.
 
     Args:
         src: Input audio (any format ffmpeg reads).
@@ -179,7 +221,55 @@ def normalize_to_mp3(
         EngineError: ffmpeg is missing or timed out.
     """
     src, dst = Path(src), Path(dst)
-    info = ff.probe(src)
+    # Measured and limited at the input's own rate; encode_verified resamples last.
+    base = ff.Conditioning(channels=channels)
+    first = fl.measure_variants(src, [base])[0]
+    if not math.isfinite(first.i) or first.i <= SILENCE_LUFS:
+        raise MediaError(
+            f"audio is silent: {src.name} measures {first.i} LUFS (nothing above {SILENCE_LUFS:.0f})"
+        )
+    plan = _limiter_plan(src, target, base, first) if first.lra <= target.lra else None
+    if plan is None:
+        return _normalize_with_loudnorm(src, dst, ff.probe(src), target=target, sample_rate=sample_rate,
+                                        bitrate=bitrate, channels=channels)
+    prep, level, limiter_db = plan
+    gain = target.i - level - fl.encoder_gain_db(sample_rate, channels, bitrate)
+    kwargs: dict[str, Any] = dict(prep=prep, sample_rate=sample_rate, channels=channels, bitrate=bitrate)
+    out = fl.encode_verified(src, dst, post_gain_db=gain, **kwargs)
+    encodes = 1
+    error_i, over_tp = target.i - out.i, out.peak - target.tp
+    if abs(error_i) > RETARGET_LU or over_tp > RETARGET_LU:
+        # Rare (the estimate is interpolated): correct by the measured error, never past the ceiling.
+        out = fl.encode_verified(src, dst, post_gain_db=gain + min(error_i, -over_tp), **kwargs)
+        encodes = 2
+    return LoudnessReport(
+        input_i=first.i,
+        input_tp=first.peak,
+        input_lra=first.lra,
+        output_i=out.i,
+        output_tp=out.peak,
+        output_lra=out.lra,
+        normalization_type="linear",
+        duration_s=first.duration_s,  # every step keeps the length; a test decodes the file to check
+        sample_rate=sample_rate,
+        bitrate=bitrate,
+        target=target,
+        limiter_db=round(limiter_db, 2),
+        encodes=encodes,
+        method="gain",
+    )
+
+
+def _normalize_with_loudnorm(
+    src: Path, dst: Path, info: ff.MediaInfo, *, target: LoudnessTarget, sample_rate: int, bitrate: str,
+    channels: int,
+) -> LoudnessReport:
+    """The loudnorm path: two-pass loudnorm, verified, retargeted once if the encoder moved the level.
+
+    Used when a gain cannot do the job: a loudness range above the target (dynamic mode compresses it)
+    or peaks the limiter cannot tame within :data:`MAX_LIMIT_DB`. Short clips are padded for loudnorm's
+    3 s window and trimmed back.
+    """
     short = info.duration_s < SHORT_CLIP_S
     prep = ff.Conditioning(
         sample_rate=sample_rate, channels=channels, pad_to_s=SHORT_CLIP_S if short else None
@@ -225,4 +315,5 @@ def normalize_to_mp3(
         target=target,
         limiter_db=round(limiter_db, 2),
         encodes=encodes,
+        method="loudnorm",
     )

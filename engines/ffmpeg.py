@@ -148,25 +148,37 @@ class Conditioning:
     limit_dbfs: float | None = None
 
 
-def _conditioned(src: Path, prep: Conditioning) -> Any:
-    stream = ffmpeg.input(_file_arg(src)).audio
+def condition_steps(prep: Conditioning) -> list[tuple[str, dict[str, str]]]:
+    """The filters of a conditioning, in order, as ``(filter name, options)``.
+
+    Both command-line builders use this list (the ffmpeg-python graphs below and the hand-written
+    multi-branch graphs of :mod:`engines.ffmpeg_loudness`), so every pass conditions identically.
+    """
+    steps: list[tuple[str, dict[str, str]]] = []
     if prep.sample_rate:
-        stream = stream.filter("aresample", prep.sample_rate)
+        steps.append(("aresample", {"osr": str(prep.sample_rate)}))
     if prep.channels:
         # Converting to double *inside* the graph makes the downmix identical in both passes:
         # swresample scales a downmix differently for integer and float targets, and the encoder's
         # sample format would otherwise decide which one pass 2 gets.
         layout = {1: "mono", 2: "stereo"}.get(prep.channels, f"{prep.channels}c")
-        stream = stream.filter("aformat", sample_fmts="dbl", channel_layouts=layout)
+        steps.append(("aformat", {"sample_fmts": "dbl", "channel_layouts": layout}))
     if prep.pad_to_s:
-        stream = stream.filter("apad", whole_dur=f"{prep.pad_to_s:.3f}")
+        steps.append(("apad", {"whole_dur": f"{prep.pad_to_s:.3f}"}))
     if prep.gain_db:
-        stream = stream.filter("volume", f"{prep.gain_db:.2f}dB")
+        steps.append(("volume", {"volume": f"{prep.gain_db:.2f}dB"}))
     if prep.limit_dbfs is not None:
         limit = min(max(10 ** (prep.limit_dbfs / 20), 0.0625), 1.0)  # alimiter's accepted range
         # level=false: no automatic make-up gain (loudnorm sets the level); latency=true keeps the
         # output aligned with the input so trimming back to the original length stays exact.
-        stream = stream.filter("alimiter", limit=f"{limit:.5f}", level="false", latency="true")
+        steps.append(("alimiter", {"limit": f"{limit:.5f}", "level": "false", "latency": "true"}))
+    return steps
+
+
+def _conditioned(src: Path, prep: Conditioning) -> Any:
+    stream = ffmpeg.input(_file_arg(src)).audio
+    for name, options in condition_steps(prep):
+        stream = stream.filter(name, **options)
     return stream
 
 

@@ -4,6 +4,8 @@ espeak-ng reads "UBND" as letters, "7h30" as gibberish and "1.000.000" as three 
 script is rewritten into words first. The passes run in a fixed order, most specific first, and each
 one leaves only words behind, which is why a second run changes nothing:
 
+0. Web and e-mail addresses are read as their host, spelled (``https://travinh.gov.vn/tin-tuc`` →
+   ``travinh chấm gov chấm vn``), see :mod:`engines.spoken_tokens`.
 1. ``ĐT``/``QL`` context: ``ĐT`` before a phone number is *điện thoại*, before a short number it is
    *đường tỉnh* (provincial road); ``QL`` before a number is *quốc lộ*.
 2. Phone numbers (a leading ``0`` or ``+84``, 10-11 digits, optionally grouped by spaces, dots or
@@ -13,9 +15,11 @@ one leaves only words behind, which is why a second run changes nothing:
 3. Document numbers ``215/KH-UBND`` or ``45/2026/NĐ-CP`` become ``số hai trăm mười lăm, kế hoạch,
    Ủy ban nhân dân`` (``số`` is not repeated when the text already says it; a year part is read
    ``năm ...``; unknown codes are kept as written). A comma closes the number if the sentence goes on.
-4. Abbreviations, whole words and case-sensitive: ``TPBank``, ``tp`` and ``HTTP`` are untouched;
-   ``TPHCM``/``TP.HCM`` are *thành phố Hồ Chí Minh*; ``TT.`` is *thị trấn* only with its dot and
-   a capitalised name after it.
+4. Acronyms from a data file (``prompts/speech/acronyms.tsv``, extended per installation through
+   ``BANTIN_SPEECH_ACRONYMS``, see :mod:`engines.speech_acronyms`): ``CNTT-VT`` → *công nghệ thông tin -
+   viễn thông*, ``TT&TT`` → *Thông tin và Truyền thông*. Whole words and case-sensitive: ``TPBank``,
+   ``tp`` and ``HTTP`` are untouched; ``TPHCM``/``TP.HCM`` are *thành phố Hồ Chí Minh*; ``TT.`` is
+   *thị trấn* only with its dot and a capitalised name after it.
 5. Dates: ``5/12/2026`` (also ``05-12-2026``, ``05.12.2026``) → ``ngày năm tháng mười hai năm hai
    nghìn ...``; ``5/12``; ``12/2026`` → ``tháng mười hai năm ...``; a ``ngày``/``tháng`` already
    written before the number is not repeated. Ranges ``5-7/12`` and ``5/12 - 7/12/2026`` read ``từ
@@ -23,86 +27,42 @@ one leaves only words behind, which is why a second run changes nothing:
    year written once at the end is read once, at the end. Month 4 is ``tư``. A bare ``d/m`` is a
    date whenever it is a valid one (announcements write fractions in words); a slash between
    numbers that is not a valid date reads ``trên`` (``15/40 hộ``).
-6. Number ranges ``20-25`` and ``7h-11h`` read ``đến``; a minus glued to a number reads ``âm``.
-7. Times ``7h``, ``7h30``, ``07:30`` → ``bảy giờ ba mươi phút`` (``:00``/``h00`` add nothing).
+   Before dates: Roman numerals after a heading or period word (``Phần II``, ``Quý III/2026``) and
+   at the start of a heading line (``II. Nội dung``); ordinals and weekdays (``thứ 4`` → ``thứ tư``,
+   ``Thứ 2 - Thứ 6`` → ``Thứ hai đến thứ sáu``).
+6. Number ranges ``20-25`` and ``7h-11h`` read ``đến``; a minus glued to a number reads ``âm``;
+   ``3G/4G`` reads ``ba G, bốn G``.
+7. Times ``7h``, ``7h30``, ``07:30``, ``16:58:00`` → ``bảy giờ ba mươi phút`` (``:00``/``h00`` add
+   nothing; seconds read ``giây``).
    Times already written with ``giờ`` only get their numbers read.
 8. Units after a number (km, m, cm, mm, kg, g, ha, m2/m², m3/m³, km/h, °C/oC, %, đ/VNĐ/đồng ...);
    a price per unit reads ``một`` (``đồng/kg`` → ``đồng một ki lô gam``), other rates ``trên``.
-9. All other numbers: ``1.000.000`` (dots group thousands), ``2,5`` (comma decimals), a dot that
-   does not group thousands reads ``chấm``; digit strings of three or more starting with ``0`` are
+9. All other numbers: ``1.000.000`` (dots group thousands; so do commas in ``413,713`` and
+   ``1,234,567``, except one group before a scale word: ``1,125 tỷ``), ``2,5`` (comma decimals), a
+   dot that does not group thousands reads ``chấm``; digit strings of three or more starting with ``0`` are
    codes and read digit by digit, ``05`` reads ``năm``. Numbers glued to Latin letters (``H5N1``)
    are left alone.
 
 Only ASCII digits count as numbers (``\\d`` would also take Arabic-Indic digits). Punctuation is kept
-so espeak pauses, nothing is dropped, and text is NFC in and out.
+so espeak pauses, nothing but the scheme and path of a web address is dropped, and text is NFC in and out.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
+from engines import spoken_tokens as tokens
+from engines.speech_acronyms import Acronyms, default_acronyms, load_acronyms
 from engines.vi_numbers import decimal_to_words, number_to_words, read_digits
 
 __all__ = ["ABBREVIATIONS", "normalize_for_speech"]
 
-ABBREVIATIONS: dict[str, str] = {
-    "UBND": "Ủy ban nhân dân",
-    "HĐND": "Hội đồng nhân dân",
-    "UBMTTQ": "Ủy ban Mặt trận Tổ quốc",
-    "MTTQVN": "Mặt trận Tổ quốc Việt Nam",
-    "MTTQ": "Mặt trận Tổ quốc",
-    "BCH": "Ban chỉ huy",
-    "BCĐ": "Ban chỉ đạo",
-    "PCCC": "phòng cháy chữa cháy",
-    "CNCH": "cứu nạn cứu hộ",
-    "PCTT": "phòng chống thiên tai",
-    "TKCN": "tìm kiếm cứu nạn",
-    "CSGT": "cảnh sát giao thông",
-    "THCS": "trung học cơ sở",
-    "THPT": "trung học phổ thông",
-    "BHYT": "bảo hiểm y tế",
-    "BHXH": "bảo hiểm xã hội",
-    "HTX": "hợp tác xã",
-    "CLB": "câu lạc bộ",
-    "ATTP": "an toàn thực phẩm",
-    "ATGT": "an toàn giao thông",
-    "CCCD": "căn cước công dân",
-    "CMND": "chứng minh nhân dân",
-    "NTM": "nông thôn mới",
-    "TTYT": "Trung tâm Y tế",
-    "TYT": "Trạm Y tế",
-    "ĐBSCL": "đồng bằng sông Cửu Long",
-    "BVTV": "bảo vệ thực vật",
-    "GD&ĐT": "giáo dục và đào tạo",
-    "KT-XH": "kinh tế, xã hội",
-    "SĐT": "số điện thoại",
-    "TPHCM": "thành phố Hồ Chí Minh",
-    "HCM": "Hồ Chí Minh",
-}
-# Codes inside document numbers ("215/KH-UBND"); TT there is a thông tư, not a thị trấn.
-DOC_CODES: dict[str, str] = {
-    "KH": "kế hoạch",
-    "QĐ": "quyết định",
-    "TB": "thông báo",
-    "CV": "công văn",
-    "BC": "báo cáo",
-    "CT": "chỉ thị",
-    "NQ": "nghị quyết",
-    "NĐ": "nghị định",
-    "TT": "thông tư",
-    "HD": "hướng dẫn",
-    "TTr": "tờ trình",
-    "GM": "giấy mời",
-    "CP": "Chính phủ",
-    "QH": "Quốc hội",
-    "TTg": "Thủ tướng",
-    "VP": "Văn phòng",
-    "BYT": "Bộ Y tế",
-    "SYT": "Sở Y tế",
-    **ABBREVIATIONS,
-}
+# The shipped acronym list (prompts/speech/acronyms.tsv); an installation's file is added over it.
+SHIPPED_ACRONYMS: Acronyms = load_acronyms()
+ABBREVIATIONS: Mapping[str, str] = SHIPPED_ACRONYMS.words
 UNIT_WORDS: dict[str, str] = {
     "km/h": "ki lô mét trên giờ",
     "m/s": "mét trên giây",
@@ -153,7 +113,6 @@ _PHONE_RE = re.compile(r"(?<![\w.,/+])(\+84[ .]?|0)([0-9]{1,10}(?:[ .-][0-9]{2,4
 _CODE = r"[A-ZĐ][A-Za-zĐđ]{0,7}"  # KH, QĐ, TTr, UBND ...
 _DOC_RE = re.compile(rf"(?<![\w/.,])([0-9]+)(?:/([0-9]{{4}}))?/({_CODE}(?:[-–]{_CODE})*)(?!\w)")
 _HCM_RE = re.compile(r"(?<!\w)(?:TP|Tp)\.?\s?HCM(?!\w)")
-_ABBR_RE = re.compile(rf"(?<!\w)(?:{_alternation(list(ABBREVIATIONS))})(?!\w)")
 _AMP_RE = re.compile(r"(?<=\w)\s*&\s*(?=\w)")
 _PLACE_RE = re.compile(r"(?<!\w)(TP|Tp|TX|Tx|TT)(?:(\.)\s*(?=\w)|(?!\w))")
 _FULL_RANGE_RE = re.compile(rf"{_START}([0-9]{{1,2}})/([0-9]{{1,2}})\s*[-–]\s*{_DATE}{_END}")
@@ -165,7 +124,15 @@ _APRIL_RE = re.compile(r"(?<!\w)([Tt]háng)\s+0?4(?![\w/.,])")
 _RATIO_RE = re.compile(r"(?<=[0-9])/(?=[0-9])")
 _RANGE_RE = re.compile(r"([0-9][hH]?)\s*[-–]\s*(?=[0-9])")
 _MINUS_RE = re.compile(r"(?<![\w)\]])[-−](?=[0-9])")
-_TIME_RE = re.compile(r"(?<![\w.,:])([0-9]{1,2})(?:[hH]([0-9]{2})?|:([0-9]{2}))(?![\w:]|[.,][0-9])")
+_TIME_RE = re.compile(
+    r"(?<![\w.,:])([0-9]{1,2})(?:[hH]([0-9]{2})?|:([0-9]{2})(?::([0-9]{2}))?)(?![\w:]|[.,][0-9])"
+)
+_GENERATIONS_RE = re.compile(r"(?<![\w.,])([2-6]G)/(?=[2-6]G(?!\w))")
+# "413,713" or "1,234,567": thousands grouped with commas, as counters on web pages print them. One group
+# before a scale word is a decimal ("1,125 tỷ"), as Vietnamese writes it.
+_COMMA_THOUSANDS_RE = re.compile(
+    r"(?<![\w.,])[1-9][0-9]{0,2}(?:(?:,[0-9]{3}){2,}|,[0-9]{3}(?!\s*(?:nghìn|ngàn|triệu|tỷ|tỉ)\b))(?![0-9]|[.,][0-9])"
+)
 _UNIT_RE = re.compile(
     rf"(?<![\w.,])({_NUM})\s?({_alternation(list(UNIT_WORDS))})"
     rf"(?:/({_alternation(list(UNIT_WORDS) + list(_PER_WORDS))}))?(?!\w)"
@@ -210,13 +177,13 @@ def _phone(match: re.Match[str]) -> str:
     return ("" if national else "cộng tám bốn, ") + words + rest
 
 
-def _document(match: re.Match[str]) -> str:
-    number, year, codes = match.groups()
+def _document(codes: Mapping[str, str], match: re.Match[str]) -> str:
+    number, year, _ = match.groups()
     head = "" if _ends_with_word(_before(match), "số") else "số "
     head += _int(number)
     if year:
         head += " năm " + _int(year)
-    parts = [head] + [DOC_CODES.get(code, code) for code in re.split(r"[-–]", codes)]
+    parts = [head] + [codes.get(code, code) for code in re.split(r"[-–]", match.group(3))]
     tail = match.string[match.end() : match.end() + 2]
     # Close the number with a pause when the sentence carries on ("... Ủy ban nhân dân, ngày ...").
     closing = "," if len(tail) == 2 and tail[0] == " " and tail[1].isalnum() else ""
@@ -291,12 +258,14 @@ def _month_year(match: re.Match[str]) -> str:
 
 
 def _time(match: re.Match[str]) -> str:
-    hour, minute = match.group(1), match.group(2) or match.group(3)
-    if int(hour) > 24 or (minute is not None and int(minute) > 59):
+    hour, minute, second = match.group(1), match.group(2) or match.group(3), match.group(4)
+    if int(hour) > 24 or (minute is not None and int(minute) > 59) or (second is not None and int(second) > 59):
         return match.group(0)
     words = f"{_int(hour)} giờ"
-    if minute is not None and int(minute):
+    if minute is not None and (int(minute) or (second is not None and int(second))):
         words += f" {_int(minute)} phút"
+    if second is not None and int(second):
+        words += f" {_int(second)} giây"
     return words
 
 
@@ -322,32 +291,49 @@ def _plain_number(match: re.Match[str]) -> str:
     return _number(match.group(1)) + (" " if following.isalpha() else "")
 
 
-_PASSES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
-    (_PHONE_WORD_RE, "điện thoại"),
-    (_ROAD_RE, lambda m: "đường tỉnh " if m.group(1) == "ĐT" else "quốc lộ "),
-    (_PHONE_RE, _phone),
-    (_DOC_RE, _document),
-    (_HCM_RE, "thành phố Hồ Chí Minh"),
-    (_ABBR_RE, lambda m: ABBREVIATIONS[m.group(0)]),
-    (_AMP_RE, " và "),
-    (_PLACE_RE, _place),
-    (_FULL_RANGE_RE, _full_range),
-    (_DAY_RANGE_RE, _day_range),
-    (_DATE_RE, _date),
-    (_DASHED_DATE_RE, _date),
-    (_MONTH_YEAR_RE, _month_year),
-    (_APRIL_RE, r"\1 tư"),
-    (_RATIO_RE, " trên "),
-    (_RANGE_RE, r"\1 đến "),
-    (_MINUS_RE, "âm "),
-    (_TIME_RE, _time),
-    (_UNIT_RE, _unit),
-    (_NUMBER_RE, _plain_number),
-    (_SPACES_RE, " "),
-)
+Pass = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
 
 
-def normalize_for_speech(text: str) -> str:
+def _passes(acronyms: Acronyms) -> tuple[Pass, ...]:
+    cached = acronyms._cache.get("passes")
+    if cached is None:
+        words = acronyms.words
+        abbreviations = re.compile(rf"(?<!\w)(?:{_alternation(list(words))})(?!\w)") if words else None
+        cached = (
+            (tokens.EMAIL_RE, tokens.email),
+            (tokens.URL_RE, tokens.url),
+            (_PHONE_WORD_RE, "điện thoại"),
+            (_ROAD_RE, lambda m: "đường tỉnh " if m.group(1) == "ĐT" else "quốc lộ "),
+            (_PHONE_RE, _phone),
+            (_DOC_RE, functools.partial(_document, acronyms.doc_codes)),
+            (_HCM_RE, "thành phố Hồ Chí Minh"),
+            *([(abbreviations, lambda m: words[m.group(0)])] if abbreviations else []),
+            (_AMP_RE, " và "),
+            (_PLACE_RE, _place),
+            (tokens.ROMAN_RE, tokens.roman),
+            (tokens.ROMAN_HEADING_RE, tokens.roman_heading),
+            (tokens.ORDINAL_RE, tokens.weekday_or_ordinal),
+            (_FULL_RANGE_RE, _full_range),
+            (_DAY_RANGE_RE, _day_range),
+            (_DATE_RE, _date),
+            (_DASHED_DATE_RE, _date),
+            (_MONTH_YEAR_RE, _month_year),
+            (_APRIL_RE, r"\1 tư"),
+            (_GENERATIONS_RE, r"\1, "),
+            (_RATIO_RE, " trên "),
+            (_RANGE_RE, r"\1 đến "),
+            (_MINUS_RE, "âm "),
+            (_TIME_RE, _time),
+            (_COMMA_THOUSANDS_RE, lambda m: m.group(0).replace(",", ".")),
+            (_UNIT_RE, _unit),
+            (_NUMBER_RE, _plain_number),
+            (_SPACES_RE, " "),
+        )
+        acronyms._cache["passes"] = cached
+    return cached  # type: ignore[return-value]
+
+
+def normalize_for_speech(text: str, acronyms: Acronyms | None = None) -> str:
     """Rewrite written Vietnamese into the words an announcer reads aloud.
 
     Abbreviations, document numbers, phone numbers, dates, times, units and numbers become words
@@ -356,11 +342,13 @@ def normalize_for_speech(text: str) -> str:
 
     Args:
         text: A bulletin script in any Unicode normal form.
+        acronyms: The acronyms to read as words; default the installation's (``BANTIN_SPEECH_ACRONYMS`` over
+            ``prompts/speech/acronyms.tsv``).
 
     Returns:
         The spoken form, NFC-normalised.
     """
     result = unicodedata.normalize("NFC", text)
-    for pattern, replacement in _PASSES:
+    for pattern, replacement in _passes(acronyms or default_acronyms()):
         result = pattern.sub(replacement, result)
     return unicodedata.normalize("NFC", result)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from engines import ffmpeg as ff
+from engines import ffmpeg_loudness as fl
 from engines.audio import LoudnessReport, LoudnessTarget, normalize_to_mp3
 from engines.errors import EngineError, MediaError
 from engines.tts import EspeakTTS
@@ -198,6 +199,111 @@ def test_within_uses_both_loudness_and_peak() -> None:
     assert not LoudnessReport(**{**base, "output_i": -16.7}).within(0.5)
     assert not LoudnessReport(**{**base, "output_tp": -0.5}).within(0.5)
     assert LoudnessReport(**{**base, "output_i": -16.7}).within(1.0)
+
+
+@pytest.fixture(scope="module")
+def espeak_speech(
+    espeak_bin: str, ffmpeg_bin: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path, LoudnessReport]:
+    """About 9 s of espeak-ng speech (peaky: needs the limiter) normalised once for the checks below."""
+    out = tmp_path_factory.mktemp("speech")
+    text = ("Ủy ban nhân dân xã thông báo: do ảnh hưởng của cơn bão số ba, từ chiều nay trời có mưa to "
+            "và gió mạnh. Đề nghị bà con chằng chống nhà cửa, không ra đồng và không đi thuyền trên sông.")
+    speech = EspeakTTS().synthesize(text, "vi", out / "speech.wav").path
+    return speech, out / "speech.mp3", normalize_to_mp3(speech, out / "speech.mp3", target=LoudnessTarget())
+
+
+def test_speech_is_encoded_once_by_measured_gain(espeak_speech: tuple[Path, Path, LoudnessReport]) -> None:
+    _, _, report = espeak_speech
+    assert (report.encodes, report.method, report.normalization_type) == (1, "gain", "linear")
+    assert 5.0 < report.limiter_db < 18.0
+    assert report.output_i == pytest.approx(-16.0, abs=0.2)  # on target without a corrective encode
+
+
+def test_check_on_the_encoded_stream_is_the_files_measurement(
+    espeak_speech: tuple[Path, Path, LoudnessReport]
+) -> None:
+    # The encoded frames are metered while they are written; metering the finished file must agree.
+    _, mp3, report = espeak_speech
+    integrated, peak, _ = ff.ebur128(mp3)
+    assert report.output_i == pytest.approx(integrated, abs=0.1)
+    assert report.output_tp == pytest.approx(peak, abs=0.1)
+
+
+def test_output_keeps_the_input_length(espeak_speech: tuple[Path, Path, LoudnessReport], decoded: Decoder) -> None:
+    wav, mp3, report = espeak_speech
+    source, source_rate = decoded(wav)
+    output, rate = decoded(mp3)
+    assert len(output) / rate == pytest.approx(len(source) / source_rate, abs=0.03)
+    assert report.duration_s == pytest.approx(len(source) / source_rate, abs=0.03)
+
+
+def test_wide_loudness_range_goes_through_loudnorm(ffmpeg_bin: str, tmp_path: Path, decoded: Decoder) -> None:
+    # A 20 dB swell: a gain cannot bring the range under 11 LU, loudnorm's dynamic mode does.
+    src = tmp_path / "swell.wav"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+         "anoisesrc=color=pink:duration=20:amplitude=0.2:seed=5", "-af",
+         "volume='0.05+0.045*sin(2*PI*t/10)':eval=frame", "-ar", "44100", str(src)],
+        check=True, capture_output=True, timeout=60,
+    )
+    assert ff.ebur128(src)[2] > 11.0
+    report = normalize_to_mp3(src, tmp_path / "swell.mp3", target=LoudnessTarget())
+    samples, rate = decoded(tmp_path / "swell.mp3")
+    assert report.method == "loudnorm"
+    assert integrated_lufs(samples, rate) == pytest.approx(-16.0, abs=0.5)
+
+
+def test_input_without_audio_is_refused(ffmpeg_bin: str, tmp_path: Path) -> None:
+    video = tmp_path / "video.mkv"
+    subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc=duration=1:size=64x64", "-c:v", "mpeg4", str(video)],
+                   check=True, capture_output=True, timeout=60)
+    with pytest.raises(MediaError, match="no audio stream"):
+        normalize_to_mp3(video, tmp_path / "out.mp3", target=LoudnessTarget())
+    assert not (tmp_path / "out.mp3").exists()
+
+
+def test_libmp3lame_level_change_is_calibrated(ffmpeg_bin: str) -> None:
+    # libmp3lame scales its input by 0.95 (-0.45 dB) at 160 kb/s and below at 44.1 kHz; not at 256 kb/s.
+    assert fl.encoder_gain_db(44100, 1, "128k") == pytest.approx(-0.45, abs=0.02)
+    assert fl.encoder_gain_db(44100, 1, "256k") == pytest.approx(0.0, abs=0.02)
+
+
+_SUMMARIES = """[Parsed_ebur128_5 @ 0x1] Summary:
+
+  Integrated loudness:
+    I:         -23.2 LUFS
+    Threshold: -43.3 LUFS
+
+  Loudness range:
+    LRA:         1.6 LU
+    Threshold:  -53.2 LUFS
+
+  Sample peak:
+    Peak:      -10.8 dBFS
+[Parsed_ebur128_2 @ 0x2] Summary:
+
+  Integrated loudness:
+    I:         -70.0 LUFS
+    Threshold:   0.0 LUFS
+
+  Loudness range:
+    LRA:         0.0 LU
+    Threshold:   0.0 LUFS
+
+  True peak:
+    Peak:       -inf dBFS
+size=N/A time=00:01:02.50 bitrate=N/A speed= 300x
+"""
+
+
+def test_summaries_are_read_in_graph_order() -> None:
+    silent, limited = fl.parse_summaries(_SUMMARIES, 2, "test")
+    assert (limited.i, limited.threshold, limited.lra, limited.peak) == (-23.2, -43.3, 1.6, -10.8)
+    assert (silent.i, silent.peak, silent.duration_s) == (-70.0, float("-inf"), 62.5)
+    with pytest.raises(MediaError, match="2 of 3 loudness summaries"):
+        fl.parse_summaries(_SUMMARIES, 3, "test")
 
 
 def _ffprobe_audio(path: Path) -> dict:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
 import pytest
 
+from domain.errors import InvalidInput
+from engines.speech_acronyms import load_acronyms
 from engines.textnorm import ABBREVIATIONS, normalize_for_speech
 from engines.vi_numbers import decimal_to_words, number_to_words, read_digits
 
@@ -171,6 +174,57 @@ CASES = [
     ("gọi 0294.3870.115.", "gọi không hai chín bốn, ba tám bảy không, một một năm."),
     ("+84 912 345 678", "cộng tám bốn, chín một hai, ba bốn năm, sáu bảy tám"),
     ("0912 345 678 15 hộ", "không chín một hai, ba bốn năm, sáu bảy tám mười lăm hộ"),
+    # acronyms from prompts/speech/acronyms.tsv
+    ("Sở CNTT-VT tỉnh", "Sở công nghệ thông tin - viễn thông tỉnh"),
+    ("ngành CNTT", "ngành công nghệ thông tin"),
+    ("Bộ TT&TT", "Bộ Thông tin và Truyền thông"),
+    ("BTTTT và STTTT", "Bộ Thông tin và Truyền thông và Sở Thông tin và Truyền thông"),
+    ("Sở KH&CN", "Sở Khoa học và Công nghệ"),
+    ("theo QĐ-TTg", "theo quyết định của Thủ tướng Chính phủ"),
+    ("Quyết định 123/QĐ-TTg", "Quyết định số một trăm hai mươi ba, quyết định, Thủ tướng"),
+    (
+        "Thông tư 01/2026/TT-BTTTT",
+        "Thông tư số một năm hai nghìn không trăm hai mươi sáu, thông tư, Bộ Thông tin và Truyền thông",
+    ),
+    ("Đoàn TNCS HCM", "Đoàn Thanh niên Cộng sản Hồ Chí Minh"),
+    # clock times with seconds
+    ("lúc 16:58:00", "lúc mười sáu giờ năm mươi tám phút"),
+    ("lúc 7:05:30", "lúc bảy giờ năm phút ba mươi giây"),
+    ("07:00:15", "bảy giờ không phút mười lăm giây"),
+    # thousands separators
+    ("có 413,713 lượt truy cập", "có bốn trăm mười ba nghìn bảy trăm mười ba lượt truy cập"),
+    ("có 413.713 lượt", "có bốn trăm mười ba nghìn bảy trăm mười ba lượt"),
+    ("1,234,567 đồng", "một triệu hai trăm ba mươi tư nghìn năm trăm sáu mươi bảy đồng"),
+    ("1,125 tỷ đồng", "một phẩy một hai năm tỷ đồng"),
+    ("2,5 tấn", "hai phẩy năm tấn"),
+    # mobile generations
+    ("mạng 3G/4G", "mạng ba G, bốn G"),
+    ("sóng 5G", "sóng năm G"),
+    # ranges and ordinals
+    ("5-7 ngày", "năm đến bảy ngày"),
+    ("từ 7h-11h", "từ bảy giờ đến mười một giờ"),
+    ("từ 5 – 7 ngày", "từ năm đến bảy ngày"),
+    ("Thứ 2 - Thứ 6", "Thứ hai đến thứ sáu"),
+    ("từ thứ 2-CN", "từ thứ hai đến chủ nhật"),
+    ("sáng thứ 4", "sáng thứ tư"),
+    ("lần thứ 1", "lần thứ nhất"),
+    # Roman numerals in headings and periods
+    ("Phần II", "Phần hai"),
+    ("Quý III năm 2026", "Quý ba năm hai nghìn không trăm hai mươi sáu"),
+    ("trong quý I/2026", "trong quý một năm hai nghìn không trăm hai mươi sáu"),
+    ("Đại hội XIII", "Đại hội mười ba"),
+    ("Quốc hội khóa XV", "Quốc hội khóa mười lăm"),
+    ("kỳ họp thứ IX", "kỳ họp thứ chín"),
+    ("lần thứ IV", "lần thứ tư"),
+    ("Huân chương hạng II", "Huân chương hạng nhì"),
+    ("thế kỷ XXI", "thế kỷ hai mươi mốt"),
+    ("I. Mục tiêu\nII. Nội dung", "Một. Mục tiêu\nHai. Nội dung"),
+    ("bằng lái hạng C", "bằng lái hạng C"),
+    ("Vitamin C và nhóm máu AB", "Vitamin C và nhóm máu AB"),
+    # web and e-mail addresses: the host, spelled
+    ("Xem tại https://travinh.gov.vn/tin-tuc/123.html.", "Xem tại travinh chấm gov chấm vn."),
+    ("www.moh.gov.vn hoặc dichvucong.gov.vn", "moh chấm gov chấm vn hoặc dichvucong chấm gov chấm vn"),
+    ("thư: ubnd.xa@travinh.gov.vn", "thư: ubnd chấm xa a còng travinh chấm gov chấm vn"),
     # left alone
     ("TPBank và tp và HTTP", "TPBank và tp và HTTP"),
     ("TT bỏ qua", "TT bỏ qua"),
@@ -195,8 +249,9 @@ def test_second_run_changes_nothing(text: str, spoken: str) -> None:
 @pytest.mark.parametrize("abbreviation", sorted(ABBREVIATIONS))
 def test_every_abbreviation_expands_as_a_whole_word_only(abbreviation: str) -> None:
     assert normalize_for_speech(f"({abbreviation})") == f"({ABBREVIATIONS[abbreviation]})"
-    # Glued inside a longer word it is not an abbreviation ("&" alone still reads "và", so skip it).
-    if "&" not in abbreviation:
+    # Glued inside a longer word it is not an abbreviation ("&" alone still reads "và", and the part of
+    # "CNTT-VT" before the hyphen is an acronym of its own, so skip those).
+    if "&" not in abbreviation and "-" not in abbreviation:
         assert normalize_for_speech(f"X{abbreviation}X") == f"X{abbreviation}X"
         assert normalize_for_speech(f"{abbreviation}x") == f"{abbreviation}x"
 
@@ -248,3 +303,72 @@ def test_decomposed_input_comes_out_nfc() -> None:
 def test_plain_text_is_returned_unchanged() -> None:
     text = "Đề nghị bà con chủ động phòng tránh, không ra khơi khi có bão."
     assert normalize_for_speech(text) == text
+
+
+def test_brief_acronyms_read_as_words_from_the_shipped_list() -> None:
+    shipped = load_acronyms()
+    expected = {
+        "UBND": "Ủy ban nhân dân",
+        "HĐND": "Hội đồng nhân dân",
+        "CNTT": "công nghệ thông tin",
+        "CNTT-VT": "công nghệ thông tin - viễn thông",
+        "BTTTT": "Bộ Thông tin và Truyền thông",
+        "TT&TT": "Thông tin và Truyền thông",
+        "KH&CN": "Khoa học và Công nghệ",
+        "QĐ-TTg": "quyết định của Thủ tướng Chính phủ",
+        "MTTQ": "Mặt trận Tổ quốc",
+        "BHYT": "bảo hiểm y tế",
+        "THCS": "trung học cơ sở",
+        "THPT": "trung học phổ thông",
+    }
+    assert {k: shipped.words[k] for k in expected} == expected
+    assert shipped.doc_codes["KH"] == "kế hoạch" and "KH" not in shipped.words  # codes only in numbers
+
+
+def test_installation_file_adds_overrides_and_removes(tmp_path: Path) -> None:
+    extra = tmp_path / "acronyms.tsv"
+    extra.write_text(
+        "# an installation's own list\n"
+        "HTXNN\thợp tác xã nông nghiệp\tword\n"
+        "UBND\tỦy ban nhân dân xã\tword\n"
+        "DN\t\tword\n"
+        "SVHTT\tSở Văn hóa và Thể thao\tdoc\n",
+        encoding="utf-8",
+    )
+    acronyms = load_acronyms(extra)
+    text = "UBND và HTXNN hỗ trợ DN theo 12/KH-SVHTT"
+    assert normalize_for_speech(text, acronyms) == (
+        "Ủy ban nhân dân xã và hợp tác xã nông nghiệp hỗ trợ DN theo số mười hai, kế hoạch, Sở Văn hóa và Thể thao"
+    )
+    assert normalize_for_speech(text) == (
+        "Ủy ban nhân dân và HTXNN hỗ trợ doanh nghiệp theo số mười hai, kế hoạch, SVHTT"
+    )
+    assert acronyms.sha256 != load_acronyms().sha256
+
+
+def test_settings_path_extends_the_default_dictionary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from settings import get_settings
+
+    extra = tmp_path / "acronyms.tsv"
+    extra.write_text("HTXNN\thợp tác xã nông nghiệp\tword\n", encoding="utf-8")
+    monkeypatch.setenv("BANTIN_SPEECH_ACRONYMS", str(extra))
+    get_settings.cache_clear()
+    try:
+        assert normalize_for_speech("HTXNN và UBND") == "hợp tác xã nông nghiệp và Ủy ban nhân dân"
+    finally:
+        get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("UBND\tỦy ban nhân dân", "line 2: expected written<TAB>spoken<TAB>where"),
+        ("UBND\tỦy ban nhân dân\teverywhere", "line 2: where must be word or doc"),
+        ("U B\tỦy ban\tword", "line 2: 'U B' is not an acronym"),
+    ],
+)
+def test_malformed_installation_file_is_refused_with_its_line(tmp_path: Path, line: str, message: str) -> None:
+    extra = tmp_path / "acronyms.tsv"
+    extra.write_text(f"# comment\n{line}\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match=message):
+        load_acronyms(extra)
