@@ -4,13 +4,14 @@ from datetime import UTC, datetime
 
 from prefect import flow
 
-from tasks.sweeping import requeue, retry_pushes, stalled_deliveries, stalled_productions
+from tasks.sweeping import requeue, retry_pushes, stalled_deliveries, stalled_productions, unstarted_publications
 
 
 @flow(name="sweep", flow_run_name="sweep", validate_parameters=True)
 def sweep(now: datetime | None = None) -> dict[str, object]:
-    """Re-queue packages stuck producing and deliveries stuck sending past their timeouts, and push failed
-    MQTT emergency messages again (the ``sweep`` deployment runs it every ``BANTIN_SWEEP_INTERVAL_S``).
+    """Re-queue packages stuck producing, deliveries stuck sending and approved packages whose publish was
+    lost, past their timeouts, and push failed MQTT emergency messages again (the ``sweep`` deployment runs
+    it every ``BANTIN_SWEEP_INTERVAL_S``).
 
     Args:
         now: the time to judge ages by (default: now); tests inject it instead of sleeping.
@@ -20,7 +21,7 @@ def sweep(now: datetime | None = None) -> dict[str, object]:
     """
     now = now or datetime.now(UTC)
     drafts = stalled_productions(now)
-    again = stalled_deliveries(now)
+    again = sorted(set(stalled_deliveries(now)) | set(unstarted_publications(now)))
     pushes = retry_pushes(now)
     for package_id in again:
         requeue("publish", {"package_id": package_id})

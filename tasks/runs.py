@@ -94,6 +94,6 @@ def queued_runs(username: str) -> int:
 
 def server_configured() -> bool:
     """Whether a Prefect server is named (``PREFECT_API_URL``): then runs go to its workers."""
-    import os
+    from prefect.settings import PREFECT_API_URL
 
-    return bool(os.environ.get("PREFECT_API_URL"))
+    return bool(PREFECT_API_URL.value())

@@ -3,6 +3,7 @@ found by its age and handed back, without a person.
 
 - a package left ``producing`` past ``BANTIN_PRODUCING_TIMEOUT_S`` is marked failed (the reason says its run
   stopped) and its draft produced again (production resumes from what was stored);
+- an approved package whose publish run was lost (nothing sent, nothing given up) is published again;
 - a delivery left ``sending`` past ``BANTIN_DELIVERY_CLAIM_TIMEOUT_S`` is marked failed and its package
   published again (the re-send carries the same idempotency key, so the receiver recognises it);
 - a failed MQTT emergency push (a broker outage) is pushed again once its backoff has passed.
@@ -63,6 +64,25 @@ def stalled_deliveries(now: datetime) -> list[int]:
     if again:
         get_run_logger().warning("stalled deliveries: packages %s published again", sorted(again))
     return sorted(again)
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+def unstarted_publications(now: datetime) -> list[int]:
+    """Approved packages whose publish never ran or died before sending anything (the run that approval
+    started was lost), older than the claim timeout: nothing delivered, nothing given up.
+
+    Returns:
+        The packages to publish again.
+    """
+    before = now - timedelta(seconds=get_settings().delivery_claim_timeout_s)
+    again = []
+    with session() as s:
+        for pkg in packages.packages_in_status(s, PackageStatus.APPROVED):
+            states = {d.status for d, _ in deliveries.deliveries_of(s, pkg.id)}
+            if pkg.updated_at < before and not states & {DeliveryStatus.DELIVERED, DeliveryStatus.DEAD,
+                                                          DeliveryStatus.SENDING}:
+                again.append(pkg.id)
+    return again
 
 
 @task
