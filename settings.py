@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     s3_bucket: str = "bantin"
     s3_secure: bool = True
     s3_region: str = "us-east-1"
+    # A hung S3 server must fail a step fast (the SDK's default read timeout is 300 s).
+    s3_connect_timeout_s: float = Field(default=5.0, gt=0.0, le=120.0)
+    s3_read_timeout_s: float = Field(default=30.0, gt=0.0, le=600.0)
 
     # Loudspeaker audio: two-pass EBU R128 loudnorm to a speech target, then MP3 at a fixed rate.
     loudness_i: float = Field(default=-16.0, ge=-40.0, le=-5.0)
@@ -87,6 +90,18 @@ class Settings(BaseSettings):
     mqtt_tls: bool = False
     mqtt_timeout_s: float = Field(default=10.0, gt=0.0, le=120.0)
     delivery_concurrency: int = Field(default=16, ge=1, le=256)  # HTTP pushes in flight per publish
+
+    # --- orchestration: crash recovery and fairness ---
+    # A delivery left "sending" this long (its runner died) may be claimed again; the sweeper fails it so the
+    # next publish retries it with the same idempotency key.
+    delivery_claim_timeout_s: float = Field(default=120.0, ge=1.0, le=86400.0)
+    # A package left "producing" this long (its run died) is re-queued by the sweeper.
+    producing_timeout_s: float = Field(default=1800.0, ge=10.0, le=86400.0)
+    # How often the sweeper runs (crash recovery, MQTT re-pushes), and the MQTT retry backoff base.
+    sweep_interval_s: int = Field(default=60, ge=5, le=3600)
+    mqtt_retry_backoff_s: float = Field(default=30.0, ge=0.0, le=3600.0)
+    # Flow runs one user may have waiting (scheduled or pending) before the web app answers 429.
+    max_queued_runs_per_user: int = Field(default=10, ge=1, le=1000)
 
     # --- programs ---
     # Scheduled programmes: default length cap and gap, how early an edition is final (devices download it

@@ -242,20 +242,19 @@ def publish_due() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    flows: Annotated[bool, typer.Option("--flows", help="Also serve every flow deployment (scheduled programs, "
-                                        "publish-due, emergencies, archive), with a local Prefect server unless "
-                                        "PREFECT_API_URL names one.")] = False,
-    flows_only: Annotated[bool, typer.Option("--flows-only", help="Only the flow runner (and local Prefect server), "
+    flows: Annotated[bool, typer.Option("--flows/--no-flows", help="Also run a worker (and a local Prefect server "
+                                        "unless PREFECT_API_URL names one). --no-flows: the web app alone, for "
+                                        "installations whose workers run elsewhere (needs PREFECT_API_URL).")] = True,
+    flows_only: Annotated[bool, typer.Option("--flows-only", help="Only the worker (and local Prefect server), "
                                              "no web app.")] = False,
     prefect_port: Annotated[int, typer.Option(help="Port of the local Prefect server started when "
                                               "PREFECT_API_URL is not set.")] = 4200,
 ) -> None:
-    """Run the web app (editors, translators, approvers, programs) and the JSON API.
+    """Run the web app (editors, translators, approvers, programs), the JSON API and the flows.
 
-    With --flows, the whole single-machine installation: the web app, every flow deployment and, unless
-    PREFECT_API_URL names a server, a local Prefect server whose UI lists the deployments and their runs.
-    Without it, flows run where the web app starts them (or on Prefect workers: docs/deployment.md), and
-    nothing builds scheduled programs. Ctrl-C stops the runner before the Prefect server."""
+    Every flow runs as a Prefect flow run on the work pool: this starts, unless PREFECT_API_URL names a
+    server, a local Prefect server (its UI lists the deployments and every run), registers the deployments
+    and runs a worker that takes emergencies first. Ctrl-C or SIGTERM stops the worker, then the server."""
     import uvicorn
 
     from deployments.local import local_stack
@@ -264,16 +263,18 @@ def serve(
     ensure_db()
     settings = get_settings()
     configure_prefect_env(settings)
+    from os import environ
+
     if not (flows or flows_only):
+        if not environ.get("PREFECT_API_URL"):
+            raise InvalidInput("--no-flows needs PREFECT_API_URL: the Prefect server whose workers run the flows")
         echo(f"bantin web app on http://{host}:{port}/  (API docs: /docs)")
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
         return
-    from os import environ
-
     echo("starting Prefect" + ("" if environ.get("PREFECT_API_URL") else
                                f" server on http://127.0.0.1:{prefect_port}/ (log: {settings.home}/logs)") + " ...")
     with local_stack(home=settings.home, prefect_port=prefect_port) as api_url:
-        echo(f"Prefect API {api_url}; deployments served (log: {settings.home}/logs/flows.log)")
+        echo(f"Prefect API {api_url}; deployments registered, worker running (log: {settings.home}/logs/flows.log)")
         if flows_only:
             from deployments.local import block_until_stopped
 
@@ -281,7 +282,8 @@ def serve(
             block_until_stopped()
             return
         echo(f"bantin web app on http://{host}:{port}/  (API docs: /docs)")
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="info"))
+        server.run()  # returns on SIGTERM or Ctrl-C; then the stack stops the worker and the server
 
 
 @app.command("api-token")

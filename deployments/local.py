@@ -33,11 +33,11 @@ def _die_with_parent() -> None:
         pass  # not Linux: rely on the orderly stop
 
 
-def stop(proc: subprocess.Popen[bytes], grace_s: float = 20.0) -> None:
-    """Stop a child: SIGTERM, then SIGINT (Prefect workers need a second signal), then SIGKILL."""
+def stop(proc: subprocess.Popen[bytes], grace_s: float = 20.0, first: signal.Signals = signal.SIGTERM) -> None:
+    """Stop a child: ``first`` (SIGTERM), then SIGINT (Prefect workers need a second signal), then SIGKILL."""
     if proc.poll() is not None:
         return
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (first, signal.SIGINT):
         proc.send_signal(sig)
         try:
             proc.wait(timeout=grace_s / 2)
@@ -46,6 +46,15 @@ def stop(proc: subprocess.Popen[bytes], grace_s: float = 20.0) -> None:
             continue
     proc.kill()
     proc.wait(timeout=10)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill what is left of a stopped child's process group (its own children: uvicorn under ``prefect server
+    start``, flow-run processes under a worker), so nothing outlives ``bantin serve``."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _answers(api_url: str) -> bool:
@@ -124,16 +133,20 @@ def local_stack(*, home: Path, prefect_port: int = 4200, flows: bool = True,
             if _answers(api_url):  # someone else's server: do not silently share it
                 raise InvalidInput(f"a Prefect server already answers on port {prefect_port}: set "
                                    f"PREFECT_API_URL={api_url} to use it, or choose --prefect-port")
+            # The UI must call the API on this port, not Prefect's default 4200.
+            env["PREFECT_UI_API_URL"] = env["PREFECT_SERVER_UI_API_URL"] = api_url
             server = spawn([str(bin_dir / "prefect"), "server", "start", "--host", "127.0.0.1", "--port",
                             str(prefect_port)], "prefect-server")
             wait_healthy(api_url, server)
             env["PREFECT_API_URL"] = api_url
             os.environ["PREFECT_API_URL"] = api_url  # the foreground app talks to the same server
+            os.environ.setdefault("PREFECT_UI_URL", api_url.removesuffix("/api"))  # links on the package page
         else:
             wait_healthy(api_url, None, timeout_s=30)
-        if flows:
+        if flows:  # registers the deployments on the work pool, then runs a worker
             spawn([sys.executable, "-m", "deployments.serve"], "flows")
         yield api_url
     finally:
-        for proc in reversed(started):  # runner first, then the server
+        for proc in reversed(started):  # worker first, then the server
             stop(proc)
+            _kill_group(proc)

@@ -1,24 +1,38 @@
-"""Serve every bantin flow from one long-running process (``python -m deployments.serve``).
+"""Register every bantin deployment on the work pool and run a process worker (``python -m deployments.serve``).
 
-Needs a Prefect server (``PREFECT_API_URL``; ``bantin serve`` starts one when none is set). Registers the
-deployments (the same names as deployments/prefect.yaml), creates the ``bantin-ml`` global concurrency
-limit, and runs flow runs as subprocesses: the scheduled ones (publish-due every minute, programs every
-``BANTIN_PROGRAM_BUILD_INTERVAL_S``) and those triggered from the Prefect UI, ``prefect deployment run`` or
-the web app (``BANTIN_USE_DEPLOYMENTS=true``). Stop it (SIGTERM or Ctrl-C) before stopping the server: a
-runner whose server is gone ignores SIGTERM.
+Needs a Prefect server (``PREFECT_API_URL``; ``bantin serve`` starts one when none is set). Creates the work
+pool ``bantin`` with its prioritised queues (``tasks.runs.QUEUES``: emergency, publishing, production,
+archive), the ``bantin-ml`` global concurrency limit, and the deployments (the same names as
+deployments/prefect.yaml, code from this checkout), then runs ``prefect worker start --pool bantin``: it polls
+the queues in priority order, so an emergency never waits behind a production run, and runs each flow run
+as a child process. The scheduled ones (publish-due every minute, the crash sweeper every
+``BANTIN_SWEEP_INTERVAL_S``, programmes every ``BANTIN_PROGRAM_BUILD_INTERVAL_S``) and those started by the
+web app, the CLI or the Prefect UI all go through the queues. Stop it before the server (SIGTERM: it stops
+the worker with SIGINT twice, then SIGKILL after a grace period).
+
+``--register-only`` registers and exits (e.g. from a deploy job); ``--worker-only`` only runs a worker.
 """
 
 import argparse
 import logging
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from settings import Settings, configure_prefect_env, get_settings
+from tasks.runs import DEPLOYMENTS as SPECS
+from tasks.runs import POOL
 
 log = logging.getLogger("bantin.serve")
+ROOT = Path(__file__).resolve().parents[1]
 PROGRAM_ANCHOR = datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+TZ = "Asia/Ho_Chi_Minh"
 
 
 def _one_at_a_time() -> Any:
@@ -29,79 +43,45 @@ def _one_at_a_time() -> Any:
     return ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
 
 
-def _produce(s: Settings) -> Any:
-    from flows.produce import produce_package
-
-    return produce_package.to_deployment(name="produce", tags=["bantin"])
-
-
-def _transcribe(s: Settings) -> Any:
-    from flows.transcribe import transcribe_draft
-
-    return transcribe_draft.to_deployment(name="transcribe", tags=["bantin", "ml"])
-
-
-def _publish(s: Settings) -> Any:
-    from flows.publish import publish_package
-
-    return publish_package.to_deployment(name="publish", tags=["bantin"])
-
-
-def _retract(s: Settings) -> Any:
-    from flows.publish import retract_package
-
-    return retract_package.to_deployment(name="retract", tags=["bantin"])
-
-
-def _due(s: Settings) -> Any:
-    from prefect.schedules import Cron
-
-    from flows.publish import publish_due
-
-    return publish_due.to_deployment(name="due", tags=["bantin"], concurrency_limit=_one_at_a_time(),
-                                     schedules=[Cron("* * * * *", timezone="Asia/Ho_Chi_Minh")])
-
-
-def _program(s: Settings) -> Any:
+def _every(seconds: int) -> Any:
     from prefect.schedules import Interval
-
-    from flows.program import build_programs
 
     # A fixed anchor puts runs on interval boundaries (:00, :15, … for 900 s, as the cron in prefect.yaml), so
     # the first run comes within one interval of start-up and a restart does not shift the schedule.
-    every = Interval(timedelta(seconds=s.program_build_interval_s), anchor_date=PROGRAM_ANCHOR,
-                     timezone="Asia/Ho_Chi_Minh")
-    return build_programs.to_deployment(name="program", tags=["bantin"], schedules=[every],
-                                        concurrency_limit=_one_at_a_time())
+    return Interval(timedelta(seconds=seconds), anchor_date=PROGRAM_ANCHOR, timezone=TZ)
 
 
-def _emergency(s: Settings) -> Any:
-    from flows.emergency import broadcast_emergency
+def _options(s: Settings) -> dict[str, dict[str, Any]]:
+    from prefect.schedules import Cron
 
-    return broadcast_emergency.to_deployment(name="emergency", tags=["bantin", "emergency"])
-
-
-def _archive_ingest(s: Settings) -> Any:
-    from flows.archive import ingest_recordings
-
-    return ingest_recordings.to_deployment(name="archive-ingest", tags=["bantin", "ml"])
+    return {
+        "due": {"schedules": [Cron("* * * * *", timezone=TZ)], "concurrency_limit": _one_at_a_time()},
+        "sweep": {"schedules": [_every(s.sweep_interval_s)], "concurrency_limit": _one_at_a_time()},
+        "program": {"schedules": [_every(s.program_build_interval_s)], "concurrency_limit": _one_at_a_time()},
+    }
 
 
-def _archive_reindex(s: Settings) -> Any:
-    from flows.archive import reindex_archive
+def _tags(name: str) -> list[str]:
+    extra = {"transcribe": ["ml"], "archive-ingest": ["ml"], "emergency": ["emergency"]}
+    return ["bantin", *extra.get(name, [])]
 
-    return reindex_archive.to_deployment(name="archive-reindex", tags=["bantin"])
+
+def _deployment(name: str) -> Callable[[Settings], Any]:
+    def build(s: Settings) -> Any:
+        from prefect.flows import load_flow_from_entrypoint
+
+        spec = SPECS[name]
+        flow = load_flow_from_entrypoint(str(ROOT / spec.entrypoint))
+        return flow.to_deployment(name=name, tags=_tags(name), work_pool_name=POOL, work_queue_name=spec.queue,
+                                  **_options(s).get(name, {}))
+    return build
 
 
-DEPLOYMENTS: dict[str, Callable[[Settings], Any]] = {
-    "produce": _produce, "transcribe": _transcribe, "publish": _publish, "retract": _retract, "due": _due,
-    "program": _program, "emergency": _emergency, "archive-ingest": _archive_ingest,
-    "archive-reindex": _archive_reindex,
-}
+DEPLOYMENTS: dict[str, Callable[[Settings], Any]] = {name: _deployment(name) for name in SPECS}
 
 
 def build_deployments(settings: Settings, only: list[str] | None = None) -> list[Any]:
-    """The runner deployments to serve (all, or the names in ``only``).
+    """The deployments to register (all, or the names in ``only``), each on its queue of the work pool.
 
     Raises:
         ValueError: an unknown name in ``only``.
@@ -113,23 +93,78 @@ def build_deployments(settings: Settings, only: list[str] | None = None) -> list
     return [DEPLOYMENTS[name](settings) for name in names]
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Serve bantin's flows (needs PREFECT_API_URL).")
-    parser.add_argument("--only", action="append", metavar="NAME", choices=sorted(DEPLOYMENTS),
-                        help="serve only this deployment (repeatable); default: all")
-    parser.add_argument("--limit", type=int, default=None, help="at most this many concurrent flow runs")
-    args = parser.parse_args(argv)
-    settings = get_settings()
-    configure_prefect_env(settings)
-    from prefect import serve
+def register(settings: Settings, only: list[str] | None = None) -> list[str]:
+    """Create the pool, queues and limits, and register the deployments with this checkout as their code.
 
-    from deployments.setup import ensure_ml_limit
+    Returns:
+        The names registered.
+    """
+    from prefect.runner.storage import LocalStorage
 
+    from deployments.setup import ensure_ml_limit, ensure_work_pool
+
+    ensure_work_pool()
     try:
-        ensure_ml_limit(settings.ml_concurrency)
+        ensure_ml_limit(settings.ml_concurrency, resize=False)
     except Exception as exc:  # an old server without global limits: ML tasks then run unthrottled
         log.warning("could not create the bantin-ml concurrency limit: %s", exc)
-    serve(*build_deployments(settings, args.only), limit=args.limit)
+    deployments = build_deployments(settings, only)
+    for d in deployments:  # the worker runs the flow from this checkout (no image, no remote storage)
+        d.storage = LocalStorage(str(ROOT))
+        d.entrypoint = SPECS[d.name].entrypoint
+    from prefect import deploy
+
+    deploy(*deployments, work_pool_name=POOL, build=False, push=False, print_next_steps_message=False,
+           ignore_warnings=True)
+    return [d.name for d in deployments]
+
+
+def worker_command(limit: int | None) -> list[str]:
+    cmd = [str(Path(sys.executable).parent / "prefect"), "worker", "start", "--pool", POOL, "--type", "process"]
+    return cmd + (["--limit", str(limit)] if limit else [])
+
+
+def run_worker(limit: int | None) -> int:
+    """Run a process worker until SIGTERM/SIGINT, then stop it (SIGINT twice, SIGKILL after a grace period)."""
+    from deployments.local import stop
+
+    env = dict(os.environ)
+    env.setdefault("PREFECT_WORKER_QUERY_SECONDS", "2")  # an emergency is picked up within ~2 s
+    env.setdefault("PREFECT_WORKER_PREFETCH_SECONDS", "0")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    proc = subprocess.Popen(worker_command(limit), env=env, cwd=ROOT)
+    stopping = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        stopping.append(signum)
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        stop(proc, first=signal.SIGINT)
+        return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Register bantin's deployments and run a worker.")
+    parser.add_argument("--only", action="append", metavar="NAME", choices=sorted(DEPLOYMENTS),
+                        help="register only this deployment (repeatable); default: all")
+    parser.add_argument("--limit", type=int, default=None, help="at most this many concurrent flow runs")
+    parser.add_argument("--register-only", action="store_true", help="register the deployments and exit")
+    parser.add_argument("--worker-only", action="store_true", help="only run a worker")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    configure_prefect_env(settings)
+    if not args.worker_only:
+        names = register(settings, args.only)
+        log.info("registered %d deployments on work pool %s", len(names), POOL)
+    if args.register_only:
+        return
+    sys.exit(run_worker(args.limit))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Prepare a Prefect server for bantin (``python -m deployments.setup``; safe to run again).
 
-Creates the process work pool ``bantin`` with its queues (``urgent`` polled before ``default``, so an
-emergency never waits behind a long production run) and the global concurrency limit ``bantin-ml`` that
+Creates the process work pool ``bantin`` with its prioritised queues (``emergency`` polled first, then
+``publishing``, ``production`` and ``archive``, each with its concurrency limit: see ``tasks.runs.QUEUES``),
+so an emergency never waits behind a long production run, and the global concurrency limit ``bantin-ml`` that
 heavy ML tasks hold a slot of (:func:`tasks.limits.ml_slot`), sized by ``BANTIN_ML_CONCURRENCY``. Run it
 before ``prefect deploy --all``; ``bantin serve`` and ``python -m deployments.serve`` create the limit
 themselves. Needs ``PREFECT_API_URL``.
@@ -12,9 +13,7 @@ import sys
 
 from settings import configure_prefect_env, get_settings
 from tasks.limits import ML_LIMIT
-
-POOL = "bantin"
-QUEUES = (("urgent", 1), ("default", 10))  # lower number = polled first
+from tasks.runs import POOL, QUEUES  # (queue, priority, limit): lower priority number = polled first
 
 
 def ensure_ml_limit(limit: int, *, resize: bool = True) -> str:
@@ -61,14 +60,15 @@ def ensure_work_pool(name: str = POOL) -> None:
             except ObjectAlreadyExists:  # another machine ran setup at the same moment
                 pass
         existing = {q.name: q for q in client.read_work_queues(work_pool_name=name)}
-        for queue, priority in QUEUES:
+        for queue, priority, limit in QUEUES:
             if queue not in existing:
                 try:
-                    client.create_work_queue(name=queue, work_pool_name=name, priority=priority)
+                    client.create_work_queue(name=queue, work_pool_name=name, priority=priority,
+                                             concurrency_limit=limit)
                 except ObjectAlreadyExists:
                     pass
-            elif existing[queue].priority != priority:
-                client.update_work_queue(existing[queue].id, priority=priority)
+            elif (existing[queue].priority, existing[queue].concurrency_limit) != (priority, limit):
+                client.update_work_queue(existing[queue].id, priority=priority, concurrency_limit=limit)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     ensure_work_pool()
     limit = args.ml_limit if args.ml_limit is not None else settings.ml_concurrency
     what = ensure_ml_limit(limit)
-    sys.stdout.write(f"work pool {POOL} (queues: {', '.join(q for q, _ in QUEUES)}) ready; "
+    sys.stdout.write(f"work pool {POOL} (queues: {', '.join(q for q, _, _ in QUEUES)}) ready; "
                      f"{ML_LIMIT} limit {what}: {limit}\n")
 
 

@@ -60,3 +60,26 @@ def backoff_delay(attempt: int, base_s: float, *, cap_s: float = 300.0, jitter: 
         return 0.0
     delay = min(cap_s, base_s * 2 ** (attempt - 1))
     return max(0.0, delay * (1 - jitter + 2 * jitter * rand))
+
+
+class PushStatus(StrEnum):
+    """A push on a channel without receipts of its own (MQTT: the broker's PUBACK is the acknowledgement)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # retried by the sweeper with backoff
+
+
+PUSH_TRANSITIONS: dict[PushStatus, frozenset[PushStatus]] = {
+    PushStatus.PENDING: frozenset({PushStatus.SENDING}),
+    # SENDING -> SENDING: the runner died mid-push; the sweeper pushes again (devices recognise the item id).
+    PushStatus.SENDING: frozenset({PushStatus.SENT, PushStatus.FAILED, PushStatus.SENDING}),
+    PushStatus.FAILED: frozenset({PushStatus.SENDING}),
+    PushStatus.SENT: frozenset({PushStatus.SENDING}),  # a re-push (e.g. an operator's) is allowed
+}
+
+
+def transition_push(current: PushStatus, target: PushStatus) -> PushStatus:
+    """Enforce :data:`PUSH_TRANSITIONS`; raises ``InvalidTransition``."""
+    return check_transition("channel push", PUSH_TRANSITIONS, current, target)

@@ -12,7 +12,7 @@ STOPPED = (PackageStatus.WITHDRAWN.value, PackageStatus.KILLED.value, PackageSta
 
 
 @flow(name="broadcast-emergency", flow_run_name="broadcast-emergency-{package_id}", validate_parameters=True)
-def broadcast_emergency(package_id: int) -> int:
+def broadcast_emergency(package_id: int) -> str:
     """Push an emergency package's signed message to every target area's MQTT topic.
 
     A published package is sent as ``play`` (devices interrupt, repeat until expiry, revert, acknowledge); a
@@ -22,7 +22,9 @@ def broadcast_emergency(package_id: int) -> int:
         package_id: a published (or withdrawn/killed) emergency (khan_cap) package.
 
     Returns:
-        How many area messages the broker confirmed (0 without a broker: devices get it at their next poll).
+        The MQTT push's state: ``sent``, ``failed`` (the sweeper pushes it again), ``sending`` (another runner
+        has it), ``skipped`` (no broker configured: devices get it at their next poll) or ``none`` (nothing to
+        broadcast).
     """
     from prefect.runtime import flow_run
 
@@ -32,6 +34,6 @@ def broadcast_emergency(package_id: int) -> int:
                      flow_run_id=str(flow_run.id or ""))
     if status not in STOPPED and status != PackageStatus.PUBLISHED:
         get_run_logger().warning("package %s is %s: nothing to broadcast", package_id, status)
-        return 0
+        return "none"
     refresh_schedules()
     return push_emergency(package_id, "stop" if status in STOPPED else "play")

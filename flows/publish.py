@@ -9,6 +9,7 @@ from services.runtime import session
 from storage.repositories import drafts, packages
 from tasks.archive import index_package
 from tasks.devices import refresh_schedules
+from tasks.mqtt import push_emergency
 from tasks.publishing import (
     complete_publication,
     deliver_all,
@@ -27,14 +28,12 @@ def _is_emergency(package_id: int) -> bool:
         return drafts.revision_by_id(s, pkg.revision_id).content.priority is Priority.KHAN_CAP
 
 
-def _broadcast(package_id: int) -> None:
-    from flows.emergency import broadcast_emergency
+def _needs_push(package_id: int, action: str = "play") -> bool:
+    """An emergency whose MQTT ``action`` was not confirmed yet (a rerun does not push it again)."""
     from services.emergency import was_broadcast
 
     with session() as s:
-        done = was_broadcast(s, package_id, "play")
-    if not done:  # a rerun does not push the same emergency again
-        broadcast_emergency(package_id)
+        return not was_broadcast(s, package_id, action)
 
 
 @flow(name="publish-package", flow_run_name="publish-package-{package_id}", validate_parameters=True)
@@ -42,8 +41,9 @@ def publish_package(package_id: int, resend_dead: bool = False) -> str:
     """Publish an approved package: to devices (at once), then to every enabled destination.
 
     Each delivery is retried on transient failures with backoff and jitter; a delivered one is never sent
-    again, so the flow can be rerun safely (e.g. after a destination came back, or after a crash).
-    An emergency (khan_cap) that reaches devices is pushed over MQTT before any HTTP delivery starts.
+    again, and each send is claimed first, so the flow can be rerun (or run twice at once) safely.
+    An emergency (khan_cap) that reaches devices is pushed over MQTT in a task of its own, beside the HTTP
+    deliveries: a broker outage marks the MQTT channel failed (the sweeper retries it) and holds nothing up.
 
     Args:
         package_id: a package approved for its current manifest.
@@ -60,14 +60,20 @@ def publish_package(package_id: int, resend_dead: bool = False) -> str:
     if resend_dead:
         reopen_dead_deliveries(package_id)
     todo = prepare_deliveries(package_id)
-    if open_device_channel(package_id) and _is_emergency(package_id):
-        _broadcast(package_id)
-    counts = deliver_all(todo) if todo else {}
-    if counts.get("dead"):
-        logger.warning("%d delivery(ies) are dead; see 'bantin deliveries list --dead'", counts["dead"])
-    status = complete_publication(package_id)
-    if status == PackageStatus.PUBLISHED and _is_emergency(package_id):
-        _broadcast(package_id)  # no device was authorised when the publish started, but HTTP accepted it
+    emergency = _is_emergency(package_id)
+    push = None
+    if open_device_channel(package_id) and emergency and _needs_push(package_id):
+        push = push_emergency.submit(package_id, "play")  # beside the deliveries, never before them
+    try:
+        counts = deliver_all(todo) if todo else {}
+        if counts.get("dead"):
+            logger.warning("%d delivery(ies) are dead; see 'bantin deliveries list --dead'", counts["dead"])
+        status = complete_publication(package_id)
+    finally:
+        if push is not None:
+            push.wait()
+    if push is None and status == PackageStatus.PUBLISHED and emergency and _needs_push(package_id):
+        push_emergency(package_id, "play")  # no device was authorised when the publish started, but HTTP took it
     if status == PackageStatus.PUBLISHED:
         index_package(package_id)  # the archive (idempotent; `bantin archive reindex` repairs a missed one)
     return status

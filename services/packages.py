@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from storage.objects import ObjectStore
-from storage.repositories import audit, deliveries, drafts, packages
+from storage.repositories import audit, channels, deliveries, drafts, packages
 
 
 def package_view(s: Session, store: ObjectStore, package_id: int) -> dict[str, Any]:
@@ -40,4 +40,18 @@ def package_view(s: Session, store: ObjectStore, package_id: int) -> dict[str, A
         "deliveries": [{"destination": t.name, "status": d.status, "attempts": d.attempts,
                         "receipt_id": d.receipt_id, "last_error": d.last_error}
                        for d, t in deliveries.deliveries_of(s, package_id)],
+        "channels": channel_states(s, package_id),
     }
+
+
+def channel_states(s: Session, package_id: int) -> list[dict[str, Any]]:
+    """Every publication channel of the package with its real state: each HTTP destination's delivery and each
+    MQTT emergency push, so "published" is never read as "everyone has it"."""
+    rows: list[dict[str, Any]] = [
+        {"channel": "http", "name": t.name, "status": d.status, "attempts": d.attempts,
+         "detail": d.receipt_id if d.status == "delivered" else d.last_error}
+        for d, t in deliveries.deliveries_of(s, package_id)]
+    rows += [{"channel": p.channel, "name": f"{p.channel.upper()} {p.action}", "status": p.status,
+              "attempts": p.attempts, "detail": p.last_error}
+             for p in channels.pushes_of(s, package_id)]
+    return rows

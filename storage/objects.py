@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+import urllib3
 import urllib3.exceptions
 from minio import Minio
 from minio.error import S3Error
@@ -173,6 +174,21 @@ class LocalObjectStore:
                     yield key
 
 
+def _http_pool(connect_timeout_s: float, read_timeout_s: float) -> urllib3.PoolManager:
+    """The SDK's pool with bounded waits: a hung server fails a step in seconds instead of the 300 s default.
+
+    Server errors (5xx) and refused connections are retried twice with a short backoff; a read that timed out is
+    retried once.
+    """
+    import certifi
+
+    return urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=connect_timeout_s, read=read_timeout_s), maxsize=10,
+        cert_reqs="CERT_REQUIRED", ca_certs=certifi.where(),
+        retries=urllib3.Retry(total=2, connect=2, read=1, backoff_factor=0.2,
+                              status_forcelist=[500, 502, 503, 504]))
+
+
 class S3ObjectStore:
     """Objects in one bucket of an S3 server (MinIO, Ceph RGW, AWS), through the minio SDK.
 
@@ -190,10 +206,13 @@ class S3ObjectStore:
         bucket: str,
         secure: bool = True,
         region: str = "us-east-1",
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 30.0,
     ) -> None:
         self.bucket = bucket
         self.endpoint = endpoint
-        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region)
+        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region,
+                            http_client=_http_pool(connect_timeout_s, read_timeout_s))
 
     def ensure_bucket(self) -> None:
         """Create the bucket if missing (idempotent)."""
@@ -275,6 +294,8 @@ def make_object_store(settings: Settings) -> ObjectStore:
             bucket=settings.s3_bucket,
             secure=settings.s3_secure,
             region=settings.s3_region,
+            connect_timeout_s=settings.s3_connect_timeout_s,
+            read_timeout_s=settings.s3_read_timeout_s,
         )
         store.ensure_bucket()
         return store

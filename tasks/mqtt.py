@@ -1,32 +1,85 @@
-"""MQTT tasks: push signed emergency messages (``play`` on publish, ``stop`` on withdrawal or kill)."""
+"""MQTT tasks: push signed emergency messages (``play`` on publish, ``stop`` on withdrawal or kill).
+
+The MQTT push is a channel of its own with its own state (``channel_pushes``): one attempt per call, bounded
+by ``BANTIN_MQTT_TIMEOUT_S``, recorded as sent or failed. A broker outage never holds up the HTTP deliveries
+running beside it nor fails the publish; the sweeper (``flows.sweep``) pushes a failed one again by itself,
+with backoff, until the broker confirms it.
+"""
+
+from datetime import UTC, datetime, timedelta
 
 from prefect import get_run_logger, task
 
+from domain.deliveries import PushStatus
+from domain.errors import InvalidTransition
+from services import device_schedule
 from services.emergency import emergency_messages, publish_mqtt, record_broadcast
 from services.runtime import object_store, session
 from settings import get_settings
-from tasks.retry import retry_if_transient
+from storage.models_channels import ChannelRecord
+from storage.repositories import channels
+
+MQTT = "mqtt"
 
 
-@task(task_run_name="mqtt-{action}-{package_id}", retries=3, retry_delay_seconds=[1, 3, 10],
-      retry_jitter_factor=0.5, retry_condition_fn=retry_if_transient)
-def push_emergency(package_id: int, action: str = "play") -> int:
-    """Publish the package's emergency message on each target area's topic (QoS 1, retained, expiring).
+def push_once(package_id: int, action: str = "play", *, now: datetime | None = None) -> PushStatus | None:
+    """One attempt to push the package's emergency message on every target area's topic (QoS 1, retained).
 
-    Without a configured broker (``BANTIN_MQTT_HOST``) nothing is pushed and devices get the item at their
-    next poll; that is logged, not an error. A broker that does not answer is retried, then fails the task.
+    The push is claimed first (compare-and-set), so two runners never push it at the same moment; one left
+    ``sending`` by a dead runner is claimed again after ``BANTIN_DELIVERY_CLAIM_TIMEOUT_S``.
 
     Returns:
-        How many messages the broker confirmed.
+        The push's state after the attempt (``sending`` when another runner has it), or None when no broker is
+        configured (``BANTIN_MQTT_HOST`` empty: devices get the item at their next poll).
     """
-    logger = get_run_logger()
+    settings = get_settings()
+    if not settings.mqtt_host:
+        return None
+    now = now or datetime.now(UTC)
+    stale_before = now - timedelta(seconds=settings.delivery_claim_timeout_s)
     with session() as s:
-        messages = emergency_messages(s, object_store(), package_id, action)
-    if not get_settings().mqtt_host:
-        logger.warning("no MQTT broker configured: emergency %s reaches devices at their next poll", package_id)
-        return 0
-    publish_mqtt(messages)
+        messages = emergency_messages(s, object_store(), package_id, action, now=now)
+        rec = channels.ensure_push(s, package_id=package_id, channel=MQTT, action=action)
+        if rec.status == PushStatus.SENDING and rec.updated_at >= stale_before:
+            return PushStatus.SENDING  # in flight on another runner
+        try:
+            channels.set_push_status(s, rec, PushStatus.SENDING, now=now)
+        except InvalidTransition:  # another runner claimed it between our read and write
+            return PushStatus.SENDING
+        push_id = rec.id
+    device_schedule.invalidate()
+    try:
+        publish_mqtt(messages)
+    except Exception as exc:  # the broker is down or did not confirm: the sweeper retries; deliveries go on
+        with session() as s:
+            rec = s.get(ChannelRecord, push_id)
+            assert rec is not None
+            channels.set_push_status(s, rec, PushStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+        return PushStatus.FAILED
     with session() as s:
         record_broadcast(s, package_id, messages)
-    logger.info("emergency %s: %s pushed on %s", package_id, action, ", ".join(m.topic for m in messages) or "-")
-    return len(messages)
+        rec = s.get(ChannelRecord, push_id)
+        assert rec is not None
+        channels.set_push_status(s, rec, PushStatus.SENT)
+    return PushStatus.SENT
+
+
+@task(task_run_name="mqtt-{action}-{package_id}")
+def push_emergency(package_id: int, action: str = "play") -> str:
+    """Push the package's emergency message once (see :func:`push_once`); never raises for a broker outage.
+
+    Returns:
+        ``sent``, ``failed`` (retried by the sweeper), ``sending`` (another runner has it) or ``skipped`` (no
+        broker configured).
+    """
+    logger = get_run_logger()
+    status = push_once(package_id, action)
+    if status is None:
+        logger.warning("no MQTT broker configured: emergency %s reaches devices at their next poll", package_id)
+        return "skipped"
+    if status is PushStatus.FAILED:
+        logger.error("emergency %s: MQTT %s failed; HTTP deliveries go on and the sweeper retries the push",
+                     package_id, action)
+    else:
+        logger.info("emergency %s: MQTT %s %s", package_id, action, status.value)
+    return status.value

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -153,28 +153,34 @@ def post_signed(url: str, payload: dict[str, Any], key: str) -> tuple[str, str, 
 
 
 def attempt_delivery(delivery_id: int, *, writer: GroupCommitter | None = None,
-                     payloads: PayloadCache | None = None) -> DeliveryStatus:
+                     payloads: PayloadCache | None = None, now: datetime | None = None) -> DeliveryStatus:
     """One attempt to push a package to one destination.
 
-    The SENDING state is committed before the request, so a crash leaves evidence and the resumed
-    publish re-sends with the same idempotency key. 2xx is delivered; 5xx, 408, 429 and network errors
-    are FAILED (retried) until ``BANTIN_DELIVERY_MAX_ATTEMPTS``; other answers are dead at once.
+    The send is claimed first (compare-and-set of SENDING on the row as read): two runners of the same
+    publish never both send it, and the loser gets SENDING back and leaves it to the owner. The SENDING state
+    is committed before the request, so a crash leaves evidence; after ``BANTIN_DELIVERY_CLAIM_TIMEOUT_S``
+    another runner (or the sweeper) takes it over and re-sends with the same idempotency key. 2xx is
+    delivered; 5xx, 408, 429 and network errors are FAILED (retried) until ``BANTIN_DELIVERY_MAX_ATTEMPTS``;
+    other answers are dead at once.
 
     Returns:
-        The delivery's status after the attempt.
+        The delivery's status after the attempt (SENDING: another runner owns this send).
     """
     settings = get_settings()
+    claimed_at = now or datetime.now(UTC)
+    stale_before = claimed_at - timedelta(seconds=settings.delivery_claim_timeout_s)
 
     def start(s: Session) -> tuple[DeliveryStatus, int, str, int, str]:
         d = deliveries.get_delivery(s, delivery_id)
         if d.status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
             return DeliveryStatus(d.status), 0, "", 0, ""
-        deliveries.set_delivery_status(s, d, DeliveryStatus.SENDING)
+        if not deliveries.claim_delivery(s, d, now=claimed_at, stale_before=stale_before):
+            return DeliveryStatus.SENDING, 0, "", 0, ""  # another runner has it
         dest = s.get(DestinationRecord, d.destination_id)
         return DeliveryStatus.SENDING, d.package_id, d.idempotency_key, d.attempts, dest.url if dest else ""
 
     status, package_id, key, attempts, url = _write(writer, start)
-    if status is not DeliveryStatus.SENDING:
+    if status is not DeliveryStatus.SENDING or not key:
         return status
     try:
         receipt, error, transient = post_signed(url, (payloads or PayloadCache()).payload(package_id, key), key)
@@ -204,8 +210,8 @@ def deliver_until_done(delivery_id: int, *, rng: random.Random | None = None, wr
     while True:
         status = attempt_delivery(delivery_id, writer=writer, payloads=payloads)
         attempt += 1
-        if status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
-            return status
+        if status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD, DeliveryStatus.SENDING):
+            return status  # SENDING: another runner owns the send and will finish it
         time.sleep(backoff_delay(attempt, settings.delivery_backoff_seconds, rand=rng.random()))
 
 
@@ -351,6 +357,8 @@ def complete_publication(package_id: int) -> str:
         reached = _reaching_devices(s, package_id)
         if reached:
             delivered.append(f"devices ({reached})")
+        if not delivered and any(d.status == DeliveryStatus.SENDING for d, _ in rows):
+            return pkg.status  # another runner is sending it and will complete the publication
         if not delivered:
             errors = "; ".join(f"{t.name}: {d.last_error or d.status}" for d, t in rows)
             raise PublicationFailed(f"no destination accepted package {package_id} ({errors}); "

@@ -2,9 +2,11 @@
 authenticated with a bearer token from ``bantin api-token USER``. OpenAPI at ``/docs``."""
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -20,6 +22,7 @@ from storage.models import PackageRecord, UserRecord
 from storage.repositories import drafts, packages
 from web.access import package_areas, require, visible
 from web.app import LoginRequired
+from web.jobs import start
 from web.security import read_api_token
 from web.uploads import saved_upload
 
@@ -96,7 +99,7 @@ def create_draft(request: Request, body: DraftIn, username: ApiUser) -> dict[str
             priority=body.priority, author=user.username, source_ref=body.source_ref,
             requesting_unit=body.requesting_unit, embargo_at=body.embargo_at, expires_at=body.expires_at))
     if body.produce:
-        request.app.state.flows.produce(rev.draft_id)
+        request.app.state.flows.produce(rev.draft_id, user.username)
     return {"id": rev.draft_id, "revision": rev.number, "content_hash": rev.content.content_hash()}
 
 
@@ -105,7 +108,7 @@ def produce(request: Request, draft_id: int, username: ApiUser) -> dict[str, Any
     with session() as s:
         user = _user(s, username)
         require(s, user, "draft.create", area_codes=list(drafts.latest_revision(s, draft_id).content.area_codes))
-    request.app.state.flows.produce(draft_id)
+    request.app.state.flows.produce(draft_id, username)
     return {"draft_id": draft_id, "status": "producing"}
 
 
@@ -172,7 +175,7 @@ def translate(request: Request, package_id: int, language: str, body: Translatio
         draft_id = translation_service.submit_translation(s, object_store(), translation_service.TranslationRequest(
             package_id=package_id, language=language, script=body.script, board_text=body.board_text,
             translator=user.username))
-    request.app.state.flows.produce(draft_id)
+    request.app.state.flows.produce(draft_id, username)
     return {"draft_id": draft_id, "status": "producing"}
 
 
@@ -180,11 +183,14 @@ def translate(request: Request, package_id: int, language: str, body: Translatio
 async def record(request: Request, package_id: int, language: str, recording: UploadFile,
                  username: ApiUser) -> dict[str, Any]:
     """Upload a person's recording (multipart field ``recording``); it replaces the synthetic voice."""
-    async with saved_upload(recording, "recording") as dest:
+    def submit(dest: Path) -> int:  # ffprobe and the upload to the store: in the threadpool
         with session() as s:
             user = _user(s, username)
             require(s, user, "variant.edit", area_codes=package_areas(s, package_id), language=language)
-            draft_id = translation_service.submit_recording(s, object_store(), translation_service.RecordingRequest(
+            return translation_service.submit_recording(s, object_store(), translation_service.RecordingRequest(
                 package_id=package_id, language=language, path=dest, uploaded_by=user.username))
-    request.app.state.flows.produce(draft_id)
+
+    async with saved_upload(recording, "recording") as dest:
+        draft_id = await run_in_threadpool(submit, dest)
+    await start(request, "produce", draft_id, username)
     return {"draft_id": draft_id, "status": "producing"}

@@ -17,7 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from domain.errors import ApprovalRefused, DomainError, InvalidInput, InvalidTransition, ManifestMismatch, NotFound
 from settings import Settings, get_settings
 from web.i18n import LANGS, translate
-from web.jobs import FlowStarter
+from web.jobs import FlowStarter, RunRefused
 from web.security import LoginThrottle, load_secret, new_csrf_token
 
 HERE = Path(__file__).parent
@@ -33,6 +33,8 @@ class LoginRequired(Exception):
 
 
 def http_status(exc: Exception) -> int:
+    if isinstance(exc, RunRefused):
+        return exc.status
     if isinstance(exc, NotFound):
         return 404
     if isinstance(exc, (ApprovalRefused, Forbidden)):
@@ -116,6 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _domain_error(request: Request, exc: Exception) -> Response:
         status = http_status(exc)
         message = translate(lang_of(request), "forbidden") if isinstance(exc, Forbidden) else str(exc)
+        if isinstance(exc, RunRefused):  # the officer's words, never the server's details
+            message = translate(lang_of(request), exc.key)
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": message}, status_code=status)
         return render(request, "error.html", status_code=status, status=status, message=message)

@@ -114,7 +114,9 @@ async def delivery_resend(request: Request, delivery_id: int) -> Response:
         user = _admin_anywhere(request, s)
         rec = delivery_repo.resend_one(s, delivery_id, actor=user.username)  # type: ignore[attr-defined]
         package_id = rec.package_id
-    request.app.state.flows.publish(package_id)
+    from web.jobs import start
+
+    await start(request, "publish", package_id)
     flash(request, "info", translate(lang_of(request), "resend_started"))
     return RedirectResponse("/deliveries?dead=1", status_code=303)
 

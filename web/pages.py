@@ -4,12 +4,15 @@ import mimetypes
 import os
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from domain.drafts import DraftRevision
 from domain.errors import DomainError, InvalidInput, NotFound
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus
@@ -25,6 +28,7 @@ from storage.repositories import drafts, packages, users
 from web.access import package_areas, require, session_user, visible
 from web.app import Forbidden, csrf_token, flash, lang_of, render
 from web.i18n import VN_TZ, translate
+from web.jobs import start
 from web.security import csrf_matches
 from web.uploads import saved_upload
 
@@ -48,6 +52,17 @@ def login_page(request: Request) -> Response:
     return render(request, "login.html")
 
 
+def _authenticate(username: str, password: str) -> int | None:
+    with session() as s:
+        user = auth.authenticate(s, username, password)
+        return user.id if user else None
+
+
+def _submit_text(req: draft_service.DraftRequest) -> DraftRevision:
+    with session() as s:
+        return draft_service.submit_text_draft(s, object_store(), req)
+
+
 @router.post("/login")
 async def login(request: Request) -> Response:
     form = await checked_form(request)
@@ -57,9 +72,7 @@ async def login(request: Request) -> Response:
     if throttle.blocked(username, _client(request)):
         flash(request, "error", translate(lang, "login_throttled"))
         return render(request, "login.html", status_code=429, username=username)
-    with session() as s:
-        user = auth.authenticate(s, username, password)
-        uid = user.id if user else None
+    uid = await run_in_threadpool(_authenticate, username, password)  # argon2 stays off the event loop
     if uid is None:
         throttle.failed(username, _client(request))
         flash(request, "error", translate(lang, "login_failed"))
@@ -127,16 +140,15 @@ async def draft_create(request: Request) -> Response:
     try:
         if has_recording:
             assert upload is not None and not isinstance(upload, str)
-            async with saved_upload(upload, "recording") as path:
-                rev, _ = draft_service.submit_audio_draft(session, object_store(), req, path)
+            async with saved_upload(upload, "recording") as path:  # Whisper runs in the threadpool
+                rev, _ = await run_in_threadpool(draft_service.submit_audio_draft, session, object_store(), req, path)
         else:
-            with session() as s:
-                rev = draft_service.submit_text_draft(s, object_store(), req)
+            rev = await run_in_threadpool(_submit_text, req)
     except (DomainError, EngineError) as exc:  # show the form again with the message, keeping what was typed
         flash(request, "error", str(exc))
         return render(request, "draft_new.html", status_code=422, form=form)
     if form.get("produce") and not has_recording:  # a transcript is corrected by the editor before production
-        request.app.state.flows.produce(rev.draft_id)
+        await start(request, "produce", rev.draft_id, username)
         flash(request, "info", translate(lang_of(request), "producing_started"))
     elif has_recording:
         flash(request, "info", translate(lang_of(request), "transcript_ready"))
@@ -181,7 +193,8 @@ async def draft_produce(request: Request, draft_id: int) -> Response:
         user = session_user(request, s)
         rev = drafts.latest_revision(s, draft_id)
         require(s, user, "draft.create", area_codes=list(rev.content.area_codes))
-    request.app.state.flows.produce(draft_id)
+        username = user.username
+    await start(request, "produce", draft_id, username)
     flash(request, "info", translate(request.cookies.get("lang", "vi"), "producing_started"))
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
@@ -266,7 +279,7 @@ async def package_approve(request: Request, package_id: int) -> Response:
                                          reviewed_hash=form.get("manifest_hash") or None)
         status = packages.get_package(s, package_id).status
     if status == PackageStatus.APPROVED:
-        request.app.state.flows.publish(package_id)  # approval starts publication
+        await start(request, "publish", package_id)  # approval starts publication
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
 
 
@@ -291,7 +304,7 @@ async def package_withdraw(request: Request, package_id: int) -> Response:
     """Withdraw (or kill) a package that is approved, scheduled or on the air."""
     await _decide(request, package_id, lambda s, username, form: approval_service.withdraw_package(
         s, package_id=package_id, username=username, reason=form.get("reason", ""), kill=form.get("kill") == "1"))
-    request.app.state.flows.retract(package_id)  # devices now (MQTT stop for emergencies), then destinations
+    await start(request, "retract", package_id)  # devices now (MQTT stop for emergencies), then destinations
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
 
 
@@ -368,11 +381,22 @@ async def translate_submit(request: Request, package_id: int, language: str) -> 
             failed = True
         else:
             failed = False
+        username = user.username
     if failed:
         return _translate_page(request, package_id, language, form, status_code=422)
-    request.app.state.flows.produce(draft_id)
+    await start(request, "produce", draft_id, username)
     flash(request, "info", translate(lang_of(request), "translation_received"))
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
+
+
+def _submit_recording(request: Request, package_id: int, language: str, dest: Path) -> tuple[int, str]:
+    """Check rights and store a person's recording (ffprobe, upload): blocking, run in the threadpool."""
+    with session() as s:
+        user = session_user(request, s)
+        require(s, user, "variant.edit", area_codes=package_areas(s, package_id), language=language)
+        draft_id = translation_service.submit_recording(s, object_store(), translation_service.RecordingRequest(
+            package_id=package_id, language=language, path=dest, uploaded_by=user.username))
+        return draft_id, user.username
 
 
 @router.post("/packages/{package_id}/recording/{language}")
@@ -383,12 +407,8 @@ async def recording_upload(request: Request, package_id: int, language: str) -> 
     if upload is None or isinstance(upload, str) or not upload.filename:
         raise InvalidInput("choose an audio file to upload")
     async with saved_upload(upload, "recording") as dest:
-        with session() as s:
-            user = session_user(request, s)
-            require(s, user, "variant.edit", area_codes=package_areas(s, package_id), language=language)
-            draft_id = translation_service.submit_recording(s, object_store(), translation_service.RecordingRequest(
-                package_id=package_id, language=language, path=dest, uploaded_by=user.username))
-    request.app.state.flows.produce(draft_id)
+        draft_id, username = await run_in_threadpool(_submit_recording, request, package_id, language, dest)
+    await start(request, "produce", draft_id, username)
     flash(request, "info", translate(lang_of(request), "recording_received"))
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 

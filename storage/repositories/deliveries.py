@@ -1,5 +1,7 @@
 """Destinations and deliveries (one per package and destination)."""
 
+from datetime import datetime
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -82,6 +84,44 @@ def set_delivery_status(
         audit.record(session, actor="system", action=f"delivery.{target.value}", entity="delivery",
                      entity_id=rec.id, package_id=rec.package_id, destination_id=rec.destination_id,
                      attempts=rec.attempts, error=error, receipt_id=receipt_id)
+
+
+def claim_delivery(session: Session, rec: DeliveryRecord, *, now: datetime, stale_before: datetime) -> bool:
+    """Claim a delivery for one send by this runner: move it to SENDING only if nobody changed it since it was
+    read (compare-and-set on status and ``updated_at``), and a SENDING one only once its runner is presumed
+    dead (``updated_at`` before ``stale_before``).
+
+    Two runners of the same publish (two ``bantin publish``, a rerun beside a slow run) can therefore never
+    both send: the second finds the row changed and backs off.
+
+    Returns:
+        True when this runner now owns the send; False when another runner has it (or it is finished).
+    """
+    current = DeliveryStatus(rec.status)
+    if current in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
+        return False
+    if current is DeliveryStatus.SENDING and rec.updated_at >= stale_before:
+        return False  # in flight on another runner
+    transition_delivery(current, DeliveryStatus.SENDING)
+    values = {"status": DeliveryStatus.SENDING.value, "attempts": rec.attempts + 1, "updated_at": now}
+    result = session.execute(
+        update(DeliveryRecord)
+        .where(DeliveryRecord.id == rec.id, DeliveryRecord.status == current.value,
+               DeliveryRecord.updated_at == rec.updated_at)
+        .values(**values).execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(rec)
+        return False
+    for key, value in values.items():
+        set_committed_value(rec, key, value)
+    return True
+
+
+def stale_sending(session: Session, *, stale_before: datetime) -> list[DeliveryRecord]:
+    """Deliveries left SENDING since before ``stale_before``: their runner died mid-send."""
+    return list(session.scalars(select(DeliveryRecord).where(
+        DeliveryRecord.status == DeliveryStatus.SENDING.value, DeliveryRecord.updated_at < stale_before)
+        .order_by(DeliveryRecord.id)))
 
 
 def resend_dead(session: Session, package_id: int, *, actor: str) -> int:

@@ -2,6 +2,7 @@
 delivered or dead, and no receiver keeps a package twice; a publish that crashed midway resumes without
 sending anything delivered again; a withdrawal reaches the receivers that have the package."""
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -118,7 +119,12 @@ def test_a_publish_that_crashed_midway_resumes_without_sending_twice(fast_retrie
             publishing.attempt_delivery(ids[1])
         with session() as s:
             assert deliveries.get_delivery(s, ids[1]).status == DeliveryStatus.SENDING
-        assert publish_package(package_id) == "published"  # the resumed publish
+        # A publish right away leaves the send to its (presumed live) owner; the sweeper frees it once stale.
+        assert publish_package(package_id) == "published"
+        assert [r.state.requests for r in receivers] == [1, 1, 1]
+        from flows.sweep import sweep
+
+        assert sweep(now=datetime.now(UTC) + timedelta(seconds=121))["published_again"] == [package_id]
         assert [r.state.requests for r in receivers] == [1, 2, 1]
         assert [len(r.state.by_key) for r in receivers] == [1, 1, 1]  # the re-send was recognised
         with session() as s:

@@ -36,7 +36,7 @@ class RecordingFlows:
     def __init__(self) -> None:
         self.started: list[tuple[str, int]] = []
 
-    def produce(self, draft_id: int) -> None:
+    def produce(self, draft_id: int, user: str = "") -> None:
         self.started.append(("produce", draft_id))
 
     def publish(self, package_id: int) -> None:

@@ -1,0 +1,30 @@
+"""The sweeper flow: crash recovery without a person (wiring only; see tasks/sweeping.py)."""
+
+from datetime import UTC, datetime
+
+from prefect import flow
+
+from tasks.sweeping import requeue, retry_pushes, stalled_deliveries, stalled_productions, unstarted_publications
+
+
+@flow(name="sweep", flow_run_name="sweep", validate_parameters=True)
+def sweep(now: datetime | None = None) -> dict[str, object]:
+    """Re-queue packages stuck producing, deliveries stuck sending and approved packages whose publish was
+    lost, past their timeouts, and push failed MQTT emergency messages again (the ``sweep`` deployment runs
+    it every ``BANTIN_SWEEP_INTERVAL_S``).
+
+    Args:
+        now: the time to judge ages by (default: now); tests inject it instead of sleeping.
+
+    Returns:
+        What was re-queued: drafts produced again, packages published again, MQTT pushes by outcome.
+    """
+    now = now or datetime.now(UTC)
+    drafts = stalled_productions(now)
+    again = sorted(set(stalled_deliveries(now)) | set(unstarted_publications(now)))
+    pushes = retry_pushes(now)
+    for package_id in again:
+        requeue("publish", {"package_id": package_id})
+    for draft_id in drafts:
+        requeue("produce", {"draft_id": draft_id})
+    return {"produced_again": drafts, "published_again": again, "pushes": pushes}

@@ -1,0 +1,140 @@
+"""Crash-recovery tasks run by the sweeper flow (``flows.sweep``): work a killed runner left half done is
+found by its age and handed back, without a person.
+
+- a package left ``producing`` past ``BANTIN_PRODUCING_TIMEOUT_S`` is marked failed (the reason says its run
+  stopped) and its draft produced again (production resumes from what was stored);
+- an approved package whose publish run was lost (nothing sent, nothing given up) is published again;
+- a delivery left ``sending`` past ``BANTIN_DELIVERY_CLAIM_TIMEOUT_S`` is marked failed and its package
+  published again (the re-send carries the same idempotency key, so the receiver recognises it);
+- a failed MQTT emergency push (a broker outage) is pushed again once its backoff has passed.
+
+Every task takes the time as an argument (an injected clock), so tests never sleep.
+"""
+
+from datetime import datetime, timedelta
+
+from prefect import get_run_logger, task
+
+from domain.deliveries import DeliveryStatus, PushStatus, backoff_delay
+from domain.packages import PackageStatus
+from services.runtime import session
+from settings import get_settings
+from storage.repositories import channels, deliveries, packages
+from tasks.mqtt import push_once
+from tasks.retry import retry_if_transient
+
+STALLED_PRODUCTION = "production stopped (its run ended without finishing); produced again by the sweeper"
+STALLED_DELIVERY = "the runner stopped mid-send; sent again with the same idempotency key"
+_PUBLISHABLE = (PackageStatus.APPROVED, PackageStatus.SCHEDULED, PackageStatus.PUBLISHED)
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+def stalled_productions(now: datetime) -> list[int]:
+    """Fail packages left producing past the timeout.
+
+    Returns:
+        Their drafts, to produce again.
+    """
+    before = now - timedelta(seconds=get_settings().producing_timeout_s)
+    drafts = []
+    with session() as s:
+        for pkg in packages.packages_in_status(s, PackageStatus.PRODUCING):
+            if pkg.updated_at < before:
+                packages.set_status(s, pkg, PackageStatus.FAILED, actor="sweeper", error=STALLED_PRODUCTION)
+                drafts.append(pkg.draft_id)
+    if drafts:
+        get_run_logger().warning("stalled productions re-queued for drafts %s", drafts)
+    return drafts
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+def stalled_deliveries(now: datetime) -> list[int]:
+    """Fail deliveries left sending past the claim timeout.
+
+    Returns:
+        Their packages that may still be published, to publish again.
+    """
+    before = now - timedelta(seconds=get_settings().delivery_claim_timeout_s)
+    again: set[int] = set()
+    with session() as s:
+        for d in deliveries.stale_sending(s, stale_before=before):
+            deliveries.set_delivery_status(s, d, DeliveryStatus.FAILED, error=STALLED_DELIVERY)
+            if packages.get_package(s, d.package_id).status in _PUBLISHABLE:
+                again.add(d.package_id)
+    if again:
+        get_run_logger().warning("stalled deliveries: packages %s published again", sorted(again))
+    return sorted(again)
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+def unstarted_publications(now: datetime) -> list[int]:
+    """Approved packages whose publish never ran or died before sending anything (the run that approval
+    started was lost), older than the claim timeout: nothing delivered, nothing given up.
+
+    Returns:
+        The packages to publish again.
+    """
+    before = now - timedelta(seconds=get_settings().delivery_claim_timeout_s)
+    again = []
+    with session() as s:
+        for pkg in packages.packages_in_status(s, PackageStatus.APPROVED):
+            states = {d.status for d, _ in deliveries.deliveries_of(s, pkg.id)}
+            if pkg.updated_at < before and not states & {DeliveryStatus.DELIVERED, DeliveryStatus.DEAD,
+                                                          DeliveryStatus.SENDING}:
+                again.append(pkg.id)
+    return again
+
+
+@task
+def retry_pushes(now: datetime) -> dict[str, int]:
+    """Push failed (or stalled) MQTT emergency messages again once their backoff has passed; a ``play`` only
+    while the package is still published, a ``stop`` always.
+
+    Returns:
+        How many pushes ended in each state.
+    """
+    settings = get_settings()
+    stale_before = now - timedelta(seconds=settings.delivery_claim_timeout_s)
+    with session() as s:
+        due = []
+        for rec in channels.pushes_to_retry(s, stale_before=stale_before):
+            wait = backoff_delay(rec.attempts, settings.mqtt_retry_backoff_s, rand=0.5)
+            if rec.status == PushStatus.FAILED and rec.updated_at + timedelta(seconds=wait) > now:
+                continue
+            if rec.action == "play" and packages.get_package(s, rec.package_id).status != PackageStatus.PUBLISHED:
+                continue
+            due.append((rec.package_id, rec.action))
+    counts: dict[str, int] = {}
+    for package_id, action in due:
+        status = push_once(package_id, action, now=now)
+        key = status.value if status else "skipped"
+        counts[key] = counts.get(key, 0) + 1
+    if counts:
+        get_run_logger().info("MQTT pushes retried: %s", counts)
+    return counts
+
+
+@task
+def requeue(deployment: str, parameters: dict[str, int]) -> str:
+    """Hand recovered work back: as a new run on the work pool when a Prefect server with bantin's
+    deployments runs, else (a local sweep without a server) in this process.
+
+    Returns:
+        The new flow run's id, or ``inline``.
+    """
+    from tasks.runs import server_configured, start_deployment
+
+    if server_configured():
+        try:
+            return start_deployment(deployment, parameters, username="sweeper")
+        except Exception as exc:  # noqa: BLE001 (no such deployment on this server: run it here instead)
+            get_run_logger().warning("could not queue %s %s (%s); running it here", deployment, parameters, exc)
+    if deployment == "produce":
+        from flows.produce import produce_package
+
+        produce_package(**parameters)
+    else:
+        from flows.publish import publish_package
+
+        publish_package(**parameters)
+    return "inline"

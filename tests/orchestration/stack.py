@@ -1,0 +1,74 @@
+"""A real Prefect server (SQLite, loopback) and bantin workers as child processes, for orchestration tests."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from deployments.local import stop
+from tests.conftest import unavailable
+
+ROOT = Path(__file__).parents[2]
+BIN = Path(sys.executable).parent
+SERVER_START_S = 180.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "BANTIN_"))}
+    env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1", PREFECT_LOGGING_LEVEL="WARNING")
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def prefect_server(base: Path) -> Iterator[str]:
+    """``prefect server start`` on a free port; yields its API URL."""
+    port = free_port()
+    env = clean_env(PREFECT_HOME=str(base / "server"), PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="1")
+    log = (base / "server.log").open("wb")
+    proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port),
+                             "--no-ui"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=base,
+                            start_new_session=True)
+    api = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + SERVER_START_S
+    while True:
+        try:
+            if httpx.get(f"{api}/health", timeout=2).json() is True:
+                break
+        except (httpx.HTTPError, ValueError):
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            unavailable(f"prefect server did not start: {(base / 'server.log').read_text(errors='replace')[-800:]}")
+        time.sleep(0.5)
+    try:
+        yield api
+    finally:
+        stop(proc)
+        log.close()
+
+
+def runs(api: str, **flt: object) -> list[dict]:  # type: ignore[type-arg]
+    return list(httpx.post(f"{api}/flow_runs/filter", json=flt, timeout=10).json())
+
+
+def wait_for(what: str, check, timeout_s: float):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
