@@ -31,7 +31,7 @@ from domain.drafts import (
     validate_metadata,
 )
 from domain.errors import InvalidInput
-from domain.intake import IntakeResult, apply_intake, kept_lines_note
+from domain.intake import IntakeResult, apply_intake, kept_lines_note, kept_lines_of
 from domain.languages import SOURCE_LANGUAGE, draft_languages
 from domain.priority import parse_priority
 from engines import asr, ffmpeg
@@ -320,4 +320,40 @@ def retranscribe_draft(
         audit.record(s, actor="system", action="draft.transcribed", entity="draft", entity_id=draft_id,
                      revision=revision.number, content_hash=content.content_hash(), source_key=latest.source_key,
                      **_provenance(transcript, segments.key))
+    return revision
+
+
+def keep_removed_lines(session: Session, store: ObjectStore, *, draft_id: int, lines: list[int],
+                       author: str) -> DraftRevision:
+    """Put back lines that cleaning removed ("keep this line"): a new revision cleaned again from the
+    original text with those lines kept. The title and targeting stay as in the latest revision.
+
+    Raises:
+        InvalidInput: the latest revision has no cleaned original (an audio draft or an editor's edit),
+            a line number that cleaning did not remove, or a user without the editor role.
+        NotFound: no such draft or user.
+    """
+    user = _editor(session, author)
+    latest = drafts.latest_revision(session, draft_id)
+    report = intake.report_of(store, latest)
+    if report is None:
+        raise InvalidInput(f"revision {latest.number} of draft {draft_id} was not cleaned from a pasted text; "
+                           "edit the text instead")
+    removed = {r.number for r in report.removed}
+    unknown = sorted(set(lines) - removed)
+    if not lines or unknown:
+        raise InvalidInput(f"line(s) {', '.join(map(str, unknown)) or '-'} were not removed by cleaning")
+    keep = kept_lines_of(latest.note) | set(lines)
+    assert latest.source_key is not None  # report_of returns None without one
+    original = decode_text(store.get_bytes(latest.source_key), source="the original text")
+    cleaned = intake.clean(original, keep=frozenset(keep))
+    title_line = cleaned.title if cleaned.title.casefold() == latest.content.title.casefold() else ""
+    body = cleaned.body if title_line else cleaned.text
+    content = validate_content(replace(latest.content, body=body),
+                               known_areas=areas.existing_codes(session, list(latest.content.area_codes)))
+    revision = drafts.add_revision(session, draft_id=draft_id, content=content, author=user.username,
+                                   source_kind=SourceKind.TEXT, source_key=latest.source_key,
+                                   note=kept_lines_note(tuple(sorted(keep))))
+    audit.record(session, actor=user.username, action="draft.lines_kept", entity="draft", entity_id=draft_id,
+                 revision=revision.number, content_hash=content.content_hash(), kept_lines=sorted(keep))
     return revision

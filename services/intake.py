@@ -21,6 +21,10 @@ def rules() -> IntakeRules:
     return parse_rules(text, version=ref)
 
 
+def clean(text: str, *, keep: frozenset[int] = frozenset()) -> IntakeResult:
+    return clean_intake(text, rules(), keep=keep)
+
+
 def report_of(store: ObjectStore, revision: DraftRevision) -> IntakeResult | None:
     """The cleaning report of a text revision, rebuilt from the text as sent (None for audio drafts)."""
     if revision.source_kind is not SourceKind.TEXT or not revision.source_key or (
