@@ -10,8 +10,9 @@ Sentences stating *when* (a date or a time) and *where* (a place) get a bonus on
 bulletin that drops them is useless, and people glance at a board precisely to learn them (the slide
 already shows the title). Sentences come from :mod:`engines.sentences` (wrapped lines joined, blocks closed,
 fragments marked); fragments are never read, the lead is chosen on its merits, and the script is the best
-set of whole sentences that fits, measured on the normalised speech text. Abstractive backends (a seq2seq model, an instruction model; see :func:`summarize_with`)
-produce free text that :func:`fit_generated` trims to the same limits.
+set of whole sentences that fits, measured on the normalised speech text. Abstractive backends (a seq2seq
+model, an instruction model; see :func:`summarize_with`) produce free text that :func:`fit_generated` trims
+to the same limits.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ def test_list_after_a_colon_is_not_a_menu() -> None:
     result = clean_intake(text, RULES)
     assert result.text.split("\n") == ["Lịch tiêm vắc xin tại các thôn trong xã", "Đợt tiêm gồm các thôn:",
                                        "Thôn Bình An", "Thôn Bình Phú", "Thôn Tân Hòa"]
-    assert {r.rule_id for r in result.removed} == {"menu-item", "menu-run"}
+    assert {r.rule_id for r in result.removed} == {"menu-item", "menu-run", "rel-block"}
 
 
 def test_content_sentences_that_resemble_junk_are_kept() -> None:
