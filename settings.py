@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # Summaries: a loudspeaker script of at most this many estimated seconds, a board text of N lines.
     script_seconds: float = Field(default=60.0, gt=5.0, le=900.0)
     board_lines: int = Field(default=6, ge=1, le=20)
+    # Speaking rate the script length is estimated with (on the normalised speech text): syllables per
+    # second of the voice that reads it, with 0.4 s per sentence end; 3.5 fits espeak-ng at 140 words per minute
+    # (least squares over the intake corpus, worst error 7 %; benchmarks/quality.py measures it).
+    speech_syllables_per_second: float = Field(default=3.5, ge=1.5, le=6.0)
 
     model_registry: Path | None = Field(default=None, description="Model registry TOML; default <home>/models.toml")
     model_cache: Path | None = Field(default=None, description="Assembled bundled weights; default <home>/models")

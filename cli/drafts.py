@@ -15,6 +15,7 @@ import typer
 from cli.common import AsUser, echo, ensure_db
 from domain.drafts import Channel
 from domain.errors import InvalidInput
+from domain.intake import CleaningNeedsConfirmation, DraftAllBoilerplate, IntakeResult, TitleNeeded
 from services import areas as area_service
 from services import drafts as draft_service
 from services.runtime import object_store, session
@@ -50,8 +51,11 @@ def draft_submit(
     channels: Annotated[str, typer.Option(help="loudspeaker,board")] = "loudspeaker,board",
     embargo: Annotated[str | None, typer.Option(help="Not before (ISO time with zone).")] = None,
     expires: Annotated[str | None, typer.Option(help="Expiry (ISO time with zone).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Confirm when cleaning removes more than half.")] = False,
+    keep: Annotated[str, typer.Option(help="Line numbers to keep although cleaning would remove them, e.g. 3,7.")]
+    = "",
 ) -> None:
-    """Submit a draft. Validated first; a recording is kept and transcribed for the editor to correct."""
+    """Submit a draft. Web boilerplate is removed and listed; a recording is kept and transcribed."""
     ensure_db()
     if not as_user:
         raise InvalidInput("who is submitting? pass --as USERNAME or set BANTIN_USER")
@@ -67,14 +71,42 @@ def draft_submit(
         body=text, title=title, area_codes=area_codes, languages=lang, priority=priority, author=as_user,
         channels=chans, source_ref=source_ref, requesting_unit=unit,
         embargo_at=_parse_time(embargo, "embargo"), expires_at=_parse_time(expires, "expiry"),
+        confirm_cleaning=yes, keep_lines=_line_numbers(keep),
     )
     if audio:
         _submit_audio(req, file)
         return
-    with session() as s:
-        rev = draft_service.submit_text_draft(s, object_store(), req)
+    try:
+        with session() as s:
+            rev, cleaning = draft_service.submit_cleaned_text_draft(s, object_store(), req)
+    except (DraftAllBoilerplate, CleaningNeedsConfirmation, TitleNeeded) as exc:
+        if exc.result is not None:
+            _print_removed(exc.result)
+        if isinstance(exc, CleaningNeedsConfirmation):
+            echo("nothing stored: check the removed lines, then submit again with --yes (or --keep N,M)")
+        raise
+    _print_removed(cleaning)
     echo(f"draft {rev.draft_id} submitted (revision {rev.number}): {rev.content.title}")
+    if cleaning.article_date:
+        echo(f"article date (from its dateline): {cleaning.article_date.isoformat()}")
     echo(f"next: bantin produce {rev.draft_id}")
+
+
+def _line_numbers(value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in value.split(",") if x.strip())
+    except ValueError:
+        raise InvalidInput(f"--keep takes line numbers separated by commas, like 3,7 (got '{value}')") from None
+
+
+def _print_removed(result: IntakeResult) -> None:
+    """The cleaning report: every removed line with its number and why, so nothing goes silently."""
+    if not result.removed:
+        echo("cleaning: no web boilerplate found")
+        return
+    echo(f"cleaning ({result.rules_version}): removed {len(result.removed)} of {result.content_lines} lines:")
+    for line in result.removed:
+        echo(f"  - line {line.describe('en')}")
 
 
 def _submit_audio(req: draft_service.DraftRequest, file: Path) -> None:

@@ -58,6 +58,7 @@ class AssetKind(StrEnum):
     AUDIO = "audio"  # loudness-normalised broadcast audio
     SLIDE = "slide"  # 1920x1080 PNG for e-boards
     RAW_SPEECH = "raw_speech"  # synthesiser output before loudness normalisation: kept, not published
+    SPEECH_TEXT = "speech_text"  # the script as the voice reads it (numbers, dates, acronyms in words)
 
     @property
     def in_manifest(self) -> bool:

@@ -8,8 +8,11 @@ deterministic: the same text and limits give the same summary.
 
 Sentences stating *when* (a date or a time) and *where* (a place) get a bonus on top of that: a
 bulletin that drops them is useless, and people glance at a board precisely to learn them (the slide
-already shows the title). Abstractive backends (a seq2seq model, an instruction model; see :func:`summarize_with`)
-produce free text that :func:`fit_generated` trims to the same limits.
+already shows the title). Sentences come from :mod:`engines.sentences` (wrapped lines joined, blocks closed,
+fragments marked); fragments are never read, the lead is chosen on its merits, and the script is the best
+set of whole sentences that fits, measured on the normalised speech text. Abstractive backends (a seq2seq
+model, an instruction model; see :func:`summarize_with`) produce free text that :func:`fit_generated` trims
+to the same limits.
 """
 
 from __future__ import annotations
@@ -28,8 +31,11 @@ from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
 from sumy.summarizers.lex_rank import LexRankSummarizer
 
 from domain.faithfulness import extract_facts
-from domain.speech import estimate_speech_seconds
+from domain.speech import DEFAULT_SYLLABLES_PER_SECOND, estimate_speech_seconds
 from engines.errors import SummaryError
+from engines.sentences import is_fragment
+from engines.sentences import split_sentences as _split_sentences
+from engines.textnorm import normalize_for_speech
 
 if TYPE_CHECKING:
     from engines.registry import ModelEntry
@@ -44,6 +50,13 @@ _CLAUSE_BREAK = re.compile(r"[,;:]\s+|\s+[–—-]\s+")
 # Board bonuses: a sentence saying when (a date or a time) or where (a place word before a name).
 WHEN_WEIGHT = 0.5
 WHERE_WEIGHT = 0.3
+# Script bonuses: targets, deadlines and counts are numbers; who acts is a named body or person.
+NUMBER_WEIGHT = 0.2
+WHO_WEIGHT = 0.1
+# Per second of speech: among near-equal choices, the one that uses the time is preferred (a 60 s slot
+# should carry about 60 s of news), but never with a fragment.
+FILL_WEIGHT = 0.03
+MAX_CANDIDATES = 60  # sentences considered for the script, best first (keeps the exact fit fast)
 _PLACE_WORD = re.compile(r"(?<!\w)(?:tại|ở|địa điểm|nơi)(?!\w)", re.I)
 
 
@@ -55,7 +68,7 @@ class Summary:
         script: Selected sentences in their original order.
         board_text: At most ``board_lines`` lines of at most ``board_line_chars`` characters.
         sentence_indexes: Indexes (in the sentence split of the input) of the script's sentences.
-        estimated_seconds: ``domain.speech.estimate_speech_seconds`` of the script.
+        estimated_seconds: Estimated speaking time of the script, on its normalised speech text.
         method: ``whole``, ``lexrank+lead``, with ``+clause-cut`` when the first sentence was cut;
             ``seq2seq`` or ``instruct`` (with ``+trimmed``) for the abstractive backends.
         notes: Human-readable remarks for the operator (e.g. what was cut).
@@ -124,7 +137,8 @@ def _lexrank() -> LexRankSummarizer:
 
 
 def split_sentences(text: str) -> tuple[str, ...]:
-    """Split text into sentences; every line break also ends a sentence (titles, list items).
+    """Split text into sentences: wrapped lines joined, blocks closed with a full stop, list items joined to
+    their introduction (see :mod:`engines.sentences`).
 
     Args:
         text: Vietnamese text.
@@ -132,8 +146,14 @@ def split_sentences(text: str) -> tuple[str, ...]:
     Returns:
         Sentences with inner whitespace collapsed, in order.
     """
-    tokenizer = _tokenizer()
-    return tuple(s for line in text.splitlines() if line.strip() for s in tokenizer.to_sentences(line))
+    _tokenizer()
+    return _split_sentences(text)
+
+
+def speech_seconds(text: str, *, syllables_per_second: float = DEFAULT_SYLLABLES_PER_SECOND) -> float:
+    """Estimated speaking time of ``text`` as the voice reads it: on the normalised speech text, where
+    "7h30" is "bảy giờ ba mươi phút" and "UBND" is "Ủy ban nhân dân"."""
+    return estimate_speech_seconds(normalize_for_speech(text), syllables_per_second=syllables_per_second)
 
 
 def _scores(sentences: tuple[str, ...]) -> list[float]:
@@ -168,27 +188,51 @@ def when_where(sentence: str) -> tuple[bool, bool]:
 
 def board_rank(sentences: tuple[str, ...], scores: list[float] | None = None) -> list[int]:
     """Sentence indexes, best first: centrality and lead, plus the when/where bonuses."""
+    return _order(_boosted(sentences, scores))
+
+
+def _boosted(sentences: tuple[str, ...], scores: list[float] | None = None, *, script: bool = False) -> list[float]:
     base = scores if scores is not None else _scores(sentences)
     boosted = []
     for score, sentence in zip(base, sentences, strict=True):
         when, where = when_where(sentence)
-        boosted.append(score + WHEN_WEIGHT * when + WHERE_WEIGHT * where)
-    return _order(boosted)
+        value = score + WHEN_WEIGHT * when + WHERE_WEIGHT * where
+        if script:
+            kinds = {f.kind for f in extract_facts(sentence)}
+            value += NUMBER_WEIGHT * bool(kinds & {"number", "phone"}) + WHO_WEIGHT * ("name" in kinds)
+        boosted.append(value)
+    return boosted
 
 
-def _cut_to_fit(sentence: str, max_seconds: float) -> tuple[str, str]:
+def _fit(values: list[float], seconds: list[float], budget: float) -> list[int]:
+    """Indexes maximising ``sum(value + FILL_WEIGHT * seconds)`` with ``sum(seconds) <= budget`` (exact,
+    in tenths of a second)."""
+    cap = int(budget * 10)
+    costs = [math.ceil(t * 10) for t in seconds]
+    best: dict[int, tuple[float, tuple[int, ...]]] = {0: (0.0, ())}
+    for i, (value, cost) in enumerate(zip(values, costs, strict=True)):
+        gain = value + FILL_WEIGHT * seconds[i]
+        for used, (total, chosen) in list(best.items()):
+            new = used + cost
+            if new <= cap and (new not in best or best[new][0] < total + gain):
+                best[new] = (total + gain, (*chosen, i))
+    total, chosen = max(best.values(), key=lambda x: (round(x[0], 9), -len(x[1])))
+    return sorted(chosen)
+
+
+def _cut_to_fit(sentence: str, max_seconds: float, sps: float = DEFAULT_SYLLABLES_PER_SECOND) -> tuple[str, str]:
     """Shorten one sentence to ``max_seconds``, at a clause boundary when possible."""
     best = ""
     for match in _CLAUSE_BREAK.finditer(sentence):
         candidate = sentence[: match.start()].rstrip(",;:–—- ") + "."
-        if estimate_speech_seconds(candidate) <= max_seconds:
+        if speech_seconds(candidate, syllables_per_second=sps) <= max_seconds:
             best = candidate
     if best:
         return best, "clause-cut"
     words, kept = sentence.split(), ""
     for end in range(1, len(words) + 1):  # no clause fits: cut between words
         candidate = " ".join(words[:end]).rstrip(",;:–—-.") + "."
-        if estimate_speech_seconds(candidate) > max_seconds:
+        if speech_seconds(candidate, syllables_per_second=sps) > max_seconds:
             break
         kept = candidate
     return kept or words[0], "word-cut"
@@ -219,54 +263,69 @@ def _board(sentences: tuple[str, ...], ranked: list[int], lines: int, width: int
     return "\n".join(wrap.wrap(" ".join(sentences[i] for i in chosen)))
 
 
-def summarize(text: str, *, max_seconds: float, board_lines: int, board_line_chars: int = 48) -> Summary:
+def summarize(text: str, *, max_seconds: float, board_lines: int, board_line_chars: int = 48,
+              syllables_per_second: float = DEFAULT_SYLLABLES_PER_SECOND) -> Summary:
     """Choose a loudspeaker script and a board text from a Vietnamese announcement.
+
+    Only complete sentences are candidates: fragments (a name, a heading, a list item alone) are never
+    read (see :func:`engines.sentences.is_fragment`). Sentences are ranked by centrality, position and
+    what they state (when, where, numbers, who), and the best set that fits ``max_seconds`` is chosen
+    exactly, preferring the set that uses the time; the lead is chosen on its merits, not forced. Length
+    is measured on the normalised speech text (what the voice reads).
 
     Args:
         text: The announcement body.
         max_seconds: Longest allowed script, in estimated speaking seconds.
         board_lines: Lines available on the e-board.
         board_line_chars: Characters per board line.
+        syllables_per_second: Speaking rate of the voice that will read the script.
 
     Returns:
-        The summary. The script always starts with the first sentence (cut at a clause boundary if
-        it alone is too long) and keeps the original order; the whole text when it already fits.
+        The summary, sentences in their original order; every complete sentence when they all fit; the
+        best sentence cut at a clause boundary when no sentence fits alone.
 
     Raises:
-        SummaryError: The text has no sentences, or a limit is not positive.
+        SummaryError: The text has no complete sentence, or a limit is not positive.
     """
     if max_seconds <= 0 or board_lines < 1 or board_line_chars < 8:
         raise SummaryError("max_seconds, board_lines and board_line_chars must be positive (line chars >= 8)")
     sentences = split_sentences(text or "")
     if not sentences:
         raise SummaryError("nothing to summarise: the text is empty")
-    # The when/where bonus serves the script too: a bulletin that drops the date or the place is useless.
-    ranked = board_rank(sentences)
-    board = _board(sentences, ranked, board_lines, board_line_chars)
-
-    whole = " ".join(sentences)
-    if estimate_speech_seconds(whole) <= max_seconds:
-        return Summary(whole, board, tuple(range(len(sentences))), estimate_speech_seconds(whole), "whole")
-
-    chosen = [0]
+    whole_set = [i for i, x in enumerate(sentences) if not is_fragment(x)]
+    if not whole_set:
+        raise SummaryError("no complete sentence to read: the text has only headings, names or list items "
+                           f"({'; '.join(sentences[:3])})")
+    sps = syllables_per_second
+    base = _scores(sentences)
+    scores = _boosted(sentences, base, script=True)
+    complete = set(whole_set)
+    ranked = [i for i in _order(scores) if i in complete]
+    board = _board(sentences, [i for i in board_rank(sentences, base) if i in complete], board_lines,
+                   board_line_chars)
     notes: list[str] = []
+    if len(whole_set) < len(sentences):
+        notes.append(f"left out {len(sentences) - len(whole_set)} fragment(s) (names, headings, list items)")
+    seconds = {i: speech_seconds(sentences[i], syllables_per_second=sps) for i in whole_set}
+    if sum(seconds.values()) <= max_seconds:
+        script = " ".join(sentences[i] for i in whole_set)
+        return Summary(script, board, tuple(whole_set), speech_seconds(script, syllables_per_second=sps),
+                       "whole", tuple(notes))
+    candidates = sorted(ranked[:MAX_CANDIDATES])
+    chosen = _fit([scores[i] for i in candidates], [seconds[i] for i in candidates], max_seconds)
+    picked = [candidates[j] for j in chosen]
     method = "lexrank+lead"
-    first = sentences[0]
-    if estimate_speech_seconds(first) > max_seconds:
-        first, how = _cut_to_fit(first, max_seconds)
-        method += f"+{how}"
-        notes.append(f"the first sentence alone is longer than {max_seconds:.0f} s, so it was cut ({how})")
-    else:
-        for index in ranked:
-            if index == 0:
-                continue
-            trial = sorted(chosen + [index])
-            if estimate_speech_seconds(" ".join(sentences[i] for i in trial)) <= max_seconds:
-                chosen = trial
-    script = " ".join(first if i == 0 else sentences[i] for i in chosen)
-    kept, total = len(chosen), len(sentences)
+    if picked:
+        script = " ".join(sentences[i] for i in picked)
+    else:  # no complete sentence fits alone: shorten the best one rather than read nothing
+        best = ranked[0]
+        script, how = _cut_to_fit(sentences[best], max_seconds, sps)
+        picked, method = [best], f"{method}+{how}"
+        notes.append(f"the best sentence alone is longer than {max_seconds:.0f} s, so it was cut ({how})")
+    kept, total = len(picked), len(sentences)
     notes.append(f"kept {kept} of {total} sentences, left out {total - kept} to fit {max_seconds:.0f} s")
-    return Summary(script, board, tuple(chosen), estimate_speech_seconds(script), method, tuple(notes))
+    return Summary(script, board, tuple(picked), speech_seconds(script, syllables_per_second=sps), method,
+                   tuple(notes))
 
 
 def fit_generated(generated: str, *, max_seconds: float, board_lines: int, board_line_chars: int = 48,
@@ -296,7 +355,7 @@ def fit_generated(generated: str, *, max_seconds: float, board_lines: int, board
     kept: list[str] = []
     notes: list[str] = []
     for sentence in sentences:
-        if estimate_speech_seconds(" ".join([*kept, sentence])) > max_seconds:
+        if speech_seconds(" ".join([*kept, sentence])) > max_seconds:
             break
         kept.append(sentence)
     if not kept:
@@ -309,11 +368,12 @@ def fit_generated(generated: str, *, max_seconds: float, board_lines: int, board
     board_sentences = split_sentences(board_source) if board_source and board_source.strip() else sentences
     board = _board(board_sentences, board_rank(board_sentences), board_lines, board_line_chars)
     script = " ".join(kept)
-    return Summary(script, board, tuple(range(len(kept))), estimate_speech_seconds(script), method, tuple(notes))
+    return Summary(script, board, tuple(range(len(kept))), speech_seconds(script), method, tuple(notes))
 
 
 def summarize_with(model: ModelEntry | None, text: str, *, max_seconds: float, board_lines: int,
-                   board_line_chars: int = 48, max_new_tokens: int = 256) -> Summary:
+                   board_line_chars: int = 48, max_new_tokens: int = 256,
+                   syllables_per_second: float = DEFAULT_SYLLABLES_PER_SECOND) -> Summary:
     """Summarise with the registry's model: extractive (default), ``seq2seq`` or ``instruct``.
 
     Args:
@@ -330,7 +390,8 @@ def summarize_with(model: ModelEntry | None, text: str, *, max_seconds: float, b
         ModelChecksumMismatch: The files differ from the registry's SHA-256.
     """
     if model is None or model.backend == "extractive":
-        return summarize(text, max_seconds=max_seconds, board_lines=board_lines, board_line_chars=board_line_chars)
+        return summarize(text, max_seconds=max_seconds, board_lines=board_lines, board_line_chars=board_line_chars,
+                         syllables_per_second=syllables_per_second)
     if max_seconds <= 0 or board_lines < 1 or board_line_chars < 8:
         raise SummaryError("max_seconds, board_lines and board_line_chars must be positive (line chars >= 8)")
     if not (text or "").strip():

@@ -39,3 +39,18 @@ def load_prompt(name: str, version: int) -> Prompt:
     if not path.is_file():
         raise FileNotFoundError(f"prompt {name}/v{version} does not exist")
     return Prompt(name, version, path.read_text(encoding="utf-8"))
+
+
+def load_data(name: str, filename: str) -> tuple[str, str]:
+    """Read a versioned data file ``prompts/<name>/<filename>`` (e.g. ``intake``, ``rules-v1.tsv``).
+
+    Returns:
+        ``(ref, text)`` where ref is ``name/filename-stem`` for provenance.
+
+    Raises:
+        FileNotFoundError: no such file.
+    """
+    path = resources.files("prompts").joinpath(name, filename)
+    if not path.is_file():
+        raise FileNotFoundError(f"data file {name}/{filename} does not exist")
+    return f"{name}/{filename.rsplit('.', 1)[0]}", path.read_text(encoding="utf-8")

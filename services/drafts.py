@@ -31,9 +31,11 @@ from domain.drafts import (
     validate_metadata,
 )
 from domain.errors import InvalidInput
+from domain.intake import IntakeResult, apply_intake, kept_lines_note, kept_lines_of
 from domain.languages import SOURCE_LANGUAGE, draft_languages
 from domain.priority import parse_priority
 from engines import asr, ffmpeg
+from services import intake
 from storage.models import UserRecord
 from storage.objects import ObjectStore, StoredObject
 from storage.repositories import areas, audit, drafts, users
@@ -67,6 +69,8 @@ class DraftRequest:
     requesting_unit: str = ""
     embargo_at: datetime | None = None
     expires_at: datetime | None = None
+    confirm_cleaning: bool = False  # the editor accepts that cleaning removed more than half of the lines
+    keep_lines: tuple[int, ...] = ()  # lines (from 1) kept although a cleaning rule matched them
 
 
 def read_text_file(path: Path) -> str:
@@ -88,19 +92,29 @@ def read_text_file(path: Path) -> str:
 
 
 def submit_text_draft(session: Session, store: ObjectStore, req: DraftRequest) -> DraftRevision:
-    """Validate and store a text draft as revision 1 of a new draft.
+    """Validate and store a text draft as revision 1 of a new draft (see :func:`submit_cleaned_text_draft`)."""
+    return submit_cleaned_text_draft(session, store, req)[0]
 
-    If ``req.title`` is empty, the first line of the body becomes the title. The original text is kept in
-    the object store (content-addressed) so what the editor sent can always be recovered.
+
+def submit_cleaned_text_draft(session: Session, store: ObjectStore,
+                              req: DraftRequest) -> tuple[DraftRevision, IntakeResult]:
+    """Clean, validate and store a text draft as revision 1 of a new draft.
+
+    Web boilerplate is removed by the intake rules and reported (see :mod:`domain.intake`). If ``req.title``
+    is empty, the headline is taken from the cleaned text. The original text is kept in the object store
+    (content-addressed, the revision's ``source_key``) so what the editor sent can always be recovered.
+
+    Returns:
+        The revision and the cleaning result (removed lines, the article's date).
 
     Raises:
-        InvalidInput: with the first problem found; nothing is stored in that case.
+        InvalidInput: with the first problem found; nothing is stored in that case. Its subclasses
+            ``DraftAllBoilerplate``, ``TitleNeeded`` and ``CleaningNeedsConfirmation`` carry the cleaning result.
         NotFound: the author does not exist.
     """
     author = _editor(session, req.author)
-    title, body = req.title, req.body
-    if not title:
-        title, body = split_title_body(req.body)
+    title, body, cleaning = apply_intake(req.body, req.title, intake.rules(), keep=frozenset(req.keep_lines),
+                                         confirmed=req.confirm_cleaning)
     content = validate_content(
         DraftContent(
             title=title,
@@ -118,12 +132,14 @@ def submit_text_draft(session: Session, store: ObjectStore, req: DraftRequest) -
     )
     source = store.put_bytes(req.body.encode("utf-8"), ext="txt", media_type="text/plain; charset=utf-8")
     revision = drafts.create_draft(session, content=content, author=author.username,
-                                   source_kind=SourceKind.TEXT, source_key=source.key)
+                                   source_kind=SourceKind.TEXT, source_key=source.key,
+                                   note=kept_lines_note(req.keep_lines))
     audit.record(session, actor=author.username, action="draft.submitted", entity="draft",
                  entity_id=revision.draft_id, revision=revision.number, content_hash=content.content_hash(),
-                 source_key=source.key)
-    return revision
-
+                 source_key=source.key, cleaning_rules=cleaning.rules_version,
+                 removed_lines=[r.number for r in cleaning.removed], kept_lines=list(req.keep_lines),
+                 article_date=cleaning.article_date.isoformat() if cleaning.article_date else None)
+    return revision, cleaning
 
 
 def is_audio(path: Path) -> bool:
@@ -304,4 +320,40 @@ def retranscribe_draft(
         audit.record(s, actor="system", action="draft.transcribed", entity="draft", entity_id=draft_id,
                      revision=revision.number, content_hash=content.content_hash(), source_key=latest.source_key,
                      **_provenance(transcript, segments.key))
+    return revision
+
+
+def keep_removed_lines(session: Session, store: ObjectStore, *, draft_id: int, lines: list[int],
+                       author: str) -> DraftRevision:
+    """Put back lines that cleaning removed ("keep this line"): a new revision cleaned again from the
+    original text with those lines kept. The title and targeting stay as in the latest revision.
+
+    Raises:
+        InvalidInput: the latest revision has no cleaned original (an audio draft or an editor's edit),
+            a line number that cleaning did not remove, or a user without the editor role.
+        NotFound: no such draft or user.
+    """
+    user = _editor(session, author)
+    latest = drafts.latest_revision(session, draft_id)
+    report = intake.report_of(store, latest)
+    if report is None:
+        raise InvalidInput(f"revision {latest.number} of draft {draft_id} was not cleaned from a pasted text; "
+                           "edit the text instead")
+    removed = {r.number for r in report.removed}
+    unknown = sorted(set(lines) - removed)
+    if not lines or unknown:
+        raise InvalidInput(f"line(s) {', '.join(map(str, unknown)) or '-'} were not removed by cleaning")
+    keep = kept_lines_of(latest.note) | set(lines)
+    assert latest.source_key is not None  # report_of returns None without one
+    original = decode_text(store.get_bytes(latest.source_key), source="the original text")
+    cleaned = intake.clean(original, keep=frozenset(keep))
+    title_line = cleaned.title if cleaned.title.casefold() == latest.content.title.casefold() else ""
+    body = cleaned.body if title_line else cleaned.text
+    content = validate_content(replace(latest.content, body=body),
+                               known_areas=areas.existing_codes(session, list(latest.content.area_codes)))
+    revision = drafts.add_revision(session, draft_id=draft_id, content=content, author=user.username,
+                                   source_kind=SourceKind.TEXT, source_key=latest.source_key,
+                                   note=kept_lines_note(tuple(sorted(keep))))
+    audit.record(session, actor=user.username, action="draft.lines_kept", entity="draft", entity_id=draft_id,
+                 revision=revision.number, content_hash=content.content_hash(), kept_lines=sorted(keep))
     return revision

@@ -152,12 +152,14 @@ def write_texts(package_id: int, language: str) -> bool:
     prompt = load_prompt(*SCRIPT_PROMPT)
     frame = dict(opening=OPENING, announcer=rev.content.requesting_unit or DEFAULT_ANNOUNCER,
                  title=rev.content.title.rstrip(". "), closing=CLOSING)
-    frame_seconds = estimate_speech_seconds(prompt.render(body="", **frame))
+    sps = settings.speech_syllables_per_second
+    frame_seconds = summarize.speech_seconds(prompt.render(body="", **frame), syllables_per_second=sps)
     model = load_registry().pick(Task.SUMMARIZE, SOURCE_LANGUAGE)
     try:
         summary = summarize.summarize_with(
             model, rev.content.body, max_seconds=max(settings.script_seconds - frame_seconds, 10.0),
             board_lines=settings.board_lines, max_new_tokens=settings.summary_max_tokens,
+            syllables_per_second=sps,
         )
     except SummaryError as exc:
         if model.backend == "extractive":
@@ -184,20 +186,30 @@ def write_texts(package_id: int, language: str) -> bool:
             logger.warning("%s %s blocked: %s", language, label, report.reason())
             return False
     script = prompt.render(body=summary.script, **frame)
-    generated = {**summary.meta(), "estimated_seconds": round(estimate_speech_seconds(script), 1),
-                 "target_seconds": settings.script_seconds, "prompt": prompt.ref, "prompt_sha256": prompt.sha256}
+    spoken = textnorm.normalize_for_speech(script)  # what the voice will read, and what the length is taken on
+    generated = {**summary.meta(), "estimated_seconds": round(estimate_speech_seconds(spoken,
+                                                                                   syllables_per_second=sps), 1),
+                 "target_seconds": settings.script_seconds, "syllables_per_second": sps,
+                 "prompt": prompt.ref, "prompt_sha256": prompt.sha256}
     store = object_store()
     script_obj = store.put_bytes(script.encode("utf-8"), ext="txt", media_type="text/plain; charset=utf-8")
+    spoken_obj = store.put_bytes(spoken.encode("utf-8"), ext="txt", media_type="text/plain; charset=utf-8")
     board_obj = store.put_bytes(summary.board_text.encode("utf-8"), ext="txt",
                                 media_type="text/plain; charset=utf-8")
     with session() as s:
         packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.SCRIPT,
                               stored=script_obj, meta=generated)
+        packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.SPEECH_TEXT,
+                              stored=spoken_obj, meta={"text_normalization": "textnorm",
+                                                       "script_sha256": script_obj.sha256,
+                                                       "estimated_seconds": generated["estimated_seconds"],
+                                                       "target_seconds": settings.script_seconds,
+                                                       "syllables_per_second": sps})
         packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.BOARD_TEXT,
                               stored=board_obj, meta={**generated, "lines": summary.board_text.count("\n") + 1})
         packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.READY)
         audit.record(s, actor="system", action="asset.produced", entity="package", entity_id=package_id,
-                     language=language, kinds=["script", "board_text"], **generated)
+                     language=language, kinds=["script", "speech_text", "board_text"], **generated)
     logger.info("%s script: %.0f s estimated, sentences %s", language, generated["estimated_seconds"],
                 list(summary.sentence_indexes))
     return True

@@ -14,11 +14,12 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.drafts import DraftRevision
 from domain.errors import DomainError, InvalidInput, NotFound
+from domain.intake import CleaningNeedsConfirmation, DraftAllBoilerplate, IntakeResult, TitleNeeded
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus
 from engines.errors import EngineError
 from services import approvals as approval_service
-from services import auth
+from services import auth, intake
 from services import drafts as draft_service
 from services import translations as translation_service
 from services.packages import package_view
@@ -58,9 +59,9 @@ def _authenticate(username: str, password: str) -> int | None:
         return user.id if user else None
 
 
-def _submit_text(req: draft_service.DraftRequest) -> DraftRevision:
+def _submit_text(req: draft_service.DraftRequest) -> tuple[DraftRevision, IntakeResult]:
     with session() as s:
-        return draft_service.submit_text_draft(s, object_store(), req)
+        return draft_service.submit_cleaned_text_draft(s, object_store(), req)
 
 
 @router.post("/login")
@@ -132,21 +133,33 @@ async def draft_create(request: Request) -> Response:
         user = session_user(request, s)
         require(s, user, "draft.create", area_codes=areas)
         username = user.username
+    keep = tuple(int(v) for v in (await request.form()).getlist("keep") if isinstance(v, str) and v.isdigit())
     req = draft_service.DraftRequest(
         title=form.get("title", ""), body=form.get("body", ""), area_codes=areas,
         languages=form.get("languages", "vi") or "vi", priority=form.get("priority", "thuong"),
         author=username, source_ref=form.get("source_ref", ""), requesting_unit=form.get("requesting_unit", ""),
+        confirm_cleaning=bool(form.get("confirm_cleaning")), keep_lines=keep,
     )
+    cleaning = None
     try:
         if has_recording:
             assert upload is not None and not isinstance(upload, str)
             async with saved_upload(upload, "recording") as path:  # Whisper runs in the threadpool
                 rev, _ = await run_in_threadpool(draft_service.submit_audio_draft, session, object_store(), req, path)
         else:
-            rev = await run_in_threadpool(_submit_text, req)
+            rev, cleaning = await run_in_threadpool(_submit_text, req)
+    except (DraftAllBoilerplate, CleaningNeedsConfirmation, TitleNeeded) as exc:
+        # The form comes back with the removed lines, each with "keep this line", and what to do next.
+        flash(request, "error", str(exc))
+        return render(request, "draft_new.html", status_code=422, form=form, keep=set(keep),
+                      removed=exc.result.removed if exc.result else (),
+                      needs_confirm=isinstance(exc, CleaningNeedsConfirmation),
+                      title_needed=isinstance(exc, TitleNeeded))
     except (DomainError, EngineError) as exc:  # show the form again with the message, keeping what was typed
         flash(request, "error", str(exc))
         return render(request, "draft_new.html", status_code=422, form=form)
+    if cleaning is not None and cleaning.removed:
+        flash(request, "info", f"{translate(lang_of(request), 'cleaning_removed')}: {len(cleaning.removed)}")
     if form.get("produce") and not has_recording:  # a transcript is corrected by the editor before production
         await start(request, "produce", rev.draft_id, username)
         flash(request, "info", translate(lang_of(request), "producing_started"))
@@ -166,7 +179,9 @@ def draft_page(request: Request, draft_id: int) -> Response:
         can_produce = can_edit and (
             not pkgs or pkgs[-1].revision_id != drafts.latest_revision_record(s, draft_id).id
             or pkgs[-1].status == PackageStatus.FAILED)
+        report = intake.report_of(object_store(), rev)
         return render(request, "draft.html", rev=rev, pkgs=pkgs, can_produce=can_produce, can_edit=can_edit,
+                      removed=report.removed if report else (),
                       recording_url=f"/drafts/{draft_id}/recording" if rev.source_key and
                       rev.source_kind.value == "audio" else None)
 
@@ -181,6 +196,21 @@ async def draft_edit(request: Request, draft_id: int) -> Response:
         text = f"{form.get('title', '').strip()}\n{form.get('body', '')}"
         try:
             draft_service.edit_draft(s, object_store(), draft_id=draft_id, text=text, author=user.username)
+        except InvalidInput as exc:
+            flash(request, "error", str(exc))
+    return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
+
+
+@router.post("/drafts/{draft_id}/keep")
+async def draft_keep_lines(request: Request, draft_id: int) -> Response:
+    """Put back lines the intake cleaning removed ("keep this line"): a new revision."""
+    await checked_form(request)
+    lines = [int(v) for v in (await request.form()).getlist("keep") if isinstance(v, str) and v.isdigit()]
+    with session() as s:
+        user = session_user(request, s)
+        require(s, user, "draft.create", area_codes=list(drafts.latest_revision(s, draft_id).content.area_codes))
+        try:
+            draft_service.keep_removed_lines(s, object_store(), draft_id=draft_id, lines=lines, author=user.username)
         except InvalidInput as exc:
             flash(request, "error", str(exc))
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)

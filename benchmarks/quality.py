@@ -1,0 +1,171 @@
+"""Bulletin quality on the intake corpus (tests/data/intake): what a commune officer would hear and see.
+
+For every pasted portal page the benchmark cleans the text (prompts/intake/rules-v1.tsv), summarises the
+body to the loudspeaker slot exactly as production does (the versioned frame's seconds taken off the
+target, length estimated on the normalised speech text), speaks the framed script with espeak-ng (the
+embedded voice, through engines.tts) and measures the produced audio with ffprobe.
+
+Columns per page:
+* junk: lines of the cleaned body that are not in the expected clean text (goal 0);
+* lost: expected lines missing after cleaning (goal 0);
+* title / date: the suggested title and the article's date equal the expected ones;
+* frag: fragment sentences (names, headings, list items alone) in the script (goal 0);
+* invented: numbers, dates, times or phones in the script or board text that are not in the source (goal 0);
+* audio s / err %: duration of the produced audio and its error against the target; pages whose whole
+  text is shorter than the slot are marked "whole" and left out of the error summary;
+* raw junk: the baseline, in the same process: script sentences carrying a debris line when the same
+  page is summarised without cleaning (what went on air before intake cleaning).
+
+Usage: .venv/bin/python benchmarks/quality.py [--target 60] [--syllables-per-second 3.3] [--no-audio]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from domain.faithfulness import check_faithfulness  # noqa: E402
+from domain.speech import count_syllables  # noqa: E402
+from engines import ffmpeg, summarize, textnorm  # noqa: E402
+from engines.sentences import is_fragment, split_sentences  # noqa: E402
+from engines.tts import EspeakTTS  # noqa: E402
+from prompts import load_prompt  # noqa: E402
+from services import intake  # noqa: E402
+from settings import get_settings  # noqa: E402
+
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "intake"
+# The frame production puts around every script (tasks/production.py), without importing Prefect.
+OPENING, CLOSING, ANNOUNCER = "Kính thưa bà con nhân dân!", "Trân trọng thông báo!", "Đài Truyền thanh"
+NUMBER_KINDS = {"number", "date", "time", "phone"}
+
+
+def pages() -> list[tuple[str, str, str, list[str], str]]:
+    """(name, raw text, expected title, expected body lines, expected date) of every corpus page."""
+    dates = {row.split("\t")[0]: row.split("\t")[1]
+             for row in (CORPUS / "expected.tsv").read_text(encoding="utf-8").splitlines()
+             if row and not row.startswith("#")}
+    out = []
+    for name in sorted(dates):
+        clean = (CORPUS / f"{name}.clean.txt").read_text(encoding="utf-8").rstrip("\n").split("\n")
+        out.append((name, (CORPUS / f"{name}.raw.txt").read_text(encoding="utf-8"), clean[0], clean[1:],
+                    dates[name]))
+    return out
+
+
+def frame_of(title: str) -> tuple[object, dict[str, str]]:
+    prompt = load_prompt("loudspeaker_script", 1)
+    return prompt, dict(opening=OPENING, announcer=ANNOUNCER, title=title.rstrip(". "), closing=CLOSING)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", type=float, default=get_settings().script_seconds)
+    parser.add_argument("--syllables-per-second", type=float, default=get_settings().speech_syllables_per_second)
+    parser.add_argument("--more-targets", default="30,45", help="further slots (s) for the duration summary")
+    parser.add_argument("--no-audio", action="store_true", help="skip synthesis (no duration column)")
+    args = parser.parse_args()
+    sps, target = args.syllables_per_second, args.target
+    voice = EspeakTTS()
+    rows, errors, rates = [], [], []
+    totals = dict(junk=0, lost=0, title=0, date=0, frag=0, invented=0, raw_junk=0)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bantin-quality-") as tmp:
+        for name, raw, want_title, want_body, want_date in pages():
+            result = intake.clean(raw)
+            kept = [line for line in result.body.split("\n") if line.strip()]
+            junk = sum(1 for line in kept if line not in want_body)
+            lost = sum(1 for line in want_body if line not in kept)
+            title_ok = result.title == want_title
+            date_ok = str(result.article_date) == want_date
+            prompt, frame = frame_of(result.title or want_title)
+            frame_text = prompt.render(body="", **frame)  # type: ignore[attr-defined]
+            budget = max(target - summarize.speech_seconds(frame_text, syllables_per_second=sps), 10.0)
+            summary = summarize.summarize(result.body, max_seconds=budget, board_lines=6, syllables_per_second=sps)
+            frag = sum(1 for s in split_sentences(summary.script) if is_fragment(s))
+            source = "\n".join(want_body)
+            invented = sum(1 for text in (summary.script, summary.board_text)
+                           for f in check_faithfulness(text, source, allowed_extra=frame_text).missing
+                           if f.kind in NUMBER_KINDS)
+            debris = [line for line in raw.split("\n") if line.strip() and line not in want_body
+                      and line != want_title and len(line) > 2]
+            try:
+                baseline = summarize.summarize("\n".join(raw.split("\n")[1:]), max_seconds=budget, board_lines=6,
+                                               syllables_per_second=sps)
+                raw_junk = sum(1 for s in split_sentences(baseline.script) if any(d in s for d in debris))
+            except Exception:  # noqa: BLE001 - a page the old path cannot summarise counts as all junk
+                raw_junk = -1
+            audio_s = err = None
+            if not args.no_audio:
+                spoken = textnorm.normalize_for_speech(prompt.render(body=summary.script, **frame))  # type: ignore[attr-defined]
+                wav = Path(tmp) / f"{name}.wav"
+                voice.synthesize(spoken, "vi", wav)
+                audio_s = ffmpeg.probe(wav).duration_s
+                rates.append(count_syllables(spoken) / audio_s)
+                if summary.method != "whole":
+                    err = (audio_s - target) / target
+                    errors.append(err)
+            for key, value in (("junk", junk), ("lost", lost), ("title", title_ok), ("date", date_ok),
+                               ("frag", frag), ("invented", invented), ("raw_junk", max(raw_junk, 0))):
+                totals[key] += int(value)
+            rows.append((name, junk, lost, title_ok, date_ok, frag, invented, summary.method, audio_s, err, raw_junk))
+    elapsed = time.perf_counter() - started
+    print(f"intake corpus: {len(rows)} pages, target {target:.0f} s, estimate at {sps} syllables/s, "
+          f"rules {intake.rules().version}, voice espeak-ng {voice.version()} at {voice.words_per_minute} wpm")
+    print(f"{'page':<28}{'junk':>5}{'lost':>5}{'title':>6}{'date':>5}{'frag':>5}{'inv':>5}  "
+          f"{'method':<14}{'audio s':>8}{'err %':>7}{'raw junk':>9}")
+    for name, junk, lost, title_ok, date_ok, frag, invented, method, audio_s, err, raw_junk in rows:
+        audio = f"{audio_s:8.1f}" if audio_s is not None else f"{'-':>8}"
+        error = f"{100 * err:+7.1f}" if err is not None else f"{'whole':>7}"
+        print(f"{name:<28}{junk:>5}{lost:>5}{'ok' if title_ok else 'NO':>6}{'ok' if date_ok else 'NO':>5}"
+              f"{frag:>5}{invented:>5}  {method:<14}{audio}{error}{raw_junk:>9}")
+    n = len(rows)
+    print(f"{'TOTAL':<28}{totals['junk']:>5}{totals['lost']:>5}{totals['title']:>4}/{n}{totals['date']:>3}/{n}"
+          f"{totals['frag']:>4}{totals['invented']:>5}")
+    print(f"junk lines surviving: {totals['junk']} (baseline without cleaning: {totals['raw_junk']} junk sentences "
+          f"read on air); fragments chosen: {totals['frag']}; numbers not in source: {totals['invented']}; "
+          f"title accuracy {totals['title']}/{n}; article date {totals['date']}/{n}")
+    if errors:
+        within = sum(1 for e in errors if abs(e) <= 0.10)
+        print(f"duration vs {target:.0f} s target on produced audio ({len(errors)} pages longer than the slot): "
+              f"mean {100 * statistics.mean(errors):+.1f} %, worst {100 * max(errors, key=abs):+.1f} %, "
+              f"within ±10 %: {within}/{len(errors)}; espeak-ng read {statistics.mean(rates):.2f} syllables/s "
+              f"of normalised text (the estimate assumes {sps})")
+    if not args.no_audio:
+        for extra in (float(x) for x in args.more_targets.split(",") if x.strip()):
+            print(duration_summary(extra, sps, voice))
+    print(f"wall time {time.perf_counter() - started:.1f} s (table {elapsed:.1f} s)")
+
+
+def duration_summary(target: float, sps: float, voice: EspeakTTS) -> str:
+    """Audio duration error against ``target`` over the pages longer than that slot."""
+    errors, fragments = [], 0
+    with tempfile.TemporaryDirectory(prefix="bantin-quality-") as tmp:
+        for name, raw, want_title, _, _ in pages():
+            result = intake.clean(raw)
+            prompt, frame = frame_of(result.title or want_title)
+            frame_text = prompt.render(body="", **frame)  # type: ignore[attr-defined]
+            budget = max(target - summarize.speech_seconds(frame_text, syllables_per_second=sps), 10.0)
+            summary = summarize.summarize(result.body, max_seconds=budget, board_lines=6, syllables_per_second=sps)
+            fragments += sum(1 for x in split_sentences(summary.script) if is_fragment(x))
+            if summary.method == "whole":
+                continue
+            wav = Path(tmp) / f"{name}.wav"
+            voice.synthesize(textnorm.normalize_for_speech(prompt.render(body=summary.script, **frame)), "vi",  # type: ignore[attr-defined]
+                             wav)
+            errors.append((ffmpeg.probe(wav).duration_s - target) / target)
+    if not errors:
+        return f"target {target:.0f} s: every page fits whole"
+    within = sum(1 for e in errors if abs(e) <= 0.10)
+    return (f"target {target:.0f} s on produced audio ({len(errors)} pages longer than the slot): mean "
+            f"{100 * statistics.mean(errors):+.1f} %, worst {100 * max(errors, key=abs):+.1f} %, within ±10 %: "
+            f"{within}/{len(errors)}; fragments chosen {fragments}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""Intake cleaning as a service: the versioned rules loaded once, and the cleaning report of a revision.
+
+The rules live in ``prompts/intake/rules-v1.tsv``; :func:`domain.intake.apply_intake` decides what a
+cleaning result means for a draft (refused, needs confirmation, needs a title). The text as sent is
+stored with every text revision (its ``source_key``), so the report can always be rebuilt from it.
+"""
+
+from functools import lru_cache
+
+from domain.drafts import DraftRevision, SourceKind, decode_text
+from domain.intake import IntakeResult, IntakeRules, clean_intake, kept_lines_of, parse_rules
+from prompts import load_data
+from storage.objects import ObjectStore
+
+RULES_FILE = ("intake", "rules-v1.tsv")
+
+
+@lru_cache(maxsize=1)
+def rules() -> IntakeRules:
+    ref, text = load_data(*RULES_FILE)
+    return parse_rules(text, version=ref)
+
+
+def clean(text: str, *, keep: frozenset[int] = frozenset()) -> IntakeResult:
+    return clean_intake(text, rules(), keep=keep)
+
+
+def report_of(store: ObjectStore, revision: DraftRevision) -> IntakeResult | None:
+    """The cleaning report of a text revision, rebuilt from the text as sent (None for audio drafts)."""
+    if revision.source_kind is not SourceKind.TEXT or not revision.source_key or (
+            revision.number > 1 and not kept_lines_of(revision.note)):  # an editor's edit is not cleaned
+        return None
+    original = decode_text(store.get_bytes(revision.source_key), source="the original text")
+    return clean_intake(original, rules(), keep=kept_lines_of(revision.note))

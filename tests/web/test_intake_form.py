@@ -1,0 +1,64 @@
+"""The draft form shows what cleaning removed, asks for confirmation, and keeps a line in one click."""
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.runtime import session
+from settings import get_settings
+from storage.repositories import drafts
+from tests.web.test_authz import RecordingFlows, csrf_of, login
+from web.app import create_app
+
+pytestmark = pytest.mark.integration
+
+PAGE = "\n".join((
+    "English | Khmer", "Trang chủ | Giới thiệu | Liên hệ", "Đang online: 12", "Xem cỡ chữ A+ A-",
+    "Lịch cắt điện thôn Đông ngày 10/12/2026",
+    "Điện lực xã cắt điện thôn Đông từ 7 giờ đến 11 giờ ngày 10/12/2026 để sửa đường dây.",
+    "Nguyễn Văn An",
+))
+
+
+def test_heavy_cleaning_is_confirmed_and_a_removed_line_kept(web_home: Path) -> None:
+    app = create_app(get_settings())
+    app.state.flows = RecordingFlows()
+    with TestClient(app, follow_redirects=False) as client:
+        csrf = login(client, "editor_daloc")
+        form = {"title": "", "body": PAGE, "area": "29377", "languages": "vi", "priority": "thuong", "csrf": csrf}
+        resp = client.post("/drafts", data=form)
+        assert resp.status_code == 422
+        assert 'name="confirm_cleaning"' in resp.text
+        assert "English | Khmer" in resp.text and 'name="keep" value="7"' in resp.text
+        resp = client.post("/drafts", data={**form, "csrf": csrf_of(client), "confirm_cleaning": "1"})
+        assert resp.status_code == 303, resp.text[:400]
+        draft_id = int(resp.headers["location"].rsplit("/", 1)[1])
+        with session() as s:
+            first = drafts.latest_revision(s, draft_id)
+        assert first.content.title == "Lịch cắt điện thôn Đông ngày 10/12/2026"
+        assert "Nguyễn Văn An" not in first.content.body
+        page = client.get(f"/drafts/{draft_id}").text
+        assert f'action="/drafts/{draft_id}/keep"' in page and "Chọn ngôn ngữ của trang" in page
+        resp = client.post(f"/drafts/{draft_id}/keep", data={"keep": "7", "csrf": csrf_of(client)})
+        assert resp.status_code == 303
+        with session() as s:
+            kept = drafts.latest_revision(s, draft_id)
+        assert kept.number == 2
+        assert kept.content.body.split("\n") == [
+            "Điện lực xã cắt điện thôn Đông từ 7 giờ đến 11 giờ ngày 10/12/2026 để sửa đường dây.", "Nguyễn Văn An"]
+        assert kept.source_key == first.source_key  # the original stays the source
+        assert 'name="keep" value="7"' not in client.get(f"/drafts/{draft_id}").text
+
+
+def test_missing_title_is_highlighted(web_home: Path) -> None:
+    app = create_app(get_settings())
+    app.state.flows = RecordingFlows()
+    body = ("KẾ HOẠCH\nỦy ban nhân dân xã thông báo đến toàn thể bà con nhân dân về việc tổ chức tiêm vắc xin phòng "
+            "bệnh sởi cho trẻ em từ một đến năm tuổi tại trạm y tế xã trong tuần tới.")
+    with TestClient(app, follow_redirects=False) as client:
+        csrf = login(client, "editor_daloc")
+        resp = client.post("/drafts", data={"title": "", "body": body, "area": "29377", "languages": "vi",
+                                            "priority": "thuong", "csrf": csrf})
+        assert resp.status_code == 422
+        assert 'class="invalid" aria-invalid="true"' in resp.text
