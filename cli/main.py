@@ -21,6 +21,7 @@ from cli.common import AsUser, echo, ensure_db
 from cli.drafts import draft_app
 from cli.models import models_app
 from cli.templates import templates_app
+from cli.tokens import tokens_app
 from cli.users import users_app
 from domain.approvals import Role
 from domain.deliveries import DestinationKind, PublicationFailed
@@ -47,6 +48,7 @@ app.add_typer(dest_app, name="destinations")
 app.add_typer(models_app, name="models")
 app.add_typer(audit_app, name="audit")
 app.add_typer(templates_app, name="template")
+app.add_typer(tokens_app, name="api-token")
 search_commands.register(app)
 device_commands.register(app)
 program_commands.register(app)
@@ -265,14 +267,14 @@ def serve(
     import uvicorn
 
     from deployments.local import local_stack
-    from web.app import create_app
+    from web.app import SERVER_OPTIONS, create_app
 
     ensure_db()
     settings = get_settings()
     configure_prefect_env(settings)
     if not (flows or flows_only):
         echo(f"bantin web app on http://{host}:{port}/  (API docs: /docs)")
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", **SERVER_OPTIONS)
         return
     from os import environ
 
@@ -287,20 +289,7 @@ def serve(
             block_until_stopped()
             return
         echo(f"bantin web app on http://{host}:{port}/  (API docs: /docs)")
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
-
-
-@app.command("api-token")
-def api_token(username: str) -> None:
-    """Print a bearer token for the JSON API acting as USERNAME (valid BANTIN_API_TOKEN_DAYS days;
-    disabling the user revokes it)."""
-    from web.security import issue_api_token, load_secret
-
-    ensure_db()
-    with session() as s:
-        users.get_user(s, username)
-    settings = get_settings()
-    echo(issue_api_token(load_secret(settings.home, settings.secret_key), username))
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", **SERVER_OPTIONS)
 
 
 @app.command()

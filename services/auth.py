@@ -28,7 +28,7 @@ from domain.approvals import Role
 from domain.areas import Area, is_within
 from domain.users import ANY_LANGUAGE, Membership, dummy_hash, needs_rehash, verify_password
 from storage.models import UserRecord
-from storage.repositories import areas, audit, users
+from storage.repositories import areas, users
 
 ALL_ROLES = frozenset(Role)
 _ACTIONS: dict[str, tuple[frozenset[Role], bool]] = {  # action -> (roles granting it, needs every area)
@@ -48,7 +48,7 @@ def authenticate(session: Session, username: str, password: str) -> UserRecord |
     An unknown username costs one argon2 verification too (against a dummy hash), so response time does
     not reveal which usernames exist. Disabled accounts and accounts without a password fail. A hash made
     with weaker parameters than today's is replaced in the caller's transaction. Nothing is audited here:
-    the web layer records sign-ins and applies rate limits.
+    ``services.credentials.open_session`` records the sign-in; the web layer applies rate limits.
     """
     user = users.find_user(session, username.strip())
     stored = user.password_hash if user is not None else None
@@ -138,9 +138,3 @@ def visible_area_codes(session: Session, user: UserRecord) -> set[str] | None:
             seen.add(code)
             stack.extend(children.get(code, ()))
     return seen
-
-
-def record_sign_in(session: Session, user: UserRecord, *, via: str) -> None:
-    """Audit a successful sign-in (``via``: "web", "api"); for the web layer to call."""
-    audit.record(session, actor=user.username, action="user.signed_in", entity="user", entity_id=user.username,
-                 via=via)

@@ -3,7 +3,7 @@
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from services import auth
+from services import auth, credentials
 from storage.models import UserRecord
 from storage.repositories import packages
 from web.app import Forbidden, LoginRequired
@@ -13,12 +13,12 @@ def session_user(request: Request, s: Session) -> UserRecord:
     """The signed-in user of a page request.
 
     Raises:
-        LoginRequired: nobody is signed in, or the account was disabled since.
+        LoginRequired: nobody is signed in, or the session was revoked (logout, password or role change,
+            account disabled) or expired.
     """
-    uid = request.session.get("uid")
-    user = s.get(UserRecord, uid) if isinstance(uid, int) else None
-    if user is None or not user.active:
-        request.session.pop("uid", None)
+    user = credentials.session_user(s, request.session.get("sid"))
+    if user is None:
+        request.session.pop("sid", None)
         raise LoginRequired()
     request.state.user_view = {"username": user.username, "full_name": user.full_name, "is_demo": user.is_demo}
     return user

@@ -18,7 +18,7 @@ from domain.errors import ApprovalRefused, DomainError, InvalidInput, InvalidTra
 from settings import Settings, get_settings
 from web.i18n import LANGS, translate
 from web.jobs import FlowStarter
-from web.security import LoginThrottle, load_secret, new_csrf_token
+from web.security import LoginThrottle, load_secret, new_csrf_token, parse_proxies
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -30,6 +30,11 @@ class Forbidden(Exception):
 
 class LoginRequired(Exception):
     """No signed-in user (pages redirect to /login; the API answers 401)."""
+
+
+# How ``bantin serve`` runs uvicorn: its proxy-header middleware would believe X-Forwarded-For from any
+# loopback client; client addresses are resolved by the app against BANTIN_TRUSTED_PROXIES instead.
+SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "server_header": False}
 
 
 def http_status(exc: Exception) -> int:
@@ -91,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.flows = starter
     app.state.throttle = LoginThrottle()
+    app.state.trusted_proxies = parse_proxies(settings.trusted_proxies)
     app.state.secret = load_secret(settings.home, settings.secret_key)
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret, session_cookie="bantin_session",
                        max_age=12 * 3600, same_site="lax", https_only=settings.secure_cookies)
