@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     device_cache_s: float = Field(default=5.0, ge=0.0, le=300.0)
     # A built schedule is reused while nothing it depends on changed, for at most this long (time-driven changes).
     device_schedule_ttl_s: float = Field(default=60.0, ge=0.0, le=3600.0)
+    device_registrations_per_hour: int = Field(default=30, ge=1, le=100_000)  # per client address (x20 overall)
     key_grace_days: int = Field(default=14, ge=1, le=365)  # old signing key still listed after a rotation
     emergency_repeat_s: int = Field(default=600, ge=30, le=86400)  # replay interval of an emergency
     emergency_default_minutes: int = Field(default=120, ge=5, le=10080)  # lifetime of one without an expiry

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 
 from cli import devices as device_commands
 from cli import programs as program_commands
@@ -25,7 +25,7 @@ from cli.tokens import tokens_app
 from cli.users import users_app
 from domain.approvals import Role
 from domain.deliveries import DestinationKind, PublicationFailed
-from domain.errors import DomainError, InvalidInput
+from domain.errors import DomainError, Forbidden, InvalidInput
 from engines.errors import EngineError
 from services import approvals as approval_service
 from services.packages import package_view
@@ -302,14 +302,25 @@ def demo(
     run_demo(quiet=keep_quiet)
 
 
+# The one table from error classes to exit statuses: 1 infrastructure, 2 bad input (and every other
+# domain or engine error), 3 a tampered audit log (``bantin audit``), 4 not allowed.
+EXIT_CODES: dict[type[Exception], int] = {StorageError: 1, DomainError: 2, Forbidden: 4}
+
+
 def main() -> None:
-    """Entry point: run the app, turning expected errors into one line and exit status 2 (1 for
-    infrastructure problems)."""
+    """Entry point: run the app, turning expected errors into one line and the exit status of
+    :data:`EXIT_CODES`."""
     try:
         app()
+    except Forbidden as exc:
+        typer.echo(f"error: not allowed: {exc}", err=True)
+        sys.exit(EXIT_CODES[Forbidden])
+    except (OverflowError, UnicodeError, DataError):
+        typer.echo("error: a value is out of range or holds characters that cannot be stored", err=True)
+        sys.exit(EXIT_CODES[DomainError])
     except (DomainError, EngineError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_CODES[DomainError])
     except ValidationError as exc:  # settings from the environment
         first = exc.errors()[0]
         loc = "_".join(str(x) for x in first.get("loc", ())).upper()
@@ -318,7 +329,7 @@ def main() -> None:
         sys.exit(2)
     except (StorageError, DBAPIError, OSError, PublicationFailed) as exc:
         typer.echo(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_CODES[StorageError])
 
 
 if __name__ == "__main__":

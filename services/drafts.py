@@ -7,10 +7,10 @@ transcribed, and the draft is written in a second short session.
 
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -21,6 +21,8 @@ from domain.drafts import (
     DraftContent,
     DraftRevision,
     SourceKind,
+    check_schedule,
+    check_storable,
     decode_text,
     editor_revision_note,
     is_unreviewed_transcript,
@@ -30,10 +32,11 @@ from domain.drafts import (
     validate_content,
     validate_metadata,
 )
-from domain.errors import InvalidInput
+from domain.errors import Forbidden, InvalidInput
 from domain.languages import SOURCE_LANGUAGE, draft_languages
 from domain.priority import parse_priority
 from engines import asr, ffmpeg
+from services import auth
 from storage.models import UserRecord
 from storage.objects import ObjectStore, StoredObject
 from storage.repositories import areas, audit, drafts, users
@@ -87,7 +90,8 @@ def read_text_file(path: Path) -> str:
     return decode_text(path.read_bytes(), source=path.name)
 
 
-def submit_text_draft(session: Session, store: ObjectStore, req: DraftRequest) -> DraftRevision:
+def submit_text_draft(session: Session, store: ObjectStore, req: DraftRequest,
+                      *, now: datetime | None = None) -> DraftRevision:
     """Validate and store a text draft as revision 1 of a new draft.
 
     If ``req.title`` is empty, the first line of the body becomes the title. The original text is kept in
@@ -97,7 +101,9 @@ def submit_text_draft(session: Session, store: ObjectStore, req: DraftRequest) -
         InvalidInput: with the first problem found; nothing is stored in that case.
         NotFound: the author does not exist.
     """
-    author = _editor(session, req.author)
+    author = _editor(session, req.author, req.area_codes)
+    check_storable(req.title, "title")
+    check_storable(req.body, "body")
     title, body = req.title, req.body
     if not title:
         title, body = split_title_body(req.body)
@@ -116,6 +122,7 @@ def submit_text_draft(session: Session, store: ObjectStore, req: DraftRequest) -
         ),
         known_areas=areas.existing_codes(session, [c.strip() for c in req.area_codes]),
     )
+    check_schedule(content, now or datetime.now(UTC))
     source = store.put_bytes(req.body.encode("utf-8"), ext="txt", media_type="text/plain; charset=utf-8")
     revision = drafts.create_draft(session, content=content, author=author.username,
                                    source_kind=SourceKind.TEXT, source_key=source.key)
@@ -131,10 +138,24 @@ def is_audio(path: Path) -> bool:
     return path.suffix.lower() in AUDIO_SUFFIXES
 
 
-def _editor(session: Session, username: str) -> UserRecord:
-    author = users.get_user(session, username)
+def _editor(session: Session, username: str, area_codes: Sequence[str]) -> UserRecord:
+    """The author, if they may write drafts for every target area (an editor of another commune may not:
+    the web, the API, the CLI and templates all come through here). Unknown codes are left to validation,
+    which names them.
+
+    Raises:
+        InvalidInput: nobody named.
+        NotFound: unknown or disabled user.
+        Forbidden: no editor role, or not for these areas.
+    """
+    author = auth.acting_user(session, username, what="submit or edit drafts")
     if not ({Role.EDITOR, Role.ADMIN} & users.roles_of(author)):
-        raise InvalidInput(f"user '{username}' may not submit or edit drafts (needs the editor role)")
+        raise Forbidden(f"user '{username}' may not submit or edit drafts (needs the editor role)")
+    tree = auth.area_tree(session)
+    known = [c.strip() for c in area_codes if c.strip() in tree]
+    if known and not auth.can(session, author, "draft.create", area_codes=known):
+        raise Forbidden(f"user '{username}' may not submit or edit drafts for {', '.join(known)} "
+                        "(an editor of another area)")
     return author
 
 
@@ -192,9 +213,10 @@ def submit_audio_draft(
         ModelUnavailable, ModelChecksumMismatch: the ASR model cannot be used.
     """
     with open_session() as s:
-        _editor(s, req.author)
+        _editor(s, req.author, req.area_codes)
         metadata = validate_metadata(_content(req, title="", body=""),
                                      known_areas=areas.existing_codes(s, [c.strip() for c in req.area_codes]))
+        check_schedule(metadata, datetime.now(UTC))
     check_recording(recording)
     stored = store.put_file(recording, ext=recording.suffix.lstrip(".").lower(),
                             media_type=AUDIO_MEDIA_TYPES[recording.suffix.lower()])
@@ -206,7 +228,7 @@ def submit_audio_draft(
     note = machine_transcript_note(engine=transcript.engine, model=transcript.model, language=transcript.language,
                                    transcript_key=segments.key)
     with open_session() as s:
-        author = _editor(s, req.author)
+        author = _editor(s, req.author, req.area_codes)
         revision = drafts.create_draft(s, content=content, author=author.username, source_kind=SourceKind.AUDIO,
                                        source_key=stored.key, note=note)
         audit.record(s, actor=author.username, action="draft.submitted", entity="draft",
@@ -240,8 +262,8 @@ def edit_draft(session: Session, store: ObjectStore, *, draft_id: int, text: str
         InvalidInput: invalid text, an unchanged text, or a user without the editor role.
         NotFound: no such draft or user.
     """
-    user = _editor(session, author)
     latest = drafts.latest_revision(session, draft_id)
+    user = _editor(session, author, latest.content.area_codes)
     title, body = split_title_body(text)
     content = validate_content(replace(latest.content, title=title, body=body),
                                known_areas=areas.existing_codes(session, list(latest.content.area_codes)))

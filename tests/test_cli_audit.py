@@ -46,3 +46,14 @@ def test_checkpoint_then_emptied_log_exits_3(home: Path, tmp_path: Path) -> None
     assert "(the log was emptied)" in bad.stderr
     refused = runner.invoke(audit_app, ["checkpoint", "--file", str(kept)])
     assert refused.exit_code == TAMPERED_EXIT and len(kept.read_text().splitlines()) == 1
+
+
+def test_destination_urls_with_line_breaks_are_refused(home: Path) -> None:
+    from domain.errors import InvalidInput
+
+    for url in ("https://htttn.example/in\r\nX-Injected: 1", "https://htttn.example/in\nHost: evil",
+                "https://htttn.example/ in", "https://htttn.example/\x00"):
+        out = runner.invoke(app, ["destinations", "add", "htttn-tinh", url])
+        assert isinstance(out.exception, InvalidInput) and "one line" in str(out.exception), url
+    assert "htttn-tinh" not in runner.invoke(app, ["destinations", "list"]).stdout
+    assert runner.invoke(app, ["destinations", "add", "htttn-tinh", "https://htttn.example/in"]).exit_code == 0

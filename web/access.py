@@ -5,8 +5,7 @@ from sqlalchemy.orm import Session
 
 from services import auth, credentials
 from storage.models import UserRecord
-from storage.repositories import packages
-from web.app import Forbidden, LoginRequired
+from web.app import LoginRequired
 
 
 def session_user(request: Request, s: Session) -> UserRecord:
@@ -26,9 +25,8 @@ def session_user(request: Request, s: Session) -> UserRecord:
 
 def require(s: Session, user: UserRecord, action: str, *, area_codes: list[str] | None = None,
             language: str | None = None) -> None:
-    """Raise Forbidden unless ``user`` may do ``action`` on these areas."""
-    if not auth.can(s, user, action, area_codes=list(area_codes or []), language=language):
-        raise Forbidden(action)
+    """Raise Forbidden unless ``user`` may do ``action`` on these areas (``services.auth.require``)."""
+    auth.require(s, user, action, area_codes=list(area_codes or []), language=language)
 
 
 def visible(s: Session, user: UserRecord, area_codes: list[str]) -> bool:
@@ -38,7 +36,4 @@ def visible(s: Session, user: UserRecord, area_codes: list[str]) -> bool:
 
 
 def package_areas(s: Session, package_id: int) -> list[str]:
-    from storage.repositories import drafts
-
-    pkg = packages.get_package(s, package_id)
-    return list(drafts.revision_by_id(s, pkg.revision_id).content.area_codes)
+    return auth.package_area_codes(s, package_id)

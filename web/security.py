@@ -7,6 +7,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 
@@ -64,6 +65,35 @@ class LoginThrottle:
     def succeeded(self, username: str, client: str) -> None:
         with self._lock:
             self._failures.pop((username.lower(), client), None)
+
+
+class RateLimit:
+    """At most ``limit`` events per key within a sliding ``window`` of seconds; ``clock`` is injectable.
+
+    Kept in process memory, like :class:`LoginThrottle`.
+    """
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._events: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, *keys: str) -> bool:
+        """Count one event against every key, unless one of them is already at its limit (then nothing is
+        counted and the answer is False)."""
+        now = self.clock()
+        with self._lock:
+            queues = [self._events.setdefault(k, deque()) for k in keys]
+            for q in queues:
+                while q and now - q[0] >= self.window:
+                    q.popleft()
+            if any(len(q) >= self.limit for q in queues):
+                return False
+            for q in queues:
+                q.append(now)
+            return True
 
 
 def parse_proxies(spec: str) -> tuple[IPv4Network | IPv6Network, ...]:
