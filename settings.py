@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     secret_key: str = ""
     secure_cookies: bool = False  # set true behind HTTPS
     api_token_days: int = Field(default=30, ge=1, le=365)
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated); empty:
+    # the header is ignored and the connecting address is the client (for the login throttle).
+    trusted_proxies: str = ""
     # Start flows through Prefect deployments (a Prefect server with `deployments.serve` or workers)
     # instead of calling them in a background thread of the web process.
     use_deployments: bool = False
@@ -84,6 +87,7 @@ class Settings(BaseSettings):
     device_cache_s: float = Field(default=5.0, ge=0.0, le=300.0)
     # A built schedule is reused while nothing it depends on changed, for at most this long (time-driven changes).
     device_schedule_ttl_s: float = Field(default=60.0, ge=0.0, le=3600.0)
+    device_registrations_per_hour: int = Field(default=30, ge=1, le=100_000)  # per client address (x20 overall)
     key_grace_days: int = Field(default=14, ge=1, le=365)  # old signing key still listed after a rotation
     emergency_repeat_s: int = Field(default=600, ge=30, le=86400)  # replay interval of an emergency
     emergency_default_minutes: int = Field(default=120, ge=5, le=10080)  # lifetime of one without an expiry
@@ -132,6 +136,16 @@ class Settings(BaseSettings):
             self.model_registry = self.home / "models.toml"
         if self.model_cache is None:
             self.model_cache = self.home / "models"
+        if self.trusted_proxies:
+            from ipaddress import ip_network
+
+            for part in self.trusted_proxies.split(","):
+                if part.strip():
+                    try:
+                        ip_network(part.strip(), strict=False)
+                    except ValueError:
+                        raise ValueError(f"BANTIN_TRUSTED_PROXIES: '{part.strip()}' is not an address or "
+                                         "network") from None
         if self.store == "s3" and not (self.s3_endpoint and self.s3_access_key and self.s3_secret_key):
             raise ValueError("BANTIN_STORE=s3 needs BANTIN_S3_ENDPOINT, BANTIN_S3_ACCESS_KEY and BANTIN_S3_SECRET_KEY")
         return self

@@ -10,7 +10,10 @@ from services.runtime import session
 from storage.migrate import schema_behind
 from storage.repositories import areas
 
-AsUser = Annotated[str, typer.Option("--as", envvar="BANTIN_USER", help="Who is acting (username).")]
+# The local operator's identity: the services check it like a signed-in user of the web app (role and
+# area), so the CLI cannot do what that person could not do on the web.
+AsUser = Annotated[str, typer.Option("--as", envvar="BANTIN_USER",
+                                     help="Who is acting (username); checked like a web user (role and area).")]
 
 
 def echo(text: str = "") -> None:

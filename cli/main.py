@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 
 from cli import devices as device_commands
 from cli import programs as program_commands
@@ -22,11 +22,12 @@ from cli.common import AsUser, echo, ensure_db
 from cli.drafts import draft_app
 from cli.models import models_app
 from cli.templates import templates_app
+from cli.tokens import tokens_app
 from cli.users import users_app
 from domain.approvals import Role
 from domain.areas import AreaLevel, tree_levels
 from domain.deliveries import DestinationKind, PublicationFailed
-from domain.errors import DomainError, InvalidInput
+from domain.errors import DomainError, Forbidden, InvalidInput
 from engines.errors import EngineError
 from services import approvals as approval_service
 from services.packages import package_view
@@ -48,6 +49,7 @@ app.add_typer(dest_app, name="destinations")
 app.add_typer(models_app, name="models")
 app.add_typer(audit_app, name="audit")
 app.add_typer(templates_app, name="template")
+app.add_typer(tokens_app, name="api-token")
 search_commands.register(app)
 device_commands.register(app)
 program_commands.register(app)
@@ -258,7 +260,7 @@ def serve(
     import uvicorn
 
     from deployments.local import local_stack
-    from web.app import create_app
+    from web.app import SERVER_OPTIONS, create_app
 
     ensure_db()
     settings = get_settings()
@@ -269,7 +271,7 @@ def serve(
         if not environ.get("PREFECT_API_URL"):
             raise InvalidInput("--no-flows needs PREFECT_API_URL: the Prefect server whose workers run the flows")
         echo(f"bantin web app on http://{host}:{port}/  (API docs: /docs)")
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", **SERVER_OPTIONS)
         return
     echo("starting Prefect" + ("" if environ.get("PREFECT_API_URL") else
                                f" server on http://127.0.0.1:{prefect_port}/ (log: {settings.home}/logs)") + " ...")
@@ -282,21 +284,9 @@ def serve(
             block_until_stopped()
             return
         echo(f"bantin web app on http://{host}:{port}/  (API docs: /docs)")
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="info"))
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="info",
+                                               **SERVER_OPTIONS))
         server.run()  # returns on SIGTERM or Ctrl-C; then the stack stops the worker and the server
-
-
-@app.command("api-token")
-def api_token(username: str) -> None:
-    """Print a bearer token for the JSON API acting as USERNAME (valid BANTIN_API_TOKEN_DAYS days;
-    disabling the user revokes it)."""
-    from web.security import issue_api_token, load_secret
-
-    ensure_db()
-    with session() as s:
-        users.get_user(s, username)
-    settings = get_settings()
-    echo(issue_api_token(load_secret(settings.home, settings.secret_key), username))
 
 
 @app.command()
@@ -309,14 +299,25 @@ def demo(
     run_demo(quiet=keep_quiet)
 
 
+# The one table from error classes to exit statuses: 1 infrastructure, 2 bad input (and every other
+# domain or engine error), 3 a tampered audit log (``bantin audit``), 4 not allowed.
+EXIT_CODES: dict[type[Exception], int] = {StorageError: 1, DomainError: 2, Forbidden: 4}
+
+
 def main() -> None:
-    """Entry point: run the app, turning expected errors into one line and exit status 2 (1 for
-    infrastructure problems)."""
+    """Entry point: run the app, turning expected errors into one line and the exit status of
+    :data:`EXIT_CODES`."""
     try:
         app()
+    except Forbidden as exc:
+        typer.echo(f"error: not allowed: {exc}", err=True)
+        sys.exit(EXIT_CODES[Forbidden])
+    except (OverflowError, UnicodeError, DataError):
+        typer.echo("error: a value is out of range or holds characters that cannot be stored", err=True)
+        sys.exit(EXIT_CODES[DomainError])
     except (DomainError, EngineError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_CODES[DomainError])
     except ValidationError as exc:  # settings from the environment
         first = exc.errors()[0]
         loc = "_".join(str(x) for x in first.get("loc", ())).upper()
@@ -325,7 +326,7 @@ def main() -> None:
         sys.exit(2)
     except (StorageError, DBAPIError, OSError, PublicationFailed) as exc:
         typer.echo(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_CODES[StorageError])
 
 
 if __name__ == "__main__":

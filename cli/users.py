@@ -19,6 +19,7 @@ import typer
 from cli.common import AsUser, echo, ensure_db
 from domain.errors import InvalidInput
 from domain.users import Membership, parse_membership, validate_password
+from services import accounts
 from services.runtime import session
 from storage.repositories import users
 
@@ -95,10 +96,11 @@ def users_list() -> None:
 
 @users_app.command("disable")
 def users_disable(username: str, as_user: AsUser = "") -> None:
-    """Disable an account: it can no longer sign in, approve or submit (its history stays)."""
+    """Disable an account: it can no longer sign in, approve or submit; its sessions and API tokens are
+    revoked for good (its history stays)."""
     ensure_db()
     with session() as s:
-        users.set_active(s, users.get_user(s, username), False, actor=as_user or "cli")
+        accounts.set_active(s, username, False, actor=as_user or "cli")
     echo(f"user {username} disabled")
 
 
@@ -107,10 +109,7 @@ def users_enable(username: str, as_user: AsUser = "") -> None:
     """Re-enable a disabled account."""
     ensure_db()
     with session() as s:
-        user = users.find_user(s, username)
-        if user is None:
-            raise InvalidInput(f"unknown user '{username}'")
-        users.set_active(s, user, True, actor=as_user or "cli")
+        accounts.set_active(s, username, True, actor=as_user or "cli")
     echo(f"user {username} enabled")
 
 
@@ -121,9 +120,7 @@ def users_grant(username: str, role: RoleOpt, area: AreaOpt = None, language: La
     ensure_db()
     memberships = parse_roles(role, area=area, language=language, level=level)
     with session() as s:
-        user = users.get_user(s, username)
-        for m in memberships:
-            users.grant(s, user, m, actor=as_user or "cli")
+        user = accounts.grant(s, username, memberships, actor=as_user or "cli")
         specs = ", ".join(m.spec for m in users.memberships_of(user))
     echo(f"user {username}: {specs}")
 
@@ -135,9 +132,7 @@ def users_revoke(username: str, role: RoleOpt, area: AreaOpt = None, language: L
     ensure_db()
     memberships = parse_roles(role, area=area, language=language, level=level)
     with session() as s:
-        user = users.get_user(s, username)
-        for m in memberships:
-            users.revoke(s, user, m, actor=as_user or "cli")
+        user = accounts.revoke(s, username, memberships, actor=as_user or "cli")
         specs = ", ".join(m.spec for m in users.memberships_of(user)) or "no roles left"
     echo(f"user {username}: {specs}")
 
@@ -152,5 +147,5 @@ def users_passwd(
     ensure_db()
     secret = _password(password, no_password=False) or ""  # never empty: _password raises instead
     with session() as s:
-        users.set_password(s, users.get_user(s, username), secret, actor=as_user or "cli")
+        accounts.set_password(s, username, secret, actor=as_user or "cli")
     echo(f"password of {username} set")

@@ -96,3 +96,64 @@ def verify_chain(entries: Iterable[AuditEntry], *, head_seq: int, head_hash: str
     elif head_seq and head_hash != prev_hash:
         findings.append(Finding(last_seq, None, "the last entry differs from the one the head recorded"))
     return count, findings
+
+
+CHECKPOINT_SCHEMA = "bantin.audit-checkpoint/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A signed statement of the chain's end at one moment: ``seq`` entries, the last one hashing to ``hash``.
+
+    Kept outside the table (the object store and a file an auditor keeps), it anchors the chain: a log cut
+    back before ``seq``, emptied, or rewritten and re-hashed from the start no longer reaches the same hash.
+    """
+
+    seq: int
+    hash: str
+    at: datetime
+
+    def document(self) -> dict[str, Any]:
+        """The body to sign (``domain.signatures.sign_document`` adds the signature)."""
+        return {"schema": CHECKPOINT_SCHEMA, "seq": self.seq, "hash": self.hash,
+                "at": self.at.astimezone(UTC).isoformat(timespec="seconds")}
+
+
+def checkpoint_of(document: dict[str, Any]) -> Checkpoint:
+    """Read a (signature-checked) checkpoint document.
+
+    Raises:
+        ValueError: not a checkpoint of this format.
+    """
+    if document.get("schema") != CHECKPOINT_SCHEMA:
+        raise ValueError(f"not an audit checkpoint (schema {document.get('schema')!r})")
+    seq, digest, at = document.get("seq"), document.get("hash"), document.get("at")
+    if not isinstance(seq, int) or seq < 0 or not isinstance(digest, str) or len(digest) != 64 \
+            or not isinstance(at, str):
+        raise ValueError("malformed audit checkpoint")
+    return Checkpoint(seq=seq, hash=digest, at=datetime.fromisoformat(at))
+
+
+def check_checkpoint(cp: Checkpoint, *, count: int, last_seq: int, hash_at_seq: str | None) -> list[Finding]:
+    """Compare the stored chain with one checkpoint.
+
+    Args:
+        count: how many entries the table holds now.
+        last_seq: the highest sequence number in the table (0 when empty).
+        hash_at_seq: the stored hash of entry ``cp.seq`` (None when there is no such entry).
+    """
+    if cp.seq == 0:
+        return []
+    when = cp.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if count == 0:
+        return [Finding(cp.seq, None, f"the log is empty, but the checkpoint of {when} signed {cp.seq} entries "
+                                      "(the log was emptied)")]
+    if last_seq < cp.seq:
+        return [Finding(cp.seq, None, f"the log ends at #{last_seq}, but the checkpoint of {when} signed entries "
+                                      f"up to #{cp.seq} (the end was cut off)")]
+    if hash_at_seq is None:
+        return [Finding(cp.seq, None, f"entry #{cp.seq}, signed by the checkpoint of {when}, is missing")]
+    if hash_at_seq != cp.hash:
+        return [Finding(cp.seq, None, f"entry #{cp.seq} differs from the checkpoint of {when} (the chain was "
+                                      "rewritten and its hashes recomputed)")]
+    return []

@@ -1,9 +1,14 @@
-"""CAP 1.2 (OASIS Common Alerting Protocol, ITU-T X.1303) export of a package: one ``<info>`` per language.
+"""CAP 1.2 (OASIS Common Alerting Protocol, ITU-T X.1303) export of an emergency: one ``<info>`` per language.
 
 Pure: the caller supplies texts, resources (with SHA-1 digests, as CAP requires) and area names. Circular 39
 priorities map to CAP's urgency, severity and certainty (none of them "Unknown", as Google's CAP
 requirements ask); a withdrawn or killed package is a ``Cancel`` and a correction an ``Update`` that
 references the alerts it replaces.
+
+To the letter of CAP 1.2: times carry a numeric offset, UTC written ``-00:00`` (never ``Z`` or ``+00:00``);
+``<event>`` names the type of event (:func:`event_type`), in the block's own language; every text of a
+block is in that block's language (a block without a text in its language leaves the optional element out
+rather than repeat the Vietnamese one).
 """
 
 import xml.etree.ElementTree as ET
@@ -31,12 +36,32 @@ class CapResource:
     sha1: str
 
 
+# (language, priority) -> the <event> text: what kind of event this is, not the bulletin's title. Only
+# languages with a checked wording are listed; others use their translated headline (see event_type).
+EVENT_TYPES: dict[tuple[str, str], str] = {
+    ("vi", "khan_cap"): "Cảnh báo khẩn cấp",
+    ("vi", "uu_tien"): "Thông báo ưu tiên",
+    ("vi", "thuong"): "Thông báo",
+    ("km", "khan_cap"): "ការព្រមានបន្ទាន់",
+    ("km", "uu_tien"): "សេចក្តីជូនដំណឹងអាទិភាព",
+    ("km", "thuong"): "សេចក្តីជូនដំណឹង",
+}
+
+
+def event_type(language: str, priority: str, headline: str) -> str:
+    """The ``<event>`` of a block: the event type in ``language`` (``vi`` from ``vi-VN``), else the block's
+    own translated headline, whole (never the Vietnamese title, never cut mid-word)."""
+    return EVENT_TYPES.get((language.split("-")[0], priority)) or headline
+
+
 @dataclass(frozen=True)
 class CapInfo:
     language: str  # BCP 47, e.g. "vi-VN", "km-VN"
     headline: str
     description: str
     resources: tuple[CapResource, ...] = ()
+    event: str = ""  # default: event_type(language, priority, headline)
+    sender_name: str | None = None  # in this language; None leaves <senderName> out
 
 
 @dataclass(frozen=True)
@@ -46,8 +71,6 @@ class CapAlert:
     sent: datetime
     priority: str
     msg_type: str  # Alert | Update | Cancel
-    event: str
-    sender_name: str
     effective: datetime | None
     expires: datetime | None
     areas: tuple[tuple[str, str], ...]  # (official code, name)
@@ -58,10 +81,16 @@ class CapAlert:
 
 
 def cap_time(value: datetime) -> str:
-    """CAP's time format: seconds precision with a numeric offset (never ``Z``)."""
+    """CAP's time format: seconds precision with a numeric offset; UTC is ``-00:00`` (CAP 1.2, 3.3.2)."""
     if value.tzinfo is None:
         raise InvalidInput("CAP times need a time zone")
-    return value.replace(microsecond=0).isoformat()
+    text = value.replace(microsecond=0).isoformat()
+    return text[:-6] + "-00:00" if text.endswith("+00:00") else text
+
+
+def cap_reference(sender: str, identifier: str, sent: datetime) -> str:
+    """One entry of ``<references>``: ``sender,identifier,sent`` with ``sent`` exactly as that alert wrote it."""
+    return f"{sender},{identifier},{cap_time(sent)}"
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
@@ -102,7 +131,7 @@ def build_cap(alert: CapAlert) -> str:
         el = _sub(root, "info")
         _sub(el, "language", info.language)
         _sub(el, "category", alert.category)
-        _sub(el, "event", alert.event[:35] or "Thông báo")
+        _sub(el, "event", info.event or event_type(info.language, alert.priority, info.headline))
         _sub(el, "responseType", "Prepare" if alert.msg_type != "Cancel" else "AllClear")
         _sub(el, "urgency", urgency)
         _sub(el, "severity", severity)
@@ -111,7 +140,8 @@ def build_cap(alert: CapAlert) -> str:
             _sub(el, "effective", cap_time(alert.effective))
         if alert.expires is not None:
             _sub(el, "expires", cap_time(alert.expires))
-        _sub(el, "senderName", alert.sender_name or alert.sender)
+        if info.sender_name:
+            _sub(el, "senderName", info.sender_name)
         _sub(el, "headline", info.headline)
         _sub(el, "description", info.description)
         if alert.instruction:

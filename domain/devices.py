@@ -261,8 +261,26 @@ class PlayEntry:
     trigger: PlayTrigger
 
 
-def parse_playlogs(body: Any) -> list[PlayEntry]:
+PLAYLOG_MAX_AGE = timedelta(days=31)  # a device offline longer than this has lost its logs' value
+REPORT_MAX_AHEAD = timedelta(minutes=10)  # device clocks drift; later than this is not a report of the past
+
+
+def check_window(value: datetime, now: datetime, field: str) -> datetime:
+    """A time a device reports must lie in the past month (up to a few minutes ahead for clock drift).
+
+    Raises:
+        InvalidInput: naming the field, for a time outside the window (9999-12-31, 1970...).
+    """
+    if not now - PLAYLOG_MAX_AGE <= value <= now + REPORT_MAX_AHEAD:
+        raise InvalidInput(f"{field}: {value.isoformat()} is outside the accepted window "
+                           f"(the last {PLAYLOG_MAX_AGE.days} days up to now)")
+    return value
+
+
+def parse_playlogs(body: Any, *, now: datetime | None = None) -> list[PlayEntry]:
     """Check a ``POST /playlogs`` body (at most :data:`MAX_PLAYLOG_BATCH` entries).
+
+    With ``now``, every time must fall within :func:`check_window`.
 
     Raises:
         InvalidInput: naming the first bad entry and field.
@@ -290,6 +308,10 @@ def parse_playlogs(body: Any) -> list[PlayEntry]:
         ended = parse_time(raw["ended_at"], f"entries[{n}].ended_at") if raw.get("ended_at") is not None else None
         if ended is not None and ended < started:
             raise InvalidInput(f"entries[{n}]: ended_at before started_at")
+        if now is not None:
+            check_window(started, now, f"entries[{n}].started_at")
+            if ended is not None:
+                check_window(ended, now, f"entries[{n}].ended_at")
         if not isinstance(raw.get("completed"), bool):
             raise InvalidInput(f"entries[{n}].completed: true or false")
         try:
@@ -339,8 +361,8 @@ class Ack:
     channel: str
 
 
-def parse_ack(body: Any) -> Ack:
-    """Check a ``POST /ack`` body.
+def parse_ack(body: Any, *, now: datetime | None = None) -> Ack:
+    """Check a ``POST /ack`` body (with ``now``: its time within :func:`check_window`).
 
     Raises:
         InvalidInput: naming the bad field.
@@ -356,7 +378,10 @@ def parse_ack(body: Any) -> Ack:
     channel = str(body.get("channel") or "")
     if channel not in ("mqtt", "poll"):
         raise InvalidInput("channel: 'mqtt' or 'poll'")
-    return Ack(manifest_hash, item_id, parse_time(body.get("received_at"), "received_at"), channel)
+    received = parse_time(body.get("received_at"), "received_at")
+    if now is not None:
+        check_window(received, now, "received_at")
+    return Ack(manifest_hash, item_id, received, channel)
 
 
 def emergency_expiry(expires_at: datetime | None, published_at: datetime, default: timedelta) -> datetime:

@@ -6,7 +6,7 @@ nothing is overwritten, and every package names the revision it was produced fro
 
 import unicodedata
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from domain.canonical import canonical_json, sha256_hex
@@ -77,6 +77,34 @@ def clean_text(text: str) -> str:
     return "\n".join(out).strip()
 
 
+MAX_SCHEDULE_AHEAD = timedelta(days=366)  # embargoes and expiries further out are typing mistakes (year 9999)
+
+
+def check_storable(value: str, field: str) -> str:
+    """Refuse text no database stores faithfully: NUL characters and lone UTF-16 surrogates (JSON's
+    ``"\\ud800"`` escapes), which UTF-8 cannot encode.
+
+    Raises:
+        InvalidInput: naming the field.
+    """
+    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise InvalidInput(f"{field} contains characters that cannot be stored (NUL or a lone surrogate)")
+    return value
+
+
+def check_schedule(content: "DraftContent", now: datetime) -> None:
+    """At submission: the expiry must lie ahead, and neither time more than a year ahead.
+
+    Raises:
+        InvalidInput: a past expiry, or an embargo or expiry beyond :data:`MAX_SCHEDULE_AHEAD`.
+    """
+    if content.expires_at is not None and content.expires_at <= now:
+        raise InvalidInput(f"the expiry {content.expires_at.isoformat()} is already past")
+    for name, value in (("embargo", content.embargo_at), ("expiry", content.expires_at)):
+        if value is not None and value > now + MAX_SCHEDULE_AHEAD:
+            raise InvalidInput(f"the {name} {value.isoformat()} is more than a year ahead")
+
+
 def decode_text(data: bytes, *, source: str = "input") -> str:
     """Decode UTF-8 (with or without BOM).
 
@@ -131,6 +159,8 @@ def validate_metadata(content: DraftContent, *, known_areas: set[str]) -> DraftC
     """
     if not content.area_codes:
         raise InvalidInput("no target area given")
+    check_storable(content.source_ref, "source_ref")
+    check_storable(content.requesting_unit, "requesting_unit")
     unknown = [code for code in content.area_codes if code not in known_areas]
     if unknown:
         raise InvalidInput(f"unknown area code(s): {', '.join(unknown)} (see 'bantin areas list')")

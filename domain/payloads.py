@@ -27,13 +27,15 @@ RETRACTION_SCHEMA = "bantin.retraction/1"
 
 def package_payload(
     *, manifest_hash: str, manifest: dict[str, Any], asset_urls: dict[str, str], idempotency_key: str,
-    corrects: list[str] | None = None,
+    corrects: list[str] | None = None, valid_until: str | None = None,
 ) -> dict[str, Any]:
     """The JSON body pushed to a destination (unsigned; the publishing task signs it).
 
     ``corrects`` lists the manifest hashes of earlier published versions of the same draft that this package
     replaces (a correction). Priority, areas and the validity window are copied from the manifest so a
-    receiver can route the package without parsing the manifest's inner structure.
+    receiver can route the package without parsing the manifest's inner structure. ``valid_until`` overrides
+    the manifest's expiry: an emergency without one is valid for the default lifetime from its approval
+    (``services.emergency_window``), as its CAP alert, MQTT message and device schedule say.
     """
     assets = [
         {"key": a["key"], "language": v["language"], "kind": a["kind"], "media_type": a["media_type"],
@@ -48,7 +50,7 @@ def package_payload(
         "priority": manifest.get("priority"),
         "areas": list(manifest.get("areas", [])),
         "valid_from": manifest.get("embargo_at"),
-        "valid_until": manifest.get("expires_at"),
+        "valid_until": valid_until if valid_until is not None else manifest.get("expires_at"),
         "assets": assets,
         "asset_urls": asset_urls,
         "corrects": list(corrects or []),

@@ -13,11 +13,16 @@ action             roles that grant it                                  areas
 ``package.view``   any role                                             any target in the subtree
 ``package.approve``approver (any level; the level is checked on         all targets in the subtree
                    approval by ``services.approvals``)
+``area.configure`` approver, admin (programme order, quiet hours,       all targets in the subtree
+                   volume, default content)
 ``admin``          admin                                                all given areas
 =================  ===================================================  ==========================
 
-With no ``area_codes`` the question is "anywhere at all?" (e.g. whether to show a menu entry).
-A disabled account may do nothing.
+An area-scoped membership covers that area's subtree only: an admin of one commune is no admin of its
+province. With no ``area_codes``, :func:`can` asks for *system-wide* authority (a membership without an
+area); :func:`can_anywhere` asks "in some area at all?" (whether to show a menu entry, before filtering).
+A disabled account may do nothing. Services call :func:`require` (raises ``Forbidden``) so the web pages,
+the API and the CLI get the same answer.
 """
 
 from collections.abc import Iterable, Mapping
@@ -26,9 +31,10 @@ from sqlalchemy.orm import Session
 
 from domain.approvals import Role
 from domain.areas import Area, is_within
+from domain.errors import Forbidden, InvalidInput
 from domain.users import ANY_LANGUAGE, Membership, dummy_hash, needs_rehash, verify_password
 from storage.models import UserRecord
-from storage.repositories import areas, audit, users
+from storage.repositories import areas, drafts, packages, users
 
 ALL_ROLES = frozenset(Role)
 _ACTIONS: dict[str, tuple[frozenset[Role], bool]] = {  # action -> (roles granting it, needs every area)
@@ -37,6 +43,7 @@ _ACTIONS: dict[str, tuple[frozenset[Role], bool]] = {  # action -> (roles granti
     "variant.edit": (frozenset({Role.TRANSLATOR, Role.EDITOR}), True),
     "package.view": (ALL_ROLES, False),
     "package.approve": (frozenset({Role.APPROVER}), True),
+    "area.configure": (frozenset({Role.APPROVER, Role.ADMIN}), True),
     "admin": (frozenset({Role.ADMIN}), True),
 }
 ACTIONS = frozenset(_ACTIONS)
@@ -48,7 +55,7 @@ def authenticate(session: Session, username: str, password: str) -> UserRecord |
     An unknown username costs one argon2 verification too (against a dummy hash), so response time does
     not reveal which usernames exist. Disabled accounts and accounts without a password fail. A hash made
     with weaker parameters than today's is replaced in the caller's transaction. Nothing is audited here:
-    the web layer records sign-ins and applies rate limits.
+    ``services.credentials.open_session`` records the sign-in; the web layer applies rate limits.
     """
     user = users.find_user(session, username.strip())
     stored = user.password_hash if user is not None else None
@@ -69,6 +76,7 @@ def can(
     Args:
         action: one of :data:`ACTIONS`.
         area_codes: the item's target areas; unknown codes are covered by no one (but system-wide members).
+            Empty: does the user hold the authority system-wide?
         language: for ``variant.edit``: the variant's language; None means any language.
 
     Raises:
@@ -82,13 +90,58 @@ def can(
     grants = [m for m in users.memberships_of(user) if m.role in roles and _speaks(m, action, language)]
     if not grants:
         return False
-    if not area_codes:
-        return True
     if any(m.area_code is None for m in grants):
         return True
+    if not area_codes:
+        return False  # a scoped membership never answers "everywhere"
     tree = area_tree(session)
     covered = [_covered(code, grants, tree) for code in area_codes]
     return all(covered) if needs_all else any(covered)
+
+
+def can_anywhere(session: Session, user: UserRecord, action: str) -> bool:
+    """Whether ``user`` may do ``action`` in at least one area (to show a page whose rows are then filtered
+    with :func:`can` per row)."""
+    if action not in _ACTIONS:
+        raise ValueError(f"unknown action '{action}' (known: {', '.join(sorted(ACTIONS))})")
+    return user.active and any(m.role in _ACTIONS[action][0] for m in users.memberships_of(user))
+
+
+def require(session: Session, user: UserRecord, action: str, *, area_codes: list[str],
+            language: str | None = None) -> None:
+    """Raise :class:`Forbidden` unless :func:`can` says yes."""
+    if not can(session, user, action, area_codes=area_codes, language=language):
+        where = f" in area {', '.join(area_codes)}" if area_codes else " system-wide"
+        raise Forbidden(f"user '{user.username}' may not do {action}{where}")
+
+
+def acting_user(session: Session, username: str, *, what: str) -> UserRecord:
+    """The active user named as acting (the web's signed-in user, the API's token, the CLI's ``--as``).
+
+    Raises:
+        InvalidInput: nobody named (the CLI's ``--as`` left out).
+        NotFound: unknown or disabled user.
+    """
+    if not username:
+        raise InvalidInput(f"who is acting? pass --as USERNAME or set BANTIN_USER to {what}")
+    return users.get_user(session, username)
+
+
+def require_actor(session: Session, username: str, action: str, *, area_codes: list[str], what: str) -> UserRecord:
+    """:func:`acting_user`, then :func:`require`; returns the user."""
+    user = acting_user(session, username, what=what)
+    require(session, user, action, area_codes=area_codes)
+    return user
+
+
+def package_area_codes(session: Session, package_id: int) -> list[str]:
+    """The target areas of a package (those of the draft revision it was produced from).
+
+    Raises:
+        NotFound: no such package.
+    """
+    pkg = packages.get_package(session, package_id)
+    return list(drafts.revision_by_id(session, pkg.revision_id).content.area_codes)
 
 
 def _speaks(m: Membership, action: str, language: str | None) -> bool:
@@ -138,9 +191,3 @@ def visible_area_codes(session: Session, user: UserRecord) -> set[str] | None:
             seen.add(code)
             stack.extend(children.get(code, ()))
     return seen
-
-
-def record_sign_in(session: Session, user: UserRecord, *, via: str) -> None:
-    """Audit a successful sign-in (``via``: "web", "api"); for the web layer to call."""
-    audit.record(session, actor=user.username, action="user.signed_in", entity="user", entity_id=user.username,
-                 via=via)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from domain.errors import InvalidInput, NotFound
 from domain.packages import PackageStatus
 from domain.priority import Priority
+from services import auth
 from services.devices import area_chain, area_map
 from storage.models import DraftRevisionRecord
 from storage.repositories import packages
@@ -27,13 +28,17 @@ def set_default_content(session: Session, *, area_code: str, package_ids: list[i
     Returns:
         The package ids kept, in order, without repeats.
 
+    Only an approver or admin of the area (or of an area above it) may: ``actor`` is checked.
+
     Raises:
-        NotFound: unknown area or package.
-        InvalidInput: too many packages; one not published, an emergency, or aimed elsewhere.
+        NotFound: unknown area, package or actor.
+        InvalidInput: too many packages; one not published, an emergency, or aimed elsewhere; no actor.
+        Forbidden: the actor is no approver or admin of the area.
     """
     all_areas = area_map(session)
     if area_code not in all_areas:
         raise NotFound(f"unknown area code '{area_code}' (see 'bantin areas list')")
+    auth.require_actor(session, actor, "area.configure", area_codes=[area_code], what="set default content")
     ids = list(dict.fromkeys(package_ids))
     if len(ids) > MAX_PACKAGES:
         raise InvalidInput(f"{len(ids)} packages given; default content holds at most {MAX_PACKAGES}")

@@ -33,7 +33,7 @@ from domain.packages import AssetKind, PackageStatus, VariantStatus
 from domain.priority import Priority
 from domain.schedules import FileRef, ScheduleItem
 from services import areas as area_service
-from services import default_content, programs, programs_on_air, signing
+from services import default_content, emergency_window, programs, programs_on_air, signing
 from services.devices import DeviceAuth, area_chain, area_languages, area_map
 from services.runtime import object_store
 from settings import get_settings
@@ -138,8 +138,8 @@ def _package_items(s: Session, store: ObjectStore, chain: set[str], languages: t
                 continue
             expires = rev.expires_at
             if emergency:
-                expires = emergency_expiry(rev.expires_at, pkg.updated_at,
-                                           timedelta(minutes=settings.emergency_default_minutes))
+                expires = emergency_window.valid_until(s, pkg, priority=rev.priority, expires_at=rev.expires_at) \
+                    or emergency_expiry(None, pkg.updated_at, timedelta(minutes=settings.emergency_default_minutes))
                 if expires <= now:
                     continue
             items.append(ScheduleItem(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.areas import Area, ancestors, is_within
@@ -25,25 +26,26 @@ from domain.devices import (
     parse_playlogs,
     verify_request,
 )
-from domain.errors import ApprovalRefused, DomainError, InvalidInput, NotFound
+from domain.errors import ApprovalRefused, Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from domain.signatures import SignatureInvalid, unb64
 from services import auth
 from settings import get_settings
-from storage.models import UserRecord
+from storage.models import DraftRevisionRecord, PackageRecord, UserRecord
 from storage.models_devices import DeviceRecord
+from storage.models_programs import ProgramEditionRecord
 from storage.repositories import areas, audit, users
 from storage.repositories import devices as repo
 
 
-class DeviceConflict(DomainError):
+class DeviceConflict(Conflict):
     """A known hardware id registered again with another key (answered 409)."""
 
 
-class DeviceUnauthenticated(DomainError):
+class DeviceUnauthenticated(Unauthenticated):
     """A request without a valid device signature (answered 401)."""
 
 
-class DeviceForbidden(DomainError):
+class DeviceForbidden(Forbidden):
     """A device that is not (or no longer) authorised (answered 403)."""
 
 
@@ -257,27 +259,60 @@ def report_inventory(s: Session, device: DeviceAuth, body: Any) -> None:
     repo.save_inventory(s, repo.get_device(s, device.id), inv, datetime.now(UTC))
 
 
-def upload_play_logs(s: Session, device: DeviceAuth, body: Any) -> tuple[int, int]:
+def _never_sent(s: Session, device: DeviceAuth, manifest_hashes: set[str]) -> list[str]:
+    """The manifest hashes among these that were never meant for this device: not a package aimed at its
+    area or an area above it (default content included), nor a programme edition for its area."""
+    if not manifest_hashes:
+        return []
+    chain = set(area_chain(device.area_code, area_map(s)))
+    meant: set[str] = set()
+    rows = s.execute(select(PackageRecord.manifest_hash, DraftRevisionRecord.area_codes)
+                     .join(DraftRevisionRecord, DraftRevisionRecord.id == PackageRecord.revision_id)
+                     .where(PackageRecord.manifest_hash.in_(manifest_hashes)))
+    meant.update(h for h, codes in rows if chain.intersection(codes or ()))
+    meant.update(s.scalars(select(ProgramEditionRecord.manifest_hash)
+                           .where(ProgramEditionRecord.manifest_hash.in_(manifest_hashes),
+                                  ProgramEditionRecord.area_code.in_(chain))))
+    return sorted(manifest_hashes - meant)
+
+
+def upload_play_logs(s: Session, device: DeviceAuth, body: Any, *, now: datetime | None = None) -> tuple[int, int]:
     """Store a batch of play logs; a ``log_id`` sent before counts once.
+
+    Only items that were sent to this device, at times within the last month, are accepted.
 
     Returns:
         (accepted, duplicates).
 
     Raises:
-        InvalidInput: a malformed entry (the whole batch is refused, nothing is stored).
+        InvalidInput: a malformed entry, a time outside the window, or a manifest never sent to this device
+            (the whole batch is refused, nothing is stored).
     """
-    entries = parse_playlogs(body)
+    now = now or datetime.now(UTC)
+    entries = parse_playlogs(body, now=now)
+    foreign = _never_sent(s, device, {e.manifest_hash for e in entries})
+    if foreign:
+        raise InvalidInput(f"manifest {foreign[0][:16]}… was never sent to device {device.id}; "
+                           "play logs are accepted only for what the device was given")
     unique = list({e.log_id: e for e in entries}.values())
-    accepted = repo.add_play_logs(s, device.id, unique, datetime.now(UTC))
+    accepted = repo.add_play_logs(s, device.id, unique, now)
     if accepted:
         audit.record(s, actor=f"device:{device.id}", action="device.playlogs", entity="device",
                      entity_id=device.id, accepted=accepted, duplicates=len(entries) - accepted)
     return accepted, len(entries) - accepted
 
 
-def acknowledge(s: Session, device: DeviceAuth, body: Any) -> bool:
-    """Record that an emergency reached the device. Raises ``InvalidInput`` for a malformed body."""
-    return repo.add_ack(s, device.id, parse_ack(body), datetime.now(UTC))
+def acknowledge(s: Session, device: DeviceAuth, body: Any, *, now: datetime | None = None) -> bool:
+    """Record that an emergency reached the device.
+
+    Raises:
+        InvalidInput: a malformed body, a time outside the window, or a manifest never sent to this device.
+    """
+    now = now or datetime.now(UTC)
+    ack = parse_ack(body, now=now)
+    if _never_sent(s, device, {ack.manifest_hash}):
+        raise InvalidInput(f"manifest {ack.manifest_hash[:16]}… was never sent to device {device.id}")
+    return repo.add_ack(s, device.id, ack, now)
 
 
 # --- views ------------------------------------------------------------------------------------------

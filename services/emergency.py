@@ -17,14 +17,14 @@ from urllib.parse import urlparse
 from sqlalchemy.orm import Session
 
 from domain.canonical import canonical_json
-from domain.cap import CapAlert, CapInfo, CapResource, build_cap
+from domain.cap import CapAlert, CapInfo, CapResource, build_cap, cap_reference
 from domain.devices import emergency_document, emergency_expiry, emergency_topic, file_name, message_expiry_s
 from domain.devices import item_json as schedule_item_json
 from domain.errors import InvalidInput
 from domain.packages import AssetKind, PackageStatus, VariantStatus
 from domain.priority import Priority
 from domain.schedules import FileRef, ScheduleItem
-from services import signing
+from services import emergency_window, signing
 from services.device_schedule import file_url
 from services.devices import area_languages, area_map
 from settings import get_settings
@@ -63,7 +63,8 @@ def emergency_items(s: Session, store: ObjectStore, package_id: int, area_code: 
     settings = get_settings()
     pkg = packages.get_package(s, package_id)
     rev = drafts.revision_by_id(s, pkg.revision_id).content
-    expires = emergency_expiry(rev.expires_at, pkg.updated_at, timedelta(minutes=settings.emergency_default_minutes))
+    expires = emergency_window.valid_until(s, pkg, priority=rev.priority.value, expires_at=rev.expires_at) \
+        or emergency_expiry(None, pkg.updated_at, timedelta(minutes=settings.emergency_default_minutes))
     all_areas = area_map(s)
     ready = {v.language for v in packages.variants_of(s, package_id) if v.status is VariantStatus.READY}
     assets = packages.assets_of(s, package_id)
@@ -192,19 +193,26 @@ def _published_at(s: Session, package_id: int) -> datetime | None:
 
 
 def cap_xml(s: Session, store: ObjectStore, package_id: int) -> str:
-    """A package as a CAP 1.2 alert: one ``<info>`` per ready language (the headline of a translated block
-    is the first line of that language's board text, never the Vietnamese title), audio as ``<resource>``.
+    """An emergency as a CAP 1.2 alert: one ``<info>`` per ready language, audio as ``<resource>``.
+
+    Each block speaks its own language: the event type (``domain.cap.event_type``), the headline (the
+    Vietnamese title, or the first line of that language's board text, i.e. its translated title) and the
+    script; the sender's name (Vietnamese) only in the Vietnamese block. ``<expires>`` is the emergency's
+    validity (``services.emergency_window``), the same the devices, MQTT and the HTTTN payload carry.
 
     Raises:
-        InvalidInput: no ready language, or the package was never approved.
+        InvalidInput: not an emergency, never approved, or no ready language.
     """
-    settings = get_settings()
     pkg = packages.get_package(s, package_id)
     status = PackageStatus(pkg.status)
     if status not in (PackageStatus.APPROVED, PackageStatus.SCHEDULED, PackageStatus.PUBLISHED,
                       PackageStatus.CORRECTED, PackageStatus.WITHDRAWN, PackageStatus.KILLED):
         raise InvalidInput(f"package {package_id} is {status.value}; only approved packages are exported")
+    settings = get_settings()
     rev = drafts.revision_by_id(s, pkg.revision_id).content
+    if rev.priority is not Priority.KHAN_CAP:
+        raise InvalidInput(f"package {package_id} is {rev.priority.label_vi}, not khẩn cấp: CAP export is for "
+                           "emergencies only")
     host = urlparse(settings.public_base_url).hostname or "bantin.local"
     sender = f"bantin@{host}"
     sent = _published_at(s, package_id) or pkg.updated_at
@@ -212,15 +220,14 @@ def cap_xml(s: Session, store: ObjectStore, package_id: int) -> str:
     references: list[str] = []
     msg_type = "Alert"
     if status in (PackageStatus.WITHDRAWN, PackageStatus.KILLED):
-        original = sent.astimezone(UTC).replace(microsecond=0).isoformat()
-        msg_type, references = "Cancel", [f"{sender},{identifier},{original}"]
+        msg_type, references = "Cancel", [cap_reference(sender, identifier, sent)]
         identifier, sent = f"{identifier}-cancel", pkg.updated_at
     else:
         earlier = [p for p in packages.packages_of_draft(s, pkg.draft_id)
                    if p.id < pkg.id and p.status in (PackageStatus.PUBLISHED, PackageStatus.CORRECTED)]
         for p in earlier:
-            when = (_published_at(s, p.id) or p.updated_at).astimezone(UTC).replace(microsecond=0).isoformat()
-            references.append(f"{sender},bantin-{(p.manifest_hash or '')[:32]},{when}")
+            references.append(cap_reference(sender, f"bantin-{(p.manifest_hash or '')[:32]}",
+                                            _published_at(s, p.id) or p.updated_at))
         msg_type = "Update" if references else "Alert"
     all_areas = area_map(s)
     areas = tuple((c, all_areas[c].name if c in all_areas else c) for c in rev.area_codes)
@@ -242,15 +249,13 @@ def cap_xml(s: Session, store: ObjectStore, package_id: int) -> str:
                        else store.url(a.key))
                 resources.append(CapResource("audio", a.media_type, a.size, uri,
                                              hashlib.sha1(store.get_bytes(a.key)).hexdigest()))  # noqa: S324 (CAP)
-        infos.append(CapInfo(f"{v.language}-VN", headline[:160] or rev.title, texts[AssetKind.SCRIPT.value],
-                             tuple(resources)))
+        infos.append(CapInfo(f"{v.language}-VN", headline or rev.title, texts[AssetKind.SCRIPT.value],
+                             tuple(resources),
+                             sender_name=(rev.requesting_unit or sender) if v.language == "vi" else None))
     if not infos:
         raise InvalidInput(f"package {package_id} has no ready language to export")
-    expires = rev.expires_at
-    if rev.priority is Priority.KHAN_CAP:
-        expires = emergency_expiry(rev.expires_at, sent, timedelta(minutes=settings.emergency_default_minutes))
     return build_cap(CapAlert(
         identifier=identifier, sender=sender, sent=sent, priority=rev.priority.value, msg_type=msg_type,
-        event=rev.title, sender_name=rev.requesting_unit or sender, effective=rev.embargo_at or sent,
-        expires=expires, areas=areas, infos=tuple(infos), references=tuple(references)))
+        effective=rev.embargo_at or sent, areas=areas, infos=tuple(infos), references=tuple(references),
+        expires=emergency_window.valid_until(s, pkg, priority=rev.priority.value, expires_at=rev.expires_at)))
 

@@ -45,6 +45,7 @@ from domain.programs import (
 )
 from domain.speech import estimate_speech_seconds
 from prompts import load_prompt
+from services import auth
 from settings import get_settings
 from storage.models_programs import AreaProfileRecord, ProgramRecord
 from storage.repositories import areas as area_repo
@@ -113,6 +114,18 @@ def save_program(
                              priority=prio.value, languages=langs, active=active)
 
 
+def set_program_active(session: Session, program_id: int, active: bool, *, actor: str) -> ProgramRecord:
+    """Switch a program off (its editions stop being built) or back on; an approver or admin of its area.
+
+    Raises:
+        NotFound: no such program or actor.
+        Forbidden: the actor is no approver or admin of the program's area.
+    """
+    rec = repo.get_program(session, program_id)
+    auth.require_actor(session, actor, "area.configure", area_codes=[rec.area_code], what="switch programs")
+    return repo.save_program(session, area_code=rec.area_code, name=rec.name, actor=actor, active=active)
+
+
 def _lineage_list(area_code: str, tree: Mapping[str, Area]) -> list[str]:
     out, current = [], area_code
     while current is not None and current in tree:
@@ -131,11 +144,16 @@ def set_area_profile(session: Session, *, area_code: str, quiet_hours: list[dict
                      volume_profile: list[dict[str, object]] | None = None, actor: str) -> None:
     """Set quiet hours and/or the volume profile of an area (they apply to the areas below it too).
 
+    Only an approver or admin of the area (or of an area above it) may: ``actor`` is checked.
+
     Raises:
-        InvalidInput: malformed or overlapping ranges, a percent outside 0-100, quiet all day.
-        NotFound: unknown area.
+        InvalidInput: malformed or overlapping ranges, a percent outside 0-100, quiet all day; no actor.
+        NotFound: unknown area or actor.
+        Forbidden: the actor is no approver or admin of the area.
     """
     area_repo.get_area(session, area_code)
+    what = "set quiet hours" if quiet_hours is not None else "set the volume profile"
+    auth.require_actor(session, actor, "area.configure", area_codes=[area_code], what=what)
     quiet = [r.to_json() for r in validate_quiet_hours(quiet_hours)] if quiet_hours is not None else None
     volume = [s.to_json() for s in validate_volume_profile(volume_profile)] if volume_profile is not None else None
     repo.set_profile(session, area_code=area_code, quiet_hours=quiet, volume_profile=volume, actor=actor)
@@ -330,12 +348,16 @@ def reorder(session: Session, *, program_id: int, day: date, area_code: str, ord
     Ưu tiên and khẩn cấp items cannot be left out (Circular 39); the rule is applied when planning, and
     asking for it is refused here with a clear error.
 
+    Only an approver or admin of ``area_code`` (or of an area above it) may: ``actor`` is checked.
+
     Raises:
-        InvalidInput: duplicate ids, ids that are not in the edition, or leaving out a priority item.
+        InvalidInput: duplicate ids, ids that are not in the edition, or leaving out a priority item; no actor.
+        Forbidden: the actor is no approver or admin of the area.
     """
     rec = repo.get_program(session, program_id)
     tree = area_repo.all_areas(session)
     area_repo.get_area(session, area_code)
+    auth.require_actor(session, actor, "area.configure", area_codes=[area_code], what="order programs")
     if rec.area_code not in lineage_of(area_code, tree):
         raise InvalidInput(f"program {program_id} is for area {rec.area_code}, which does not cover {area_code}")
     skipped = list(skipped or [])

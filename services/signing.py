@@ -159,6 +159,12 @@ def trusted_keys(now: datetime | None = None) -> dict[str, bytes]:
     return {e.key_id: e.public_key for e in listed_keys(now)}
 
 
+def all_public_keys() -> dict[str, bytes]:
+    """Key id -> public key of every key this installation ever had, retired ones included (to check
+    documents signed long ago, such as audit checkpoints)."""
+    return {e.key_id: e.public_key for e in _state()[0]}
+
+
 def verify(document: dict[str, Any]) -> str:
     """Verify a document we signed; returns the key id. Raises ``SignatureInvalid``."""
     return verify_document(document, trusted_keys())

@@ -336,4 +336,10 @@ class AuditHeadRecord(Base):
 
 # Records of later concepts live in their own modules (one module per concept); importing them here
 # registers their tables on Base.metadata for Alembic and for every caller of storage.models.
-from storage import models_archive, models_channels, models_devices, models_programs  # noqa: E402,F401
+from storage import (  # noqa: E402,F401
+    models_archive,
+    models_channels,
+    models_credentials,
+    models_devices,
+    models_programs,
+)

@@ -26,7 +26,7 @@ from domain.deliveries import DeliveryStatus, PublicationFailed, backoff_delay, 
 from domain.errors import InvalidInput
 from domain.packages import PackageStatus, verify_manifest
 from domain.payloads import package_payload
-from services import device_schedule, signing
+from services import device_schedule, emergency_window, signing
 from services.devices import devices_reaching
 from services.runtime import db_engine, object_store, session
 from settings import get_settings
@@ -99,7 +99,7 @@ class PayloadCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._parts: dict[int, tuple[str, dict[str, Any], dict[str, str], list[str]]] = {}
+        self._parts: dict[int, tuple[str, dict[str, Any], dict[str, str], list[str], str | None]] = {}
 
     def payload(self, package_id: int, idempotency_key: str) -> dict[str, Any]:
         with self._lock:
@@ -110,13 +110,15 @@ class PayloadCache:
                 pkg = packages.get_package(s, package_id)
                 manifest = verify_manifest(store.get_bytes(pkg.manifest_key or ""), pkg.manifest_hash or "")
                 corrects = [p.manifest_hash or "" for p in _earlier_published(s, pkg)]
+                rev = drafts.revision_by_id(s, pkg.revision_id).content
+                until = emergency_window.valid_until(s, pkg, priority=rev.priority.value, expires_at=rev.expires_at)
             urls = {a["key"]: store.url(a["key"]) for v in manifest["variants"] for a in v["assets"]}
-            parts = (pkg.manifest_hash or "", manifest, urls, corrects)
+            parts = (pkg.manifest_hash or "", manifest, urls, corrects, until.isoformat() if until else None)
             with self._lock:
                 self._parts[package_id] = parts
-        manifest_hash, manifest, urls, corrects = parts
+        manifest_hash, manifest, urls, corrects, until = parts
         return signing.sign(package_payload(manifest_hash=manifest_hash, manifest=manifest, asset_urls=urls,
-                                            idempotency_key=idempotency_key, corrects=corrects))
+                                            idempotency_key=idempotency_key, corrects=corrects, valid_until=until))
 
 
 def _write(writer: GroupCommitter | None, fn: Callable[[Session], T]) -> T:

@@ -72,7 +72,12 @@ def test_init_then_bad_drafts_fail_cleanly_and_store_nothing(home: Path) -> None
     no_user = run(home, "draft", "submit", str(good), "--area", "29377")
     assert no_user.returncode == 2 and "--as" in no_user.stderr
     not_editor = run(home, "draft", "submit", str(good), "--area", "29377", "--as", "demo-approver")
-    assert not_editor.returncode == 2 and "editor role" in not_editor.stderr
+    assert not_editor.returncode == 4 and "not allowed" in not_editor.stderr and "editor role" in not_editor.stderr
+    added = run(home, "users", "add", "editor-daloc", "--name", "Biên tập Đa Lộc", "--role", "editor:29377",
+                "--no-password")
+    assert added.returncode == 0, added.stderr
+    other_commune = run(home, "draft", "submit", str(good), "--area", "29380", "--as", "editor-daloc")
+    assert other_commune.returncode == 4 and "another area" in other_commune.stderr
 
     listing = run(home, "draft", "list")
     assert listing.returncode == 0 and listing.stdout.strip() == ""  # nothing half-written

@@ -3,22 +3,21 @@
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from services import auth
+from services import auth, credentials
 from storage.models import UserRecord
-from storage.repositories import packages
-from web.app import Forbidden, LoginRequired
+from web.app import LoginRequired
 
 
 def session_user(request: Request, s: Session) -> UserRecord:
     """The signed-in user of a page request.
 
     Raises:
-        LoginRequired: nobody is signed in, or the account was disabled since.
+        LoginRequired: nobody is signed in, or the session was revoked (logout, password or role change,
+            account disabled) or expired.
     """
-    uid = request.session.get("uid")
-    user = s.get(UserRecord, uid) if isinstance(uid, int) else None
-    if user is None or not user.active:
-        request.session.pop("uid", None)
+    user = credentials.session_user(s, request.session.get("sid"))
+    if user is None:
+        request.session.pop("sid", None)
         raise LoginRequired()
     request.state.user_view = {"username": user.username, "full_name": user.full_name, "is_demo": user.is_demo}
     return user
@@ -26,9 +25,8 @@ def session_user(request: Request, s: Session) -> UserRecord:
 
 def require(s: Session, user: UserRecord, action: str, *, area_codes: list[str] | None = None,
             language: str | None = None) -> None:
-    """Raise Forbidden unless ``user`` may do ``action`` on these areas."""
-    if not auth.can(s, user, action, area_codes=list(area_codes or []), language=language):
-        raise Forbidden(action)
+    """Raise Forbidden unless ``user`` may do ``action`` on these areas (``services.auth.require``)."""
+    auth.require(s, user, action, area_codes=list(area_codes or []), language=language)
 
 
 def visible(s: Session, user: UserRecord, area_codes: list[str]) -> bool:
@@ -38,7 +36,4 @@ def visible(s: Session, user: UserRecord, area_codes: list[str]) -> bool:
 
 
 def package_areas(s: Session, package_id: int) -> list[str]:
-    from storage.repositories import drafts
-
-    pkg = packages.get_package(s, package_id)
-    return list(drafts.revision_by_id(s, pkg.revision_id).content.area_codes)
+    return auth.package_area_codes(s, package_id)

@@ -1,5 +1,5 @@
 """JSON API (``/api/v1``) for provincial systems and scripts: the same operations as the pages,
-authenticated with a bearer token from ``bantin api-token USER``. OpenAPI at ``/docs``."""
+authenticated with a bearer token from ``bantin api-token create USER`` (revocable, expiring). OpenAPI at ``/docs``."""
 
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from domain.packages import PackageStatus
 from services import approvals as approval_service
-from services import auth
+from services import auth, credentials
 from services import drafts as draft_service
 from services import translations as translation_service
 from services.packages import package_view
@@ -23,23 +23,21 @@ from storage.repositories import drafts, packages
 from web.access import package_areas, require, visible
 from web.app import LoginRequired
 from web.jobs import start
-from web.security import read_api_token
 from web.uploads import saved_upload
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 bearer = HTTPBearer(auto_error=False)
 
 
-def api_username(request: Request,
-                 creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
+def api_username(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
     """The username a valid bearer token names (the user is re-checked on every call)."""
     if creds is None:
         raise LoginRequired()
-    username = read_api_token(request.app.state.secret, creds.credentials,
-                              request.app.state.settings.api_token_days)
-    if username is None:
-        raise LoginRequired()
-    return username
+    with session() as s:
+        user = credentials.api_token_user(s, creds.credentials)
+        if user is None:
+            raise LoginRequired()
+        return user.username
 
 
 ApiUser = Annotated[str, Depends(api_username)]

@@ -12,38 +12,65 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DataError
 from starlette.middleware.sessions import SessionMiddleware
 
-from domain.errors import ApprovalRefused, DomainError, InvalidInput, InvalidTransition, ManifestMismatch, NotFound
+from domain.errors import (  # noqa: F401 (Forbidden: web modules import it from here)
+    ApprovalRefused,
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    InvalidTransition,
+    ManifestMismatch,
+    NotFound,
+    Unauthenticated,
+)
+from engines.errors import EngineError, MediaError
 from settings import Settings, get_settings
 from web.i18n import LANGS, translate
 from web.jobs import FlowStarter, RunRefused
-from web.security import LoginThrottle, load_secret, new_csrf_token
+from web.security import LoginThrottle, RateLimit, load_secret, new_csrf_token, parse_proxies
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-
-
-class Forbidden(Exception):
-    """The signed-in user may not do this (rendered as 403)."""
 
 
 class LoginRequired(Exception):
     """No signed-in user (pages redirect to /login; the API answers 401)."""
 
 
+# How ``bantin serve`` runs uvicorn: its proxy-header middleware would believe X-Forwarded-For from any
+# loopback client; client addresses are resolved by the app against BANTIN_TRUSTED_PROXIES instead.
+SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "server_header": False}
+
+
+# The one table from error classes to HTTP statuses (first match wins; other domain errors are 400).
+HTTP_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (Unauthenticated, 401), (Forbidden, 403), (NotFound, 404),
+    (ManifestMismatch, 409), (InvalidTransition, 409), (Conflict, 409),
+    (InvalidInput, 422), (EngineError, 422),
+)
+
+
 def http_status(exc: Exception) -> int:
     if isinstance(exc, RunRefused):
         return exc.status
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, (ApprovalRefused, Forbidden)):
-        return 403
-    if isinstance(exc, (ManifestMismatch, InvalidTransition)):
-        return 409
-    if isinstance(exc, InvalidInput):
-        return 422
-    return 400
+    return next((code for cls, code in HTTP_STATUS if isinstance(exc, cls)), 400)
+
+
+def public_message(exc: Exception, lang: str) -> str:
+    """What an officer reads: the domain's one-line reason, or a translated sentence where the reason could
+    show internals (engine messages name files and programs) or says nothing useful (a bare refusal)."""
+    if isinstance(exc, RunRefused):  # the officer's words, never the server's details
+        return translate(lang, exc.key)
+    if isinstance(exc, MediaError):
+        return translate(lang, "media_unreadable")
+    if isinstance(exc, EngineError):
+        return translate(lang, "engine_failed")
+    if isinstance(exc, Forbidden) and not isinstance(exc, ApprovalRefused):
+        return translate(lang, "forbidden")  # a refused approval explains itself (four-eyes rule, level)
+    return str(exc)
 
 
 def lang_of(request: Request) -> str:
@@ -93,6 +120,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.flows = starter
     app.state.throttle = LoginThrottle()
+    app.state.trusted_proxies = parse_proxies(settings.trusted_proxies)
+    # Unsigned device registrations: per client address, and for everyone together (a flood from many).
+    app.state.registrations = RateLimit(settings.device_registrations_per_hour, 3600.0)
+    app.state.registrations_all = RateLimit(settings.device_registrations_per_hour * 20, 3600.0)
     app.state.secret = load_secret(settings.home, settings.secret_key)
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret, session_cookie="bantin_session",
                        max_age=12 * 3600, same_site="lax", https_only=settings.secure_cookies)
@@ -106,6 +137,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(devices.router)
     app.include_router(programs.router)
 
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(UnicodeError)
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: Exception) -> Response:
+        # The database refused a value: an id beyond its integer range (2^63 on SQLite, 2^31 on PostgreSQL),
+        # a NUL byte or a lone surrogate. The transaction was rolled back; the input was at fault.
+        message = translate(lang_of(request), "invalid_value")
+        if request.url.path.startswith(("/api/", "/device/")):
+            return JSONResponse({"error": message}, status_code=422)
+        return render(request, "error.html", status_code=422, status=422, message=message)
+
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
         if request.url.path.startswith("/api/"):
@@ -113,13 +155,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                 headers={"WWW-Authenticate": "Bearer"})
         return Response(status_code=303, headers={"Location": "/login"})
 
-    @app.exception_handler(Forbidden)
     @app.exception_handler(DomainError)
+    @app.exception_handler(EngineError)
     async def _domain_error(request: Request, exc: Exception) -> Response:
         status = http_status(exc)
-        message = translate(lang_of(request), "forbidden") if isinstance(exc, Forbidden) else str(exc)
-        if isinstance(exc, RunRefused):  # the officer's words, never the server's details
-            message = translate(lang_of(request), exc.key)
+        message = public_message(exc, lang_of(request))
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": message}, status_code=status)
         return render(request, "error.html", status_code=status, status=status, message=message)

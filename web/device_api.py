@@ -15,25 +15,20 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from domain.devices import etag_matches, is_sha256, parse_registration
-from domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
+from domain.errors import DomainError, InvalidInput, NotFound
 from services import device_schedule, signing
 from services import devices as device_service
 from services.runtime import object_store, session
 from storage.objects import LocalObjectStore
+from web.app import http_status
+from web.security import client_address
 
 router = APIRouter(prefix="/device/v1", tags=["devices"])
 T = TypeVar("T")
 MAX_BODY = 2 * 1024 * 1024
 
-_STATUS: list[tuple[type[Exception], int]] = [
-    (device_service.DeviceUnauthenticated, 401), (device_service.DeviceForbidden, 403),
-    (device_service.DeviceConflict, 409), (InvalidTransition, 409), (NotFound, 404), (InvalidInput, 422),
-]
-
-
 def _error(exc: Exception) -> JSONResponse:
-    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
-    return JSONResponse({"error": str(exc)}, status_code=status)
+    return JSONResponse({"error": str(exc)}, status_code=http_status(exc))
 
 
 async def _guarded(fn: Callable[[], T]) -> T | JSONResponse:
@@ -80,7 +75,16 @@ def _auth(request: Request, body: bytes) -> Callable[[Any], device_service.Devic
 
 @router.post("/register", status_code=202)
 async def register(request: Request) -> Response:
-    """Unsigned: a device announces its hardware id and public key; an admin authorises it later."""
+    """Unsigned: a device announces its hardware id and public key; an admin authorises it later.
+
+    Rate-limited per client address and overall (``BANTIN_DEVICE_REGISTRATIONS_PER_HOUR``): 429 beyond.
+    """
+    state = request.app.state
+    peer = request.client.host if request.client else "-"
+    client = client_address(peer, request.headers.get("x-forwarded-for"), state.trusted_proxies)
+    if not (state.registrations.allow(client) and state.registrations_all.allow("*")):
+        return JSONResponse({"error": "too many registrations; try again later"}, status_code=429,
+                            headers={"Retry-After": "600"})
     try:
         reg = parse_registration(_json(await _body(request)))
     except DomainError as exc:

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from domain.deliveries import DeliveryStatus
 from domain.devices import DeviceStatus, is_sha256
@@ -14,6 +15,7 @@ from services import auth
 from services import devices as device_service
 from services.feeds import feed_entries, public_file
 from services.runtime import object_store, session
+from storage.models import UserRecord
 from storage.objects import LocalObjectStore
 from storage.repositories import deliveries as delivery_repo
 from storage.repositories import devices as device_repo
@@ -31,9 +33,10 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y") if value else ""
 
 
-def _admin_anywhere(request: Request, s: object) -> object:
-    user = session_user(request, s)  # type: ignore[arg-type]
-    if not auth.can(s, user, "admin"):  # type: ignore[arg-type]
+def _admin_somewhere(request: Request, s: Session) -> UserRecord:
+    """The signed-in user, if they administer some area (rows are then filtered to their areas)."""
+    user = session_user(request, s)
+    if not auth.can_anywhere(s, user, "admin"):
         raise Forbidden("admin")
     return user
 
@@ -43,10 +46,10 @@ def devices_page(request: Request) -> Response:
     """Devices the admin manages, pending ones first."""
     status = request.query_params.get("status") or None
     with session() as s:
-        user = _admin_anywhere(request, s)
+        user = _admin_somewhere(request, s)
         wanted = DeviceStatus(status) if status in {d.value for d in DeviceStatus} else None
         rows = [device_service.device_row(d) for d in device_repo.list_devices(s, status=wanted)
-                if auth.can(s, user, "admin", area_codes=[d.area_code])]  # type: ignore[arg-type]
+                if auth.can(s, user, "admin", area_codes=[d.area_code])]
     order = {"pending": 0, "authorised": 1, "revoked": 2}
     rows.sort(key=lambda r: (order.get(r["status"], 3), r["id"]))
     for r in rows:
@@ -98,11 +101,17 @@ def deliveries_page(request: Request) -> Response:
     """The delivery queue (``?dead=1``: dead letters only) with a resend button on dead ones."""
     dead = request.query_params.get("dead") == "1"
     with session() as s:
-        _admin_anywhere(request, s)
-        rows = [{"id": d.id, "package_id": d.package_id, "destination": t.name, "status": d.status,
-                 "attempts": d.attempts, "receipt_id": d.receipt_id, "last_error": d.last_error,
-                 "updated": _when(d.updated_at)}
-                for d, t in delivery_repo.list_deliveries(s, status=DeliveryStatus.DEAD if dead else None)]
+        user = _admin_somewhere(request, s)
+        areas_of: dict[int, list[str]] = {}
+        rows = []
+        for d, t in delivery_repo.list_deliveries(s, status=DeliveryStatus.DEAD if dead else None):
+            if d.package_id not in areas_of:
+                areas_of[d.package_id] = auth.package_area_codes(s, d.package_id)
+            if not auth.can(s, user, "admin", area_codes=areas_of[d.package_id]):
+                continue  # another province's deliveries: not this admin's to see or resend
+            rows.append({"id": d.id, "package_id": d.package_id, "destination": t.name, "status": d.status,
+                         "attempts": d.attempts, "receipt_id": d.receipt_id, "last_error": d.last_error,
+                         "updated": _when(d.updated_at)})
     return render(request, "devices_deliveries.html", rows=rows, dead=dead)
 
 
@@ -111,8 +120,10 @@ async def delivery_resend(request: Request, delivery_id: int) -> Response:
     """Reopen a dead delivery (same idempotency key) and run the publish again to send it."""
     await checked_form(request)
     with session() as s:
-        user = _admin_anywhere(request, s)
-        rec = delivery_repo.resend_one(s, delivery_id, actor=user.username)  # type: ignore[attr-defined]
+        user = _admin_somewhere(request, s)
+        rec = delivery_repo.get_delivery(s, delivery_id)
+        auth.require(s, user, "admin", area_codes=auth.package_area_codes(s, rec.package_id))
+        rec = delivery_repo.resend_one(s, delivery_id, actor=user.username)
         package_id = rec.package_id
     from web.jobs import start
 

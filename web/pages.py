@@ -19,7 +19,7 @@ from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus
 from engines.errors import EngineError
 from services import approvals as approval_service
-from services import auth, intake
+from services import auth, credentials, intake
 from services import drafts as draft_service
 from services import translations as translation_service
 from services.packages import package_view
@@ -27,10 +27,10 @@ from services.runtime import object_store, session
 from storage.models import AssetRecord, PackageRecord, UserRecord
 from storage.repositories import drafts, packages, users
 from web.access import package_areas, require, session_user, visible
-from web.app import Forbidden, csrf_token, flash, lang_of, render
+from web.app import Forbidden, LoginRequired, csrf_token, flash, lang_of, render
 from web.i18n import VN_TZ, translate
 from web.jobs import start
-from web.security import csrf_matches
+from web.security import client_address, csrf_matches
 from web.uploads import saved_upload
 
 router = APIRouter(include_in_schema=False)
@@ -45,7 +45,9 @@ async def checked_form(request: Request) -> dict[str, str]:
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "-"
+    """The client's address for the login throttle: X-Forwarded-For counts only from a configured proxy."""
+    peer = request.client.host if request.client else "-"
+    return client_address(peer, request.headers.get("x-forwarded-for"), request.app.state.trusted_proxies)
 
 
 @router.get("/login")
@@ -81,10 +83,11 @@ async def login(request: Request) -> Response:
     throttle.succeeded(username, _client(request))
     with session() as s:
         user = s.get(UserRecord, uid)
-        if user is not None:
-            auth.record_sign_in(s, user, via="web")
+        if user is None:
+            raise LoginRequired()
+        sid = credentials.open_session(s, user, via="web")
     request.session.clear()  # a new session on login: no fixation
-    request.session["uid"] = uid
+    request.session["sid"] = sid
     csrf_token(request)
     return RedirectResponse("/", status_code=303)
 
@@ -92,6 +95,8 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     await checked_form(request)
+    with session() as s:
+        credentials.close_session(s, request.session.get("sid"))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

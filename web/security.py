@@ -1,4 +1,5 @@
-"""Session secret, CSRF tokens, login throttling and API tokens for the web app."""
+"""Session secret, CSRF tokens, login throttling and client addresses for the web app (sessions and API
+tokens themselves live in ``services.credentials``)."""
 
 import hmac
 import os
@@ -6,11 +7,9 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
-
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-
-API_TOKEN_SALT = "bantin.api-token.v1"
 
 
 def load_secret(home: Path, configured: str = "") -> str:
@@ -68,15 +67,67 @@ class LoginThrottle:
             self._failures.pop((username.lower(), client), None)
 
 
-def issue_api_token(secret: str, username: str) -> str:
-    """A signed token naming the user; it is checked against the user's current state on every use,
-    so disabling the user revokes it."""
-    return URLSafeTimedSerializer(secret, salt=API_TOKEN_SALT).dumps({"u": username})
+class RateLimit:
+    """At most ``limit`` events per key within a sliding ``window`` of seconds; ``clock`` is injectable.
+
+    Kept in process memory, like :class:`LoginThrottle`.
+    """
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._events: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, *keys: str) -> bool:
+        """Count one event against every key, unless one of them is already at its limit (then nothing is
+        counted and the answer is False)."""
+        now = self.clock()
+        with self._lock:
+            queues = [self._events.setdefault(k, deque()) for k in keys]
+            for q in queues:
+                while q and now - q[0] >= self.window:
+                    q.popleft()
+            if any(len(q) >= self.limit for q in queues):
+                return False
+            for q in queues:
+                q.append(now)
+            return True
 
 
-def read_api_token(secret: str, token: str, max_age_days: int) -> str | None:
+def parse_proxies(spec: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """``BANTIN_TRUSTED_PROXIES``: comma-separated addresses or networks (``10.0.0.5, 192.168.1.0/24``).
+
+    Raises:
+        ValueError: an entry that is not an address or a network.
+    """
+    return tuple(ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
+
+
+def _trusted(address: str, proxies: tuple[IPv4Network | IPv6Network, ...]) -> bool:
     try:
-        data = URLSafeTimedSerializer(secret, salt=API_TOKEN_SALT).loads(token, max_age=max_age_days * 86400)
-    except (BadSignature, SignatureExpired):
-        return None
-    return data.get("u") if isinstance(data, dict) else None
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip.version == net.version and ip in net for net in proxies)
+
+
+def client_address(peer: str, forwarded_for: str | None, proxies: tuple[IPv4Network | IPv6Network, ...]) -> str:
+    """The address a request came from, for rate limits.
+
+    ``X-Forwarded-For`` is honoured only when the connection comes from a configured proxy, and then read
+    from the right: the first address that is not itself a trusted proxy is the client (anything to its left
+    was written by the client and proves nothing). With no proxies configured the header is ignored.
+    """
+    if not forwarded_for or not _trusted(peer, proxies):
+        return peer
+    for hop in reversed([h.strip() for h in forwarded_for.split(",")]):
+        if not hop:
+            break
+        if not _trusted(hop, proxies):
+            try:
+                return str(ip_address(hop))
+            except ValueError:
+                return peer  # garbage from a proxy's left: fall back to the proxy itself
+    return peer

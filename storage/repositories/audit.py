@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from domain.audit import GENESIS_HASH, AuditEntry, Finding, entry_hash, verify_chain
@@ -82,3 +82,34 @@ def verify(session: Session) -> tuple[int, list[Finding]]:
     """Check the whole chain against the head; returns the entry count and every break found."""
     head_seq, head_hash = head(session)
     return verify_chain(_chain(session), head_seq=head_seq, head_hash=head_hash)
+
+
+def hash_at(session: Session, seq: int) -> str | None:
+    """The stored hash of entry ``seq`` (None when there is none)."""
+    return session.scalar(select(AuditRecord.hash).where(AuditRecord.seq == seq).limit(1))
+
+
+def extent(session: Session) -> tuple[int, int]:
+    """How many entries the table holds and its highest sequence number (0, 0 when empty)."""
+    row = session.execute(select(func.count(AuditRecord.id), func.coalesce(func.max(AuditRecord.seq), 0))).one()
+    return int(row[0]), int(row[1])
+
+
+APPEND_ONLY_TRIGGERS = {
+    "postgresql": ("audit_log_append_only", "audit_log_no_truncate"),
+    "sqlite": ("audit_log_no_update", "audit_log_no_delete"),
+}
+
+
+def missing_guards(session: Session) -> list[str]:
+    """The append-only triggers the migrations install that are gone (or disabled, on PostgreSQL)."""
+    dialect = session.get_bind().dialect.name
+    wanted = APPEND_ONLY_TRIGGERS.get(dialect, ())
+    if dialect == "postgresql":
+        rows = session.execute(text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass "
+                                    "AND tgenabled <> 'D'"))
+    else:
+        rows = session.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                    "AND tbl_name = 'audit_log'"))
+    present = {r[0] for r in rows}
+    return [name for name in wanted if name not in present]

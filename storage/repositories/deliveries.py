@@ -18,6 +18,9 @@ def add_destination(session: Session, *, name: str, kind: DestinationKind, url: 
     """Add a destination, or update the URL of an existing one of the same name."""
     if not url.startswith(("http://", "https://")):
         raise InvalidInput(f"destination URL must start with http:// or https://, got {url!r}")
+    if len(url) > 2000 or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise InvalidInput("destination URL must be one line without spaces or control characters "
+                           "(at most 2000 characters)")
     rec = session.scalar(select(DestinationRecord).where(DestinationRecord.name == name))
     if rec is None:
         rec = DestinationRecord(name=name, kind=kind.value, url=url)

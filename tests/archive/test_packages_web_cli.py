@@ -22,9 +22,9 @@ from services.runtime import object_store, session
 from settings import get_settings
 from storage.models_devices import DeviceRecord, PlayLogRecord
 from storage.repositories import archive, drafts, packages
+from tests.web.accounts import api_token
 from tests.web.conftest import PASSWORD, shared_web_home  # noqa: F401 (fixture)
 from web.app import create_app
-from web.security import issue_api_token
 
 TEXTS = {
     "vi": ("Điện lực Châu Thành thông báo cắt điện từ 7 giờ đến 11 giờ ngày 5/12 để bảo trì lưới điện.",
@@ -99,7 +99,7 @@ def client(archive_home: dict[str, int]) -> Iterator[TestClient]:
 
 
 def api(client: TestClient, user: str, **params: str) -> dict:  # type: ignore[type-arg]
-    token = issue_api_token(client.app.state.secret, user)  # type: ignore[attr-defined]
+    token = api_token(user)
     resp = client.get("/api/v1/search", params=params, headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 200, resp.text
     return resp.json()
@@ -137,7 +137,7 @@ def test_api_search_within_the_callers_areas(client: TestClient, archive_home: d
 
 
 def test_api_bad_input_is_a_clear_422(client: TestClient, archive_home: dict[str, int]) -> None:
-    token = issue_api_token(client.app.state.secret, "admin")  # type: ignore[attr-defined]
+    token = api_token("admin")
     headers = {"Authorization": f"Bearer {token}"}
     for params, message in [({"q": "a" * 600}, "at most 500"), ({"q": "x", "area": "99999"}, "unknown area"),
                             ({"q": "x*"}, "prefix"), ({"from": "hôm qua"}, "not a date")]:

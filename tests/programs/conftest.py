@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.approvals import Decision
+from domain.approvals import Decision, Role
 from domain.areas import Area, AreaLevel
 from domain.drafts import Channel, DraftContent
 from domain.keys import manifest_key
@@ -16,7 +16,7 @@ from domain.priority import Priority
 from services import runtime
 from settings import get_settings
 from storage.migrate import upgrade
-from storage.repositories import areas, drafts, packages
+from storage.repositories import areas, drafts, packages, users
 
 TREE = {
     "84": Area("84", "Tỉnh Trà Vinh", AreaLevel.PROVINCE, None, ("vi", "km")),
@@ -34,6 +34,8 @@ def home(bantin_env: Path) -> Iterator[Path]:
     upgrade(get_settings().database_url)
     with runtime.session() as s:
         areas.upsert_areas(s, TREE)
+        # the operator the tests act as: a system-wide admin (area settings are checked in the services)
+        users.add_user(s, username="op", full_name="Vận hành", roles=[Role.ADMIN], actor="test")
     yield bantin_env
 
 

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from domain.approvals import Role
 from domain.areas import AreaLevel
-from domain.errors import InvalidInput
+from domain.errors import Forbidden, InvalidInput
 from domain.priority import Priority
 from domain.users import Membership
 from services.runtime import session
@@ -33,11 +33,12 @@ def test_programs_commands(home, make_package: MakePackage) -> None:  # type: ig
                        memberships=[Membership(Role.APPROVER, "29239", level=AreaLevel.COMMUNE)])
         users.add_user(s, username="tinh", full_name="Cán bộ tỉnh", password="mat-khau-thu-nghiem-2026",
                        memberships=[Membership(Role.APPROVER, "84", level=AreaLevel.PROVINCE)])
-    for args in (["quiet", "84", "22:00-05:00"], ["quiet", "84", "22:00-05:00", "--as", "officer"],
-                 ["volume", "842", "05:00-07:00=60", "--as", "officer"]):  # nobody, or a commune's approver
+    nobody = cli.invoke(app, ["programs", "quiet", "84", "22:00-05:00"])
+    assert isinstance(nobody.exception, InvalidInput) and "--as" in str(nobody.exception)
+    for args in (["quiet", "84", "22:00-05:00", "--as", "officer"],
+                 ["volume", "842", "05:00-07:00=60", "--as", "officer"]):  # a commune's approver
         denied = cli.invoke(app, ["programs", *args])
-        assert isinstance(denied.exception, InvalidInput) and ("--as" in str(denied.exception) or
-                                                               "may not" in str(denied.exception)), args
+        assert isinstance(denied.exception, Forbidden) and "may not" in str(denied.exception), args
     assert "22:00-05:00" in ok("programs", "quiet", "84", "22:00-05:00", "--as", "tinh")
     assert ok("programs", "quiet", "29239").strip() == "22:00-05:00"  # inherited from the province
     ok("programs", "volume", "842", "05:00-07:00=60", "07:00-21:00=85%", "--as", "tinh")
@@ -55,19 +56,22 @@ def test_programs_commands(home, make_package: MakePackage) -> None:  # type: ig
 
     denied = cli.invoke(app, ["programs", "reorder", "1", "--area", "29236", "--order", str(normal),
                               "--date", "2026-11-24", "--as", "officer"])
-    assert isinstance(denied.exception, InvalidInput) and "may not" in str(denied.exception)
+    assert isinstance(denied.exception, Forbidden) and "may not" in str(denied.exception)
     ok("programs", "reorder", "1", "--area", "29239", "--skip", str(normal), "--date", "2026-11-24",
        "--as", "officer")
     rows = json.loads(ok("programs", "plan", "--date", "2026-11-24", "--area", "29239", "--json"))
     vi = next(r for r in rows if r["language"] == "vi")
     assert [i["package_id"] for i in vi["items"]] == [urgent]
     assert vi["left_out"][0]["reason"] == "skipped_by_officer"
-    ok("programs", "disable", "1")
+    denied = cli.invoke(app, ["programs", "disable", "1", "--as", "officer"])  # 842's programme, 29239's approver
+    assert isinstance(denied.exception, Forbidden)
+    assert "(off)" not in ok("programs", "list")
+    ok("programs", "disable", "1", "--as", "tinh")
     assert "(off)" in ok("programs", "list")
 
     # Default content: set by an approver of the area, inherited below, refused with a reason.
     denied = cli.invoke(app, ["programs", "default", "29236", str(normal), "--as", "officer"])
-    assert isinstance(denied.exception, InvalidInput) and "may not" in str(denied.exception)
+    assert isinstance(denied.exception, Forbidden) and "may not" in str(denied.exception)
     assert ok("programs", "default", "29239").strip() == "default content of 29239: none"
     assert ok("programs", "default", "29239", f"{normal},{urgent}", "--as", "officer").strip() == \
         f"default content of 29239: {normal}, {urgent}"

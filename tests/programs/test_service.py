@@ -4,13 +4,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from domain.errors import InvalidInput, NotFound
+from domain.approvals import Role
+from domain.areas import AreaLevel
+from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.packages import PackageStatus
 from domain.priority import Priority
 from domain.programs import VN_TZ
+from domain.users import Membership
 from services import programs
 from services.runtime import session
-from storage.repositories import audit
+from storage.repositories import audit, users
 from tests.programs.conftest import MakePackage
 
 DAY = date(2026, 11, 24)  # a Tuesday
@@ -89,6 +92,8 @@ def test_officer_reorders_and_skips_only_normal_items(home, make_package: MakePa
     urgent = make_package(title="U", areas_=("84",), audio={"vi": 30.0}, priority=Priority.UU_TIEN)
     with session() as s:
         prog = programs.save_program(s, area_code="29239", name="Chiều", at="17:00", languages="vi", actor="op")
+        users.add_user(s, username="officer", full_name="Cán bộ Phường 1",
+                       memberships=[Membership(Role.APPROVER, "29239", level=AreaLevel.COMMUNE)])
         plan = programs.plan_day(s, DAY)[0]
         assert [i.package_id for i in plan.selection.items] == [urgent, a, b, c]
         programs.reorder(s, program_id=prog.id, day=DAY, area_code="29239", order=[c, a], skipped=[b],
@@ -101,6 +106,8 @@ def test_officer_reorders_and_skips_only_normal_items(home, make_package: MakePa
                              actor="officer")
         with pytest.raises(InvalidInput, match="not an approved package"):
             programs.reorder(s, program_id=prog.id, day=DAY, area_code="29239", order=[999], actor="officer")
-        with pytest.raises(InvalidInput, match="does not cover"):
+        with pytest.raises(Forbidden, match="may not do area.configure in area 29236"):
             programs.reorder(s, program_id=prog.id, day=DAY, area_code="29236", order=[a], actor="officer")
+        with pytest.raises(InvalidInput, match="does not cover"):
+            programs.reorder(s, program_id=prog.id, day=DAY, area_code="29236", order=[a], actor="op")
         assert [e.action for e in audit.entries(s, entity="program", entity_id=prog.id)][-1] == "program.reordered"

@@ -127,7 +127,7 @@ CAN_MATRIX = [  # (user, action, target areas, language, allowed)
     ("sokha", "variant.edit", ["29377"], "km", True),
     ("sokha", "variant.edit", ["29377"], "vi", False),
     ("sokha", "variant.edit", ["23557"], "km", False),
-    ("sokha", "variant.edit", [], None, True),
+    ("sokha", "variant.edit", [], None, False),  # no areas: system-wide authority, which a scoped one is not
     ("sokha", "draft.create", ["29377"], None, False),
     ("lan", "package.approve", ["29377"], None, True),
     ("lan", "package.approve", ["29380"], None, False),

@@ -26,3 +26,12 @@ def create_accounts(s: Session, password: str) -> None:
     for username, memberships in ACCOUNTS.items():
         users.add_user(s, username=username, full_name=username.replace("_", " ").title(), memberships=memberships,
                        password=password)
+
+
+def api_token(username: str, *, days: int = 30) -> str:
+    """A fresh API token for one of the accounts (created through the service, as the CLI does)."""
+    from services import credentials
+    from services.runtime import session
+
+    with session() as s:
+        return credentials.create_api_token(s, username, name="test", days=days, actor="test")[1]

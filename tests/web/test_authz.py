@@ -17,10 +17,9 @@ from domain.priority import Priority
 from services.runtime import object_store, session
 from settings import get_settings
 from storage.repositories import drafts, packages
-from tests.web.accounts import ACCOUNTS, DRAFT_AREA
+from tests.web.accounts import ACCOUNTS, DRAFT_AREA, api_token
 from tests.web.conftest import PASSWORD
 from web.app import create_app
-from web.security import issue_api_token
 
 ANON = "anonymous"
 USERS = [ANON, *ACCOUNTS]
@@ -174,7 +173,7 @@ def test_page_routes(app_client: TestClient, user: str) -> None:
 def test_api_routes(app_client: TestClient, user: str) -> None:
     headers = {}
     if user != ANON:
-        headers["Authorization"] = "Bearer " + issue_api_token(app_client.app.state.secret, user)
+        headers["Authorization"] = "Bearer " + api_token(user)
     body = {"title": "Họp dân", "body": "Mời bà con dự họp dân lúc 19 giờ tại nhà văn hóa ấp.", "areas": [DRAFT_AREA]}
     cases = [
         ("GET", "/api/v1/drafts", None, EVERYONE, 200),
@@ -288,7 +287,7 @@ def test_output_is_escaped(app_client: TestClient) -> None:
 
 @pytest.mark.integration
 def test_api_bad_input_gets_clear_errors(app_client: TestClient) -> None:
-    token = issue_api_token(app_client.app.state.secret, "approver_daloc")
+    token = api_token("approver_daloc")
     auth_header = {"Authorization": f"Bearer {token}"}
     assert app_client.get("/api/v1/drafts", headers={"Authorization": "Bearer forged.token"}).status_code == 401
     _, package_id, _ = make_item()

@@ -1,0 +1,156 @@
+"""Area-scoped authority is that area's subtree only, on every entry point (issue 17, item 1).
+
+An admin or approver of one commune is no admin of its province or of another province: not through
+``auth.can`` without areas, not on the deliveries page or its resend button, not for programme order, quiet
+hours, volume or default content (checked in the services, so the CLI and the web answer alike), and an
+editor of one commune cannot submit drafts or use templates for another.
+"""
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from domain.approvals import Role
+from domain.areas import AreaLevel
+from domain.deliveries import DeliveryStatus, DestinationKind
+from domain.drafts import DraftContent
+from domain.errors import Forbidden
+from domain.priority import Priority
+from domain.users import Membership
+from services import approvals as approval_service
+from services import auth, default_content, programs
+from services import drafts as draft_service
+from services.runtime import object_store, session
+from settings import get_settings
+from storage.repositories import deliveries, drafts, packages, users
+from tests.web.conftest import PASSWORD
+from web.app import create_app
+
+OTHER_PROVINCE = "08"  # Tuyên Quang; the accounts live around Đa Lộc (29377) in Trà Vinh (84)
+
+SCOPED = {
+    "admin_daloc": Membership(Role.ADMIN, "29377"),
+    "admin_travinh": Membership(Role.ADMIN, "84"),
+    "approver_daloc2": Membership(Role.APPROVER, "29377", level=AreaLevel.COMMUNE),
+    "editor_daloc2": Membership(Role.EDITOR, "29377"),
+}
+
+
+@pytest.fixture(scope="module")
+def accounts(shared_web_home: Path) -> Path:
+    with session() as s:
+        for name, m in SCOPED.items():
+            users.add_user(s, username=name, full_name=name, memberships=[m], password=PASSWORD)
+    return shared_web_home
+
+
+@pytest.fixture
+def client(accounts: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(get_settings()), follow_redirects=False) as c:
+        yield c
+
+
+def sign_in(c: TestClient, username: str) -> str:
+    csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text)
+    assert csrf
+    assert c.post("/login", data={"username": username, "password": PASSWORD, "csrf": csrf.group(1)}).status_code == 303
+    again = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text)
+    assert again
+    return again.group(1)
+
+
+def dead_delivery(area: str, name: str) -> int:
+    """A published-looking package for ``area`` with one dead delivery; returns the delivery id."""
+    with session() as s:
+        rev = drafts.create_draft(s, author="admin", content=DraftContent(
+            title="Thông báo", body="Thông báo lịch tiêm chủng cho trẻ em trong tháng này.", area_codes=(area,),
+            languages=("vi",), priority=Priority.THUONG))
+        pkg = packages.create_package(s, draft_id=rev.draft_id,
+                                      revision_id=drafts.latest_revision_record(s, rev.draft_id).id, actor="system")
+        dest = deliveries.add_destination(s, name=name, kind=DestinationKind.HTTTN, url="https://htttn.example/in")
+        d = deliveries.ensure_delivery(s, package_id=pkg.id, manifest_hash="ab" * 32, destination_id=dest.id)
+        deliveries.set_delivery_status(s, d, DeliveryStatus.SENDING)
+        deliveries.set_delivery_status(s, d, DeliveryStatus.DEAD, error="HTTP 503")
+        return d.id
+
+
+def test_scoped_admin_is_no_admin_anywhere_else(accounts: Path) -> None:
+    with session() as s:
+        daloc, travinh, root = (users.get_user(s, n) for n in ("admin_daloc", "admin_travinh", "admin"))
+        assert auth.can(s, root, "admin")  # system-wide
+        assert not auth.can(s, daloc, "admin")  # no areas = system-wide: a commune admin is not
+        assert auth.can(s, daloc, "admin", area_codes=["29377"])
+        assert not auth.can(s, daloc, "admin", area_codes=["84"])
+        assert not auth.can(s, daloc, "admin", area_codes=["29377", OTHER_PROVINCE])
+        assert auth.can(s, travinh, "admin", area_codes=["29377", "847"])
+        assert not auth.can(s, travinh, "admin", area_codes=[OTHER_PROVINCE])
+        assert auth.can_anywhere(s, daloc, "admin") and not auth.can_anywhere(s, daloc, "package.approve")
+
+
+def test_deliveries_page_and_resend_are_scoped(client: TestClient) -> None:
+    ours = dead_delivery("29377", "htttn-tra-vinh")
+    theirs = dead_delivery(OTHER_PROVINCE, "htttn-tuyen-quang")
+    client.app.state.flows = type("F", (), {"publish": lambda self, pid: None})()  # type: ignore[attr-defined]
+    csrf = sign_in(client, "admin_travinh")
+    page = client.get("/deliveries?dead=1")
+    assert page.status_code == 200
+    assert "htttn-tra-vinh" in page.text and "htttn-tuyen-quang" not in page.text
+    assert client.post(f"/deliveries/{theirs}/resend", data={"csrf": csrf}).status_code == 403
+    with session() as s:
+        assert deliveries.get_delivery(s, theirs).status == DeliveryStatus.DEAD  # nothing changed
+    assert client.post(f"/deliveries/{ours}/resend", data={"csrf": csrf}).status_code == 303
+    with session() as s:
+        assert deliveries.get_delivery(s, ours).status == DeliveryStatus.PENDING
+    client.cookies.clear()
+    sign_in(client, "approver_daloc2")
+    assert client.get("/deliveries").status_code == 403  # no admin anywhere
+
+
+@pytest.mark.parametrize(("actor", "area", "allowed"), [
+    ("admin_daloc", "29377", True), ("admin_daloc", "84", False), ("admin_daloc", OTHER_PROVINCE, False),
+    ("admin_travinh", "847", True), ("admin_travinh", OTHER_PROVINCE, False),
+    ("approver_daloc2", "29377", True), ("approver_daloc2", "29380", False),
+    ("editor_daloc2", "29377", False), ("admin", OTHER_PROVINCE, True),
+])
+def test_area_settings_are_checked_in_the_services(accounts: Path, actor: str, area: str, allowed: bool) -> None:
+    calls = [
+        lambda s: programs.set_area_profile(s, area_code=area, quiet_hours=[{"from": "22:00", "to": "05:00"}],
+                                            actor=actor),
+        lambda s: programs.set_area_profile(s, area_code=area, volume_profile=[{"from": "05:00", "to": "22:00",
+                                                                                "percent": 70}], actor=actor),
+        lambda s: default_content.set_default_content(s, area_code=area, package_ids=[], actor=actor),
+    ]
+    for call in calls:
+        with session() as s:
+            if allowed:
+                call(s)
+            else:
+                with pytest.raises(Forbidden, match=f"'{actor}' may not do area.configure in area {area}"):
+                    call(s)
+
+
+def test_editor_of_one_commune_cannot_write_for_another(accounts: Path) -> None:
+    req = draft_service.DraftRequest(title="Họp dân", body="Mời bà con dự họp dân lúc 19 giờ tại nhà văn hóa.",
+                                     area_codes=["29380"], languages=["vi"], priority="thuong",
+                                     author="editor_daloc2")
+    with session() as s, pytest.raises(Forbidden, match="another area"):
+        draft_service.submit_text_draft(s, object_store(), req)
+    with session() as s:  # and through an approved emergency template of the province
+        tpl = approval_service.create_template(s, name="lu-84", title="Cảnh báo lũ", body="Nước sông dâng cao, "
+                                               "bà con di dời đến nơi an toàn ngay.", languages="vi",
+                                               area_code="84", author="admin")
+        tpl_id = tpl.id
+    with session() as s:
+        users.add_user(s, username="approver_84_tpl", full_name="x", password=None,
+                       memberships=[Membership(Role.APPROVER, "84", level=AreaLevel.PROVINCE)])
+        approval_service.approve_template(s, template_id=tpl_id, username="approver_84_tpl")
+    with session() as s, pytest.raises(Forbidden, match="another area"):
+        approval_service.draft_from_template(s, object_store(), template_id=tpl_id, area_codes=["29380"],
+                                             author="editor_daloc2")
+    with session() as s:
+        rev = approval_service.draft_from_template(s, object_store(), template_id=tpl_id, area_codes=["29377"],
+                                                   author="editor_daloc2")
+        assert rev.content.area_codes == ("29377",)
