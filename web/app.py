@@ -7,6 +7,7 @@ Sessions are signed HttpOnly SameSite=Lax cookies; every form carries a CSRF tok
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -16,6 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from domain.errors import ApprovalRefused, DomainError, InvalidInput, InvalidTransition, ManifestMismatch, NotFound
 from settings import Settings, get_settings
+from web.error_pages import add_html_error_pages
 from web.i18n import LANGS, translate
 from web.jobs import FlowStarter
 from web.security import LoginThrottle, load_secret, new_csrf_token
@@ -42,6 +44,14 @@ def http_status(exc: Exception) -> int:
     if isinstance(exc, InvalidInput):
         return 422
     return 400
+
+
+def login_url(request: Request) -> str:
+    """The login page, asked to come back to this page afterwards (a GET only: a form's POST is not replayed)."""
+    if request.method != "GET" or request.url.path in ("/", "/login"):
+        return "/login"
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/login?" + urlencode({"next": target})
 
 
 def lang_of(request: Request) -> str:
@@ -103,13 +113,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search.router)
     app.include_router(devices.router)
     app.include_router(programs.router)
+    add_html_error_pages(app)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": "authentication required"}, status_code=401,
                                 headers={"WWW-Authenticate": "Bearer"})
-        return Response(status_code=303, headers={"Location": "/login"})
+        return Response(status_code=303, headers={"Location": login_url(request)})
 
     @app.exception_handler(Forbidden)
     @app.exception_handler(DomainError)

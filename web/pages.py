@@ -3,14 +3,14 @@
 import mimetypes
 import os
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.errors import DomainError, InvalidInput, NotFound
+from domain.errors import ApprovalRefused, DomainError, InvalidInput, InvalidTransition, ManifestMismatch, NotFound
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus
 from engines.errors import EngineError
@@ -18,22 +18,39 @@ from services import approvals as approval_service
 from services import auth
 from services import drafts as draft_service
 from services import translations as translation_service
-from services.packages import package_view
+from services.drafts import require_title
+from services.packages import current_package_id, draft_rejections, package_view
 from services.runtime import object_store, session
 from storage.models import AssetRecord, PackageRecord, UserRecord
 from storage.repositories import drafts, packages, users
 from web.access import package_areas, require, session_user, visible
 from web.app import Forbidden, csrf_token, flash, lang_of, render
+from web.error_pages import error_page
 from web.i18n import VN_TZ, translate
+from web.officer_text import error_text
+from web.ranges import ranged_response
 from web.security import csrf_matches
 from web.uploads import saved_upload
 
 router = APIRouter(include_in_schema=False)
 
 
+# Starlette refuses a multipart text field over 1 MB before any handler runs, so what was typed is lost; a
+# larger cap lets the services refuse an over-long text with a message while the form is shown again.
+MAX_FORM_FIELD_BYTES = 8 * 1024 * 1024
+
+
+def safe_next(target: str | None) -> str:
+    """A page of this site to return to after login: a relative path only (no scheme, host or '//')."""
+    target = (target or "").strip()
+    if not target.startswith("/") or target.startswith(("//", "/\\")) or any(c in target for c in "\r\n\\"):
+        return "/"
+    return target
+
+
 async def checked_form(request: Request) -> dict[str, str]:
     """The POSTed form, after checking its CSRF token against the session's."""
-    form = await request.form()
+    form = await request.form(max_part_size=MAX_FORM_FIELD_BYTES)
     if not csrf_matches(request.session.get("csrf"), str(form.get("csrf", ""))):
         raise Forbidden("csrf")
     return {k: str(v) for k, v in form.items() if isinstance(v, str)}
@@ -44,8 +61,8 @@ def _client(request: Request) -> str:
 
 
 @router.get("/login")
-def login_page(request: Request) -> Response:
-    return render(request, "login.html")
+def login_page(request: Request, next: str = "") -> Response:
+    return render(request, "login.html", next_url=safe_next(next) if next else "")
 
 
 @router.post("/login")
@@ -56,14 +73,14 @@ async def login(request: Request) -> Response:
     lang = request.query_params.get("lang") or request.cookies.get("lang") or "vi"
     if throttle.blocked(username, _client(request)):
         flash(request, "error", translate(lang, "login_throttled"))
-        return render(request, "login.html", status_code=429, username=username)
+        return render(request, "login.html", status_code=429, username=username, next_url=form.get("next", ""))
     with session() as s:
         user = auth.authenticate(s, username, password)
         uid = user.id if user else None
     if uid is None:
         throttle.failed(username, _client(request))
         flash(request, "error", translate(lang, "login_failed"))
-        return render(request, "login.html", status_code=401, username=username)
+        return render(request, "login.html", status_code=401, username=username, next_url=form.get("next", ""))
     throttle.succeeded(username, _client(request))
     with session() as s:
         user = s.get(UserRecord, uid)
@@ -72,7 +89,7 @@ async def login(request: Request) -> Response:
     request.session.clear()  # a new session on login: no fixation
     request.session["uid"] = uid
     csrf_token(request)
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse(safe_next(form.get("next")), status_code=303)
 
 
 @router.post("/logout")
@@ -119,12 +136,18 @@ async def draft_create(request: Request) -> Response:
         user = session_user(request, s)
         require(s, user, "draft.create", area_codes=areas)
         username = user.username
+    title = form.get("title", "")
+    if has_recording and not title.strip():  # not "Ghi âm recording" (the name of the saved upload)
+        title = translate(lang_of(request), "recording_title").format(
+            when=datetime.now(VN_TZ).strftime("%H:%M %d/%m/%Y"))
     req = draft_service.DraftRequest(
-        title=form.get("title", ""), body=form.get("body", ""), area_codes=areas,
+        title=title, body=form.get("body", ""), area_codes=areas,
         languages=form.get("languages", "vi") or "vi", priority=form.get("priority", "thuong"),
         author=username, source_ref=form.get("source_ref", ""), requesting_unit=form.get("requesting_unit", ""),
     )
     try:
+        if not has_recording:
+            require_title(req.title)
         if has_recording:
             assert upload is not None and not isinstance(upload, str)
             async with saved_upload(upload, "recording") as path:
@@ -133,7 +156,7 @@ async def draft_create(request: Request) -> Response:
             with session() as s:
                 rev = draft_service.submit_text_draft(s, object_store(), req)
     except (DomainError, EngineError) as exc:  # show the form again with the message, keeping what was typed
-        flash(request, "error", str(exc))
+        flash(request, "error", error_text(lang_of(request), exc))
         return render(request, "draft_new.html", status_code=422, form=form)
     if form.get("produce") and not has_recording:  # a transcript is corrected by the editor before production
         request.app.state.flows.produce(rev.draft_id)
@@ -145,6 +168,12 @@ async def draft_create(request: Request) -> Response:
 
 @router.get("/drafts/{draft_id}")
 def draft_page(request: Request, draft_id: int) -> Response:
+    return _draft_page(request, draft_id)
+
+
+def _draft_page(request: Request, draft_id: int, edit_form: dict[str, str] | None = None,
+                status_code: int = 200) -> Response:
+    """The draft with its packages and rejections; ``edit_form``: a correction to show again (refused)."""
     with session() as s:
         user = session_user(request, s)
         rev = drafts.latest_revision(s, draft_id)
@@ -154,7 +183,12 @@ def draft_page(request: Request, draft_id: int) -> Response:
         can_produce = can_edit and (
             not pkgs or pkgs[-1].revision_id != drafts.latest_revision_record(s, draft_id).id
             or pkgs[-1].status == PackageStatus.FAILED)
-        return render(request, "draft.html", rev=rev, pkgs=pkgs, can_produce=can_produce, can_edit=can_edit,
+        rejections = draft_rejections(s, draft_id)
+        for r in rejections:
+            r["at"] = r["at"].replace(tzinfo=r["at"].tzinfo or UTC).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
+        return render(request, "draft.html", status_code=status_code, rev=rev, pkgs=pkgs, can_produce=can_produce,
+                      can_edit=can_edit, rejections=rejections,
+                      edit_form=edit_form or {"title": rev.content.title, "body": rev.content.body},
                       recording_url=f"/drafts/{draft_id}/recording" if rev.source_key and
                       rev.source_kind.value == "audio" else None)
 
@@ -166,11 +200,16 @@ async def draft_edit(request: Request, draft_id: int) -> Response:
     with session() as s:
         user = session_user(request, s)
         require(s, user, "draft.create", area_codes=list(drafts.latest_revision(s, draft_id).content.area_codes))
-        text = f"{form.get('title', '').strip()}\n{form.get('body', '')}"
         try:
-            draft_service.edit_draft(s, object_store(), draft_id=draft_id, text=text, author=user.username)
+            draft_service.edit_draft_fields(s, object_store(), draft_id=draft_id, title=form.get("title", ""),
+                                            body=form.get("body", ""), author=user.username)
         except InvalidInput as exc:
-            flash(request, "error", str(exc))
+            failed: Exception | None = exc
+        else:
+            failed = None
+    if failed is not None:  # the draft again, with the correction as typed and what is wrong with it
+        flash(request, "error", error_text(lang_of(request), failed))
+        return _draft_page(request, draft_id, edit_form=form, status_code=422)
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
 
@@ -196,7 +235,7 @@ def draft_recording(request: Request, draft_id: int) -> Response:
     if rev.source_kind.value != "audio" or not rev.source_key:
         raise NotFound("this draft has no recording")
     data = object_store().get_bytes(rev.source_key)
-    return Response(data, media_type=mimetypes.guess_type(rev.source_key)[0] or "application/octet-stream")
+    return ranged_response(request, data, mimetypes.guess_type(rev.source_key)[0] or "application/octet-stream")
 
 
 @router.get("/packages/{package_id}")
@@ -222,7 +261,7 @@ def package_page(request: Request, package_id: int) -> Response:
         can_withdraw = v["status"] in ("approved", "scheduled", "published", "corrected") and auth.can(
             s, user, "package.approve", area_codes=areas)
         state = approval_service.approval_state(s, package_id)
-        remaining = [f"{r.level.value} · {r.area_code}" for r in state.remaining]
+        remaining = [f"{translate(lang_of(request), 'lvl_' + r.level.value)} · {r.area_code}" for r in state.remaining]
         device_rows = device_status_block(s, package_id, v, areas)
     order = {"script": 0, "audio": 1, "board_text": 2, "slide": 3}
     v["variants"].sort(key=lambda var: (var["language"] != SOURCE_LANGUAGE, var["language"]))
@@ -262,12 +301,30 @@ async def package_approve(request: Request, package_id: int) -> Response:
     with session() as s:
         user = session_user(request, s)
         require(s, user, "package.approve", area_codes=package_areas(s, package_id))
-        approval_service.approve_package(s, package_id=package_id, username=user.username,
-                                         reviewed_hash=form.get("manifest_hash") or None)
+        try:
+            approval_service.approve_package(s, package_id=package_id, username=user.username,
+                                             reviewed_hash=form.get("manifest_hash") or None)
+        except (ApprovalRefused, ManifestMismatch) as exc:
+            refused: Exception | None = exc
+            current = current_package_id(s, package_id)
+        else:
+            refused, current = None, None
         status = packages.get_package(s, package_id).status
+    if refused is not None:
+        return _refused_page(request, refused, current)
     if status == PackageStatus.APPROVED:
         request.app.state.flows.publish(package_id)  # approval starts publication
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
+
+
+def _refused_page(request: Request, exc: Exception, current: int | None) -> Response:
+    """A refused decision as a page that says why and, for a replaced package, links to the one in force."""
+    lang = lang_of(request)
+    if current is not None:
+        return error_page(request, 409, translate(lang, "stale_package"), link=f"/packages/{current}",
+                          link_text=translate(lang, "open_current_package"))
+    return error_page(request, 409 if isinstance(exc, ManifestMismatch) else 403, error_text(lang, exc),
+                      link=request.url.path.rsplit("/", 1)[0], link_text=translate(lang, "package"))
 
 
 async def _decide(request: Request, package_id: int, decide: Callable[[Session, str, dict[str, str]], object]) -> None:
@@ -328,6 +385,15 @@ def _translate_page(request: Request, package_id: int, language: str, form: dict
         user = session_user(request, s)
         areas = package_areas(s, package_id)
         require(s, user, "variant.edit", area_codes=areas, language=language)
+        try:
+            translation_service.check_translatable(s, package_id, language)
+        except (NotFound, InvalidTransition) as exc:
+            if status_code != 200:  # the typed text stays on the page even when it can no longer be sent
+                flash(request, "error", error_text(lang_of(request), exc))
+            elif isinstance(exc, InvalidTransition):
+                return _refused_page(request, exc, current_package_id(s, package_id))
+            else:
+                return error_page(request, 404, error_text(lang_of(request), exc))
         pkg = packages.get_package(s, package_id)
         title = drafts.revision_by_id(s, pkg.revision_id).content.title
         src = {kind: packages.get_asset(s, package_id=package_id, language=SOURCE_LANGUAGE, kind=kind)
@@ -363,8 +429,8 @@ async def translate_submit(request: Request, package_id: int, language: str) -> 
             draft_id = translation_service.submit_translation(s, object_store(), translation_service.TranslationRequest(
                 package_id=package_id, language=language, script=form.get("script", ""),
                 board_text=form.get("board_text", ""), translator=user.username))
-        except InvalidInput as exc:
-            flash(request, "error", str(exc))
+        except (InvalidInput, ApprovalRefused) as exc:
+            flash(request, "error", error_text(lang_of(request), exc))
             failed = True
         else:
             failed = False
@@ -405,5 +471,5 @@ def asset(request: Request, key: str) -> Response:
             raise Forbidden("asset")
         media_type = recs[0].media_type
     data = object_store().get_bytes(key)
-    return Response(data, media_type=media_type or mimetypes.guess_type(key)[0] or "application/octet-stream",
-                    headers={"Cache-Control": "private, max-age=86400"})
+    return ranged_response(request, data, media_type or mimetypes.guess_type(key)[0] or "application/octet-stream",
+                           {"Cache-Control": "private, max-age=86400"})

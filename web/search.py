@@ -19,6 +19,7 @@ from web.access import session_user
 from web.api import ApiUser, _user
 from web.app import render
 from web.i18n import VN_TZ
+from web.ranges import ranged_response
 
 router = APIRouter()
 
@@ -65,13 +66,13 @@ def api_search(username: ApiUser, q: Text = "", exact: bool = False, area: Opt =
 
 
 @router.get("/api/v1/archive/entries/{entry_id}/recording", tags=["api"])
-def api_recording(entry_id: int, username: ApiUser) -> Response:
+def api_recording(request: Request, entry_id: int, username: ApiUser) -> Response:
     """An archive entry's recording (the legacy file, or the bulletin's loudspeaker audio)."""
     with session() as s:
         user = _user(s, username)
         data, media_type = archive_service.entry_recording(s, object_store(), entry_id,
                                                            auth.visible_area_codes(s, user))
-    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=86400"})
+    return ranged_response(request, data, media_type, {"Cache-Control": "private, max-age=86400"})
 
 
 @router.get("/archive/entries/{entry_id}/recording", include_in_schema=False)
@@ -80,7 +81,7 @@ def page_recording(request: Request, entry_id: int) -> Response:
         user = session_user(request, s)
         data, media_type = archive_service.entry_recording(s, object_store(), entry_id,
                                                            auth.visible_area_codes(s, user))
-    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=86400"})
+    return ranged_response(request, data, media_type, {"Cache-Control": "private, max-age=86400"})
 
 
 def _clock(seconds: float) -> str:
