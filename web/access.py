@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from services import auth
 from storage.models import UserRecord
-from storage.repositories import packages
+from storage.repositories import packages, users
 from web.app import Forbidden, LoginRequired
 
 
@@ -20,7 +20,8 @@ def session_user(request: Request, s: Session) -> UserRecord:
     if user is None or not user.active:
         request.session.pop("uid", None)
         raise LoginRequired()
-    request.state.user_view = {"username": user.username, "full_name": user.full_name, "is_demo": user.is_demo}
+    request.state.user_view = {"username": user.username, "full_name": user.full_name, "is_demo": user.is_demo,
+                               "id": user.id, "roles": sorted(r.value for r in users.roles_of(user))}
     return user
 
 

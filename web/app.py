@@ -78,12 +78,26 @@ def render(request: Request, template: str, status_code: int = 200, **ctx: Any) 
         request, template,
         # The signed-in user as plain values: pages render after their database session has closed.
         {"t": lambda key: translate(lang, key), "lang": lang, "csrf": csrf_token(request), "flashes": flashes,
-         "user": getattr(request.state, "user_view", None), **ctx},
+         "user": getattr(request.state, "user_view", None), "nav_counts": nav_counts(request), **ctx},
         status_code=status_code,
     )
     if request.query_params.get("lang") in LANGS:
         response.set_cookie("lang", lang, max_age=365 * 86400, httponly=True, samesite="lax")
     return response
+
+
+def nav_counts(request: Request) -> dict[str, int]:
+    """The menu's numbers for the signed-in user (none on pages without one)."""
+    view = getattr(request.state, "user_view", None)
+    if not view:
+        return {}
+    from services.runtime import session
+    from services.worklists import menu_counts
+    from storage.models import UserRecord
+
+    with session() as s:
+        user = s.get(UserRecord, view["id"])
+        return menu_counts(s, user) if user is not None else {}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -106,13 +120,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        max_age=12 * 3600, same_site="lax", https_only=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    from web import api, devices, pages, programs, search
+    from web import admin, admin_ops, api, devices, pages, programs, search
 
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(search.router)
     app.include_router(devices.router)
     app.include_router(programs.router)
+    app.include_router(admin.router)
+    app.include_router(admin_ops.router)
     add_html_error_pages(app)
 
     @app.exception_handler(LoginRequired)

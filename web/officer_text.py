@@ -35,6 +35,17 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), k) for p, k in [
     (r"is larger than (?P<m>\d+) MB", "err_file_too_big"),
     (r"ffmpeg|ffprobe|not a readable audio|could not decode", "err_bad_audio"),
     (r"choose an audio file", "err_choose_file"),
+    (r"a password needs at least (?P<m>\d+) characters", "err_password_short"),
+    (r"user '(?P<username>[^']*)' already exists", "err_user_exists"),
+    (r"bad username", "err_bad_username"),
+    (r"a user needs a full name", "err_no_full_name"),
+    (r"unknown role", "err_bad_role"),
+    (r"a translator needs a language", "err_translator_language"),
+    (r"is not an administrator for", "err_not_admin_here"),
+    (r"you cannot disable your own account", "err_self_disable"),
+    (r"destination URL must start with", "err_destination_url"),
+    (r"a template named '(?P<name>[^']*)' exists", "err_template_exists"),
+    (r"only a province approver", "err_template_province"),
 ]]
 
 _GENERIC = [(NotFound, "err_generic_not_found"), (ManifestMismatch, "err_generic_changed"),
@@ -68,3 +79,11 @@ def officer_message(lang: str, message: str, exc_type: type[Exception] | None = 
 
 def error_text(lang: str, exc: Exception) -> str:
     return officer_message(lang, str(exc), type(exc))
+
+
+def language_name(lang: str, code: str) -> str:
+    """A language's name for the page: Vietnamese names in the Vietnamese UI, English ones in English."""
+    known = LANGUAGES.get(code)
+    if known is None:
+        return code
+    return known.name_vi if lang == "vi" else known.name_en

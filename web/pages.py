@@ -21,13 +21,14 @@ from services import translations as translation_service
 from services.drafts import require_title
 from services.packages import current_package_id, draft_rejections, package_view
 from services.runtime import object_store, session
-from storage.models import AssetRecord, PackageRecord, UserRecord
+from services.worklists import approval_queue
+from storage.models import AssetRecord, UserRecord
 from storage.repositories import drafts, packages, users
 from web.access import package_areas, require, session_user, visible
 from web.app import Forbidden, csrf_token, flash, lang_of, render
 from web.error_pages import error_page
 from web.i18n import VN_TZ, translate
-from web.officer_text import error_text
+from web.officer_text import error_text, language_name, officer_message
 from web.ranges import ranged_response
 from web.security import csrf_matches
 from web.uploads import saved_upload
@@ -188,6 +189,7 @@ def _draft_page(request: Request, draft_id: int, edit_form: dict[str, str] | Non
             r["at"] = r["at"].replace(tzinfo=r["at"].tzinfo or UTC).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
         return render(request, "draft.html", status_code=status_code, rev=rev, pkgs=pkgs, can_produce=can_produce,
                       can_edit=can_edit, rejections=rejections,
+                      language_names=[language_name(lang_of(request), c) for c in rev.content.languages],
                       edit_form=edit_form or {"title": rev.content.title, "body": rev.content.body},
                       recording_url=f"/drafts/{draft_id}/recording" if rev.source_key and
                       rev.source_kind.value == "audio" else None)
@@ -265,8 +267,12 @@ def package_page(request: Request, package_id: int) -> Response:
         device_rows = device_status_block(s, package_id, v, areas)
     order = {"script": 0, "audio": 1, "board_text": 2, "slide": 3}
     v["variants"].sort(key=lambda var: (var["language"] != SOURCE_LANGUAGE, var["language"]))
+    lang = lang_of(request)
+    refusal = officer_message(lang, refusal) if refusal else None
+    v["error"] = officer_message(lang, str(v["error"])) if v.get("error") else None
     for var in v["variants"]:
-        var["language_name"] = LANGUAGES[var["language"]].name_vi if var["language"] in LANGUAGES else var["language"]
+        var["blocked_reason"] = officer_message(lang, var["blocked_reason"]) if var["blocked_reason"] else ""
+        var["language_name"] = language_name(lang, var["language"])
         var["assets"].sort(key=lambda a: order.get(a["kind"], 9))
         for a in var["assets"]:
             if a["kind"] in ("script", "board_text"):
@@ -353,18 +359,9 @@ async def package_withdraw(request: Request, package_id: int) -> Response:
 
 
 @router.get("/queue")
-def approval_queue(request: Request) -> Response:
+def approval_queue_page(request: Request) -> Response:
     with session() as s:
-        user = session_user(request, s)
-        rows = []
-        for pkg in s.scalars(select(PackageRecord).where(PackageRecord.status == PackageStatus.IN_REVIEW.value)
-                             .order_by(PackageRecord.id)):
-            rev = drafts.revision_by_id(s, pkg.revision_id)
-            if auth.can(s, user, "package.approve", area_codes=list(rev.content.area_codes)) and \
-                    approval_service.approval_refusal(s, package_id=pkg.id, username=user.username) is None:
-                rows.append({"id": pkg.id, "title": rev.content.title, "priority": rev.content.priority.value,
-                             "areas": ", ".join(rev.content.area_codes)})
-        rows.sort(key=lambda r: -{"khan_cap": 2, "uu_tien": 1}.get(r["priority"], 0))
+        rows = approval_queue(s, session_user(request, s))
         return render(request, "queue.html", rows=rows)
 
 
@@ -374,7 +371,7 @@ def translation_queue(request: Request) -> Response:
         user = session_user(request, s)
         rows = translation_service.pending_translations(s, user.username)
     for r in rows:
-        r["language_name"] = LANGUAGES[str(r["language"])].name_vi
+        r["language_name"] = language_name(lang_of(request), str(r["language"]))
     return render(request, "translations.html", rows=rows)
 
 
@@ -401,7 +398,7 @@ def _translate_page(request: Request, package_id: int, language: str, form: dict
     if language not in LANGUAGES or any(a is None for a in src.values()):
         raise NotFound("no such variant to translate")
     return render(request, "translate.html", status_code=status_code, package_id=package_id, language=language,
-                  language_name=LANGUAGES[language].name_vi, title=title, form=form,
+                  language_name=language_name(lang_of(request), language), title=title, form=form,
                   source_script=store.get_bytes(src[AssetKind.SCRIPT].key).decode("utf-8"),  # type: ignore[union-attr]
                   source_board=store.get_bytes(src[AssetKind.BOARD_TEXT].key).decode("utf-8"))  # type: ignore[union-attr]
 

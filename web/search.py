@@ -17,8 +17,9 @@ from services import auth
 from services.runtime import object_store, session
 from web.access import session_user
 from web.api import ApiUser, _user
-from web.app import render
+from web.app import lang_of, render
 from web.i18n import VN_TZ
+from web.officer_text import language_name
 from web.ranges import ranged_response
 
 router = APIRouter()
@@ -108,6 +109,7 @@ def search_page(request: Request, q: str = "", exact: str = "", area: str = "", 
         except InvalidInput as exc:  # the form again, with what was typed and the reason
             return render(request, "search.html", status_code=422, form=form, res=None, items=[], error=str(exc))
     for item in res.items:
+        item["language_name"] = language_name(lang_of(request), str(item.get("language") or ""))
         item["when"] = datetime.fromisoformat(item["broadcast_at"]).astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
         for m in item["moments"]:
             m["clock"] = _clock(m["start"])

@@ -39,6 +39,14 @@ def no_horizontal_scroll(page) -> bool:  # type: ignore[no-untyped-def]
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
 
+def open_menu(page, label: str) -> None:  # type: ignore[no-untyped-def]
+    """Follow a header link; at phone width the menu is folded behind its button first."""
+    button = page.locator("label.menu-button")
+    if button.is_visible():
+        button.click()
+    page.click(f"header nav >> text={label}")
+
+
 def sign_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{base}/login")
     page.fill("#username", username)
@@ -60,7 +68,9 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
 
         sign_in(editor, base, "editor_daloc")
         assert "Bản thảo" in editor.content()
-        editor.click("text=Bản thảo mới")
+        header_height = editor.evaluate("document.querySelector('header').getBoundingClientRect().height")
+        assert header_height < 80  # the menu is folded: the header no longer takes a third of the screen
+        open_menu(editor, "Bản thảo mới")
         editor.fill("#title", "Lịch tiêm vắc xin sởi tháng 12")
         editor.fill("#body", BODY)
         editor.fill("#area", "29377")
@@ -86,7 +96,7 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         assert editor.locator("#variant-km .badge.blocked").count() == 1  # Khmer awaits a translator
 
         sign_in(translator, base, "translator_km")
-        translator.click("header >> text=Cần dịch")
+        open_menu(translator, "Cần dịch")
         translator.click("text=Lịch tiêm vắc xin sởi tháng 12")
         assert "Kính thưa bà con" in translator.content()  # the Vietnamese script to translate from
         translator.fill("#script", KHMER_SCRIPT)
@@ -123,14 +133,18 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         assert "សូមអរគុណ" in editor.content()
 
         sign_in(approver, base, "approver_daloc")
-        approver.click("header >> text=Chờ duyệt")
+        open_menu(approver, "Chờ duyệt")
         approver.click("text=Lịch tiêm vắc xin sởi tháng 12")
         assert approver.url == package_url
         assert no_horizontal_scroll(approver)
         slide = approver.locator("img.slide").first
         # decode() waits for the image to arrive, so a slow asset response cannot fail the check
         assert slide.evaluate("(img) => img.decode().then(() => img.naturalWidth)") == 1920
-        approver.click("button:has-text('Duyệt')")
+        # the decisions come after the content, and approving asks for a confirmation
+        assert approver.evaluate("document.querySelector('audio').getBoundingClientRect().top < "
+                                 "document.querySelector('#decision').getBoundingClientRect().top")
+        approver.click("#decision summary:has-text('Duyệt')")
+        approver.click("#decision form[action$='/approve'] button[type=submit]")
 
         def published() -> bool:
             approver.goto(package_url)

@@ -5,8 +5,6 @@ Flow starts are recorded instead of run.
 """
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,20 +12,11 @@ from fastapi.testclient import TestClient
 from domain.packages import PackageStatus
 from services import translations as translation_service
 from services.runtime import session
-from settings import get_settings
 from storage.repositories import drafts, packages
-from tests.web.test_authz import RecordingFlows, login, make_item
-from web.app import create_app
+from tests.web.test_authz import login, make_item
 
 pytestmark = pytest.mark.integration
 
-
-@pytest.fixture
-def client(shared_web_home: Path) -> Iterator[TestClient]:
-    app = create_app(get_settings())
-    app.state.flows = RecordingFlows()
-    with TestClient(app, follow_redirects=False) as c:
-        yield c
 
 
 def _replace(package_id: int) -> int:
@@ -63,7 +52,7 @@ def test_package_tab_title_is_plain_text(client: TestClient) -> None:
     _, package_id, _ = make_item()
     page = client.get(f"/packages/{package_id}").text
     title = re.search(r"<title>(.*?)</title>", page, re.S)
-    assert title is not None and title.group(1).strip() == f"Gói tin #{package_id} · bantin"
+    assert title is not None and title.group(1).strip() == f"Thông báo cắt điện · Gói tin #{package_id} · bantin"
 
 
 def test_unknown_urls_are_vietnamese_pages_and_json_for_the_api(client: TestClient) -> None:
