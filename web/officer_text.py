@@ -31,9 +31,10 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), k) for p, k in [
     (r"has no approver membership for this package", "err_no_membership"),
     (r"awaiting a translation into (?P<lang>[^(]+?) \(", "err_awaiting_translation"),
     (r"machine translation into (?P<lang>.+?) with", "err_mt_failed"),
-    (r"loudspeakers need a person's recording|voice|Piper|models add", "err_no_voice"),
+    (r"no \w+ model for language", "err_no_model"),
+    (r"loudspeakers need a person's recording|no voice|Piper|MMS-TTS", "err_no_voice"),
     (r"is larger than (?P<m>\d+) MB", "err_file_too_big"),
-    (r"ffmpeg|ffprobe|not a readable audio|could not decode", "err_bad_audio"),
+    (r"ffmpeg|ffprobe|not a readable|no audio stream|file is empty|could not decode", "err_bad_audio"),
     (r"choose an audio file", "err_choose_file"),
     (r"a password needs at least (?P<m>\d+) characters", "err_password_short"),
     (r"user '(?P<username>[^']*)' already exists", "err_user_exists"),
@@ -62,7 +63,8 @@ def _vi_language(name: str) -> str:
     return name
 
 
-def officer_message(lang: str, message: str, exc_type: type[Exception] | None = None) -> str:
+def officer_message(lang: str, message: str, exc_type: type[Exception] | None = None,
+                    fallback: str = "err_generic") -> str:
     """``message`` (an exception's text or a stored reason) as an officer should read it in ``lang``."""
     for pattern, key in PATTERNS:
         m = pattern.search(message)
@@ -74,7 +76,7 @@ def officer_message(lang: str, message: str, exc_type: type[Exception] | None = 
     for cls, key in _GENERIC:
         if exc_type is not None and issubclass(exc_type, cls):
             return translate(lang, key)
-    return translate(lang, "err_generic")
+    return translate(lang, fallback)
 
 
 def error_text(lang: str, exc: Exception) -> str:

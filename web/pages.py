@@ -268,10 +268,11 @@ def package_page(request: Request, package_id: int) -> Response:
     order = {"script": 0, "audio": 1, "board_text": 2, "slide": 3}
     v["variants"].sort(key=lambda var: (var["language"] != SOURCE_LANGUAGE, var["language"]))
     lang = lang_of(request)
-    refusal = officer_message(lang, refusal) if refusal else None
-    v["error"] = officer_message(lang, str(v["error"])) if v.get("error") else None
+    refusal = officer_message(lang, refusal, fallback="err_generic_refused") if refusal else None
+    v["error"] = officer_message(lang, str(v["error"]), fallback="err_production") if v.get("error") else None
     for var in v["variants"]:
-        var["blocked_reason"] = officer_message(lang, var["blocked_reason"]) if var["blocked_reason"] else ""
+        var["blocked_reason"] = officer_message(lang, var["blocked_reason"], fallback="err_blocked") \
+            if var["blocked_reason"] else ""
         var["language_name"] = language_name(lang, var["language"])
         var["assets"].sort(key=lambda a: order.get(a["kind"], 9))
         for a in var["assets"]:
