@@ -1,13 +1,11 @@
 """Server-rendered pages for editors and approvers."""
 
-import mimetypes
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.errors import ApprovalRefused, DomainError, InvalidInput, InvalidTransition, ManifestMismatch, NotFound
@@ -22,82 +20,17 @@ from services.drafts import require_title
 from services.packages import current_package_id, draft_rejections, package_view
 from services.runtime import object_store, session
 from services.worklists import approval_queue
-from storage.models import AssetRecord, UserRecord
 from storage.repositories import drafts, packages, users
+from web import asset_pages, login_pages
 from web.access import package_areas, require, session_user, visible
-from web.app import Forbidden, csrf_token, flash, lang_of, render
+from web.app import flash, lang_of, render
 from web.error_pages import error_page
+from web.forms import checked_form  # noqa: F401 (other page modules import it from here)
 from web.i18n import VN_TZ, translate
 from web.officer_text import error_text, language_name, officer_message
-from web.ranges import ranged_response
-from web.security import csrf_matches
 from web.uploads import saved_upload
 
 router = APIRouter(include_in_schema=False)
-
-
-# Starlette refuses a multipart text field over 1 MB before any handler runs, so what was typed is lost; a
-# larger cap lets the services refuse an over-long text with a message while the form is shown again.
-MAX_FORM_FIELD_BYTES = 8 * 1024 * 1024
-
-
-def safe_next(target: str | None) -> str:
-    """A page of this site to return to after login: a relative path only (no scheme, host or '//')."""
-    target = (target or "").strip()
-    if not target.startswith("/") or target.startswith(("//", "/\\")) or any(c in target for c in "\r\n\\"):
-        return "/"
-    return target
-
-
-async def checked_form(request: Request) -> dict[str, str]:
-    """The POSTed form, after checking its CSRF token against the session's."""
-    form = await request.form(max_part_size=MAX_FORM_FIELD_BYTES)
-    if not csrf_matches(request.session.get("csrf"), str(form.get("csrf", ""))):
-        raise Forbidden("csrf")
-    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "-"
-
-
-@router.get("/login")
-def login_page(request: Request, next: str = "") -> Response:
-    return render(request, "login.html", next_url=safe_next(next) if next else "")
-
-
-@router.post("/login")
-async def login(request: Request) -> Response:
-    form = await checked_form(request)
-    username, password = form.get("username", "").strip(), form.get("password", "")
-    throttle = request.app.state.throttle
-    lang = request.query_params.get("lang") or request.cookies.get("lang") or "vi"
-    if throttle.blocked(username, _client(request)):
-        flash(request, "error", translate(lang, "login_throttled"))
-        return render(request, "login.html", status_code=429, username=username, next_url=form.get("next", ""))
-    with session() as s:
-        user = auth.authenticate(s, username, password)
-        uid = user.id if user else None
-    if uid is None:
-        throttle.failed(username, _client(request))
-        flash(request, "error", translate(lang, "login_failed"))
-        return render(request, "login.html", status_code=401, username=username, next_url=form.get("next", ""))
-    throttle.succeeded(username, _client(request))
-    with session() as s:
-        user = s.get(UserRecord, uid)
-        if user is not None:
-            auth.record_sign_in(s, user, via="web")
-    request.session.clear()  # a new session on login: no fixation
-    request.session["uid"] = uid
-    csrf_token(request)
-    return RedirectResponse(safe_next(form.get("next")), status_code=303)
-
-
-@router.post("/logout")
-async def logout(request: Request) -> Response:
-    await checked_form(request)
-    request.session.clear()
-    return RedirectResponse("/login", status_code=303)
 
 
 def _status_of(s, draft_id: int) -> str:  # type: ignore[no-untyped-def]
@@ -225,19 +158,6 @@ async def draft_produce(request: Request, draft_id: int) -> Response:
     request.app.state.flows.produce(draft_id)
     flash(request, "info", translate(request.cookies.get("lang", "vi"), "producing_started"))
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
-
-
-@router.get("/drafts/{draft_id}/recording")
-def draft_recording(request: Request, draft_id: int) -> Response:
-    """The editor's original recording of an audio draft, to listen to while correcting the transcript."""
-    with session() as s:
-        user = session_user(request, s)
-        rev = drafts.latest_revision(s, draft_id)
-        require(s, user, "draft.view", area_codes=list(rev.content.area_codes))
-    if rev.source_kind.value != "audio" or not rev.source_key:
-        raise NotFound("this draft has no recording")
-    data = object_store().get_bytes(rev.source_key)
-    return ranged_response(request, data, mimetypes.guess_type(rev.source_key)[0] or "application/octet-stream")
 
 
 @router.get("/packages/{package_id}")
@@ -457,17 +377,5 @@ async def recording_upload(request: Request, package_id: int, language: str) -> 
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
 
-@router.get("/assets/{key:path}")
-def asset(request: Request, key: str) -> Response:
-    """Serve an asset to a user who may view a package containing it (audio, slides)."""
-    with session() as s:
-        user = session_user(request, s)
-        recs = list(s.scalars(select(AssetRecord).where(AssetRecord.key == key)))
-        if not recs:
-            raise NotFound("no such asset")
-        if not any(auth.can(s, user, "package.view", area_codes=package_areas(s, r.package_id)) for r in recs):
-            raise Forbidden("asset")
-        media_type = recs[0].media_type
-    data = object_store().get_bytes(key)
-    return ranged_response(request, data, media_type or mimetypes.guess_type(key)[0] or "application/octet-stream",
-                           {"Cache-Control": "private, max-age=86400"})
+router.include_router(login_pages.router)
+router.include_router(asset_pages.router)

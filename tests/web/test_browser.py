@@ -157,3 +157,86 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         approver.goto(f"{package_url}?lang=en")
         assert "Published" in approver.content() and "Loudspeaker script" in approver.content()
         assert "Flow runs (Prefect)" in approver.content() and approver.locator("text=produce ·").count() == 1
+
+
+def _package_with_audio(seconds: float = 3.0) -> int:
+    """A package in review for Đa Lộc whose Vietnamese variant has a stored WAV (made by hand, no flow)."""
+    from domain.packages import AssetKind, PackageStatus, VariantStatus
+    from services.runtime import object_store
+    from storage.repositories import packages
+    from tests.web.test_authz import _wav, make_item
+
+    _, package_id, _ = make_item()
+    with session() as s:
+        stored = object_store().put_bytes(_wav(seconds), ext="wav", media_type="audio/wav")
+        packages.record_asset(s, package_id=package_id, language="vi", kind=AssetKind.AUDIO, stored=stored,
+                              meta={"duration_s": seconds})
+        packages.set_variant(s, package_id=package_id, language="vi", status=VariantStatus.READY)
+        assert packages.get_package(s, package_id).status == PackageStatus.IN_REVIEW
+    return package_id
+
+
+def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # type: ignore[no-untyped-def]
+        live_server: str, chromium, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    base = live_server
+    admin = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
+    request.node.open_pages = [admin]
+    sign_in(admin, base, "admin")
+    open_menu(admin, "Quản trị")
+    admin.click("text=Người dùng và phân quyền")
+    admin.click("summary:has-text('Tạo người dùng mới')")
+    admin.fill("#username", "sokha")
+    admin.fill("#full_name", "Thạch Sokha")
+    admin.select_option("#new-role", "translator")
+    admin.fill("#new-area", "84")
+    admin.fill("#new-extra", "km")
+    admin.fill("#password", "mat-khau-cua-sokha-2026")
+    assert no_horizontal_scroll(admin)
+    admin.click("#new-user button[type=submit]")
+    admin.wait_for_url(f"{base}/admin/users")
+    assert "Đã tạo người dùng sokha." in admin.content()
+    assert "Người dịch · 84 · Tiếng Khmer" in admin.locator("#user-sokha").inner_text()
+
+    with ReferenceReceiver(tmp_path / "rx") as receiver:
+        admin.goto(f"{base}/admin")
+        admin.click("text=Nơi nhận tin")
+        admin.fill("#name", "htttn-tra-vinh")
+        admin.select_option("#kind", "htttn")
+        admin.fill("#url", receiver.url)
+        admin.click("#new-destination button[type=submit]")
+        admin.wait_for_url(f"{base}/admin/destinations")
+        assert no_horizontal_scroll(admin)
+        admin.click("#destination-htttn-tra-vinh >> button:has-text('Kiểm tra kết nối')")
+        assert "htttn-tra-vinh: kết nối được" in admin.locator("#check-result").inner_text()
+    with session() as s:
+        assert [d.url for d in deliveries.list_destinations(s, enabled_only=True)] == [receiver.url]
+
+    # The new translator signs in on a phone; the approver's audio can be sought (HTTP Range answered).
+    sokha = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
+    request.node.open_pages.append(sokha)
+    sokha.goto(f"{base}/login")
+    sokha.fill("#username", "sokha")
+    sokha.fill("#password", "mat-khau-cua-sokha-2026")
+    sokha.click("button[type=submit]")
+    sokha.wait_for_url(f"{base}/")
+
+    package_id = _package_with_audio()
+    approver = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
+    request.node.open_pages.append(approver)
+    statuses: list[int] = []
+    approver.on("response", lambda r: statuses.append(r.status) if "/assets/" in r.url else None)
+    sign_in(approver, base, "approver_daloc")
+    approver.goto(f"{base}/packages/{package_id}")
+    seeked = approver.evaluate("""() => new Promise((resolve, reject) => {
+        const a = document.querySelector('audio');
+        a.preload = 'auto';
+        a.addEventListener('error', () => reject(new Error('audio error ' + (a.error && a.error.code))));
+        a.addEventListener('loadedmetadata', () => {
+            a.addEventListener('seeked', () => resolve({t: a.currentTime, ranges: a.seekable.length,
+                                                        end: a.seekable.length ? a.seekable.end(0) : 0}));
+            a.currentTime = 2.0;
+        }, {once: true});
+        a.load();
+    })""")
+    assert seeked["ranges"] >= 1 and seeked["end"] >= 2.9 and abs(seeked["t"] - 2.0) < 0.1
+    assert 206 in statuses  # Chromium asked for a range and got one
