@@ -17,13 +17,14 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from domain.errors import ApprovalRefused, DomainError, InvalidInput, InvalidTransition, ManifestMismatch, NotFound
 from settings import Settings, get_settings
-from web.error_pages import add_html_error_pages
+from web.error_pages import add_error_text, add_html_error_pages
 from web.i18n import LANGS, translate
 from web.jobs import FlowStarter
 from web.security import LoginThrottle, load_secret, new_csrf_token
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+add_error_text(templates)
 
 
 class Forbidden(Exception):

@@ -77,3 +77,41 @@ def test_search_results_come_before_the_folded_filters(fresh: TestClient) -> Non
     assert page.index('id="result-count"') > page.index('<input id="q"')
     filtered = fresh.get("/search?q=cat+dien&priority=khan_cap").text
     assert '<details class="filters" open>' in filtered  # a filter in use stays visible
+
+
+def test_approving_an_emergency_with_a_language_missing_warns_first(fresh: TestClient) -> None:
+    from storage.models import DraftRevisionRecord
+    from storage.repositories import packages
+
+    login(fresh, "approver_travinh")  # emergencies are approved at province level
+    _, normal, _ = make_item()  # Khmer blocked, normal priority: no warning
+    assert 'id="missing-languages"' not in fresh.get(f"/packages/{normal}").text
+    _, urgent, _ = make_item()
+    with session() as s:
+        s.get(DraftRevisionRecord, packages.get_package(s, urgent).revision_id).priority = "khan_cap"
+    page = fresh.get(f"/packages/{urgent}").text
+    warning = re.search(r'id="missing-languages">([^<]*)</div>', page)
+    assert warning is not None
+    assert warning.group(1) == "Tin khẩn cấp này sẽ phát đi khi còn thiếu bản ngôn ngữ: Tiếng Khmer"
+    assert page.index('id="missing-languages"') < page.index(f'action="/packages/{urgent}/approve"')
+
+
+def test_errors_of_services_and_crashes_are_vietnamese_pages(fresh: TestClient) -> None:
+    from domain.errors import InvalidInput
+
+    def boom() -> None:
+        raise RuntimeError("/tmp/secret/path exploded")
+
+    def refused() -> None:
+        raise InvalidInput("unknown area code(s): 99999 (see 'bantin areas list')")
+
+    fresh.app.add_api_route("/boom", boom)
+    fresh.app.add_api_route("/refused", refused)
+    fresh.app.add_api_route("/api/v1/boom", boom)
+    quiet = TestClient(fresh.app, follow_redirects=False, raise_server_exceptions=False)
+    crash = quiet.get("/boom")
+    assert crash.status_code == 500 and "Máy chủ gặp lỗi" in crash.text and "/tmp" not in crash.text
+    assert quiet.get("/api/v1/boom").json() == {"error": "internal server error"}
+    page = quiet.get("/refused")
+    assert page.status_code == 422
+    assert "Không có địa bàn mang mã 99999." in page.text and "bantin areas" not in page.text
