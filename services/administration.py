@@ -192,3 +192,35 @@ def verify_audit(session: Session, *, actor: str) -> tuple[int, list[str]]:
     _admin(session, actor, [])
     count, findings = audit.verify(session)
     return count, [f"#{f.seq}: {f.problem}" for f in findings]
+
+
+def rotate_signing_key(session: Session, *, actor: str) -> str:
+    """A new signing key endorsed by the current one (which stays valid for the grace period); audited.
+    Returns the new key's id."""
+    from services import signing
+
+    _admin(session, actor, [])
+    entry = signing.rotate()
+    audit.record(session, actor=actor, action="signing_key.rotated", entity="signing_key", entity_id=entry.key_id)
+    return entry.key_id
+
+
+def models_overview(session: Session, *, actor: str, verify: bool = False) -> list[dict[str, Any]]:
+    """The models the engines use: task, backend, languages, licence and, when ``verify``, whether their
+    files match the recorded SHA-256 (reads every file: seconds to minutes for large models)."""
+    from engines import registry
+
+    _admin(session, actor, [])
+    reg = registry.load_registry()
+    rows = []
+    for entry in reg.all():
+        check = registry.verify(entry) if verify else None
+        rows.append({"name": entry.name, "task": entry.task.value, "backend": entry.backend,
+                     "languages": list(entry.languages), "licence": entry.licence or "",
+                     "non_commercial": entry.non_commercial, "status": check.status if check else "",
+                     "ok": check.ok if check else None,
+                     "origin": "bundled" if entry.bundled else ("default" if entry not in reg.entries else "registry")})
+    if verify:
+        audit.record(session, actor=actor, action="models.verified", entity="models", entity_id="all",
+                     failed=[r["name"] for r in rows if r["ok"] is False])
+    return rows

@@ -155,3 +155,36 @@ def fingerprint(public_key: bytes) -> str:
     """SHA-256 of the raw public key, in colon-separated pairs (as SSH and TLS tools show them)."""
     digest = hashlib.sha256(public_key).hexdigest().upper()
     return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+@router.post("/admin/keys/rotate")
+async def keys_rotate(request: Request) -> Response:
+    """Rotate the signing key (the form asks for confirmation first)."""
+    form = await checked_form(request)
+    if form.get("confirm") != "1":
+        flash(request, "error", translate(lang_of(request), "adm_rotate_unconfirmed"))
+        return RedirectResponse("/admin/keys", status_code=303)
+    with session() as s:
+        key_id = admin_service.rotate_signing_key(s, actor=require_admin(request, s))
+    return done(request, "adm_key_rotated", "/admin/keys", key_id=key_id)
+
+
+def _models_page(request: Request, verify: bool) -> Response:
+    lang = lang_of(request)
+    with session() as s:
+        rows = admin_service.models_overview(s, actor=require_admin(request, s), verify=verify)
+    for r in rows:
+        names = [language_name(lang, c) for c in r["languages"]]
+        r["language_names"] = ", ".join(names[:6]) + (f" (+{len(names) - 6})" if len(names) > 6 else "")
+    return render(request, "admin_models.html", rows=rows, verified=verify)
+
+
+@router.get("/admin/models")
+def models_page(request: Request) -> Response:
+    return _models_page(request, verify=False)
+
+
+@router.post("/admin/models/verify")
+async def models_verify(request: Request) -> Response:
+    await checked_form(request)
+    return _models_page(request, verify=True)

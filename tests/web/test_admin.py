@@ -124,3 +124,30 @@ def test_keys_show_fingerprints_and_the_audit_chain_verifies(client: TestClient)
     assert re.search(r'id="verify-result">Nhật ký nguyên vẹn: \d+ mục', checked)
     bad_day = client.get("/admin/audit?from=hom-qua")
     assert bad_day.status_code == 422
+
+
+def test_rotating_the_signing_key_needs_confirmation_and_is_audited(client: TestClient) -> None:
+    csrf = login(client, "admin")
+    before = re.findall(r"<li><strong>([^<]+)</strong>", client.get("/admin/keys").text)
+    assert len(before) >= 1
+    unconfirmed = client.post("/admin/keys/rotate", data={"csrf": csrf})
+    assert unconfirmed.status_code == 303
+    assert re.findall(r"<li><strong>([^<]+)</strong>", client.get("/admin/keys").text) == before
+    assert client.post("/admin/keys/rotate", data={"csrf": csrf, "confirm": "1"}).status_code == 303
+    after = client.get("/admin/keys").text
+    ids = re.findall(r"<li><strong>([^<]+)</strong>", after)
+    assert ids[:len(before)] == before and len(ids) == len(before) + 1
+    assert "Còn hiệu lực đến" in after  # the old key stays listed for its grace period
+    assert "<strong>signing_key.rotated</strong>" in client.get("/admin/audit?action=signing_key.").text
+    editor = fresh_client(client)
+    token = login(editor, "editor_daloc")
+    assert editor.post("/admin/keys/rotate", data={"csrf": token, "confirm": "1"}).status_code == 403
+
+
+def test_models_are_listed_and_verified_in_vietnamese(client: TestClient) -> None:
+    csrf = login(client, "admin")
+    listed = client.get("/admin/models").text
+    assert 'id="models"' in listed and "Chép lời" in listed  # the bundled whisper-base at least
+    checked = client.post("/admin/models/verify", data={"csrf": csrf}).text
+    statuses = re.findall(r'<span class="badge (?:ready|dead)">([^<]+)</span>', checked)
+    assert statuses and all(not s.startswith("mstatus_") for s in statuses)

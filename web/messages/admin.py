@@ -65,6 +65,27 @@ VI = {
     "adm_chain_ok": "Nhật ký nguyên vẹn: {count} mục, không có mục nào bị sửa hay xóa.",
     "adm_chain_broken": "Nhật ký có chỗ bị sửa hoặc xóa",
     "adm_detail": "Chi tiết",
+    "adm_rotate": "Đổi khóa ký số",
+    "adm_rotate_help": "Tạo khóa mới do khóa hiện tại xác nhận; khóa cũ còn hiệu lực trong thời gian chuyển tiếp "
+                       "để thiết bị và nơi nhận kịp cập nhật.",
+    "adm_rotate_confirm": "Tôi hiểu: mọi gói tin mới sẽ được ký bằng khóa mới.",
+    "adm_rotate_unconfirmed": "Chưa xác nhận nên chưa đổi khóa.",
+    "adm_key_rotated": "Đã tạo khóa ký số mới {key_id}.",
+    "adm_models": "Mô hình xử lý",
+    "adm_models_help": "Mô hình chép lời, tóm tắt, dịch và giọng đọc đã cài; kiểm tra tệp có khớp mã kiểm "
+                       "(có thể mất vài phút).",
+    "adm_models_verify": "Kiểm tra tệp mô hình",
+    "adm_non_commercial": "Giấy phép phi thương mại",
+    "task_asr": "Chép lời",
+    "task_summarize": "Tóm tắt",
+    "task_translate": "Dịch",
+    "task_tts": "Giọng đọc",
+    "mstatus_verified": "Khớp mã kiểm",
+    "mstatus_mismatch": "Không khớp mã kiểm",
+    "mstatus_missing": "Thiếu tệp",
+    "mstatus_unchecked": "Chưa có mã kiểm",
+    "mstatus_no_files": "Không cần tệp",
+    "mstatus_not_assembled": "Chưa lắp ráp (tự làm khi dùng lần đầu)",
 }
 
 EN = {
@@ -131,4 +152,25 @@ EN = {
     "adm_chain_ok": "The log is intact: {count} entries, none altered or deleted.",
     "adm_chain_broken": "The log was altered or entries deleted",
     "adm_detail": "Detail",
+    "adm_rotate": "Rotate the signing key",
+    "adm_rotate_help": "Makes a new key endorsed by the current one; the old key stays valid for a grace period so "
+                       "devices and receivers can catch up.",
+    "adm_rotate_confirm": "I understand: every new package will be signed with the new key.",
+    "adm_rotate_unconfirmed": "Not confirmed, so the key was not rotated.",
+    "adm_key_rotated": "New signing key {key_id} created.",
+    "adm_models": "Models",
+    "adm_models_help": "Installed speech recognition, summary, translation and voice models; check their files "
+                       "against the recorded checksums (may take minutes).",
+    "adm_models_verify": "Verify model files",
+    "adm_non_commercial": "Non-commercial licence",
+    "task_asr": "Speech recognition",
+    "task_summarize": "Summary",
+    "task_translate": "Translation",
+    "task_tts": "Voice",
+    "mstatus_verified": "Checksum matches",
+    "mstatus_mismatch": "Checksum mismatch",
+    "mstatus_missing": "Files missing",
+    "mstatus_unchecked": "No checksum recorded",
+    "mstatus_no_files": "No files needed",
+    "mstatus_not_assembled": "Not assembled (done on first use)",
 }
