@@ -7,7 +7,8 @@ and PostgreSQL (tsvector): the backends never tokenise or fold text themselves.
   (U+0300–U+036F: the five tones, circumflex, breve, horn), ``đ`` -> ``d``, NFC. "ubnd xa" finds "UBND xã".
   Marks of other scripts (Khmer vowel signs) are kept: dropping them would merge different words.
 - **Exact** mode: lower case and NFC only, so "xã" finds "xã" but not "xa" or "xà".
-- **Tokens**: runs of letters and digits (``[^\\W_]+``); punctuation and operator characters separate words.
+- **Tokens**: runs of letters, digits and combining marks (so Khmer "លោក" is one word, not "ល ក");
+  punctuation and operator characters separate words.
   A word that splits into several tokens ("covid-19") is searched as a phrase.
 - **Query syntax**: words (all must occur), ``"quoted phrases"``, ``prefix*`` (at least 2 characters), and
   nothing else: every other character is a separator, so no input can reach a database query language.
@@ -28,7 +29,24 @@ MAX_CLAUSES = 12
 MAX_TOKEN_CHARS = 60  # longer "words" (hashes, URLs run together) are not indexed nor searched
 MIN_PREFIX_CHARS = 2
 
-_TOKEN = re.compile(r"[^\W_]+")
+
+def _mark_class() -> str:
+    """Combining marks of the Basic Multilingual Plane as a regex class body: ``re``'s ``\\w`` leaves them out,
+    so Khmer "លោក" (a consonant, a vowel sign, a consonant) would fall apart into two one-letter words."""
+    ranges: list[tuple[int, int]] = []
+    for cp in range(0x300, 0x10000):
+        if unicodedata.category(chr(cp))[0] == "M":
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    return "".join(f"\\u{a:04x}-\\u{b:04x}" if b > a else f"\\u{a:04x}" for a, b in ranges)
+
+
+_MARKS = _mark_class()
+_WORD = rf"(?:[^\W_]|[{_MARKS}])"  # a letter, a digit or a combining mark (Khmer vowel signs, coeng)
+_SEP = rf"(?:[^\w{_MARKS}]|_)"  # anything else separates words
+_TOKEN = re.compile(_WORD + "+")
 _LATIN_MARKS = re.compile(r"[\u0300-\u036f]+")
 _CHUNK = re.compile(r'"([^"]*)"(\*?)|([^\s"]+)')
 
@@ -265,11 +283,15 @@ class Snippet:
         return "".join(f"{before}{t}{after}" if hit else t for t, hit in self.fragments())
 
 
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or unicodedata.category(ch)[0] == "M"
+
+
 def _clause_pattern(c: Clause) -> re.Pattern[str]:
     """A regex finding the clause in folded (or exact-form) text, any separators between its words. It starts
     with a literal (fast in ``re``); the caller checks that the match begins at a word's start."""
-    body = r"[\W_]+".join(re.escape(w) for w in c.words) + (r"[^\W_]*" if c.prefix else "")
-    return re.compile(body + r"(?![^\W_])")
+    body = (_SEP + "+").join(re.escape(w) for w in c.words) + (_WORD + "*" if c.prefix else "")
+    return re.compile(body + rf"(?!{_WORD})")
 
 
 def match_spans(text: str, query: Query) -> list[tuple[int, int]]:
@@ -280,7 +302,7 @@ def match_spans(text: str, query: Query) -> list[tuple[int, int]]:
     if len(form) == len(text):  # the usual case: one character each, so offsets carry over
         for c in query.clauses:
             spans.extend(m.span() for m in _clause_pattern(c).finditer(form)
-                         if m.start() == 0 or not form[m.start() - 1].isalnum())
+                         if m.start() == 0 or not _is_word_char(form[m.start() - 1]))
     else:
         found = [m.span() for m in _TOKEN.finditer(text)]
         words = [exact_form(text[a:b]) if query.exact else fold(text[a:b]) for a, b in found]

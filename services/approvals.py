@@ -24,7 +24,7 @@ from domain.approvals import (
 from domain.areas import AreaLevel
 from domain.canonical import canonical_json, sha256_hex
 from domain.drafts import DraftContent, DraftRevision, validate_content
-from domain.errors import ApprovalRefused, InvalidInput
+from domain.errors import ApprovalRefused, InvalidInput, NotFound
 from domain.languages import draft_languages
 from domain.packages import PackageStatus, VariantStatus
 from domain.priority import Priority
@@ -226,6 +226,21 @@ def approve_template(session: Session, *, template_id: int, username: str) -> Em
     Raises:
         ApprovalRefused: not a province approver there, own template, already approved, or retired.
     """
+    tpl, user = _template_check(session, template_id, username)
+    templates.mark_approved(session, tpl, approver=user.username)
+    return tpl
+
+
+def template_refusal(session: Session, *, template_id: int, username: str) -> str | None:
+    """Why ``username`` may not approve the template now, or None when they may (for the button)."""
+    try:
+        _template_check(session, template_id, username)
+    except (ApprovalRefused, NotFound) as exc:
+        return str(exc)
+    return None
+
+
+def _template_check(session: Session, template_id: int, username: str) -> tuple[EmergencyTemplateRecord, UserRecord]:
     tpl = templates.get_template(session, template_id)
     user = users.get_user(session, username)
     if tpl.retired_at is not None:
@@ -239,8 +254,7 @@ def approve_template(session: Session, *, template_id: int, username: str) -> Em
     province = Requirement(AreaLevel.PROVINCE, tpl.area_code)
     if not any(covers(g, province, auth.area_tree(session)) for g in approver_grants(user)):
         raise ApprovalRefused(f"only a province approver for area {tpl.area_code} may approve emergency templates")
-    templates.mark_approved(session, tpl, approver=user.username)
-    return tpl
+    return tpl, user
 
 
 def draft_from_template(

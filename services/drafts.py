@@ -23,6 +23,7 @@ from domain.drafts import (
     SourceKind,
     check_schedule,
     check_storable,
+    clean_text,
     decode_text,
     editor_revision_note,
     is_unreviewed_transcript,
@@ -295,6 +296,28 @@ def edit_draft(session: Session, store: ObjectStore, *, draft_id: int, text: str
     audit.record(session, actor=user.username, action="draft.revised", entity="draft", entity_id=draft_id,
                  revision=revision.number, content_hash=content.content_hash(), text_key=sent.key)
     return revision
+
+
+def require_title(title: str) -> None:
+    """A form with a title field must not leave it empty (a text file's title is its first line instead).
+
+    Raises:
+        InvalidInput: the title is blank.
+    """
+    if not clean_text(title):
+        raise InvalidInput("the draft has no title")
+
+
+def edit_draft_fields(session: Session, store: ObjectStore, *, draft_id: int, title: str, body: str,
+                      author: str) -> DraftRevision:
+    """:func:`edit_draft` from separate title and body fields: an empty title is named as such, rather than
+    the body's first line silently becoming the title.
+
+    Raises:
+        InvalidInput: as :func:`edit_draft`, or a blank title.
+    """
+    require_title(title)
+    return edit_draft(session, store, draft_id=draft_id, text=f"{clean_text(title)}\n{body}", author=author)
 
 
 def retranscribe_draft(

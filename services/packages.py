@@ -55,3 +55,39 @@ def channel_states(s: Session, package_id: int) -> list[dict[str, Any]]:
               "attempts": p.attempts, "detail": p.last_error}
              for p in channels.pushes_of(s, package_id)]
     return rows
+
+
+def current_package_id(s: Session, package_id: int) -> int | None:
+    """The newest package of the same draft when ``package_id`` has been replaced (a new revision or a
+    translation made another one), else None: where a stale link or approval should point the reader.
+
+    Raises:
+        NotFound: no such package.
+    """
+    pkg = packages.get_package(s, package_id)
+    newest = packages.packages_of_draft(s, pkg.draft_id)[-1]
+    return newest.id if newest.id != pkg.id else None
+
+
+def draft_rejections(s: Session, draft_id: int) -> list[dict[str, Any]]:
+    """The approvers' rejections of a draft's packages, newest first, with their reasons (for the editor)."""
+    out = []
+    for pkg in packages.packages_of_draft(s, draft_id):
+        for a in packages.approvals_of(s, pkg.id):
+            if a.decision == "rejected":
+                out.append({"package_id": pkg.id, "approver": a.approver, "reason": a.reason, "at": a.created_at})
+    return sorted(out, key=lambda r: r["package_id"], reverse=True)
+
+
+def titles_by_manifest(s: Session, hashes: list[str]) -> dict[str, dict[str, Any]]:
+    """Manifest hash -> the package and bulletin title it belongs to (play logs and inventories name hashes)."""
+    from sqlalchemy import select
+
+    from storage.models import PackageRecord
+
+    wanted = sorted({h for h in hashes if h})
+    out: dict[str, dict[str, Any]] = {}
+    for pkg in s.scalars(select(PackageRecord).where(PackageRecord.manifest_hash.in_(wanted))) if wanted else []:
+        rev = drafts.revision_by_id(s, pkg.revision_id)
+        out[str(pkg.manifest_hash)] = {"package_id": pkg.id, "title": rev.content.title}
+    return out

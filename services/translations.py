@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from domain.drafts import clean_text
-from domain.errors import ApprovalRefused, InvalidInput
+from domain.errors import ApprovalRefused, InvalidInput, InvalidTransition, NotFound
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import PackageStatus, VariantStatus
 from engines import ffmpeg
@@ -41,7 +41,25 @@ def pending_translations(session: Session, username: str) -> list[dict[str, obje
             ):
                 out.append({"package_id": pkg.id, "language": v.language, "title": rev.content.title,
                             "priority": rev.content.priority.value, "areas": list(rev.content.area_codes)})
-    return out
+    rank = {"khan_cap": 0, "uu_tien": 1}
+    return sorted(out, key=lambda r: (rank.get(str(r["priority"]), 2), r["package_id"], r["language"]))
+
+
+def check_translatable(session: Session, package_id: int, language: str) -> None:
+    """Refuse before anyone types: the bulletin must ask for ``language`` (not the source language) and the
+    package must still be in review (a replaced package takes no translation).
+
+    Raises:
+        NotFound: no such package, or the bulletin has no variant in that language.
+        InvalidTransition: the package is no longer in review.
+    """
+    pkg = packages.get_package(session, package_id)
+    rev = drafts.revision_by_id(session, pkg.revision_id)
+    if language == SOURCE_LANGUAGE or language not in rev.content.languages:
+        name = LANGUAGES[language].name_en if language in LANGUAGES else language
+        raise NotFound(f"this bulletin has no {name} variant to translate")
+    if pkg.status != PackageStatus.IN_REVIEW:
+        raise InvalidTransition("package", pkg.status, "translated")
 
 
 def submit_translation(session: Session, store: ObjectStore, req: TranslationRequest) -> int:

@@ -5,6 +5,7 @@ from sqlalchemy.orm import Session
 
 from services import auth, credentials
 from storage.models import UserRecord
+from storage.repositories import users
 from web.app import LoginRequired
 
 
@@ -19,7 +20,8 @@ def session_user(request: Request, s: Session) -> UserRecord:
     if user is None:
         request.session.pop("sid", None)
         raise LoginRequired()
-    request.state.user_view = {"username": user.username, "full_name": user.full_name, "is_demo": user.is_demo}
+    request.state.user_view = {"username": user.username, "full_name": user.full_name, "is_demo": user.is_demo,
+                               "id": user.id, "roles": sorted(r.value for r in users.roles_of(user))}
     return user
 
 

@@ -7,6 +7,7 @@ Sessions are signed HttpOnly SameSite=Lax cookies; every form carries a CSRF tok
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -28,12 +29,14 @@ from domain.errors import (  # noqa: F401 (Forbidden: web modules import it from
 )
 from engines.errors import EngineError, MediaError
 from settings import Settings, get_settings
+from web.error_pages import add_error_text, add_html_error_pages
 from web.i18n import LANGS, translate
 from web.jobs import FlowStarter, RunRefused
 from web.security import LoginThrottle, RateLimit, load_secret, new_csrf_token, parse_proxies
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+add_error_text(templates)
 
 
 class LoginRequired(Exception):
@@ -73,6 +76,14 @@ def public_message(exc: Exception, lang: str) -> str:
     return str(exc)
 
 
+def login_url(request: Request) -> str:
+    """The login page, asked to come back to this page afterwards (a GET only: a form's POST is not replayed)."""
+    if request.method != "GET" or request.url.path in ("/", "/login"):
+        return "/login"
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/login?" + urlencode({"next": target})
+
+
 def lang_of(request: Request) -> str:
     lang = request.query_params.get("lang") or request.cookies.get("lang") or "vi"
     return lang if lang in LANGS else "vi"
@@ -97,12 +108,26 @@ def render(request: Request, template: str, status_code: int = 200, **ctx: Any) 
         request, template,
         # The signed-in user as plain values: pages render after their database session has closed.
         {"t": lambda key: translate(lang, key), "lang": lang, "csrf": csrf_token(request), "flashes": flashes,
-         "user": getattr(request.state, "user_view", None), **ctx},
+         "user": getattr(request.state, "user_view", None), "nav_counts": nav_counts(request), **ctx},
         status_code=status_code,
     )
     if request.query_params.get("lang") in LANGS:
         response.set_cookie("lang", lang, max_age=365 * 86400, httponly=True, samesite="lax")
     return response
+
+
+def nav_counts(request: Request) -> dict[str, int]:
+    """The menu's numbers for the signed-in user (none on pages without one)."""
+    view = getattr(request.state, "user_view", None)
+    if not view:
+        return {}
+    from services.runtime import session
+    from services.worklists import menu_counts
+    from storage.models import UserRecord
+
+    with session() as s:
+        user = s.get(UserRecord, view["id"])
+        return menu_counts(s, user) if user is not None else {}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -129,13 +154,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        max_age=12 * 3600, same_site="lax", https_only=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    from web import api, devices, pages, programs, search
+    from web import admin, admin_ops, api, devices, pages, programs, search
 
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(search.router)
     app.include_router(devices.router)
     app.include_router(programs.router)
+    app.include_router(admin.router)
+    app.include_router(admin_ops.router)
+    add_html_error_pages(app)
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(UnicodeError)
@@ -153,7 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": "authentication required"}, status_code=401,
                                 headers={"WWW-Authenticate": "Bearer"})
-        return Response(status_code=303, headers={"Location": "/login"})
+        return Response(status_code=303, headers={"Location": login_url(request)})
 
     @app.exception_handler(DomainError)
     @app.exception_handler(EngineError)

@@ -14,6 +14,7 @@ from domain.feeds import json_feed, rss_feed
 from services import auth
 from services import devices as device_service
 from services.feeds import feed_entries, public_file
+from services.packages import titles_by_manifest
 from services.runtime import object_store, session
 from storage.models import UserRecord
 from storage.objects import LocalObjectStore
@@ -71,6 +72,9 @@ def device_page(request: Request, device_id: int) -> Response:
         logs = [{"item_id": p.item_id, "manifest_hash": p.manifest_hash, "at": _when(p.started_at),
                  "ended": _when(p.ended_at), "completed": p.completed, "trigger": p.trigger}
                 for p in device_repo.play_logs(s, device_id=device_id, limit=200)]
+        titles = titles_by_manifest(s, [str(p["manifest_hash"] or "") for p in logs])
+        for p in logs:  # the bulletin's title, not its hash
+            p.update(titles.get(str(p["manifest_hash"] or ""), {}))
     return render(request, "devices_show.html", d=row, logs=logs)
 
 

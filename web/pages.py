@@ -1,104 +1,46 @@
 """Server-rendered pages for editors and approvers."""
 
-import mimetypes
 import os
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from domain.drafts import DraftRevision
-from domain.errors import DomainError, InvalidInput, NotFound
+from domain.errors import ApprovalRefused, DomainError, InvalidInput, InvalidTransition, ManifestMismatch, NotFound
 from domain.intake import CleaningNeedsConfirmation, DraftAllBoilerplate, IntakeResult, TitleNeeded
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus
 from engines.errors import EngineError
 from services import approvals as approval_service
-from services import auth, credentials, intake
+from services import auth, intake
 from services import drafts as draft_service
 from services import translations as translation_service
-from services.packages import package_view
+from services.drafts import require_title
+from services.packages import current_package_id, draft_rejections, package_view
 from services.runtime import object_store, session
-from storage.models import AssetRecord, PackageRecord, UserRecord
+from services.worklists import approval_queue
 from storage.repositories import drafts, packages, users
+from web import asset_pages, login_pages
 from web.access import package_areas, require, session_user, visible
-from web.app import Forbidden, LoginRequired, csrf_token, flash, lang_of, render
+from web.app import flash, lang_of, render
+from web.error_pages import error_page
+from web.forms import checked_form  # noqa: F401 (other page modules import it from here)
 from web.i18n import VN_TZ, translate
 from web.jobs import start
-from web.security import client_address, csrf_matches
+from web.officer_text import error_text, language_name, officer_message
 from web.uploads import saved_upload
 
 router = APIRouter(include_in_schema=False)
 
 
-async def checked_form(request: Request) -> dict[str, str]:
-    """The POSTed form, after checking its CSRF token against the session's."""
-    form = await request.form()
-    if not csrf_matches(request.session.get("csrf"), str(form.get("csrf", ""))):
-        raise Forbidden("csrf")
-    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
-
-
-def _client(request: Request) -> str:
-    """The client's address for the login throttle: X-Forwarded-For counts only from a configured proxy."""
-    peer = request.client.host if request.client else "-"
-    return client_address(peer, request.headers.get("x-forwarded-for"), request.app.state.trusted_proxies)
-
-
-@router.get("/login")
-def login_page(request: Request) -> Response:
-    return render(request, "login.html")
-
-
-def _authenticate(username: str, password: str) -> int | None:
-    with session() as s:
-        user = auth.authenticate(s, username, password)
-        return user.id if user else None
-
-
 def _submit_text(req: draft_service.DraftRequest) -> tuple[DraftRevision, IntakeResult]:
     with session() as s:
         return draft_service.submit_cleaned_text_draft(s, object_store(), req)
-
-
-@router.post("/login")
-async def login(request: Request) -> Response:
-    form = await checked_form(request)
-    username, password = form.get("username", "").strip(), form.get("password", "")
-    throttle = request.app.state.throttle
-    lang = request.query_params.get("lang") or request.cookies.get("lang") or "vi"
-    if throttle.blocked(username, _client(request)):
-        flash(request, "error", translate(lang, "login_throttled"))
-        return render(request, "login.html", status_code=429, username=username)
-    uid = await run_in_threadpool(_authenticate, username, password)  # argon2 stays off the event loop
-    if uid is None:
-        throttle.failed(username, _client(request))
-        flash(request, "error", translate(lang, "login_failed"))
-        return render(request, "login.html", status_code=401, username=username)
-    throttle.succeeded(username, _client(request))
-    with session() as s:
-        user = s.get(UserRecord, uid)
-        if user is None:
-            raise LoginRequired()
-        sid = credentials.open_session(s, user, via="web")
-    request.session.clear()  # a new session on login: no fixation
-    request.session["sid"] = sid
-    csrf_token(request)
-    return RedirectResponse("/", status_code=303)
-
-
-@router.post("/logout")
-async def logout(request: Request) -> Response:
-    await checked_form(request)
-    with session() as s:
-        credentials.close_session(s, request.session.get("sid"))
-    request.session.clear()
-    return RedirectResponse("/login", status_code=303)
 
 
 def _status_of(s, draft_id: int) -> str:  # type: ignore[no-untyped-def]
@@ -139,14 +81,20 @@ async def draft_create(request: Request) -> Response:
         require(s, user, "draft.create", area_codes=areas)
         username = user.username
     keep = tuple(int(v) for v in (await request.form()).getlist("keep") if isinstance(v, str) and v.isdigit())
+    title = form.get("title", "")
+    if has_recording and not title.strip():  # not "Ghi âm recording" (the name of the saved upload)
+        title = translate(lang_of(request), "recording_title").format(
+            when=datetime.now(VN_TZ).strftime("%H:%M %d/%m/%Y"))
     req = draft_service.DraftRequest(
-        title=form.get("title", ""), body=form.get("body", ""), area_codes=areas,
+        title=title, body=form.get("body", ""), area_codes=areas,
         languages=form.get("languages", "vi") or "vi", priority=form.get("priority", "thuong"),
         author=username, source_ref=form.get("source_ref", ""), requesting_unit=form.get("requesting_unit", ""),
         confirm_cleaning=bool(form.get("confirm_cleaning")), keep_lines=keep,
     )
     cleaning = None
     try:
+        if not has_recording:
+            require_title(req.title)
         if has_recording:
             assert upload is not None and not isinstance(upload, str)
             async with saved_upload(upload, "recording") as path:  # Whisper runs in the threadpool
@@ -161,7 +109,7 @@ async def draft_create(request: Request) -> Response:
                       needs_confirm=isinstance(exc, CleaningNeedsConfirmation),
                       title_needed=isinstance(exc, TitleNeeded))
     except (DomainError, EngineError) as exc:  # show the form again with the message, keeping what was typed
-        flash(request, "error", str(exc))
+        flash(request, "error", error_text(lang_of(request), exc))
         return render(request, "draft_new.html", status_code=422, form=form)
     if cleaning is not None and cleaning.removed:
         flash(request, "info", f"{translate(lang_of(request), 'cleaning_removed')}: {len(cleaning.removed)}")
@@ -175,6 +123,12 @@ async def draft_create(request: Request) -> Response:
 
 @router.get("/drafts/{draft_id}")
 def draft_page(request: Request, draft_id: int) -> Response:
+    return _draft_page(request, draft_id)
+
+
+def _draft_page(request: Request, draft_id: int, edit_form: dict[str, str] | None = None,
+                status_code: int = 200) -> Response:
+    """The draft with its packages and rejections; ``edit_form``: a correction to show again (refused)."""
     with session() as s:
         user = session_user(request, s)
         rev = drafts.latest_revision(s, draft_id)
@@ -185,8 +139,13 @@ def draft_page(request: Request, draft_id: int) -> Response:
             not pkgs or pkgs[-1].revision_id != drafts.latest_revision_record(s, draft_id).id
             or pkgs[-1].status == PackageStatus.FAILED)
         report = intake.report_of(object_store(), rev)
-        return render(request, "draft.html", rev=rev, pkgs=pkgs, can_produce=can_produce, can_edit=can_edit,
-                      removed=report.removed if report else (),
+        rejections = draft_rejections(s, draft_id)
+        for r in rejections:
+            r["at"] = r["at"].replace(tzinfo=r["at"].tzinfo or UTC).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
+        return render(request, "draft.html", status_code=status_code, rev=rev, pkgs=pkgs, can_produce=can_produce,
+                      can_edit=can_edit, rejections=rejections, removed=report.removed if report else (),
+                      language_names=[language_name(lang_of(request), c) for c in rev.content.languages],
+                      edit_form=edit_form or {"title": rev.content.title, "body": rev.content.body},
                       recording_url=f"/drafts/{draft_id}/recording" if rev.source_key and
                       rev.source_kind.value == "audio" else None)
 
@@ -198,11 +157,16 @@ async def draft_edit(request: Request, draft_id: int) -> Response:
     with session() as s:
         user = session_user(request, s)
         require(s, user, "draft.create", area_codes=list(drafts.latest_revision(s, draft_id).content.area_codes))
-        text = f"{form.get('title', '').strip()}\n{form.get('body', '')}"
         try:
-            draft_service.edit_draft(s, object_store(), draft_id=draft_id, text=text, author=user.username)
+            draft_service.edit_draft_fields(s, object_store(), draft_id=draft_id, title=form.get("title", ""),
+                                            body=form.get("body", ""), author=user.username)
         except InvalidInput as exc:
-            flash(request, "error", str(exc))
+            failed: Exception | None = exc
+        else:
+            failed = None
+    if failed is not None:  # the draft again, with the correction as typed and what is wrong with it
+        flash(request, "error", error_text(lang_of(request), failed))
+        return _draft_page(request, draft_id, edit_form=form, status_code=422)
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
 
@@ -234,19 +198,6 @@ async def draft_produce(request: Request, draft_id: int) -> Response:
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
 
-@router.get("/drafts/{draft_id}/recording")
-def draft_recording(request: Request, draft_id: int) -> Response:
-    """The editor's original recording of an audio draft, to listen to while correcting the transcript."""
-    with session() as s:
-        user = session_user(request, s)
-        rev = drafts.latest_revision(s, draft_id)
-        require(s, user, "draft.view", area_codes=list(rev.content.area_codes))
-    if rev.source_kind.value != "audio" or not rev.source_key:
-        raise NotFound("this draft has no recording")
-    data = object_store().get_bytes(rev.source_key)
-    return Response(data, media_type=mimetypes.guess_type(rev.source_key)[0] or "application/octet-stream")
-
-
 @router.get("/packages/{package_id}")
 def package_page(request: Request, package_id: int) -> Response:
     store = object_store()
@@ -270,12 +221,17 @@ def package_page(request: Request, package_id: int) -> Response:
         can_withdraw = v["status"] in ("approved", "scheduled", "published", "corrected") and auth.can(
             s, user, "package.approve", area_codes=areas)
         state = approval_service.approval_state(s, package_id)
-        remaining = [f"{r.level.value} · {r.area_code}" for r in state.remaining]
+        remaining = [f"{translate(lang_of(request), 'lvl_' + r.level.value)} · {r.area_code}" for r in state.remaining]
         device_rows = device_status_block(s, package_id, v, areas)
     order = {"script": 0, "audio": 1, "board_text": 2, "slide": 3}
     v["variants"].sort(key=lambda var: (var["language"] != SOURCE_LANGUAGE, var["language"]))
+    lang = lang_of(request)
+    refusal = officer_message(lang, refusal, fallback="err_generic_refused") if refusal else None
+    v["error"] = officer_message(lang, str(v["error"]), fallback="err_production") if v.get("error") else None
     for var in v["variants"]:
-        var["language_name"] = LANGUAGES[var["language"]].name_vi if var["language"] in LANGUAGES else var["language"]
+        var["blocked_reason"] = officer_message(lang, var["blocked_reason"], fallback="err_blocked") \
+            if var["blocked_reason"] else ""
+        var["language_name"] = language_name(lang, var["language"])
         var["assets"].sort(key=lambda a: order.get(a["kind"], 9))
         for a in var["assets"]:
             if a["kind"] in ("script", "board_text"):
@@ -310,12 +266,30 @@ async def package_approve(request: Request, package_id: int) -> Response:
     with session() as s:
         user = session_user(request, s)
         require(s, user, "package.approve", area_codes=package_areas(s, package_id))
-        approval_service.approve_package(s, package_id=package_id, username=user.username,
-                                         reviewed_hash=form.get("manifest_hash") or None)
+        try:
+            approval_service.approve_package(s, package_id=package_id, username=user.username,
+                                             reviewed_hash=form.get("manifest_hash") or None)
+        except (ApprovalRefused, ManifestMismatch) as exc:
+            refused: Exception | None = exc
+            current = current_package_id(s, package_id)
+        else:
+            refused, current = None, None
         status = packages.get_package(s, package_id).status
+    if refused is not None:
+        return _refused_page(request, refused, current)
     if status == PackageStatus.APPROVED:
         await start(request, "publish", package_id)  # approval starts publication
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
+
+
+def _refused_page(request: Request, exc: Exception, current: int | None) -> Response:
+    """A refused decision as a page that says why and, for a replaced package, links to the one in force."""
+    lang = lang_of(request)
+    if current is not None:
+        return error_page(request, 409, translate(lang, "stale_package"), link=f"/packages/{current}",
+                          link_text=translate(lang, "open_current_package"))
+    return error_page(request, 409 if isinstance(exc, ManifestMismatch) else 403, error_text(lang, exc),
+                      link=request.url.path.rsplit("/", 1)[0], link_text=translate(lang, "package"))
 
 
 async def _decide(request: Request, package_id: int, decide: Callable[[Session, str, dict[str, str]], object]) -> None:
@@ -344,18 +318,9 @@ async def package_withdraw(request: Request, package_id: int) -> Response:
 
 
 @router.get("/queue")
-def approval_queue(request: Request) -> Response:
+def approval_queue_page(request: Request) -> Response:
     with session() as s:
-        user = session_user(request, s)
-        rows = []
-        for pkg in s.scalars(select(PackageRecord).where(PackageRecord.status == PackageStatus.IN_REVIEW.value)
-                             .order_by(PackageRecord.id)):
-            rev = drafts.revision_by_id(s, pkg.revision_id)
-            if auth.can(s, user, "package.approve", area_codes=list(rev.content.area_codes)) and \
-                    approval_service.approval_refusal(s, package_id=pkg.id, username=user.username) is None:
-                rows.append({"id": pkg.id, "title": rev.content.title, "priority": rev.content.priority.value,
-                             "areas": ", ".join(rev.content.area_codes)})
-        rows.sort(key=lambda r: -{"khan_cap": 2, "uu_tien": 1}.get(r["priority"], 0))
+        rows = approval_queue(s, session_user(request, s))
         return render(request, "queue.html", rows=rows)
 
 
@@ -365,7 +330,7 @@ def translation_queue(request: Request) -> Response:
         user = session_user(request, s)
         rows = translation_service.pending_translations(s, user.username)
     for r in rows:
-        r["language_name"] = LANGUAGES[str(r["language"])].name_vi
+        r["language_name"] = language_name(lang_of(request), str(r["language"]))
     return render(request, "translations.html", rows=rows)
 
 
@@ -376,6 +341,15 @@ def _translate_page(request: Request, package_id: int, language: str, form: dict
         user = session_user(request, s)
         areas = package_areas(s, package_id)
         require(s, user, "variant.edit", area_codes=areas, language=language)
+        try:
+            translation_service.check_translatable(s, package_id, language)
+        except (NotFound, InvalidTransition) as exc:
+            if status_code != 200:  # the typed text stays on the page even when it can no longer be sent
+                flash(request, "error", error_text(lang_of(request), exc))
+            elif isinstance(exc, InvalidTransition):
+                return _refused_page(request, exc, current_package_id(s, package_id))
+            else:
+                return error_page(request, 404, error_text(lang_of(request), exc))
         pkg = packages.get_package(s, package_id)
         title = drafts.revision_by_id(s, pkg.revision_id).content.title
         src = {kind: packages.get_asset(s, package_id=package_id, language=SOURCE_LANGUAGE, kind=kind)
@@ -383,7 +357,7 @@ def _translate_page(request: Request, package_id: int, language: str, form: dict
     if language not in LANGUAGES or any(a is None for a in src.values()):
         raise NotFound("no such variant to translate")
     return render(request, "translate.html", status_code=status_code, package_id=package_id, language=language,
-                  language_name=LANGUAGES[language].name_vi, title=title, form=form,
+                  language_name=language_name(lang_of(request), language), title=title, form=form,
                   source_script=store.get_bytes(src[AssetKind.SCRIPT].key).decode("utf-8"),  # type: ignore[union-attr]
                   source_board=store.get_bytes(src[AssetKind.BOARD_TEXT].key).decode("utf-8"))  # type: ignore[union-attr]
 
@@ -411,8 +385,8 @@ async def translate_submit(request: Request, package_id: int, language: str) -> 
             draft_id = translation_service.submit_translation(s, object_store(), translation_service.TranslationRequest(
                 package_id=package_id, language=language, script=form.get("script", ""),
                 board_text=form.get("board_text", ""), translator=user.username))
-        except InvalidInput as exc:
-            flash(request, "error", str(exc))
+        except (InvalidInput, ApprovalRefused) as exc:
+            flash(request, "error", error_text(lang_of(request), exc))
             failed = True
         else:
             failed = False
@@ -448,17 +422,5 @@ async def recording_upload(request: Request, package_id: int, language: str) -> 
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
 
-@router.get("/assets/{key:path}")
-def asset(request: Request, key: str) -> Response:
-    """Serve an asset to a user who may view a package containing it (audio, slides)."""
-    with session() as s:
-        user = session_user(request, s)
-        recs = list(s.scalars(select(AssetRecord).where(AssetRecord.key == key)))
-        if not recs:
-            raise NotFound("no such asset")
-        if not any(auth.can(s, user, "package.view", area_codes=package_areas(s, r.package_id)) for r in recs):
-            raise Forbidden("asset")
-        media_type = recs[0].media_type
-    data = object_store().get_bytes(key)
-    return Response(data, media_type=media_type or mimetypes.guess_type(key)[0] or "application/octet-stream",
-                    headers={"Cache-Control": "private, max-age=86400"})
+router.include_router(login_pages.router)
+router.include_router(asset_pages.router)

@@ -17,8 +17,10 @@ from services import auth
 from services.runtime import object_store, session
 from web.access import session_user
 from web.api import ApiUser, _user
-from web.app import render
+from web.app import lang_of, render
 from web.i18n import VN_TZ
+from web.officer_text import language_name
+from web.ranges import ranged_response
 
 router = APIRouter()
 
@@ -65,13 +67,13 @@ def api_search(username: ApiUser, q: Text = "", exact: bool = False, area: Opt =
 
 
 @router.get("/api/v1/archive/entries/{entry_id}/recording", tags=["api"])
-def api_recording(entry_id: int, username: ApiUser) -> Response:
+def api_recording(request: Request, entry_id: int, username: ApiUser) -> Response:
     """An archive entry's recording (the legacy file, or the bulletin's loudspeaker audio)."""
     with session() as s:
         user = _user(s, username)
         data, media_type = archive_service.entry_recording(s, object_store(), entry_id,
                                                            auth.visible_area_codes(s, user))
-    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=86400"})
+    return ranged_response(request, data, media_type, {"Cache-Control": "private, max-age=86400"})
 
 
 @router.get("/archive/entries/{entry_id}/recording", include_in_schema=False)
@@ -80,7 +82,7 @@ def page_recording(request: Request, entry_id: int) -> Response:
         user = session_user(request, s)
         data, media_type = archive_service.entry_recording(s, object_store(), entry_id,
                                                            auth.visible_area_codes(s, user))
-    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=86400"})
+    return ranged_response(request, data, media_type, {"Cache-Control": "private, max-age=86400"})
 
 
 def _clock(seconds: float) -> str:
@@ -107,6 +109,7 @@ def search_page(request: Request, q: str = "", exact: str = "", area: str = "", 
         except InvalidInput as exc:  # the form again, with what was typed and the reason
             return render(request, "search.html", status_code=422, form=form, res=None, items=[], error=str(exc))
     for item in res.items:
+        item["language_name"] = language_name(lang_of(request), str(item.get("language") or ""))
         item["when"] = datetime.fromisoformat(item["broadcast_at"]).astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
         for m in item["moments"]:
             m["clock"] = _clock(m["start"])

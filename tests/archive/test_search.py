@@ -72,6 +72,13 @@ QUERIES = ["ubnd xa", "UBND xã", "xa", "xã", '"xa da loc"', '"da loc xa"', "ti
            '"bão số"', "dinh tien hoang", "đinh", "ការចាក់វ៉ាក់សាំង", "kh", "tiem* -phong", "", "\"cat\" OR 1=1"]
 
 
+def test_khmer_queries_find_khmer_text(db: Session) -> None:
+    assert found(db, "សម្រាប់កុមារ") == ["khmer"]
+    assert found(db, "សម្រាប់កុមារ", exact=True) == ["khmer"]
+    assert found(db, "ការចាក់*") == ["khmer"]
+    assert found(db, "ក") == []  # once the text's words fell apart into single letters, and this matched
+
+
 def test_results_follow_the_reference_semantics(db: Session) -> None:
     for exact in (False, True):
         for text in QUERIES:

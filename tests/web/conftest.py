@@ -53,6 +53,32 @@ def shared_web_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     runtime.reset()
 
 
+def _recording_app_client() -> Iterator[object]:
+    """The app in a TestClient that does not follow redirects, recording flow starts instead of running them."""
+    from fastapi.testclient import TestClient
+
+    from settings import get_settings
+    from tests.web.test_authz import RecordingFlows
+    from web.app import create_app
+
+    app = create_app(get_settings())
+    app.state.flows = RecordingFlows()
+    with TestClient(app, follow_redirects=False) as c:
+        yield c
+
+
+@pytest.fixture
+def client(shared_web_home: Path) -> Iterator[object]:
+    """A page client on the module's shared home."""
+    yield from _recording_app_client()
+
+
+@pytest.fixture
+def fresh(web_home: Path) -> Iterator[object]:
+    """A page client on a home of its own (for tests that count everything in it)."""
+    yield from _recording_app_client()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -39,6 +39,14 @@ def no_horizontal_scroll(page) -> bool:  # type: ignore[no-untyped-def]
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
 
+def open_menu(page, label: str) -> None:  # type: ignore[no-untyped-def]
+    """Follow a header link; at phone width the menu is folded behind its button first."""
+    button = page.locator("label.menu-button")
+    if button.is_visible():
+        button.click()
+    page.click(f"header nav >> text={label}")
+
+
 def sign_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{base}/login")
     page.fill("#username", username)
@@ -60,7 +68,9 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
 
         sign_in(editor, base, "editor_daloc")
         assert "Bản thảo" in editor.content()
-        editor.click("text=Bản thảo mới")
+        header_height = editor.evaluate("document.querySelector('header').getBoundingClientRect().height")
+        assert header_height < 80  # the menu is folded: the header no longer takes a third of the screen
+        open_menu(editor, "Bản thảo mới")
         editor.fill("#title", "Lịch tiêm vắc xin sởi tháng 12")
         editor.fill("#body", BODY)
         editor.fill("#area", "29377")
@@ -86,7 +96,7 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         assert editor.locator("#variant-km .badge.blocked").count() == 1  # Khmer awaits a translator
 
         sign_in(translator, base, "translator_km")
-        translator.click("header >> text=Cần dịch")
+        open_menu(translator, "Cần dịch")
         translator.click("text=Lịch tiêm vắc xin sởi tháng 12")
         assert "Kính thưa bà con" in translator.content()  # the Vietnamese script to translate from
         translator.fill("#script", KHMER_SCRIPT)
@@ -123,14 +133,18 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         assert "សូមអរគុណ" in editor.content()
 
         sign_in(approver, base, "approver_daloc")
-        approver.click("header >> text=Chờ duyệt")
+        open_menu(approver, "Chờ duyệt")
         approver.click("text=Lịch tiêm vắc xin sởi tháng 12")
         assert approver.url == package_url
         assert no_horizontal_scroll(approver)
         slide = approver.locator("img.slide").first
         # decode() waits for the image to arrive, so a slow asset response cannot fail the check
         assert slide.evaluate("(img) => img.decode().then(() => img.naturalWidth)") == 1920
-        approver.click("button:has-text('Duyệt')")
+        # the decisions come after the content, and approving asks for a confirmation
+        assert approver.evaluate("document.querySelector('audio').getBoundingClientRect().top < "
+                                 "document.querySelector('#decision').getBoundingClientRect().top")
+        approver.click("#decision summary:has-text('Duyệt')")
+        approver.click("#decision form[action$='/approve'] button[type=submit]")
 
         def published() -> bool:
             approver.goto(package_url)
@@ -143,3 +157,86 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         approver.goto(f"{package_url}?lang=en")
         assert "Published" in approver.content() and "Loudspeaker script" in approver.content()
         assert "Flow runs (Prefect)" in approver.content() and approver.locator("text=produce ·").count() == 1
+
+
+def _package_with_audio(seconds: float = 3.0) -> int:
+    """A package in review for Đa Lộc whose Vietnamese variant has a stored WAV (made by hand, no flow)."""
+    from domain.packages import AssetKind, PackageStatus, VariantStatus
+    from services.runtime import object_store
+    from storage.repositories import packages
+    from tests.web.test_authz import _wav, make_item
+
+    _, package_id, _ = make_item()
+    with session() as s:
+        stored = object_store().put_bytes(_wav(seconds), ext="wav", media_type="audio/wav")
+        packages.record_asset(s, package_id=package_id, language="vi", kind=AssetKind.AUDIO, stored=stored,
+                              meta={"duration_s": seconds})
+        packages.set_variant(s, package_id=package_id, language="vi", status=VariantStatus.READY)
+        assert packages.get_package(s, package_id).status == PackageStatus.IN_REVIEW
+    return package_id
+
+
+def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # type: ignore[no-untyped-def]
+        live_server: str, chromium, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    base = live_server
+    admin = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
+    request.node.open_pages = [admin]
+    sign_in(admin, base, "admin")
+    open_menu(admin, "Quản trị")
+    admin.click("text=Người dùng và phân quyền")
+    admin.click("summary:has-text('Tạo người dùng mới')")
+    admin.fill("#username", "sokha")
+    admin.fill("#full_name", "Thạch Sokha")
+    admin.select_option("#new-role", "translator")
+    admin.fill("#new-area", "84")
+    admin.fill("#new-extra", "km")
+    admin.fill("#password", "mat-khau-cua-sokha-2026")
+    assert no_horizontal_scroll(admin)
+    admin.click("#new-user button[type=submit]")
+    admin.wait_for_url(f"{base}/admin/users")
+    assert "Đã tạo người dùng sokha." in admin.content()
+    assert "Người dịch · 84 · Tiếng Khmer" in admin.locator("#user-sokha").inner_text()
+
+    with ReferenceReceiver(tmp_path / "rx") as receiver:
+        admin.goto(f"{base}/admin")
+        admin.click("text=Nơi nhận tin")
+        admin.fill("#name", "htttn-tra-vinh")
+        admin.select_option("#kind", "htttn")
+        admin.fill("#url", receiver.url)
+        admin.click("#new-destination button[type=submit]")
+        admin.wait_for_url(f"{base}/admin/destinations")
+        assert no_horizontal_scroll(admin)
+        admin.click("#destination-htttn-tra-vinh >> button:has-text('Kiểm tra kết nối')")
+        assert "htttn-tra-vinh: kết nối được" in admin.locator("#check-result").inner_text()
+    with session() as s:
+        assert [d.url for d in deliveries.list_destinations(s, enabled_only=True)] == [receiver.url]
+
+    # The new translator signs in on a phone; the approver's audio can be sought (HTTP Range answered).
+    sokha = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
+    request.node.open_pages.append(sokha)
+    sokha.goto(f"{base}/login")
+    sokha.fill("#username", "sokha")
+    sokha.fill("#password", "mat-khau-cua-sokha-2026")
+    sokha.click("button[type=submit]")
+    sokha.wait_for_url(f"{base}/")
+
+    package_id = _package_with_audio()
+    approver = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
+    request.node.open_pages.append(approver)
+    statuses: list[int] = []
+    approver.on("response", lambda r: statuses.append(r.status) if "/assets/" in r.url else None)
+    sign_in(approver, base, "approver_daloc")
+    approver.goto(f"{base}/packages/{package_id}")
+    seeked = approver.evaluate("""() => new Promise((resolve, reject) => {
+        const a = document.querySelector('audio');
+        a.preload = 'auto';
+        a.addEventListener('error', () => reject(new Error('audio error ' + (a.error && a.error.code))));
+        a.addEventListener('loadedmetadata', () => {
+            a.addEventListener('seeked', () => resolve({t: a.currentTime, ranges: a.seekable.length,
+                                                        end: a.seekable.length ? a.seekable.end(0) : 0}));
+            a.currentTime = 2.0;
+        }, {once: true});
+        a.load();
+    })""")
+    assert seeked["ranges"] >= 1 and seeked["end"] >= 2.9 and abs(seeked["t"] - 2.0) < 0.1
+    assert 206 in statuses  # Chromium asked for a range and got one

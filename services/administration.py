@@ -1,0 +1,226 @@
+"""What an administrator does from the browser (and could from the CLI): accounts and their area roles,
+destinations, the audit log. Every function takes the acting user and checks the ``admin`` action on the
+areas concerned, so an administrator of one province manages only that province's people.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.deliveries import DestinationKind
+from domain.errors import ApprovalRefused, InvalidInput
+from domain.users import Membership, parse_membership, validate_password
+from services import auth
+from storage.models import AuditRecord, DestinationRecord, UserRecord
+from storage.repositories import audit, deliveries, users
+
+AUDIT_PAGE = 100
+
+
+def _admin(session: Session, actor: str, area_codes: list[str]) -> UserRecord:
+    """The acting user, if they administer every one of ``area_codes`` (none: the whole installation).
+
+    Raises:
+        ApprovalRefused: they do not.
+    """
+    user = users.get_user(session, actor)
+    if not auth.can(session, user, "admin", area_codes=area_codes) or (
+            not area_codes and not any(m.role.value == "admin" and m.area_code is None
+                                       for m in users.memberships_of(user))):
+        where = ", ".join(area_codes) or "every area"
+        raise ApprovalRefused(f"user '{actor}' is not an administrator for {where}")
+    return user
+
+
+def membership_from_form(role: str, area: str, extra: str) -> Membership:
+    """A membership from the admin form's fields (role, area code or empty, language or level).
+
+    Raises:
+        InvalidInput: a bad role, area, language or level.
+    """
+    role, extra = role.strip(), extra.strip() or None
+    return parse_membership(role, area=area.strip() or None, language=extra if role == "translator" else None,
+                            level=extra if role == "approver" else None)
+
+
+def _scope(m: Membership) -> list[str]:
+    return [m.area_code] if m.area_code else []
+
+
+def create_user(session: Session, *, actor: str, username: str, full_name: str, membership: Membership,
+                password: str) -> UserRecord:
+    """A new account with one role; the actor must administer the role's area.
+
+    Raises:
+        InvalidInput: a taken or bad username, an empty name, a weak password.
+        ApprovalRefused: the actor may not administer that area.
+    """
+    _admin(session, actor, _scope(membership))
+    if not full_name.strip():
+        raise InvalidInput("a user needs a full name")
+    if users.find_user(session, username.strip()) is not None:
+        raise InvalidInput(f"user '{username.strip()}' already exists")
+    return users.add_user(session, username=username, full_name=full_name.strip(), memberships=[membership],
+                          password=validate_password(password), actor=actor)
+
+
+def grant_role(session: Session, *, actor: str, username: str, membership: Membership) -> bool:
+    """Give ``username`` a role in an area the actor administers; False when they had it."""
+    _admin(session, actor, _scope(membership))
+    return users.grant(session, _any_user(session, username), membership, actor=actor)
+
+
+def revoke_role(session: Session, *, actor: str, username: str, membership: Membership) -> None:
+    """Take a role away (the last one too: the account then can do nothing)."""
+    _admin(session, actor, _scope(membership))
+    users.revoke(session, _any_user(session, username), membership, actor=actor)
+
+
+def set_user_active(session: Session, *, actor: str, username: str, active: bool) -> None:
+    """Disable or re-enable an account whose every role lies in areas the actor administers."""
+    user = _any_user(session, username)
+    scopes = [m.area_code for m in users.memberships_of(user)]
+    _admin(session, actor, [] if None in scopes else [c for c in scopes if c])
+    if user.username == actor and not active:
+        raise InvalidInput("you cannot disable your own account")
+    users.set_active(session, user, active, actor=actor)
+
+
+def _any_user(session: Session, username: str) -> UserRecord:
+    user = users.find_user(session, username)
+    if user is None:
+        raise InvalidInput(f"unknown user '{username}'")
+    return user
+
+
+def list_users(session: Session, *, actor: str) -> list[dict[str, Any]]:
+    """Accounts the actor may see: everyone for an installation admin, else those with a role in their areas."""
+    me = users.get_user(session, actor)
+    out = []
+    for u in users.list_users(session):
+        ms = users.memberships_of(u)
+        if not any(auth.can(session, me, "admin", area_codes=_scope(m)) for m in ms) and ms:
+            continue
+        out.append({"username": u.username, "full_name": u.full_name, "active": u.active, "is_demo": u.is_demo,
+                    "memberships": [{"spec": m.spec, "role": m.role.value, "area": m.area_code or "",
+                                     "extra": m.language or (m.level.value if m.level else "")} for m in ms]})
+    return out
+
+
+def add_destination(session: Session, *, actor: str, name: str, kind: str, url: str) -> DestinationRecord:
+    """Add (or re-enable with a new URL) a destination the publish flow delivers to; audited."""
+    _admin(session, actor, [])
+    if not name.strip():
+        raise InvalidInput("a destination needs a name")
+    try:
+        kind_value = DestinationKind(kind)
+    except ValueError:
+        raise InvalidInput(f"unknown destination kind '{kind}'") from None
+    rec = deliveries.add_destination(session, name=name.strip(), kind=kind_value, url=url.strip())
+    audit.record(session, actor=actor, action="destination.added", entity="destination", entity_id=rec.id,
+                 name=rec.name, kind=rec.kind, url=rec.url)
+    return rec
+
+
+def disable_destination(session: Session, *, actor: str, name: str) -> None:
+    """Stop delivering to a destination (its past deliveries stay); audited."""
+    _admin(session, actor, [])
+    deliveries.disable_destination(session, name)
+    audit.record(session, actor=actor, action="destination.disabled", entity="destination", entity_id=name)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionCheck:
+    reachable: bool
+    status: int | None  # the HTTP status answered, if any
+    problem: str  # why it is unreachable ("" when reachable)
+
+
+def check_destination(session: Session, *, actor: str, name: str, timeout_s: float = 5.0,
+                      client: httpx.Client | None = None) -> ConnectionCheck:
+    """Whether the destination's server answers at all (any HTTP status counts: nothing is delivered)."""
+    _admin(session, actor, [])
+    rec = session.scalar(select(DestinationRecord).where(DestinationRecord.name == name))
+    if rec is None:
+        raise InvalidInput(f"no destination named '{name}'")
+    own = client is None
+    http = client or httpx.Client(timeout=timeout_s)
+    try:
+        resp = http.get(rec.url)
+        return ConnectionCheck(True, resp.status_code, "")
+    except httpx.TimeoutException:
+        return ConnectionCheck(False, None, "timeout")
+    except httpx.HTTPError:
+        return ConnectionCheck(False, None, "unreachable")
+    finally:
+        if own:
+            http.close()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    actor: str = ""
+    action: str = ""  # a prefix: "user." finds every account change
+    day_from: date | None = None
+    day_to: date | None = None
+    page: int = 1
+
+
+def audit_entries(session: Session, *, actor: str, flt: AuditFilter, tz: Any = UTC) -> tuple[list[AuditRecord], bool]:
+    """One page of the audit log, newest first, and whether more follow (installation admins only)."""
+    _admin(session, actor, [])
+    stmt = select(AuditRecord).order_by(AuditRecord.seq.desc())
+    if flt.actor:
+        stmt = stmt.where(AuditRecord.actor == flt.actor.strip())
+    if flt.action:
+        stmt = stmt.where(AuditRecord.action.startswith(flt.action.strip()))
+    if flt.day_from:
+        stmt = stmt.where(AuditRecord.at >= datetime.combine(flt.day_from, time(), tz).astimezone(UTC))
+    if flt.day_to:
+        stmt = stmt.where(AuditRecord.at < datetime.combine(flt.day_to + timedelta(days=1), time(), tz)
+                          .astimezone(UTC))
+    rows = list(session.scalars(stmt.offset((max(flt.page, 1) - 1) * AUDIT_PAGE).limit(AUDIT_PAGE + 1)))
+    return rows[:AUDIT_PAGE], len(rows) > AUDIT_PAGE
+
+
+def verify_audit(session: Session, *, actor: str) -> tuple[int, list[str]]:
+    """Check the hash chain: the number of entries and a line per break found."""
+    _admin(session, actor, [])
+    count, findings = audit.verify(session)
+    return count, [f"#{f.seq}: {f.problem}" for f in findings]
+
+
+def rotate_signing_key(session: Session, *, actor: str) -> str:
+    """A new signing key endorsed by the current one (which stays valid for the grace period); audited.
+    Returns the new key's id."""
+    from services import signing
+
+    _admin(session, actor, [])
+    entry = signing.rotate()
+    audit.record(session, actor=actor, action="signing_key.rotated", entity="signing_key", entity_id=entry.key_id)
+    return entry.key_id
+
+
+def models_overview(session: Session, *, actor: str, verify: bool = False) -> list[dict[str, Any]]:
+    """The models the engines use: task, backend, languages, licence and, when ``verify``, whether their
+    files match the recorded SHA-256 (reads every file: seconds to minutes for large models)."""
+    from engines import registry
+
+    _admin(session, actor, [])
+    reg = registry.load_registry()
+    rows = []
+    for entry in reg.all():
+        check = registry.verify(entry) if verify else None
+        rows.append({"name": entry.name, "task": entry.task.value, "backend": entry.backend,
+                     "languages": list(entry.languages), "licence": entry.licence or "",
+                     "non_commercial": entry.non_commercial, "status": check.status if check else "",
+                     "ok": check.ok if check else None,
+                     "origin": "bundled" if entry.bundled else ("default" if entry not in reg.entries else "registry")})
+    if verify:
+        audit.record(session, actor=actor, action="models.verified", entity="models", entity_id="all",
+                     failed=[r["name"] for r in rows if r["ok"] is False])
+    return rows

@@ -1,0 +1,48 @@
+"""What waits for a person: packages they may approve now, variants they may translate, failed deliveries.
+The web menu shows the counts; the queue pages list the items (same functions, so they always agree)."""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain.approvals import Role
+from domain.deliveries import DeliveryStatus
+from domain.packages import PackageStatus
+from services import approvals as approval_service
+from services import auth
+from services import translations as translation_service
+from storage.models import DeliveryRecord, PackageRecord, UserRecord
+from storage.repositories import drafts, users
+
+_RANK = {"khan_cap": 0, "uu_tien": 1}
+
+
+def approval_queue(s: Session, user: UserRecord) -> list[dict[str, object]]:
+    """Packages in review that ``user`` may approve now, emergencies first, then oldest first."""
+    rows: list[dict[str, object]] = []
+    if Role.APPROVER not in users.roles_of(user):
+        return rows
+    for pkg in s.scalars(select(PackageRecord).where(PackageRecord.status == PackageStatus.IN_REVIEW.value)
+                         .order_by(PackageRecord.id)):
+        rev = drafts.revision_by_id(s, pkg.revision_id)
+        if auth.can(s, user, "package.approve", area_codes=list(rev.content.area_codes)) and \
+                approval_service.approval_refusal(s, package_id=pkg.id, username=user.username) is None:
+            rows.append({"id": pkg.id, "title": rev.content.title, "priority": rev.content.priority.value,
+                         "areas": ", ".join(rev.content.area_codes)})
+    return sorted(rows, key=lambda r: _RANK.get(str(r["priority"]), 2))
+
+
+def failed_deliveries(s: Session, user: UserRecord) -> int:
+    """Dead deliveries (retries used up), for the administrators who may resend them; 0 for others."""
+    if not auth.can(s, user, "admin"):
+        return 0
+    return int(s.scalar(select(func.count()).select_from(DeliveryRecord)
+                        .where(DeliveryRecord.status == DeliveryStatus.DEAD.value)) or 0)
+
+
+def menu_counts(s: Session, user: UserRecord) -> dict[str, int]:
+    """The numbers next to the menu's links: to approve, to translate, failed deliveries."""
+    roles = users.roles_of(user)
+    to_translate = len(translation_service.pending_translations(s, user.username)) \
+        if roles & {Role.TRANSLATOR, Role.EDITOR} else 0
+    return {"approve": len(approval_queue(s, user)), "translate": to_translate,
+            "failed": failed_deliveries(s, user)}

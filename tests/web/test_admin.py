@@ -1,0 +1,153 @@
+"""Administration in the browser: accounts and area roles, destinations, emergency templates, signing keys
+and the audit log, each through the services and refused to non-administrators."""
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.runtime import session
+from storage.repositories import deliveries, users
+from tests.web.test_authz import csrf_of, login
+from web.reference_receiver import ReferenceReceiver
+
+pytestmark = pytest.mark.integration
+
+NEW_PASSWORD = "mat-khau-moi-cua-lan-2026"
+
+
+
+def fresh_client(client: TestClient) -> TestClient:
+    return TestClient(client.app, follow_redirects=False)
+
+
+@pytest.mark.parametrize("user", ["editor_daloc", "approver_travinh", "translator_km"])
+def test_admin_pages_are_refused_to_others(client: TestClient, user: str) -> None:
+    csrf = login(client, user)
+    for path in ("/admin", "/admin/users", "/admin/destinations", "/admin/keys", "/admin/audit"):
+        assert client.get(path).status_code == 403, path
+    resp = client.post("/admin/users", data={"csrf": csrf, "username": "mallory", "full_name": "M",
+                                             "role": "admin", "area": "", "extra": "", "password": NEW_PASSWORD})
+    assert resp.status_code == 403
+    with session() as s:
+        assert users.find_user(s, "mallory") is None
+
+
+def test_admin_creates_a_user_grants_revokes_and_disables(client: TestClient) -> None:
+    csrf = login(client, "admin")
+    resp = client.post("/admin/users", data={"csrf": csrf, "username": "lan", "full_name": "Nguyễn Thị Lan",
+                                             "role": "approver", "area": "29377", "extra": "",
+                                             "password": NEW_PASSWORD})
+    assert resp.status_code == 303 and resp.headers["location"] == "/admin/users"
+    with session() as s:
+        assert [m.spec for m in users.memberships_of(users.get_user(s, "lan"))] == ["approver:29377:commune"]
+    lan = fresh_client(client)
+    assert lan.post("/login", data={"username": "lan", "password": NEW_PASSWORD,
+                                    "csrf": csrf_of(lan)}).status_code == 303
+
+    assert client.post("/admin/users/lan/grant", data={"csrf": csrf, "role": "translator", "area": "84",
+                                                       "extra": "km"}).status_code == 303
+    page = client.get("/admin/users").text
+    assert "Người dịch · 84 · Tiếng Khmer" in page and "Người duyệt · 29377 · cấp xã" in page
+    assert client.post("/admin/users/lan/revoke", data={"csrf": csrf, "spec": "translator:84:km"}).status_code == 303
+    with session() as s:
+        assert [m.spec for m in users.memberships_of(users.get_user(s, "lan"))] == ["approver:29377:commune"]
+
+    assert client.post("/admin/users/lan/active", data={"csrf": csrf, "active": "0"}).status_code == 303
+    assert lan.get("/").status_code == 303  # a disabled account's session ends
+    again = fresh_client(client)
+    assert again.post("/login", data={"username": "lan", "password": NEW_PASSWORD,
+                                      "csrf": csrf_of(again)}).status_code == 401
+    audit_page = client.get("/admin/audit?actor=admin&action=user.").text
+    for action in ("user.created", "user.granted", "user.revoked", "user.disabled"):
+        assert f"<strong>{action}</strong>" in audit_page, action
+
+
+def test_a_refused_new_user_keeps_the_form_but_not_the_password(client: TestClient) -> None:
+    csrf = login(client, "admin")
+    resp = client.post("/admin/users", data={"csrf": csrf, "username": "hoa", "full_name": "Trần Văn Hòa",
+                                             "role": "editor", "area": "29377", "extra": "", "password": "ngan"})
+    assert resp.status_code == 422
+    assert "Mật khẩu cần ít nhất" in resp.text and 'value="Trần Văn Hòa"' in resp.text
+    assert 'value="ngan"' not in resp.text
+    taken = client.post("/admin/users", data={"csrf": csrf, "username": "editor_daloc", "full_name": "X",
+                                              "role": "editor", "area": "", "extra": "", "password": NEW_PASSWORD})
+    assert taken.status_code == 422 and "Tên đăng nhập editor_daloc đã có người dùng." in taken.text
+
+
+def test_admin_adds_tests_and_disables_a_destination(client: TestClient, tmp_path: Path) -> None:
+    csrf = login(client, "admin")
+    with ReferenceReceiver(tmp_path / "rx") as receiver:
+        resp = client.post("/admin/destinations", data={"csrf": csrf, "name": "htttn-tra-vinh", "kind": "htttn",
+                                                        "url": receiver.url})
+        assert resp.status_code == 303
+        ok = client.post("/admin/destinations/htttn-tra-vinh/test", data={"csrf": csrf}).text
+        assert re.search(r'id="check-result">htttn-tra-vinh: kết nối được \(máy chủ trả lời mã \d{3}\)', ok)
+    closed = client.post("/admin/destinations/htttn-tra-vinh/test", data={"csrf": csrf}).text
+    assert "htttn-tra-vinh: không kết nối được" in closed
+    bad = client.post("/admin/destinations", data={"csrf": csrf, "name": "x", "kind": "htttn", "url": "ftp://x"})
+    assert bad.status_code == 422 and "phải bắt đầu bằng http:// hoặc https://" in bad.text
+    assert 'value="ftp://x"' in bad.text
+    assert client.post("/admin/destinations/htttn-tra-vinh/disable", data={"csrf": csrf}).status_code == 303
+    with session() as s:
+        (dest,) = [d for d in deliveries.list_destinations(s) if d.name == "htttn-tra-vinh"]
+        assert dest.enabled is False
+
+
+def test_templates_written_by_an_admin_are_approved_by_a_province_approver(client: TestClient) -> None:
+    csrf = login(client, "admin")
+    resp = client.post("/admin/templates", data={
+        "csrf": csrf, "name": "lu-quet", "title": "Cảnh báo lũ quét",
+        "body": "Mưa lớn kéo dài, nguy cơ lũ quét tại các ấp ven sông. Bà con khẩn trương di chuyển lên nơi cao.",
+        "area": "84", "languages": "vi"})
+    assert resp.status_code == 303
+    page = client.get("/admin/templates").text
+    tpl_id = re.search(r'id="template-(\d+)"><strong>lu-quet</strong>', page).group(1)  # type: ignore[union-attr]
+    assert f'action="/admin/templates/{tpl_id}/approve"' not in page  # the author may not approve
+    commune = fresh_client(client)
+    token = login(commune, "approver_daloc")
+    assert f"/admin/templates/{tpl_id}/approve" not in commune.get("/admin/templates").text
+    assert commune.post(f"/admin/templates/{tpl_id}/approve", data={"csrf": token}).status_code == 403
+    province = fresh_client(client)
+    token = login(province, "approver_travinh")
+    assert f'action="/admin/templates/{tpl_id}/approve"' in province.get("/admin/templates").text
+    assert province.post(f"/admin/templates/{tpl_id}/approve", data={"csrf": token}).status_code == 303
+    assert "approver_travinh" in province.get("/admin/templates").text
+
+
+def test_keys_show_fingerprints_and_the_audit_chain_verifies(client: TestClient) -> None:
+    login(client, "admin")
+    keys = client.get("/admin/keys").text
+    assert re.search(r'<code class="fingerprint">([0-9A-F]{2}:){31}[0-9A-F]{2}</code>', keys)
+    checked = client.get("/admin/audit?verify=1").text
+    assert re.search(r'id="verify-result">Nhật ký nguyên vẹn: \d+ mục', checked)
+    bad_day = client.get("/admin/audit?from=hom-qua")
+    assert bad_day.status_code == 422
+
+
+def test_rotating_the_signing_key_needs_confirmation_and_is_audited(client: TestClient) -> None:
+    csrf = login(client, "admin")
+    before = re.findall(r"<li><strong>([^<]+)</strong>", client.get("/admin/keys").text)
+    assert len(before) >= 1
+    unconfirmed = client.post("/admin/keys/rotate", data={"csrf": csrf})
+    assert unconfirmed.status_code == 303
+    assert re.findall(r"<li><strong>([^<]+)</strong>", client.get("/admin/keys").text) == before
+    assert client.post("/admin/keys/rotate", data={"csrf": csrf, "confirm": "1"}).status_code == 303
+    after = client.get("/admin/keys").text
+    ids = re.findall(r"<li><strong>([^<]+)</strong>", after)
+    assert ids[:len(before)] == before and len(ids) == len(before) + 1
+    assert "Còn hiệu lực đến" in after  # the old key stays listed for its grace period
+    assert "<strong>signing_key.rotated</strong>" in client.get("/admin/audit?action=signing_key.").text
+    editor = fresh_client(client)
+    token = login(editor, "editor_daloc")
+    assert editor.post("/admin/keys/rotate", data={"csrf": token, "confirm": "1"}).status_code == 403
+
+
+def test_models_are_listed_and_verified_in_vietnamese(client: TestClient) -> None:
+    csrf = login(client, "admin")
+    listed = client.get("/admin/models").text
+    assert 'id="models"' in listed and "Chép lời" in listed  # the bundled whisper-base at least
+    checked = client.post("/admin/models/verify", data={"csrf": csrf}).text
+    statuses = re.findall(r'<span class="badge (?:ready|dead)">([^<]+)</span>', checked)
+    assert statuses and all(not s.startswith("mstatus_") for s in statuses)

@@ -1,0 +1,142 @@
+"""Administration of destinations, emergency templates and the audit log (see ``web.admin``)."""
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from domain.approvals import Role
+from domain.deliveries import DestinationKind
+from domain.errors import DomainError, InvalidInput
+from services import administration as admin_service
+from services import approvals as approval_service
+from services import auth
+from services.runtime import session
+from storage.repositories import deliveries, templates, users
+from web.access import session_user
+from web.admin import attempt, done, require_admin, when
+from web.app import Forbidden, flash, lang_of, render
+from web.i18n import VN_TZ, translate
+from web.officer_text import error_text, language_name
+from web.pages import checked_form
+
+router = APIRouter(include_in_schema=False)
+
+
+def _destinations_page(request: Request, status_code: int = 200, form: dict[str, str] | None = None,
+                       check: dict[str, str] | None = None) -> Response:
+    with session() as s:
+        require_admin(request, s)
+        rows = [{"name": d.name, "kind": d.kind, "url": d.url, "enabled": d.enabled, "created": when(d.created_at)}
+                for d in deliveries.list_destinations(s)]
+    return render(request, "admin_destinations.html", status_code=status_code, rows=rows, form=form or {},
+                  kinds=[k.value for k in DestinationKind], check=check)
+
+
+@router.get("/admin/destinations")
+def destinations_page(request: Request) -> Response:
+    return _destinations_page(request)
+
+
+@router.post("/admin/destinations")
+async def destination_add(request: Request) -> Response:
+    form = await checked_form(request)
+    return attempt(request, lambda s, actor: admin_service.add_destination(
+        s, actor=actor, name=form.get("name", ""), kind=form.get("kind", ""), url=form.get("url", "")),
+        lambda: _destinations_page(request, 422, form), "adm_destination_added", "/admin/destinations",
+        name=form.get("name", "").strip())
+
+
+@router.post("/admin/destinations/{name}/test")
+async def destination_test(request: Request, name: str) -> Response:
+    await checked_form(request)
+    with session() as s:
+        result = admin_service.check_destination(s, actor=require_admin(request, s), name=name)
+    lang = lang_of(request)
+    text = translate(lang, "adm_reachable").format(status=result.status) if result.reachable else \
+        translate(lang, "adm_unreachable_" + result.problem)
+    return _destinations_page(request, check={"name": name, "ok": "1" if result.reachable else "", "text": text})
+
+
+@router.post("/admin/destinations/{name}/disable")
+async def destination_disable(request: Request, name: str) -> Response:
+    await checked_form(request)
+    with session() as s:
+        admin_service.disable_destination(s, actor=require_admin(request, s), name=name)
+    return done(request, "adm_destination_disabled", "/admin/destinations", name=name)
+
+
+def _templates_page(request: Request, status_code: int = 200, form: dict[str, str] | None = None) -> Response:
+    lang = lang_of(request)
+    with session() as s:
+        user = session_user(request, s)  # administrators write templates, province approvers approve them
+        if not (auth.can(s, user, "admin") or Role.APPROVER in users.roles_of(user)):
+            raise Forbidden("templates")
+        me = user.username
+        rows = [{"id": t.id, "name": t.name, "title": t.title, "body": t.body, "area": t.area_code,
+                 "languages": ", ".join(language_name(lang, c) for c in t.languages), "author": t.created_by,
+                 "approved_by": t.approved_by, "approved": when(t.approved_at), "retired": t.retired_at is not None,
+                 "may_approve": t.approved_by is None and t.retired_at is None and t.created_by != me and
+                 approval_service.template_refusal(s, template_id=t.id, username=me) is None}
+                for t in templates.list_templates(s)]
+    return render(request, "admin_templates.html", status_code=status_code, rows=rows, form=form or {})
+
+
+@router.get("/admin/templates")
+def templates_page(request: Request) -> Response:
+    return _templates_page(request)
+
+
+@router.post("/admin/templates")
+async def template_add(request: Request) -> Response:
+    form = await checked_form(request)
+    return attempt(request, lambda s, actor: approval_service.create_template(
+        s, name=form.get("name", ""), title=form.get("title", ""), body=form.get("body", ""),
+        languages=form.get("languages", "vi") or "vi", area_code=form.get("area", "").strip(), author=actor),
+        lambda: _templates_page(request, 422, form), "adm_template_added", "/admin/templates",
+        name=form.get("name", "").strip())
+
+
+@router.post("/admin/templates/{template_id}/approve")
+async def template_approve(request: Request, template_id: int) -> Response:
+    await checked_form(request)
+    try:
+        with session() as s:
+            user = session_user(request, s)  # a province approver approves; the service checks who
+            approval_service.approve_template(s, template_id=template_id, username=user.username)
+    except DomainError as exc:
+        flash(request, "error", error_text(lang_of(request), exc))
+        return _templates_page(request, 403)
+    return done(request, "adm_template_approved", "/admin/templates", name=str(template_id))
+
+
+def _day(value: str, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"'{value}' is not a date ({field})") from None
+
+
+@router.get("/admin/audit")
+def audit_page(request: Request, actor: str = "", action: str = "", page: int = 1) -> Response:
+    """The audit log, newest first, filtered by who, what (a prefix) and days (Vietnam time)."""
+    form = {"actor": actor, "action": action, "from": request.query_params.get("from", ""),
+            "to": request.query_params.get("to", "")}
+    verify = request.query_params.get("verify") == "1"
+    error = None
+    with session() as s:
+        me = require_admin(request, s)
+        try:
+            flt = admin_service.AuditFilter(actor=actor, action=action, day_from=_day(form["from"], "from"),
+                                            day_to=_day(form["to"], "to"), page=max(page, 1))
+        except InvalidInput as exc:
+            error = error_text(lang_of(request), exc)
+            flt = admin_service.AuditFilter(actor=actor, action=action)
+        rows, more = admin_service.audit_entries(s, actor=me, flt=flt, tz=VN_TZ)
+        entries = [{"seq": r.seq, "at": when(r.at), "actor": r.actor, "action": r.action,
+                    "entity": f"{r.entity} {r.entity_id}", "detail": r.detail} for r in rows]
+        checked = admin_service.verify_audit(s, actor=me) if verify else None
+    return render(request, "admin_audit.html", status_code=422 if error else 200, form=form, rows=entries,
+                  more=more, page=flt.page, checked=checked, error=error)

@@ -1,0 +1,48 @@
+"""Stored files a signed-in user may view: package assets (audio, slides) and a draft's recording, with
+HTTP byte ranges so audio can be sought."""
+
+import mimetypes
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from domain.errors import NotFound
+from services import auth
+from services.runtime import object_store, session
+from storage.models import AssetRecord
+from storage.repositories import drafts
+from web.access import package_areas, require, session_user
+from web.app import Forbidden
+from web.ranges import ranged_response
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/drafts/{draft_id}/recording")
+def draft_recording(request: Request, draft_id: int) -> Response:
+    """The editor's original recording of an audio draft, to listen to while correcting the transcript."""
+    with session() as s:
+        user = session_user(request, s)
+        rev = drafts.latest_revision(s, draft_id)
+        require(s, user, "draft.view", area_codes=list(rev.content.area_codes))
+    if rev.source_kind.value != "audio" or not rev.source_key:
+        raise NotFound("this draft has no recording")
+    data = object_store().get_bytes(rev.source_key)
+    return ranged_response(request, data, mimetypes.guess_type(rev.source_key)[0] or "application/octet-stream")
+
+
+@router.get("/assets/{key:path}")
+def asset(request: Request, key: str) -> Response:
+    """Serve an asset to a user who may view a package containing it (audio, slides)."""
+    with session() as s:
+        user = session_user(request, s)
+        recs = list(s.scalars(select(AssetRecord).where(AssetRecord.key == key)))
+        if not recs:
+            raise NotFound("no such asset")
+        if not any(auth.can(s, user, "package.view", area_codes=package_areas(s, r.package_id)) for r in recs):
+            raise Forbidden("asset")
+        media_type = recs[0].media_type
+    data = object_store().get_bytes(key)
+    return ranged_response(request, data, media_type or mimetypes.guess_type(key)[0] or "application/octet-stream",
+                           {"Cache-Control": "private, max-age=86400"})

@@ -1,0 +1,91 @@
+"""Engine, service and domain messages, said to an officer in their language.
+
+Those messages are English one-liners written for the CLI and logs; pages show the Vietnamese text here
+instead, never a path, a command or an engine's error. A message without a pattern becomes the generic
+sentence of its kind in Vietnamese (English readers still see the original).
+"""
+
+import re
+
+from domain.errors import ApprovalRefused, InvalidInput, InvalidTransition, ManifestMismatch, NotFound
+from domain.languages import LANGUAGES
+from web.i18n import translate
+
+# (pattern on the English message, key of the Vietnamese/English sentence); named groups fill its {fields}.
+PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), k) for p, k in [
+    (r"the draft has no title", "err_no_title"),
+    (r"the draft is empty", "err_empty_body"),
+    (r"the draft body is too short \((?P<n>\d+) characters; at least (?P<m>\d+)\)", "err_body_short"),
+    (r"the draft body is too long \((?P<n>\d+) characters; at most (?P<m>\d+)\)", "err_body_long"),
+    (r"the title must be one line of at most (?P<m>\d+) characters", "err_title_long"),
+    (r"unknown area code\(s\): (?P<codes>[^(]+?) \(", "err_unknown_area"),
+    (r"no target area given", "err_no_area"),
+    (r"nothing changed", "err_nothing_changed"),
+    (r"both the loudspeaker script and the board text are needed", "err_translation_both"),
+    (r"the script may have (?P<s>\d+) characters and the board text (?P<b>\d+)", "err_translation_long"),
+    (r"this bulletin has no (?P<lang>.+) variant to translate", "err_no_variant"),
+    (r"wrote this (content|template) and may not approve it", "err_four_eyes"),
+    (r"has already approved this manifest", "err_already_approved"),
+    (r"not awaiting review|only a package in review", "err_not_in_review"),
+    (r"no language variant of this package is ready", "err_nothing_ready"),
+    (r"has no approver membership for this package", "err_no_membership"),
+    (r"awaiting a translation into (?P<lang>[^(]+?) \(", "err_awaiting_translation"),
+    (r"machine translation into (?P<lang>.+?) with", "err_mt_failed"),
+    (r"no \w+ model for language", "err_no_model"),
+    (r"loudspeakers need a person's recording|no voice|Piper|MMS-TTS", "err_no_voice"),
+    (r"is larger than (?P<m>\d+) MB", "err_file_too_big"),
+    (r"ffmpeg|ffprobe|not a readable|no audio stream|file is empty|could not decode", "err_bad_audio"),
+    (r"choose an audio file", "err_choose_file"),
+    (r"a password needs at least (?P<m>\d+) characters", "err_password_short"),
+    (r"user '(?P<username>[^']*)' already exists", "err_user_exists"),
+    (r"bad username", "err_bad_username"),
+    (r"a user needs a full name", "err_no_full_name"),
+    (r"unknown role", "err_bad_role"),
+    (r"a translator needs a language", "err_translator_language"),
+    (r"is not an administrator for", "err_not_admin_here"),
+    (r"you cannot disable your own account", "err_self_disable"),
+    (r"destination URL must start with", "err_destination_url"),
+    (r"a template named '(?P<name>[^']*)' exists", "err_template_exists"),
+    (r"only a province approver", "err_template_province"),
+]]
+
+_GENERIC = [(NotFound, "err_generic_not_found"), (ManifestMismatch, "err_generic_changed"),
+            (InvalidTransition, "err_generic_state"), (ApprovalRefused, "err_generic_refused"),
+            (InvalidInput, "err_generic_input")]
+
+
+def _vi_language(name: str) -> str:
+    """'Khmer' -> 'tiếng Khmer' (the Vietnamese name of a language given by its English name or code)."""
+    name = name.strip()
+    for code, lang in LANGUAGES.items():
+        if name in (code, lang.name_en):
+            return lang.name_vi[:1].lower() + lang.name_vi[1:]  # mid-sentence: "bản dịch tiếng Khmer"
+    return name
+
+
+def officer_message(lang: str, message: str, exc_type: type[Exception] | None = None,
+                    fallback: str = "err_generic") -> str:
+    """``message`` (an exception's text or a stored reason) as an officer should read it in ``lang``."""
+    for pattern, key in PATTERNS:
+        m = pattern.search(message)
+        if m:
+            fields = {k: _vi_language(v) if k == "lang" and lang == "vi" else v for k, v in m.groupdict().items()}
+            return translate(lang, key).format(**fields)
+    if lang != "vi":
+        return message
+    for cls, key in _GENERIC:
+        if exc_type is not None and issubclass(exc_type, cls):
+            return translate(lang, key)
+    return translate(lang, fallback)
+
+
+def error_text(lang: str, exc: Exception) -> str:
+    return officer_message(lang, str(exc), type(exc))
+
+
+def language_name(lang: str, code: str) -> str:
+    """A language's name for the page: Vietnamese names in the Vietnamese UI, English ones in English."""
+    known = LANGUAGES.get(code)
+    if known is None:
+        return code
+    return known.name_vi if lang == "vi" else known.name_en
