@@ -286,6 +286,7 @@ def answer_on_air(session: Session, store: ObjectStore, feedback_id: int, *, act
         InvalidInput: the actor may not write drafts (needs the editor role).
     """
     from services import drafts as draft_service
+    from services.devices import area_languages
     from storage.repositories import areas as area_repo
 
     cfg = config or load_config()
@@ -298,8 +299,9 @@ def answer_on_air(session: Session, store: ObjectStore, feedback_id: int, *, act
     area = area_repo.get_area(session, rec.area_code)
     unit = area_repo.get_area(session, rec.unit_code)
     title, body = answer_bulletin_text(cfg.category(rec.category), rec.answer, unit.name)
+    languages = list(area_languages(area.code, auth.area_tree(session)))
     revision = draft_service.submit_text_draft(session, store, draft_service.DraftRequest(
-        body=body, title=title, area_codes=[area.code], languages=list(area.languages) or ["vi"],
+        body=body, title=title, area_codes=[area.code], languages=languages,
         priority="thuong", author=actor, source_ref=f"Phản ánh {rec.tracking_code}", requesting_unit=unit.name))
     repo.update_fields(session, rec, bulletin_draft_id=revision.draft_id)
     audit.record(session, actor=actor, action="feedback.on_air", entity=ENTITY, entity_id=rec.id,
