@@ -19,6 +19,7 @@ from cli import search as search_commands
 from cli.audit import audit_app
 from cli.common import AsUser, echo, ensure_db
 from cli.drafts import draft_app
+from cli.feedback import feedback_app
 from cli.models import models_app
 from cli.templates import templates_app
 from cli.users import users_app
@@ -47,6 +48,7 @@ app.add_typer(dest_app, name="destinations")
 app.add_typer(models_app, name="models")
 app.add_typer(audit_app, name="audit")
 app.add_typer(templates_app, name="template")
+app.add_typer(feedback_app, name="feedback")
 search_commands.register(app)
 device_commands.register(app)
 program_commands.register(app)
