@@ -96,13 +96,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        max_age=12 * 3600, same_site="lax", https_only=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    from web import api, devices, pages, programs, search
+    from web import api, devices, feedback, feedback_handlers, open311, pages, programs, search
 
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(search.router)
     app.include_router(devices.router)
     app.include_router(programs.router)
+    app.include_router(feedback.router)
+    app.include_router(feedback_handlers.router)
+    app.include_router(open311.router)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
