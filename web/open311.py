@@ -200,12 +200,19 @@ def get_requests(request: Request, fmt: str) -> Response:
             stmt = stmt.where(FeedbackRecord.tracking_code.in_(ids))
         else:
             try:
-                end = _parse_w3(q["end_date"], "end_date") if q.get("end_date") else datetime.now(UTC)
-                start = _parse_w3(q["start_date"], "start_date") if q.get("start_date") else end - DEFAULT_SPAN
+                start = _parse_w3(q["start_date"], "start_date") if q.get("start_date") else None
+                end = _parse_w3(q["end_date"], "end_date") if q.get("end_date") else None
             except FeedbackError as exc:
                 return errors(400, str(exc))
+            if start is None:  # the specification's default: the 90 days up to end_date (or now)
+                end = end or datetime.now(UTC)
+                start = end - DEFAULT_SPAN
+            elif end is None:
+                end = start + DEFAULT_SPAN
             if start > end:
                 return errors(400, "start_date is after end_date")
+            if end - start > DEFAULT_SPAN:
+                return errors(400, "start_date and end_date may not span more than 90 days")
             stmt = stmt.where(FeedbackRecord.received_at >= start, FeedbackRecord.received_at <= end)
             if q.get("service_code"):
                 stmt = stmt.where(FeedbackRecord.category.in_([c for c in q["service_code"].split(",") if c]))
