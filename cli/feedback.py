@@ -194,3 +194,13 @@ def erase_expired(days: Annotated[int | None, typer.Option(help="Retention in da
     with session() as s:
         n = fb.erase_expired_contacts(s, object_store(), retention_days=days)
     echo(f"{n} item(s) erased")
+
+
+@feedback_app.command("transcribe")
+def transcribe(feedback_id: int) -> None:
+    """Transcribe an item's voice message with Whisper for the officer (the recording is kept)."""
+    from services.runtime import session as open_session
+
+    ensure_db()
+    text = intake.transcribe_voice(open_session, object_store(), feedback_id)
+    echo(text or "no voice message")

@@ -10,6 +10,7 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from domain.feedback import (
     validate_short,
     validate_text,
 )
-from engines import photos
+from engines import asr, photos
 from engines.errors import MediaError
 from services import auth
 from services.feedback_config import FeedbackConfig, load_config
@@ -285,3 +286,31 @@ def get_by_id(session: Session, feedback_id: int) -> FeedbackRecord:
     if rec is None:
         raise NotFound(f"Không có phản ánh số {feedback_id}.")
     return rec
+
+
+def transcribe_voice(open_session: Callable[[], AbstractContextManager[Session]], store: ObjectStore,
+                     feedback_id: int, *, transcribe: Callable[..., asr.Transcript] = asr.transcribe) -> str:
+    """Transcribe an item's voice message with Whisper (``engines.asr``) for the officer; the recording is
+    kept. Runs outside any transaction (seconds to minutes); the text is written in a short one. Returns
+    the transcript ('' when the item has no voice message). Safe to rerun.
+
+    Raises:
+        NotFound: no such item. MediaError, ModelUnavailable: the recording or the model cannot be used.
+    """
+    with open_session() as s:
+        rec = get_by_id(s, feedback_id)
+        key, suffix = rec.voice_key, Path(rec.voice_key or "").suffix
+    if not key:
+        return ""
+    with tempfile.TemporaryDirectory(prefix="bantin-fb-asr-") as tmp:
+        local = store.download(key, Path(tmp) / f"voice{suffix}")
+        transcript = transcribe(local, language="vi")
+    text = transcript.text.strip()
+    with open_session() as s:
+        rec = get_by_id(s, feedback_id)
+        if rec.voice_key != key:
+            return rec.voice_transcript  # erased or replaced meanwhile: keep what is there
+        repo.update_fields(s, rec, voice_transcript=text)
+        audit.record(s, actor="system", action="feedback.voice_transcribed", entity="feedback", entity_id=rec.id,
+                     engine=transcript.engine, model=transcript.model, chars=len(text))
+    return text

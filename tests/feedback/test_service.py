@@ -319,3 +319,51 @@ def test_the_path_on_postgresql(postgres_url: str, store) -> None:  # type: igno
         assert (f.total, f.answered_on_time, f.on_time_percent) == (1, 1, 100.0)
     finally:
         engine.dispose()
+
+
+def wav(seconds: float, rate: int = 8000, width: int = 1) -> bytes:
+    import io
+    import wave
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes((b"\x80" if width == 1 else b"\x00\x00") * int(seconds * rate))
+    return buf.getvalue()
+
+
+def test_voice_messages_are_checked_kept_transcribed_and_erased(engine, store, open_session) -> None:
+    from engines import asr
+
+    with session_scope(engine) as s:
+        with pytest.raises(FeedbackError) as long:
+            intake.submit(s, store, sub(voice=wav(600), voice_filename="ghi-am.wav"), now=FRIDAY_BEFORE_TET)
+        assert long.value.code == "voice_long" and "10 phút" in str(long.value)
+        with pytest.raises(FeedbackError) as corrupt:
+            intake.submit(s, store, sub(voice=b"RIFF\x00\x00garbage", voice_filename="x.wav"), now=FRIDAY_BEFORE_TET)
+        assert corrupt.value.code == "voice_corrupt"
+        with pytest.raises(FeedbackError) as kind:
+            intake.submit(s, store, sub(voice=wav(3), voice_filename="x.exe"), now=FRIDAY_BEFORE_TET)
+        assert kind.value.code == "voice_type"
+    assert list(store.keys()) == []
+    with session_scope(engine) as s:
+        fid = intake.submit(s, store, sub(voice=wav(3), voice_filename="ghi-am.wav"),
+                            now=datetime(2024, 1, 2, tzinfo=UTC)).feedback_id
+    heard: list[str] = []
+
+    def fake_whisper(path, language=None):  # type: ignore[no-untyped-def]
+        heard.append(path.suffix)
+        return asr.Transcript(language="vi", language_probability=1.0, text=" Cột điện sắp đổ ở ấp Phú Hòa. ",
+                              segments=(), engine="fake", engine_version="0", model="fake-whisper", model_sha256="",
+                              duration_s=3.0, speech_s=3.0)
+
+    assert intake.transcribe_voice(open_session, store, fid, transcribe=fake_whisper) == "Cột điện sắp đổ ở ấp Phú Hòa."
+    assert heard == [".wav"]
+    with session_scope(engine) as s:
+        rec = fb.get_for(s, "canbo_daloc", fid)
+        key = rec.voice_key
+        assert rec.voice_transcript == "Cột điện sắp đổ ở ấp Phú Hòa." and store.exists(key)
+        assert fb.erase_expired_contacts(s, store, now=datetime(2026, 1, 1, tzinfo=UTC), retention_days=365) == 1
+    assert not store.exists(key)
