@@ -289,7 +289,7 @@ def get_by_id(session: Session, feedback_id: int) -> FeedbackRecord:
 
 
 def transcribe_voice(open_session: Callable[[], AbstractContextManager[Session]], store: ObjectStore,
-                     feedback_id: int, *, transcribe: Callable[..., asr.Transcript] = asr.transcribe) -> str:
+                     feedback_id: int, *, transcribe: Callable[..., asr.Transcript] | None = None) -> str:
     """Transcribe an item's voice message with Whisper (``engines.asr``) for the officer; the recording is
     kept. Runs outside any transaction (seconds to minutes); the text is written in a short one. Returns
     the transcript ('' when the item has no voice message). Safe to rerun.
@@ -304,7 +304,7 @@ def transcribe_voice(open_session: Callable[[], AbstractContextManager[Session]]
         return ""
     with tempfile.TemporaryDirectory(prefix="bantin-fb-asr-") as tmp:
         local = store.download(key, Path(tmp) / f"voice{suffix}")
-        transcript = transcribe(local, language="vi")
+        transcript = (transcribe or asr.transcribe)(local, language="vi")  # late-bound: the configured model
     text = transcript.text.strip()
     with open_session() as s:
         rec = get_by_id(s, feedback_id)
