@@ -191,9 +191,8 @@ def erase_expired(days: Annotated[int | None, typer.Option(help="Retention in da
                   ) -> None:
     """Erase contact data and voice messages older than the retention period (safe to rerun)."""
     ensure_db()
-    with session() as s:
-        n = fb.erase_expired_contacts(s, object_store(), retention_days=days)
-    echo(f"{n} item(s) erased")
+    done = fb.erase_expired(session, object_store(), retention_days=days)
+    echo(f"{done.items} item(s) erased, {len(done.voice_keys)} voice message(s) deleted")
 
 
 @feedback_app.command("transcribe")

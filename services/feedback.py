@@ -10,6 +10,8 @@ routing rules, calendar, retention) in ``services.feedback_config``. ``figures``
 function reports call.
 """
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -24,17 +26,15 @@ from domain.feedback import (
     MAX_REASON_CHARS,
     FeedbackError,
     FeedbackState,
-    Figures,
-    ItemTimes,
     RejectReason,
     answer_bulletin_text,
     check_feedback_transition,
     clean,
-    compute_figures,
     is_overdue,
     may_transfer,
     similarity,
 )
+from domain.feedback_figures import Figures, ItemTimes, compute_figures
 from services import auth
 from services.feedback_config import FeedbackConfig, load_config
 from storage.models import UserRecord
@@ -167,8 +167,7 @@ def reject(session: Session, feedback_id: int, *, actor: str, reason: str, note:
                  reject_reason=why.value, reject_note=text, duplicate_of=duplicate_of, closed_at=_now(now))
 
 
-def transfer(session: Session, feedback_id: int, *, actor: str, to_unit: str, note: str = "",
-             config: FeedbackConfig | None = None) -> FeedbackRecord:
+def transfer(session: Session, feedback_id: int, *, actor: str, to_unit: str, note: str = "") -> FeedbackRecord:
     """Send an open item to another unit (up to the province, or across); it starts there as received.
 
     The due date stays: the citizen waits no longer because the item moved.
@@ -252,7 +251,7 @@ def figures(session: Session, area_code: str | None, start: datetime, end: datet
 
     Counts by state, category and area (the area the citizen wrote from), the median hours from receipt
     to answer, and the share answered by the end of the due date (the QĐ 135 indicator; see
-    :class:`domain.feedback.Figures` for exactly what counts). ``now`` (default: the clock) decides which
+    :class:`domain.feedback_figures.Figures` for exactly what counts). ``now`` (default: the clock) decides which
     unanswered items are already late. Times must be timezone-aware.
 
     Raises:
@@ -311,21 +310,39 @@ def answer_on_air(session: Session, store: ObjectStore, feedback_id: int, *, act
 
 # --- privacy ------------------------------------------------------------------------------------------
 
-def erase_expired_contacts(session: Session, store: ObjectStore, *, now: datetime | None = None,
-                           retention_days: int | None = None, actor: str = "system") -> int:
-    """Erase name, phone and the voice recording of items received more than ``retention_days`` ago
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    items: int  # items whose contact data was erased
+    voice_keys: tuple[str, ...]  # voice recordings no item links any more (deleted by erase_expired)
+
+
+def erase_expired_contacts(session: Session, *, now: datetime | None = None, retention_days: int | None = None,
+                           actor: str = "system") -> Erasure:
+    """Erase name, phone and the voice recording's link of items received more than ``retention_days`` ago
     (default: the configured period). Texts, answers and photos (location already stripped) stay for the
-    figures and the archive. Returns how many items were erased; safe to run repeatedly."""
+    figures and the archive. The voice recordings no item refers to any more are returned for the caller to
+    delete from the store *after* the transaction commits (see :func:`erase_expired`). Safe to rerun."""
     days = retention_days if retention_days is not None else load_config().retention_days
     at = _now(now)
-    erased = 0
+    voices: set[str] = set()
+    items = 0
     for rec in repo.contacts_older_than(session, at - timedelta(days=days)):
-        voice = rec.voice_key
+        if rec.voice_key:
+            voices.add(rec.voice_key)
         repo.update_fields(session, rec, contact_name=None, contact_phone=None, voice_key=None, voice_type=None,
                            contact_erased_at=at)
-        if voice:
-            store.delete(voice)
         audit.record(session, actor=actor, action="feedback.contact_erased", entity=ENTITY, entity_id=rec.id,
                      retention_days=days)
-        erased += 1
-    return erased
+        items += 1
+    return Erasure(items, tuple(sorted(k for k in voices if not repo.voice_in_use(session, k))))
+
+
+def erase_expired(open_session: Callable[[], AbstractContextManager[Session]], store: ObjectStore, *,
+                  now: datetime | None = None, retention_days: int | None = None) -> Erasure:
+    """Run :func:`erase_expired_contacts` in its own transaction, then delete the freed voice recordings
+    (a failed commit deletes nothing)."""
+    with open_session() as s:
+        done = erase_expired_contacts(s, now=now, retention_days=retention_days)
+    for key in done.voice_keys:
+        store.delete(key)
+    return done

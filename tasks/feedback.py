@@ -22,7 +22,7 @@ def transcribe_feedback_voice(feedback_id: int) -> int:
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
 def erase_feedback_contacts(retention_days: int | None = None) -> int:
     """Erase contact data and voice messages older than the retention period; returns how many items."""
-    with session() as s:
-        erased = feedback_service.erase_expired_contacts(s, object_store(), retention_days=retention_days)
-    get_run_logger().info("feedback: contact data erased on %s item(s)", erased)
-    return erased
+    done = feedback_service.erase_expired(session, object_store(), retention_days=retention_days)
+    get_run_logger().info("feedback: contact data erased on %s item(s), %s voice message(s) deleted", done.items,
+                          len(done.voice_keys))
+    return done.items

@@ -57,7 +57,9 @@ def csrf_token(request: Request) -> str:
 
 
 def flash(request: Request, kind: str, text: str) -> None:
-    request.session.setdefault("flashes", []).append([kind, text])
+    # Assign, never mutate in place: the session is saved only when a key is set, so appending to a list
+    # already there (a flash not yet shown) was silently lost.
+    request.session["flashes"] = [*request.session.get("flashes", []), [kind, text]]
 
 
 def render(request: Request, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:

@@ -8,7 +8,7 @@ handles the item's area and writes the audit entry.
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from domain.errors import InvalidInput, NotFound
+from domain.errors import InvalidInput, InvalidTransition, NotFound
 from domain.feedback import Channel, FeedbackError, FeedbackState, local_date, mask_phone
 from services import feedback as fb
 from services import feedback_intake as intake
@@ -134,6 +134,9 @@ async def item_action(request: Request, feedback_id: int, action: str) -> Respon
         if exc.code == "forbidden":
             raise Forbidden(str(exc)) from None
         flash(request, "error", error_text(lang, exc))
+        return RedirectResponse(f"/feedback/{feedback_id}", status_code=303)
+    except InvalidTransition as exc:  # e.g. a second click, or another handler acted first
+        flash(request, "error", translate(lang, "fb_not_now").format(state=translate(lang, f"fb_st_{exc.current}")))
         return RedirectResponse(f"/feedback/{feedback_id}", status_code=303)
     flash(request, "ok", translate(lang, "fb_done"))
     if action == "transfer":

@@ -100,6 +100,11 @@ def contacts_older_than(session: Session, before: datetime) -> list[FeedbackReco
     return list(session.scalars(stmt.order_by(FeedbackRecord.id)))
 
 
+def voice_in_use(session: Session, key: str) -> bool:
+    """Whether any item still links this voice object (content-addressed: identical uploads share a key)."""
+    return session.scalar(select(func.count()).where(FeedbackRecord.voice_key == key)) != 0
+
+
 def add_note(session: Session, feedback_id: int, author: str, text: str) -> FeedbackNoteRecord:
     rec = FeedbackNoteRecord(feedback_id=feedback_id, author=author, text=text)
     session.add(rec)

@@ -56,4 +56,4 @@ def test_feedback_commands(home: Path) -> None:
     assert "cannot go from 'closed' to 'closed'" in str(late.exception)
     figures = json.loads(ok("figures", "--area", "84"))
     assert (figures["total"], figures["answered"], figures["by_state"]) == (1, 1, {"closed": 1})
-    assert ok("erase-expired").strip() == "0 item(s) erased"
+    assert ok("erase-expired").strip() == "0 item(s) erased, 0 voice message(s) deleted"

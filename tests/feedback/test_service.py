@@ -250,8 +250,8 @@ def test_retention_erases_contact_and_voice_but_keeps_the_item(engine, store) ->
                             now=datetime(2026, 1, 2, tzinfo=UTC)).feedback_id
     now = datetime(2026, 2, 1, tzinfo=UTC)
     with session_scope(engine) as s:
-        assert fb.erase_expired_contacts(s, store, now=now, retention_days=365) == 1
-        assert fb.erase_expired_contacts(s, store, now=now, retention_days=365) == 0  # safe to rerun
+        assert fb.erase_expired_contacts(s, now=now, retention_days=365) == fb.Erasure(1, ())
+        assert fb.erase_expired_contacts(s, now=now, retention_days=365) == fb.Erasure(0, ())  # safe to rerun
     with session_scope(engine) as s:
         gone, kept = fb.get_for(s, "canbo_daloc", old), fb.get_for(s, "canbo_daloc", new)
         assert (gone.contact_phone, gone.contact_erased_at, gone.text) == (None, now, TEXT)
@@ -365,5 +365,18 @@ def test_voice_messages_are_checked_kept_transcribed_and_erased(engine, store, o
         rec = fb.get_for(s, "canbo_daloc", fid)
         key = rec.voice_key
         assert rec.voice_transcript == "Cột điện sắp đổ ở ấp Phú Hòa." and store.exists(key)
-        assert fb.erase_expired_contacts(s, store, now=datetime(2026, 1, 1, tzinfo=UTC), retention_days=365) == 1
+    done = fb.erase_expired(open_session, store, now=datetime(2026, 1, 1, tzinfo=UTC), retention_days=365)
+    assert done == fb.Erasure(1, (key,))
     assert not store.exists(key)
+
+
+def test_a_voice_recording_shared_with_a_newer_item_is_not_deleted(engine, store, open_session) -> None:
+    same = wav(2)
+    with session_scope(engine) as s:
+        intake.submit(s, store, sub(voice=same, voice_filename="a.wav"), now=datetime(2024, 1, 2, tzinfo=UTC))
+        newer = intake.submit(s, store, sub(voice=same, voice_filename="b.wav"),
+                              now=datetime(2025, 12, 20, tzinfo=UTC)).feedback_id
+    done = fb.erase_expired(open_session, store, now=datetime(2026, 1, 1, tzinfo=UTC), retention_days=365)
+    assert done == fb.Erasure(1, ())
+    with session_scope(engine) as s:
+        assert store.exists(fb.get_for(s, "canbo_daloc", newer).voice_key)

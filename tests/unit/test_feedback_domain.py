@@ -10,13 +10,11 @@ from domain.feedback import (
     Category,
     FeedbackError,
     FeedbackState,
-    ItemTimes,
     RoutingRule,
     WorkCalendar,
     answer_bulletin_text,
     category_map,
     check_feedback_transition,
-    compute_figures,
     due_date,
     due_deadline,
     is_overdue,
@@ -29,6 +27,7 @@ from domain.feedback import (
     tracking_code,
     validate_text,
 )
+from domain.feedback_figures import ItemTimes, compute_figures
 from services.feedback_config import FeedbackConfig, parse_config, vietnam_holidays
 
 S = FeedbackState

@@ -196,6 +196,8 @@ def test_handler_answers_transfers_and_puts_the_answer_on_air(client: TestClient
     assert short.status_code == 303 and "quá ngắn" in client.get(f"/feedback/{rec.id}").text
     r = client.post(f"/feedback/{rec.id}/answer", data={"csrf": token, "answer": "Xã đã nạo vét cống ngày 5/12."})
     assert r.status_code == 303
+    again = client.post(f"/feedback/{rec.id}/assign", data={"csrf": token})  # a second click
+    assert again.status_code == 303 and "thao tác này không còn phù hợp" in client.get(f"/feedback/{rec.id}").text
     on_air = client.post(f"/feedback/{rec.id}/on_air", data={"csrf": token})
     assert on_air.status_code == 303 and on_air.headers["location"].startswith("/drafts/")
     status = client.get(f"/phan-anh/theo-doi/{rec.tracking_code}").text
