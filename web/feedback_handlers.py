@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from domain.errors import InvalidInput, InvalidTransition, NotFound
-from domain.feedback import Channel, FeedbackError, FeedbackState, local_date, mask_phone
+from domain.feedback import Channel, FeedbackError, FeedbackState, local_date
 from services import feedback as fb
 from services import feedback_intake as intake
 from services.feedback_config import load_config
@@ -95,7 +95,7 @@ def item_page(request: Request, feedback_id: int) -> Response:
         notes = fb.notes(s, user.username, feedback_id)
         duplicates = fb.suggest_duplicates(s, feedback_id)
     return render(request, "feedback_item.html", it=item, names=tree_names, cats=_cat_names(lang), notes=notes,
-                  duplicates=duplicates, masked=mask_phone(item["contact_phone"] or ""))
+                  duplicates=duplicates)
 
 
 @router.post("/feedback/{feedback_id}/{action}")

@@ -202,3 +202,23 @@ def test_handler_answers_transfers_and_puts_the_answer_on_air(client: TestClient
     assert on_air.status_code == 303 and on_air.headers["location"].startswith("/drafts/")
     status = client.get(f"/phan-anh/theo-doi/{rec.tracking_code}").text
     assert "Xã đã nạo vét cống ngày 5/12." in status and "sau khi được duyệt" in status
+
+
+def test_officer_enters_a_phone_call_and_pages_switch_to_english(client: TestClient) -> None:
+    login(client, "editor_daloc")
+    token = csrf(client, "/feedback/new")
+    bad = client.post("/feedback/new", data={"csrf": token, "area": "29380", "channel": "phone",
+                                             "category": "policy", "text": TEXT})
+    assert bad.status_code == 422 and "không tiếp nhận phản ánh của địa bàn 29380" in bad.text
+    assert "Cống thoát nước" in bad.text  # kept in the form
+    r = client.post("/feedback/new", data={"csrf": token, "area": DRAFT_AREA, "channel": "in_person",
+                                           "category": "policy", "text": TEXT, "phone": "0912345678", "consent": "1"})
+    assert r.status_code == 303
+    rec = newest()
+    assert (rec.channel, rec.entered_by, rec.contact_phone) == ("in_person", "editor_daloc", "0912345678")
+    page = client.get(f"/feedback/{rec.id}?lang=en").text
+    assert "Policy and law" in page and "In person" in page and "Take it" in page
+    public = client.get(f"/phan-anh/{DRAFT_AREA}?lang=en").text
+    assert "Send feedback" in public and "The loudspeaker is too loud" in public
+    err = post_form(client, text="")
+    assert "The message is empty" in err.text
