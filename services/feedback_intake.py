@@ -92,6 +92,8 @@ class RateLimiter:
         """Count one event for ``key`` unless the limit is reached (then count nothing)."""
         now = self.clock()
         with self._lock:
+            if len(self._events) > 10_000:  # forget clients whose window has passed: memory stays bounded
+                self._events = {k: q for k, q in self._events.items() if q and q[-1] > now - self.window_s}
             q = self._events.setdefault(key, deque())
             while q and q[0] <= now - self.window_s:
                 q.popleft()

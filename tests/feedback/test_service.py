@@ -380,3 +380,14 @@ def test_a_voice_recording_shared_with_a_newer_item_is_not_deleted(engine, store
     assert done == fb.Erasure(1, ())
     with session_scope(engine) as s:
         assert store.exists(fb.get_for(s, "canbo_daloc", newer).voice_key)
+
+
+def test_rate_limiter_forgets_clients_whose_window_passed() -> None:
+    t = [0.0]
+    limiter = intake.RateLimiter(1, 60, clock=lambda: t[0])
+    for n in range(10_001):
+        assert limiter.allow(f"client-{n}")
+    t[0] = 61.0
+    assert limiter.allow("late")
+    assert len(limiter._events) == 1  # noqa: SLF001 (the bound is the behaviour under test)
+    assert not limiter.allow("late")
