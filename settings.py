@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     # Recordings transcribed at once by one ingest run (each also holds a slot of the bantin-ml limit).
     archive_ingest_workers: int = Field(default=2, ge=1, le=16)
 
+    # --- citizens' feedback ---
+    # TOML with categories, routing rules, extra days off (see services/feedback_config.py); empty: built-in.
+    feedback_config: Path | None = None
+    # Days after which a feedback item's contact data and voice message are erased (None: the file's, 365).
+    feedback_retention_days: int | None = Field(default=None, ge=1, le=3650)
+
     @model_validator(mode="after")
     def _fill_paths(self) -> "Settings":
         if not self.database_url:

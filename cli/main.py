@@ -20,6 +20,7 @@ from cli.areas import areas_app
 from cli.audit import audit_app
 from cli.common import AsUser, echo, ensure_db
 from cli.drafts import draft_app
+from cli.feedback import feedback_app
 from cli.models import models_app
 from cli.templates import templates_app
 from cli.tokens import tokens_app
@@ -50,6 +51,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(audit_app, name="audit")
 app.add_typer(templates_app, name="template")
 app.add_typer(tokens_app, name="api-token")
+app.add_typer(feedback_app, name="feedback")
 search_commands.register(app)
 device_commands.register(app)
 program_commands.register(app)

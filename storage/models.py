@@ -341,5 +341,6 @@ from storage import (  # noqa: E402,F401
     models_channels,
     models_credentials,
     models_devices,
+    models_feedback,
     models_programs,
 )

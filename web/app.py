@@ -97,7 +97,9 @@ def csrf_token(request: Request) -> str:
 
 
 def flash(request: Request, kind: str, text: str) -> None:
-    request.session.setdefault("flashes", []).append([kind, text])
+    # Assign, never mutate in place: the session is saved only when a key is set, so appending to a list
+    # already there (a flash not yet shown) was silently lost.
+    request.session["flashes"] = [*request.session.get("flashes", []), [kind, text]]
 
 
 def render(request: Request, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
@@ -154,7 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        max_age=12 * 3600, same_site="lax", https_only=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    from web import admin, admin_ops, api, devices, pages, programs, search
+    from web import admin, admin_ops, api, devices, feedback, feedback_handlers, open311, pages, programs, search
 
     app.include_router(pages.router)
     app.include_router(api.router)
@@ -163,6 +165,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(programs.router)
     app.include_router(admin.router)
     app.include_router(admin_ops.router)
+    app.include_router(feedback.router)
+    app.include_router(feedback_handlers.router)
+    app.include_router(open311.router)
     add_html_error_pages(app)
 
     @app.exception_handler(OverflowError)

@@ -1,0 +1,27 @@
+"""QR codes as PNG images (segno: pure Python, no Pillow needed).
+
+Slides and printed notices call :func:`qr_png` with the URL from
+``domain.feedback.public_feedback_url(base_url, area_code, package_id)``.
+"""
+
+import io
+
+import segno
+
+MAX_URL_CHARS = 500
+
+
+def qr_png(url: str, *, scale: int = 8, border: int = 2, dark: str = "#000000", light: str = "#ffffff") -> bytes:
+    """A PNG of ``url`` as a QR code (error correction M or better, quiet zone of ``border`` modules).
+
+    Raises:
+        ValueError: empty or overlong URL, or a scale outside 1-40.
+    """
+    if not url or len(url) > MAX_URL_CHARS:
+        raise ValueError(f"a QR code needs a URL of 1-{MAX_URL_CHARS} characters")
+    if not 1 <= scale <= 40:
+        raise ValueError("scale must be 1-40 pixels per module")
+    code = segno.make(url, error="m", micro=False, boost_error=True)
+    buf = io.BytesIO()
+    code.save(buf, kind="png", scale=scale, border=border, dark=dark, light=light)
+    return buf.getvalue()

@@ -1,0 +1,206 @@
+"""Citizens' feedback, public side: the phone-first intake page per area (no login), the tracking page,
+and the JSON API. Handlers' pages are in ``web.feedback_handlers``; Open311 in ``web.open311``.
+
+Abuse limits: a hidden honeypot field (filled only by bots: answered as if accepted, nothing stored),
+rate limits per client and per area (``app.state.feedback_limits``, built on first use; tests put one
+with a fake clock there), a request size cap, media checks in the service. Jinja2 escapes everything.
+"""
+
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+
+from domain.errors import NotFound
+from domain.feedback import Channel, FeedbackError, local_date, parse_tracking_code
+from services import feedback_intake as intake
+from services.feedback_config import FeedbackConfig, load_config
+from services.runtime import object_store, session
+from storage.repositories import areas as area_repo
+from web.app import lang_of, render
+from web.i18n import translate
+from web.security import csrf_matches
+
+router = APIRouter()
+MAX_REQUEST_BYTES = 15 * 1024 * 1024
+HONEYPOT = "website"  # a field hidden from people; bots fill it
+
+
+def limits(request: Request) -> intake.IntakeLimits:
+    found = getattr(request.app.state, "feedback_limits", None)
+    if found is None:
+        found = request.app.state.feedback_limits = intake.IntakeLimits.from_config(load_config(), time.monotonic)
+    return found
+
+
+def client_key(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+def error_text(lang: str, exc: FeedbackError) -> str:
+    """The Vietnamese message, or its English text where one exists."""
+    if lang == "en":
+        text = translate("en", f"fb_err_{exc.code}")
+        if text != f"fb_err_{exc.code}":
+            return text
+    return str(exc)
+
+
+def _too_big(request: Request) -> bool:
+    try:
+        return int(request.headers.get("content-length", "0")) > MAX_REQUEST_BYTES
+    except ValueError:
+        return True
+
+
+async def read_upload(upload: UploadFile | None, limit: int) -> bytes | None:
+    """The upload's bytes (None when no file was chosen); reads at most ``limit + 1`` bytes."""
+    if upload is None or not upload.filename:
+        return None
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise FeedbackError("too_big", f"Tệp tải lên quá lớn (tối đa {limit // 1024 // 1024} MB).")
+    return data
+
+
+def _categories(cfg: FeedbackConfig, lang: str) -> list[tuple[str, str]]:
+    return [(c.code, c.name(lang)) for c in cfg.categories]
+
+
+def _intake_page(request: Request, area_code: str, status_code: int = 200, **ctx: object) -> Response:
+    with session() as s:
+        area = area_repo.get_area(s, area_code)
+    lang = lang_of(request)
+    return render(request, "feedback_form.html", status_code=status_code, area=area,
+                  categories=_categories(load_config(), lang), honeypot=HONEYPOT, **ctx)
+
+
+# The tracking routes come first: /phan-anh/theo-doi would otherwise match /phan-anh/{area_code}.
+@router.get("/phan-anh/theo-doi", include_in_schema=False)
+def track_form(request: Request, ma: str = "") -> Response:
+    if ma:
+        try:
+            return RedirectResponse(f"/phan-anh/theo-doi/{parse_tracking_code(ma)}", status_code=303)
+        except FeedbackError as exc:
+            return render(request, "feedback_track.html", status_code=422, error=error_text(lang_of(request), exc),
+                          code=ma)
+    return render(request, "feedback_track.html", code="")
+
+
+@router.get("/phan-anh/theo-doi/{code}", include_in_schema=False)
+def track_page(request: Request, code: str) -> Response:
+    """The citizen's status page: state, due date, the answer, and the bulletin once it is on air."""
+    lang = lang_of(request)
+    try:
+        with session() as s:
+            st = intake.public_status(s, code)
+    except FeedbackError as exc:
+        return render(request, "feedback_track.html", status_code=422, error=error_text(lang, exc), code=code)
+    except NotFound:
+        return render(request, "feedback_track.html", status_code=404, code=code,
+                      error="Không tìm thấy phản ánh có mã này." if lang == "vi" else "No feedback has this code.")
+    cfg = load_config()
+    category = next((c.name(lang) for c in cfg.categories if c.code == st.category), st.category)
+    return render(request, "feedback_status.html", st=st, category=category, new=request.query_params.get("moi") == "1",
+                  received_day=local_date(st.received_at).isoformat())
+
+
+@router.get("/phan-anh/{area_code}", include_in_schema=False)
+def intake_page(request: Request, area_code: str) -> Response:
+    """The public form of one area; ``?ban-tin=<package id>`` cites the bulletin the QR code was on."""
+    cited = request.query_params.get("ban-tin", "")
+    return _intake_page(request, area_code, form={}, cited=cited if cited.isdigit() else "")
+
+
+@router.post("/phan-anh/{area_code}", include_in_schema=False)
+async def intake_submit(request: Request, area_code: str) -> Response:
+    lang = lang_of(request)
+    if _too_big(request):
+        return _intake_page(request, area_code, 413, form={}, cited="",
+                            error=translate(lang, "fb_err_too_big") if lang == "en" else "Tệp tải lên quá lớn.")
+    form = await request.form()
+    values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    cited = values.get("cited", "")
+    if not csrf_matches(request.session.get("csrf"), values.get("csrf")):
+        return _intake_page(request, area_code, 403, form=values, cited=cited,
+                            error=translate(lang, "forbidden"))
+    if values.get(HONEYPOT):
+        return RedirectResponse(f"/phan-anh/{area_code}", status_code=303)  # a bot: accept silently
+    try:
+        photo_file, voice_file = (f if isinstance(f := form.get(k), UploadFile) else None for k in ("photo", "voice"))
+        photo = await read_upload(photo_file, 8 * 1024 * 1024)
+        voice = await read_upload(voice_file, intake.MAX_VOICE_BYTES)
+        limits(request).check(client_key(request), area_code)
+        with session() as s:
+            receipt = intake.submit(s, object_store(), intake.Submission(
+                area_code=area_code, category=values.get("category", ""), text=values.get("text", ""),
+                channel=Channel.WEB, hamlet=values.get("hamlet", ""), contact_name=values.get("name", ""),
+                contact_phone=values.get("phone", ""), contact_consent=values.get("consent") == "1",
+                cited_package_id=int(cited) if cited.isdigit() else None, photo=photo,
+                photo_keep_location=values.get("keep_location") == "1", voice=voice,
+                voice_filename=voice_file.filename or "" if voice_file is not None else ""))
+    except FeedbackError as exc:
+        status = 429 if exc.code in ("rate_limited", "area_rate_limited") else 413 if exc.code == "too_big" else 422
+        return _intake_page(request, area_code, status, form=values, cited=cited, error=error_text(lang, exc))
+    return RedirectResponse(f"/phan-anh/theo-doi/{receipt.tracking_code}?moi=1", status_code=303)
+
+
+# --- JSON API ---------------------------------------------------------------------------------------
+
+class FeedbackIn(BaseModel):
+    area_code: str = Field(min_length=2, max_length=5)
+    category: str = Field(min_length=1, max_length=40)
+    text: str = Field(min_length=1, max_length=4000)
+    hamlet: str = Field(default="", max_length=100)
+    contact_name: str = Field(default="", max_length=100)
+    contact_phone: str = Field(default="", max_length=20)
+    contact_consent: bool = False
+    cited_package_id: int | None = None
+
+
+def _api_error(exc: FeedbackError, lang: str) -> JSONResponse:
+    status = 429 if exc.code in ("rate_limited", "area_rate_limited") else 422
+    return JSONResponse({"error": error_text(lang, exc), "code": exc.code}, status_code=status)
+
+
+@router.get("/api/v1/feedback/categories", tags=["feedback"])
+def api_categories(request: Request) -> list[dict[str, object]]:
+    """The categories citizens may choose, with the working days allowed to answer."""
+    lang = lang_of(request)
+    return [{"code": c.code, "name": c.name(lang), "group": c.group, "due_working_days": c.due_days}
+            for c in load_config().categories]
+
+
+@router.post("/api/v1/feedback", tags=["feedback"], status_code=201)
+def api_submit(request: Request, body: FeedbackIn) -> Response:
+    """Submit feedback (no login; rate-limited). Returns the tracking code and due date."""
+    try:
+        limits(request).check(client_key(request), body.area_code)
+        with session() as s:
+            r = intake.submit(s, object_store(), intake.Submission(
+                area_code=body.area_code, category=body.category, text=body.text, channel=Channel.API,
+                hamlet=body.hamlet, contact_name=body.contact_name, contact_phone=body.contact_phone,
+                contact_consent=body.contact_consent, cited_package_id=body.cited_package_id))
+    except FeedbackError as exc:
+        return _api_error(exc, lang_of(request))
+    return JSONResponse({"tracking_code": r.tracking_code, "due": r.due.isoformat(),
+                         "status_url": f"/phan-anh/theo-doi/{r.tracking_code}"}, status_code=201)
+
+
+@router.get("/api/v1/feedback/{code}", tags=["feedback"])
+def api_status(request: Request, code: str) -> Response:
+    """Public status by tracking code: never contact data."""
+    try:
+        with session() as s:
+            st = intake.public_status(s, code)
+    except FeedbackError as exc:
+        return _api_error(exc, lang_of(request))
+    return JSONResponse({
+        "tracking_code": st.tracking_code, "area_code": st.area_code, "category": st.category, "state": st.state,
+        "received_at": st.received_at.isoformat(), "due": st.due.isoformat(),
+        "answered_at": st.answered_at.isoformat() if st.answered_at else None, "answer": st.answer or None,
+        "reject_reason": st.reject_reason or None, "bulletin_package_id": st.bulletin_package_id,
+        "bulletin_audio_url": f"/feeds/files/{st.bulletin_audio_sha256}" if st.bulletin_audio_sha256 else None})
+
