@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, UTCDateTime, utcnow  # noqa: F401
+from storage.models import AuditRecord, Base, UTCDateTime, utcnow  # noqa: F401
 
 
 class PlayDailyRecord(Base):
@@ -104,3 +104,7 @@ class ReportRecord(Base):
     figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Reports and the dashboard find publications by action and time in the audit log.
+Index("ix_audit_log_action_at", AuditRecord.action, AuditRecord.at)

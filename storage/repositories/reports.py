@@ -330,3 +330,25 @@ def device_plays(session: Session, device_id: int, limit: int = 200) -> list[Any
         .outerjoin(DraftRevisionRecord, DraftRevisionRecord.id == PackageRecord.revision_id)
         .where(PlayLogRecord.device_id == device_id)
         .order_by(PlayLogRecord.started_at.desc(), PlayLogRecord.id.desc()).limit(limit)))
+
+
+def published_between(session: Session, start: datetime, end: datetime) -> list[Any]:
+    """Packages first published in [start, end), with their revision's facts: (id, manifest hash, title,
+    priority, area codes, languages, expires_at, published_at, status)."""
+    from storage.models import DraftRevisionRecord, PackageRecord
+
+    pub = (select(AuditRecord.entity_id.label("pid"), func.min(AuditRecord.at).label("at"))
+           .where(AuditRecord.entity == "package", AuditRecord.action == "package.published")
+           .group_by(AuditRecord.entity_id).subquery())
+    rows = session.execute(
+        select(PackageRecord.id, PackageRecord.manifest_hash, DraftRevisionRecord.title, DraftRevisionRecord.priority,
+               DraftRevisionRecord.area_codes, DraftRevisionRecord.languages, DraftRevisionRecord.expires_at,
+               pub.c.at, PackageRecord.status)
+        .join(DraftRevisionRecord, DraftRevisionRecord.id == PackageRecord.revision_id)
+        .join(pub, pub.c.pid == cast(PackageRecord.id, String))
+        .where(pub.c.at >= start, pub.c.at < end).order_by(pub.c.at))
+    out = []
+    for r in rows:
+        at = r[7] if r[7].tzinfo else r[7].replace(tzinfo=UTC)
+        out.append((*r[:7], at, r[8]))
+    return out

@@ -98,9 +98,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reports")),
     )
     op.create_index("ix_reports_period_area", "reports", ["period", "area_code"])
+    op.create_index("ix_audit_log_action_at", "audit_log", ["action", "at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_audit_log_action_at", table_name="audit_log")
     for name, index in (("reports", "ix_reports_period_area"),
                         ("device_state_changes", "ix_device_state_changes_device_at"),
                         ("device_health", None), ("rollup_state", None),
