@@ -104,6 +104,7 @@ class Settings(BaseSettings):
     # Header of periodic reports: the issuing body (upper line) and unit (lower line); empty: the area's name.
     report_authority: str = ""
     report_unit: str = ""
+    reports_interval_s: int = Field(default=600, ge=30, le=86400)  # how often the reports flow folds rollups
 
     # --- archive search ---
     # Recordings transcribed at once by one ingest run (each also holds a slot of the bantin-ml limit).

@@ -93,10 +93,20 @@ def _archive_reindex(s: Settings) -> Any:
     return reindex_archive.to_deployment(name="archive-reindex", tags=["bantin"])
 
 
+def _reports(s: Settings) -> Any:
+    from prefect.schedules import Interval
+
+    from flows.reports import maintain_reports
+
+    every = Interval(timedelta(seconds=s.reports_interval_s), anchor_date=PROGRAM_ANCHOR, timezone="Asia/Ho_Chi_Minh")
+    return maintain_reports.to_deployment(name="reports", tags=["bantin"], schedules=[every],
+                                          concurrency_limit=_one_at_a_time())
+
+
 DEPLOYMENTS: dict[str, Callable[[Settings], Any]] = {
     "produce": _produce, "transcribe": _transcribe, "publish": _publish, "retract": _retract, "due": _due,
     "program": _program, "emergency": _emergency, "archive-ingest": _archive_ingest,
-    "archive-reindex": _archive_reindex,
+    "archive-reindex": _archive_reindex, "reports": _reports,
 }
 
 
