@@ -96,13 +96,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        max_age=12 * 3600, same_site="lax", https_only=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    from web import api, devices, pages, programs, search
+    from web import api, dashboard, devices, pages, programs, search
 
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(search.router)
     app.include_router(devices.router)
     app.include_router(programs.router)
+    app.include_router(dashboard.router)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
