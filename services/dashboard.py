@@ -119,35 +119,48 @@ def build(s: Session, area_code: str, *, now: datetime, thresholds: Thresholds |
         NotFound: unknown area.
     """
     thresholds = thresholds or Thresholds.from_settings()
-    tree = auth.area_tree(s)
+    tree = device_service.area_map(s)
     if area_code not in tree:
         raise NotFound(f"không có địa bàn mã '{area_code}'")
     parent_of = _parents(tree)
     inside = descendants(area_code, parent_of)
     raw = [r for r in repo.device_rows(s) if r.area_code in inside]
-    since = repo.last_change_at(s, [r.id for r in raw]) if len(raw) <= 5000 else {}
-    rows = [DeviceRow(r.id, r.name, r.area_code, r.kind,
-                      device_state(r.last_seen_at, now, online_s=thresholds.online_s, offline_s=thresholds.offline_s),
-                      r.last_seen_at, since.get(r.id), r.free_bytes, r.temperature_c, r.network) for r in raw]
+    states: list[DeviceState] = []
     counts = {st.value: 0 for st in DeviceState}
     per_child: dict[str, dict[str, int]] = {}
-    for d in rows:
-        counts[d.state.value] += 1
-        child = child_towards(d.area_code, area_code, parent_of)
+    toward: dict[str, str | None] = {}
+    for r in raw:  # thousands of devices: keep this loop plain
+        st = device_state(r.last_seen_at, now, online_s=thresholds.online_s, offline_s=thresholds.offline_s)
+        states.append(st)
+        counts[st.value] += 1
+        if r.area_code not in toward:
+            toward[r.area_code] = child_towards(r.area_code, area_code, parent_of)
+        child = toward[r.area_code]
         if child is not None:
-            c = per_child.setdefault(child, {st.value: 0 for st in DeviceState})
-            c[d.state.value] += 1
+            if child not in per_child:
+                per_child[child] = {x.value: 0 for x in DeviceState}
+            per_child[child][st.value] += 1
     children = tuple(AreaSummary(code, tree[code].name, sum(c.values()), c["online"], c["stale"], c["offline"])
                      for code, c in sorted(per_child.items(), key=lambda kv: (-kv[1]["offline"], kv[0])))
     has_children = any(p == area_code for p in parent_of.values())
-    shown = rows if not has_children else [d for d in rows if d.state is not DeviceState.ONLINE][:200]
+    picked = [(r, st) for r, st in zip(raw, states, strict=True) if not has_children or st is not DeviceState.ONLINE]
+    picked = picked[:200]
+    low = sorted(((r, st) for r, st in zip(raw, states, strict=True)
+                  if r.free_bytes is not None and r.free_bytes < LOW_STORAGE_BYTES), key=lambda x: x[0].free_bytes)[:50]
+    since = repo.last_change_at(s, {r.id for r, _ in picked + low})
+
+    def row(r: Any, st: DeviceState) -> DeviceRow:
+        return DeviceRow(r.id, r.name, r.area_code, r.kind, st, r.last_seen_at, since.get(r.id), r.free_bytes,
+                         r.temperature_c, r.network)
+
+    where = [(r.id, r.area_code) for r in raw]
     return Dashboard(
-        area=tree[area_code], generated_at=now, counts=counts, children=children, devices=tuple(shown),
-        emergencies=tuple(_emergencies(s, inside, tree, rows, now)),
-        programme=tuple(_programme(s, inside, tree, rows, now)),
+        area=tree[area_code], generated_at=now, counts=counts, children=children,
+        devices=tuple(row(r, st) for r, st in picked),
+        emergencies=tuple(_emergencies(s, inside, tree, where, now)),
+        programme=tuple(_programme(s, inside, tree, where, now)),
         queues=_queues(s, inside, area_code, now),
-        low_storage=tuple(sorted((d for d in rows if d.free_bytes is not None and d.free_bytes < LOW_STORAGE_BYTES),
-                                 key=lambda d: d.free_bytes or 0)[:50]))
+        low_storage=tuple(row(r, st) for r, st in low))
 
 
 def _targets(area_codes: list[str], inside: set[str], tree: dict[str, Area]) -> set[str]:
@@ -160,7 +173,7 @@ def _targets(area_codes: list[str], inside: set[str], tree: dict[str, Area]) -> 
     return reached & inside
 
 
-def _emergencies(s: Session, inside: set[str], tree: dict[str, Area], rows: list[DeviceRow],
+def _emergencies(s: Session, inside: set[str], tree: dict[str, Area], rows: list[tuple[int, str]],
                  now: datetime) -> list[EmergencyRow]:
     default = timedelta(minutes=get_settings().emergency_default_minutes)
     live = []
@@ -177,22 +190,22 @@ def _emergencies(s: Session, inside: set[str], tree: dict[str, Area], rows: list
         acks.setdefault(a.manifest_hash, set()).add(a.device_id)
     out = []
     for pid, manifest, title, published, until, reached in live:
-        ids = {d.id for d in rows if d.area_code in reached}
+        ids = {i for i, area in rows if area in reached}
         played = {row[0] for row in repo.plays_by_device(s, manifest)} if manifest else set()
         out.append(EmergencyRow(pid, title, published, until, len(ids), len(acks.get(manifest, set()) & ids),
                                 len(played & ids)))
     return out
 
 
-def _programme(s: Session, inside: set[str], tree: dict[str, Area], rows: list[DeviceRow],
+def _programme(s: Session, inside: set[str], tree: dict[str, Area], rows: list[tuple[int, str]],
                now: datetime) -> list[ProgrammeRow]:
     today = repo.vn_day(now)
     editions = [e for e in repo.editions_on(s, today) if e.area_code in inside]
     start = repo.day_start_utc(datetime.fromisoformat(today).date())
     played = repo.plays_per_manifest_since(s, {e.manifest_hash for e in editions if e.manifest_hash}, start)
     per_area: dict[str, int] = {}
-    for d in rows:
-        per_area[d.area_code] = per_area.get(d.area_code, 0) + 1
+    for _id, area in rows:
+        per_area[area] = per_area.get(area, 0) + 1
     return [ProgrammeRow(area, tree[area].name, name, starts, lang, status, per_area.get(area, 0),
                          played.get(manifest or "", (0, 0))[1])
             for area, name, starts, status, manifest, lang in editions[:500]]

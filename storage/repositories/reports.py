@@ -65,28 +65,28 @@ def upsert_daily(session: Session, rows: list[dict[str, Any]]) -> None:
     """Add counts into ``play_daily`` (rows keyed by day and device)."""
     if not rows:
         return
-    stmt = _insert(session, PlayDailyRecord).values(rows)
+    stmt = _insert(session, PlayDailyRecord)
     ex = stmt.excluded
     stmt = stmt.on_conflict_do_update(index_elements=["day", "device_id"], set_={
         "plays": PlayDailyRecord.plays + ex.plays, "completed": PlayDailyRecord.completed + ex.completed,
         "interrupted": PlayDailyRecord.interrupted + ex.interrupted,
         "emergency_plays": PlayDailyRecord.emergency_plays + ex.emergency_plays,
         "seconds": PlayDailyRecord.seconds + ex.seconds})
-    session.execute(stmt)
+    session.execute(stmt, rows)  # executemany: one compiled statement for every row
 
 
 def upsert_firsts(session: Session, rows: list[dict[str, Any]]) -> None:
     """Add counts into ``play_firsts`` (keyed by manifest and device), keeping the earliest and latest play."""
     if not rows:
         return
-    stmt = _insert(session, PlayFirstRecord).values(rows)
+    stmt = _insert(session, PlayFirstRecord)
     ex = stmt.excluded
     stmt = stmt.on_conflict_do_update(index_elements=["manifest_hash", "device_id"], set_={
         "first_at": case((ex.first_at < PlayFirstRecord.first_at, ex.first_at), else_=PlayFirstRecord.first_at),
         "last_at": case((ex.last_at > PlayFirstRecord.last_at, ex.last_at), else_=PlayFirstRecord.last_at),
         "plays": PlayFirstRecord.plays + ex.plays, "completed": PlayFirstRecord.completed + ex.completed,
         "interrupted": PlayFirstRecord.interrupted + ex.interrupted})
-    session.execute(stmt)
+    session.execute(stmt, rows)
 
 
 def daily_by_area(session: Session, area_codes: Iterable[str], start: date, end: date) -> list[Any]:
