@@ -47,8 +47,10 @@ def _png(fig: "plt.Figure") -> bytes:
 
 def bars(labels: list[str], values: list[float], *, title: str, xlabel: str = "", horizontal: bool = False,
          limit: int = 40) -> bytes:
-    """A bar chart (horizontal for long names, e.g. communes); at most ``limit`` bars."""
-    labels, values = labels[:limit], values[:limit]
+    """A bar chart: vertical for a series (e.g. days), horizontal for long names (e.g. communes, at most
+    ``limit`` bars)."""
+    if horizontal:
+        labels, values = labels[:limit], values[:limit]
     font = _font()
     height = max(2.6, 0.28 * len(labels) + 1.2) if horizontal else 3.2
     fig, ax = plt.subplots(figsize=(7.2, height))

@@ -64,7 +64,8 @@ def to_pdf(data: ReportData, header: Header, lang: str = "vi") -> bytes:
             body = [[p(h, ParagraphStyle("hd", parent=cell, fontName=bold)) for h in heads]]
             body += [[p(number(v, lang) if not isinstance(v, str) else v, cell) for v in r] for r in rows]
             width = 175 * mm
-            cols = [width * 0.4] + [width * 0.6 / (len(heads) - 1)] * (len(heads) - 1) if len(heads) > 1 else [width]
+            first = 0.6 if len(heads) == 2 else 0.4 if len(heads) <= 4 else 0.28
+            cols = [width * first] + [width * (1 - first) / (len(heads) - 1)] * (len(heads) - 1)
             table = Table(body, colWidths=cols, repeatRows=1)
             table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                                        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef7")),

@@ -20,7 +20,7 @@ PRIORITIES = {"vi": {"thuong": "Thường", "uu_tien": "Ưu tiên", "khan_cap": 
 TEXT = {
     "vi": {
         "motto1": "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "motto2": "Độc lập - Tự do - Hạnh phúc",
-        "number": "Số:        /BC-TTCS", "title": "BÁO CÁO",
+        "number": "Số:\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0/BC-TTCS", "title": "BÁO CÁO",
         "subtitle": "Kết quả hoạt động thông tin cơ sở trên hệ thống thông tin nguồn {period}",
         "scope": "Địa bàn: {area}. Số liệu tính đến hết ngày {cut}. Lập tự động lúc {at}.",
         "s1": "I. SỐ LIỆU CHÍNH", "s2": "II. BẢN TIN THEO MỨC ĐỘ, NGÔN NGỮ VÀ CẤP BAN HÀNH",
@@ -49,7 +49,7 @@ TEXT = {
     },
     "en": {
         "motto1": "SOCIALIST REPUBLIC OF VIET NAM", "motto2": "Independence - Freedom - Happiness",
-        "number": "No.:        /BC-TTCS", "title": "REPORT",
+        "number": "No.:\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0/BC-TTCS", "title": "REPORT",
         "subtitle": "Grassroots information on the source information system, {period}",
         "scope": "Area: {area}. Data up to the end of {cut}. Generated at {at}.",
         "s1": "I. HEADLINE FIGURES", "s2": "II. BULLETINS BY PRIORITY, LANGUAGE AND ISSUING LEVEL",
