@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from domain.errors import DomainError, NotFound
+from domain.reports import descendants
 from services import auth, coverage, dashboard, report_charts, report_files
 from services.rollups import Thresholds
 from services.runtime import object_store, session
@@ -77,8 +78,6 @@ def plays_chart(request: Request, code: str) -> Response:
         user = session_user(request, s)
         dashboard.may_view(s, user.username, code)
         tree = auth.area_tree(s)
-        from domain.reports import descendants
-
         inside = descendants(code, {c: a.parent_code for c, a in tree.items()})
         today = (now + repo.VN_OFFSET).date()
         rows = repo.daily_by_area(s, inside, today - timedelta(days=29), today)

@@ -146,3 +146,17 @@ def test_bad_periods_and_areas(province) -> None:
             report_files.generate(s, store, period="2026-Q3", area_code="99999", fmt="csv", actor="admin", now=now)
         with pytest.raises(InvalidInput, match="định dạng"):
             report_files.generate(s, store, period="2026-Q3", area_code="08", fmt="docx", actor="admin", now=now)
+
+
+def test_english_report(aired) -> None:
+    if shutil.which("pdftotext") is None:
+        unavailable("pdftotext (poppler-utils) is not installed")
+    now = aired + timedelta(days=1)
+    with session() as s:
+        data = report_service.compute(s, report_service.resolve_period(_quarter(now), today=now.date()), "08",
+                                      now=now)
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=report_files.render(data, "pdf", "en"),
+                          capture_output=True, check=True).stdout.decode("utf-8")
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    assert "SOCIALIST REPUBLIC OF VIET NAM" in text
+    assert "Aired on time (%) 80" in lines and "Devices that aired (%) 26.2" in lines
