@@ -122,6 +122,15 @@ class Settings(BaseSettings):
     # Size of the Prefect global concurrency limit ``bantin-ml`` that deployments create (heavy ML jobs at once).
     ml_concurrency: int = Field(default=1, ge=1, le=64)
 
+    # --- operations reports ---
+    # A device is online when heard from within device_online_s, offline after device_offline_s, stale between.
+    device_online_s: int = Field(default=300, ge=30, le=86400)
+    device_offline_s: int = Field(default=3600, ge=60, le=30 * 86400)
+    # Header of periodic reports: the issuing body (upper line) and unit (lower line); empty: the area's name.
+    report_authority: str = ""
+    report_unit: str = ""
+    reports_interval_s: int = Field(default=600, ge=30, le=86400)  # how often the reports flow folds rollups
+
     # --- archive search ---
     # Recordings transcribed at once by one ingest run (each also holds a slot of the bantin-ml limit).
     archive_ingest_workers: int = Field(default=2, ge=1, le=16)

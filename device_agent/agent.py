@@ -16,6 +16,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from device_agent import health
 from device_agent.board import Board
 from device_agent.cache import Corrupt, FileCache, NoSpace, Paused, UnsafeFile
 from device_agent.client import (
@@ -300,7 +301,7 @@ class Agent(EmergencyMixin):
         playing = self.current.item["item_id"] if self.current else None
         state = (files, playing)
         if state != self._last_inventory or self.polls % INVENTORY_EVERY == 0:
-            self.client.inventory(files, self.cache.free_bytes(), playing)
+            self.client.inventory(files, self.cache.free_bytes(), playing, health.collect(self.state_dir))
             self._last_inventory = state
 
     def _flush(self) -> None:

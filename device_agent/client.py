@@ -166,10 +166,11 @@ class DeviceClient:
         except httpx.HTTPError as exc:
             raise Offline(f"GET {url}: {exc.__class__.__name__}: {exc}") from exc
 
-    def inventory(self, files: list[str], free_bytes: int, playing: str | None) -> None:
-        """``PUT /inventory``."""
-        self._request("PUT", self.url("/inventory"), {"files": files, "free_bytes": free_bytes,
-                                                      "playing": playing, "agent_version": __version__})
+    def inventory(self, files: list[str], free_bytes: int, playing: str | None,
+                  health: dict[str, Any] | None = None) -> None:
+        """``PUT /inventory`` (with the optional ``health`` member when the box knows any of it)."""
+        body = {"files": files, "free_bytes": free_bytes, "playing": playing, "agent_version": __version__}
+        self._request("PUT", self.url("/inventory"), {**body, "health": health} if health else body)
 
     def playlogs(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
         """``POST /playlogs`` with at most 500 entries; returns ``{"accepted", "duplicates"}``."""

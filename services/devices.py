@@ -27,8 +27,9 @@ from domain.devices import (
     verify_request,
 )
 from domain.errors import ApprovalRefused, Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from domain.reports import parse_health
 from domain.signatures import SignatureInvalid, unb64
-from services import auth
+from services import auth, rollups
 from settings import get_settings
 from storage.models import DraftRevisionRecord, PackageRecord, UserRecord
 from storage.models_devices import DeviceRecord
@@ -254,9 +255,13 @@ def authenticate_cached(*, headers: Any, method: str, path_with_query: str, body
 # --- reports ----------------------------------------------------------------------------------------
 
 def report_inventory(s: Session, device: DeviceAuth, body: Any) -> None:
-    """Store a device's inventory. Raises ``InvalidInput`` for a malformed body."""
+    """Store a device's inventory and its optional health report (absurd health values are dropped and
+    counted, see ``domain.reports.parse_health``). Raises ``InvalidInput`` for a malformed body."""
     inv = parse_inventory(body)
-    repo.save_inventory(s, repo.get_device(s, device.id), inv, datetime.now(UTC))
+    now = datetime.now(UTC)
+    health = parse_health(body.get("health"), now=now, skew_s=get_settings().device_clock_skew_s)
+    repo.save_inventory(s, repo.get_device(s, device.id), inv, now)
+    rollups.save_health(s, device.id, health, inv.free_bytes, now)
 
 
 def _never_sent(s: Session, device: DeviceAuth, manifest_hashes: set[str]) -> list[str]:

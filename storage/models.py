@@ -343,4 +343,5 @@ from storage import (  # noqa: E402,F401
     models_devices,
     models_feedback,
     models_programs,
+    models_reports,
 )

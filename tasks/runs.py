@@ -44,6 +44,7 @@ DEPLOYMENTS: dict[str, DeploymentSpec] = {d.name: d for d in (
     DeploymentSpec("program", "build-programs", "flows/program.py:build_programs", "production"),
     DeploymentSpec("archive-ingest", "archive-ingest", "flows/archive.py:ingest_recordings", "archive"),
     DeploymentSpec("archive-reindex", "archive-reindex", "flows/archive.py:reindex_archive", "archive"),
+    DeploymentSpec("reports", "maintain-reports", "flows/reports.py:maintain_reports", "archive"),
 )}
 
 WAITING_STATES = ("SCHEDULED", "PENDING")

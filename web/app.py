@@ -156,7 +156,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        max_age=12 * 3600, same_site="lax", https_only=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    from web import admin, admin_ops, api, devices, feedback, feedback_handlers, open311, pages, programs, search
+    from web import (
+        admin,
+        admin_ops,
+        api,
+        dashboard,
+        devices,
+        feedback,
+        feedback_handlers,
+        open311,
+        pages,
+        programs,
+        search,
+    )
 
     app.include_router(pages.router)
     app.include_router(api.router)
@@ -168,6 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feedback.router)
     app.include_router(feedback_handlers.router)
     app.include_router(open311.router)
+    app.include_router(dashboard.router)
     add_html_error_pages(app)
 
     @app.exception_handler(OverflowError)

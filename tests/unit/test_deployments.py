@@ -15,6 +15,7 @@ EXPECTED = {
     "produce": "produce-package", "transcribe": "transcribe-draft", "publish": "publish-package",
     "retract": "retract-package", "due": "publish-due", "program": "build-programs",
     "emergency": "broadcast-emergency", "archive-ingest": "archive-ingest", "archive-reindex": "archive-reindex",
+    "reports": "maintain-reports",
 }
 
 
@@ -43,7 +44,8 @@ def test_schedules_and_pools() -> None:
     assert deployments["program"]["schedules"] == [{"cron": "*/15 * * * *", "timezone": "Asia/Ho_Chi_Minh"}]
     assert deployments["due"]["schedules"][0]["cron"] == "* * * * *"
     scheduled = {n for n, d in deployments.items() if d.get("schedules")}
-    assert scheduled == {"due", "program"}
+    assert scheduled == {"due", "program", "reports"}
+    assert deployments["reports"]["schedules"] == [{"cron": "*/10 * * * *", "timezone": "Asia/Ho_Chi_Minh"}]
     for name in scheduled:  # sweeps never overlap
         assert deployments[name]["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
 

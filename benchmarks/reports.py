@@ -1,0 +1,291 @@
+"""Operations reports at a province's scale: dashboard and quarterly report times on SQLite and PostgreSQL.
+
+    .venv/bin/python benchmarks/reports.py [--devices 3000] [--plays 10000000] [--db sqlite|postgresql|both]
+        [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--runs 5]
+
+Builds one simulated province (Tuyên Quang, code 08, every commune in the seed): ``--devices`` authorised
+devices spread over its communes, 4 bulletins a day for the 92 days of Q3 2026 (targeted at a commune, a
+district or the province; one emergency a week) published through the audit log, ``--plays`` play log rows
+spread over those days (each device plays what targets its area), device health and online/offline changes,
+and one emergency in force now. The issue's scale is 3,000 devices and 90 days, about 10 million rows; the
+default here is 1 million (``--plays``) so a run takes minutes on 2 shared cores.
+
+Timed (median of ``--runs``): folding every play log into the rollups (``services.rollups.fold_all``, once);
+the province's dashboard and one commune's (``services.dashboard.build``); one bulletin's proof of play from the
+raw log (``services.coverage``); the province's Q3 report figures (``services.reports.compute``) and its PDF.
+The baseline, in the same process, is what the report's per-commune minutes and plays-per-day cost read
+straight from ``play_logs`` (one aggregate query over the quarter): the ratio column is time / baseline.
+Goals (issue 20): dashboard under 300 ms, quarterly report under 30 s.
+"""
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+PROVINCE = "08"
+Q_START = date(2026, 7, 1)
+DAYS = 92
+
+
+def _setup(url: str) -> None:
+    import os
+
+    os.environ["BANTIN_DATABASE_URL"] = url
+    os.environ["BANTIN_HOME"] = tempfile.mkdtemp(prefix="bantin-bench-reports-")
+    from services import runtime
+    from storage.db import get_engine
+    from storage.migrate import upgrade
+
+    get_engine.cache_clear()
+    runtime.reset()
+    upgrade(url)
+
+
+def _build(devices: int, plays: int, seed: int = 7) -> dict[str, Any]:
+    from domain.approvals import Role
+    from services.runtime import db_engine, session
+    from storage.models import DraftRecord, DraftRevisionRecord, PackageRecord
+    from storage.models_devices import DeviceRecord, PlayLogRecord
+    from storage.models_reports import DeviceHealthRecord, DeviceStateChangeRecord
+    from storage.repositories import areas, audit, users
+
+    rnd = random.Random(seed)
+    tree = areas.read_area_csv()
+    with session() as s:
+        areas.upsert_areas(s, tree)
+        users.add_user(s, username="admin", full_name="Admin", roles=[Role.ADMIN], password=None)
+    districts = sorted(c for c, a in tree.items() if a.parent_code == PROVINCE)
+    communes = sorted(c for c, a in tree.items() if a.parent_code in districts)
+    now = datetime.now(UTC)
+    t0 = time.perf_counter()
+    engine = db_engine()
+    with engine.begin() as conn:
+        rows = [{"hardware_id": f"bench-{n:05d}", "public_key": "A" * 44, "name": f"Cụm loa {n}",
+                 "area_code": communes[n % len(communes)], "kind": "speaker" if n % 5 else "board",
+                 "status": "authorised", "registered_at": now, "last_inventory": {}, "agent_version": "bench",
+                 "last_seen_at": now - timedelta(seconds=rnd.choice([30, 60, 120, 900, 7200]))}
+                for n in range(devices)]
+        conn.execute(insert(DeviceRecord.__table__), rows)
+        ids = [r[0] for r in conn.execute(select(DeviceRecord.id).order_by(DeviceRecord.id))]
+        conn.execute(insert(DeviceHealthRecord.__table__), [
+            {"device_id": i, "uptime_s": rnd.randint(60, 9 * 86400), "reboots_total": rnd.randint(0, 5),
+             "temperature_c": round(rnd.uniform(30, 70), 1), "network": rnd.choice(["wifi", "cellular", "ethernet"]),
+             "free_bytes": rnd.randint(50, 4000) * 2**20, "reported_at": now, "rejected_values": 0, "updated_at": now}
+            for i in ids])
+        changes = []
+        for i in ids:  # about one outage a fortnight, hours long
+            t = datetime(2026, 7, 1, tzinfo=UTC)
+            changes.append({"device_id": i, "at": t, "online": True, "reason": "poll"})
+            while True:
+                t += timedelta(days=rnd.uniform(5, 25))
+                if t > now:
+                    break
+                changes += [{"device_id": i, "at": t, "online": False, "reason": "silent"},
+                            {"device_id": i, "at": t + timedelta(hours=rnd.uniform(1, 30)), "online": True,
+                             "reason": "poll"}]
+        conn.execute(insert(DeviceStateChangeRecord.__table__), changes)
+    area_of = dict(zip(ids, (r["area_code"] for r in rows), strict=True))
+    # Bulletins: 4 a day, targeted at a commune (60 %), a district (30 %) or the province; one emergency a week.
+    packages: list[tuple[str, datetime, set[str]]] = []
+    with session() as s:
+        for day in range(DAYS + 1):
+            for k in range(4):
+                live = day < DAYS
+                at = (datetime(2026, 7, 1, 0, tzinfo=UTC) + timedelta(days=day, hours=1 + 3 * k) if live
+                      else now - timedelta(minutes=20))
+                target = (rnd.choice(communes) if k < 2 else rnd.choice(districts) if k == 2 else PROVINCE)
+                emergency = (k == 3 and day % 7 == 0) or not live
+                d = DraftRecord(author="bench")
+                s.add(d)
+                s.flush()
+                rev = DraftRevisionRecord(draft_id=d.id, number=1, title=f"Bản tin {day}-{k}", body="…",
+                                          area_codes=[target], languages=["vi"],
+                                          priority="khan_cap" if emergency else "thuong", channels=["loudspeaker"],
+                                          content_hash=uuid.uuid4().hex, author="bench",
+                                          expires_at=at + timedelta(hours=2 if emergency else 48))
+                s.add(rev)
+                s.flush()
+                manifest = uuid.uuid4().hex + uuid.uuid4().hex
+                pkg = PackageRecord(draft_id=d.id, revision_id=rev.id, status="published", manifest_hash=manifest)
+                s.add(pkg)
+                s.flush()
+                s.add(_audit_at(s, audit, pkg.id, at))
+                s.flush()
+                reached = {c for c in communes if target in (c, tree[c].parent_code, PROVINCE)}
+                packages.append((manifest, at, reached))
+                if not live:
+                    break
+    build_meta = time.perf_counter() - t0
+    # Play logs: each device plays, on each day, bulletins live for its commune.
+    t1 = time.perf_counter()
+    per_device_day = max(1, plays // (devices * DAYS))
+    by_day: dict[int, list[tuple[str, datetime, set[str]]]] = {}
+    for manifest, at, reached in packages[:-1]:
+        day = (at - datetime(2026, 7, 1, tzinfo=UTC)).days
+        for dd in (day, day + 1):
+            by_day.setdefault(dd, []).append((manifest, at, reached))
+    written = 0
+    batch: list[dict[str, Any]] = []
+    with engine.begin() as conn:
+        for day in range(DAYS):
+            live = by_day.get(day, [])
+            for i in ids:
+                mine = [p for p in live if area_of[i] in p[2]] or live[:1]
+                for n in range(per_device_day):
+                    manifest, at, _ = mine[n % len(mine)]
+                    start = max(at, datetime(2026, 7, 1, tzinfo=UTC) + timedelta(days=day, hours=5)) + timedelta(
+                        minutes=7 * n + rnd.randint(0, 5))
+                    secs = rnd.randint(30, 180)
+                    batch.append({"device_id": i, "log_id": str(uuid.UUID(int=rnd.getrandbits(128))),
+                                  "item_id": f"{manifest[:16]}.vi", "manifest_hash": manifest, "started_at": start,
+                                  "ended_at": start + timedelta(seconds=secs), "completed": rnd.random() > 0.1,
+                                  "trigger": "schedule", "received_at": start})
+                if len(batch) >= 20_000:
+                    conn.execute(insert(PlayLogRecord.__table__), batch)
+                    written += len(batch)
+                    batch = []
+        if batch:
+            conn.execute(insert(PlayLogRecord.__table__), batch)
+            written += len(batch)
+        em_manifest = packages[-1][0]
+        conn.execute(insert(PlayLogRecord.__table__), [
+            {"device_id": i, "log_id": str(uuid.uuid4()), "item_id": f"{em_manifest[:16]}.vi",
+             "manifest_hash": em_manifest, "started_at": now - timedelta(minutes=19), "ended_at": None,
+             "completed": True, "trigger": "emergency", "received_at": now} for i in ids[: len(ids) // 2]])
+    return {"communes": len(communes), "packages": len(packages), "plays": written, "build_meta_s": build_meta,
+            "build_plays_s": time.perf_counter() - t1, "commune": communes[0], "package_manifest": packages[5][0]}
+
+
+def _audit_at(s: Any, audit: Any, package_id: int, at: datetime) -> Any:
+    """A ``package.published`` audit entry dated ``at``, chained like ``audit.record`` does (the benchmark needs
+    history, which the live chain only ever gets by waiting)."""
+    from sqlalchemy import update
+
+    from domain.audit import AuditEntry, entry_hash
+    from storage.models import AuditHeadRecord, AuditRecord
+
+    seq, prev = audit._advance_head(s)
+    entry = AuditEntry(seq=seq, at=at, actor="bench", action="package.published", entity="package",
+                       entity_id=str(package_id), detail={}, prev_hash=prev)
+    digest = entry_hash(entry)
+    s.execute(update(AuditHeadRecord).where(AuditHeadRecord.id == audit.HEAD_ID).values(hash=digest))
+    return AuditRecord(seq=seq, at=at, actor="bench", action="package.published", entity="package",
+                       entity_id=str(package_id), detail={}, prev_hash=prev, hash=digest)
+
+
+def _median(fn: Any, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def run(name: str, url: str, devices: int, plays: int, runs: int) -> list[str]:
+    _setup(url)
+    meta = _build(devices, plays)
+    from domain.reports import parse_period
+    from services import coverage, dashboard, report_files, reports, rollups
+    from services.runtime import session
+    from storage.models import PackageRecord
+    from storage.models_devices import PlayLogRecord
+
+    t = time.perf_counter()
+    folded = rollups.fold_all(session, chunk=100_000)
+    fold_s = time.perf_counter() - t
+    now = datetime.now(UTC)
+    th = rollups.Thresholds(300, 3600)
+    period = parse_period("2026-Q3", today=now.date())
+    start, end = datetime(2026, 7, 1, tzinfo=UTC) - timedelta(hours=7), datetime(2026, 10, 1, tzinfo=UTC)
+
+    def baseline() -> None:
+        with session() as s:
+            s.execute(select(PlayLogRecord.device_id, func.count(), func.min(PlayLogRecord.started_at))
+                      .where(PlayLogRecord.started_at >= start, PlayLogRecord.started_at < end)
+                      .group_by(PlayLogRecord.device_id)).all()
+
+    def dash(code: str) -> Any:
+        def go() -> None:
+            with session() as s:
+                dashboard.build(s, code, now=now, thresholds=th)
+        return go
+
+    with session() as s:
+        pid = s.scalar(select(PackageRecord.id).where(PackageRecord.manifest_hash == meta["package_manifest"]))
+
+    def cov() -> None:
+        with session() as s:
+            coverage.package_coverage(s, pid, now=now, thresholds=th)
+
+    def report() -> None:
+        with session() as s:
+            reports.compute(s, period, PROVINCE, now=now)
+
+    def pdf() -> None:
+        with session() as s:
+            report_files.render(reports.compute(s, period, PROVINCE, now=now), "pdf")
+
+    base = _median(baseline, max(1, runs // 2))
+    rows = [("fold rollups (once)", fold_s), ("dashboard, province", _median(dash(PROVINCE), runs)),
+            ("dashboard, commune", _median(dash(meta["commune"]), runs)),
+            ("coverage, one bulletin", _median(cov, runs)),
+            ("quarterly report figures", _median(report, max(1, runs // 2))),
+            ("quarterly report PDF (figures + render)", _median(pdf, 1))]
+    out = [f"| {name} | build: {meta['plays']:,} play logs, {devices:,} devices, {meta['communes']} communes, "
+           f"{meta['packages']} bulletins | {meta['build_meta_s'] + meta['build_plays_s']:.0f} s | | |",
+           f"| {name} | baseline: quarter's plays per device straight from play_logs | {base * 1000:,.0f} ms "
+           "| 1.00 | |"]
+    goals = {"dashboard, province": 0.3, "quarterly report figures": 30.0}
+    for label, secs in rows:
+        goal = goals.get(label)
+        verdict = "" if goal is None else ("meets goal" if secs < goal else "MISSES goal") + f" (< {goal:g} s)"
+        out.append(f"| {name} | {label} | {secs * 1000:,.0f} ms | {secs / base:.2f} | {verdict} |")
+    out.append(f"| {name} | rows folded | {folded:,} | | |")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--devices", type=int, default=3000)
+    ap.add_argument("--plays", type=int, default=1_000_000, help="play log rows (the issue's scale: 10,000,000)")
+    ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    lines = ["| db | what | time | ratio to baseline | goal |", "|---|---|---|---|---|"]
+    if args.db in ("sqlite", "both"):
+        path = Path(tempfile.mkdtemp(prefix="bantin-bench-reports-")) / "bench.db"
+        lines += run("sqlite", f"sqlite:///{path}", args.devices, args.plays, args.runs)
+    if args.db in ("postgresql", "both"):
+        name = f"bantin_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
+            lines += run("postgresql", url, args.devices, args.plays, args.runs)
+        finally:
+            from storage.db import get_engine
+
+            get_engine.cache_clear()
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

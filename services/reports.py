@@ -1,0 +1,205 @@
+"""Periodic reports (Circular 02/2023 rhythm) for one area, rolled up through the area tree: bulletins produced
+and aired by priority, language and issuing level; minutes aired per commune; coverage of each bulletin;
+on-time rate; emergency time-to-air; device uptime; citizen feedback when that service exists.
+
+Figures come from the rollups (``play_daily``, ``play_firsts``, ``device_state_changes``), kept current by the
+reports flow, so a province's quarter reads thousands of rows. Rendering is in ``services.report_render``.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from domain.areas import Area
+from domain.errors import InvalidInput, NotFound
+from domain.reports import Period, cut_off, descendants, leaves, parse_period, percentile, uptime_seconds
+from services import auth, feedback_adapter
+from settings import get_settings
+from storage.repositories import reports as repo
+
+VN_OFFSET = repo.VN_OFFSET
+ON_TIME_DEFAULT = timedelta(hours=24)  # a bulletin without an expiry is on time when aired within a day
+
+
+@dataclass(frozen=True, slots=True)
+class BulletinLine:
+    package_id: int
+    title: str
+    priority: str
+    level: str
+    languages: tuple[str, ...]
+    published_at: datetime
+    communes: int
+    communes_played: int
+    devices: int
+    devices_played: int
+    on_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommuneLine:
+    code: str
+    name: str
+    parent: str
+    devices: int
+    plays: int
+    minutes: float
+    uptime_pct: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    period: Period
+    area: Area
+    cut_off: date
+    generated_at: datetime
+    headline: dict[str, Any]
+    by_priority: dict[str, tuple[int, int]]
+    by_language: dict[str, tuple[int, int]]
+    by_level: dict[str, tuple[int, int]]
+    bulletins: tuple[BulletinLine, ...]
+    communes: tuple[CommuneLine, ...]
+    plays_per_day: tuple[tuple[str, int], ...]
+    emergency_latency_s: tuple[float, ...]
+    feedback: dict[str, int] | None
+
+
+def resolve_period(text: str, *, today: date) -> Period:
+    return parse_period(text, today=today)
+
+
+def _pct(a: int | float, b: int | float) -> float | None:
+    return round(100.0 * a / b, 1) if b else None
+
+
+def _mean(xs: list[float]) -> float | None:
+    return round(sum(xs) / len(xs), 1) if xs else None
+
+
+def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> ReportData:
+    """The report's figures for ``area_code`` and everything below it.
+
+    Raises:
+        NotFound: unknown area.
+    """
+    tree: dict[str, Area] = auth.area_tree(s)
+    if area_code not in tree:
+        raise NotFound(f"không có địa bàn mã '{area_code}'")
+    today = (now + VN_OFFSET).date()
+    last = cut_off(period, today)
+    start_utc, end_utc = repo.day_start_utc(period.start), repo.day_start_utc(last + timedelta(days=1))
+    parent_of = {c: a.parent_code for c, a in tree.items()}
+    inside = descendants(area_code, parent_of)
+    communes = leaves(inside, parent_of)
+    devices = [d for d in repo.device_rows(s) if d.area_code in inside]
+    devices_in: dict[str, list[int]] = {}
+    for d in devices:
+        devices_in.setdefault(d.area_code, []).append(d.id)
+    chains = {x: set(repo_chain(x, parent_of)) for x in inside}
+    reach_cache: dict[tuple[str, ...], set[str]] = {}
+
+    def reached(codes: tuple[str, ...]) -> set[str]:
+        """The areas inside the report's area that a bulletin targeted at ``codes`` reaches."""
+        if codes not in reach_cache:
+            wanted = set(codes)
+            reach_cache[codes] = {x for x, chain in chains.items() if chain & wanted}
+        return reach_cache[codes]
+
+    pubs = [p for p in repo.published_between(s, start_utc, end_utc) if reached(tuple(p[4]))]
+    firsts: dict[str, list[Any]] = {}
+    for row in repo.firsts_for(s, [p[1] for p in pubs if p[1]], end_utc):
+        firsts.setdefault(row[0], []).append(row)
+    lines: list[BulletinLine] = []
+    latency: list[float] = []
+    default_em = timedelta(minutes=get_settings().emergency_default_minutes)
+    for pid, manifest, title, priority, codes, langs, expires, published, _status in pubs:
+        areas_hit = reached(tuple(codes))
+        target_ids = {i for c in areas_hit for i in devices_in.get(c, ())}
+        rows = [r for r in firsts.get(manifest or "", []) if r[1] in target_ids]
+        window_end = expires or published + (default_em if priority == "khan_cap" else ON_TIME_DEFAULT)
+        on_time = sum(1 for r in rows if published <= _aware(r[3]) <= window_end)
+        if priority == "khan_cap":
+            latency += [max(0.0, (_aware(r[3]) - published).total_seconds()) for r in rows]
+        known = [c for c in codes if c in tree]
+        widest = min(known, key=lambda c: len(repo_chain(c, parent_of))) if known else None
+        lines.append(BulletinLine(pid, title, priority, tree[widest].level.value if widest else "",
+                                  tuple(langs), published, len(areas_hit & communes),
+                                  len({r[2] for r in rows} & communes), len(target_ids), len(rows), on_time))
+    by_priority: dict[str, tuple[int, int]] = {}
+    by_language: dict[str, tuple[int, int]] = {}
+    by_level: dict[str, tuple[int, int]] = {}
+    for b in lines:
+        aired = int(b.devices_played > 0)
+        for table, key in [(by_priority, b.priority), (by_level, b.level)] + [(by_language, lg) for lg in b.languages]:
+            n, a = table.get(key, (0, 0))
+            table[key] = (n + 1, a + aired)
+
+    daily = repo.daily_by_area(s, inside, period.start, last)
+    per_day: dict[str, int] = {}
+    per_area: dict[str, list[float]] = {}
+    for code, day, plays, _done, _cut, seconds, _n in daily:
+        per_day[day] = per_day.get(day, 0) + int(plays)
+        acc = per_area.setdefault(code, [0, 0.0])
+        acc[0] += int(plays)
+        acc[1] += float(seconds or 0)
+    uptime = _uptime(s, [d.id for d in devices], start_utc, min(end_utc, now))
+    commune_lines = []
+    for code in sorted(communes, key=lambda c: (tree[c].parent_code or "", c)):
+        ids = devices_in.get(code, [])
+        plays, secs = per_area.get(code, [0, 0.0])
+        ups = [uptime[i] for i in ids if i in uptime]
+        parent = tree[code].parent_code
+        commune_lines.append(CommuneLine(code, tree[code].name, tree[parent].name if parent else "", len(ids),
+                                         int(plays), round(secs / 60.0, 1), _mean(ups)))
+    played_pairs = sum(b.devices_played for b in lines)
+    feedback = feedback_adapter.report_figures(s, area_code, start_utc, end_utc)
+    headline = {
+        "bulletins": len(lines), "bulletins_aired": sum(1 for b in lines if b.devices_played),
+        "communes": len(communes), "communes_with_devices": sum(1 for c in communes if devices_in.get(c)),
+        "devices": len(devices),
+        "commune_coverage_pct": _mean([100.0 * b.communes_played / b.communes for b in lines if b.communes]),
+        "device_coverage_pct": _mean([100.0 * b.devices_played / b.devices for b in lines if b.devices]),
+        "on_time_pct": _pct(sum(b.on_time for b in lines), played_pairs),
+        "minutes_aired": round(sum(v[1] for v in per_area.values()) / 60.0, 1),
+        "plays": sum(per_day.values()),
+        "emergency_p50_s": percentile(latency, 0.5), "emergency_p90_s": percentile(latency, 0.9),
+        "uptime_pct": _mean(list(uptime.values())),
+    }
+    return ReportData(period, tree[area_code], last, now, headline, by_priority, by_language, by_level,
+                      tuple(lines), tuple(commune_lines), tuple(sorted(per_day.items())), tuple(latency), feedback)
+
+
+def repo_chain(code: str, parent_of: dict[str, str | None]) -> list[str]:
+    out, cur = [], code
+    while cur is not None:
+        out.append(cur)
+        cur = parent_of.get(cur)
+    return out
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _uptime(s: Session, device_ids: list[int], start: datetime, end: datetime) -> dict[int, float]:
+    """Percent of the time each device was online within [start, end), counted from its first recorded state
+    when that came after ``start`` (devices with no recorded state are left out)."""
+    changes: dict[int, list[tuple[datetime, bool]]] = {}
+    for device_id, at, online in repo.state_changes(s, device_ids, end):
+        changes.setdefault(device_id, []).append((_aware(at), bool(online)))
+    out = {}
+    for device_id, ch in changes.items():
+        before = [o for t, o in ch if t <= start]
+        begin = start if before else ch[0][0]
+        if end <= begin:
+            continue
+        initial = before[-1] if before else ch[0][1]
+        out[device_id] = 100.0 * uptime_seconds(ch, begin, end, initial) / (end - begin).total_seconds()
+    return out
+
+
+def check_area(s: Session, area_code: str) -> None:
+    if area_code not in auth.area_tree(s):
+        raise InvalidInput(f"không có địa bàn mã '{area_code}'")

@@ -1,0 +1,77 @@
+"""Proof of play per bulletin against a simulated province whose devices report through the device API."""
+
+from datetime import UTC, datetime, timedelta
+
+from services import coverage
+from services.rollups import Thresholds
+from services.runtime import session
+from storage.repositories import reports as repo
+from tests.devices.factory import published_package
+
+TH = Thresholds(online_s=300, offline_s=3600)
+
+
+def _published(pid: int) -> datetime:
+    with session() as s:
+        return repo.published_times(s, [pid])[pid]
+
+
+def test_coverage_of_a_district_bulletin_counts_plays_and_explains_the_silent_devices(province) -> None:
+    pid, manifest = published_package(title="Lịch tiêm chủng mở rộng", areas=("070",), languages="vi")
+    t0 = _published(pid)
+    province.play("a1", manifest, t0 + timedelta(seconds=30))
+    province.play("a1", manifest, t0 + timedelta(seconds=600), completed=False)
+    province.play("a2", manifest, t0 + timedelta(seconds=120))
+    province.play("b1", manifest, t0 + timedelta(seconds=300), completed=False)
+    province.play("d1", manifest, t0 + timedelta(seconds=60))  # district 071: not a target, not counted
+    # b2 never reports; c1 polls without the audio; c2 has 10 bytes free.
+    assert province.inventory("c1", files=[]).status_code == 204
+    assert province.inventory("c2", files=[], free_bytes=10).status_code == 204
+
+    with session() as s:
+        cov = coverage.package_coverage(s, pid, now=datetime.now(UTC), thresholds=TH)
+
+    assert len(cov.devices) == 6
+    assert cov.devices_played == 3
+    assert [(c.area_code, c.devices, c.devices_played, c.plays) for c in cov.communes] == [
+        ("02200", 2, 2, 3), ("02203", 2, 1, 1), ("02206", 2, 0, 0)]
+    assert cov.communes_played == 2
+    by_id = {d.device_id: d for d in cov.devices}
+    a1 = by_id[province.id("a1")]
+    assert (a1.plays, a1.completed, a1.interrupted) == (2, 1, 1)
+    assert a1.first_play == t0 + timedelta(seconds=30)
+    b1 = by_id[province.id("b1")]
+    assert (b1.plays, b1.completed, b1.interrupted) == (1, 0, 1)
+    assert by_id[province.id("b2")].why_not == "offline"
+    assert by_id[province.id("c1")].why_not == "not_downloaded"
+    assert by_id[province.id("c2")].why_not == "storage"
+    assert cov.reasons == {"offline": 1, "not_downloaded": 1, "storage": 1}
+    assert province.id("d1") not in by_id
+    assert cov.time_to_air_s == ()  # not an emergency
+
+
+def test_coverage_within_one_commune(province) -> None:
+    pid, manifest = published_package(title="Thông báo họp thôn", areas=("070",), languages="vi")
+    province.play("b1", manifest, _published(pid) + timedelta(seconds=5))
+    with session() as s:
+        cov = coverage.package_coverage(s, pid, now=datetime.now(UTC), thresholds=TH, within="02203")
+    assert sorted(d.device_id for d in cov.devices) == sorted([province.id("b1"), province.id("b2")])
+    assert cov.devices_played == 1
+
+
+def test_emergency_time_to_air_and_to_acknowledge(province) -> None:
+    pid, manifest = published_package(title="Cảnh báo lũ quét", areas=("08",), languages="vi", priority="khan_cap")
+    t0 = _published(pid)
+    province.play("a1", manifest, t0 + timedelta(seconds=45), trigger="emergency")
+    province.play("b1", manifest, t0 + timedelta(seconds=90), trigger="emergency")
+    province.play("d1", manifest, t0 + timedelta(seconds=30), trigger="emergency")
+    ack = province.devices["a1"].request("POST", "/device/v1/ack", {
+        "manifest_hash": manifest, "item_id": f"{manifest[:16]}.vi", "received_at": t0.isoformat(),
+        "channel": "mqtt"})
+    assert ack.status_code == 204
+    with session() as s:
+        cov = coverage.package_coverage(s, pid, now=datetime.now(UTC), thresholds=TH)
+    assert len(cov.devices) == 7
+    assert sorted(cov.time_to_air_s) == [30.0, 45.0, 90.0]
+    assert cov.latency(cov.time_to_air_s) == {"p50": 45.0, "p90": 81.0, "max": 90.0}
+    assert len(cov.time_to_ack_s) == 1 and 0 <= cov.time_to_ack_s[0] < 120

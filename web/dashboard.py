@@ -1,0 +1,153 @@
+"""Pages for operations: the dashboard per area (province -> commune -> device -> play log), proof of play per
+bulletin, charts rendered server-side (PNG), and the periodic reports list with on-demand generation."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from domain.errors import DomainError, NotFound
+from domain.reports import descendants
+from services import auth, coverage, dashboard, report_charts, report_files
+from services.rollups import Thresholds
+from services.runtime import object_store, session
+from storage.repositories import reports as repo
+from web.access import package_areas, session_user, visible
+from web.app import flash, lang_of, render
+from web.i18n import VN_TZ, translate
+from web.pages import checked_form
+
+router = APIRouter(include_in_schema=False)
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y") if value else ""
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "–"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    s = int(seconds)
+    return f"{s // 86400}d {s % 86400 // 3600}h" if s >= 86400 else f"{s // 3600}h {s % 3600 // 60}m"
+
+
+@router.get("/dashboard")
+def dashboard_home(request: Request) -> Response:
+    """Open the dashboard on the user's own area (a system-wide user picks a province)."""
+    with session() as s:
+        user = session_user(request, s)
+        home = dashboard.home_area(s, user)
+        if home is None:
+            provinces = [(c, a.name) for c, a in sorted(auth.area_tree(s).items()) if a.parent_code is None]
+            return render(request, "dashboard_pick.html", provinces=provinces)
+    return RedirectResponse(f"/dashboard/area/{home}", status_code=303)
+
+
+@router.get("/dashboard/area/{code}")
+def area_page(request: Request, code: str) -> Response:
+    now = datetime.now(UTC)
+    with session() as s:
+        user = session_user(request, s)
+        dashboard.may_view(s, user.username, code)
+        board = dashboard.build(s, code, now=now, thresholds=Thresholds.from_settings())
+        tree = auth.area_tree(s)
+        trail = []
+        current: str | None = board.area.parent_code
+        while current is not None and current in tree:
+            trail.insert(0, (current, tree[current].name))
+            current = tree[current].parent_code
+    return render(request, "dashboard.html", b=board, trail=trail, when=_when, size=_size)
+
+
+@router.get("/dashboard/area/{code}/plays.png")
+def plays_chart(request: Request, code: str) -> Response:
+    """Plays per day over the last 30 days in the area (from the daily rollup)."""
+    now = datetime.now(UTC)
+    with session() as s:
+        user = session_user(request, s)
+        dashboard.may_view(s, user.username, code)
+        tree = auth.area_tree(s)
+        inside = descendants(code, {c: a.parent_code for c, a in tree.items()})
+        today = (now + repo.VN_OFFSET).date()
+        rows = repo.daily_by_area(s, inside, today - timedelta(days=29), today)
+    per_day: dict[str, int] = {}
+    for _area, day, plays, *_ in rows:
+        per_day[day] = per_day.get(day, 0) + int(plays)
+    days = [(today - timedelta(days=29 - i)).isoformat() for i in range(30)]
+    png = report_charts.bars([d[5:] for d in days], [per_day.get(d, 0) for d in days],
+                             title=translate(lang_of(request), "dash_chart_plays"))
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+@router.get("/dashboard/device/{device_id}")
+def device_page(request: Request, device_id: int) -> Response:
+    with session() as s:
+        user = session_user(request, s)
+        info, plays = dashboard.device_detail(s, device_id, now=datetime.now(UTC))
+        dashboard.may_view(s, user.username, info["area_code"])
+        area_name = auth.area_tree(s)[info["area_code"]].name
+    return render(request, "dashboard_device.html", d=info, plays=plays, area_name=area_name, when=_when,
+                  size=_size, duration=_duration)
+
+
+@router.get("/dashboard/package/{package_id}")
+def coverage_page(request: Request, package_id: int) -> Response:
+    within = request.query_params.get("area") or None
+    with session() as s:
+        user = session_user(request, s)
+        areas = package_areas(s, package_id)
+        if not visible(s, user, areas + ([within] if within else [])):
+            raise NotFound(f"không có gói tin số {package_id}")
+        if within:
+            dashboard.may_view(s, user.username, within)
+        cov = coverage.package_coverage(s, package_id, now=datetime.now(UTC), thresholds=Thresholds.from_settings(),
+                                        within=within)
+    lat: dict[str, Any] = {"air": cov.latency(cov.time_to_air_s), "ack": cov.latency(cov.time_to_ack_s)}
+    return render(request, "dashboard_coverage.html", c=cov, lat=lat, when=_when, within=within or "")
+
+
+@router.get("/reports")
+def reports_page(request: Request) -> Response:
+    with session() as s:
+        user = session_user(request, s)
+        rows = [{"id": r.id, "period": r.period, "area_code": r.area_code, "format": r.format, "cut_off": r.cut_off,
+                 "created_at": _when(r.created_at), "created_by": r.created_by, "size": _size(r.size)}
+                for r in report_files.visible_reports(s, user.username)]
+        home = dashboard.home_area(s, user) or ""
+    return render(request, "reports.html", rows=rows, home=home)
+
+
+@router.post("/reports")
+async def reports_generate(request: Request) -> Response:
+    form = await checked_form(request)
+    with session() as s:
+        user = session_user(request, s)
+        try:
+            report_files.generate(s, object_store(), period=form.get("period", ""), area_code=form.get("area", ""),
+                                  fmt=form.get("format", "pdf"), actor=user.username, now=datetime.now(UTC),
+                                  lang=lang_of(request))
+        except DomainError as exc:
+            flash(request, "error", str(exc))
+            return RedirectResponse("/reports", status_code=303)
+    flash(request, "ok", translate(lang_of(request), "rep_generated"))
+    return RedirectResponse("/reports", status_code=303)
+
+
+@router.get("/reports/{report_id}/download")
+def report_download(request: Request, report_id: int) -> Response:
+    with session() as s:
+        user = session_user(request, s)
+        f = report_files.open_report(s, object_store(), report_id, user.username)
+    return Response(f.data, media_type=f.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{f.filename}"'})
