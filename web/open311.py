@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from domain.errors import NotFound
 from domain.feedback import VN_TZ, Channel, FeedbackError, FeedbackState, due_deadline, parse_tracking_code
-from services import auth
+from services import auth, credentials
 from services import feedback as fb
 from services import feedback_intake as intake
 from services.feedback_config import load_config
@@ -34,7 +34,6 @@ from services.runtime import object_store, session
 from storage.models_feedback import FeedbackRecord
 from storage.repositories import users
 from web.feedback import client_key, limits
-from web.security import read_api_token
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 OPEN = {FeedbackState.RECEIVED.value, FeedbackState.ASSIGNED.value, FeedbackState.IN_PROGRESS.value}
@@ -105,7 +104,9 @@ def service_definition(service_code: str, fmt: str) -> Response:
 def _api_user(request: Request, api_key: str) -> str | None:
     if not api_key:
         return None
-    return read_api_token(request.app.state.secret, api_key, request.app.state.settings.api_token_days)
+    with session() as s:
+        user = credentials.api_token_user(s, api_key)
+        return user.username if user is not None else None
 
 
 @router.post("/requests.{fmt}")

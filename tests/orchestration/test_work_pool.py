@@ -31,8 +31,8 @@ def test_web_app_runs_go_through_prioritised_queues_and_survive_a_restart(
     from fastapi.testclient import TestClient
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from services import credentials
     from web.app import create_app
-    from web.security import issue_api_token
 
     with prefect_server(tmp_path) as api:
         env = clean_env(PREFECT_API_URL=api, PREFECT_HOME=str(tmp_path / "client"), BANTIN_HOME=str(home),
@@ -55,7 +55,9 @@ def test_web_app_runs_go_through_prioritised_queues_and_survive_a_restart(
         with temporary_settings({PREFECT_API_URL: api}):
             app = create_app(get_settings())
             with TestClient(app, base_url="http://bantin.test") as client:
-                auth = {"Authorization": "Bearer " + issue_api_token(app.state.secret, "demo-editor")}
+                with runtime.session() as s:
+                    token = credentials.create_api_token(s, "demo-editor", days=1, actor="test")[1]
+                auth = {"Authorization": "Bearer " + token}
                 made = client.post("/api/v1/drafts", headers=auth, json={
                     "title": "Lịch tiêm chủng", "body": "Trạm y tế xã tiêm vắc xin sởi cho trẻ em vào sáng thứ Bảy.",
                     "areas": ["29377"], "languages": ["vi"]})

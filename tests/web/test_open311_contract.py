@@ -20,11 +20,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from services import credentials
 from services import feedback as fb
 from services.runtime import session
 from settings import get_settings
 from web.app import create_app
-from web.security import issue_api_token
 
 pytestmark = pytest.mark.integration
 SERVICE_FIELDS = {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
@@ -42,7 +42,8 @@ def client(shared_web_home: Path) -> Iterator[TestClient]:
 
 
 def key(client: TestClient, username: str = "editor_daloc") -> str:
-    return issue_api_token(client.app.state.secret, username)  # type: ignore[attr-defined]
+    with session() as s:
+        return credentials.create_api_token(s, username, days=1, actor="test")[1]
 
 
 def assert_error(resp, status: int) -> None:  # type: ignore[no-untyped-def]
