@@ -309,7 +309,7 @@ def normalize_audio(package_id: int, language: str) -> bool:
         report = audio.normalize_to_mp3(src, Path(tmp) / "out.mp3", target=target,
                                         sample_rate=settings.audio_sample_rate, bitrate=settings.audio_bitrate)
         obj = store.put_file(Path(tmp) / "out.mp3", ext="mp3", media_type="audio/mpeg")
-    meta = {**report.to_meta(), "engine": "ffmpeg-loudnorm-2pass", "source_sha256": raw.sha256,
+    meta = {**report.to_meta(), "engine": f"ffmpeg-{report.method}", "source_sha256": raw.sha256,
             "synthetic": bool(raw.meta.get("synthetic")), "on_target": report.within(0.5)}
     with session() as s:
         packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.AUDIO, stored=obj,
