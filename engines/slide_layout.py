@@ -32,7 +32,8 @@ _COENG = "\u17d2"
 _BULLET = re.compile(r"^\s*([-•*–]|\d+[.)])\s")
 # A sentence ends at . ! ? … (and closing quotes) before a capital, a digit or a bullet (checked in code).
 _SENTENCE_END = re.compile(r"(?<=[.!?…។៕])[\"”’)]*\s+(?=[\"“‘(]?(\w)|[-•*–]\s)")
-_ABBREVIATION_END = re.compile(r"(?:^|\s)(?:[A-ZĐ][A-Za-zĐđ]{0,3}|[a-zđ]{1,3})\.$")  # TP. TT. Tp. ThS. v.v.
+# Abbreviations whose full stop is not a sentence end: TP. Cần Thơ, TT. Trà Ôn, ThS. Lê An, v.v.
+_ABBREVIATION_END = re.compile(r"(?:^|[\s(])(?:TP|Tp|TX|Tx|TT|ThS|TS|BS|BSCKI|BSCKII|PGS|GS|KS|Th\.S|v\.v)\.$")
 _PHONE = r"(?:\+84\s?|0|1[89]00)[0-9]{0,4}(?:[ .-][0-9]{2,4}){1,3}"
 _DATE = (r"(?:[Nn]gày\s+)?[0-9]{1,2}\s+tháng\s+[0-9]{1,2}(?:\s+năm\s+[0-9]{4})?"
          r"|(?:[Nn]gày|[Tt]háng)\s+[0-9]{1,2}(?:/[0-9]{1,4}){1,2}")

@@ -240,6 +240,9 @@ def test_sentences_are_cut_at_full_stops_but_not_abbreviations() -> None:
     assert sentences("TP. Cần Thơ có mưa. Bà con chú ý! 15 hộ đã di dời. Xong") == [
         "TP. Cần Thơ có mưa.", "Bà con chú ý!", "15 hộ đã di dời.", "Xong"]
     assert sentences("ស្រុកកំពង់ត្រាច។ ទូរស័ព្ទ 115។") == ["ស្រុកកំពង់ត្រាច។", "ទូរស័ព្ទ 115។"]
+    # Short words and names before a full stop still end the sentence.
+    assert sentences("Họp tại xã Tân An. Về nhà hôm nay. Mai họp tiếp, ThS. Lê Hoa chủ trì.") == [
+        "Họp tại xã Tân An.", "Về nhà hôm nay.", "Mai họp tiếp, ThS. Lê Hoa chủ trì."]
 
 
 def test_footer_names_issuer_area_and_validity_in_vietnam_time(tmp_path: Path) -> None:
