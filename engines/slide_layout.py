@@ -22,8 +22,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta, timezone
 
 Measure = Callable[[str], float]
 NBSP = "\u00a0"
@@ -43,7 +42,7 @@ _AMOUNT = (r"[0-9][0-9.,]*\s+(?:đồng|triệu(?:\s+đồng)?|tỷ(?:\s+đồng
 _PROTECTED = re.compile(rf"(?<![\w])(?:{_PHONE}|{_DATE}|{_TIME}|{_AMOUNT})(?![\w])")
 _WORDS = re.compile(r"\S+|\s+")
 NAME_MAX_WORDS = 6  # a longer run of capitals is a heading in title case, not a name
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+VIETNAM = timezone(timedelta(hours=7), "ICT")  # no daylight saving since 1975; needs no tz database
 
 
 def _capitalised(token: str) -> bool:
@@ -237,6 +236,6 @@ def valid_until_text(moment: datetime | None) -> str:
     if moment is None:
         return ""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+        moment = moment.replace(tzinfo=UTC)
     local = moment.astimezone(VIETNAM)
     return f"Hiệu lực đến {local:%H:%M} ngày {local:%d/%m/%Y}"
