@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     s3_connect_timeout_s: float = Field(default=5.0, gt=0.0, le=120.0)
     s3_read_timeout_s: float = Field(default=30.0, gt=0.0, le=600.0)
 
-    # Loudspeaker audio: two-pass EBU R128 loudnorm to a speech target, then MP3 at a fixed rate.
+    # Loudspeaker audio: EBU R128 normalisation to a speech target, then MP3 at a fixed rate (engines/audio.py).
     loudness_i: float = Field(default=-16.0, ge=-40.0, le=-5.0)
     loudness_tp: float = Field(default=-1.5, ge=-9.0, le=0.0)
     loudness_lra: float = Field(default=11.0, ge=1.0, le=50.0)

@@ -289,7 +289,9 @@ def _normalize_with_loudnorm(
         )
         return result, ff.ebur128(dst)
 
-    result, (out_i, out_tp, out_lra) = encode(target.i, target.tp)
+    # Aim past the target by the encoder's own level change, so the file (not the PCM) lands on it.
+    first_i = _clamp(target.i - fl.encoder_gain_db(sample_rate, channels, bitrate), _LOUDNORM_I_RANGE)
+    result, (out_i, out_tp, out_lra) = encode(first_i, target.tp)
     encodes = 1
     error_i = target.i - out_i
     over_tp = out_tp - target.tp

@@ -17,12 +17,15 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache, lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, features
 
+from engines import slide_layout as layout
 from engines.errors import RenderError
 
 WIDTH, HEIGHT = 1920, 1080
@@ -33,7 +36,6 @@ TITLE_SIZES = (84, 72, 60)  # shrink a long title before giving up lines of body
 TITLE_MAX_LINES = 3
 BG, TEXT, TITLE = (16, 20, 24), (255, 255, 255), (255, 212, 0)  # white 17:1, yellow 13:1 on BG
 FOOTER_BG, FOOTER_TEXT = (38, 44, 52), (205, 211, 217)
-BAND = {False: (21, 82, 160), True: (200, 16, 46)}  # by `emergency`: blue, red
 SYSTEM_FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 _FONT_FILES = {
     ("Latn", False): ("NotoSans-Regular.ttf", "DejaVuSans.ttf"),
@@ -43,8 +45,6 @@ _FONT_FILES = {
 }
 _KHMER = re.compile(r"[\u1780-\u17FF\u19E0-\u19FF]")
 _JOINERS = "\u200b\u200c\u200d"  # stay in the current run so Khmer shaping is not cut
-_BULLET = re.compile(r"^\s*([-•*–]|\d+[.)])\s")
-_COENG = "\u17d2"
 _RGB = tuple[int, int, int]
 
 
@@ -125,68 +125,125 @@ class _Face:
             x += font.getlength(t, language=lang)
 
 
-def _clusters(word: str) -> list[str]:
-    """Split into user-perceived clusters; a Khmer subscript (coeng + consonant) stays with its base."""
-    out: list[str] = []
-    for ch in word:
-        mark = unicodedata.category(ch) in ("Mn", "Mc", "Me") or ch in _JOINERS
-        attach = mark or (out and out[-1][-1] == _COENG)
-        if out and attach:
-            out[-1] += ch
-        else:
-            out.append(ch)
-    return out
+@dataclass(frozen=True)
+class Style:
+    """Sizes and colours of one layout: the everyday one or the emergency one."""
+
+    band_h: int
+    label_size: int
+    title_sizes: tuple[int, ...]
+    body_sizes: tuple[int, ...]  # largest first: fit by sentence at the largest size that can
+    band: _RGB
+    stripe: _RGB | None  # a second band under the first (emergency: yellow)
+    frame: bool
 
 
-def _paragraphs(text: str) -> list[str]:
-    """Blank lines separate paragraphs; single newlines are soft unless a list item follows."""
-    paragraphs = []
-    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip()):
-        merged: list[str] = []
-        for line in block.split("\n"):
-            if merged and not _BULLET.match(line):
-                merged[-1] = f"{merged[-1]} {line.strip()}"
-            else:
-                merged.append(line.strip())
-        paragraphs.extend(merged)
-        paragraphs.append("")
-    return paragraphs[:-1]
+NORMAL = Style(BAND_H, LABEL_SIZE, TITLE_SIZES, (BODY_SIZE, 56, 48), (21, 82, 160), None, False)
+EMERGENCY = Style(190, 80, (96, 84, 72), (76, 68, 60), (200, 16, 46), (255, 212, 0), True)
+STRIPE_H = 14
 
 
-def _wrap(face: _Face, text: str, width: int) -> list[str]:
-    lines: list[str] = []
-    for para in _paragraphs(text):
-        line = ""
-        for sep, word in re.findall(r"([ \u200b]*)([^ \u200b]+)", para):
-            sep = "\u200b" if "\u200b" in sep and " " not in sep else " "
-            candidate = f"{line}{sep}{word}" if line else word
-            if face.length(candidate) <= width:
-                line = candidate
-                continue
-            if line:
-                lines.append(line)
-            while face.length(word) > width:  # a word wider than the slide: break between clusters
-                head = ""
-                for cluster in _clusters(word):
-                    if head and face.length(head + cluster) > width:
-                        break
-                    head += cluster
-                lines.append(head)
-                word = word[len(head):]
-            line = word
-        lines.append(line)
-    return lines
+@dataclass(frozen=True)
+class Page:
+    title_lines: tuple[str, ...]
+    body_lines: tuple[str, ...]
 
 
-def _ellipsize(face: _Face, text: str, width: int) -> str:
-    clusters = _clusters(text)
-    while clusters and face.length("".join(clusters) + "…") > width:
-        clusters.pop()
-    return "".join(clusters).rstrip() + "…"
+@dataclass(frozen=True)
+class SlidePlan:
+    """What each slide shows, decided before anything is drawn (tests read this instead of pixels).
+
+    Attributes:
+        pages: Title and body lines per slide; body lines hold no-break spaces inside protected spans.
+        style: The layout used (:data:`NORMAL` or :data:`EMERGENCY`).
+        title_size: Title size on the first slide (later slides use the smallest title size).
+        body_size: Body size, the same on every slide of the bulletin.
+        footer_left: Issuing unit, area and reference, cut with "…" to leave room for the validity.
+        footer_right: ``Hiệu lực đến HH:MM ngày dd/mm/yyyy`` (empty without an expiry).
+        split_sentence: True only when a sentence longer than a slide had to be split between lines.
+    """
+
+    pages: tuple[Page, ...]
+    style: Style
+    title_size: int
+    body_size: int
+    footer_left: str
+    footer_right: str
+    split_sentence: bool = False
 
 
-def _fit(face: _Face, text: str, width: int) -> str:
-    return text if face.length(text) <= width else _ellipsize(face, text, width)
+def _faces(needs_khmer: bool, font_dir: Path | None) -> Callable[[int, bool], _Face]:
+    def face(size: int, bold: bool) -> _Face:
+        khmer = _font(find_font("Khmr", bold, font_dir), size) if needs_khmer else None
+        return _Face(_font(find_font("Latn", bold, font_dir), size), khmer)
+
+    return face
+
+
+def plan_slides(
+    *,
+    title: str,
+    body: str,
+    language_script: str,
+    emergency: bool,
+    footer: str = "",
+    issuer: str = "",
+    area: str = "",
+    valid_until: datetime | None = None,
+    priority_label: str = "",
+    font_dir: Path | None = None,
+) -> SlidePlan:
+    """Lay a bulletin out over slides without drawing: see :mod:`engines.slide_layout` for the rules.
+
+    Raises:
+        RenderError: an unsupported script or no font.
+    """
+    title, body, footer, issuer, area = (unicodedata.normalize("NFC", s or "").strip()
+                                         for s in (title, body, footer, issuer, area))
+    if language_script not in ("Latn", "Khmr"):
+        find_font(language_script)  # raises the unsupported-script error
+    every = title + body + footer + issuer + area + priority_label
+    face = _faces(language_script == "Khmr" or bool(_KHMER.search(every)), font_dir)
+    style = EMERGENCY if emergency else NORMAL
+    text_w = WIDTH - 2 * MARGIN
+    # The first slide gets the whole title (shrunk until it fits two lines, else cut at three);
+    # later slides repeat it on one line so they keep room for the body.
+    for size in style.title_sizes:
+        title_face = face(size, True)
+        title_lines = layout.wrap(title_face.length, title, text_w) if title else []
+        if len(title_lines) <= 2:
+            break
+    if len(title_lines) > TITLE_MAX_LINES:
+        cut = layout.ellipsize(title_face.length, title_lines[TITLE_MAX_LINES - 1].rstrip() + "…", text_w)
+        title_lines = title_lines[: TITLE_MAX_LINES - 1] + [cut]
+    short_face = face(style.title_sizes[-1], True)
+    short_title = [layout.ellipsize(short_face.length, title, text_w)] if title else []
+    top = style.band_h + (STRIPE_H if style.stripe else 0) + 40
+
+    pages: list[list[str]] | None = None
+    split = False
+    for body_size in style.body_sizes:
+        body_face = face(body_size, False)
+
+        def capacity(tface: _Face, tlines: list[str], body_face: _Face = body_face) -> int:
+            used = top + len(tlines) * tface.pitch() + (24 if tlines else 0)
+            return max(1, (HEIGHT - FOOTER_H - 24 - used) // body_face.pitch())
+
+        caps = (capacity(title_face, title_lines), capacity(short_face, short_title))
+        pages = layout.paginate(body_face.length, body, text_w, caps) if body else [[]]
+        if pages is not None:
+            break
+    if pages is None:  # a sentence longer than a slide even at the smallest size
+        pages, split = layout.split_long(body_face.length, body, text_w, caps), True
+    footer_face = face(FOOTER_SIZE, False)
+    right = layout.valid_until_text(valid_until)
+    room = text_w - (footer_face.length(right) + 48 if right else 0)
+    left = layout.ellipsize(footer_face.length, " · ".join(x for x in (issuer, area, footer) if x), int(room))
+    return SlidePlan(
+        pages=tuple(Page(tuple(title_lines if n == 0 else short_title), tuple(lines)) for n, lines in enumerate(pages)),
+        style=style, title_size=title_face.latin.size, body_size=body_size, footer_left=left, footer_right=right,
+        split_sentence=split,
+    )
 
 
 def render_slides(
@@ -196,20 +253,27 @@ def render_slides(
     language_script: str,
     priority_label: str,
     emergency: bool,
-    footer: str,
+    footer: str = "",
     out_dir: Path,
+    issuer: str = "",
+    area: str = "",
+    valid_until: datetime | None = None,
     font_dir: Path | None = None,
 ) -> list[Path]:
     """Render a bulletin as one or more 1920x1080 PNG slides.
 
     Args:
-        title: Bulletin title, repeated on every slide so a passer-by always has context.
-        body: Board text; blank lines separate paragraphs, single newlines are reflowed.
+        title: Bulletin title in the slide's language, repeated on every slide so a passer-by has context.
+        body: Board text; blank lines separate paragraphs, single newlines are reflowed. Whole sentences
+            go on a slide; numbers, dates, times and names are never split (see :func:`plan_slides`).
         language_script: ``"Latn"`` or ``"Khmr"`` (ISO 15924) for the title and body.
         priority_label: Text in the priority band, e.g. ``"KHẨN CẤP"``.
-        emergency: Red band and frame instead of blue.
-        footer: One line at the bottom (requesting unit, reference); cut with "…" if too long.
+        emergency: The emergency layout: taller red band with a yellow stripe, larger type, red frame.
+        footer: Extra footer text after the issuer and area (a reference such as ``12/TB-UBND``).
         out_dir: Folder for ``slide-01.png``, ``slide-02.png``, ... (created if needed).
+        issuer: The issuing unit, first in the footer.
+        area: The area the bulletin is for, after the issuer.
+        valid_until: Shown at the footer's right as ``Hiệu lực đến ...`` in Vietnam time.
         font_dir: Extra fonts searched before the system's.
 
     Returns:
@@ -218,77 +282,51 @@ def render_slides(
     Raises:
         RenderError: Nothing to render, an unsupported script, no font, or Pillow without raqm.
     """
-    title, body, footer = (unicodedata.normalize("NFC", s or "").strip() for s in (title, body, footer))
-    if not title and not body:
+    if not (title or "").strip() and not (body or "").strip():
         raise RenderError("nothing to render: title and body are empty")
     if not features.check("raqm"):
         raise RenderError("Pillow lacks libraqm (Khmer and Vietnamese shaping): apt-get install libraqm0")
-    needs_khmer = language_script == "Khmr" or bool(_KHMER.search(title + body + footer + priority_label))
-    if language_script not in ("Latn", "Khmr"):
-        find_font(language_script)  # raises the unsupported-script error
-
-    def face(size: int, bold: bool) -> _Face:
-        khmer = _font(find_font("Khmr", bold, font_dir), size) if needs_khmer else None
-        return _Face(_font(find_font("Latn", bold, font_dir), size), khmer)
-
-    text_w = WIDTH - 2 * MARGIN
-    # The first slide gets the whole title (shrunk until it fits two lines, else cut at three);
-    # later slides repeat it on one line so they keep room for the body.
-    for size in TITLE_SIZES:
-        title_face = face(size, True)
-        title_lines = _wrap(title_face, title, text_w) if title else []
-        if len(title_lines) <= 2:
-            break
-    if len(title_lines) > TITLE_MAX_LINES:
-        cut = _ellipsize(title_face, title_lines[TITLE_MAX_LINES - 1], text_w)
-        title_lines = title_lines[: TITLE_MAX_LINES - 1] + [cut]
-    short_face = face(TITLE_SIZES[-1], True)
-    short_title = [_fit(short_face, title, text_w)] if title else []
-    body_face, label_face = face(BODY_SIZE, False), face(LABEL_SIZE, True)
+    plan = plan_slides(title=title, body=body, language_script=language_script, emergency=emergency,
+                       footer=footer, issuer=issuer, area=area, valid_until=valid_until,
+                       priority_label=priority_label, font_dir=font_dir)
+    style = plan.style
+    face = _faces(language_script == "Khmr" or bool(_KHMER.search(
+        title + body + footer + issuer + area + priority_label)), font_dir)
+    title_face, short_face = face(plan.title_size, True), face(style.title_sizes[-1], True)
+    body_face, label_face = face(plan.body_size, False), face(style.label_size, True)
     footer_face = face(FOOTER_SIZE, False)
-
-    def capacity(tface: _Face, tlines: list[str]) -> int:
-        top = BAND_H + 40 + len(tlines) * tface.pitch() + (24 if tlines else 0)
-        return max(1, (HEIGHT - FOOTER_H - 24 - top) // body_face.pitch())
-
-    first_cap, later_cap = capacity(title_face, title_lines), capacity(short_face, short_title)
-    pages: list[list[str]] = []
-    for line in _wrap(body_face, body, text_w) if body else []:
-        if not pages or len(pages[-1]) == (first_cap if len(pages) == 1 else later_cap):
-            if not line:
-                continue  # never start a slide with a paragraph gap
-            pages.append([])
-        pages[-1].append(line)
-    pages = pages or [[]]
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    footer_line = _fit(footer_face, footer, text_w)
-    for number, lines in enumerate(pages, start=1):
+    count = len(plan.pages)
+    for number, page in enumerate(plan.pages, start=1):
         img = Image.new("RGB", (WIDTH, HEIGHT), BG)
         draw = ImageDraw.Draw(img)
-        band = BAND[bool(emergency)]
-        draw.rectangle((0, 0, WIDTH, BAND_H), fill=band)
-        label_baseline = BAND_H // 2 + int(LABEL_SIZE * 0.36)
+        draw.rectangle((0, 0, WIDTH, style.band_h), fill=style.band)
+        if style.stripe:
+            draw.rectangle((0, style.band_h, WIDTH, style.band_h + STRIPE_H), fill=style.stripe)
+        label_baseline = style.band_h // 2 + int(style.label_size * 0.36)
         label_face.draw(draw, MARGIN, label_baseline, priority_label.strip(), TEXT)
-        if len(pages) > 1:
-            marker = f"{number}/{len(pages)}"
+        if count > 1:
+            marker = f"{number}/{count}"
             label_face.draw(draw, WIDTH - MARGIN - label_face.length(marker), label_baseline, marker, TEXT)
-        tface, tlines = (title_face, title_lines) if number == 1 else (short_face, short_title)
-        y = BAND_H + 40
-        for line in tlines:
+        tface = title_face if number == 1 else short_face
+        y = style.band_h + (STRIPE_H if style.stripe else 0) + 40
+        for line in page.title_lines:
             y += tface.pitch()
             tface.draw(draw, MARGIN, y - tface.pitch() // 4, line, TITLE)
-        y += 24 if tlines else 0
-        for line in lines:
+        y += 24 if page.title_lines else 0
+        for line in page.body_lines:
             y += body_face.pitch()
             body_face.draw(draw, MARGIN, y - body_face.pitch() // 4, line, TEXT)
         draw.rectangle((0, HEIGHT - FOOTER_H, WIDTH, HEIGHT), fill=FOOTER_BG)
         footer_baseline = HEIGHT - FOOTER_H // 2 + int(FOOTER_SIZE * 0.36)
-        footer_face.draw(draw, MARGIN, footer_baseline, footer_line, FOOTER_TEXT)
-        if emergency:
-            draw.rectangle((0, 0, WIDTH - 1, HEIGHT - 1), outline=band, width=14)
+        footer_face.draw(draw, MARGIN, footer_baseline, plan.footer_left, FOOTER_TEXT)
+        if plan.footer_right:
+            right_x = WIDTH - MARGIN - footer_face.length(plan.footer_right)
+            footer_face.draw(draw, right_x, footer_baseline, plan.footer_right, TITLE)
+        if style.frame:
+            draw.rectangle((0, 0, WIDTH - 1, HEIGHT - 1), outline=style.band, width=14)
         path = out_dir / f"slide-{number:02d}.png"
         tmp = path.with_name(f".{path.name}.partial")
         img.save(tmp, format="PNG", optimize=False, compress_level=6)  # no text/time chunks: stable bytes

@@ -54,11 +54,12 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 
+from domain.speech import estimate_speech_seconds
 from engines import spoken_tokens as tokens
 from engines.speech_acronyms import Acronyms, default_acronyms, load_acronyms
 from engines.vi_numbers import decimal_to_words, number_to_words, read_digits
 
-__all__ = ["ABBREVIATIONS", "normalize_for_speech"]
+__all__ = ["ABBREVIATIONS", "estimate_spoken_seconds", "normalize_for_speech"]
 
 # The shipped acronym list (prompts/speech/acronyms.tsv); an installation's file is added over it.
 SHIPPED_ACRONYMS: Acronyms = load_acronyms()
@@ -352,3 +353,17 @@ def normalize_for_speech(text: str, acronyms: Acronyms | None = None) -> str:
     for pattern, replacement in _passes(acronyms or default_acronyms()):
         result = pattern.sub(replacement, result)
     return unicodedata.normalize("NFC", result)
+
+
+def estimate_spoken_seconds(text: str, acronyms: Acronyms | None = None) -> float:
+    """Reading time of ``text`` as the voice will say it: estimated on the normalised words, since
+    "0294 3870 115" is four tokens written and eleven syllables spoken.
+
+    Args:
+        text: A script as written.
+        acronyms: As for :func:`normalize_for_speech`.
+
+    Returns:
+        :func:`domain.speech.estimate_speech_seconds` of :func:`normalize_for_speech` of ``text``.
+    """
+    return estimate_speech_seconds(normalize_for_speech(text, acronyms))

@@ -30,7 +30,7 @@ from services.runtime import object_store, session
 from settings import get_settings
 from storage.models import AssetRecord, RecordingRecord, TranslationRecord
 from storage.objects import StoredObject
-from storage.repositories import audit, drafts, packages, translations
+from storage.repositories import areas, audit, drafts, packages, translations
 from tasks.retry import retry_if_transient
 from tasks.translating import machine_translate
 
@@ -139,7 +139,7 @@ def write_texts(package_id: int, language: str) -> bool:
                 return True
         entry = translate.translator_for(language, source=SOURCE_LANGUAGE)
         if entry is not None:
-            return machine_translate(package_id, language, entry, logger)
+            return machine_translate(package_id, language, entry, logger, title=rev.content.title)
         name = LANGUAGES[language].name_en
         reason = (f"awaiting a translation into {name} ({language}): no machine translation is configured "
                   "for it, so a translator must provide the text")
@@ -321,7 +321,7 @@ def normalize_audio(package_id: int, language: str) -> bool:
         report = audio.normalize_to_mp3(src, Path(tmp) / "out.mp3", target=target,
                                         sample_rate=settings.audio_sample_rate, bitrate=settings.audio_bitrate)
         obj = store.put_file(Path(tmp) / "out.mp3", ext="mp3", media_type="audio/mpeg")
-    meta = {**report.to_meta(), "engine": "ffmpeg-loudnorm-2pass", "source_sha256": raw.sha256,
+    meta = {**report.to_meta(), "engine": f"ffmpeg-{report.method}", "source_sha256": raw.sha256,
             "synthetic": bool(raw.meta.get("synthetic")), "on_target": report.within(0.5)}
     with session() as s:
         packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.AUDIO, stored=obj,
@@ -351,12 +351,17 @@ def render_board_slides(package_id: int, language: str) -> int:
     store = object_store()
     body = store.get_bytes(board.key).decode("utf-8")
     priority = rev.content.priority
-    footer = " · ".join(x for x in (rev.content.requesting_unit, rev.content.source_ref) if x)
+    # A translated variant shows its own title (kept with its board text), never the Vietnamese one.
+    title = rev.content.title if language == SOURCE_LANGUAGE else str(board.meta.get("title") or "")
+    with session() as s:
+        known = areas.existing_codes(s, list(rev.content.area_codes))
+        area = ", ".join(areas.get_area(s, code).name for code in rev.content.area_codes if code in known)
     with tempfile.TemporaryDirectory(prefix="bantin-slides-") as tmp:
         paths = slides.render_slides(
-            title=rev.content.title, body=body, language_script=LANGUAGES[language].script,
+            title=title, body=body, language_script=LANGUAGES[language].script,
             priority_label=priority.label_vi.upper(), emergency=priority is Priority.KHAN_CAP,
-            footer=footer, out_dir=Path(tmp), font_dir=settings.font_dir,
+            issuer=rev.content.requesting_unit, area=area, footer=rev.content.source_ref,
+            valid_until=rev.content.expires_at, out_dir=Path(tmp), font_dir=settings.font_dir,
         )
         stored = [store.put_file(p, ext="png", media_type="image/png") for p in paths]
     meta = {"engine": "pillow-raqm", "width": 1920, "height": 1080, "board_text_sha256": board.sha256}

@@ -155,7 +155,7 @@ def build_edition(job: EditionJob) -> str:
 
         detail = {"loudness": report.to_meta(), "on_target": report.within(0.5), "reused": False,
                   "intro": frame(intro), "outro": frame(outro),
-                  "engine": "ffmpeg-concat+loudnorm-2pass", "frame_version": FRAME_VERSION}
+                  "engine": f"ffmpeg-concat+{report.method}", "frame_version": FRAME_VERSION}
         if not report.within(0.5):
             logger.warning("programme measured %.2f LUFS, target %.1f", report.output_i, target.i)
     body = {

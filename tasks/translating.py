@@ -16,6 +16,7 @@ from typing import Any
 
 from domain.errors import InvalidInput
 from domain.faithfulness import check_faithfulness, lost_numbers
+from domain.glossary import Glossary
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, VariantStatus
 from engines import glossary as glossaries
@@ -71,8 +72,29 @@ def _already_done(package_id: int, language: str, entry: ModelEntry, script_sha:
             and object_store().exists(script.key) and object_store().exists(board.key))
 
 
-def machine_translate(package_id: int, language: str, entry: ModelEntry, logger: logging.Logger | Any) -> bool:
+def _translated_title(title: str, language: str, entry: ModelEntry, glossary: Glossary,
+                      logger: logging.Logger | Any) -> dict[str, str]:
+    """``{"title": ...}`` for the board text's metadata, or ``{}`` when there is none or it fails a check."""
+    if not title.strip():
+        return {}
+    try:
+        out = translate.translate(title, target=language, entry=entry, glossary=glossary).text.strip()
+    except Exception as exc:  # noqa: BLE001 - the title is optional: any model failure only leaves it out
+        logger.warning("variant %s: title not translated: %s", language, exc)
+        return {}
+    checks_ok = glossary.check(title, out).ok and check_faithfulness(out, title).ok and not lost_numbers(title, out)
+    if not out or not checks_ok:
+        logger.warning("variant %s: machine-translated title rejected; slides show no title", language)
+        return {}
+    return {"title": out}
+
+
+def machine_translate(package_id: int, language: str, entry: ModelEntry, logger: logging.Logger | Any,
+                      title: str = "") -> bool:
     """Translate the Vietnamese variant into ``language`` with ``entry`` and record the result.
+
+    The draft's ``title`` is translated too and kept in the board text's metadata for the slides; a title
+    translation that fails the same checks is left out (the slides then show no title, never Vietnamese).
 
     Returns:
         True when the variant is ready; False when it is blocked (the reason is on the variant and in the
@@ -118,6 +140,7 @@ def machine_translate(package_id: int, language: str, entry: ModelEntry, logger:
             return _block(package_id, language, reason, output=label, **provenance,
                           missing_terms=[t.source for t in terms.missing],
                           missing_facts=[f"{f.kind}:{f.text}" for f in facts.missing], lost_numbers=list(lost))
+    titled = _translated_title(title, language, entry, glossary, logger)
     store = object_store()
     script_obj = store.put_bytes(script.text.encode("utf-8"), ext="txt", media_type=TEXT)
     board_obj = store.put_bytes(board.text.encode("utf-8"), ext="txt", media_type=TEXT)
@@ -126,7 +149,7 @@ def machine_translate(package_id: int, language: str, entry: ModelEntry, logger:
                               stored=script_obj, meta=provenance | {"source_sha256": script_sha})
         packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.BOARD_TEXT,
                               stored=board_obj, meta=provenance | {"source_sha256": board_sha,
-                                                                   "parameters": board.parameters})
+                                                                   "parameters": board.parameters} | titled)
         packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.READY,
                              translated_by=machine_actor(entry))
         audit.record(s, actor="system", action="asset.produced", entity="package", entity_id=package_id,

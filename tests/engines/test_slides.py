@@ -182,3 +182,90 @@ def test_missing_khmer_font_raises_with_install_hint(tmp_path: Path, monkeypatch
 def test_unrenderable_input_raises(tmp_path: Path, overrides: dict, message: str) -> None:
     with pytest.raises(RenderError, match=message):
         render(tmp_path, **overrides)
+
+
+# --- meaning-preserving layout (engines/slide_layout.py, slides.plan_slides) ---
+
+HOTLINE_TAIL = "Khi cần hỗ trợ khẩn cấp, gọi ngay đường dây nóng 0294 3870 115 hoặc ông Nguyễn Văn An."
+FILLER = "Bà con theo dõi thông tin trên loa truyền thanh của xã và làm theo hướng dẫn của lực lượng chức năng."
+
+
+def plan(body: str, **overrides: object) -> slides.SlidePlan:
+    kwargs: dict = dict(title=TITLE, body=body, language_script="Latn", emergency=False)
+    kwargs.update(overrides)
+    return slides.plan_slides(**kwargs)
+
+
+NBSP = "\u00a0"
+
+
+def page_texts(p: slides.SlidePlan) -> list[str]:
+    return [" ".join(" ".join(page.body_lines).replace(NBSP, " ").split()) for page in p.pages]
+
+
+@pytest.mark.parametrize("words_before", range(0, 48, 3))
+def test_hotline_date_and_name_are_never_split(words_before: int) -> None:
+    # Move the hotline through every position on the line and around the slide break.
+    lead = " ".join(["mưa"] * words_before)
+    body = f"{FILLER} {FILLER} {FILLER} Từ {lead} ngày 8 tháng 12 năm 2026 các hộ di dời. {FILLER} {HOTLINE_TAIL}"
+    lines = [line for page in plan(body).pages for line in page.body_lines]
+    assert sum("0294\u00a03870\u00a0115" in line for line in lines) == 1
+    assert sum("Nguyễn\u00a0Văn\u00a0An" in line for line in lines) == 1
+    assert sum("ngày\u00a08\u00a0tháng\u00a012\u00a0năm\u00a02026" in line for line in lines) == 1
+
+
+def test_slides_hold_whole_sentences() -> None:
+    sentences = [f"Câu thứ {n} nói rằng bà con cần chuẩn bị lương thực, nước uống và thuốc men cho ba ngày."
+                 for n in range(1, 15)]
+    p = plan(" ".join(sentences))
+    texts = page_texts(p)
+    assert len(texts) >= 2 and not p.split_sentence
+    for text in texts:
+        assert text.startswith("Câu thứ") and text.endswith("ba ngày.")
+    assert " ".join(texts) == " ".join(sentences)  # nothing lost, order kept
+
+
+def test_a_sentence_longer_than_a_slide_gets_smaller_type_before_it_is_split() -> None:
+    long_sentence = ", ".join(["các hộ ven sông chằng chống nhà cửa"] * 11) + "."
+    p = plan(long_sentence)
+    assert p.body_size < slides.BODY_SIZE and len(p.pages) == 1 and not p.split_sentence
+    huge = ", ".join(["các hộ ven sông chằng chống nhà cửa"] * 40) + "."
+    p = plan(huge)
+    assert p.split_sentence and p.body_size == slides.NORMAL.body_sizes[-1] and len(p.pages) >= 2
+
+
+def test_sentences_are_cut_at_full_stops_but_not_abbreviations() -> None:
+    from engines.slide_layout import sentences
+
+    assert sentences("TP. Cần Thơ có mưa. Bà con chú ý! 15 hộ đã di dời. Xong") == [
+        "TP. Cần Thơ có mưa.", "Bà con chú ý!", "15 hộ đã di dời.", "Xong"]
+    assert sentences("ស្រុកកំពង់ត្រាច។ ទូរស័ព្ទ 115។") == ["ស្រុកកំពង់ត្រាច។", "ទូរស័ព្ទ 115។"]
+    # Short words and names before a full stop still end the sentence.
+    assert sentences("Họp tại xã Tân An. Về nhà hôm nay. Mai họp tiếp, ThS. Lê Hoa chủ trì.") == [
+        "Họp tại xã Tân An.", "Về nhà hôm nay.", "Mai họp tiếp, ThS. Lê Hoa chủ trì."]
+
+
+def test_footer_names_issuer_area_and_validity_in_vietnam_time(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    until = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
+    p = plan(BODY, issuer="Ủy ban nhân dân xã Đa Lộc", area="xã Đa Lộc", footer="12/TB-UBND", valid_until=until)
+    assert p.footer_left == "Ủy ban nhân dân xã Đa Lộc · xã Đa Lộc · 12/TB-UBND"
+    assert p.footer_right == "Hiệu lực đến 17:00 ngày 08/12/2026"
+    (with_validity,) = render(tmp_path, "v", issuer="UBND xã Đa Lộc", area="xã Đa Lộc", valid_until=until)
+    (without,) = render(tmp_path, "w", issuer="UBND xã Đa Lộc", area="xã Đa Lộc")
+    footer_right = (slice(slides.HEIGHT - slides.FOOTER_H, slides.HEIGHT), slice(slides.WIDTH // 2, slides.WIDTH))
+    assert yellow_ink(pixels(with_validity)[footer_right]).sum() > 1_000
+    assert yellow_ink(pixels(without)[footer_right]).sum() == 0
+
+
+def test_emergency_layout_is_distinct(tmp_path: Path) -> None:
+    normal, urgent = plan(BODY), plan(BODY, emergency=True)
+    assert urgent.body_size > normal.body_size
+    assert urgent.title_size > normal.title_size and urgent.style.band_h > normal.style.band_h
+    e = pixels(render(tmp_path, "e", emergency=True, priority_label="KHẨN CẤP")[0])
+    n = pixels(render(tmp_path, "n")[0])
+    stripe_y = slides.EMERGENCY.band_h + slides.STRIPE_H // 2
+    assert tuple(e[stripe_y, slides.WIDTH // 2]) == (255, 212, 0)  # yellow stripe under the red band
+    assert tuple(e[slides.NORMAL.band_h + 20, slides.WIDTH // 2]) == (200, 16, 46)  # the band is taller
+    assert tuple(n[stripe_y, slides.WIDTH // 2]) == slides.BG

@@ -10,7 +10,7 @@ import pytest
 
 from domain.errors import InvalidInput
 from engines.speech_acronyms import load_acronyms
-from engines.textnorm import ABBREVIATIONS, normalize_for_speech
+from engines.textnorm import ABBREVIATIONS, estimate_spoken_seconds, normalize_for_speech
 from engines.vi_numbers import decimal_to_words, number_to_words, read_digits
 
 NUMBERS = [
@@ -372,3 +372,10 @@ def test_malformed_installation_file_is_refused_with_its_line(tmp_path: Path, li
     extra.write_text(f"# comment\n{line}\n", encoding="utf-8")
     with pytest.raises(InvalidInput, match=message):
         load_acronyms(extra)
+
+
+def test_spoken_length_is_estimated_on_the_words_the_voice_says() -> None:
+    # Written: 4 tokens. Spoken: "Gọi không hai chín bốn, ba tám bảy không, một một năm." is 12 syllables
+    # at 3 per second plus 0.4 s for the one sentence.
+    assert estimate_spoken_seconds("Gọi 0294 3870 115.") == pytest.approx(4.4)
+    assert estimate_spoken_seconds("UBND xã.") == pytest.approx(5 / 3 + 0.4)  # "Ủy ban nhân dân xã."
