@@ -67,7 +67,8 @@ def test_intake_page_is_public_phone_first_and_lists_categories(client: TestClie
     assert "Xã Đa Lộc" in r.text and 'name="website"' in r.text and 'value="12"' in r.text
     assert '<option value="broadcast_loud">Loa quá to</option>' in r.text
     assert 'name="viewport" content="width=device-width' in r.text
-    assert client.get("/phan-anh/00000").status_code == 404
+    unknown = client.get("/phan-anh/00000")
+    assert unknown.status_code == 404 and "Không có địa bàn này" in unknown.text and "bantin areas" not in unknown.text
 
 
 def test_submit_with_photo_strips_gps_and_shows_the_tracking_page(client: TestClient) -> None:
