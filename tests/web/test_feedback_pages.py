@@ -3,6 +3,7 @@
 import io
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,13 @@ def test_officer_enters_a_phone_call_and_pages_switch_to_english(client: TestCli
     assert "Send feedback" in public and "The loudspeaker is too loud" in public
     err = post_form(client, text="")
     assert "The message is empty" in err.text
+
+
+def test_queue_warns_about_overdue_items(client: TestClient) -> None:
+    with session() as s:
+        old = intake.submit(s, object_store(), intake.Submission(area_code="29380", category="security", text=TEXT),
+                            now=datetime(2026, 2, 13, 3, 0, tzinfo=UTC))  # due 25 Feb 2026: long past
+    login(client, "editor_mychanh")
+    page = client.get("/feedback").text
+    assert re.search(r'id="fb-overdue">\d+ phản ánh đã quá hạn trả lời', page)
+    assert f'href="/feedback/{old.feedback_id}"' in page and "Quá hạn" in page
