@@ -41,7 +41,7 @@ def queue_page(request: Request, all: str = "") -> Response:  # noqa: A002 (a qu
                 for r in fb.queue(s, user.username, states=states)]
         may_enter = fb.handled_units(s, user) != set()
     return render(request, "feedback_queue.html", rows=rows, cats=_cat_names(lang_of(request)), all=bool(all),
-                  may_enter=may_enter)
+                  may_enter=may_enter, overdue=sum(1 for r in rows if r["overdue"]))
 
 
 @router.get("/feedback/new")

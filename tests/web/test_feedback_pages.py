@@ -3,6 +3,7 @@
 import io
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,8 @@ def test_intake_page_is_public_phone_first_and_lists_categories(client: TestClie
     assert "Xã Đa Lộc" in r.text and 'name="website"' in r.text and 'value="12"' in r.text
     assert '<option value="broadcast_loud">Loa quá to</option>' in r.text
     assert 'name="viewport" content="width=device-width' in r.text
-    assert client.get("/phan-anh/00000").status_code == 404
+    unknown = client.get("/phan-anh/00000")
+    assert unknown.status_code == 404 and "Không có địa bàn này" in unknown.text and "bantin areas" not in unknown.text
 
 
 def test_submit_with_photo_strips_gps_and_shows_the_tracking_page(client: TestClient) -> None:
@@ -222,3 +224,13 @@ def test_officer_enters_a_phone_call_and_pages_switch_to_english(client: TestCli
     assert "Send feedback" in public and "The loudspeaker is too loud" in public
     err = post_form(client, text="")
     assert "The message is empty" in err.text
+
+
+def test_queue_warns_about_overdue_items(client: TestClient) -> None:
+    with session() as s:
+        old = intake.submit(s, object_store(), intake.Submission(area_code="29380", category="security", text=TEXT),
+                            now=datetime(2026, 2, 13, 3, 0, tzinfo=UTC))  # due 25 Feb 2026: long past
+    login(client, "editor_mychanh")
+    page = client.get("/feedback").text
+    assert re.search(r'id="fb-overdue">\d+ phản ánh đã quá hạn trả lời', page)
+    assert f'href="/feedback/{old.feedback_id}"' in page and "Quá hạn" in page

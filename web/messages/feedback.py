@@ -76,6 +76,7 @@ VI: dict[str, str] = {
     "fb_done": "Đã lưu.",
     "fb_none": "Không có phản ánh nào.",
     "fb_all_states": "Cả đã kết thúc",
+    "fb_overdue_warning": "{n} phản ánh đã quá hạn trả lời.",
     "fb_not_now": "Phản ánh đang ở trạng thái «{state}»; thao tác này không còn phù hợp (có thể người khác vừa xử lý).",
 }
 EN: dict[str, str] = {
@@ -154,6 +155,7 @@ EN: dict[str, str] = {
     "fb_done": "Saved.",
     "fb_none": "No feedback.",
     "fb_all_states": "Include finished",
+    "fb_overdue_warning": "{n} item(s) are past their answer due date.",
     "fb_not_now": "The item is now '{state}'; this step no longer applies (someone may have just acted on it).",
     "fb_err_empty": "The message is empty. Please write your feedback.",
     "fb_err_too_short": "The message is too short (at least 10 characters).",
