@@ -39,6 +39,14 @@ def no_horizontal_scroll(page) -> bool:  # type: ignore[no-untyped-def]
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
 
+def assert_accessible(page) -> None:  # type: ignore[no-untyped-def]
+    """axe-core (WCAG 2 A/AA rules) finds nothing on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    result = Axe().run(page)
+    assert result.violations_count == 0, result.generate_report()
+
+
 def open_menu(page, label: str) -> None:  # type: ignore[no-untyped-def]
     """Follow a header link; at phone width the menu is folded behind its button first."""
     button = page.locator("label.menu-button")
@@ -77,6 +85,7 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         editor.fill("#languages", "vi,km")
         editor.select_option("#priority", "thuong")
         assert no_horizontal_scroll(editor)
+        assert_accessible(editor)
         editor.click("button[name=produce]")
         editor.wait_for_url(f"{base}/drafts/*")
         draft_url = editor.url
@@ -102,6 +111,7 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         translator.fill("#script", KHMER_SCRIPT)
         translator.fill("#board_text", KHMER_BOARD)
         assert no_horizontal_scroll(translator)
+        assert_accessible(translator)
         translator.click("form[action*='/translate/'] button[type=submit]")
         translator.wait_for_url(draft_url)
 
@@ -144,6 +154,7 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         assert approver.evaluate("document.querySelector('audio').getBoundingClientRect().top < "
                                  "document.querySelector('#decision').getBoundingClientRect().top")
         approver.click("#decision summary:has-text('Duyệt')")
+        assert_accessible(approver)  # the package page with the confirmation open
         approver.click("#decision form[action$='/approve'] button[type=submit]")
 
         def published() -> bool:
@@ -192,6 +203,7 @@ def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # t
     admin.fill("#new-extra", "km")
     admin.fill("#password", "mat-khau-cua-sokha-2026")
     assert no_horizontal_scroll(admin)
+    assert_accessible(admin)
     admin.click("#new-user button[type=submit]")
     admin.wait_for_url(f"{base}/admin/users")
     assert "Đã tạo người dùng sokha." in admin.content()
@@ -208,6 +220,7 @@ def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # t
         assert no_horizontal_scroll(admin)
         admin.click("#destination-htttn-tra-vinh >> button:has-text('Kiểm tra kết nối')")
         assert "htttn-tra-vinh: kết nối được" in admin.locator("#check-result").inner_text()
+        assert_accessible(admin)
     with session() as s:
         assert [d.url for d in deliveries.list_destinations(s, enabled_only=True)] == [receiver.url]
 
@@ -226,6 +239,8 @@ def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # t
     statuses: list[int] = []
     approver.on("response", lambda r: statuses.append(r.status) if "/assets/" in r.url else None)
     sign_in(approver, base, "approver_daloc")
+    approver.click("label.menu-button")  # the menu opened on a phone
+    assert_accessible(approver)
     approver.goto(f"{base}/packages/{package_id}")
     seeked = approver.evaluate("""() => new Promise((resolve, reject) => {
         const a = document.querySelector('audio');
