@@ -38,7 +38,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "reject": "Từ chối",
         "reason": "Lý do",
         "approved": "Đã duyệt",
-        "manifest": "Mã kiểm (manifest)",
+        "manifest": "Mã kiểm",
         "script": "Kịch bản phát thanh",
         "board_text": "Nội dung bảng tin",
         "audio": "Âm thanh",
