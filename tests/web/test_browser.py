@@ -47,6 +47,17 @@ def assert_accessible(page) -> None:  # type: ignore[no-untyped-def]
     assert result.violations_count == 0, result.generate_report()
 
 
+ENGLISH_LEAKS = ("awaiting", "bantin ", "/tmp", "four-eyes", "register a", "models add", "Ghi âm recording",
+                 "commune", "district", "province", "Traceback", "Internal Server Error", '"detail"')
+
+
+def no_english(page) -> None:  # type: ignore[no-untyped-def]
+    """No engine or CLI message, path or level name in English on a page of the Vietnamese UI."""
+    text = page.inner_text("body")
+    leaks = [w for w in ENGLISH_LEAKS if w in text]
+    assert not leaks, (page.url, leaks)
+
+
 def open_menu(page, label: str) -> None:  # type: ignore[no-untyped-def]
     """Follow a header link; at phone width the menu is folded behind its button first."""
     button = page.locator("label.menu-button")
@@ -103,6 +114,8 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         assert no_horizontal_scroll(editor)
         assert editor.locator("button:has-text('Duyệt')").count() == 0  # the editor cannot approve
         assert editor.locator("#variant-km .badge.blocked").count() == 1  # Khmer awaits a translator
+        assert "Đang chờ bản dịch tiếng Khmer" in editor.locator("#variant-km").inner_text()
+        no_english(editor)
 
         sign_in(translator, base, "translator_km")
         open_menu(translator, "Cần dịch")
@@ -112,6 +125,7 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         translator.fill("#board_text", KHMER_BOARD)
         assert no_horizontal_scroll(translator)
         assert_accessible(translator)
+        no_english(translator)
         translator.click("form[action*='/translate/'] button[type=submit]")
         translator.wait_for_url(draft_url)
 
@@ -155,6 +169,7 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
                                  "document.querySelector('#decision').getBoundingClientRect().top")
         approver.click("#decision summary:has-text('Duyệt')")
         assert_accessible(approver)  # the package page with the confirmation open
+        no_english(approver)
         approver.click("#decision form[action$='/approve'] button[type=submit]")
 
         def published() -> bool:
@@ -208,6 +223,7 @@ def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # t
     admin.wait_for_url(f"{base}/admin/users")
     assert "Đã tạo người dùng sokha." in admin.content()
     assert "Người dịch · 84 · Tiếng Khmer" in admin.locator("#user-sokha").inner_text()
+    no_english(admin)
 
     with ReferenceReceiver(tmp_path / "rx") as receiver:
         admin.goto(f"{base}/admin")
@@ -255,3 +271,7 @@ def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # t
     })""")
     assert seeked["ranges"] >= 1 and seeked["end"] >= 2.9 and abs(seeked["t"] - 2.0) < 0.1
     assert 206 in statuses  # Chromium asked for a range and got one
+    no_english(approver)
+    approver.goto(f"{base}/drafts/abc")  # an unknown page: a Vietnamese page, not JSON
+    assert "Không tìm thấy trang này" in approver.inner_text("body")
+    no_english(approver)
