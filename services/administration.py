@@ -19,6 +19,8 @@ from storage.models import AuditRecord, DestinationRecord, UserRecord
 from storage.repositories import audit, deliveries, users
 
 AUDIT_PAGE = 100
+_LEVELS_VI = {"xã": "commune", "xa": "commune", "huyện": "district", "huyen": "district", "tỉnh": "province",
+              "tinh": "province"}
 
 
 def _admin(session: Session, actor: str, area_codes: list[str]) -> UserRecord:
@@ -43,6 +45,8 @@ def membership_from_form(role: str, area: str, extra: str) -> Membership:
         InvalidInput: a bad role, area, language or level.
     """
     role, extra = role.strip(), extra.strip() or None
+    if role == "approver" and extra:  # the form may say the level in Vietnamese
+        extra = _LEVELS_VI.get(extra.lower(), extra)
     return parse_membership(role, area=area.strip() or None, language=extra if role == "translator" else None,
                             level=extra if role == "approver" else None)
 

@@ -40,8 +40,13 @@ def error_page(request: Request, status: int, message: str, *, link: str | None 
 
 
 def add_error_text(templates: Any) -> None:
-    """Let error.html say any page's error the officer's way (see :func:`officer_error`)."""
+    """Let error.html say any page's error the officer's way (see :func:`officer_error`), and forms name
+    languages in the reader's language."""
+    from domain.languages import LANGUAGES
+    from web.officer_text import language_name
+
     templates.env.globals["officer_error"] = officer_error
+    templates.env.globals["language_choices"] = lambda lang: [(code, language_name(lang, code)) for code in LANGUAGES]
 
 
 def add_html_error_pages(app: FastAPI) -> None:

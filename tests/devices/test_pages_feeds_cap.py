@@ -52,7 +52,10 @@ def test_admin_authorises_a_device_and_sees_its_play_log(client: Any) -> None:
              "started_at": started.isoformat(), "ended_at": (started + timedelta(seconds=40)).isoformat(),
              "completed": True, "trigger": "emergency"}
     assert dev.request("POST", "/device/v1/playlogs", {"entries": [entry]}).json()["accepted"] == 1
+    inv = {"files": [], "free_bytes": 3_500_000_000, "playing": None, "agent_version": "0.1"}
+    assert dev.request("PUT", "/device/v1/inventory", inv).status_code == 204
     detail = client.get(f"/devices/{dev.device_id}").text
+    assert "Dung lượng trống: 3.5 GB" in detail and "3500000000" not in detail  # free space for people
     assert "khẩn cấp" in detail
     # the play log names the bulletin (with a link), not the item's hash
     assert f'<a href="/packages/{package_id}">' in detail and f"{manifest[:16]}.vi" not in detail

@@ -151,3 +151,16 @@ def test_models_are_listed_and_verified_in_vietnamese(client: TestClient) -> Non
     checked = client.post("/admin/models/verify", data={"csrf": csrf}).text
     statuses = re.findall(r'<span class="badge (?:ready|dead)">([^<]+)</span>', checked)
     assert statuses and all(not s.startswith("mstatus_") for s in statuses)
+
+
+def test_an_approver_level_may_be_typed_in_vietnamese(client: TestClient) -> None:
+    csrf = login(client, "admin")
+    # a district level does not fit a commune's code
+    assert client.post("/admin/users", data={"csrf": csrf, "username": "binh", "full_name": "Lê Văn Bình",
+                                             "role": "approver", "area": "29377", "extra": "huyện",
+                                             "password": NEW_PASSWORD}).status_code == 422
+    assert client.post("/admin/users", data={"csrf": csrf, "username": "binh", "full_name": "Lê Văn Bình",
+                                             "role": "approver", "area": "847", "extra": "huyện",
+                                             "password": NEW_PASSWORD}).status_code == 303
+    with session() as s:
+        assert [m.spec for m in users.memberships_of(users.get_user(s, "binh"))] == ["approver:847:district"]

@@ -39,6 +39,25 @@ def no_horizontal_scroll(page) -> bool:  # type: ignore[no-untyped-def]
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
 
+def assert_accessible(page) -> None:  # type: ignore[no-untyped-def]
+    """axe-core (WCAG 2 A/AA rules) finds nothing on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    result = Axe().run(page)
+    assert result.violations_count == 0, result.generate_report()
+
+
+ENGLISH_LEAKS = ("awaiting", "bantin ", "/tmp", "four-eyes", "register a", "models add", "Ghi âm recording",
+                 "commune", "district", "province", "Traceback", "Internal Server Error", '"detail"')
+
+
+def no_english(page) -> None:  # type: ignore[no-untyped-def]
+    """No engine or CLI message, path or level name in English on a page of the Vietnamese UI."""
+    text = page.inner_text("body")
+    leaks = [w for w in ENGLISH_LEAKS if w in text]
+    assert not leaks, (page.url, leaks)
+
+
 def open_menu(page, label: str) -> None:  # type: ignore[no-untyped-def]
     """Follow a header link; at phone width the menu is folded behind its button first."""
     button = page.locator("label.menu-button")
@@ -77,6 +96,7 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         editor.fill("#languages", "vi,km")
         editor.select_option("#priority", "thuong")
         assert no_horizontal_scroll(editor)
+        assert_accessible(editor)
         editor.click("button[name=produce]")
         editor.wait_for_url(f"{base}/drafts/*")
         draft_url = editor.url
@@ -94,6 +114,8 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         assert no_horizontal_scroll(editor)
         assert editor.locator("button:has-text('Duyệt')").count() == 0  # the editor cannot approve
         assert editor.locator("#variant-km .badge.blocked").count() == 1  # Khmer awaits a translator
+        assert "Đang chờ bản dịch tiếng Khmer" in editor.locator("#variant-km").inner_text()
+        no_english(editor)
 
         sign_in(translator, base, "translator_km")
         open_menu(translator, "Cần dịch")
@@ -102,6 +124,8 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         translator.fill("#script", KHMER_SCRIPT)
         translator.fill("#board_text", KHMER_BOARD)
         assert no_horizontal_scroll(translator)
+        assert_accessible(translator)
+        no_english(translator)
         translator.click("form[action*='/translate/'] button[type=submit]")
         translator.wait_for_url(draft_url)
 
@@ -144,6 +168,8 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         assert approver.evaluate("document.querySelector('audio').getBoundingClientRect().top < "
                                  "document.querySelector('#decision').getBoundingClientRect().top")
         approver.click("#decision summary:has-text('Duyệt')")
+        assert_accessible(approver)  # the package page with the confirmation open
+        no_english(approver)
         approver.click("#decision form[action$='/approve'] button[type=submit]")
 
         def published() -> bool:
@@ -192,10 +218,12 @@ def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # t
     admin.fill("#new-extra", "km")
     admin.fill("#password", "mat-khau-cua-sokha-2026")
     assert no_horizontal_scroll(admin)
+    assert_accessible(admin)
     admin.click("#new-user button[type=submit]")
     admin.wait_for_url(f"{base}/admin/users")
     assert "Đã tạo người dùng sokha." in admin.content()
     assert "Người dịch · 84 · Tiếng Khmer" in admin.locator("#user-sokha").inner_text()
+    no_english(admin)
 
     with ReferenceReceiver(tmp_path / "rx") as receiver:
         admin.goto(f"{base}/admin")
@@ -208,6 +236,7 @@ def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # t
         assert no_horizontal_scroll(admin)
         admin.click("#destination-htttn-tra-vinh >> button:has-text('Kiểm tra kết nối')")
         assert "htttn-tra-vinh: kết nối được" in admin.locator("#check-result").inner_text()
+        assert_accessible(admin)
     with session() as s:
         assert [d.url for d in deliveries.list_destinations(s, enabled_only=True)] == [receiver.url]
 
@@ -226,6 +255,8 @@ def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # t
     statuses: list[int] = []
     approver.on("response", lambda r: statuses.append(r.status) if "/assets/" in r.url else None)
     sign_in(approver, base, "approver_daloc")
+    approver.click("label.menu-button")  # the menu opened on a phone
+    assert_accessible(approver)
     approver.goto(f"{base}/packages/{package_id}")
     seeked = approver.evaluate("""() => new Promise((resolve, reject) => {
         const a = document.querySelector('audio');
@@ -240,3 +271,7 @@ def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # t
     })""")
     assert seeked["ranges"] >= 1 and seeked["end"] >= 2.9 and abs(seeked["t"] - 2.0) < 0.1
     assert 206 in statuses  # Chromium asked for a range and got one
+    no_english(approver)
+    approver.goto(f"{base}/drafts/abc")  # an unknown page: a Vietnamese page, not JSON
+    assert "Không tìm thấy trang này" in approver.inner_text("body")
+    no_english(approver)

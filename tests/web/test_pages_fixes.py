@@ -177,3 +177,12 @@ def test_login_returns_to_the_page_asked_for_and_only_to_this_site(client: TestC
         r = other.post("/login", data={"csrf": token, "username": "approver_daloc", "password": PASSWORD,
                                        "next": evil})
         assert r.headers["location"] == "/", evil
+
+
+def test_the_draft_form_names_languages_in_vietnamese(client: TestClient) -> None:
+    login(client, "editor_daloc")
+    help_line = re.search(r'id="languages-help">([^<]*)<', client.get("/drafts/new").text)
+    assert help_line is not None
+    assert "km: Tiếng Khmer" in help_line.group(1) and "cjm: Tiếng Chăm" in help_line.group(1)
+    english = re.search(r'id="languages-help">([^<]*)<', client.get("/drafts/new?lang=en").text)
+    assert english is not None and "km: Khmer" in english.group(1)

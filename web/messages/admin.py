@@ -18,8 +18,8 @@ VI = {
     "adm_role": "Vai trò",
     "adm_area": "Địa bàn (mã; để trống: mọi địa bàn)",
     "adm_extra": "Ngôn ngữ hoặc cấp duyệt",
-    "adm_extra_help": "Người dịch: mã ngôn ngữ (ví dụ km). Người duyệt: cấp xã, huyện hoặc tỉnh "
-                      "(commune, district, province); để trống thì theo cấp của địa bàn.",
+    "adm_extra_help": "Người dịch: mã ngôn ngữ (ví dụ km). Người duyệt: cấp duyệt xã, huyện hoặc tỉnh; "
+                      "để trống thì theo cấp của địa bàn.",
     "adm_create_user": "Tạo người dùng",
     "adm_grant": "Giao thêm vai trò",
     "adm_revoke": "Thu hồi",
