@@ -55,7 +55,7 @@ NUMBER_WEIGHT = 0.2
 WHO_WEIGHT = 0.1
 # Per second of speech: among near-equal choices, the one that uses the time is preferred (a 60 s slot
 # should carry about 60 s of news), but never with a fragment.
-FILL_WEIGHT = 0.03
+FILL_WEIGHT = 0.1
 MAX_CANDIDATES = 60  # sentences considered for the script, best first (keeps the exact fit fast)
 _PLACE_WORD = re.compile(r"(?<!\w)(?:tại|ở|địa điểm|nơi)(?!\w)", re.I)
 
