@@ -168,8 +168,9 @@ def draft_page(request: Request, draft_id: int) -> Response:
             not pkgs or pkgs[-1].revision_id != drafts.latest_revision_record(s, draft_id).id
             or pkgs[-1].status == PackageStatus.FAILED)
         report = intake.report_of(object_store(), rev)
+        warnings = [w.text(lang_of(request)) for w in intake.freshness_of(object_store(), rev)]
         return render(request, "draft.html", rev=rev, pkgs=pkgs, can_produce=can_produce, can_edit=can_edit,
-                      removed=report.removed if report else (),
+                      removed=report.removed if report else (), warnings=warnings,
                       recording_url=f"/drafts/{draft_id}/recording" if rev.source_key and
                       rev.source_kind.value == "audio" else None)
 
@@ -254,6 +255,8 @@ def package_page(request: Request, package_id: int) -> Response:
         state = approval_service.approval_state(s, package_id)
         remaining = [f"{r.level.value} · {r.area_code}" for r in state.remaining]
         device_rows = device_status_block(s, package_id, v, areas)
+        revision = drafts.revision_by_id(s, packages.get_package(s, package_id).revision_id)
+    warnings = [w.text(lang_of(request)) for w in intake.freshness_of(store, revision)]
     order = {"script": 0, "audio": 1, "board_text": 2, "slide": 3}
     v["variants"].sort(key=lambda var: (var["language"] != SOURCE_LANGUAGE, var["language"]))
     for var in v["variants"]:
@@ -268,7 +271,7 @@ def package_page(request: Request, package_id: int) -> Response:
         r["at"] = datetime.fromisoformat(r["at"]).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
     prefect_ui = os.environ.get("PREFECT_UI_URL", "").rstrip("/")
     return render(request, "package.html", v=v, can_approve=can_approve, refusal=refusal, remaining=remaining,
-                  can_withdraw=can_withdraw, prefect_ui=prefect_ui, device_rows=device_rows)
+                  can_withdraw=can_withdraw, prefect_ui=prefect_ui, device_rows=device_rows, warnings=warnings)
 
 
 def device_status_block(s: Session, package_id: int, v: dict[str, object], areas: list[str]) -> dict[str, object]:

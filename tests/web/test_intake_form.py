@@ -62,3 +62,17 @@ def test_missing_title_is_highlighted(web_home: Path) -> None:
                                             "priority": "thuong", "csrf": csrf})
         assert resp.status_code == 422
         assert 'class="invalid" aria-invalid="true"' in resp.text
+
+
+def test_old_news_warning_on_the_draft_page(web_home: Path) -> None:
+    app = create_app(get_settings())
+    app.state.flows = RecordingFlows()
+    page = (Path(__file__).parents[1] / "data" / "intake" / "23-quyet-dinh-cu.raw.txt").read_text(encoding="utf-8")
+    with TestClient(app, follow_redirects=False) as client:
+        csrf = login(client, "editor_daloc")
+        resp = client.post("/drafts", data={"title": "", "body": page, "area": "29377", "languages": "vi",
+                                            "priority": "thuong", "csrf": csrf, "confirm_cleaning": "1"})
+        assert resp.status_code == 303, resp.text[:400]
+        shown = client.get(resp.headers["location"]).text
+        assert 'class="flash error freshness" role="alert">Tin có thể đã cũ: ngày mới nhất trong bản tin là ' \
+               '20/05/2011' in shown
