@@ -333,4 +333,4 @@ class AuditHeadRecord(Base):
 
 # Records of later concepts live in their own modules (one module per concept); importing them here
 # registers their tables on Base.metadata for Alembic and for every caller of storage.models.
-from storage import models_archive, models_devices, models_programs  # noqa: E402,F401
+from storage import models_archive, models_devices, models_intake, models_programs  # noqa: E402,F401
