@@ -35,13 +35,14 @@ from domain.speech import count_syllables  # noqa: E402
 from engines import ffmpeg, summarize, textnorm  # noqa: E402
 from engines.sentences import is_fragment, split_sentences  # noqa: E402
 from engines.tts import EspeakTTS  # noqa: E402
-from prompts import load_prompt  # noqa: E402
-from services import intake  # noqa: E402
-from settings import get_settings  # noqa: E402
+from prompts import Prompt, load_prompt  # noqa: E402
+from services import framing, intake  # noqa: E402
+from settings import Settings, get_settings  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "intake"
-# The frame production puts around every script (tasks/production.py), without importing Prefect.
-OPENING, CLOSING, ANNOUNCER = "Kính thưa bà con nhân dân!", "Trân trọng thông báo!", "Đài Truyền thanh"
+# The frame production puts around every script (tasks/production.py), without importing Prefect; the
+# corpus pages have no target area, so the station is a commune's typical name.
+OPENING, CLOSING, ANNOUNCER = "Kính thưa bà con nhân dân!", "Trân trọng thông báo!", "Đài Truyền thanh xã Tân Lập"
 NUMBER_KINDS = {"number", "date", "time", "phone"}
 
 
@@ -58,7 +59,11 @@ def pages() -> list[tuple[str, str, str, list[str], str]]:
     return out
 
 
-def frame_of(title: str) -> tuple[object, dict[str, str]]:
+def slot(target: float, sps: float) -> Settings:
+    return Settings(script_seconds=target, speech_syllables_per_second=sps, board_lines=6)
+
+
+def frame_of(title: str) -> tuple[Prompt, dict[str, str]]:
     prompt = load_prompt("loudspeaker_script", 1)
     return prompt, dict(opening=OPENING, announcer=ANNOUNCER, title=title.rstrip(". "), closing=CLOSING)
 
@@ -84,9 +89,9 @@ def main() -> None:
             title_ok = result.title == want_title
             date_ok = str(result.article_date) == want_date
             prompt, frame = frame_of(result.title or want_title)
-            frame_text = prompt.render(body="", **frame)  # type: ignore[attr-defined]
+            summary = framing.framed_summary(None, result.body, prompt, frame, slot(target, sps))
+            frame_text = prompt.render(body="", **frame)
             budget = max(target - summarize.speech_seconds(frame_text, syllables_per_second=sps), 10.0)
-            summary = summarize.summarize(result.body, max_seconds=budget, board_lines=6, syllables_per_second=sps)
             frag = sum(1 for s in split_sentences(summary.script) if is_fragment(s))
             source = "\n".join(want_body)
             invented = sum(1 for text in (summary.script, summary.board_text)
@@ -102,7 +107,7 @@ def main() -> None:
                 raw_junk = -1
             audio_s = err = None
             if not args.no_audio:
-                spoken = textnorm.normalize_for_speech(prompt.render(body=summary.script, **frame))  # type: ignore[attr-defined]
+                spoken = textnorm.normalize_for_speech(prompt.render(body=summary.script, **frame))
                 wav = Path(tmp) / f"{name}.wav"
                 voice.synthesize(spoken, "vi", wav)
                 audio_s = ffmpeg.probe(wav).duration_s
@@ -149,14 +154,12 @@ def duration_summary(target: float, sps: float, voice: EspeakTTS) -> str:
         for name, raw, want_title, _, _ in pages():
             result = intake.clean(raw)
             prompt, frame = frame_of(result.title or want_title)
-            frame_text = prompt.render(body="", **frame)  # type: ignore[attr-defined]
-            budget = max(target - summarize.speech_seconds(frame_text, syllables_per_second=sps), 10.0)
-            summary = summarize.summarize(result.body, max_seconds=budget, board_lines=6, syllables_per_second=sps)
+            summary = framing.framed_summary(None, result.body, prompt, frame, slot(target, sps))
             fragments += sum(1 for x in split_sentences(summary.script) if is_fragment(x))
             if summary.method == "whole":
                 continue
             wav = Path(tmp) / f"{name}.wav"
-            voice.synthesize(textnorm.normalize_for_speech(prompt.render(body=summary.script, **frame)), "vi",  # type: ignore[attr-defined]
+            voice.synthesize(textnorm.normalize_for_speech(prompt.render(body=summary.script, **frame)), "vi",
                              wav)
             errors.append((ffmpeg.probe(wav).duration_s - target) / target)
     if not errors:
