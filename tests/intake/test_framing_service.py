@@ -3,22 +3,18 @@ instruction repeated, and the whole fits the slot."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from cli.main import app as cli_app
-from cli.main import seed_demo_users
 from domain.errors import InvalidInput
 from engines.summarize import speech_seconds
 from prompts import load_prompt
 from services import framing
 from services.runtime import session
-from settings import Settings, get_settings
-from storage.migrate import upgrade
-from storage.repositories import areas
+from settings import Settings
 
 CORPUS = Path(__file__).parents[1] / "data" / "intake"
 FLOOD = "\n".join((CORPUS / "02-lu-song-ba.clean.txt").read_text(encoding="utf-8").split("\n")[1:])
@@ -57,13 +53,6 @@ def test_normal_frame_fits_the_slot() -> None:
     assert speech_seconds(script, syllables_per_second=settings.speech_syllables_per_second) <= 30
 
 
-@pytest.fixture
-def app(bantin_env: Path) -> Iterator[Path]:
-    upgrade(get_settings().database_url)
-    with session() as s:
-        areas.upsert_areas(s, areas.read_area_csv())
-        seed_demo_users(s)
-    yield bantin_env
 
 
 @pytest.mark.integration

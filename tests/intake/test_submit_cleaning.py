@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,14 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.drafts import draft_app
-from cli.main import seed_demo_users
 from domain.intake import CleaningNeedsConfirmation, DraftAllBoilerplate, TitleNeeded
 from services import drafts as draft_service
 from services import intake
 from services.runtime import object_store, session
-from settings import get_settings
-from storage.migrate import upgrade
-from storage.repositories import areas, audit, drafts
+from storage.repositories import audit, drafts
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -34,13 +30,6 @@ ARTICLE = "\n".join((
 ))
 
 
-@pytest.fixture
-def app(bantin_env: Path) -> Iterator[Path]:
-    upgrade(get_settings().database_url)
-    with session() as s:
-        areas.upsert_areas(s, areas.read_area_csv())
-        seed_demo_users(s)
-    yield bantin_env
 
 
 def request(**kw: object) -> draft_service.DraftRequest:
