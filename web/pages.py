@@ -257,13 +257,13 @@ def package_page(request: Request, package_id: int) -> Response:
         device_rows = device_status_block(s, package_id, v, areas)
         revision = drafts.revision_by_id(s, packages.get_package(s, package_id).revision_id)
     warnings = [w.text(lang_of(request)) for w in intake.freshness_of(store, revision)]
-    order = {"script": 0, "audio": 1, "board_text": 2, "slide": 3}
+    order = {"script": 0, "speech_text": 1, "audio": 2, "board_text": 3, "slide": 4}
     v["variants"].sort(key=lambda var: (var["language"] != SOURCE_LANGUAGE, var["language"]))
     for var in v["variants"]:
         var["language_name"] = LANGUAGES[var["language"]].name_vi if var["language"] in LANGUAGES else var["language"]
         var["assets"].sort(key=lambda a: order.get(a["kind"], 9))
         for a in var["assets"]:
-            if a["kind"] in ("script", "board_text"):
+            if a["kind"] in ("script", "speech_text", "board_text"):
                 a["text"] = store.get_bytes(a["key"]).decode("utf-8")
     for a in v["approvals"]:
         a["at"] = datetime.fromisoformat(a["at"]).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
