@@ -16,7 +16,11 @@ Columns per page:
 * raw junk: the baseline, in the same process: script sentences carrying a debris line when the same
   page is summarised without cleaning (what went on air before intake cleaning).
 
-Usage: .venv/bin/python benchmarks/quality.py [--target 60] [--syllables-per-second 3.3] [--no-audio]
+The ASR round trip transcribes the produced audio of the first ``--asr`` pages with the bundled
+Whisper-base (engines.asr) and reports its character error rate against the text the voice read, next to
+the CER of natural speech (the vieneu clips, ``pip install --no-deps vieneu==3.8.3``) as the reference.
+
+Usage: .venv/bin/python benchmarks/quality.py [--target 60] [--syllables-per-second 3.5] [--no-audio] [--asr 3]
 """
 
 from __future__ import annotations
@@ -30,9 +34,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.asr import cer, clips  # noqa: E402
 from domain.faithfulness import check_faithfulness  # noqa: E402
 from domain.speech import count_syllables  # noqa: E402
-from engines import ffmpeg, summarize, textnorm  # noqa: E402
+from engines import asr, ffmpeg, summarize, textnorm  # noqa: E402
 from engines.sentences import is_fragment, split_sentences  # noqa: E402
 from engines.tts import EspeakTTS  # noqa: E402
 from prompts import Prompt, load_prompt  # noqa: E402
@@ -74,10 +79,12 @@ def main() -> None:
     parser.add_argument("--syllables-per-second", type=float, default=get_settings().speech_syllables_per_second)
     parser.add_argument("--more-targets", default="30,45", help="further slots (s) for the duration summary")
     parser.add_argument("--no-audio", action="store_true", help="skip synthesis (no duration column)")
+    parser.add_argument("--asr", type=int, default=3,
+                        help="transcribe the produced audio of this many pages with Whisper-base (CER column)")
     args = parser.parse_args()
     sps, target = args.syllables_per_second, args.target
     voice = EspeakTTS()
-    rows, errors, rates = [], [], []
+    rows, errors, rates, cers = [], [], [], []
     totals = dict(junk=0, lost=0, title=0, date=0, frag=0, invented=0, raw_junk=0)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bantin-quality-") as tmp:
@@ -112,6 +119,8 @@ def main() -> None:
                 voice.synthesize(spoken, "vi", wav)
                 audio_s = ffmpeg.probe(wav).duration_s
                 rates.append(count_syllables(spoken) / audio_s)
+                if len(cers) < args.asr:
+                    cers.append(cer(spoken, asr.transcribe(wav, language="vi").text))
                 if summary.method != "whole":
                     err = (audio_s - target) / target
                     errors.append(err)
@@ -141,6 +150,10 @@ def main() -> None:
               f"mean {100 * statistics.mean(errors):+.1f} %, worst {100 * max(errors, key=abs):+.1f} %, "
               f"within ±10 %: {within}/{len(errors)}; espeak-ng read {statistics.mean(rates):.2f} syllables/s "
               f"of normalised text (the estimate assumes {sps})")
+    if cers:
+        natural = [cer(text, asr.transcribe(wav, language="vi").text) for wav, text in clips()]
+        print(f"ASR round trip (Whisper-base, bundled): espeak-ng voice CER {statistics.mean(cers):.3f} over "
+              f"{len(cers)} pages; natural speech (the {len(natural)} vieneu clips) CER {statistics.mean(natural):.3f}")
     if not args.no_audio:
         for extra in (float(x) for x in args.more_targets.split(",") if x.strip()):
             print(duration_summary(extra, sps, voice))
