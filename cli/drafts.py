@@ -15,7 +15,8 @@ import typer
 from cli.common import AsUser, echo, ensure_db
 from domain.drafts import Channel
 from domain.errors import InvalidInput
-from domain.intake import CleaningNeedsConfirmation, DraftAllBoilerplate, IntakeResult, TitleNeeded
+from domain.intake import IntakeResult
+from domain.intake_policy import CleaningNeedsConfirmation, DraftAllBoilerplate, TitleNeeded
 from services import drafts as draft_service
 from services import intake
 from services.runtime import object_store, session

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from domain.drafts import DraftRevision, SourceKind, decode_text
 from domain.freshness import FreshnessWarning, freshness_warnings
-from domain.intake import IntakeResult, IntakeRules, clean_intake, kept_lines_of, parse_rules
+from domain.intake import IntakeResult, IntakeRules, clean_intake, parse_rules
+from domain.intake_policy import kept_lines_of
 from prompts import load_data
 from settings import get_settings
 from storage.objects import ObjectStore

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.errors import DomainError, InvalidInput, NotFound
-from domain.intake import CleaningNeedsConfirmation, DraftAllBoilerplate, TitleNeeded
+from domain.intake_policy import CleaningNeedsConfirmation, DraftAllBoilerplate, TitleNeeded
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus
 from engines.errors import EngineError

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.drafts import draft_app
-from domain.intake import CleaningNeedsConfirmation, DraftAllBoilerplate, TitleNeeded
+from domain.intake_policy import CleaningNeedsConfirmation, DraftAllBoilerplate, TitleNeeded
 from services import drafts as draft_service
 from services import intake
 from services.runtime import object_store, session
