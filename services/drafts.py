@@ -34,7 +34,8 @@ from domain.drafts import (
     validate_metadata,
 )
 from domain.errors import Forbidden, InvalidInput
-from domain.intake import IntakeResult, apply_intake, kept_lines_note, kept_lines_of
+from domain.intake import IntakeResult
+from domain.intake_policy import apply_intake, kept_lines_note, kept_lines_of
 from domain.languages import SOURCE_LANGUAGE, draft_languages
 from domain.priority import parse_priority
 from engines import asr, ffmpeg

@@ -342,6 +342,7 @@ from storage import (  # noqa: E402,F401
     models_credentials,
     models_devices,
     models_feedback,
+    models_intake,
     models_programs,
     models_reports,
 )

@@ -22,10 +22,11 @@ from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus, VariantStatus, build_manifest
 from domain.priority import Priority
 from domain.speech import estimate_speech_seconds
-from engines import audio, slides, summarize, textnorm, translate, voices
+from engines import audio, slides, textnorm, translate, voices
 from engines.errors import SummaryError, VoiceUnavailable
 from engines.registry import Task, load_registry
 from prompts import load_prompt
+from services import framing
 from services.runtime import object_store, session
 from settings import get_settings
 from storage.models import AssetRecord, RecordingRecord, TranslationRecord
@@ -35,9 +36,9 @@ from tasks.retry import retry_if_transient
 from tasks.translating import machine_translate
 
 SCRIPT_PROMPT = ("loudspeaker_script", 1)
+URGENT_PROMPT = ("loudspeaker_script/urgent", 1)  # "Thông báo khẩn!" twice, the key instruction repeated
 OPENING = "Kính thưa bà con nhân dân!"
 CLOSING = "Trân trọng thông báo!"
-DEFAULT_ANNOUNCER = "Đài Truyền thanh"
 
 _RETRY = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
 
@@ -149,18 +150,17 @@ def write_texts(package_id: int, language: str) -> bool:
         logger.info("variant %s blocked: %s", language, reason)
         return False
 
-    prompt = load_prompt(*SCRIPT_PROMPT)
-    frame = dict(opening=OPENING, announcer=rev.content.requesting_unit or DEFAULT_ANNOUNCER,
-                 title=rev.content.title.rstrip(". "), closing=CLOSING)
+    urgent = rev.content.priority is Priority.KHAN_CAP
+    prompt = load_prompt(*(URGENT_PROMPT if urgent else SCRIPT_PROMPT))
+    with session() as s:  # the station of the target area opens the bulletin
+        announcer = framing.announcer(s, list(rev.content.area_codes), requesting_unit=rev.content.requesting_unit)
+    frame = dict(opening=OPENING, announcer=announcer, title=rev.content.title.rstrip(". "), closing=CLOSING)
+    if urgent:
+        frame["key"] = ""
     sps = settings.speech_syllables_per_second
-    frame_seconds = summarize.speech_seconds(prompt.render(body="", **frame), syllables_per_second=sps)
     model = load_registry().pick(Task.SUMMARIZE, SOURCE_LANGUAGE)
     try:
-        summary = summarize.summarize_with(
-            model, rev.content.body, max_seconds=max(settings.script_seconds - frame_seconds, 10.0),
-            board_lines=settings.board_lines, max_new_tokens=settings.summary_max_tokens,
-            syllables_per_second=sps,
-        )
+        summary = framing.framed_summary(model, rev.content.body, prompt, frame, settings)
     except SummaryError as exc:
         if model.backend == "extractive":
             raise

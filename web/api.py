@@ -61,6 +61,8 @@ class DraftIn(BaseModel):
     embargo_at: datetime | None = None
     expires_at: datetime | None = None
     produce: bool = False
+    confirm_cleaning: bool = False  # accept that intake cleaning removed more than half of the lines
+    keep_lines: list[int] = Field(default=[], max_length=500)  # lines kept although a cleaning rule matched
 
 
 class ApproveIn(BaseModel):
@@ -95,7 +97,8 @@ def create_draft(request: Request, body: DraftIn, username: ApiUser) -> dict[str
         rev = draft_service.submit_text_draft(s, object_store(), draft_service.DraftRequest(
             title=body.title, body=body.body, area_codes=body.areas, languages=body.languages,
             priority=body.priority, author=user.username, source_ref=body.source_ref,
-            requesting_unit=body.requesting_unit, embargo_at=body.embargo_at, expires_at=body.expires_at))
+            requesting_unit=body.requesting_unit, embargo_at=body.embargo_at, expires_at=body.expires_at,
+            confirm_cleaning=body.confirm_cleaning, keep_lines=tuple(body.keep_lines)))
     if body.produce:
         request.app.state.flows.produce(rev.draft_id, user.username)
     return {"id": rev.draft_id, "revision": rev.number, "content_hash": rev.content.content_hash()}

@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.drafts import DraftRevision
 from domain.errors import ApprovalRefused, DomainError, InvalidInput, InvalidTransition, ManifestMismatch, NotFound
-from domain.intake import CleaningNeedsConfirmation, DraftAllBoilerplate, IntakeResult, TitleNeeded
+from domain.intake import IntakeResult
+from domain.intake_policy import CleaningNeedsConfirmation, DraftAllBoilerplate, TitleNeeded
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus
 from engines.errors import EngineError
@@ -142,8 +143,10 @@ def _draft_page(request: Request, draft_id: int, edit_form: dict[str, str] | Non
         rejections = draft_rejections(s, draft_id)
         for r in rejections:
             r["at"] = r["at"].replace(tzinfo=r["at"].tzinfo or UTC).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
+        warnings = [w.text(lang_of(request)) for w in intake.freshness_of(object_store(), rev)]
         return render(request, "draft.html", status_code=status_code, rev=rev, pkgs=pkgs, can_produce=can_produce,
                       can_edit=can_edit, rejections=rejections, removed=report.removed if report else (),
+                      warnings=warnings,
                       language_names=[language_name(lang_of(request), c) for c in rev.content.languages],
                       edit_form=edit_form or {"title": rev.content.title, "body": rev.content.body},
                       recording_url=f"/drafts/{draft_id}/recording" if rev.source_key and
@@ -223,7 +226,9 @@ def package_page(request: Request, package_id: int) -> Response:
         state = approval_service.approval_state(s, package_id)
         remaining = [f"{translate(lang_of(request), 'lvl_' + r.level.value)} · {r.area_code}" for r in state.remaining]
         device_rows = device_status_block(s, package_id, v, areas)
-    order = {"script": 0, "audio": 1, "board_text": 2, "slide": 3}
+        revision = drafts.revision_by_id(s, packages.get_package(s, package_id).revision_id)
+    warnings = [w.text(lang_of(request)) for w in intake.freshness_of(store, revision)]
+    order = {"script": 0, "speech_text": 1, "audio": 2, "board_text": 3, "slide": 4}
     v["variants"].sort(key=lambda var: (var["language"] != SOURCE_LANGUAGE, var["language"]))
     lang = lang_of(request)
     refusal = officer_message(lang, refusal, fallback="err_generic_refused") if refusal else None
@@ -234,7 +239,7 @@ def package_page(request: Request, package_id: int) -> Response:
         var["language_name"] = language_name(lang, var["language"])
         var["assets"].sort(key=lambda a: order.get(a["kind"], 9))
         for a in var["assets"]:
-            if a["kind"] in ("script", "board_text"):
+            if a["kind"] in ("script", "speech_text", "board_text"):
                 a["text"] = store.get_bytes(a["key"]).decode("utf-8")
     for a in v["approvals"]:
         a["at"] = datetime.fromisoformat(a["at"]).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
@@ -242,7 +247,7 @@ def package_page(request: Request, package_id: int) -> Response:
         r["at"] = datetime.fromisoformat(r["at"]).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
     prefect_ui = os.environ.get("PREFECT_UI_URL", "").rstrip("/")
     return render(request, "package.html", v=v, can_approve=can_approve, refusal=refusal, remaining=remaining,
-                  can_withdraw=can_withdraw, prefect_ui=prefect_ui, device_rows=device_rows)
+                  can_withdraw=can_withdraw, prefect_ui=prefect_ui, device_rows=device_rows, warnings=warnings)
 
 
 def device_status_block(s: Session, package_id: int, v: dict[str, object], areas: list[str]) -> dict[str, object]:

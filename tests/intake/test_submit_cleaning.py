@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from cli.drafts import draft_app
-from cli.main import seed_demo_users
-from domain.intake import CleaningNeedsConfirmation, DraftAllBoilerplate, TitleNeeded
+from domain.intake_policy import CleaningNeedsConfirmation, DraftAllBoilerplate, TitleNeeded
 from services import drafts as draft_service
 from services import intake
 from services.runtime import object_store, session
-from settings import get_settings
-from storage.migrate import upgrade
-from storage.repositories import areas, audit, drafts
+from storage.repositories import audit, drafts
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -33,13 +30,6 @@ ARTICLE = "\n".join((
 ))
 
 
-@pytest.fixture
-def app(bantin_env: Path) -> Iterator[Path]:
-    upgrade(get_settings().database_url)
-    with session() as s:
-        areas.upsert_areas(s, areas.read_area_csv())
-        seed_demo_users(s)
-    yield bantin_env
 
 
 def request(**kw: object) -> draft_service.DraftRequest:
@@ -134,3 +124,18 @@ def test_cli_prints_what_was_removed_and_refuses_without_yes(app: Path, tmp_path
     confirmed = runner.invoke(draft_app, ["submit", str(heavy), "--area", "29377", "--as", "demo-editor", "--yes"])
     assert confirmed.exit_code == 0, confirmed.output
     assert draft_count() == 2
+
+
+def test_old_news_is_flagged_when_submitted_and_shown(app: Path, tmp_path: Path) -> None:
+    page = Path(__file__).parents[1] / "data" / "intake" / "23-quyet-dinh-cu.raw.txt"
+    result = runner.invoke(draft_app, ["submit", str(page), "--area", "29377", "--as", "demo-editor", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "article date (from its dateline): 2011-05-16" in result.output
+    assert "WARNING: Possibly old news: the newest date in the bulletin is 20/05/2011" in result.output
+    fresh = tmp_path / "fresh.txt"
+    fresh.write_text(f"Họp dân thôn Đông bàn làm đường giao thông\nThôn Đông họp dân lúc 19 giờ ngày "
+                     f"{datetime.now(UTC) + timedelta(days=3):%d/%m/%Y} tại nhà văn hóa thôn.", encoding="utf-8")
+    ok = runner.invoke(draft_app, ["submit", str(fresh), "--area", "29377", "--as", "demo-editor"])
+    assert ok.exit_code == 0 and "WARNING" not in ok.output
+    shown = runner.invoke(draft_app, ["show", "1"])
+    assert "WARNING: Possibly old news" in shown.output

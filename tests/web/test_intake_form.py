@@ -10,6 +10,7 @@ from settings import get_settings
 from storage.repositories import drafts
 from tests.web.test_authz import RecordingFlows, csrf_of, login
 from web.app import create_app
+from web.security import issue_api_token
 
 pytestmark = pytest.mark.integration
 
@@ -62,3 +63,34 @@ def test_missing_title_is_highlighted(web_home: Path) -> None:
                                             "priority": "thuong", "csrf": csrf})
         assert resp.status_code == 422
         assert 'class="invalid" aria-invalid="true"' in resp.text
+
+
+def test_old_news_warning_on_the_draft_page(web_home: Path) -> None:
+    app = create_app(get_settings())
+    app.state.flows = RecordingFlows()
+    page = (Path(__file__).parents[1] / "data" / "intake" / "23-quyet-dinh-cu.raw.txt").read_text(encoding="utf-8")
+    with TestClient(app, follow_redirects=False) as client:
+        csrf = login(client, "editor_daloc")
+        resp = client.post("/drafts", data={"title": "", "body": page, "area": "29377", "languages": "vi",
+                                            "priority": "thuong", "csrf": csrf, "confirm_cleaning": "1"})
+        assert resp.status_code == 303, resp.text[:400]
+        shown = client.get(resp.headers["location"]).text
+        assert 'class="flash error freshness" role="alert">Tin có thể đã cũ: ngày mới nhất trong bản tin là ' \
+               '20/05/2011' in shown
+
+
+def test_api_asks_for_confirmation_of_heavy_cleaning(web_home: Path) -> None:
+    app = create_app(get_settings())
+    app.state.flows = RecordingFlows()
+    with TestClient(app) as client:
+        headers = {"Authorization": "Bearer " + issue_api_token(app.state.secret, "editor_daloc")}
+        body = {"title": "", "body": PAGE, "areas": ["29377"]}
+        refused = client.post("/api/v1/drafts", json={**body, "title": "Lịch cắt điện thôn Đông"}, headers=headers)
+        assert refused.status_code == 422 and "more than half" in refused.text
+        made = client.post("/api/v1/drafts", json={**body, "title": "Lịch cắt điện thôn Đông ngày 10/12/2026",
+                                                   "confirm_cleaning": True, "keep_lines": [7]}, headers=headers)
+        assert made.status_code == 201, made.text
+        with session() as s:
+            rev = drafts.latest_revision(s, made.json()["id"])
+        assert rev.content.body.split("\n") == [
+            "Điện lực xã cắt điện thôn Đông từ 7 giờ đến 11 giờ ngày 10/12/2026 để sửa đường dây.", "Nguyễn Văn An"]
