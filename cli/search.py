@@ -49,11 +49,6 @@ def register(app: typer.Typer) -> None:
         from services.runtime import session
 
         ensure_db()
-        if area:
-            from services.areas import code_from_option
-
-            with session() as s:
-                area = code_from_option(s, area)
         req = SearchRequest(text=text, exact=exact, area=area, date_from=parse_day(date_from, "--from"),
                             date_to=parse_day(date_to, "--to"), language=lang, priority=priority, channel=channel,
                             page=page, per_page=limit)

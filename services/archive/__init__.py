@@ -97,12 +97,14 @@ def _facets(s: Session, req: SearchRequest, visible: set[str] | None) -> FacetFi
             return None
         facets = facets.with_group(f"_u{c}" for c in sorted(roots))
     if req.area:
-        code = req.area.strip()
+        code = area_service.code_from_option(s, req.area)  # a code, or a name ("Châu Thành, Vĩnh Long")
         chain = archive.area_chain(s, code) if code.isdigit() and len(code) <= 5 else None
         if chain is None:
             raise InvalidInput(f"unknown area code '{code[:20]}' (see 'bantin areas list')")
-        older = area_service.archive_codes(s, code)  # old units it absorbed, or what an old unit became
-        facets = facets.with_group([*area_filter_tokens(code, chain), *(f"_u{c}" for c in sorted(older))])
+        toks = area_filter_tokens(code, chain)
+        for other in sorted(area_service.archive_codes(s, code)):  # old units it absorbed, or what it became
+            toks += area_filter_tokens(other, archive.area_chain(s, other) or [])
+        facets = facets.with_group(toks)
     if req.language:
         lang = req.language.strip().lower()
         if lang not in LANGUAGES and lang not in asr.WHISPER_LANGUAGES:
