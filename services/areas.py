@@ -77,9 +77,16 @@ def search(session: Session, query: str) -> list[tuple[Area, str]]:
             for a in find_areas(query, tree)[:MAX_MATCHES]]
 
 
+def children(session: Session, code: str | None) -> list[Area]:
+    """The current units under ``code`` (provinces for None), by code."""
+    tree = auth.area_tree(session)
+    return sorted((a for a in tree.values() if a.parent_code == code), key=lambda a: a.code)
+
+
 def display_name(area: Area) -> str:
-    """``"Xã Châu Thành (gồm xã Đa Lộc, xã Song Lộc cũ…)"`` for a commune that absorbed others."""
-    return label(area, areas.read_conversion())
+    """``"Xã Châu Thành (gồm xã Đa Lộc, xã Mỹ Chánh cũ…)"`` for a commune that absorbed others; provinces and
+    hamlets keep their plain name."""
+    return label(area, areas.read_conversion()) if area.level is AreaLevel.COMMUNE else area.name
 
 
 def archive_codes(session: Session, code: str) -> set[str]:
