@@ -20,6 +20,7 @@ from storage.migrate import upgrade
 from storage.repositories import archive, areas
 from storage.search import IndexDoc, backend_for
 from storage.search import sqlite as sqlite_search
+from tests.legacy_areas import insert_legacy_areas
 
 # (key, area, language, priority, channels, date, title, text)
 CORPUS = [
@@ -220,8 +221,9 @@ def test_upgrading_postgresql_adds_word_pairs_to_entries_indexed_before(database
     old_upsert = text("INSERT INTO archive_fts(doc_key, folded, exact) VALUES (:k, CAST(:f AS tsvector), "
                       "CAST(:e AS tsvector))")  # what the old code wrote: words and facets only
     monkeypatch.setattr(pg, "UPSERT", old_upsert)
+    with engine.begin() as conn:
+        insert_legacy_areas(conn)
     with session_scope(engine) as s:
-        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
         archive.upsert_entry(s, archive.EntryData(
             kind="recording", language="vi", title="ghi âm", sections=[{"kind": "transcript",
                                                                         "text": "UBND xã Đa Lộc thông báo"}],
