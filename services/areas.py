@@ -89,6 +89,24 @@ def display_name(area: Area) -> str:
     return label(area, areas.read_conversion()) if area.level is AreaLevel.COMMUNE else area.name
 
 
+def area_names(session: Session, codes: list[str]) -> list[str]:
+    """Names for codes items were filed under: a current unit's name, or for a unit retired in 2025 both
+    names (``"Xã Đa Lộc (nay thuộc Xã Châu Thành)"``); an unknown code stays as it is."""
+    tree = auth.area_tree(session)
+    retired = areas.retired_areas(session) if any(c not in tree for c in codes) else {}
+    out = []
+    for code in codes:
+        if code in tree:
+            out.append(tree[code].name)
+        elif code in retired:
+            old, now = retired[code]
+            current = ", ".join(tree[c].name for c in now if c in tree)
+            out.append(f"{old.name} (nay thuộc {current})" if current else old.name)
+        else:
+            out.append(code)
+    return out
+
+
 def archive_codes(session: Session, code: str) -> set[str]:
     """Other codes an archive search for area ``code`` covers once the installation is on today's units:
     for a current unit the old units it absorbed, for an old (retired) unit the current units it became.

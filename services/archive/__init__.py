@@ -161,6 +161,7 @@ def search_archive(s: Session, req: SearchRequest, *, visible: set[str] | None =
         status, manifest = live.get(rec.package_id, (rec.status, None)) if rec.package_id else (rec.status, None)
         item = _item(rec, query, status)
         item["plays"] = play_summary([p for p in plays if p.manifest_hash == manifest], rec.language)
+        item["area_names"] = area_service.area_names(s, item["areas"])  # old units with what they are now
         items.append(item)
     return SearchResults(query, items, len(hits), len(hits) >= CANDIDATES, page, per_page)
 

@@ -252,3 +252,6 @@ def test_after_the_2025_move_a_commune_finds_what_was_filed_under_the_units_it_a
     assert set(found(db, area="Châu Thành, Vĩnh Long")) == chau_thanh
     assert set(found(db, area="29377")) == {"tiem", "khmer", "tinh", "old"}  # the old code finds its successor's
     assert set(found(db, area="02200")) == {"tq"}  # Tuyên Quang: untouched by Vĩnh Long's history
+    khmer = next(i for i in search_archive(db, SearchRequest(text="", area="29374"), now=NOW).items
+                 if i["source"] == "khmer")
+    assert khmer["areas"] == ["29377"] and khmer["area_names"] == ["Xã Đa Lộc (nay thuộc Xã Châu Thành)"]
