@@ -72,9 +72,11 @@ def search(session: Session, query: str) -> list[tuple[Area, str]]:
     """Areas a name matches, each with a label for pickers: ``"29374 Xã Châu Thành (Tỉnh Vĩnh Long)"``,
     and for a merged commune the old units it absorbed."""
     tree = auth.area_tree(session)
-    table = areas.read_conversion()
-    return [(a, f"{describe(a, tree)} — {label(a, table)}" if label(a, table) != a.name else describe(a, tree))
-            for a in find_areas(query, tree)[:MAX_MATCHES]]
+    found = []
+    for area in find_areas(query, tree)[:MAX_MATCHES]:
+        named = display_name(area)
+        found.append((area, f"{describe(area, tree)} — {named}" if named != area.name else describe(area, tree)))
+    return found
 
 
 def children(session: Session, code: str | None) -> list[Area]:
