@@ -8,7 +8,6 @@ import typer
 from cli.common import AsUser, echo, ensure_db
 from services import areas as area_service
 from services.runtime import session
-from storage.repositories import areas
 
 areas_app = typer.Typer(help="Administrative areas (two tiers since July 2025: province, commune).",
                         no_args_is_help=True)
@@ -23,9 +22,9 @@ def areas_list(
     ensure_db()
     with session() as s:
         code = area_service.resolve(s, parent).code if parent else None
-        for a in areas.children(s, code):
+        for a in area_service.children(s, code):
             langs = f"  [{','.join(a.languages)}]" if a.languages else ""
-            echo(f"{a.code:>5}  {a.level:<8}  {a.name}{langs}")
+            echo(f"{a.code:>5}  {a.level:<8}  {area_service.display_name(a)}{langs}")
 
 
 @areas_app.command("find")

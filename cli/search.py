@@ -49,11 +49,6 @@ def register(app: typer.Typer) -> None:
         from services.runtime import session
 
         ensure_db()
-        if area:
-            from services.areas import code_from_option
-
-            with session() as s:
-                area = code_from_option(s, area)
         req = SearchRequest(text=text, exact=exact, area=area, date_from=parse_day(date_from, "--from"),
                             date_to=parse_day(date_to, "--to"), language=lang, priority=priority, channel=channel,
                             page=page, per_page=limit)
@@ -69,7 +64,8 @@ def register(app: typer.Typer) -> None:
              + (" [exact]" if exact else ""))
         for item in res.items:
             flag = f"  ** {item['status'].upper()} **" if item["flagged"] else ""
-            where = ",".join(item["areas"])
+            where = ", ".join(f"{c} {n}" if n != c else c for c, n in zip(item["areas"], item["area_names"],
+                                                                           strict=True))
             what = f"package {item['package_id']}" if item["package_id"] else item["source"]
             echo(f"#{item['id']:<6} {item['broadcast_at'][:10]}  [{item['language']}]  {where}  "
                  f"{item['priority'] or '-'}  {item['title']}{flag}")

@@ -2,9 +2,9 @@
 
 A role is written ``role[:area][:language-or-level]`` and ``--role`` may be repeated::
 
-    bantin users add lan --name "Nguyễn Thị Lan" --role approver:847 --role editor:29377
-    bantin users add sokha --name "Thạch Sokha" --role translator:84:km
-    bantin users add lan --name "Nguyễn Thị Lan" --role approver --area 847      # same as approver:847
+    bantin users add lan --name "Nguyễn Thị Lan" --role approver:86 --role editor:29374
+    bantin users add sokha --name "Thạch Sokha" --role translator:86:km
+    bantin users add lan --name "Nguyễn Thị Lan" --role approver --area 86      # same as approver:86
 
 ``--area``, ``--language`` and ``--level`` fill the parts a ``--role`` leaves out. An approver's level
 defaults to its area's level. ``*`` or no area means every area. The password comes from ``--password``,
@@ -30,7 +30,8 @@ RoleOpt = Annotated[list[str], typer.Option(
                    "Roles: editor, translator, approver, admin.")]
 AreaOpt = Annotated[str | None, typer.Option(help="Area for roles given without one.")]
 LanguageOpt = Annotated[str | None, typer.Option(help="Language for translator roles given without one.")]
-LevelOpt = Annotated[str | None, typer.Option(help="commune|district|province for approver roles without one.")]
+LevelOpt = Annotated[str | None, typer.Option(help="commune|province (district in a pre-2025 tree) for approver "
+                                                   "roles without one.")]
 
 
 def parse_roles(specs: list[str], *, area: str | None, language: str | None, level: str | None) -> list[Membership]:

@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hours", help="look-ahead window in hours (1-168, default 48)")
     p.add_argument("--player", choices=PLAYERS, help="auto (ffplay/aplay if a sound device exists, else null)")
     p.add_argument("--mqtt", help="MQTT broker for emergencies, e.g. mqtt://broker.example.vn:1883")
-    p.add_argument("--mqtt-areas", action="append", help="area codes to listen on (commune, district, province)")
+    p.add_argument("--mqtt-areas", action="append", help="area codes to listen on (hamlet, commune, province)")
     p.add_argument("--slots", action="append", help="daily local times (HH:MM) to play current bulletins")
     p.add_argument("--play-on-arrival", help="play a new bulletin as soon as it arrives (true/false)")
     p.add_argument("--default-every", help="seconds between default-content plays when idle (0: back to back)")

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from domain.errors import InvalidInput
 from domain.search import fold
@@ -154,6 +155,12 @@ _TYPE_WORDS = ("thanh pho", "tinh", "dac khu", "thi tran", "thi xa", "phuong", "
                "to dan pho", "thon", "ap", "ban", "khom", "lang", "buon", "plei", "soc")
 
 
+@lru_cache(maxsize=16384)
+def _full(name: str) -> str:
+    return " ".join(fold(name).split())
+
+
+@lru_cache(maxsize=16384)
 def _bare(name: str) -> str:
     folded = " ".join(fold(name).replace("-", " ").replace(",", " ").split())
     for word in _TYPE_WORDS:
@@ -181,15 +188,15 @@ def find_areas(query: str, areas: Mapping[str, Area]) -> list[Area]:
     if not parts:
         return []
     wanted, within = _bare(parts[0]), [_bare(p) for p in parts[1:]]
-    full = " ".join(fold(parts[0]).split())
+    full = _full(parts[0])
     found = []
     for area in areas.values():
-        if _bare(area.name) != wanted and " ".join(fold(area.name).split()) != full:
+        if _bare(area.name) != wanted and _full(area.name) != full:
             continue
         names = {_bare(a.name) for a in ancestors(area.code, areas)}
         if all(w in names for w in within):
             found.append(area)
-    exact = [a for a in found if " ".join(fold(a.name).split()) == full]
+    exact = [a for a in found if _full(a.name) == full]
     chosen = exact or found
     return sorted(chosen, key=lambda a: (a.level.rank, a.code))
 

@@ -85,6 +85,7 @@ def migrate_to_2025(session: Session, *, actor: str, assign: dict[str, str] | No
     for code in retiring:
         areas.retire(session, code, list(successors(code, stored, table, plan.moves)))
     session.flush()
+    session.info.pop("bantin.area_tree", None)  # the per-session tree (services.auth) is the old one
     audit.record(session, actor=actor, action="areas.migrate", entity="areas", entity_id=TARGET,
                  uses=uses, changed=changed, moves=plan.moves, assigned=assign or {}, retired=len(retiring))
     return MigrationReport(dry_run=False, changed=changed, **report)  # type: ignore[arg-type]

@@ -72,14 +72,41 @@ def search(session: Session, query: str) -> list[tuple[Area, str]]:
     """Areas a name matches, each with a label for pickers: ``"29374 Xã Châu Thành (Tỉnh Vĩnh Long)"``,
     and for a merged commune the old units it absorbed."""
     tree = auth.area_tree(session)
-    table = areas.read_conversion()
-    return [(a, f"{describe(a, tree)} — {label(a, table)}" if label(a, table) != a.name else describe(a, tree))
-            for a in find_areas(query, tree)[:MAX_MATCHES]]
+    found = []
+    for area in find_areas(query, tree)[:MAX_MATCHES]:
+        named = display_name(area)
+        found.append((area, f"{describe(area, tree)} — {named}" if named != area.name else describe(area, tree)))
+    return found
+
+
+def children(session: Session, code: str | None) -> list[Area]:
+    """The current units under ``code`` (provinces for None), by code."""
+    tree = auth.area_tree(session)
+    return sorted((a for a in tree.values() if a.parent_code == code), key=lambda a: a.code)
 
 
 def display_name(area: Area) -> str:
-    """``"Xã Châu Thành (gồm xã Đa Lộc, xã Song Lộc cũ…)"`` for a commune that absorbed others."""
-    return label(area, areas.read_conversion())
+    """``"Xã Châu Thành (gồm xã Đa Lộc, xã Mỹ Chánh cũ…)"`` for a commune that absorbed others; provinces and
+    hamlets keep their plain name."""
+    return label(area, areas.read_conversion()) if area.level is AreaLevel.COMMUNE else area.name
+
+
+def area_names(session: Session, codes: list[str]) -> list[str]:
+    """Names for codes items were filed under: a current unit's name, or for a unit retired in 2025 both
+    names (``"Xã Đa Lộc (nay thuộc Xã Châu Thành)"``); an unknown code stays as it is."""
+    tree = auth.area_tree(session)
+    retired = areas.retired_areas(session) if any(c not in tree for c in codes) else {}
+    out = []
+    for code in codes:
+        if code in tree:
+            out.append(tree[code].name)
+        elif code in retired:
+            old, now = retired[code]
+            current = ", ".join(tree[c].name for c in now if c in tree)
+            out.append(f"{old.name} (nay thuộc {current})" if current else old.name)
+        else:
+            out.append(code)
+    return out
 
 
 def archive_codes(session: Session, code: str) -> set[str]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from domain.errors import InvalidInput, NotFound
 from domain.packages import PackageStatus
 from domain.priority import Priority
+from services import areas as area_service
 from services import auth
 from services.devices import area_chain, area_map
 from storage.models import DraftRevisionRecord
@@ -42,7 +43,7 @@ def set_default_content(session: Session, *, area_code: str, package_ids: list[i
     ids = list(dict.fromkeys(package_ids))
     if len(ids) > MAX_PACKAGES:
         raise InvalidInput(f"{len(ids)} packages given; default content holds at most {MAX_PACKAGES}")
-    chain = set(area_chain(area_code, all_areas))
+    chain = area_service.with_old_codes(session, set(area_chain(area_code, all_areas)))  # and units it absorbed
     for package_id in ids:
         pkg = packages.get_package(session, package_id)
         rev = session.get(DraftRevisionRecord, pkg.revision_id)

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from domain.feeds import FeedEntry
 from domain.packages import AssetKind, PackageStatus, VariantStatus
+from services import areas as area_service
 from services.devices import area_chain, area_languages, area_map
 from storage.models import AssetRecord, DraftRevisionRecord, PackageRecord, VariantRecord
 from storage.objects import LocalObjectStore, ObjectStore
@@ -26,7 +27,7 @@ def feed_entries(s: Session, store: ObjectStore, area_code: str, base_url: str) 
     all_areas = area_map(s)
     if area_code not in all_areas:
         raise NotFound(f"unknown area {area_code}")
-    chain = set(area_chain(area_code, all_areas))
+    chain = area_service.with_old_codes(s, set(area_chain(area_code, all_areas)))  # and units it absorbed
     languages = area_languages(area_code, all_areas)
     now = datetime.now(UTC)
     rows = s.execute(select(PackageRecord, DraftRevisionRecord)

@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.areas import AreaLevel
 from domain.programs import VN_TZ
 from domain.schedules import FileRef, ScheduleItem
 from storage.models_programs import AreaProfileRecord, ProgramEditionRecord, ProgramRecord
+from storage.repositories import areas
 from storage.repositories import programs as repo
 
 
@@ -31,6 +33,9 @@ def program_items(session: Session, area_code: str, languages: tuple[str, ...], 
     """
     from services.runtime import object_store  # the process-wide store (S3 hands out presigned URLs)
 
+    here = areas.get_area(session, area_code)
+    if here.level is AreaLevel.HAMLET and here.parent_code:  # editions are built per commune: a hamlet's
+        area_code = here.parent_code  # loudspeakers air its commune's programmes
     editions = repo.editions_between(session, area_codes=[area_code], languages=list(languages), start=start,
                                      end=end, status="published")
     if not editions:

@@ -53,6 +53,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+AREA_CODE = String(16).with_variant(String(5), "sqlite")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
@@ -61,7 +64,8 @@ class Base(DeclarativeBase):
 class AreaRecord(Base):
     __tablename__ = "areas"
 
-    code: Mapped[str] = mapped_column(String(16), primary_key=True)  # 16: hamlet codes (29374-01)
+    # 16: hamlet codes (29374-01). SQLite ignores VARCHAR lengths, so its tables keep the 5 they were made with.
+    code: Mapped[str] = mapped_column(AREA_CODE, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     level: Mapped[str] = mapped_column(String(16))
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
@@ -241,7 +245,7 @@ class ApprovalRecord(Base):
     # The capacity the approver acted in (their membership's level and area; NULL area: everywhere).
     # Recorded so a later change of memberships cannot rewrite which requirements were met.
     level: Mapped[str | None] = mapped_column(String(16))
-    area_code: Mapped[str | None] = mapped_column(String(16))
+    area_code: Mapped[str | None] = mapped_column(AREA_CODE)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

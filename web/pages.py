@@ -18,6 +18,7 @@ from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus
 from engines.errors import EngineError
 from services import approvals as approval_service
+from services import areas as area_service
 from services import auth, intake
 from services import drafts as draft_service
 from services import translations as translation_service
@@ -76,9 +77,13 @@ async def draft_create(request: Request) -> Response:
     form = await checked_form(request)
     upload = (await request.form()).get("recording")
     has_recording = upload is not None and not isinstance(upload, str) and bool(upload.filename)
-    areas = [a.strip() for a in form.get("area", "").split(",") if a.strip()]
     with session() as s:
         user = session_user(request, s)
+        try:  # codes, or names ("Châu Thành, Vĩnh Long"; several separated by ';')
+            areas = area_service.codes_from_option(s, form.get("area", ""))
+        except DomainError as exc:
+            flash(request, "error", str(exc))
+            return render(request, "draft_new.html", status_code=422, form=form)
         require(s, user, "draft.create", area_codes=areas)
         username = user.username
     keep = tuple(int(v) for v in (await request.form()).getlist("keep") if isinstance(v, str) and v.isdigit())

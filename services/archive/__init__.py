@@ -97,12 +97,14 @@ def _facets(s: Session, req: SearchRequest, visible: set[str] | None) -> FacetFi
             return None
         facets = facets.with_group(f"_u{c}" for c in sorted(roots))
     if req.area:
-        code = req.area.strip()
+        code = area_service.code_from_option(s, req.area)  # a code, or a name ("Châu Thành, Vĩnh Long")
         chain = archive.area_chain(s, code) if code.isdigit() and len(code) <= 5 else None
         if chain is None:
             raise InvalidInput(f"unknown area code '{code[:20]}' (see 'bantin areas list')")
-        older = area_service.archive_codes(s, code)  # old units it absorbed, or what an old unit became
-        facets = facets.with_group([*area_filter_tokens(code, chain), *(f"_u{c}" for c in sorted(older))])
+        toks = area_filter_tokens(code, chain)
+        for other in sorted(area_service.archive_codes(s, code)):  # old units it absorbed, or what it became
+            toks += area_filter_tokens(other, archive.area_chain(s, other) or [])
+        facets = facets.with_group(toks)
     if req.language:
         lang = req.language.strip().lower()
         if lang not in LANGUAGES and lang not in asr.WHISPER_LANGUAGES:
@@ -159,6 +161,7 @@ def search_archive(s: Session, req: SearchRequest, *, visible: set[str] | None =
         status, manifest = live.get(rec.package_id, (rec.status, None)) if rec.package_id else (rec.status, None)
         item = _item(rec, query, status)
         item["plays"] = play_summary([p for p in plays if p.manifest_hash == manifest], rec.language)
+        item["area_names"] = area_service.area_names(s, item["areas"])  # old units with what they are now
         items.append(item)
     return SearchResults(query, items, len(hits), len(hits) >= CANDIDATES, page, per_page)
 

@@ -20,6 +20,7 @@ from storage.migrate import upgrade
 from storage.repositories import archive, areas
 from storage.search import IndexDoc, backend_for
 from storage.search import sqlite as sqlite_search
+from tests.legacy_areas import insert_legacy_areas
 
 # (key, area, language, priority, channels, date, title, text)
 CORPUS = [
@@ -227,8 +228,9 @@ def test_upgrading_postgresql_adds_word_pairs_to_entries_indexed_before(database
     old_upsert = text("INSERT INTO archive_fts(doc_key, folded, exact) VALUES (:k, CAST(:f AS tsvector), "
                       "CAST(:e AS tsvector))")  # what the old code wrote: words and facets only
     monkeypatch.setattr(pg, "UPSERT", old_upsert)
+    with engine.begin() as conn:
+        insert_legacy_areas(conn)
     with session_scope(engine) as s:
-        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
         archive.upsert_entry(s, archive.EntryData(
             kind="recording", language="vi", title="ghi âm", sections=[{"kind": "transcript",
                                                                         "text": "UBND xã Đa Lộc thông báo"}],
@@ -241,3 +243,22 @@ def test_upgrading_postgresql_adds_word_pairs_to_entries_indexed_before(database
         assert found(s, '"xa da loc"') == ["old"] and found(s, '"ubnd xa"*') == ["old"]
         assert found(s, '"da xa"') == [] and found(s, "da loc") == ["old"]
     engine.dispose()
+
+
+def test_after_the_2025_move_a_commune_finds_what_was_filed_under_the_units_it_absorbed(db: Session) -> None:
+    from services.area_migration import migrate_to_2025
+
+    assert set(found(db, area="29377")) == {"tiem", "khmer", "tinh"}  # before: Đa Lộc and Trà Vinh-wide items
+    report = migrate_to_2025(db, actor="root", dry_run=False, now=NOW)
+    assert report.written and report.retired > 0
+    db.flush()
+    # Xã Châu Thành (Vĩnh Long) absorbed Đa Lộc, Mỹ Chánh and the old town of Châu Thành: their items, and
+    # Trà Vinh-wide ones broadcast there, are its history; items keep the codes they were filed under.
+    chau_thanh = {"tiem", "khmer", "bao", "old", "tinh"}
+    assert set(found(db, area="29374")) == chau_thanh
+    assert set(found(db, area="Châu Thành, Vĩnh Long")) == chau_thanh
+    assert set(found(db, area="29377")) == {"tiem", "khmer", "tinh", "old"}  # the old code finds its successor's
+    assert set(found(db, area="02200")) == {"tq"}  # Tuyên Quang: untouched by Vĩnh Long's history
+    khmer = next(i for i in search_archive(db, SearchRequest(text="", area="29374"), now=NOW).items
+                 if i["source"] == "khmer")
+    assert khmer["areas"] == ["29377"] and khmer["area_names"] == ["Xã Đa Lộc (nay thuộc Xã Châu Thành)"]

@@ -26,6 +26,7 @@ from storage.migrate import upgrade
 from storage.models import UserRecord, VariantRecord
 from storage.objects import LocalObjectStore
 from storage.repositories import areas, audit, drafts, packages, users
+from tests.legacy_areas import insert_legacy_areas
 
 pytestmark = pytest.mark.integration
 
@@ -299,14 +300,9 @@ def test_emergency_template_fast_path(engine: Engine, tmp_path: Path) -> None:
 def test_migration_moves_roles_into_memberships_and_chains_old_audit_rows(database_url: str) -> None:
     upgrade(database_url, "0001")
     eng = make_engine(database_url)
-    tree = areas.read_area_csv(seed=areas.LEGACY_SEED)
     now = datetime.now(UTC)
-    with eng.begin() as conn:  # the columns areas had at 0001 (the models describe the head)
-        conn.execute(text("INSERT INTO areas (code, name, level, parent_code, languages) "
-                          "VALUES (:code, :name, :level, :parent, :languages)"),
-                     [{"code": a.code, "name": a.name, "level": a.level.value, "parent": a.parent_code,
-                       "languages": json.dumps(list(a.languages))}
-                      for a in sorted(tree.values(), key=lambda a: a.level.rank)])
+    with eng.begin() as conn:
+        insert_legacy_areas(conn)
         conn.execute(text("INSERT INTO users (username, full_name, roles, area_code, is_demo, active, created_at) "
                           "VALUES ('old-approver', 'A', :r1, '847', false, true, :t), "
                           "('old-editor', 'E', :r2, NULL, true, true, :t)"),

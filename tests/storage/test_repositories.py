@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import String, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from domain.approvals import Decision, Role
@@ -245,10 +245,6 @@ def test_migrations_match_the_models(database_url: str) -> None:
     eng = make_engine(database_url)
     with warnings.catch_warnings(), eng.connect() as conn:
         warnings.simplefilter("ignore")  # SQLite cannot reflect expression indexes; PostgreSQL compares them
-        opts = {"include_object": include}
-        if conn.dialect.name == "sqlite":  # SQLite ignores VARCHAR lengths (0009 widens them on PostgreSQL only)
-            opts["compare_type"] = lambda _ctx, _icol, _mcol, insp, meta: not (  # type: ignore[assignment]
-                isinstance(insp, String) and isinstance(meta, String)) and None
-        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"include_object": include}), Base.metadata)
     eng.dispose()
     assert diff == []
