@@ -63,7 +63,7 @@ class ReportData:
     communes: tuple[CommuneLine, ...]
     plays_per_day: tuple[tuple[str, int], ...]
     emergency_latency_s: tuple[float, ...]
-    feedback: dict[str, int] | None
+    feedback: dict[str, Any] | None
 
 
 def resolve_period(text: str, *, today: date) -> Period:
@@ -154,7 +154,7 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         commune_lines.append(CommuneLine(code, tree[code].name, tree[parent].name if parent else "", len(ids),
                                          int(plays), round(secs / 60.0, 1), _mean(ups)))
     played_pairs = sum(b.devices_played for b in lines)
-    feedback = feedback_adapter.report_figures(s, area_code, start_utc, end_utc)
+    feedback = feedback_adapter.report_figures(s, area_code, start_utc, end_utc, now)
     headline = {
         "bulletins": len(lines), "bulletins_aired": sum(1 for b in lines if b.devices_played),
         "communes": len(communes), "communes_with_devices": sum(1 for c in communes if devices_in.get(c)),
