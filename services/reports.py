@@ -108,25 +108,33 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         return reach_cache[codes]
 
     pubs = [p for p in repo.published_between(s, start_utc, end_utc) if reached(tuple(p[4]))]
-    firsts: dict[str, list[Any]] = {}
-    for row in repo.firsts_for(s, [p[1] for p in pubs if p[1]], end_utc):
-        firsts.setdefault(row[0], []).append(row)
+    default_em = timedelta(minutes=get_settings().emergency_default_minutes)
+
+    def window_end(priority: str, expires: datetime | None, published: datetime) -> datetime:
+        return expires or published + (default_em if priority == "khan_cap" else ON_TIME_DEFAULT)
+
+    counts: dict[str, list[Any]] = {}  # manifest -> [(area, devices, on time)]
+    for manifest, area, n, on_time in repo.bulletin_area_counts(
+            s, [(p[1], p[7], window_end(p[3], p[6], p[7])) for p in pubs if p[1]], end_utc):
+        counts.setdefault(manifest, []).append((area, int(n), int(on_time or 0)))
+    emergency_firsts: dict[str, list[Any]] = {}
+    for row in repo.firsts_for(s, [p[1] for p in pubs if p[1] and p[3] == "khan_cap"], end_utc):
+        emergency_firsts.setdefault(row[0], []).append(row)
     lines: list[BulletinLine] = []
     latency: list[float] = []
-    default_em = timedelta(minutes=get_settings().emergency_default_minutes)
-    for pid, manifest, title, priority, codes, langs, expires, published, _status in pubs:
+    for pid, manifest, title, priority, codes, langs, _expires, published, _status in pubs:
         areas_hit = reached(tuple(codes))
-        target_ids = {i for c in areas_hit for i in devices_in.get(c, ())}
-        rows = [r for r in firsts.get(manifest or "", []) if r[1] in target_ids]
-        window_end = expires or published + (default_em if priority == "khan_cap" else ON_TIME_DEFAULT)
-        on_time = sum(1 for r in rows if published <= _aware(r[3]) <= window_end)
+        targets = sum(len(devices_in.get(c, ())) for c in areas_hit)
+        played = [(a, n, ok) for a, n, ok in counts.get(manifest or "", []) if a in areas_hit]
         if priority == "khan_cap":
-            latency += [max(0.0, (_aware(r[3]) - published).total_seconds()) for r in rows]
+            latency += [max(0.0, (_aware(r[3]) - published).total_seconds())
+                        for r in emergency_firsts.get(manifest or "", []) if r[2] in areas_hit]
         known = [c for c in codes if c in tree]
         widest = min(known, key=lambda c: len(repo_chain(c, parent_of))) if known else None
         lines.append(BulletinLine(pid, title, priority, tree[widest].level.value if widest else "",
                                   tuple(langs), published, len(areas_hit & communes),
-                                  len({r[2] for r in rows} & communes), len(target_ids), len(rows), on_time))
+                                  len({a for a, _, _ in played} & communes), targets,
+                                  sum(n for _, n, _ in played), sum(ok for _, _, ok in played)))
     by_priority: dict[str, tuple[int, int]] = {}
     by_language: dict[str, tuple[int, int]] = {}
     by_level: dict[str, tuple[int, int]] = {}

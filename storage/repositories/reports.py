@@ -352,3 +352,26 @@ def published_between(session: Session, start: datetime, end: datetime) -> list[
         at = r[7] if r[7].tzinfo else r[7].replace(tzinfo=UTC)
         out.append((*r[:7], at, r[8]))
     return out
+
+
+def bulletin_area_counts(session: Session, windows: list[tuple[str, datetime, datetime]],
+                         until: datetime) -> list[Any]:
+    """Per bulletin and device area: devices that first played it before ``until`` and how many of them did so
+    within the bulletin's window: (manifest hash, area code, devices, on time). ``windows`` holds (manifest hash,
+    window start, window end); the counting happens in the database (thousands of rows back, not millions)."""
+    from sqlalchemy import literal, union_all
+
+    from storage.models import UTCDateTime
+
+    out: list[Any] = []
+    for i in range(0, len(windows), 400):  # SQLite allows 500 terms in a compound SELECT
+        win = union_all(*(select(literal(h, String).label("mh"), literal(ws, UTCDateTime()).label("ws"),
+                                 literal(we, UTCDateTime()).label("we")) for h, ws, we in windows[i:i + 400])
+                        ).cte("win")
+        on_time = func.sum(case((PlayFirstRecord.first_at.between(win.c.ws, win.c.we), 1), else_=0))
+        out += session.execute(
+            select(PlayFirstRecord.manifest_hash, PlayFirstRecord.area_code, func.count(), on_time)
+            .join(win, win.c.mh == PlayFirstRecord.manifest_hash)
+            .where(PlayFirstRecord.first_at < until)
+            .group_by(PlayFirstRecord.manifest_hash, PlayFirstRecord.area_code)).all()
+    return out
