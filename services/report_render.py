@@ -32,7 +32,10 @@ TEXT = {
         "device_coverage_pct": "Tỷ lệ thiết bị đã phát (%)", "on_time_pct": "Tỷ lệ phát đúng hạn (%)",
         "minutes_aired": "Tổng số phút phát", "plays": "Tổng lượt phát",
         "emergency_p50_s": "Tin khẩn: thời gian lên sóng, trung vị (giây)",
-        "emergency_p90_s": "Tin khẩn: thời gian lên sóng, 90% (giây)", "uptime_pct": "Thời gian hoạt động thiết bị (%)",
+        "emergency_p90_s": "Tin khẩn: thời gian lên sóng, 90% (giây)",
+        "emergency_ack_p50_s": "Tin khẩn: thời gian thiết bị xác nhận, trung vị (giây)",
+        "emergency_ack_p90_s": "Tin khẩn: thời gian thiết bị xác nhận, 90% (giây)",
+        "uptime_pct": "Thời gian hoạt động thiết bị (%)",
         "figure": "Chỉ tiêu", "value": "Số liệu", "group": "Nhóm", "produced": "Phát hành", "aired": "Đã phát",
         "priority": "Mức độ", "language": "Ngôn ngữ", "level": "Cấp ban hành", "bulletin": "Bản tin",
         "published": "Phát hành lúc", "commune": "Xã, phường", "parent": "Thuộc", "minutes": "Số phút phát",
@@ -62,6 +65,8 @@ TEXT = {
         "device_coverage_pct": "Devices that aired (%)", "on_time_pct": "Aired on time (%)",
         "minutes_aired": "Minutes aired", "plays": "Plays",
         "emergency_p50_s": "Emergency time to air, median (s)", "emergency_p90_s": "Emergency time to air, p90 (s)",
+        "emergency_ack_p50_s": "Emergency time to acknowledge, median (s)",
+        "emergency_ack_p90_s": "Emergency time to acknowledge, p90 (s)",
         "uptime_pct": "Device uptime (%)",
         "figure": "Figure", "value": "Value", "group": "Group", "produced": "Published", "aired": "Aired",
         "priority": "Priority", "language": "Language", "level": "Issuing level", "bulletin": "Bulletin",
@@ -127,8 +132,8 @@ def sections(data: ReportData, lang: str = "vi") -> list[tuple[str, list[str], l
     out.append((t["s4"], [t["commune"], t["parent"], t["devices"], t["plays"], t["minutes"], t["uptime"]],
                 [[c.name, c.parent, c.devices, c.plays, c.minutes, c.uptime_pct] for c in data.communes]))
     out.append((t["s5"], [t["figure"], t["value"]],
-                [[t["emergency_p50_s"], data.headline.get("emergency_p50_s")],
-                 [t["emergency_p90_s"], data.headline.get("emergency_p90_s")],
+                [[t[k], data.headline.get(k)] for k in ("emergency_p50_s", "emergency_p90_s", "emergency_ack_p50_s",
+                                                         "emergency_ack_p90_s")] + [
                  [t["plays"], len(data.emergency_latency_s)]]))
     fb = data.feedback
     out.append((t["s6"], [t["figure"], t["value"]],

@@ -122,6 +122,13 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         emergency_firsts.setdefault(row[0], []).append(row)
     lines: list[BulletinLine] = []
     latency: list[float] = []
+    ack_latency: list[float] = []
+    emergency_pub = {p[1]: (p[7], reached(tuple(p[4]))) for p in pubs if p[1] and p[3] == "khan_cap"}
+    device_area = {d.id: d.area_code for d in devices}
+    for ack in repo.acks_of(s, list(emergency_pub)):
+        published_at, hit = emergency_pub[ack.manifest_hash]
+        if device_area.get(ack.device_id) in hit:
+            ack_latency.append(max(0.0, (_aware(ack.acked_at) - published_at).total_seconds()))
     for pid, manifest, title, priority, codes, langs, _expires, published, _status in pubs:
         areas_hit = reached(tuple(codes))
         targets = sum(len(devices_in.get(c, ())) for c in areas_hit)
@@ -173,6 +180,7 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         "minutes_aired": round(sum(v[1] for v in per_area.values()) / 60.0, 1),
         "plays": sum(per_day.values()),
         "emergency_p50_s": percentile(latency, 0.5), "emergency_p90_s": percentile(latency, 0.9),
+        "emergency_ack_p50_s": percentile(ack_latency, 0.5), "emergency_ack_p90_s": percentile(ack_latency, 0.9),
         "uptime_pct": _mean(list(uptime.values())),
     }
     return ReportData(period, tree[area_code], last, now, headline, by_priority, by_language, by_level,
