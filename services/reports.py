@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from domain.areas import Area
-from domain.errors import InvalidInput, NotFound
+from domain.errors import NotFound
 from domain.reports import Period, cut_off, descendants, leaves, parse_period, percentile, uptime_seconds
 from services import auth, feedback_adapter
 from settings import get_settings
@@ -215,7 +215,3 @@ def _uptime(s: Session, device_ids: list[int], start: datetime, end: datetime) -
         out[device_id] = 100.0 * uptime_seconds(ch, begin, end, initial) / (end - begin).total_seconds()
     return out
 
-
-def check_area(s: Session, area_code: str) -> None:
-    if area_code not in auth.area_tree(s):
-        raise InvalidInput(f"không có địa bàn mã '{area_code}'")

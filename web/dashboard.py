@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from domain.errors import DomainError, NotFound
 from domain.reports import descendants
-from services import auth, coverage, dashboard, report_charts, report_files
+from services import auth, coverage, dashboard, report_charts, report_files, rollups
 from services.rollups import Thresholds
 from services.runtime import object_store, session
 from storage.repositories import reports as repo
@@ -131,6 +131,7 @@ def reports_page(request: Request) -> Response:
 @router.post("/reports")
 async def reports_generate(request: Request) -> Response:
     form = await checked_form(request)
+    rollups.fold_all(session)  # the play logs that arrived since the flow's last run count too
     with session() as s:
         user = session_user(request, s)
         try:
