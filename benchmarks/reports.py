@@ -266,9 +266,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     lines = ["| db | what | time | ratio to baseline | goal |", "|---|---|---|---|---|"]
+    print("\n".join(lines), flush=True)
     if args.db in ("sqlite", "both"):
         path = Path(tempfile.mkdtemp(prefix="bantin-bench-reports-")) / "bench.db"
-        lines += run("sqlite", f"sqlite:///{path}", args.devices, args.plays, args.runs)
+        part = run("sqlite", f"sqlite:///{path}", args.devices, args.plays, args.runs)
+        print("\n".join(part), flush=True)
     if args.db in ("postgresql", "both"):
         name = f"bantin_bench_{uuid.uuid4().hex[:8]}"
         admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
@@ -276,7 +278,7 @@ def main() -> None:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
-            lines += run("postgresql", url, args.devices, args.plays, args.runs)
+            print("\n".join(run("postgresql", url, args.devices, args.plays, args.runs)), flush=True)
         finally:
             from storage.db import get_engine
 
@@ -284,7 +286,6 @@ def main() -> None:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -124,43 +124,39 @@ def build(s: Session, area_code: str, *, now: datetime, thresholds: Thresholds |
         raise NotFound(f"không có địa bàn mã '{area_code}'")
     parent_of = _parents(tree)
     inside = descendants(area_code, parent_of)
-    raw = [r for r in repo.device_rows(s) if r.area_code in inside]
-    states: list[DeviceState] = []
+    online_after = now - timedelta(seconds=thresholds.online_s)
+    offline_before = now - timedelta(seconds=thresholds.offline_s)
     counts = {st.value: 0 for st in DeviceState}
+    per_area: dict[str, int] = {}
     per_child: dict[str, dict[str, int]] = {}
-    toward: dict[str, str | None] = {}
-    for r in raw:  # thousands of devices: keep this loop plain
-        st = device_state(r.last_seen_at, now, online_s=thresholds.online_s, offline_s=thresholds.offline_s)
-        states.append(st)
-        counts[st.value] += 1
-        if r.area_code not in toward:
-            toward[r.area_code] = child_towards(r.area_code, area_code, parent_of)
-        child = toward[r.area_code]
+    for area, state, n in repo.device_state_counts(s, online_after, offline_before):
+        if area not in inside:
+            continue
+        counts[state] += n
+        per_area[area] = per_area.get(area, 0) + n
+        child = child_towards(area, area_code, parent_of)
         if child is not None:
-            if child not in per_child:
-                per_child[child] = {x.value: 0 for x in DeviceState}
-            per_child[child][st.value] += 1
+            per_child.setdefault(child, {x.value: 0 for x in DeviceState})[state] += n
     children = tuple(AreaSummary(code, tree[code].name, sum(c.values()), c["online"], c["stale"], c["offline"])
                      for code, c in sorted(per_child.items(), key=lambda kv: (-kv[1]["offline"], kv[0])))
     has_children = any(p == area_code for p in parent_of.values())
-    picked = [(r, st) for r, st in zip(raw, states, strict=True) if not has_children or st is not DeviceState.ONLINE]
-    picked = picked[:200]
-    low = sorted(((r, st) for r, st in zip(raw, states, strict=True)
-                  if r.free_bytes is not None and r.free_bytes < LOW_STORAGE_BYTES), key=lambda x: x[0].free_bytes)[:50]
-    since = repo.last_change_at(s, {r.id for r, _ in picked + low})
+    codes = [c for c in inside if c in per_area]
+    shown = repo.device_rows(s, area_codes=codes, seen_before=online_after if has_children else None, limit=200)
+    low = repo.device_rows(s, area_codes=codes, free_below=LOW_STORAGE_BYTES, limit=50)
+    since = repo.last_change_at(s, {r.id for r in shown + low})
 
-    def row(r: Any, st: DeviceState) -> DeviceRow:
+    def row(r: Any) -> DeviceRow:
+        st = device_state(r.last_seen_at, now, online_s=thresholds.online_s, offline_s=thresholds.offline_s)
         return DeviceRow(r.id, r.name, r.area_code, r.kind, st, r.last_seen_at, since.get(r.id), r.free_bytes,
                          r.temperature_c, r.network)
 
-    where = [(r.id, r.area_code) for r in raw]
     return Dashboard(
         area=tree[area_code], generated_at=now, counts=counts, children=children,
-        devices=tuple(row(r, st) for r, st in picked),
-        emergencies=tuple(_emergencies(s, inside, tree, where, now)),
-        programme=tuple(_programme(s, inside, tree, where, now)),
+        devices=tuple(row(r) for r in shown),
+        emergencies=tuple(_emergencies(s, inside, tree, per_area, now)),
+        programme=tuple(_programme(s, inside, tree, per_area, now)),
         queues=_queues(s, inside, area_code, now),
-        low_storage=tuple(row(r, st) for r, st in low))
+        low_storage=tuple(row(r) for r in low))
 
 
 def _targets(area_codes: list[str], inside: set[str], tree: dict[str, Area]) -> set[str]:
@@ -173,39 +169,31 @@ def _targets(area_codes: list[str], inside: set[str], tree: dict[str, Area]) -> 
     return reached & inside
 
 
-def _emergencies(s: Session, inside: set[str], tree: dict[str, Area], rows: list[tuple[int, str]],
+def _emergencies(s: Session, inside: set[str], tree: dict[str, Area], per_area: dict[str, int],
                  now: datetime) -> list[EmergencyRow]:
     default = timedelta(minutes=get_settings().emergency_default_minutes)
-    live = []
+    out = []
     for pid, manifest, title, areas, expires, published in repo.emergency_packages(
             s, published_after=now - timedelta(days=7)):
         until = expires or published + default
         if until <= now:
             continue
         reached = _targets(list(areas), inside, tree)
-        if reached:
-            live.append((pid, manifest, title, published, until, reached))
-    acks: dict[str, set[int]] = {}
-    for a in repo.acks_of(s, [m for _, m, *_ in live if m]):
-        acks.setdefault(a.manifest_hash, set()).add(a.device_id)
-    out = []
-    for pid, manifest, title, published, until, reached in live:
-        ids = {i for i, area in rows if area in reached}
-        played = {row[0] for row in repo.plays_by_device(s, manifest)} if manifest else set()
-        out.append(EmergencyRow(pid, title, published, until, len(ids), len(acks.get(manifest, set()) & ids),
-                                len(played & ids)))
+        if not reached:
+            continue
+        acked = sum(1 for a in repo.device_areas_acked(s, manifest) if a in reached) if manifest else 0
+        played = sum(1 for a in repo.device_areas_played(s, manifest) if a in reached) if manifest else 0
+        out.append(EmergencyRow(pid, title, published, until, sum(per_area.get(a, 0) for a in reached), acked,
+                                played))
     return out
 
 
-def _programme(s: Session, inside: set[str], tree: dict[str, Area], rows: list[tuple[int, str]],
+def _programme(s: Session, inside: set[str], tree: dict[str, Area], per_area: dict[str, int],
                now: datetime) -> list[ProgrammeRow]:
     today = repo.vn_day(now)
     editions = [e for e in repo.editions_on(s, today) if e.area_code in inside]
     start = repo.day_start_utc(datetime.fromisoformat(today).date())
     played = repo.plays_per_manifest_since(s, {e.manifest_hash for e in editions if e.manifest_hash}, start)
-    per_area: dict[str, int] = {}
-    for _id, area in rows:
-        per_area[area] = per_area.get(area, 0) + 1
     return [ProgrammeRow(area, tree[area].name, name, starts, lang, status, per_area.get(area, 0),
                          played.get(manifest or "", (0, 0))[1])
             for area, name, starts, status, manifest, lang in editions[:500]]

@@ -62,13 +62,15 @@ def to_pdf(data: ReportData, header: Header, lang: str = "vi") -> bytes:
         story.append(p(title, h2))
         if rows:
             body = [[p(h, ParagraphStyle("hd", parent=cell, fontName=bold)) for h in heads]]
-            body += [[p(number(v, lang) if not isinstance(v, str) else v, cell) for v in r] for r in rows]
+            # Text wraps (Paragraph); figures are plain strings, which reportlab lays out far faster.
+            body += [[p(v, cell) if isinstance(v, str) else number(v, lang) for v in r] for r in rows]
             width = 175 * mm
             first = 0.6 if len(heads) == 2 else 0.4 if len(heads) <= 4 else 0.28
             cols = [width * first] + [width * (1 - first) / (len(heads) - 1)] * (len(heads) - 1)
             table = Table(body, colWidths=cols, repeatRows=1)
             table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                                        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef7")),
+                                       ("FONTNAME", (0, 1), (-1, -1), regular), ("FONTSIZE", (0, 1), (-1, -1), 8),
                                        ("VALIGN", (0, 0), (-1, -1), "TOP")]))
             story.append(table)
         if title == t["s1"] and images:

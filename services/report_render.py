@@ -32,13 +32,17 @@ TEXT = {
         "device_coverage_pct": "Tỷ lệ thiết bị đã phát (%)", "on_time_pct": "Tỷ lệ phát đúng hạn (%)",
         "minutes_aired": "Tổng số phút phát", "plays": "Tổng lượt phát",
         "emergency_p50_s": "Tin khẩn: thời gian lên sóng, trung vị (giây)",
-        "emergency_p90_s": "Tin khẩn: thời gian lên sóng, 90% (giây)", "uptime_pct": "Thời gian hoạt động thiết bị (%)",
+        "emergency_p90_s": "Tin khẩn: thời gian lên sóng, 90% (giây)",
+        "emergency_ack_p50_s": "Tin khẩn: thời gian thiết bị xác nhận, trung vị (giây)",
+        "emergency_ack_p90_s": "Tin khẩn: thời gian thiết bị xác nhận, 90% (giây)",
+        "uptime_pct": "Thời gian hoạt động thiết bị (%)",
         "figure": "Chỉ tiêu", "value": "Số liệu", "group": "Nhóm", "produced": "Phát hành", "aired": "Đã phát",
         "priority": "Mức độ", "language": "Ngôn ngữ", "level": "Cấp ban hành", "bulletin": "Bản tin",
         "published": "Phát hành lúc", "commune": "Xã, phường", "parent": "Thuộc", "minutes": "Số phút phát",
         "uptime": "Hoạt động (%)", "on_time": "Đúng hạn", "day": "Ngày",
         "no_feedback": "Không có số liệu: chức năng tiếp nhận phản ánh chưa được triển khai trên hệ thống.",
         "received": "Phản ánh tiếp nhận", "answered": "Đã trả lời", "answered_on_time": "Trả lời đúng hạn",
+        "fb_on_time_pct": "Tỷ lệ trả lời đúng hạn (%)", "overdue": "Quá hạn chưa trả lời",
         "chart_days": "Lượt phát theo ngày", "chart_minutes": "Số phút phát theo xã, phường",
         "chart_uptime": "Thời gian hoạt động thiết bị theo xã, phường (%)",
         "chart_latency": "Thời gian từ phát hành đến khi phát (tin khẩn cấp)", "seconds": "giây",
@@ -61,6 +65,8 @@ TEXT = {
         "device_coverage_pct": "Devices that aired (%)", "on_time_pct": "Aired on time (%)",
         "minutes_aired": "Minutes aired", "plays": "Plays",
         "emergency_p50_s": "Emergency time to air, median (s)", "emergency_p90_s": "Emergency time to air, p90 (s)",
+        "emergency_ack_p50_s": "Emergency time to acknowledge, median (s)",
+        "emergency_ack_p90_s": "Emergency time to acknowledge, p90 (s)",
         "uptime_pct": "Device uptime (%)",
         "figure": "Figure", "value": "Value", "group": "Group", "produced": "Published", "aired": "Aired",
         "priority": "Priority", "language": "Language", "level": "Issuing level", "bulletin": "Bulletin",
@@ -68,6 +74,7 @@ TEXT = {
         "uptime": "Uptime (%)", "on_time": "On time", "day": "Day",
         "no_feedback": "Not available: citizen feedback is not yet handled by the system.",
         "received": "Feedback received", "answered": "Answered", "answered_on_time": "Answered on time",
+        "fb_on_time_pct": "Answered on time (%)", "overdue": "Overdue, unanswered",
         "chart_days": "Plays per day", "chart_minutes": "Minutes aired per commune",
         "chart_uptime": "Device uptime per commune (%)", "chart_latency": "Emergency time to air",
         "seconds": "seconds", "no_emergency": "No emergency was aired in the period.",
@@ -125,13 +132,14 @@ def sections(data: ReportData, lang: str = "vi") -> list[tuple[str, list[str], l
     out.append((t["s4"], [t["commune"], t["parent"], t["devices"], t["plays"], t["minutes"], t["uptime"]],
                 [[c.name, c.parent, c.devices, c.plays, c.minutes, c.uptime_pct] for c in data.communes]))
     out.append((t["s5"], [t["figure"], t["value"]],
-                [[t["emergency_p50_s"], data.headline.get("emergency_p50_s")],
-                 [t["emergency_p90_s"], data.headline.get("emergency_p90_s")],
+                [[t[k], data.headline.get(k)] for k in ("emergency_p50_s", "emergency_p90_s", "emergency_ack_p50_s",
+                                                         "emergency_ack_p90_s")] + [
                  [t["plays"], len(data.emergency_latency_s)]]))
     fb = data.feedback
     out.append((t["s6"], [t["figure"], t["value"]],
-                [[t["no_feedback"], None]] if fb is None else [[t[k], fb.get(k)] for k in
-                                                               ("received", "answered", "answered_on_time")]))
+                [[t["no_feedback"], None]] if fb is None else
+                [[t[k], fb.get(k)] for k in ("received", "answered", "answered_on_time", "overdue")]
+                + [[t["fb_on_time_pct"], fb.get("on_time_pct")]]))
     out.append((t["chart_days"], [t["day"], t["plays"]], [[d, n] for d, n in data.plays_per_day]))
     return out
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from domain.areas import Area
-from domain.errors import InvalidInput, NotFound
+from domain.errors import NotFound
 from domain.reports import Period, cut_off, descendants, leaves, parse_period, percentile, uptime_seconds
 from services import auth, feedback_adapter
 from settings import get_settings
@@ -63,7 +63,7 @@ class ReportData:
     communes: tuple[CommuneLine, ...]
     plays_per_day: tuple[tuple[str, int], ...]
     emergency_latency_s: tuple[float, ...]
-    feedback: dict[str, int] | None
+    feedback: dict[str, Any] | None
 
 
 def resolve_period(text: str, *, today: date) -> Period:
@@ -108,25 +108,40 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         return reach_cache[codes]
 
     pubs = [p for p in repo.published_between(s, start_utc, end_utc) if reached(tuple(p[4]))]
-    firsts: dict[str, list[Any]] = {}
-    for row in repo.firsts_for(s, [p[1] for p in pubs if p[1]], end_utc):
-        firsts.setdefault(row[0], []).append(row)
+    default_em = timedelta(minutes=get_settings().emergency_default_minutes)
+
+    def window_end(priority: str, expires: datetime | None, published: datetime) -> datetime:
+        return expires or published + (default_em if priority == "khan_cap" else ON_TIME_DEFAULT)
+
+    counts: dict[str, list[Any]] = {}  # manifest -> [(area, devices, on time)]
+    for manifest, area, n, on_time in repo.bulletin_area_counts(
+            s, [(p[1], p[7], window_end(p[3], p[6], p[7])) for p in pubs if p[1]], end_utc):
+        counts.setdefault(manifest, []).append((area, int(n), int(on_time or 0)))
+    emergency_firsts: dict[str, list[Any]] = {}
+    for row in repo.firsts_for(s, [p[1] for p in pubs if p[1] and p[3] == "khan_cap"], end_utc):
+        emergency_firsts.setdefault(row[0], []).append(row)
     lines: list[BulletinLine] = []
     latency: list[float] = []
-    default_em = timedelta(minutes=get_settings().emergency_default_minutes)
-    for pid, manifest, title, priority, codes, langs, expires, published, _status in pubs:
+    ack_latency: list[float] = []
+    emergency_pub = {p[1]: (p[7], reached(tuple(p[4]))) for p in pubs if p[1] and p[3] == "khan_cap"}
+    device_area = {d.id: d.area_code for d in devices}
+    for ack in repo.acks_of(s, list(emergency_pub)):
+        published_at, hit = emergency_pub[ack.manifest_hash]
+        if device_area.get(ack.device_id) in hit:
+            ack_latency.append(max(0.0, (_aware(ack.acked_at) - published_at).total_seconds()))
+    for pid, manifest, title, priority, codes, langs, _expires, published, _status in pubs:
         areas_hit = reached(tuple(codes))
-        target_ids = {i for c in areas_hit for i in devices_in.get(c, ())}
-        rows = [r for r in firsts.get(manifest or "", []) if r[1] in target_ids]
-        window_end = expires or published + (default_em if priority == "khan_cap" else ON_TIME_DEFAULT)
-        on_time = sum(1 for r in rows if published <= _aware(r[3]) <= window_end)
+        targets = sum(len(devices_in.get(c, ())) for c in areas_hit)
+        played = [(a, n, ok) for a, n, ok in counts.get(manifest or "", []) if a in areas_hit]
         if priority == "khan_cap":
-            latency += [max(0.0, (_aware(r[3]) - published).total_seconds()) for r in rows]
+            latency += [max(0.0, (_aware(r[3]) - published).total_seconds())
+                        for r in emergency_firsts.get(manifest or "", []) if r[2] in areas_hit]
         known = [c for c in codes if c in tree]
         widest = min(known, key=lambda c: len(repo_chain(c, parent_of))) if known else None
         lines.append(BulletinLine(pid, title, priority, tree[widest].level.value if widest else "",
                                   tuple(langs), published, len(areas_hit & communes),
-                                  len({r[2] for r in rows} & communes), len(target_ids), len(rows), on_time))
+                                  len({a for a, _, _ in played} & communes), targets,
+                                  sum(n for _, n, _ in played), sum(ok for _, _, ok in played)))
     by_priority: dict[str, tuple[int, int]] = {}
     by_language: dict[str, tuple[int, int]] = {}
     by_level: dict[str, tuple[int, int]] = {}
@@ -154,7 +169,7 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         commune_lines.append(CommuneLine(code, tree[code].name, tree[parent].name if parent else "", len(ids),
                                          int(plays), round(secs / 60.0, 1), _mean(ups)))
     played_pairs = sum(b.devices_played for b in lines)
-    feedback = feedback_adapter.report_figures(s, area_code, start_utc, end_utc)
+    feedback = feedback_adapter.report_figures(s, area_code, start_utc, end_utc, now)
     headline = {
         "bulletins": len(lines), "bulletins_aired": sum(1 for b in lines if b.devices_played),
         "communes": len(communes), "communes_with_devices": sum(1 for c in communes if devices_in.get(c)),
@@ -165,6 +180,7 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         "minutes_aired": round(sum(v[1] for v in per_area.values()) / 60.0, 1),
         "plays": sum(per_day.values()),
         "emergency_p50_s": percentile(latency, 0.5), "emergency_p90_s": percentile(latency, 0.9),
+        "emergency_ack_p50_s": percentile(ack_latency, 0.5), "emergency_ack_p90_s": percentile(ack_latency, 0.9),
         "uptime_pct": _mean(list(uptime.values())),
     }
     return ReportData(period, tree[area_code], last, now, headline, by_priority, by_language, by_level,
@@ -199,7 +215,3 @@ def _uptime(s: Session, device_ids: list[int], start: datetime, end: datetime) -
         out[device_id] = 100.0 * uptime_seconds(ch, begin, end, initial) / (end - begin).total_seconds()
     return out
 
-
-def check_area(s: Session, area_code: str) -> None:
-    if area_code not in auth.area_tree(s):
-        raise InvalidInput(f"không có địa bàn mã '{area_code}'")

@@ -295,15 +295,49 @@ def editions_on(session: Session, slot_date: str) -> list[Any]:
         .where(ProgramEditionRecord.slot_date == slot_date).order_by(ProgramEditionRecord.starts_at)))
 
 
-def device_rows(session: Session) -> list[Any]:
+def device_state_counts(session: Session, online_after: datetime, offline_before: datetime) -> list[Any]:
+    """Authorised devices per area and state: (area code, "online"|"stale"|"offline", count); counted in the
+    database, so a province's dashboard reads hundreds of rows, not thousands."""
+    seen = DeviceRecord.last_seen_at
+    state = case((seen >= online_after, "online"), (seen >= offline_before, "stale"), else_="offline").label("st")
+    return list(session.execute(select(DeviceRecord.area_code, state, func.count())
+                                .where(DeviceRecord.status == "authorised").group_by(DeviceRecord.area_code, state)))
+
+
+def device_rows(session: Session, *, area_codes: Iterable[str] | None = None, seen_before: datetime | None = None,
+                free_below: int | None = None, limit: int | None = None) -> list[Any]:
     """Authorised devices with their health: (id, name, area, kind, last_seen_at, free_bytes, temperature,
-    network, uptime_s)."""
-    return list(session.execute(
-        select(DeviceRecord.id, DeviceRecord.name, DeviceRecord.area_code, DeviceRecord.kind,
-               DeviceRecord.last_seen_at, DeviceHealthRecord.free_bytes, DeviceHealthRecord.temperature_c,
-               DeviceHealthRecord.network, DeviceHealthRecord.uptime_s)
-        .outerjoin(DeviceHealthRecord, DeviceHealthRecord.device_id == DeviceRecord.id)
-        .where(DeviceRecord.status == "authorised").order_by(DeviceRecord.id)))
+    network, uptime_s); optionally only those not heard from since ``seen_before`` or with less free storage
+    than ``free_below`` (the fullest first)."""
+    stmt = (select(DeviceRecord.id, DeviceRecord.name, DeviceRecord.area_code, DeviceRecord.kind,
+                   DeviceRecord.last_seen_at, DeviceHealthRecord.free_bytes, DeviceHealthRecord.temperature_c,
+                   DeviceHealthRecord.network, DeviceHealthRecord.uptime_s)
+            .outerjoin(DeviceHealthRecord, DeviceHealthRecord.device_id == DeviceRecord.id)
+            .where(DeviceRecord.status == "authorised"))
+    if area_codes is not None:
+        stmt = stmt.where(DeviceRecord.area_code.in_(sorted(set(area_codes))))
+    if seen_before is not None:
+        stmt = stmt.where(DeviceRecord.last_seen_at.is_(None) | (DeviceRecord.last_seen_at < seen_before))
+    if free_below is not None:
+        stmt = stmt.where(DeviceHealthRecord.free_bytes < free_below).order_by(DeviceHealthRecord.free_bytes)
+    stmt = stmt.order_by(DeviceRecord.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.execute(stmt))
+
+
+def device_areas_acked(session: Session, manifest_hash: str) -> list[str]:
+    """The area of each device that acknowledged a manifest."""
+    return list(session.scalars(select(DeviceRecord.area_code)
+                                .join(EmergencyAckRecord, EmergencyAckRecord.device_id == DeviceRecord.id)
+                                .where(EmergencyAckRecord.manifest_hash == manifest_hash)))
+
+
+def device_areas_played(session: Session, manifest_hash: str) -> list[str]:
+    """The area of each device that played a manifest (once per device)."""
+    played = (select(PlayLogRecord.device_id).where(PlayLogRecord.manifest_hash == manifest_hash)
+              .distinct().subquery())
+    return list(session.scalars(select(DeviceRecord.area_code).join(played, played.c.device_id == DeviceRecord.id)))
 
 
 def last_change_at(session: Session, device_ids: Iterable[int]) -> dict[int, datetime]:
@@ -351,4 +385,27 @@ def published_between(session: Session, start: datetime, end: datetime) -> list[
     for r in rows:
         at = r[7] if r[7].tzinfo else r[7].replace(tzinfo=UTC)
         out.append((*r[:7], at, r[8]))
+    return out
+
+
+def bulletin_area_counts(session: Session, windows: list[tuple[str, datetime, datetime]],
+                         until: datetime) -> list[Any]:
+    """Per bulletin and device area: devices that first played it before ``until`` and how many of them did so
+    within the bulletin's window: (manifest hash, area code, devices, on time). ``windows`` holds (manifest hash,
+    window start, window end); the counting happens in the database (thousands of rows back, not millions)."""
+    from sqlalchemy import literal, union_all
+
+    from storage.models import UTCDateTime
+
+    out: list[Any] = []
+    for i in range(0, len(windows), 400):  # SQLite allows 500 terms in a compound SELECT
+        win = union_all(*(select(literal(h, String).label("mh"), literal(ws, UTCDateTime()).label("ws"),
+                                 literal(we, UTCDateTime()).label("we")) for h, ws, we in windows[i:i + 400])
+                        ).cte("win")
+        on_time = func.sum(case((PlayFirstRecord.first_at.between(win.c.ws, win.c.we), 1), else_=0))
+        out += session.execute(
+            select(PlayFirstRecord.manifest_hash, PlayFirstRecord.area_code, func.count(), on_time)
+            .join(win, win.c.mh == PlayFirstRecord.manifest_hash)
+            .where(PlayFirstRecord.first_at < until)
+            .group_by(PlayFirstRecord.manifest_hash, PlayFirstRecord.area_code)).all()
     return out

@@ -53,6 +53,9 @@ def aired(province):
     province.play("b1", h1, t1 + timedelta(minutes=10), seconds=30, completed=False)  # after it expired
     province.play("a1", h2, t2 + timedelta(seconds=45), seconds=60, trigger="emergency")
     province.play("d1", h2, t2 + timedelta(seconds=90), seconds=60, trigger="emergency")
+    assert province.devices["a1"].request("POST", "/device/v1/ack", {
+        "manifest_hash": h2, "item_id": f"{h2[:16]}.vi", "received_at": t2.isoformat(), "channel": "mqtt"}
+    ).status_code == 204
     folded = rollups.fold_all(session, chunk=4)
     assert folded == 6
     with session() as s:
@@ -75,6 +78,7 @@ def test_quarterly_report_figures(aired) -> None:
     assert h["on_time_pct"] == 80.0  # 4 of the 5 first plays in their window
     assert (h["emergency_p50_s"], h["emergency_p90_s"]) == (67.5, 85.5)
     assert h["uptime_pct"] == 100.0
+    assert 0 <= h["emergency_ack_p50_s"] == h["emergency_ack_p90_s"] < 300  # one ack, seconds after publication
     assert data.by_priority == {"thuong": (1, 1), "khan_cap": (1, 1), "uu_tien": (1, 0)}
     assert data.by_level == {"district": (2, 1), "province": (1, 1)}
     assert data.by_language == {"vi": (3, 2)}

@@ -44,6 +44,7 @@ def test_drill_down_from_province_to_play_log(province, client) -> None:
     assert f'href="/dashboard/device/{province.id("a1")}"' in commune
     device = client.get(f"/dashboard/device/{province.id('a1')}").text
     assert "Thông báo thu gom rác" in device and f'href="/dashboard/package/{pid}"' in device
+    assert f'href="/dashboard/package/{pid}"' in client.get(f"/packages/{pid}").text  # from the bulletin, one click
     cov = client.get(f"/dashboard/package/{pid}").text
     assert "1/3" in cov and "1/6" in cov  # communes and devices that played it
     assert "mất kết nối từ khi phát hành" in cov
