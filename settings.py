@@ -153,3 +153,29 @@ def configure_prefect_env(settings: Settings) -> None:
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+    if not os.environ.get("PREFECT_API_URL"):
+        url = running_local_server(settings)
+        if url:  # `bantin serve` or `bantin prefect up` runs one: no temporary server per command
+            os.environ["PREFECT_API_URL"] = url
+
+
+def local_server_file(settings: Settings) -> Path:
+    """Where ``bantin serve`` and ``bantin prefect up`` record the local Prefect server they started."""
+    return settings.home / "prefect" / "server.json"
+
+
+def running_local_server(settings: Settings) -> str:
+    """The API URL of the local Prefect server recorded under ``<home>/prefect`` if it answers, else ""."""
+    import json
+
+    path = local_server_file(settings)
+    try:
+        url = str(json.loads(path.read_text(encoding="utf-8"))["api_url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    import httpx
+
+    try:
+        return url if httpx.get(f"{url}/health", timeout=1.0).json() is True else ""
+    except (httpx.HTTPError, ValueError):
+        return ""

@@ -20,6 +20,7 @@ from cli.audit import audit_app
 from cli.common import AsUser, echo, ensure_db
 from cli.drafts import draft_app
 from cli.models import models_app
+from cli.prefect import prefect_app
 from cli.templates import templates_app
 from cli.users import users_app
 from domain.approvals import Role
@@ -47,6 +48,7 @@ app.add_typer(dest_app, name="destinations")
 app.add_typer(models_app, name="models")
 app.add_typer(audit_app, name="audit")
 app.add_typer(templates_app, name="template")
+app.add_typer(prefect_app, name="prefect")
 search_commands.register(app)
 device_commands.register(app)
 program_commands.register(app)
