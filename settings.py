@@ -52,9 +52,6 @@ class Settings(BaseSettings):
     secret_key: str = ""
     secure_cookies: bool = False  # set true behind HTTPS
     api_token_days: int = Field(default=30, ge=1, le=365)
-    # Start flows through Prefect deployments (a Prefect server with `deployments.serve` or workers)
-    # instead of calling them in a background thread of the web process.
-    use_deployments: bool = False
 
     http_timeout: float = 10.0
     delivery_max_attempts: int = Field(default=5, ge=1, le=50)
