@@ -23,7 +23,7 @@ from domain.errors import InvalidInput
 SERVER_START_S = 180.0  # a cold start (fresh database, migrations) took 20 s here; loaded machines are slower
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child (Linux): get SIGTERM when the parent dies, so a killed ``bantin serve`` leaves no orphans."""
     try:
         import ctypes
@@ -188,7 +188,7 @@ def local_stack(*, home: Path, prefect_port: int = 4200, flows: bool = True,
         out = (logs / f"{name}.log").open("ab") if log else None
         # A session of its own: a Ctrl-C in the terminal must not reach the server before the runner is stopped.
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
-                                start_new_session=True, preexec_fn=_die_with_parent)
+                                start_new_session=True, preexec_fn=die_with_parent)
         started.append(proc)
         return proc
 
