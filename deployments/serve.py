@@ -136,6 +136,8 @@ def run_worker(limit: int | None) -> int:
     stopping = []
 
     def on_signal(signum: int, frame: object) -> None:
+        if stopping:  # already stopping the worker: a supervisor's second signal must not cut that short
+            return
         stopping.append(signum)
         raise KeyboardInterrupt
 
@@ -144,7 +146,7 @@ def run_worker(limit: int | None) -> int:
     try:
         return proc.wait()
     except KeyboardInterrupt:
-        stop(proc, first=signal.SIGINT)
+        stop(proc, grace_s=12.0, first=signal.SIGINT)  # within the parent's first grace period
         return 0
 
 

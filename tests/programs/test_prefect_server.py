@@ -119,7 +119,7 @@ def test_served_program_deployment_runs_on_schedule_and_publishes(
 
         def completed_run():  # type: ignore[no-untyped-def]
             runs = httpx.post(f"{api}/flow_runs/filter", json={
-                "deployments": {"name": {"any_": ["program"]}}}, timeout=10).json()
+                "deployments": {"name": {"any_": ["program"]}}}, timeout=60).json()
             done = [r for r in runs if r["state_type"] == "COMPLETED"]
             failed = [r for r in runs if r["state_type"] in ("FAILED", "CRASHED")]
             if failed:
