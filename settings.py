@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     # How often the sweeper runs (crash recovery, MQTT re-pushes), and the MQTT retry backoff base.
     sweep_interval_s: int = Field(default=60, ge=5, le=3600)
     mqtt_retry_backoff_s: float = Field(default=30.0, ge=0.0, le=3600.0)
+    # Flow runs the worker `bantin serve` starts runs at once (each is a process; more only thrash 2 cores).
+    worker_limit: int = Field(default=4, ge=1, le=256)
     # Flow runs one user may have waiting (scheduled or pending) before the web app answers 429.
     max_queued_runs_per_user: int = Field(default=10, ge=1, le=1000)
 

@@ -211,7 +211,9 @@ def local_stack(*, home: Path, prefect_port: int = 4200, flows: bool = True,
         else:
             wait_healthy(api_url, None, timeout_s=30)
         if flows:  # registers the deployments on the work pool, then runs a worker
-            spawn([sys.executable, "-m", "deployments.serve"], "flows")
+            from settings import get_settings
+
+            spawn([sys.executable, "-m", "deployments.serve", "--limit", str(get_settings().worker_limit)], "flows")
         yield api_url
     finally:
         for proc in reversed(started):  # worker first, then the server
