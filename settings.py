@@ -63,9 +63,6 @@ class Settings(BaseSettings):
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated); empty:
     # the header is ignored and the connecting address is the client (for the login throttle).
     trusted_proxies: str = ""
-    # Start flows through Prefect deployments (a Prefect server with `deployments.serve` or workers)
-    # instead of calling them in a background thread of the web process.
-    use_deployments: bool = False
 
     http_timeout: float = 10.0
     delivery_max_attempts: int = Field(default=5, ge=1, le=50)
@@ -110,6 +107,8 @@ class Settings(BaseSettings):
     # How often the sweeper runs (crash recovery, MQTT re-pushes), and the MQTT retry backoff base.
     sweep_interval_s: int = Field(default=60, ge=5, le=3600)
     mqtt_retry_backoff_s: float = Field(default=30.0, ge=0.0, le=3600.0)
+    # Flow runs the worker `bantin serve` starts runs at once (each is a process; more only thrash 2 cores).
+    worker_limit: int = Field(default=4, ge=1, le=256)
     # Flow runs one user may have waiting (scheduled or pending) before the web app answers 429.
     max_queued_runs_per_user: int = Field(default=10, ge=1, le=1000)
 
@@ -190,3 +189,29 @@ def configure_prefect_env(settings: Settings) -> None:
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+    if not os.environ.get("PREFECT_API_URL"):
+        url = running_local_server(settings)
+        if url:  # `bantin serve` or `bantin prefect up` runs one: no temporary server per command
+            os.environ["PREFECT_API_URL"] = url
+
+
+def local_server_file(settings: Settings) -> Path:
+    """Where ``bantin serve`` and ``bantin prefect up`` record the local Prefect server they started."""
+    return settings.home / "prefect" / "server.json"
+
+
+def running_local_server(settings: Settings) -> str:
+    """The API URL of the local Prefect server recorded under ``<home>/prefect`` if it answers, else ""."""
+    import json
+
+    path = local_server_file(settings)
+    try:
+        url = str(json.loads(path.read_text(encoding="utf-8"))["api_url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    import httpx
+
+    try:
+        return url if httpx.get(f"{url}/health", timeout=1.0).json() is True else ""
+    except (httpx.HTTPError, ValueError):
+        return ""

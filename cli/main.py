@@ -22,6 +22,7 @@ from cli.common import AsUser, echo, ensure_db
 from cli.drafts import draft_app
 from cli.feedback import feedback_app
 from cli.models import models_app
+from cli.prefect import prefect_app
 from cli.reports import reports_app
 from cli.templates import templates_app
 from cli.tokens import tokens_app
@@ -55,6 +56,7 @@ app.add_typer(templates_app, name="template")
 app.add_typer(tokens_app, name="api-token")
 app.add_typer(feedback_app, name="feedback")
 app.add_typer(reports_app, name="reports")
+app.add_typer(prefect_app, name="prefect")
 search_commands.register(app)
 device_commands.register(app)
 program_commands.register(app)

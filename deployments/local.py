@@ -23,7 +23,7 @@ from domain.errors import InvalidInput
 SERVER_START_S = 180.0  # a cold start (fresh database, migrations) took 20 s here; loaded machines are slower
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child (Linux): get SIGTERM when the parent dies, so a killed ``bantin serve`` leaves no orphans."""
     try:
         import ctypes
@@ -46,6 +46,71 @@ def stop(proc: subprocess.Popen[bytes], grace_s: float = 20.0, first: signal.Sig
             continue
     proc.kill()
     proc.wait(timeout=10)
+
+
+def record_server(home: Path, api_url: str, pid: int) -> Path:
+    """Write ``<home>/prefect/server.json`` so CLI commands talk to this server instead of starting their own."""
+    import json
+
+    path = home / "prefect" / "server.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"api_url": api_url, "pid": pid}), encoding="utf-8")
+    return path
+
+
+def start_detached_server(home: Path, port: int) -> str:
+    """Start a Prefect server that outlives this command (``bantin prefect up``); returns its API URL.
+
+    Raises:
+        InvalidInput: the port is taken, or the server did not become healthy.
+    """
+    api_url = f"http://127.0.0.1:{port}/api"
+    if _answers(api_url):
+        raise InvalidInput(f"a Prefect server already answers on port {port}")
+    logs = home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.pop("PREFECT_API_URL", None)
+    env["PREFECT_UI_API_URL"] = env["PREFECT_SERVER_UI_API_URL"] = api_url
+    with (logs / "prefect-server.log").open("ab") as out:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host",
+                                 "127.0.0.1", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_healthy(api_url, proc)
+    except InvalidInput:
+        _kill_group(proc)
+        raise
+    record_server(home, api_url, proc.pid)
+    return api_url
+
+
+def stop_detached_server(home: Path) -> bool:
+    """Stop the server ``bantin prefect up`` started (its whole process group). Returns whether one ran."""
+    import json
+
+    path = home / "prefect" / "server.json"
+    try:
+        pid = int(json.loads(path.read_text(encoding="utf-8"))["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    path.unlink(missing_ok=True)
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return False
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return True
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -117,12 +182,13 @@ def local_stack(*, home: Path, prefect_port: int = 4200, flows: bool = True,
     logs.mkdir(parents=True, exist_ok=True)
     started: list[subprocess.Popen[bytes]] = []
     bin_dir = Path(sys.executable).parent
+    record: Path | None = None
 
     def spawn(args: list[str], name: str) -> subprocess.Popen[bytes]:
         out = (logs / f"{name}.log").open("ab") if log else None
         # A session of its own: a Ctrl-C in the terminal must not reach the server before the runner is stopped.
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
-                                start_new_session=True, preexec_fn=_die_with_parent)
+                                start_new_session=True, preexec_fn=die_with_parent)
         started.append(proc)
         return proc
 
@@ -138,15 +204,20 @@ def local_stack(*, home: Path, prefect_port: int = 4200, flows: bool = True,
             server = spawn([str(bin_dir / "prefect"), "server", "start", "--host", "127.0.0.1", "--port",
                             str(prefect_port)], "prefect-server")
             wait_healthy(api_url, server)
+            record = record_server(home, api_url, server.pid)  # CLI commands meanwhile use this server
             env["PREFECT_API_URL"] = api_url
             os.environ["PREFECT_API_URL"] = api_url  # the foreground app talks to the same server
             os.environ.setdefault("PREFECT_UI_URL", api_url.removesuffix("/api"))  # links on the package page
         else:
             wait_healthy(api_url, None, timeout_s=30)
         if flows:  # registers the deployments on the work pool, then runs a worker
-            spawn([sys.executable, "-m", "deployments.serve"], "flows")
+            from settings import get_settings
+
+            spawn([sys.executable, "-m", "deployments.serve", "--limit", str(get_settings().worker_limit)], "flows")
         yield api_url
     finally:
         for proc in reversed(started):  # worker first, then the server
             stop(proc)
             _kill_group(proc)
+        if record is not None:
+            record.unlink(missing_ok=True)

@@ -127,16 +127,18 @@ def worker_command(limit: int | None) -> list[str]:
 
 def run_worker(limit: int | None) -> int:
     """Run a process worker until SIGTERM/SIGINT, then stop it (SIGINT twice, SIGKILL after a grace period)."""
-    from deployments.local import stop
+    from deployments.local import die_with_parent, stop
 
     env = dict(os.environ)
     env.setdefault("PREFECT_WORKER_QUERY_SECONDS", "2")  # an emergency is picked up within ~2 s
     env.setdefault("PREFECT_WORKER_PREFETCH_SECONDS", "0")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    proc = subprocess.Popen(worker_command(limit), env=env, cwd=ROOT)
+    proc = subprocess.Popen(worker_command(limit), env=env, cwd=ROOT, preexec_fn=die_with_parent)
     stopping = []
 
     def on_signal(signum: int, frame: object) -> None:
+        if stopping:  # already stopping the worker: a supervisor's second signal must not cut that short
+            return
         stopping.append(signum)
         raise KeyboardInterrupt
 
@@ -145,7 +147,7 @@ def run_worker(limit: int | None) -> int:
     try:
         return proc.wait()
     except KeyboardInterrupt:
-        stop(proc, first=signal.SIGINT)
+        stop(proc, grace_s=12.0, first=signal.SIGINT)  # within the parent's first grace period
         return 0
 
 

@@ -115,12 +115,12 @@ class _VietnameseTokenizer:
     """The two methods sumy calls on a tokenizer, backed by underthesea."""
 
     def to_sentences(self, paragraph: str) -> tuple[str, ...]:
-        from underthesea import sent_tokenize  # imported lazily: ~0.5 s
+        from engines.vi_tokenize import sent_tokenize  # lazily, without underthesea's translate (torch)
 
         return tuple(" ".join(s.split()) for s in sent_tokenize(paragraph) if s.strip())
 
     def to_words(self, sentence: str) -> tuple[str, ...]:
-        from underthesea import word_tokenize
+        from engines.vi_tokenize import word_tokenize
 
         words = (w.lower() for w in word_tokenize(sentence))
         return tuple(w for w in words if any(c.isalnum() for c in w) and w not in STOP_WORDS)

@@ -115,3 +115,15 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prefect server for the session with bantin's work pool, queues and deployments registered; start
+    a worker for a test's home with ``tests.orchestration.stack.worker``."""
+    from tests.orchestration.stack import prefect_server, register
+
+    base = tmp_path_factory.mktemp("prefect-api")
+    with prefect_server(base) as api:
+        register(api, base)
+        yield api

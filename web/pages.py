@@ -33,11 +33,23 @@ from web.app import flash, lang_of, render
 from web.error_pages import error_page
 from web.forms import checked_form  # noqa: F401 (other page modules import it from here)
 from web.i18n import VN_TZ, translate
-from web.jobs import start
+from web.jobs import RunRefused, start
 from web.officer_text import error_text, language_name, officer_message
 from web.uploads import saved_upload
 
 router = APIRouter(include_in_schema=False)
+
+
+async def _start_kept(request: Request, which: str, arg: int, user: str = "") -> bool:
+    """Start a flow after the user's change was committed: a refusal (too many waiting runs, no Prefect
+    server) is shown as a message on the next page, never as an error page hiding the saved change (the sweeper
+    also starts a lost publication by itself)."""
+    try:
+        await start(request, which, arg, user)
+    except RunRefused as exc:
+        flash(request, "error", translate(lang_of(request), exc.key))
+        return False
+    return True
 
 
 def _submit_text(req: draft_service.DraftRequest) -> tuple[DraftRevision, IntakeResult]:
@@ -120,8 +132,8 @@ async def draft_create(request: Request) -> Response:
     if cleaning is not None and cleaning.removed:
         flash(request, "info", f"{translate(lang_of(request), 'cleaning_removed')}: {len(cleaning.removed)}")
     if form.get("produce") and not has_recording:  # a transcript is corrected by the editor before production
-        await start(request, "produce", rev.draft_id, username)
-        flash(request, "info", translate(lang_of(request), "producing_started"))
+        if await _start_kept(request, "produce", rev.draft_id, username):
+            flash(request, "info", translate(lang_of(request), "producing_started"))
     elif has_recording:
         flash(request, "info", translate(lang_of(request), "transcript_ready"))
     return RedirectResponse(f"/drafts/{rev.draft_id}", status_code=303)
@@ -288,7 +300,7 @@ async def package_approve(request: Request, package_id: int) -> Response:
     if refused is not None:
         return _refused_page(request, refused, current)
     if status == PackageStatus.APPROVED:
-        await start(request, "publish", package_id)  # approval starts publication
+        await _start_kept(request, "publish", package_id)  # approval starts publication
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
 
 
@@ -323,7 +335,7 @@ async def package_withdraw(request: Request, package_id: int) -> Response:
     """Withdraw (or kill) a package that is approved, scheduled or on the air."""
     await _decide(request, package_id, lambda s, username, form: approval_service.withdraw_package(
         s, package_id=package_id, username=username, reason=form.get("reason", ""), kill=form.get("kill") == "1"))
-    await start(request, "retract", package_id)  # devices now (MQTT stop for emergencies), then destinations
+    await _start_kept(request, "retract", package_id)  # devices now (MQTT stop for emergencies), then destinations
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
 
 
@@ -403,8 +415,8 @@ async def translate_submit(request: Request, package_id: int, language: str) -> 
         username = user.username
     if failed:
         return _translate_page(request, package_id, language, form, status_code=422)
-    await start(request, "produce", draft_id, username)
-    flash(request, "info", translate(lang_of(request), "translation_received"))
+    if await _start_kept(request, "produce", draft_id, username):
+        flash(request, "info", translate(lang_of(request), "translation_received"))
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
 
@@ -427,8 +439,8 @@ async def recording_upload(request: Request, package_id: int, language: str) -> 
         raise InvalidInput("choose an audio file to upload")
     async with saved_upload(upload, "recording") as dest:
         draft_id, username = await run_in_threadpool(_submit_recording, request, package_id, language, dest)
-    await start(request, "produce", draft_id, username)
-    flash(request, "info", translate(lang_of(request), "recording_received"))
+    if await _start_kept(request, "produce", draft_id, username):
+        flash(request, "info", translate(lang_of(request), "recording_received"))
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
 

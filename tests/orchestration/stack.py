@@ -72,3 +72,33 @@ def wait_for(what: str, check, timeout_s: float):  # type: ignore[no-untyped-def
             return found
         time.sleep(0.5)
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def register(api: str, base: Path) -> None:
+    """Create the pool, queues and limits and register every deployment (code: this checkout)."""
+    env = clean_env(PREFECT_API_URL=api, PREFECT_HOME=str(base / "client"), PYTHONPATH=str(ROOT),
+                    BANTIN_HOME=str(base / "register-home"))
+    out = subprocess.run([sys.executable, "-m", "deployments.serve", "--register-only"], env=env, cwd=ROOT,
+                         capture_output=True, timeout=600)
+    assert out.returncode == 0, out.stderr.decode(errors="replace")[-2000:]
+
+
+@contextmanager
+def worker(api: str, home: Path, log: Path, limit: int = 2, **extra: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A bantin worker (``deployments.serve --worker-only``) for the installation at ``home``."""
+    import signal
+
+    env = clean_env(PREFECT_API_URL=api, PREFECT_HOME=str(home / "prefect-client"), BANTIN_HOME=str(home),
+                    PYTHONPATH=str(ROOT), **extra)
+    proc = subprocess.Popen([sys.executable, "-m", "deployments.serve", "--worker-only", "--limit", str(limit)],
+                            env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)

@@ -32,7 +32,7 @@ from tests.programs.conftest import MakePackage
 
 ROOT = Path(__file__).parents[2]
 EXPECTED_DEPLOYMENTS = ("produce", "transcribe", "publish", "retract", "due", "program", "emergency",
-                        "archive-ingest", "archive-reindex")
+                        "archive-ingest", "archive-reindex", "sweep")
 BIN = Path(sys.executable).parent
 SERVER_START_S = 180.0
 
@@ -119,7 +119,7 @@ def test_served_program_deployment_runs_on_schedule_and_publishes(
 
         def completed_run():  # type: ignore[no-untyped-def]
             runs = httpx.post(f"{api}/flow_runs/filter", json={
-                "deployments": {"name": {"any_": ["program"]}}}, timeout=10).json()
+                "deployments": {"name": {"any_": ["program"]}}}, timeout=60).json()
             done = [r for r in runs if r["state_type"] == "COMPLETED"]
             failed = [r for r in runs if r["state_type"] in ("FAILED", "CRASHED")]
             if failed:
@@ -171,11 +171,11 @@ def test_prefect_deploy_all_with_the_project_file(prefect_server) -> None:  # ty
     assert program["entrypoint"] == "flows/program.py:build_programs"
     assert [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in program["schedules"]] == \
         [("*/15 * * * *", "Asia/Ho_Chi_Minh")]
-    assert pooled["emergency"]["work_queue_name"] == "urgent"
+    assert pooled["emergency"]["work_queue_name"] == "emergency"
     assert program["global_concurrency_limit"]["limit"] == 1
     assert program["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
     limit = httpx.get(f"{api}/v2/concurrency_limits/bantin-ml", timeout=10)
     assert limit.status_code == 200 and limit.json()["limit"] >= 1
     queues = httpx.post(f"{api}/work_pools/bantin/queues/filter", json={}, timeout=10).json()
     priorities = {q["name"]: q["priority"] for q in queues}
-    assert priorities["urgent"] < priorities["default"]
+    assert priorities["emergency"] < priorities["publishing"] < priorities["production"] < priorities["archive"]

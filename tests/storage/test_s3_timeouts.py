@@ -29,7 +29,7 @@ def test_hung_s3_server_fails_fast() -> None:
     t.start()
     try:
         store = S3ObjectStore(endpoint=f"127.0.0.1:{listener.getsockname()[1]}", access_key="k", secret_key="s",
-                              bucket="b", secure=False, connect_timeout_s=0.5, read_timeout_s=0.5)
+                              bucket="bantin-test", secure=False, connect_timeout_s=0.5, read_timeout_s=0.5)
         started = time.monotonic()
         with pytest.raises(StorageError):
             store.get_bytes("audio/x.mp3")

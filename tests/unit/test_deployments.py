@@ -15,7 +15,12 @@ EXPECTED = {
     "produce": "produce-package", "transcribe": "transcribe-draft", "publish": "publish-package",
     "retract": "retract-package", "due": "publish-due", "program": "build-programs",
     "emergency": "broadcast-emergency", "archive-ingest": "archive-ingest", "archive-reindex": "archive-reindex",
-    "reports": "maintain-reports",
+    "reports": "maintain-reports", "sweep": "sweep",
+}
+QUEUES = {
+    "emergency": "emergency", "retract": "emergency", "publish": "publishing", "due": "publishing",
+    "sweep": "publishing", "produce": "production", "transcribe": "production", "program": "production",
+    "archive-ingest": "archive", "archive-reindex": "archive", "reports": "archive",
 }
 
 
@@ -40,11 +45,12 @@ def test_every_deployment_entrypoint_loads_its_flow(monkeypatch) -> None:  # typ
 def test_schedules_and_pools() -> None:
     deployments = {d["name"]: d for d in _spec()["deployments"]}
     assert {d["work_pool"]["name"] for d in deployments.values()} == {"bantin"}
-    assert deployments["emergency"]["work_pool"]["work_queue_name"] == "urgent"
+    assert {n: d["work_pool"]["work_queue_name"] for n, d in deployments.items()} == QUEUES
     assert deployments["program"]["schedules"] == [{"cron": "*/15 * * * *", "timezone": "Asia/Ho_Chi_Minh"}]
     assert deployments["due"]["schedules"][0]["cron"] == "* * * * *"
     scheduled = {n for n, d in deployments.items() if d.get("schedules")}
-    assert scheduled == {"due", "program", "reports"}
+    assert scheduled == {"due", "program", "sweep", "reports"}
+    assert deployments["sweep"]["schedules"] == [{"interval": 60}]
     assert deployments["reports"]["schedules"] == [{"cron": "*/10 * * * *", "timezone": "Asia/Ho_Chi_Minh"}]
     for name in scheduled:  # sweeps never overlap
         assert deployments[name]["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
@@ -55,6 +61,9 @@ def test_serve_offers_the_same_deployments(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, program_build_interval_s=900)
     served = {d.name: d for d in build_deployments(settings)}
     assert {name: d.flow_name for name, d in served.items()} == EXPECTED
+    assert {name: (d.work_pool_name, d.work_queue_name) for name, d in served.items()} == \
+        {name: ("bantin", queue) for name, queue in QUEUES.items()}
+    assert served["sweep"].schedules[0].schedule.interval.total_seconds() == 60
     (schedule,) = served["program"].schedules
     assert schedule.schedule.interval.total_seconds() == 900
     assert served["due"].schedules[0].schedule.cron == "* * * * *"

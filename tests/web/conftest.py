@@ -86,15 +86,26 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(web_home: Path, prefect_harness: None) -> Iterator[str]:
-    """The real app under uvicorn on a free loopback port, in a thread of this process."""
-    import uvicorn
+def live_server(web_home: Path, prefect_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The real app under uvicorn on a free loopback port, in a thread of this process; the flows it starts
+    run on a real Prefect server's work pool, taken by a bantin worker for this home."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from settings import get_settings
+    from tests.orchestration.stack import worker
     from web.app import create_app
 
+    monkeypatch.setenv("PREFECT_API_URL", prefect_api)
+    with temporary_settings({PREFECT_API_URL: prefect_api}), \
+            worker(prefect_api, web_home, tmp_path / "worker.log"):
+        yield from _serve(create_app(get_settings()))
+
+
+def _serve(app: object) -> Iterator[str]:
+    import uvicorn
+
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(get_settings()), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,  # type: ignore[arg-type]
                                            log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -1,0 +1,156 @@
+"""Production of a 600-word draft: what orchestration costs on top of the engines.
+
+Rows (all in one run, on the same draft text, a fresh draft each time):
+* ``engines``: the sum of the engine calls (summary, speech, loudness, slides) timed inside the in-process
+  flow run below: the baseline;
+* ``flow in process, warm``: ``produce_package`` called in this process against a running local Prefect
+  server, models and segmenter loaded (the work a warm worker does);
+* ``CLI cold``: ``bantin produce`` as a new process with no Prefect server (Prefect's temporary server);
+* ``CLI warm``: ``bantin produce`` as a new process while ``bantin prefect up`` runs (reused server);
+* ``--worker``: also a run through the work pool (``deployments.serve`` worker; flow-run process per run).
+
+Each row: median wall seconds over ``--repeats`` and the ratio to the engine sum (goal: warm <= 1.25x,
+CLI warm <= 10 s).
+
+Usage: .venv/bin/python benchmarks/produce.py [--repeats 3] [--worker]
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+
+SENTENCES = (
+    "Ủy ban nhân dân xã Tân Lập thông báo lịch tiêm chủng mở rộng cho trẻ em dưới năm tuổi trong tháng này.",
+    "Buổi tiêm diễn ra vào sáng thứ bảy tại trạm y tế xã, bắt đầu từ bảy giờ ba mươi phút.",
+    "Các gia đình cần mang theo sổ tiêm chủng và giấy khai sinh của trẻ để cán bộ y tế kiểm tra.",
+    "Trẻ đang sốt, ho hoặc mắc bệnh cấp tính sẽ được hẹn tiêm vào đợt sau theo hướng dẫn của bác sĩ.",
+    "Trạm y tế đề nghị các thôn trưởng thông báo rộng rãi đến từng hộ gia đình trong địa bàn.",
+    "Sau khi tiêm, trẻ cần được theo dõi tại trạm ít nhất ba mươi phút để phát hiện phản ứng bất thường.",
+    "Mọi thắc mắc xin liên hệ cán bộ chuyên trách y tế của xã trong giờ hành chính các ngày làm việc.",
+    "Ban chỉ đạo xã cũng nhắc bà con giữ vệ sinh môi trường, phát quang bụi rậm và diệt lăng quăng.",
+)
+
+
+def draft_text(words: int = 600) -> str:
+    out: list[str] = []
+    n = 0
+    while sum(len(s.split()) for s in out) < words:
+        out.append(SENTENCES[n % len(SENTENCES)].replace("tháng này", f"đợt {n // len(SENTENCES) + 1}"))
+        n += 1
+    return "Thông báo lịch tiêm chủng mở rộng\n" + " ".join(out)
+
+
+class EngineClock:
+    """Times the engine entry points the production tasks call (module attributes, looked up at call time)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.calls = 0
+        self._undo: list[Callable[[], None]] = []
+
+    def wrap(self, owner: Any, name: str) -> None:
+        real = getattr(owner, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+                self.calls += 1
+
+        setattr(owner, name, timed)
+        self._undo.append(lambda: setattr(owner, name, real))
+
+    def __enter__(self) -> "EngineClock":
+        from engines import audio, slides, summarize, tts
+
+        self.wrap(summarize, "summarize_with")
+        self.wrap(tts.EspeakTTS, "synthesize")
+        self.wrap(audio, "normalize_to_mp3")
+        self.wrap(slides, "render_slides")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for undo in reversed(self._undo):
+            undo()
+
+
+def run(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    took = time.perf_counter() - start
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(cmd[1:3])} failed: {out.stderr[-1500:]}")
+    return took
+
+
+def submit(env: dict[str, str], text_file: Path) -> int:
+    out = subprocess.run([str(BIN / "bantin"), "draft", "submit", str(text_file), "--area", "29377", "--as",
+                          "demo-editor"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        sys.exit(f"draft submit failed: {out.stderr[-1500:]}")
+    return int(next(w for w in out.stdout.replace(":", " ").split() if w.isdigit()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--worker", action="store_true", help="also measure a run through a work-pool worker")
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="bantin-bench-produce-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "BANTIN_"))}
+    env.update(BANTIN_HOME=str(home), PYTHONPATH=str(ROOT), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               DO_NOT_TRACK="1", PREFECT_LOGGING_LEVEL="WARNING")
+    text_file = home / "draft.txt"
+    text_file.write_text(draft_text(), encoding="utf-8")
+    print(f"draft: {len(draft_text().split())} words; home {home}")
+    run([str(BIN / "bantin"), "init", "--demo-users"], env)
+
+    rows: dict[str, list[float]] = {}
+    for _ in range(args.repeats):  # CLI cold: a temporary Prefect server per command
+        rows.setdefault("CLI cold (temporary Prefect server)", []).append(
+            run([str(BIN / "bantin"), "produce", str(submit(env, text_file))], env))
+    run([str(BIN / "bantin"), "prefect", "up", "--port", "4299"], env)
+    try:
+        for _ in range(args.repeats):  # CLI warm: the recorded server is reused
+            rows.setdefault("CLI warm (bantin prefect up)", []).append(
+                run([str(BIN / "bantin"), "produce", str(submit(env, text_file))], env))
+        os.environ.update(BANTIN_HOME=str(home), PREFECT_API_URL="http://127.0.0.1:4299/api",
+                          PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+        from flows.produce import produce_package
+        from settings import configure_prefect_env, get_settings
+
+        configure_prefect_env(get_settings())
+        produce_package(submit(env, text_file))  # warm-up: imports, segmenter, voices
+        engines: list[float] = []
+        for _ in range(args.repeats):
+            draft_id = submit(env, text_file)
+            with EngineClock() as clock:
+                start = time.perf_counter()
+                produce_package(draft_id)
+                rows.setdefault("flow in process, warm", []).append(time.perf_counter() - start)
+            engines.append(clock.seconds)
+        rows = {"engines (sum of calls, warm)": engines, **rows}
+    finally:
+        run([str(BIN / "bantin"), "prefect", "down"], env)
+    base = statistics.median(engines)
+    print(f"\n{'path':<40} {'median s':>9} {'min s':>7} {'x engines':>10}")
+    for name, values in rows.items():
+        med = statistics.median(values)
+        print(f"{name:<40} {med:>9.2f} {min(values):>7.2f} {med / base:>9.2f}x")
+
+
+if __name__ == "__main__":
+    main()
