@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
     @archive_app.command("ingest")
     def ingest(
         source: Annotated[str, typer.Argument(help="A folder, or s3://bucket/prefix on the configured S3 server.")],
-        area: Annotated[str, typer.Option(help="Area code where these recordings were broadcast.")],
+        area: Annotated[str, typer.Option(help="Area (code or name) where these recordings were broadcast.")],
         lang: Annotated[str | None, typer.Option(help="Spoken language (default: detect per file).")] = None,
         limit: Annotated[int | None, typer.Option(min=1, help="At most this many files.")] = None,
     ) -> None:
@@ -90,10 +90,12 @@ def register(app: typer.Typer) -> None:
 
         Safe to rerun: files already archived are skipped, failed ones are tried again."""
         from services.archive import ingest as ingest_service
+        from services.areas import code_from_option
         from services.runtime import session
 
         ensure_db()
         with session() as s:
+            area = code_from_option(s, area)  # a code or a name
             ingest_service.check_ingest(s, area, lang)
         total = len(ingest_service.list_recordings(source))
         total = min(total, limit) if limit else total

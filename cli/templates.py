@@ -13,6 +13,7 @@ from cli.common import AsUser, echo, ensure_db
 from domain.drafts import split_title_body
 from domain.errors import InvalidInput
 from services import approvals as approval_service
+from services import areas as area_service
 from services import drafts as draft_service
 from services.runtime import object_store, session
 from storage.repositories import templates
@@ -30,7 +31,7 @@ def _need_user(as_user: str) -> str:
 def template_add(
     file: Annotated[Path, typer.Argument(help="UTF-8 text: first line is the title, the rest the body.")],
     name: Annotated[str, typer.Option(help="Short name, e.g. 'bao-so-9'.")],
-    area: Annotated[str, typer.Option(help="Area the template may be used in (and below).")],
+    area: Annotated[str, typer.Option(help="Area (code or name) the template may be used in (and below).")],
     lang: Annotated[str, typer.Option(help="Languages, e.g. vi,km.")] = "vi",
     as_user: AsUser = "",
 ) -> None:
@@ -39,7 +40,8 @@ def template_add(
     title, body = split_title_body(draft_service.read_text_file(file))
     with session() as s:
         tpl = approval_service.create_template(s, name=name, title=title, body=body, languages=lang,
-                                               area_code=area, author=_need_user(as_user))
+                                               area_code=area_service.code_from_option(s, area),
+                                               author=_need_user(as_user))
         echo(f"template {tpl.id} '{tpl.name}' written; approve it with: bantin template approve {tpl.id}")
 
 
@@ -55,14 +57,15 @@ def template_approve(template_id: int, as_user: AsUser = "") -> None:
 @templates_app.command("use")
 def template_use(
     template_id: int,
-    area: Annotated[str, typer.Option(help="Target area code(s), comma-separated, inside the template's area.")],
+    area: Annotated[str, typer.Option(help="Target area code(s), comma-separated, or names separated by ';', "
+                                           "inside the template's area.")],
     as_user: AsUser = "",
 ) -> None:
     """Submit an emergency draft from an approved template (then: bantin produce DRAFT_ID)."""
     ensure_db()
     with session() as s:
         rev = approval_service.draft_from_template(s, object_store(), template_id=template_id,
-                                                   area_codes=[a.strip() for a in area.split(",") if a.strip()],
+                                                   area_codes=area_service.codes_from_option(s, area),
                                                    author=_need_user(as_user))
         echo(f"emergency draft {rev.draft_id} submitted from template {template_id}; "
              f"next: bantin produce {rev.draft_id}")

@@ -20,6 +20,7 @@ from cli.common import AsUser, echo, ensure_db
 from domain.errors import InvalidInput
 from domain.users import Membership, parse_membership, validate_password
 from services import accounts
+from services import areas as area_service
 from services.runtime import session
 from storage.repositories import users
 
@@ -28,7 +29,7 @@ users_app = typer.Typer(help="Manage users, their roles per area, and passwords.
 RoleOpt = Annotated[list[str], typer.Option(
     "--role", help="role[:area][:language-or-level], repeatable; commas also separate roles. "
                    "Roles: editor, translator, approver, admin.")]
-AreaOpt = Annotated[str | None, typer.Option(help="Area for roles given without one.")]
+AreaOpt = Annotated[str | None, typer.Option(help="Area (code or name) for roles given without one.")]
 LanguageOpt = Annotated[str | None, typer.Option(help="Language for translator roles given without one.")]
 LevelOpt = Annotated[str | None, typer.Option(help="commune|province (district in a pre-2025 tree) for approver "
                                                    "roles without one.")]
@@ -43,6 +44,9 @@ def parse_roles(specs: list[str], *, area: str | None, language: str | None, lev
     items = [part for spec in specs for part in spec.split(",") if part.strip()]
     if not items:
         raise InvalidInput("give at least one --role (editor, translator, approver, admin)")
+    if area and area.strip() != "*":
+        with session() as s:  # --area takes a code or a name ("Châu Thành, Vĩnh Long")
+            area = area_service.code_from_option(s, area)
     return [parse_membership(item, area=area, language=language, level=level) for item in items]
 
 

@@ -104,3 +104,13 @@ def test_an_installation_adds_hamlets_under_its_communes(bantin_env: Path) -> No
     bad = bantin_env / "bad.csv"
     bad.write_text("code,name,level,parent_code,languages\n29374-03,Ấp X,hamlet,86,\n", encoding="utf-8")
     assert "cannot sit under 86 (province)" in _error(runner.invoke(app, ["init", "--areas", str(bad)]))
+
+
+def test_users_area_option_takes_a_name(bantin_env: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    out = runner.invoke(app, ["users", "add", "lan", "--name", "Lan", "--role", "approver", "--area",
+                              "Châu Thành, Vĩnh Long", "--no-password"])
+    assert out.exit_code == 0, out.output
+    assert "approver:29374:commune" in out.stdout
+    assert "names 5 areas" in _error(runner.invoke(app, ["users", "add", "an", "--name", "An", "--role", "editor",
+                                                         "--area", "Châu Thành", "--no-password"]))
