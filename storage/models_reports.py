@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import AuditRecord, Base, UTCDateTime, utcnow  # noqa: F401
+from storage.models import AREA_CODE, AuditRecord, Base, UTCDateTime, utcnow  # noqa: F401
 
 
 class PlayDailyRecord(Base):
@@ -22,7 +22,7 @@ class PlayDailyRecord(Base):
 
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), primary_key=True)
-    area_code: Mapped[str] = mapped_column(String(5))
+    area_code: Mapped[str] = mapped_column(AREA_CODE)
     plays: Mapped[int] = mapped_column(Integer, default=0)
     completed: Mapped[int] = mapped_column(Integer, default=0)
     interrupted: Mapped[int] = mapped_column(Integer, default=0)
@@ -38,7 +38,7 @@ class PlayFirstRecord(Base):
 
     manifest_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), primary_key=True)
-    area_code: Mapped[str] = mapped_column(String(5))
+    area_code: Mapped[str] = mapped_column(AREA_CODE)
     first_at: Mapped[datetime] = mapped_column()
     last_at: Mapped[datetime] = mapped_column()
     plays: Mapped[int] = mapped_column(Integer, default=0)

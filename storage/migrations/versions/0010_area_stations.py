@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "area_stations",
-        sa.Column("area_code", sa.String(5), sa.ForeignKey("areas.code"), primary_key=True),
+        sa.Column("area_code", sa.String(16).with_variant(sa.String(5), "sqlite"), sa.ForeignKey("areas.code"), primary_key=True),
         sa.Column("station_name", sa.String(120), nullable=False),
         sa.Column("updated_by", sa.String(64), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
