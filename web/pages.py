@@ -20,7 +20,7 @@ from services import drafts as draft_service
 from services import translations as translation_service
 from services.packages import package_view
 from services.runtime import object_store, session
-from storage.models import AssetRecord, PackageRecord, UserRecord
+from storage.models import AssetRecord, UserRecord
 from storage.repositories import drafts, packages, users
 from web.access import package_areas, require, session_user, visible
 from web.app import Forbidden, LoginRequired, csrf_token, flash, lang_of, render
@@ -304,15 +304,8 @@ async def package_withdraw(request: Request, package_id: int) -> Response:
 def approval_queue(request: Request) -> Response:
     with session() as s:
         user = session_user(request, s)
-        rows = []
-        for pkg in s.scalars(select(PackageRecord).where(PackageRecord.status == PackageStatus.IN_REVIEW.value)
-                             .order_by(PackageRecord.id)):
-            rev = drafts.revision_by_id(s, pkg.revision_id)
-            if auth.can(s, user, "package.approve", area_codes=list(rev.content.area_codes)) and \
-                    approval_service.approval_refusal(s, package_id=pkg.id, username=user.username) is None:
-                rows.append({"id": pkg.id, "title": rev.content.title, "priority": rev.content.priority.value,
-                             "areas": ", ".join(rev.content.area_codes)})
-        rows.sort(key=lambda r: -{"khan_cap": 2, "uu_tien": 1}.get(r["priority"], 0))
+        rows = [{"id": e.package_id, "title": e.title, "priority": e.priority, "areas": ", ".join(e.area_codes)}
+                for e in approval_service.approval_queue(s, user.username)]
         return render(request, "queue.html", rows=rows)
 
 
