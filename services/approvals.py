@@ -132,6 +132,38 @@ def approval_refusal(session: Session, *, package_id: int, username: str) -> str
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """A package waiting for this approver."""
+
+    package_id: int
+    manifest_hash: str
+    title: str
+    priority: str
+    area_codes: tuple[str, ...]
+
+
+_URGENCY = {"khan_cap": 2, "uu_tien": 1}
+
+
+def approval_queue(session: Session, username: str) -> list[QueueEntry]:
+    """Packages in review that ``username`` may approve *now* (area, level, four-eyes rule, not yet approved
+    by them), emergencies first, then oldest first: the one queue the pages and the API show.
+    """
+    user = users.get_user(session, username)
+    out = []
+    for pkg in packages.packages_in_status(session, PackageStatus.IN_REVIEW):
+        content = drafts.revision_by_id(session, pkg.revision_id).content
+        if not auth.can(session, user, "package.approve", area_codes=list(content.area_codes)):
+            continue
+        if approval_refusal(session, package_id=pkg.id, username=user.username) is not None:
+            continue
+        out.append(QueueEntry(pkg.id, pkg.manifest_hash or "", content.title, content.priority.value,
+                              tuple(content.area_codes)))
+    out.sort(key=lambda e: (-_URGENCY.get(e.priority, 0), e.package_id))
+    return out
+
+
 def approve_package(
     session: Session, *, package_id: int, username: str, reviewed_hash: str | None = None
 ) -> ApprovalRecord:

@@ -6,29 +6,20 @@ from sqlalchemy.orm import Session
 
 from domain.approvals import Role
 from domain.deliveries import DeliveryStatus
-from domain.packages import PackageStatus
 from services import approvals as approval_service
 from services import auth
 from services import translations as translation_service
-from storage.models import DeliveryRecord, PackageRecord, UserRecord
-from storage.repositories import drafts, users
+from storage.models import DeliveryRecord, UserRecord
+from storage.repositories import users
 
 _RANK = {"khan_cap": 0, "uu_tien": 1}
 
 
 def approval_queue(s: Session, user: UserRecord) -> list[dict[str, object]]:
-    """Packages in review that ``user`` may approve now, emergencies first, then oldest first."""
-    rows: list[dict[str, object]] = []
-    if Role.APPROVER not in users.roles_of(user):
-        return rows
-    for pkg in s.scalars(select(PackageRecord).where(PackageRecord.status == PackageStatus.IN_REVIEW.value)
-                         .order_by(PackageRecord.id)):
-        rev = drafts.revision_by_id(s, pkg.revision_id)
-        if auth.can(s, user, "package.approve", area_codes=list(rev.content.area_codes)) and \
-                approval_service.approval_refusal(s, package_id=pkg.id, username=user.username) is None:
-            rows.append({"id": pkg.id, "title": rev.content.title, "priority": rev.content.priority.value,
-                         "areas": ", ".join(rev.content.area_codes)})
-    return sorted(rows, key=lambda r: _RANK.get(str(r["priority"]), 2))
+    """The approval queue (:func:`services.approvals.approval_queue`, the one the pages and the API show) as
+    rows for the menu and the queue page."""
+    return [{"id": e.package_id, "title": e.title, "priority": e.priority, "areas": ", ".join(e.area_codes)}
+            for e in approval_service.approval_queue(s, user.username)]
 
 
 def failed_deliveries(s: Session, user: UserRecord) -> int:

@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from domain.packages import PackageStatus
 from services import approvals as approval_service
-from services import auth, credentials
+from services import credentials
 from services import drafts as draft_service
 from services import translations as translation_service
 from services.packages import package_view
 from services.runtime import object_store, session
-from storage.models import PackageRecord, UserRecord
+from storage.models import UserRecord
 from storage.repositories import drafts, packages
 from web.access import package_areas, require, visible
 from web.app import LoginRequired
@@ -124,15 +124,11 @@ def get_package(package_id: int, username: ApiUser) -> dict[str, Any]:
 
 @router.get("/queue")
 def approval_queue(username: ApiUser) -> list[dict[str, Any]]:
-    """Packages awaiting review that the caller may approve."""
+    """Packages awaiting review that the caller may approve now (the same queue as the pages)."""
     with session() as s:
         user = _user(s, username)
-        out = []
-        for pkg in s.scalars(select(PackageRecord).where(PackageRecord.status == PackageStatus.IN_REVIEW.value)):
-            areas = package_areas(s, pkg.id)
-            if auth.can(s, user, "package.approve", area_codes=areas):
-                out.append({"id": pkg.id, "manifest_hash": pkg.manifest_hash, "areas": areas})
-        return out
+        return [{"id": e.package_id, "manifest_hash": e.manifest_hash, "title": e.title, "priority": e.priority,
+                 "areas": list(e.area_codes)} for e in approval_service.approval_queue(s, user.username)]
 
 
 @router.post("/packages/{package_id}/approve")

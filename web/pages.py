@@ -25,7 +25,6 @@ from services import translations as translation_service
 from services.drafts import require_title
 from services.packages import current_package_id, draft_rejections, package_view
 from services.runtime import object_store, session
-from services.worklists import approval_queue
 from storage.repositories import drafts, packages, users
 from web import asset_pages, login_pages
 from web.access import package_areas, require, session_user, visible
@@ -342,7 +341,9 @@ async def package_withdraw(request: Request, package_id: int) -> Response:
 @router.get("/queue")
 def approval_queue_page(request: Request) -> Response:
     with session() as s:
-        rows = approval_queue(s, session_user(request, s))
+        user = session_user(request, s)
+        rows = [{"id": e.package_id, "title": e.title, "priority": e.priority, "areas": ", ".join(e.area_codes)}
+                for e in approval_service.approval_queue(s, user.username)]
         return render(request, "queue.html", rows=rows)
 
 

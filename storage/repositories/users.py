@@ -152,10 +152,5 @@ def roles_of(user: UserRecord) -> frozenset[Role]:
     return frozenset(m.role for m in memberships_of(user))
 
 
-def require_role(user: UserRecord, role: Role) -> None:
-    if role not in roles_of(user):
-        raise InvalidInput(f"user '{user.username}' does not have the {role.value} role")
-
-
 def list_users(session: Session) -> list[UserRecord]:
     return list(session.scalars(select(UserRecord).order_by(UserRecord.username)))

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from cli.drafts import draft_app
 from cli.main import seed_demo_users
 from domain.drafts import MACHINE_TRANSCRIPT_MARK, SourceKind, is_unreviewed_transcript
-from domain.errors import InvalidInput
+from domain.errors import Forbidden, InvalidInput
 from engines import asr
 from engines.errors import MediaError
 from services import drafts as draft_service
@@ -109,7 +109,7 @@ def test_text_drafts_are_edited_with_their_new_text_kept(app: Path) -> None:
         new = draft_service.edit_draft(s, object_store(), draft_id=rev.draft_id, text=text, author="demo-editor")
     assert new.number == 2 and new.source_kind is SourceKind.TEXT
     assert object_store().get_bytes(new.source_key or "") == text.encode("utf-8")
-    with session() as s, pytest.raises(InvalidInput, match="editor role"):
+    with session() as s, pytest.raises(Forbidden, match="editor role"):
         draft_service.edit_draft(s, object_store(), draft_id=rev.draft_id, text=text + "!", author="demo-approver")
     with session() as s, pytest.raises(InvalidInput, match="too short"):
         draft_service.edit_draft(s, object_store(), draft_id=rev.draft_id, text="Tiêu đề\nngắn", author="demo-editor")
@@ -125,7 +125,7 @@ def test_bad_recordings_store_nothing(app: Path, tmp_path: Path) -> None:
         (empty, request(), MediaError, "empty"),
         (tmp_path / "missing.mp3", request(), InvalidInput, "file not found"),
         (corrupt, request(area_codes=["99999"]), InvalidInput, "unknown area"),
-        (corrupt, request(author="demo-approver"), InvalidInput, "editor role"),
+        (corrupt, request(author="demo-approver"), Forbidden, "editor role"),
     ]
     for path, req, error, message in cases:
         with pytest.raises(error, match=message):

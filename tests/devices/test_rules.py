@@ -150,11 +150,12 @@ def test_payloads_carry_routing_fields() -> None:
 
 
 def test_cap_refuses_incomplete_alerts() -> None:
-    base = CapAlert(identifier="x", sender="s", sent=NOW, priority="khan_cap", msg_type="Alert", event="Lũ",
-                    sender_name="UBND", effective=None, expires=NOW, areas=(("29377", "Đa Lộc"),),
-                    infos=(CapInfo("vi-VN", "Lũ", "Sơ tán"),))
+    base = CapAlert(identifier="x", sender="s", sent=NOW, priority="khan_cap", msg_type="Alert",
+                    effective=None, expires=NOW, areas=(("29377", "Đa Lộc"),),
+                    infos=(CapInfo("vi-VN", "Lũ", "Sơ tán", sender_name="UBND"),))
     root = ET.fromstring(build_cap(base).encode())
-    assert root.findtext(f"{{{CAP_NS}}}sent") == "2026-11-23T09:41:07+00:00"
+    assert root.findtext(f"{{{CAP_NS}}}sent") == "2026-11-23T09:41:07-00:00"  # CAP 1.2: UTC is -00:00
+    assert root.findtext(f"{{{CAP_NS}}}info/{{{CAP_NS}}}event") == "Cảnh báo khẩn cấp"
     for change in ({"infos": ()}, {"areas": ()}, {"msg_type": "Cancel"}, {"priority": "x"}):
         with pytest.raises(InvalidInput):
             build_cap(CapAlert(**{**base.__dict__, **change}))

@@ -154,3 +154,25 @@ def test_editor_of_one_commune_cannot_write_for_another(accounts: Path) -> None:
         rev = approval_service.draft_from_template(s, object_store(), template_id=tpl_id, area_codes=["29377"],
                                                    author="editor_daloc2")
         assert rev.content.area_codes == ("29377",)
+
+
+def test_one_approval_queue_for_pages_and_api(client: TestClient) -> None:
+    from tests.web.accounts import api_token
+    from tests.web.test_authz import make_item
+
+    _, theirs, _ = make_item()  # written by editor_daloc
+    _, own, _ = make_item()
+    with session() as s:  # written by approver_daloc2 themself: the four-eyes rule keeps it off their queue
+        from storage.models import DraftRevisionRecord
+
+        rec = s.get(DraftRevisionRecord, packages.get_package(s, own).revision_id)
+        assert rec is not None
+        rec.author = "approver_daloc2"
+    api = client.get("/api/v1/queue", headers={"Authorization": f"Bearer {api_token('approver_daloc2')}"}).json()
+    ids = {row["id"] for row in api}
+    assert theirs in ids and own not in ids
+    sign_in(client, "approver_daloc2")
+    page = client.get("/queue").text
+    assert f"/packages/{theirs}" in page and f"/packages/{own}\"" not in page
+    other = client.get("/api/v1/queue", headers={"Authorization": f"Bearer {api_token('approver_daloc')}"}).json()
+    assert {theirs, own} <= {row["id"] for row in other}
