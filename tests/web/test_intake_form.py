@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from services import credentials
 from services.runtime import session
 from settings import get_settings
 from storage.repositories import drafts
 from tests.web.test_authz import RecordingFlows, csrf_of, login
 from web.app import create_app
-from web.security import issue_api_token
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +83,9 @@ def test_api_asks_for_confirmation_of_heavy_cleaning(web_home: Path) -> None:
     app = create_app(get_settings())
     app.state.flows = RecordingFlows()
     with TestClient(app) as client:
-        headers = {"Authorization": "Bearer " + issue_api_token(app.state.secret, "editor_daloc")}
+        with session() as s:
+            token = credentials.create_api_token(s, "editor_daloc", days=1, actor="test")[1]
+        headers = {"Authorization": "Bearer " + token}
         body = {"title": "", "body": PAGE, "areas": ["29377"]}
         refused = client.post("/api/v1/drafts", json={**body, "title": "Lịch cắt điện thôn Đông"}, headers=headers)
         assert refused.status_code == 422 and "more than half" in refused.text
