@@ -11,6 +11,9 @@ All calls use Prefect's synchronous client: they are safe from a thread of the w
 call them on the event loop, where Prefect's dual sync/async helpers return coroutines).
 """
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,11 +68,9 @@ def start_deployment(name: str, parameters: dict[str, Any], *, username: str = "
         KeyError: not a bantin deployment.
         prefect.exceptions.ObjectNotFound: the deployment is not registered on the server.
     """
-    from prefect.client.orchestration import get_client
-
     spec = DEPLOYMENTS[name]
     tags = ["bantin", f"queue:{spec.queue}"] + ([user_tag(username)] if username else [])
-    with get_client(sync_client=True) as client:
+    with _client() as client:
         deployment = client.read_deployment_by_name(spec.key)
         run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters, tags=tags)
     return str(run.id)
@@ -77,7 +78,6 @@ def start_deployment(name: str, parameters: dict[str, Any], *, username: str = "
 
 def queued_runs(username: str) -> int:
     """How many flow runs ``username`` started that no worker has picked up yet (scheduled or pending)."""
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         FlowRunFilter,
         FlowRunFilterState,
@@ -89,12 +89,28 @@ def queued_runs(username: str) -> int:
     flt = FlowRunFilter(tags=FlowRunFilterTags(all_=[user_tag(username)]),
                         state=FlowRunFilterState(type=FlowRunFilterStateType(
                             any_=[StateType[s] for s in WAITING_STATES])))
-    with get_client(sync_client=True) as client:
+    with _client() as client:
         return int(client.count_flow_runs(flow_run_filter=flt))
+
+
+def api_url() -> str:
+    """The Prefect API to start runs on: ``PREFECT_API_URL`` as the process has it now (a web app's handler
+    threads do not see settings contexts entered elsewhere), else Prefect's current setting."""
+    from prefect.settings import PREFECT_API_URL
+
+    return os.environ.get("PREFECT_API_URL") or str(PREFECT_API_URL.value() or "")
 
 
 def server_configured() -> bool:
     """Whether a Prefect server is named (``PREFECT_API_URL``): then runs go to its workers."""
-    from prefect.settings import PREFECT_API_URL
+    return bool(api_url())
 
-    return bool(PREFECT_API_URL.value())
+
+@contextmanager
+def _client() -> Iterator[Any]:
+    """Prefect's synchronous client for :func:`api_url` (never a temporary server)."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: api_url()}), get_client(sync_client=True) as client:
+        yield client

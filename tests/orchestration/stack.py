@@ -84,7 +84,7 @@ def register(api: str, base: Path) -> None:
 
 
 @contextmanager
-def worker(api: str, home: Path, log: Path, limit: int = 2, **extra: str) -> Iterator[subprocess.Popen[bytes]]:
+def worker(api: str, home: Path, log: Path, limit: int = 4, **extra: str) -> Iterator[subprocess.Popen[bytes]]:
     """A bantin worker (``deployments.serve --worker-only``) for the installation at ``home``."""
     import signal
 
