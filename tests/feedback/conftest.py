@@ -34,7 +34,7 @@ def make_db(url: str) -> Engine:
     upgrade(url)
     engine = make_engine(url)
     with session_scope(engine) as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
         for name, ms in HANDLERS.items():
             users.add_user(s, username=name, full_name=name, memberships=ms)
     return engine

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 def home(bantin_env: Path) -> Path:
     upgrade(get_settings().database_url)
     with session() as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
         for name, ms in HANDLERS.items():
             users.add_user(s, username=name, full_name=name, memberships=ms)
     return bantin_env
