@@ -206,6 +206,11 @@ def run(name: str, url: str, devices: int, plays: int, runs: int) -> list[str]:
     t = time.perf_counter()
     folded = rollups.fold_all(session, chunk=100_000)
     fold_s = time.perf_counter() - t
+    if url.startswith("postgresql"):  # planner statistics after a bulk load, as autovacuum would gather them
+        from services.runtime import db_engine
+
+        with db_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
     now = datetime.now(UTC)
     th = rollups.Thresholds(300, 3600)
     period = parse_period("2026-Q3", today=now.date())

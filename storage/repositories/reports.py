@@ -265,12 +265,13 @@ def queue_rows(session: Session) -> list[Any]:
     """Packages in review with their target areas and blocked (awaiting translation) variants count."""
     from storage.models import DraftRevisionRecord, PackageRecord, VariantRecord
 
-    blocked = func.sum(case((VariantRecord.status == "blocked", 1), else_=0))
+    blocked = (select(VariantRecord.package_id, func.count().label("n")).where(VariantRecord.status == "blocked")
+               .group_by(VariantRecord.package_id).subquery())
     return list(session.execute(
-        select(PackageRecord.id, DraftRevisionRecord.area_codes, blocked)
+        select(PackageRecord.id, DraftRevisionRecord.area_codes, func.coalesce(blocked.c.n, 0))
         .join(DraftRevisionRecord, DraftRevisionRecord.id == PackageRecord.revision_id)
-        .outerjoin(VariantRecord, VariantRecord.package_id == PackageRecord.id)
-        .where(PackageRecord.status == "in_review").group_by(PackageRecord.id, DraftRevisionRecord.area_codes)))
+        .outerjoin(blocked, blocked.c.package_id == PackageRecord.id)
+        .where(PackageRecord.status == "in_review")))
 
 
 def dead_delivery_areas(session: Session) -> list[Any]:
@@ -300,8 +301,9 @@ def device_state_counts(session: Session, online_after: datetime, offline_before
     database, so a province's dashboard reads hundreds of rows, not thousands."""
     seen = DeviceRecord.last_seen_at
     state = case((seen >= online_after, "online"), (seen >= offline_before, "stale"), else_="offline").label("st")
-    return list(session.execute(select(DeviceRecord.area_code, state, func.count())
-                                .where(DeviceRecord.status == "authorised").group_by(DeviceRecord.area_code, state)))
+    inner = select(DeviceRecord.area_code, state).where(DeviceRecord.status == "authorised").subquery()
+    return list(session.execute(select(inner.c.area_code, inner.c.st, func.count())
+                                .group_by(inner.c.area_code, inner.c.st)))
 
 
 def device_rows(session: Session, *, area_codes: Iterable[str] | None = None, seen_before: datetime | None = None,

@@ -109,3 +109,23 @@ def test_a_concurrent_fold_is_refused_and_counts_nothing(db: str, monkeypatch: p
     with session() as s:
         assert s.scalars(select(PlayDailyRecord)).all() == []  # the loser's sums were rolled back
         assert repo.rollup_watermark(s) == 999
+
+
+def test_dashboard_queries_on_both_databases(db: str) -> None:
+    from domain.packages import PackageStatus
+    from services import dashboard
+
+    now = datetime.now(UTC)
+    a, b = _device("02200"), _device("02233")
+    with session() as s:
+        device_repo.touch_many(s, {a: now - timedelta(seconds=30), b: now - timedelta(minutes=20)})
+    published_package(title="Chờ duyệt", areas=("02200",), languages="vi,km", status=PackageStatus.IN_REVIEW)
+    pid, manifest = published_package(title="Cảnh báo", areas=("08",), languages="vi", priority="khan_cap",
+                                      expires_at=now + timedelta(hours=1))
+    _play(a, manifest, now, 30)
+    with session() as s:
+        board = dashboard.build(s, "08", now=now, thresholds=rollups.Thresholds(300, 3600))
+    assert board.counts == {"online": 1, "stale": 1, "offline": 0}
+    assert board.queues["to_approve"] == 1
+    assert [(e.package_id, e.devices, e.played, e.acked) for e in board.emergencies] == [(pid, 2, 1, 0)]
+    assert [d.id for d in board.devices] == [b]  # only the late one is listed at province level
