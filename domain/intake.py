@@ -31,7 +31,7 @@ DOC_TYPES = frozenset((
     "thư mời", "hướng dẫn", "công điện", "lời kêu gọi", "thư ngỏ", "thông cáo", "nghị quyết", "tin",
     "tin tức", "bản tin", "thông báo khẩn", "công văn hỏa tốc", "thông tin",
 ))
-MIN_TITLE_WORDS = 4
+MIN_TITLE_WORDS = 3  # "Lịch cắt điện", "Lịch tiêm chủng" are headlines; "Lịch tiêm" is not
 MAX_TITLE_WORDS = 40
 MAX_TITLE_CHARS = 200
 _DATE_NUMERIC = re.compile(r"(?<!\d)(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?!\d)")
@@ -325,7 +325,7 @@ def suggest_title(clean: str) -> tuple[str, str, str]:
     def rest(after: int) -> str:
         return "\n".join(lines[after + 1:]).strip()
 
-    if is_doc_type(first) and len(content) > 1:
+    if is_doc_type(first) and len(content) > 2:  # a subject line and text after it (the title never takes it all)
         subject = lines[content[1]].strip()
         if not plausible_title(subject) or subject.casefold().startswith(("về việc", "v/v")):
             kind = first.strip(" .:")

@@ -176,7 +176,7 @@ def test_retranscribing_never_buries_an_editors_work(app: Path, tmp_path: Path) 
     assert forced.number == 4 and is_unreviewed_transcript(forced)
     with session() as s:
         text_rev = draft_service.submit_text_draft(s, object_store(), request(
-            body="Thông báo\nĐiện lực thông báo cắt điện từ 7 giờ đến 11 giờ."))
+            body="Lịch cắt điện\nĐiện lực thông báo cắt điện từ 7 giờ đến 11 giờ."))
     with pytest.raises(InvalidInput, match="no recording"):
         draft_service.retranscribe_draft(session, object_store(), text_rev.draft_id, transcribe=first)
 

@@ -16,6 +16,6 @@ from storage.repositories import areas
 def app(bantin_env: Path) -> Iterator[Path]:
     upgrade(get_settings().database_url)
     with session() as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
         seed_demo_users(s)
     yield bantin_env

@@ -127,6 +127,7 @@ def test_all_boilerplate_leaves_nothing() -> None:
     ("KẾ HOẠCH", "only a document type"),
     ("Tin tức", "only a document type"),
     ("Lịch tiêm", "too short"),
+    ("Lịch cắt điện", ""),
     ("Danh sách các hộ được hỗ trợ gồm:", "an introduction to a list"),
     ("Lũ trên sông Cửu Long đang lên nhanh", ""),
     ("THÔNG BÁO LỊCH TIÊM CHỦNG THÁNG 12", ""),
@@ -145,6 +146,11 @@ def test_doc_type_joined_with_subject_and_long_sentence_is_no_title() -> None:
     title, body, problem = suggest_title(sentence)
     assert (title, body) == ("", sentence)
     assert problem.startswith("the first line is not a headline (a sentence of the text)")
+
+
+def test_doc_type_over_a_single_sentence_asks_for_a_title_instead_of_emptying_the_body() -> None:
+    text = "Thông báo\nĐiện lực thông báo cắt điện từ 7 giờ đến 11 giờ."
+    assert suggest_title(text) == ("", text, "the first line is not a headline (only a document type): 'Thông báo'")
 
 
 def test_dates_in_text() -> None:
