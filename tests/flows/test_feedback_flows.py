@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.flow, pytest.mark.integration]
 def home(bantin_env: Path, prefect_harness: None) -> Iterator[Path]:
     upgrade(get_settings().database_url)
     with session() as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
     yield bantin_env
 
 
