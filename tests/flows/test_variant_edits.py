@@ -39,12 +39,13 @@ def edit(package_id: int, script: str = SCRIPT, board: str = BOARD, who: str = "
         return edits.edit_text(s, object_store(), edits.TextEdit(package_id, "vi", script, board, who))
 
 
-def tone(path: Path, *, seconds: float, volume: float) -> Path:
-    """A speech-like modulated tone over noise at ``volume`` (0 is digital silence)."""
+def tone(path: Path, *, seconds: float, volume: float, codec: str = "libopus") -> Path:
+    """A speech-like modulated tone over noise at ``volume`` (0 is digital silence, 40 clips), encoded as the
+    phones' browsers do: WebM/Opus (Android Chrome) or MP4/AAC (iOS Safari)."""
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=frequency=220:duration={seconds}",
                     "-f", "lavfi", "-i", f"anoisesrc=color=pink:duration={seconds}:amplitude=0.02",
                     "-filter_complex", f"[0][1]amix=inputs=2,volume='{volume}*(0.6+0.4*sin(2*PI*3*t))':eval=frame",
-                    "-ar", "48000", "-ac", "1", "-c:a", "libopus", str(path)], check=True)
+                    "-ar", "48000", "-ac", "1", "-c:a", codec, str(path)], check=True)
     return path
 
 
@@ -138,14 +139,14 @@ def test_a_persons_voice_replaces_the_synthetic_one_and_bad_takes_are_refused(ap
     first = produce(submit("vi"))
     kept = assets(first, "vi")["audio"]
     for path, reason in ((tone(tmp_path / "silent.webm", seconds=6, volume=0), "silent"),
-                         (tone(tmp_path / "long.webm", seconds=200, volume=0.3), "at most"),
-                         (tone(tmp_path / "loud.webm", seconds=6, volume=6.0), "clipped")):
+                         (tone(tmp_path / "long.webm", seconds=400, volume=3), "at most"),
+                         (tone(tmp_path / "loud.webm", seconds=6, volume=40), "clipped")):
         with session() as s, pytest.raises(InvalidInput, match=reason):
             edits.record_voice(s, object_store(), edits.VoiceRecording(first, "vi", path, "demo-editor"))
     assert view(first)["status"] == "in_review" and assets(first, "vi")["audio"] == kept  # nothing lost
     with session() as s:
         r = edits.record_voice(s, object_store(), edits.VoiceRecording(
-            first, "vi", tone(tmp_path / "take.webm", seconds=8, volume=0.3), "demo-editor"))
+            first, "vi", tone(tmp_path / "take.m4a", seconds=8, volume=3, codec="aac"), "demo-editor"))
     revise(r.package_id, "vi")
     a = assets(r.package_id, "vi")
     assert a["audio"]["meta"]["synthetic"] is False and 7.5 < a["audio"]["meta"]["duration_s"] < 8.5
