@@ -79,8 +79,8 @@ def _editable(session: Session, package_id: int, language: str, username: str) -
             or auth.can(session, user, "package.approve", area_codes=areas)):
         raise ApprovalRefused(f"user '{username}' may not change the {language} variant for these areas")
     if PackageStatus(pkg.status) not in EDITABLE:
-        raise ApprovalRefused(f"the package is '{pkg.status}'; only a package in review, approved or scheduled "
-                              "can be changed")
+        raise ApprovalRefused(f"the package is '{pkg.status}'; it can be changed only while in review, approved "
+                              "or scheduled")
     variant = packages.variant_record(session, pkg.id, language)
     if variant is None or variant.status != VariantStatus.READY.value:
         raise ApprovalRefused(f"the {language} variant has no text yet: translate it first")

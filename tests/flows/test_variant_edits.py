@@ -116,7 +116,7 @@ def test_edits_are_refused_with_a_reason_and_change_nothing(app: Path) -> None: 
     with session() as s:
         pkg = packages.get_package(s, first)
         pkg.status = "published"
-    with pytest.raises(ApprovalRefused, match="'published'"):
+    with pytest.raises(ApprovalRefused, match="'published'; it can be changed only"):
         edit(first)
     with session() as s:
         assert len(packages.packages_of_draft(s, packages.get_package(s, first).draft_id)) == 1

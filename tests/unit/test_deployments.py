@@ -15,7 +15,7 @@ EXPECTED = {
     "produce": "produce-package", "transcribe": "transcribe-draft", "publish": "publish-package",
     "retract": "retract-package", "due": "publish-due", "program": "build-programs",
     "emergency": "broadcast-emergency", "archive-ingest": "archive-ingest", "archive-reindex": "archive-reindex",
-    "reports": "maintain-reports",
+    "reports": "maintain-reports", "revise": "revise-variant",
 }
 
 

@@ -41,6 +41,9 @@ class RecordingFlows:
     def publish(self, package_id: int) -> None:
         self.started.append(("publish", package_id))
 
+    def revise(self, package_id: int, language: str, user: str = "") -> None:
+        self.started.append(("revise", package_id, language))  # type: ignore[arg-type]
+
     def retract(self, package_id: int) -> None:
         self.started.append(("retract", package_id))
 
