@@ -93,7 +93,8 @@ def check_editable(session: Session, package_id: int, language: str, username: s
 
 
 def current_texts(session: Session, store: ObjectStore, package_id: int, language: str) -> tuple[str, str]:
-    """The variant's loudspeaker script and board text as they are now."""
+    """The variant's loudspeaker script and board text as they are now. Raises NotFound: no such package."""
+    packages.get_package(session, package_id)
     out = []
     for kind in (AssetKind.SCRIPT, AssetKind.BOARD_TEXT):
         asset = packages.get_asset(session, package_id=package_id, language=language, kind=kind)
