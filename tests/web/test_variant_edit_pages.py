@@ -62,6 +62,8 @@ def test_saving_an_edit_starts_the_revise_run_and_reports_over_budget(client: Te
     assert ("revise", new, "vi") in client.app.state.flows.started  # type: ignore[attr-defined]
     page = client.get(f"/packages/{new}").text
     assert "Nội dung bảng tin vượt định mức số dòng." in page and "8 dòng bảng tin (định mức 6)" in page
+    page = client.get(f"/packages/{new}").text  # the approver sees who edited it and that it is over budget
+    assert "Người sửa lời: editor_daloc" in page and "Số dòng trên bảng tin: 8 / 6 · <strong" in page
     with session() as s:
         board = packages.get_asset(s, package_id=new, language="vi", kind=AssetKind.BOARD_TEXT)
         assert board is not None and object_store().get_bytes(board.key).decode() == LONG_BOARD  # not cut

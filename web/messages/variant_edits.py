@@ -2,6 +2,7 @@
 
 VI: dict[str, str] = {
     "ve_title": "Sửa lời và giọng đọc",
+    "ve_edited_by": "Người sửa lời",
     "ve_edit_link": "Sửa lời / thu giọng",
     "ve_needs_approval": "Lưu thay đổi sẽ tạo gói tin mới (đọc và dựng lại riêng ngôn ngữ này) và cần được duyệt lại.",
     "ve_server_estimate": "Thời lượng đọc ước tính",
@@ -38,6 +39,7 @@ VI: dict[str, str] = {
 
 EN: dict[str, str] = {
     "ve_title": "Edit text and voice",
+    "ve_edited_by": "Text edited by",
     "ve_edit_link": "Edit text / record voice",
     "ve_needs_approval": ("Saving makes a new package (only this language is spoken and rendered again) "
                           "that needs a new approval."),
