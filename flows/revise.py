@@ -10,6 +10,7 @@ from tasks.production import (
     render_board_slides,
     synthesize_speech,
 )
+from tasks.revising import start_revision
 
 
 @flow(name="revise-variant", flow_run_name="revise-package-{package_id}-{language}", validate_parameters=True)
@@ -22,6 +23,8 @@ def revise_variant(package_id: int, language: str) -> int:
     Returns:
         The package ID.
     """
+    if not start_revision(package_id, language):
+        return package_id
     try:
         slides = render_board_slides.submit(package_id, language)
         synthesize_speech(package_id, language)

@@ -62,6 +62,8 @@ def test_an_edit_respeaks_only_its_variant_and_needs_a_new_approval(app: Path) -
     assert not r.budget.script_over
     assert revise(r.package_id, "vi") == r.package_id
     after = view(r.package_id)
+    assert [run["flow"] for run in after["flow_runs"]] == ["revise"]
+    assert revise(r.package_id, "vi") == r.package_id and view(r.package_id) == after  # a second run: no change
     assert view(first)["status"] == "superseded"
     assert after["status"] == "in_review" and after["manifest_hash"] != before["manifest_hash"]
     a = assets(r.package_id, "vi")
