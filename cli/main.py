@@ -16,6 +16,7 @@ from sqlalchemy.exc import DataError, DBAPIError
 from cli import devices as device_commands
 from cli import programs as program_commands
 from cli import search as search_commands
+from cli import variants as variant_commands
 from cli.areas import areas_app
 from cli.audit import audit_app
 from cli.common import AsUser, echo, ensure_db
@@ -43,10 +44,12 @@ from storage.repositories import areas, deliveries, drafts, packages, users
 
 app = typer.Typer(help="bantin: bulletins for commune loudspeakers, e-boards and source systems.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-package_app = typer.Typer(help="Inspect packages.", no_args_is_help=True)
+package_app = typer.Typer(help="Inspect packages; edit a variant's text or voice.", no_args_is_help=True)
 dest_app = typer.Typer(help="Publication destinations.", no_args_is_help=True)
 app.add_typer(draft_app, name="draft")
 app.add_typer(package_app, name="package")
+package_app.command("edit")(variant_commands.edit)
+package_app.command("record")(variant_commands.record)
 app.add_typer(users_app, name="users")
 app.add_typer(areas_app, name="areas")
 app.add_typer(dest_app, name="destinations")

@@ -11,8 +11,9 @@ from domain.drafts import clean_text
 from domain.errors import ApprovalRefused, InvalidInput, InvalidTransition, NotFound
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import PackageStatus, VariantStatus
-from engines import ffmpeg
+from engines import ffmpeg, recording_check
 from services import auth
+from services.variant_edits import check_voice
 from storage.objects import ObjectStore
 from storage.repositories import audit, drafts, packages, translations, users
 
@@ -133,6 +134,7 @@ def submit_recording(session: Session, store: ObjectStore, req: RecordingRequest
     info = ffmpeg.probe(req.path)  # MediaError for empty or corrupt files
     if info.duration_s > MAX_RECORDING_SECONDS:
         raise InvalidInput(f"the recording lasts {info.duration_s / 60:.0f} minutes; at most 30 are accepted")
+    check_voice(recording_check.measure(req.path), MAX_RECORDING_SECONDS)  # silent or clipped: refused here too
     ext = req.path.suffix.lstrip(".").lower() or "bin"
     obj = store.put_file(req.path, ext=ext if ext.isalnum() and len(ext) <= 8 else "bin",
                          media_type=mimetypes.guess_type(req.path.name)[0] or "application/octet-stream")

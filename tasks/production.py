@@ -130,14 +130,14 @@ def write_texts(package_id: int, language: str) -> bool:
     logger = get_run_logger()
     settings = get_settings()
     rev = _revision_of(package_id)
+    with session() as s:  # a person's text (a translation, or an edit of any variant) wins over the machine's
+        pkg = packages.get_package(s, package_id)
+        supplied = translations.latest_translation(s, pkg.revision_id, language)
+        if supplied is not None:
+            _record_translation(s, package_id, language, supplied)
+            logger.info("variant %s: text %s by %s", language, supplied.id, supplied.translator)
+            return True
     if language != SOURCE_LANGUAGE:
-        with session() as s:
-            pkg = packages.get_package(s, package_id)
-            supplied = translations.latest_translation(s, pkg.revision_id, language)
-            if supplied is not None:
-                _record_translation(s, package_id, language, supplied)
-                logger.info("variant %s: translation %s by %s", language, supplied.id, supplied.translator)
-                return True
         entry = translate.translator_for(language, source=SOURCE_LANGUAGE)
         if entry is not None:
             return machine_translate(package_id, language, entry, logger, title=rev.content.title)
@@ -259,7 +259,11 @@ def synthesize_speech(package_id: int, language: str) -> bool:
     assert script_asset is not None  # a ready variant always has a script
     raw = _asset(package_id, language, AssetKind.RAW_SPEECH)
     with session() as s:
-        recording = translations.latest_recording(s, packages.get_package(s, package_id).revision_id, language)
+        revision_id = packages.get_package(s, package_id).revision_id
+        recording = translations.latest_recording(s, revision_id, language)
+        text = translations.latest_translation(s, revision_id, language)
+        if text is not None and recording is not None and text.created_at > recording.created_at:
+            recording = None  # the words changed after they were read: speak the new ones
         if recording is not None:  # a person's voice always wins over synthesis
             _record_recording(s, package_id, language, recording)
             logger.info("%s speech: recording %s by %s", language, recording.id, recording.uploaded_by)

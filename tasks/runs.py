@@ -43,6 +43,7 @@ DEPLOYMENTS: dict[str, DeploymentSpec] = {d.name: d for d in (
     DeploymentSpec("due", "publish-due", "flows/publish.py:publish_due", "publishing"),
     DeploymentSpec("sweep", "sweep", "flows/sweep.py:sweep", "publishing"),
     DeploymentSpec("produce", "produce-package", "flows/produce.py:produce_package", "production"),
+    DeploymentSpec("revise", "revise-variant", "flows/revise.py:revise_variant", "production"),
     DeploymentSpec("transcribe", "transcribe-draft", "flows/transcribe.py:transcribe_draft", "production"),
     DeploymentSpec("program", "build-programs", "flows/program.py:build_programs", "production"),
     DeploymentSpec("archive-ingest", "archive-ingest", "flows/archive.py:ingest_recordings", "archive"),

@@ -117,3 +117,19 @@ def test_a_database_from_an_older_bantin_is_refused_until_upgraded(home: Path) -
     out = run(old, "draft", "list")
     assert out.returncode == 2 and "schema is at revision 0006" in out.stderr and "bantin init" in out.stderr
     assert run(old, "init").returncode == 0 and run(old, "draft", "list").returncode == 0
+
+
+def test_package_edit_and_record_refuse_cleanly(home: Path) -> None:
+    run(home, "init", "--demo-users", "--areas", str(LEGACY_AREAS))
+    script = home / "script.txt"
+    script.write_text("Kính thưa bà con! Điện lực cắt điện từ 7 giờ đến 11 giờ ngày 5/12.", encoding="utf-8")
+    cases = [
+        (["package", "edit", "999", "--script-file", str(script)], "who is editing"),
+        (["package", "edit", "999", "--as", "demo-editor"], "nothing to change"),
+        (["package", "edit", "999", "--script-file", str(script), "--as", "demo-editor"], "no package with id 999"),
+        (["package", "record", "999", "--file", str(home / "none.webm"), "--as", "demo-editor"], "no such file"),
+    ]
+    for args, message in cases:
+        out = run(home, *args)
+        assert out.returncode == 2 and message in out.stderr, (args, out.stderr)
+        assert len(out.stderr.strip().splitlines()) == 1

@@ -20,7 +20,7 @@ from domain.errors import DomainError
 from settings import Settings, configure_prefect_env
 
 log = logging.getLogger(__name__)
-LIMITED = frozenset({"produce", "transcribe"})  # production work counts against the per-user limit
+LIMITED = frozenset({"produce", "transcribe", "revise"})  # production work counts against the per-user limit
 
 
 class RunRefused(DomainError):
@@ -40,6 +40,10 @@ class FlowStarter:
 
     def produce(self, draft_id: int, user: str = "") -> str:
         return self.start("produce", {"draft_id": draft_id}, user)
+
+    def revise(self, package_id: int, language: str, user: str = "") -> str:
+        """Re-speak and re-render the one variant a person changed (services.variant_edits)."""
+        return self.start("revise", {"package_id": package_id, "language": language}, user)
 
     def publish(self, package_id: int, user: str = "") -> str:
         return self.start("publish", {"package_id": package_id}, user)

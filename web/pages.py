@@ -26,7 +26,7 @@ from services.drafts import require_title
 from services.packages import current_package_id, draft_rejections, package_view
 from services.runtime import object_store, session
 from storage.repositories import drafts, packages, users
-from web import asset_pages, login_pages
+from web import asset_pages, login_pages, variant_pages
 from web.access import package_areas, require, session_user, visible
 from web.app import flash, lang_of, render
 from web.error_pages import error_page
@@ -237,6 +237,8 @@ def package_page(request: Request, package_id: int) -> Response:
             # (the source text is corrected by editing the draft).
             var["can_translate"] = may_edit and var["language"] != SOURCE_LANGUAGE
             var["can_record"] = may_edit and var["status"] == "ready"
+            var["can_change"] = variant_pages.may_change(s, package_id, str(var["language"]), user.username)
+            var["voice"] = variant_pages.voice_of(s, package_id, str(var["language"]))
         can_withdraw = v["status"] in ("approved", "scheduled", "published", "corrected") and auth.can(
             s, user, "package.approve", area_codes=areas)
         state = approval_service.approval_state(s, package_id)
@@ -447,3 +449,5 @@ async def recording_upload(request: Request, package_id: int, language: str) -> 
 
 router.include_router(login_pages.router)
 router.include_router(asset_pages.router)
+router.include_router(variant_pages.router)
+router.include_router(variant_pages.api_router)

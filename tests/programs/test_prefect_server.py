@@ -31,8 +31,8 @@ from tests.conftest import unavailable
 from tests.programs.conftest import MakePackage
 
 ROOT = Path(__file__).parents[2]
-EXPECTED_DEPLOYMENTS = ("produce", "transcribe", "publish", "retract", "due", "program", "emergency",
-                        "archive-ingest", "archive-reindex", "sweep")
+EXPECTED_DEPLOYMENTS = ("produce", "revise", "transcribe", "publish", "retract", "due", "program", "emergency",
+                        "archive-ingest", "archive-reindex", "sweep", "reports")
 BIN = Path(sys.executable).parent
 SERVER_START_S = 180.0
 

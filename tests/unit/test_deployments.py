@@ -15,12 +15,12 @@ EXPECTED = {
     "produce": "produce-package", "transcribe": "transcribe-draft", "publish": "publish-package",
     "retract": "retract-package", "due": "publish-due", "program": "build-programs",
     "emergency": "broadcast-emergency", "archive-ingest": "archive-ingest", "archive-reindex": "archive-reindex",
-    "reports": "maintain-reports", "sweep": "sweep",
+    "reports": "maintain-reports", "sweep": "sweep", "revise": "revise-variant",
 }
 QUEUES = {
     "emergency": "emergency", "retract": "emergency", "publish": "publishing", "due": "publishing",
-    "sweep": "publishing", "produce": "production", "transcribe": "production", "program": "production",
-    "archive-ingest": "archive", "archive-reindex": "archive", "reports": "archive",
+    "sweep": "publishing", "produce": "production", "revise": "production", "transcribe": "production",
+    "program": "production", "archive-ingest": "archive", "archive-reindex": "archive", "reports": "archive",
 }
 
 

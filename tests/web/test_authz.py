@@ -41,6 +41,9 @@ class RecordingFlows:
     def publish(self, package_id: int) -> None:
         self.started.append(("publish", package_id))
 
+    def revise(self, package_id: int, language: str, user: str = "") -> None:
+        self.started.append(("revise", package_id, language))  # type: ignore[arg-type]
+
     def retract(self, package_id: int) -> None:
         self.started.append(("retract", package_id))
 
@@ -133,6 +136,11 @@ PAGE_CASES = [
     ("POST", "/packages/{package}/translate/km", {"script": "សូមជម្រាបជូន", "board_text": "ការចាក់វ៉ាក់សាំង"},
      KHMER_EDITORS, 303),
     ("POST", "/packages/{package}/recording/vi", {"file": "recording"}, VIETNAMESE_EDITORS, 303),
+    # A produced variant: its editors, and approvers correcting it before they approve.
+    ("GET", "/packages/{package}/variants/vi/edit", {}, VIETNAMESE_EDITORS | APPROVERS, 200),
+    ("POST", "/packages/{package}/variants/vi/edit", {"script": "Cắt điện từ 8 giờ.", "board_text": "Cắt điện."},
+     VIETNAMESE_EDITORS | APPROVERS, 303),
+    ("POST", "/packages/{package}/variants/vi/voice", {"file": "recording"}, VIETNAMESE_EDITORS | APPROVERS, 303),
     ("POST", "/packages/{package}/reject", {"reason": "Sai ngày"}, APPROVERS, 303),
     ("POST", "/packages/{package}/approve", {"manifest_hash": "{hash}"}, APPROVERS, 303),
     ("POST", "/packages/{package}/withdraw", {"reason": "Sai thông tin", "approve_first": "1"}, APPROVERS, 303),
@@ -185,6 +193,9 @@ def test_api_routes(app_client: TestClient, user: str) -> None:
         ("POST", "/api/v1/packages/{package}/translations/km", {"script": "សូមជម្រាបជូន", "board_text": "ការចាក់"},
          KHMER_EDITORS, 202),
         ("POST", "/api/v1/packages/{package}/recordings/vi", "FILE", VIETNAMESE_EDITORS, 202),
+        ("PUT", "/api/v1/packages/{package}/variants/vi/text", {"script": "Cắt điện từ 8 giờ.", "board_text": "Cắt."},
+         VIETNAMESE_EDITORS | APPROVERS, 202),
+        ("POST", "/api/v1/packages/{package}/variants/vi/voice", "FILE", VIETNAMESE_EDITORS | APPROVERS, 202),
         ("POST", "/api/v1/packages/{package}/reject", {"reason": "Sai ngày"}, APPROVERS, 200),
         ("POST", "/api/v1/packages/{package}/approve", {"manifest_hash": "{hash}"}, APPROVERS, 200),
     ]
