@@ -18,7 +18,7 @@ def home(bantin_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("BANTIN_AUDIT_CHECKPOINT_FILE", raising=False)
     out = runner.invoke(app, ["init"])
     assert out.exit_code == 0, out.output
-    out = runner.invoke(app, ["users", "add", "lan", "--name", "Lan", "--role", "editor:29377", "--no-password"])
+    out = runner.invoke(app, ["users", "add", "lan", "--name", "Lan", "--role", "editor:29374", "--no-password"])
     assert out.exit_code == 0, out.output
     return bantin_env
 

@@ -25,4 +25,8 @@ def without_feedback_service(monkeypatch: pytest.MonkeyPatch) -> None:
     tests install their own stand-in."""
     import sys
 
+    import web.app  # noqa: F401 - the feedback pages import the service before it is hidden from the adapter
+    import web.feedback_handlers  # noqa: F401
+    import web.open311  # noqa: F401
+
     monkeypatch.setitem(sys.modules, "services.feedback", None)

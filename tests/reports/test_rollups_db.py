@@ -35,7 +35,7 @@ def db(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     get_engine.cache_clear()
     upgrade(database_url)
     with session() as s:
-        areas.upsert_areas(s, areas.read_area_csv())
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
     yield database_url
     get_engine.cache_clear()
     runtime.reset()
