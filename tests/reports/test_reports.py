@@ -22,10 +22,11 @@ TH = Thresholds(online_s=300, offline_s=3600)
 
 
 def _communes_of(prefixes: set[str]) -> int:
-    """Communes in the seed under these parents, read from the CSV (not through the code under test)."""
+    """Communes under these parents in the pre-2025 CSV the fixtures load (read directly, not through the code
+    under test)."""
     import storage
 
-    path = __import__("pathlib").Path(storage.__file__).parent / "seed" / "areas_legacy_2025-01.csv"  # the fixtures use the pre-2025 tree
+    path = __import__("pathlib").Path(storage.__file__).parent / "seed" / "areas_legacy_2025-01.csv"
     rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
     districts = {r["code"] for r in rows if r["parent_code"] in prefixes or r["code"] in prefixes}
     return sum(1 for r in rows if r["level"] == "commune" and r["parent_code"] in districts)

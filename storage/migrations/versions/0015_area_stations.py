@@ -1,6 +1,6 @@
 """area stations: the loudspeaker station named in an area's bulletins
 
-Revision ID: 0010
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-07 04:10:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
+revision: str = "0015"
 down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
