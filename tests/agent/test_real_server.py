@@ -80,13 +80,14 @@ class Fleet:
 
 @pytest.fixture
 def fleet(installation: Installation, mqtt_broker: tuple[str, int], tmp_path: Path) -> Iterator[Fleet]:
-    """Two loudspeaker agents and one e-board agent for Xã Đa Lộc, playout clocks a day and an hour behind."""
+    """Two loudspeaker agents and one e-board agent for Xã Đa Lộc, playout clocks two days and an hour behind (the
+    simulated offline day must stay in the past: the server refuses play logs from the future)."""
     host, port = mqtt_broker
     clock = Clock(tmp_path / "clock.json")
     env = {k: v for k, v in os.environ.items() if k != "BANTIN_HOME"}
     env["BANTIN_DEVICE_CLOCK_FILE"] = str(clock.path)
     common = ["--server", installation.server.url, "--area-code", "29377", "--trust", installation.trust_key,
-              "--poll-interval", "0.5", "--time-scale", "60", "--clock-offset", str(-DAY - 3600)]
+              "--poll-interval", "0.5", "--time-scale", "60", "--clock-offset", str(-2 * DAY - 3600)]
     for slot in HOURLY:
         common += ["--slots", slot]
     speakers = [AgentProcess(f"loa-da-loc-{n}", tmp_path / f"agent{n}", common + [
@@ -94,7 +95,7 @@ def fleet(installation: Installation, mqtt_broker: tuple[str, int], tmp_path: Pa
         "--mqtt-areas", "84"], env) for n in (1, 2)]
     kiosk_port = free_port()
     board = AgentProcess("bang-tin-da-loc", tmp_path / "board", common + [
-        "--kind", "board", "--slide-seconds", "60", "--kiosk-port", str(kiosk_port)], env)
+        "--kind", "board", "--slide-seconds", "300", "--kiosk-port", str(kiosk_port)], env)
     for p in [*speakers, board]:
         p.start()
     try:
@@ -185,7 +186,7 @@ def scenario(installation: Installation, fleet: Fleet, mqtt_broker: tuple[str, i
     png = httpx.get(f"{fleet.kiosk}/slides/{shown}").content
     assert png.startswith(b"\x89PNG") and hashlib.sha256(png).hexdigest() == shown.split(".")[0]
     assert not (board.state / "files" / audio_name).exists()  # a board fetches slides, not audio
-    wait_for(lambda: query(home, "SELECT trigger FROM play_logs WHERE device_id = :d", d=board_id), 20,
+    wait_for(lambda: query(home, "SELECT trigger FROM play_logs WHERE device_id = :d", d=board_id), 40,
              "the board's play log")
     assert board.stop() == 0
 
