@@ -378,8 +378,8 @@ def keep_removed_lines(session: Session, store: ObjectStore, *, draft_id: int, l
             a line number that cleaning did not remove, or a user without the editor role.
         NotFound: no such draft or user.
     """
-    user = _editor(session, author)
     latest = drafts.latest_revision(session, draft_id)
+    user = _editor(session, author, latest.content.area_codes)
     report = intake.report_of(store, latest)
     if report is None:
         raise InvalidInput(f"revision {latest.number} of draft {draft_id} was not cleaned from a pasted text; "

@@ -77,7 +77,8 @@ def _intake_page(request: Request, area_code: str, status_code: int = 200, **ctx
     except NotFound:  # the repository's message names a CLI command: not for citizens
         message = "No area has this code: check the link or the QR code." if lang == "en" else \
             "Không có địa bàn này. Vui lòng kiểm tra lại đường dẫn hoặc mã QR."
-        return render(request, "error.html", status_code=404, status=404, message=message)
+        return render(request, "error.html", status_code=404, status=404, message=message,
+                      final=True)  # already the citizen's words
     return render(request, "feedback_form.html", status_code=status_code, area=area,
                   categories=_categories(load_config(), lang), honeypot=HONEYPOT, **ctx)
 

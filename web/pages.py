@@ -22,7 +22,6 @@ from services import areas as area_service
 from services import auth, intake
 from services import drafts as draft_service
 from services import translations as translation_service
-from services.drafts import require_title
 from services.packages import current_package_id, draft_rejections, package_view
 from services.runtime import object_store, session
 from storage.repositories import drafts, packages, users
@@ -110,8 +109,7 @@ async def draft_create(request: Request) -> Response:
     )
     cleaning = None
     try:
-        if not has_recording:
-            require_title(req.title)
+        # An empty title is taken from the text's headline by the intake cleaning (or asked for: TitleNeeded).
         if has_recording:
             assert upload is not None and not isinstance(upload, str)
             async with saved_upload(upload, "recording") as path:  # Whisper runs in the threadpool

@@ -123,20 +123,26 @@ CHROMIUM = os.environ.get("BANTIN_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[object]:
-    """Debian's Chromium driven by Playwright (no browser download)."""
+def playwright_driver() -> Iterator[object]:
+    """One Playwright (sync API) for the session: a second one cannot start while the first runs."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium); browser tests need it")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
-        )
-        yield browser
-        browser.close()
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright_driver: object) -> Iterator[object]:
+    """Debian's Chromium driven by Playwright (no browser download)."""
+    browser = playwright_driver.chromium.launch(  # type: ignore[attr-defined]
+        executable_path=CHROMIUM, headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+              "--disable-sync", "--no-first-run", "--disable-quic"],
+    )
+    yield browser
+    browser.close()
 
 
 @pytest.hookimpl(hookwrapper=True)

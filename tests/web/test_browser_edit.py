@@ -66,20 +66,18 @@ def edit_server(web_home: Path, prefect_harness: None) -> Iterator[str]:
 
 
 @pytest.fixture
-def phone_with_microphone(tmp_path: Path) -> Iterator[object]:
+def phone_with_microphone(tmp_path: Path, playwright_driver: object) -> Iterator[object]:
     """Chromium whose microphone plays eight seconds of a modulated tone (granted without a prompt)."""
     voice = tmp_path / "voice.wav"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=220:duration=8",
                     "-af", "volume='2*(0.6+0.4*sin(2*PI*3*t))':eval=frame", "-ar", "48000", "-ac", "1",
                     str(voice)], check=True)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+    browser = playwright_driver.chromium.launch(  # type: ignore[attr-defined]
+        executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--no-first-run", "--use-fake-ui-for-media-stream",
             "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={voice}"])
-        yield browser
-        browser.close()
+    yield browser
+    browser.close()
 
 
 def test_edit_a_script_and_record_a_voice_on_a_phone(edit_server: str, phone_with_microphone,  # type: ignore[no-untyped-def]

@@ -88,6 +88,7 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
 
         # 2. The commune officer takes it, sees the photo and the phone number, answers, puts it on air.
         sign_in(officer, base, "editor_daloc")
+        officer.click("label.menu-button")  # the phone menu is folded
         officer.click("header >> text=Phản ánh")
         officer.click("#fb-queue a")
         assert "0912345678" in officer.inner_text("#fb-contact")
@@ -114,6 +115,7 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
 
         # 3. Khmer is heard in Trà Vinh: a translator fills it, the package is produced again.
         sign_in(translator, base, "translator_km")
+        translator.click("label.menu-button")  # the phone menu is folded
         translator.click("header >> text=Cần dịch")
         translator.click("text=Trả lời phản ánh của người dân")
         translator.fill("#script", KHMER_SCRIPT)
@@ -133,7 +135,8 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
         # 4. The commune approver approves; the publish flow delivers it.
         sign_in(approver, base, "approver_daloc")
         approver.goto(package_url)
-        approver.click("button:has-text('Duyệt')")
+        approver.click("#decision summary:has-text('Duyệt')")  # approving asks for a confirmation
+        approver.click("#decision form[action$='/approve'] button[type=submit]")
 
         def published() -> bool:
             approver.goto(package_url)

@@ -29,8 +29,10 @@ def test_the_menu_shows_each_role_only_its_links_with_counts(fresh: TestClient) 
     login(fresh, "editor_daloc")
     page = fresh.get("/").text
     assert 'id="menu-toggle"' in page and '<label for="menu-toggle"' in page
-    assert menu_of(page) == {"/": "Bản thảo", "/drafts/new": "Bản thảo mới", "/translations": "Cần dịch 2",
-                             "/search": "Tra cứu lưu trữ", "/programs": "Chương trình phát thanh"}
+    assert menu_of(page) == {"/": "Bản thảo", "/dashboard": "Tổng quan vận hành", "/reports": "Báo cáo định kỳ",
+                             "/drafts/new": "Bản thảo mới", "/translations": "Cần dịch 2",
+                             "/search": "Tra cứu lưu trữ", "/programs": "Chương trình phát thanh",
+                             "/feedback": "Phản ánh"}
 
     approver = TestClient(fresh.app, follow_redirects=False)
     login(approver, "approver_daloc")
