@@ -22,6 +22,18 @@ _STRONG = re.compile(r"(?<!\w)(?:yêu cầu|khẩn trương|nghiêm cấm|tuyệ
                      r"phải)(?!\w)", re.I)
 _INSTRUCTION = re.compile(r"(?<!\w)(?:đề nghị|hãy|cần|chủ động|liên hệ|di dời|sơ tán)(?!\w)", re.I)
 MAX_STATION_CHARS = 120
+# "Đài ... thông báo: Thông báo lịch tiêm" says "announces" twice: the frame already says it.
+_ANNOUNCE = re.compile(r"^thông\s+báo(?:\s+khẩn(?:\s+cấp)?)?(?:\s+về\s+việc|\s+v/v)?[\s:,.-]+", re.I)
+
+
+def spoken_title(title: str) -> str:
+    """The title as the frame reads it after "<station> thông báo:": a leading "Thông báo" (or "Thông báo khẩn",
+    "Thông báo về việc") is not said twice. A title that is nothing more than those words stays as it is."""
+    title = " ".join(title.split()).rstrip(". ")
+    rest = _ANNOUNCE.sub("", title, count=1)
+    if rest == title or len(rest.split()) < 2:
+        return title
+    return rest[0].upper() + rest[1:]
 
 
 def station_of(area: Area) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from domain.drafts import Channel, DraftRevision
 from domain.errors import DomainError, InvalidInput
 from domain.faithfulness import check_faithfulness
+from domain.framing import spoken_title
 from domain.keys import manifest_key, sha256_of_key
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus, VariantStatus, build_manifest
@@ -154,7 +155,7 @@ def write_texts(package_id: int, language: str) -> bool:
     prompt = load_prompt(*(URGENT_PROMPT if urgent else SCRIPT_PROMPT))
     with session() as s:  # the station of the target area opens the bulletin
         announcer = framing.announcer(s, list(rev.content.area_codes), requesting_unit=rev.content.requesting_unit)
-    frame = dict(opening=OPENING, announcer=announcer, title=rev.content.title.rstrip(". "), closing=CLOSING)
+    frame = dict(opening=OPENING, announcer=announcer, title=spoken_title(rev.content.title), closing=CLOSING)
     if urgent:
         frame["key"] = ""
     sps = settings.speech_syllables_per_second

@@ -4,7 +4,7 @@ import pytest
 
 from domain.areas import Area, AreaLevel
 from domain.errors import InvalidInput
-from domain.framing import announcer_for, key_instruction, station_of, validate_station
+from domain.framing import announcer_for, key_instruction, spoken_title, station_of, validate_station
 
 DA_LOC = Area("29377", "Xã Đa Lộc", AreaLevel.COMMUNE, "847")
 TOWN = Area("29374", "Thị trấn Châu Thành", AreaLevel.COMMUNE, "847")
@@ -38,3 +38,16 @@ def test_station_name_is_validated() -> None:
         validate_station(" ")
     with pytest.raises(InvalidInput):
         validate_station("x" * 121)
+
+
+@pytest.mark.parametrize(("title", "spoken"), [
+    ("Thông báo lịch tiêm vắc xin sởi cho trẻ em tháng 12 năm 2026.",
+     "Lịch tiêm vắc xin sởi cho trẻ em tháng 12 năm 2026"),
+    ("THÔNG BÁO KHẨN: Lũ quét trên suối Nậm Mu", "Lũ quét trên suối Nậm Mu"),
+    ("Thông báo về việc cắt điện thôn Đông", "Cắt điện thôn Đông"),
+    ("Thông báo", "Thông báo"),
+    ("Thông báo mới", "Thông báo mới"),
+    ("Lịch cắt điện thôn Đông", "Lịch cắt điện thôn Đông"),
+])
+def test_the_frame_does_not_say_thong_bao_twice(title: str, spoken: str) -> None:
+    assert spoken_title(title) == spoken
