@@ -5,8 +5,6 @@ The revise flow runs for real, in this process (the app's flow starter is replac
 """
 
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import pytest
 from domain.packages import PackageStatus
 from services.runtime import session
 from storage.repositories import packages
-from tests.web.conftest import CHROMIUM, _free_port
+from tests.web.conftest import CHROMIUM, _serve
 from tests.web.test_authz import make_item
 from tests.web.test_browser import PHONE, no_horizontal_scroll, sign_in
 
@@ -44,25 +42,12 @@ class InlineFlows:
 
 @pytest.fixture
 def edit_server(web_home: Path, prefect_harness: None) -> Iterator[str]:
-    import uvicorn
-
     from settings import get_settings
     from web.app import create_app
 
     app = create_app(get_settings())
     app.state.flows = InlineFlows()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("web app did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    yield from _serve(app)
 
 
 @pytest.fixture
