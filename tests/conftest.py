@@ -29,6 +29,21 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
+RUN_SLOW = IN_CI or os.environ.get("BANTIN_TEST_SLOW", "") == "1"
+SLOW_REASON = ("slow tier (real servers, browsers, Prefect workers, model weights): "
+               "runs under CI=true or BANTIN_TEST_SLOW=1")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A plain `make test` leaves out the tests marked slow, with the reason; CI runs every one."""
+    if RUN_SLOW:
+        return
+    skip = pytest.mark.skip(reason=SLOW_REASON)
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
+
+
 def unavailable(reason: str) -> None:
     """Skip a tier whose service is missing — but fail under CI, which must run every tier."""
     if IN_CI:

@@ -39,6 +39,7 @@ def test_commands_before_init_say_how_to_start(home: Path) -> None:
     assert len(out.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_init_then_bad_drafts_fail_cleanly_and_store_nothing(home: Path) -> None:
     first = run(home, "init", "--demo-users", "--areas", str(LEGACY_AREAS))
     assert first.returncode == 0, first.stderr

@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, text
 
 from tests.agent.conftest import AgentProcess, Installation, free_port, wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.flow]
+pytestmark = [pytest.mark.integration, pytest.mark.flow, pytest.mark.slow]
 
 HOURLY = [f"{h:02d}:00" for h in range(24)]
 DAY = 86400.0

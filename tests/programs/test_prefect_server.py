@@ -89,6 +89,7 @@ def _wait_for(what: str, check, timeout_s: float):  # type: ignore[no-untyped-de
     pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
+@pytest.mark.slow
 def test_served_program_deployment_runs_on_schedule_and_publishes(
         prefect_server, home, make_package: MakePackage, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     api, base = prefect_server
@@ -153,6 +154,7 @@ def test_served_program_deployment_runs_on_schedule_and_publishes(
         assert edition.detail["intro"]["spoken"] is False and edition.detail["on_target"] is True
 
 
+@pytest.mark.slow
 def test_prefect_deploy_all_with_the_project_file(prefect_server) -> None:  # type: ignore[no-untyped-def]
     api, base = prefect_server
     env = _prefect_env(base, api)

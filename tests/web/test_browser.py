@@ -17,7 +17,7 @@ from storage.repositories import deliveries
 from tests.web.conftest import PASSWORD
 from web.reference_receiver import ReferenceReceiver
 
-pytestmark = [pytest.mark.integration, pytest.mark.flow]
+pytestmark = [pytest.mark.integration, pytest.mark.flow, pytest.mark.slow]
 
 PHONE = {"width": 360, "height": 740}
 KHMER_SCRIPT = "សូមជម្រាបជូនបងប្អូនប្រជាពលរដ្ឋ! ការចាក់វ៉ាក់សាំងកញ្ជ្រឹលសម្រាប់កុមារ។"

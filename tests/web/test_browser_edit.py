@@ -17,7 +17,7 @@ from tests.web.conftest import CHROMIUM, _serve
 from tests.web.test_authz import make_item
 from tests.web.test_browser import PHONE, no_horizontal_scroll, sign_in
 
-pytestmark = [pytest.mark.integration, pytest.mark.flow]
+pytestmark = [pytest.mark.integration, pytest.mark.flow, pytest.mark.slow]
 
 SCRIPT = ("Kính thưa bà con nhân dân! Điện lực Trà Vinh thông báo cắt điện từ 7 giờ đến 11 giờ ngày 5 tháng 12 "
           "năm 2026 tại ấp Đa Hòa, xã Đa Lộc. Trân trọng thông báo!")

@@ -19,7 +19,7 @@ from storage.repositories import deliveries
 from tests.web.conftest import PASSWORD
 from web.reference_receiver import ReferenceReceiver
 
-pytestmark = [pytest.mark.integration, pytest.mark.flow]
+pytestmark = [pytest.mark.integration, pytest.mark.flow, pytest.mark.slow]
 
 PHONE = {"width": 360, "height": 740}
 COMPLAINT = "Đèn đường trên đường liên ấp Phú Hòa bị hỏng gần hai tuần, buổi tối học sinh đi học về rất nguy hiểm."
