@@ -40,7 +40,6 @@ TEXT = {
         "priority": "Mức độ", "language": "Ngôn ngữ", "level": "Cấp ban hành", "bulletin": "Bản tin",
         "published": "Phát hành lúc", "commune": "Xã, phường", "parent": "Thuộc", "minutes": "Số phút phát",
         "uptime": "Hoạt động (%)", "on_time": "Đúng hạn", "day": "Ngày",
-        "no_feedback": "Không có số liệu: chức năng tiếp nhận phản ánh chưa được triển khai trên hệ thống.",
         "received": "Phản ánh tiếp nhận", "answered": "Đã trả lời", "answered_on_time": "Trả lời đúng hạn",
         "fb_on_time_pct": "Tỷ lệ trả lời đúng hạn (%)", "overdue": "Quá hạn chưa trả lời",
         "chart_days": "Lượt phát theo ngày", "chart_minutes": "Số phút phát theo xã, phường",
@@ -72,7 +71,6 @@ TEXT = {
         "priority": "Priority", "language": "Language", "level": "Issuing level", "bulletin": "Bulletin",
         "published": "Published at", "commune": "Commune", "parent": "Within", "minutes": "Minutes aired",
         "uptime": "Uptime (%)", "on_time": "On time", "day": "Day",
-        "no_feedback": "Not available: citizen feedback is not yet handled by the system.",
         "received": "Feedback received", "answered": "Answered", "answered_on_time": "Answered on time",
         "fb_on_time_pct": "Answered on time (%)", "overdue": "Overdue, unanswered",
         "chart_days": "Plays per day", "chart_minutes": "Minutes aired per commune",
@@ -137,7 +135,6 @@ def sections(data: ReportData, lang: str = "vi") -> list[tuple[str, list[str], l
                  [t["plays"], len(data.emergency_latency_s)]]))
     fb = data.feedback
     out.append((t["s6"], [t["figure"], t["value"]],
-                [[t["no_feedback"], None]] if fb is None else
                 [[t[k], fb.get(k)] for k in ("received", "answered", "answered_on_time", "overdue")]
                 + [[t["fb_on_time_pct"], fb.get("on_time_pct")]]))
     out.append((t["chart_days"], [t["day"], t["plays"]], [[d, n] for d, n in data.plays_per_day]))

@@ -1,6 +1,6 @@
 """Periodic reports (Circular 02/2023 rhythm) for one area, rolled up through the area tree: bulletins produced
 and aired by priority, language and issuing level; minutes aired per commune; coverage of each bulletin;
-on-time rate; emergency time-to-air; device uptime; citizen feedback when that service exists.
+on-time rate; emergency time-to-air; device uptime; citizen feedback (``services.feedback``).
 
 Figures come from the rollups (``play_daily``, ``play_firsts``, ``device_state_changes``), kept current by the
 reports flow, so a province's quarter reads thousands of rows. Rendering is in ``services.report_render``.
@@ -63,7 +63,7 @@ class ReportData:
     communes: tuple[CommuneLine, ...]
     plays_per_day: tuple[tuple[str, int], ...]
     emergency_latency_s: tuple[float, ...]
-    feedback: dict[str, Any] | None
+    feedback: dict[str, Any]
 
 
 def resolve_period(text: str, *, today: date) -> Period:
