@@ -15,6 +15,7 @@ from storage.models_reports import (
     DeviceStateChangeRecord,
     PlayDailyRecord,
     PlayFirstRecord,
+    PlayLanguageRecord,
     ReportRecord,
     RollupStateRecord,
 )
@@ -55,7 +56,8 @@ def advance_watermark(session: Session, old: int, new: int, name: str = PLAYS) -
 def play_rows_after(session: Session, after_id: int, limit: int) -> list[Any]:
     """Play log rows past the watermark with their device's area, oldest first."""
     stmt = (select(PlayLogRecord.id, PlayLogRecord.device_id, DeviceRecord.area_code, PlayLogRecord.manifest_hash,
-                   PlayLogRecord.started_at, PlayLogRecord.ended_at, PlayLogRecord.completed, PlayLogRecord.trigger)
+                   PlayLogRecord.started_at, PlayLogRecord.ended_at, PlayLogRecord.completed, PlayLogRecord.trigger,
+                   PlayLogRecord.item_id)
             .join(DeviceRecord, DeviceRecord.id == PlayLogRecord.device_id)
             .where(PlayLogRecord.id > after_id).order_by(PlayLogRecord.id).limit(limit))
     return list(session.execute(stmt))
@@ -87,6 +89,34 @@ def upsert_firsts(session: Session, rows: list[dict[str, Any]]) -> None:
         "plays": PlayFirstRecord.plays + ex.plays, "completed": PlayFirstRecord.completed + ex.completed,
         "interrupted": PlayFirstRecord.interrupted + ex.interrupted})
     session.execute(stmt, rows)
+
+
+def upsert_languages(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Add counts into ``play_languages`` (keyed by manifest, language and device), keeping the earliest play."""
+    if not rows:
+        return
+    stmt = _insert(session, PlayLanguageRecord)
+    ex = stmt.excluded
+    stmt = stmt.on_conflict_do_update(index_elements=["manifest_hash", "language", "device_id"], set_={
+        "first_at": case((ex.first_at < PlayLanguageRecord.first_at, ex.first_at),
+                         else_=PlayLanguageRecord.first_at),
+        "plays": PlayLanguageRecord.plays + ex.plays, "seconds": PlayLanguageRecord.seconds + ex.seconds})
+    session.execute(stmt, rows)
+
+
+def languages_for(session: Session, manifest_hashes: Iterable[str], until: datetime) -> list[Any]:
+    """(manifest_hash, language, area_code, devices, plays, seconds) of these manifests, per device area, counting
+    the devices that first played that language before ``until``."""
+    hashes = list(manifest_hashes)
+    out: list[Any] = []
+    for i in range(0, len(hashes), 500):
+        out += session.execute(
+            select(PlayLanguageRecord.manifest_hash, PlayLanguageRecord.language, PlayLanguageRecord.area_code,
+                   func.count(), func.sum(PlayLanguageRecord.plays), func.sum(PlayLanguageRecord.seconds))
+            .where(PlayLanguageRecord.manifest_hash.in_(hashes[i:i + 500]), PlayLanguageRecord.first_at < until)
+            .group_by(PlayLanguageRecord.manifest_hash, PlayLanguageRecord.language, PlayLanguageRecord.area_code)
+        ).all()
+    return out
 
 
 def daily_by_area(session: Session, area_codes: Iterable[str], start: date, end: date) -> list[Any]:
