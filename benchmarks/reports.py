@@ -6,12 +6,11 @@
 
 Builds one simulated province (Tuyên Quang, code 08, every commune of the pre-2025 three-tier seed):
 ``--devices`` authorised devices spread over its communes, 4 bulletins a day for the 92 days of Q3 2026
-(targeted at a commune, a
-district or the province; one emergency a week) published through the audit log, ``--plays`` play log rows
-spread over those days (each device plays what targets its area), device health and online/offline changes,
-and one emergency in force now. A quarter of the bulletins are bilingual (vi, km): a third of the devices play
-their Khmer variant. The issue's scale is 3,000 devices and 90 days, about 10 million rows; the
-default here is 1 million (``--plays``) so a run takes minutes on 2 shared cores.
+(targeted at a commune, a district or the province; one emergency a week) published through the audit log,
+``--plays`` play log rows spread over those days (each device plays what targets its area), device health and
+online/offline changes, and one emergency in force now. A quarter of the bulletins are bilingual (vi, km): a
+third of the devices play their Khmer variant. The issue's scale is 3,000 devices and 90 days, about 10 million
+rows; the default here is 1 million (``--plays``) so a run takes minutes on 2 shared cores.
 
 Timed (median of ``--runs``): folding every play log into the rollups (``services.rollups.fold_all``, once);
 the province's dashboard and one commune's (``services.dashboard.build``); one bulletin's proof of play from the

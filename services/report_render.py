@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from domain.languages import LANGUAGES
 from domain.reports import PeriodKind
 from services import report_charts
 from services.reports import ReportData
@@ -24,6 +25,8 @@ TEXT = {
         "subtitle": "Kết quả hoạt động thông tin cơ sở trên hệ thống thông tin nguồn {period}",
         "scope": "Địa bàn: {area}. Số liệu tính đến hết ngày {cut}. Lập tự động lúc {at}.",
         "s1": "I. SỐ LIỆU CHÍNH", "s2": "II. BẢN TIN THEO MỨC ĐỘ, NGÔN NGỮ VÀ CẤP BAN HÀNH",
+        "s2_lang": "Lượt phát theo ngôn ngữ (bản tin phát hành trong kỳ)",
+        "device_plays": "Lượt thiết bị phát (thiết bị × bản tin)",
         "s3": "III. ĐỘ PHỦ TỪNG BẢN TIN", "s4": "IV. THEO XÃ, PHƯỜNG", "s5": "V. TIN KHẨN CẤP",
         "s6": "VI. TIẾP NHẬN, TRẢ LỜI PHẢN ÁNH CỦA NGƯỜI DÂN",
         "bulletins": "Bản tin phát hành", "bulletins_aired": "Bản tin đã phát trên loa",
@@ -56,6 +59,8 @@ TEXT = {
         "subtitle": "Grassroots information on the source information system, {period}",
         "scope": "Area: {area}. Data up to the end of {cut}. Generated at {at}.",
         "s1": "I. HEADLINE FIGURES", "s2": "II. BULLETINS BY PRIORITY, LANGUAGE AND ISSUING LEVEL",
+        "s2_lang": "Plays by language (bulletins published in the period)",
+        "device_plays": "Device airings (devices × bulletins)",
         "s3": "III. COVERAGE OF EACH BULLETIN", "s4": "IV. BY COMMUNE", "s5": "V. EMERGENCIES",
         "s6": "VI. CITIZEN FEEDBACK",
         "bulletins": "Bulletins published", "bulletins_aired": "Bulletins aired",
@@ -104,6 +109,12 @@ def number(value: object, lang: str = "vi") -> str:
     return text.translate(str.maketrans(",.", ".,")) if lang == "vi" else text
 
 
+def language_name(code: str, lang: str = "vi") -> str:
+    """``km`` -> ``Tiếng Khmer`` (or ``Khmer``); an unknown code as it is."""
+    known = LANGUAGES.get(code)
+    return code if known is None else known.name_vi if lang == "vi" else known.name_en
+
+
 def _period_title(data: ReportData, lang: str) -> str:
     if lang == "vi":
         return data.period.title_vi()
@@ -116,9 +127,12 @@ def sections(data: ReportData, lang: str = "vi") -> list[tuple[str, list[str], l
     out: list[tuple[str, list[str], list[list[object]]]] = [
         (t["s1"], [t["figure"], t["value"]], [[t[k], data.headline.get(k)] for k in HEADLINE_KEYS])]
     groups = ([[t["priority"], pr.get(k, k), n, a] for k, (n, a) in sorted(data.by_priority.items())]
-              + [[t["language"], k, n, a] for k, (n, a) in sorted(data.by_language.items())]
+              + [[t["language"], language_name(k, lang), n, a] for k, (n, a) in sorted(data.by_language.items())]
               + [[t["level"], lv.get(k, k), n, a] for k, (n, a) in sorted(data.by_level.items())])
     out.append((t["s2"], [t["group"], "", t["produced"], t["aired"]], groups))
+    out.append((t["s2_lang"], [t["language"], t["plays"], t["device_plays"], t["minutes"]],
+                [[language_name(code, lang), plays, devices, minutes]
+                 for code, (plays, devices, minutes) in data.language_plays.items()]))
     out.append((t["s3"], [t["bulletin"], t["priority"], t["published"], t["communes"], t["commune_coverage_pct"],
                           t["devices"], t["device_coverage_pct"], t["on_time"]],
                 [[b.title, pr.get(b.priority, b.priority), _when(b.published_at),

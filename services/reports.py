@@ -36,6 +36,7 @@ class BulletinLine:
     devices: int
     devices_played: int
     on_time: int
+    languages_aired: tuple[str, ...] = ()  # the languages whose variant a device in reach played
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,8 @@ class ReportData:
     generated_at: datetime
     headline: dict[str, Any]
     by_priority: dict[str, tuple[int, int]]
-    by_language: dict[str, tuple[int, int]]
+    by_language: dict[str, tuple[int, int]]  # language -> (bulletins produced in it, aired in it)
+    language_plays: dict[str, tuple[int, int, float]]  # language -> (plays, devices x bulletins, minutes)
     by_level: dict[str, tuple[int, int]]
     bulletins: tuple[BulletinLine, ...]
     communes: tuple[CommuneLine, ...]
@@ -117,6 +119,10 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
     for manifest, area, n, on_time in repo.bulletin_area_counts(
             s, [(p[1], p[7], window_end(p[3], p[6], p[7])) for p in pubs if p[1]], end_utc):
         counts.setdefault(manifest, []).append((area, int(n), int(on_time or 0)))
+    by_lang: dict[str, list[Any]] = {}  # manifest -> [(language, area, devices, plays, seconds)]
+    for manifest, lang, area, n, plays, secs in repo.languages_for(s, [p[1] for p in pubs if p[1]], end_utc):
+        by_lang.setdefault(manifest, []).append((lang, area, int(n), int(plays or 0), float(secs or 0)))
+    language_plays: dict[str, list[float]] = {}
     emergency_firsts: dict[str, list[Any]] = {}
     for row in repo.firsts_for(s, [p[1] for p in pubs if p[1] and p[3] == "khan_cap"], end_utc):
         emergency_firsts.setdefault(row[0], []).append(row)
@@ -136,20 +142,32 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         if priority == "khan_cap":
             latency += [max(0.0, (_aware(r[3]) - published).total_seconds())
                         for r in emergency_firsts.get(manifest or "", []) if r[2] in areas_hit]
+        aired_in = set()
+        for lang, area, n, plays, secs in by_lang.get(manifest or "", []):
+            if area in areas_hit:
+                aired_in.add(lang)
+                acc = language_plays.setdefault(lang, [0, 0, 0.0])
+                acc[0] += plays
+                acc[1] += n
+                acc[2] += secs
         known = [c for c in codes if c in tree]
         widest = min(known, key=lambda c: len(repo_chain(c, parent_of))) if known else None
         lines.append(BulletinLine(pid, title, priority, tree[widest].level.value if widest else "",
                                   tuple(langs), published, len(areas_hit & communes),
                                   len({a for a, _, _ in played} & communes), targets,
-                                  sum(n for _, n, _ in played), sum(ok for _, _, ok in played)))
+                                  sum(n for _, n, _ in played), sum(ok for _, _, ok in played),
+                                  tuple(sorted(aired_in))))
     by_priority: dict[str, tuple[int, int]] = {}
     by_language: dict[str, tuple[int, int]] = {}
     by_level: dict[str, tuple[int, int]] = {}
     for b in lines:
         aired = int(b.devices_played > 0)
-        for table, key in [(by_priority, b.priority), (by_level, b.level)] + [(by_language, lg) for lg in b.languages]:
+        for table, key in [(by_priority, b.priority), (by_level, b.level)]:
             n, a = table.get(key, (0, 0))
             table[key] = (n + 1, a + aired)
+        for lang in b.languages:  # aired in a language: that language's variant was played
+            n, a = by_language.get(lang, (0, 0))
+            by_language[lang] = (n + 1, a + int(lang in b.languages_aired))
 
     daily = repo.daily_by_area(s, inside, period.start, last)
     per_day: dict[str, int] = {}
@@ -183,7 +201,8 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         "emergency_ack_p50_s": percentile(ack_latency, 0.5), "emergency_ack_p90_s": percentile(ack_latency, 0.9),
         "uptime_pct": _mean(list(uptime.values())),
     }
-    return ReportData(period, tree[area_code], last, now, headline, by_priority, by_language, by_level,
+    per_language = {lang: (int(v[0]), int(v[1]), round(v[2] / 60.0, 1)) for lang, v in sorted(language_plays.items())}
+    return ReportData(period, tree[area_code], last, now, headline, by_priority, by_language, per_language, by_level,
                       tuple(lines), tuple(commune_lines), tuple(sorted(per_day.items())), tuple(latency), feedback)
 
 

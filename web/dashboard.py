@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from domain.errors import DomainError, NotFound
 from domain.reports import descendants
 from services import auth, coverage, dashboard, report_charts, report_files, rollups
+from services.report_render import language_name
 from services.rollups import Thresholds
 from services.runtime import object_store, session
 from storage.repositories import reports as repo
@@ -115,7 +116,8 @@ def coverage_page(request: Request, package_id: int) -> Response:
         cov = coverage.package_coverage(s, package_id, now=datetime.now(UTC), thresholds=Thresholds.from_settings(),
                                         within=within)
     lat: dict[str, Any] = {"air": cov.latency(cov.time_to_air_s), "ack": cov.latency(cov.time_to_ack_s)}
-    return render(request, "dashboard_coverage.html", c=cov, lat=lat, when=_when, within=within or "")
+    return render(request, "dashboard_coverage.html", c=cov, lat=lat, when=_when, within=within or "",
+                  language_name=language_name)
 
 
 @router.get("/reports")

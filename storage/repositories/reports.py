@@ -158,6 +158,13 @@ def plays_by_device(session: Session, manifest_hash: str) -> list[Any]:
         .where(PlayLogRecord.manifest_hash == manifest_hash).group_by(PlayLogRecord.device_id)))
 
 
+def plays_by_device_item(session: Session, manifest_hash: str) -> list[Any]:
+    """Per device and item id (the item id names the variant's language): plays of one manifest."""
+    return list(session.execute(
+        select(PlayLogRecord.device_id, PlayLogRecord.item_id, func.count())
+        .where(PlayLogRecord.manifest_hash == manifest_hash).group_by(PlayLogRecord.device_id, PlayLogRecord.item_id)))
+
+
 def plays_per_manifest_since(session: Session, hashes: Iterable[str], since: datetime) -> dict[str, tuple[int, int]]:
     """Manifest hash -> (plays, distinct devices) since ``since``."""
     hs = list(hashes)

@@ -39,18 +39,19 @@ def _quarter(now: datetime) -> str:
 
 @pytest.fixture
 def aired(province):
-    """Three bulletins: a district one played by three devices (one too late), a province emergency played by
-    two, and one for district 071 played by none. Rollups and device states brought up to date."""
+    """Three bulletins: a bilingual district one played by three devices (one too late, one in Khmer), a province
+    emergency played by two, and a bilingual one for district 071 played by none. Rollups and device states brought
+    up to date."""
     now = datetime.now(UTC)
-    p1, h1 = published_package(title="Lịch tiêm chủng", areas=("070",), languages="vi",
+    p1, h1 = published_package(title="Lịch tiêm chủng", areas=("070",), languages="vi,km",
                                expires_at=now + timedelta(minutes=5))
     p2, h2 = published_package(title="Cảnh báo lũ quét", areas=("08",), languages="vi", priority="khan_cap")
-    published_package(title="Thông báo của huyện Lâm Bình", areas=("071",), languages="vi", priority="uu_tien")
+    published_package(title="Thông báo của huyện Lâm Bình", areas=("071",), languages="vi,km", priority="uu_tien")
     with session() as s:
         t1, t2 = (repo.published_times(s, [p])[p] for p in (p1, p2))
     province.play("a1", h1, t1 + timedelta(seconds=10), seconds=60)
     province.play("a1", h1, t1 + timedelta(seconds=200), seconds=30, completed=False)
-    province.play("a2", h1, t1 + timedelta(seconds=20), seconds=60)
+    province.play("a2", h1, t1 + timedelta(seconds=20), seconds=60, lang="km")
     province.play("b1", h1, t1 + timedelta(minutes=7), seconds=30, completed=False)  # after it expired
     province.play("a1", h2, t2 + timedelta(seconds=45), seconds=60, trigger="emergency")
     province.play("d1", h2, t2 + timedelta(seconds=90), seconds=60, trigger="emergency")
@@ -82,7 +83,11 @@ def test_quarterly_report_figures(aired) -> None:
     assert 0 <= h["emergency_ack_p50_s"] == h["emergency_ack_p90_s"] < 300  # one ack, seconds after publication
     assert data.by_priority == {"thuong": (1, 1), "khan_cap": (1, 1), "uu_tien": (1, 0)}
     assert data.by_level == {"district": (2, 1), "province": (1, 1)}
-    assert data.by_language == {"vi": (3, 2)}
+    # Aired in a language: its variant played. Khmer: two bulletins have it, a2 played one.
+    assert data.by_language == {"vi": (3, 2), "km": (2, 1)}
+    # Plays, devices x bulletins and minutes per language: vi 90+30 s of the district one (a1, b1) and 60+60 s of
+    # the emergency (a1, d1); km 60 s (a2).
+    assert data.language_plays == {"km": (1, 1, 1.0), "vi": (5, 4, 4.0)}
     lines = {b.title: b for b in data.bulletins}
     district = lines["Lịch tiêm chủng"]
     assert (district.communes, district.communes_played) == (_communes_of({"070"}), 2)
@@ -134,6 +139,7 @@ def test_report_files_pdf_xlsx_csv(aired) -> None:
     assert first.cell(1, 1).value == "ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG"
     rows = list(csv.reader(io.StringIO(files["csv"].data.decode("utf-8-sig"))))
     assert ["Tổng số phút phát", "5.0"] in rows
+    assert ["Tiếng Khmer", "1", "1", "1.0"] in rows and ["Ngôn ngữ", "Tiếng Khmer", "2", "1"] in rows
 
 
 def test_bad_periods_and_areas(province) -> None:
