@@ -228,8 +228,14 @@ def authenticate(s: Session, *, headers: Any, method: str, path_with_query: str,
         with _lock:
             pending = dict(_seen)
             _seen.clear()
-        repo.touch_many(s, pending)
+        _write_seen(s, pending)
     return device
+
+
+def _write_seen(s: Session, seen: dict[int, datetime]) -> None:
+    """Store when devices were last heard from, first recording the outages and returns the new times reveal."""
+    rollups.record_poll_gaps(s, seen, rollups.Thresholds.from_settings())
+    repo.touch_many(s, seen)
 
 
 def authenticate_cached(*, headers: Any, method: str, path_with_query: str, body: bytes) -> DeviceAuth | None:
@@ -260,6 +266,7 @@ def report_inventory(s: Session, device: DeviceAuth, body: Any) -> None:
     inv = parse_inventory(body)
     now = datetime.now(UTC)
     health = parse_health(body.get("health"), now=now, skew_s=get_settings().device_clock_skew_s)
+    rollups.record_poll_gaps(s, {device.id: now}, rollups.Thresholds.from_settings())
     repo.save_inventory(s, repo.get_device(s, device.id), inv, now)
     rollups.save_health(s, device.id, health, inv.free_bytes, now)
 

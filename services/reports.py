@@ -177,7 +177,7 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         acc = per_area.setdefault(code, [0, 0.0])
         acc[0] += int(plays)
         acc[1] += float(seconds or 0)
-    uptime = _uptime(s, [d.id for d in devices], start_utc, min(end_utc, now))
+    uptime = device_uptime(s, [d.id for d in devices], start_utc, min(end_utc, now))
     commune_lines = []
     for code in sorted(communes, key=lambda c: (tree[c].parent_code or "", c)):
         ids = devices_in.get(code, [])
@@ -218,7 +218,7 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def _uptime(s: Session, device_ids: list[int], start: datetime, end: datetime) -> dict[int, float]:
+def device_uptime(s: Session, device_ids: list[int], start: datetime, end: datetime) -> dict[int, float]:
     """Percent of the time each device was online within [start, end), counted from its first recorded state
     when that came after ``start`` (devices with no recorded state are left out)."""
     changes: dict[int, list[tuple[datetime, bool]]] = {}

@@ -109,10 +109,46 @@ def fold_all(session_factory: Callable[[], Any], *, chunk: int = 50_000) -> int:
             return total
 
 
+def record_poll_gaps(session: Session, seen: dict[int, datetime], thresholds: Thresholds) -> int:
+    """Record the state changes that new requests from devices reveal, before their ``last_seen_at`` moves on.
+
+    ``seen`` maps device ids to the time of their newest request. A device silent for longer than the offline
+    threshold since its stored ``last_seen_at`` was offline from ``last_seen_at + offline_s`` until this request:
+    both changes are recorded (the offline one only when the reports flow has not already recorded it). A
+    device's first request ever marks it online. So outages shorter than the flow's interval count in uptime,
+    and a device coming back is dated by its first request, not by the next run of the flow.
+
+    Returns:
+        How many changes were recorded.
+    """
+    if not seen:
+        return 0
+    stored = repo.last_seen_of(session, seen)
+    gap = timedelta(seconds=thresholds.offline_s)
+    candidates: dict[int, datetime] = {}
+    for device_id, at in seen.items():
+        before = stored.get(device_id, at)
+        if before is None or at - before > gap:
+            candidates[device_id] = at
+    if not candidates:
+        return 0
+    last = repo.last_states(session, candidates)
+    changes = []
+    for device_id, at in sorted(candidates.items()):
+        before = stored[device_id]
+        if before is not None and last.get(device_id) is not False:
+            changes.append({"device_id": device_id, "at": before + gap, "online": False, "reason": "silent"})
+        if before is not None or last.get(device_id) is not True:
+            changes.append({"device_id": device_id, "at": at, "online": True, "reason": "poll"})
+    repo.add_state_changes(session, changes)
+    return len(changes)
+
+
 def record_state_changes(session: Session, now: datetime, thresholds: Thresholds) -> int:
     """Append an online/offline change for every authorised device whose state differs from the last one
-    recorded. A device going offline is dated when it passed the offline threshold; one coming online, when it
-    was last heard from. Stale counts as online (it is still polling, if late).
+    recorded (the reports flow's pass; :func:`record_poll_gaps` records changes as requests arrive). A device
+    going offline is dated when it passed the offline threshold; one coming online, when it was last heard
+    from. Stale counts as online (it is still polling, if late).
 
     Returns:
         How many changes were recorded.

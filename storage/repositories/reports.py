@@ -226,13 +226,22 @@ def health_of(session: Session, device_ids: Iterable[int] | None = None) -> dict
     return {r.device_id: r for r in session.scalars(stmt)}
 
 
-def last_states(session: Session) -> dict[int, bool]:
-    """Device id -> its most recently recorded state (online True)."""
-    latest = (select(DeviceStateChangeRecord.device_id, func.max(DeviceStateChangeRecord.id).label("mid"))
-              .group_by(DeviceStateChangeRecord.device_id).subquery())
+def last_states(session: Session, device_ids: Iterable[int] | None = None) -> dict[int, bool]:
+    """Device id -> its most recently recorded state (online True), of every device or of these."""
+    latest = select(DeviceStateChangeRecord.device_id, func.max(DeviceStateChangeRecord.id).label("mid"))
+    if device_ids is not None:
+        latest = latest.where(DeviceStateChangeRecord.device_id.in_(list(device_ids)))
+    latest = latest.group_by(DeviceStateChangeRecord.device_id).subquery()
     rows = session.execute(select(DeviceStateChangeRecord.device_id, DeviceStateChangeRecord.online)
                            .join(latest, latest.c.mid == DeviceStateChangeRecord.id))
     return {d: bool(o) for d, o in rows}
+
+
+def last_seen_of(session: Session, device_ids: Iterable[int]) -> dict[int, datetime | None]:
+    """Device id -> when it was last heard from, as stored."""
+    rows = session.execute(select(DeviceRecord.id, DeviceRecord.last_seen_at)
+                           .where(DeviceRecord.id.in_(list(device_ids))))
+    return {i: at if at is None or at.tzinfo else at.replace(tzinfo=UTC) for i, at in rows}
 
 
 def add_state_changes(session: Session, changes: list[dict[str, Any]]) -> None:
