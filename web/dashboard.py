@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.errors import DomainError, NotFound
 from domain.reports import descendants
-from services import auth, coverage, dashboard, report_charts, report_files, rollups
+from services import auth, coverage, dashboard, dashboard_roles, report_charts, report_files, rollups
 from services.report_render import language_name
 from services.rollups import Thresholds
 from services.runtime import object_store, session
@@ -63,13 +63,14 @@ def area_page(request: Request, code: str) -> Response:
         user = session_user(request, s)
         dashboard.may_view(s, user.username, code)
         board = dashboard.build(s, code, now=now, thresholds=Thresholds.from_settings())
+        mine = dashboard_roles.panels(s, user.username, code, now=now)
         tree = auth.area_tree(s)
         trail = []
         current: str | None = board.area.parent_code
         while current is not None and current in tree:
             trail.insert(0, (current, tree[current].name))
             current = tree[current].parent_code
-    return render(request, "dashboard.html", b=board, trail=trail, when=_when, size=_size)
+    return render(request, "dashboard.html", b=board, p=mine, trail=trail, when=_when, size=_size)
 
 
 @router.get("/dashboard/area/{code}/plays.png")

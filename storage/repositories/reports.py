@@ -25,6 +25,11 @@ VN_OFFSET = timedelta(hours=7)  # Vietnam keeps UTC+7 all year
 PLAYS = "plays"
 
 
+def aware(at: datetime) -> datetime:
+    """A stored time as UTC-aware (SQLite returns naive values from plain columns)."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def vn_day(at: datetime) -> str:
     return (at + VN_OFFSET).date().isoformat()
 
@@ -165,6 +170,15 @@ def plays_by_device_item(session: Session, manifest_hash: str) -> list[Any]:
         .where(PlayLogRecord.manifest_hash == manifest_hash).group_by(PlayLogRecord.device_id, PlayLogRecord.item_id)))
 
 
+def manifests_played_by(session: Session, device_ids: Iterable[int], hashes: Iterable[str]) -> set[str]:
+    """Which of these manifests any of these devices has played (from the raw log)."""
+    hs, ids = sorted(set(hashes)), sorted(set(device_ids))
+    if not hs or not ids:
+        return set()
+    return set(session.scalars(select(PlayLogRecord.manifest_hash).where(
+        PlayLogRecord.manifest_hash.in_(hs), PlayLogRecord.device_id.in_(ids)).distinct()))
+
+
 def plays_per_manifest_since(session: Session, hashes: Iterable[str], since: datetime) -> dict[str, tuple[int, int]]:
     """Manifest hash -> (plays, distinct devices) since ``since``."""
     hs = list(hashes)
@@ -280,6 +294,12 @@ def list_reports(session: Session, *, area_codes: Iterable[str] | None = None, l
 
 def get_report(session: Session, report_id: int) -> ReportRecord | None:
     return session.get(ReportRecord, report_id)
+
+
+def report_made(session: Session, period: str, area_code: str) -> bool:
+    """Whether a report of this period and area exists in any format."""
+    return session.scalar(select(func.count()).select_from(ReportRecord).where(
+        ReportRecord.period == period, ReportRecord.area_code == area_code)) > 0
 
 
 def report_exists(session: Session, period: str, area_code: str, fmt: str) -> bool:
