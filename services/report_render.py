@@ -43,6 +43,8 @@ TEXT = {
         "priority": "Mức độ", "language": "Ngôn ngữ", "level": "Cấp ban hành", "bulletin": "Bản tin",
         "published": "Phát hành lúc", "commune": "Xã, phường", "parent": "Thuộc", "minutes": "Số phút phát",
         "uptime": "Hoạt động (%)", "on_time": "Đúng hạn", "day": "Ngày",
+        "reaching": "Bản tin gửi đến", "aired_pct": "Bản tin đã phát (%)",
+        "chart_map": "Tỷ lệ bản tin đã phát theo xã, phường (%)", "no_devices": "chưa có thiết bị",
         "received": "Phản ánh tiếp nhận", "answered": "Đã trả lời", "answered_on_time": "Trả lời đúng hạn",
         "fb_on_time_pct": "Tỷ lệ trả lời đúng hạn (%)", "overdue": "Quá hạn chưa trả lời",
         "chart_days": "Lượt phát theo ngày", "chart_minutes": "Số phút phát theo xã, phường",
@@ -76,6 +78,8 @@ TEXT = {
         "priority": "Priority", "language": "Language", "level": "Issuing level", "bulletin": "Bulletin",
         "published": "Published at", "commune": "Commune", "parent": "Within", "minutes": "Minutes aired",
         "uptime": "Uptime (%)", "on_time": "On time", "day": "Day",
+        "reaching": "Bulletins sent", "aired_pct": "Bulletins aired (%)",
+        "chart_map": "Share of bulletins aired, by commune (%)", "no_devices": "no devices",
         "received": "Feedback received", "answered": "Answered", "answered_on_time": "Answered on time",
         "fb_on_time_pct": "Answered on time (%)", "overdue": "Overdue, unanswered",
         "chart_days": "Plays per day", "chart_minutes": "Minutes aired per commune",
@@ -141,8 +145,10 @@ def sections(data: ReportData, lang: str = "vi") -> list[tuple[str, list[str], l
                   f"{b.devices_played}/{b.devices}",
                   round(100 * b.devices_played / b.devices, 1) if b.devices else None, b.on_time]
                  for b in data.bulletins]))
-    out.append((t["s4"], [t["commune"], t["parent"], t["devices"], t["plays"], t["minutes"], t["uptime"]],
-                [[c.name, c.parent, c.devices, c.plays, c.minutes, c.uptime_pct] for c in data.communes]))
+    out.append((t["s4"], [t["commune"], t["parent"], t["devices"], t["plays"], t["minutes"], t["uptime"],
+                          t["reaching"], t["aired_pct"]],
+                [[c.name, c.parent, c.devices, c.plays, c.minutes, c.uptime_pct, c.bulletins, c.aired_pct]
+                 for c in data.communes]))
     out.append((t["s5"], [t["figure"], t["value"]],
                 [[t[k], data.headline.get(k)] for k in ("emergency_p50_s", "emergency_p90_s", "emergency_ack_p50_s",
                                                          "emergency_ack_p90_s")] + [
@@ -216,6 +222,15 @@ def to_xlsx(data: ReportData, header: Header, lang: str = "vi") -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def coverage_map(data: ReportData, lang: str = "vi") -> bytes:
+    """Communes as tiles grouped by their parent, coloured by the share of the period's bulletins they aired."""
+    groups: dict[str, list[tuple[str, float | None]]] = {}
+    for c in data.communes:
+        groups.setdefault(c.parent or data.area.name, []).append((c.name, c.aired_pct))
+    return report_charts.coverage_grid(list(groups.items()), title=TEXT[lang]["chart_map"],
+                                       no_devices=TEXT[lang]["no_devices"])
 
 
 def charts(data: ReportData, lang: str = "vi") -> list[bytes]:

@@ -48,6 +48,13 @@ class CommuneLine:
     plays: int
     minutes: float
     uptime_pct: float | None
+    bulletins: int = 0  # bulletins of the period that reached the commune
+    bulletins_aired: int = 0  # of those, the ones a device of the commune played
+
+    @property
+    def aired_pct(self) -> float | None:
+        """The share of the bulletins reaching the commune that it aired (None: no devices, or no bulletin)."""
+        return _pct(self.bulletins_aired, self.bulletins) if self.devices else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +134,7 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
     for row in repo.firsts_for(s, [p[1] for p in pubs if p[1] and p[3] == "khan_cap"], end_utc):
         emergency_firsts.setdefault(row[0], []).append(row)
     lines: list[BulletinLine] = []
+    reaching: dict[str, list[int]] = {}  # commune -> [bulletins reaching it, aired there]
     latency: list[float] = []
     ack_latency: list[float] = []
     emergency_pub = {p[1]: (p[7], reached(tuple(p[4]))) for p in pubs if p[1] and p[3] == "khan_cap"}
@@ -139,6 +147,11 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         areas_hit = reached(tuple(codes))
         targets = sum(len(devices_in.get(c, ())) for c in areas_hit)
         played = [(a, n, ok) for a, n, ok in counts.get(manifest or "", []) if a in areas_hit]
+        aired_at = {a for a, _, _ in played}
+        for c in areas_hit & communes:
+            acc = reaching.setdefault(c, [0, 0])
+            acc[0] += 1
+            acc[1] += c in aired_at
         if priority == "khan_cap":
             latency += [max(0.0, (_aware(r[3]) - published).total_seconds())
                         for r in emergency_firsts.get(manifest or "", []) if r[2] in areas_hit]
@@ -184,8 +197,9 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         plays, secs = per_area.get(code, [0, 0.0])
         ups = [uptime[i] for i in ids if i in uptime]
         parent = tree[code].parent_code
+        reached_n, aired_n = reaching.get(code, [0, 0])
         commune_lines.append(CommuneLine(code, tree[code].name, tree[parent].name if parent else "", len(ids),
-                                         int(plays), round(secs / 60.0, 1), _mean(ups)))
+                                         int(plays), round(secs / 60.0, 1), _mean(ups), reached_n, aired_n))
     played_pairs = sum(b.devices_played for b in lines)
     feedback = feedback_adapter.report_figures(s, area_code, start_utc, end_utc, now)
     headline = {

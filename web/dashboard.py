@@ -104,21 +104,37 @@ def device_page(request: Request, device_id: int) -> Response:
                   size=_size, duration=_duration)
 
 
+def _coverage(s: Any, request: Request, package_id: int, within: str | None) -> coverage.Coverage:
+    """A bulletin's proof of play for a user who may see it (and the area ``within``, when given)."""
+    user = session_user(request, s)
+    if not visible(s, user, package_areas(s, package_id) + ([within] if within else [])):
+        raise NotFound(f"không có gói tin số {package_id}")
+    if within:
+        dashboard.may_view(s, user.username, within)
+    return coverage.package_coverage(s, package_id, now=datetime.now(UTC), thresholds=Thresholds.from_settings(),
+                                     within=within)
+
+
 @router.get("/dashboard/package/{package_id}")
 def coverage_page(request: Request, package_id: int) -> Response:
     within = request.query_params.get("area") or None
     with session() as s:
-        user = session_user(request, s)
-        areas = package_areas(s, package_id)
-        if not visible(s, user, areas + ([within] if within else [])):
-            raise NotFound(f"không có gói tin số {package_id}")
-        if within:
-            dashboard.may_view(s, user.username, within)
-        cov = coverage.package_coverage(s, package_id, now=datetime.now(UTC), thresholds=Thresholds.from_settings(),
-                                        within=within)
+        cov = _coverage(s, request, package_id, within)
     lat: dict[str, Any] = {"air": cov.latency(cov.time_to_air_s), "ack": cov.latency(cov.time_to_ack_s)}
     return render(request, "dashboard_coverage.html", c=cov, lat=lat, when=_when, within=within or "",
                   language_name=language_name)
+
+
+@router.get("/dashboard/package/{package_id}/map.png")
+def coverage_map(request: Request, package_id: int) -> Response:
+    """The communes the bulletin reaches as a tile map, coloured by the share of their devices that played it."""
+    within = request.query_params.get("area") or None
+    lang = lang_of(request)
+    with session() as s:
+        tiles = coverage.map_tiles(s, _coverage(s, request, package_id, within), within=within)
+    png = report_charts.coverage_grid(tiles, title=translate(lang, "cov_map"),
+                                      no_devices=translate(lang, "cov_no_devices"))
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
 
 
 @router.get("/reports")

@@ -97,6 +97,12 @@ def test_quarterly_report_figures(aired) -> None:
     by_code = {c.code: c for c in data.communes}
     assert (by_code["02200"].devices, by_code["02200"].plays, by_code["02200"].minutes) == (2, 4, 3.5)
     assert by_code["02233"].plays == 1
+    # Bulletins reaching each commune and those a device there aired: 070's and the province's reach 02200 (both
+    # played there), 02203 (b1 played 070's) and 02206 (nothing); 02233 gets 071's and the province's (d1).
+    assert [(by_code[c].bulletins, by_code[c].bulletins_aired, by_code[c].aired_pct)
+            for c in ("02200", "02203", "02206", "02233")] == [(2, 2, 100.0), (2, 1, 50.0), (2, 0, 0.0), (2, 1, 50.0)]
+    others = [c for c in data.communes if c.devices == 0]
+    assert len(others) == province_communes - 4 and {c.aired_pct for c in others} == {None}
     assert data.feedback == {"received": 0, "answered": 0, "answered_on_time": 0, "on_time_pct": None,
                              "overdue": 0}  # no citizen feedback in this province yet
 
@@ -106,7 +112,7 @@ def test_quarterly_report_figures(aired) -> None:
     assert (d["bulletins"], d["devices"], d["plays"]) == (2, 6, 5)
 
 
-def test_report_files_pdf_xlsx_csv(aired) -> None:
+def test_report_files_pdf_xlsx_csv(aired, tmp_path) -> None:  # noqa: ANN001
     if shutil.which("pdftotext") is None:
         unavailable("pdftotext (poppler-utils) is not installed")
     now = aired + timedelta(days=1)
@@ -125,6 +131,11 @@ def test_report_files_pdf_xlsx_csv(aired) -> None:
                    "ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", "BÁO CÁO", "Lịch tiêm chủng",
                    "Phản ánh tiếp nhận", "NGƯỜI LẬP BÁO CÁO"):
         assert needle in text, needle
+    (tmp_path / "q.pdf").write_bytes(files["pdf"].data)  # pdfimages comes with pdftotext (poppler-utils)
+    images = subprocess.run(["pdfimages", "-list", str(tmp_path / "q.pdf")], capture_output=True, check=True
+                            ).stdout.decode().splitlines()[2:]
+    # plays per day, the commune map, minutes and uptime per commune, emergency latency
+    assert sum(1 for row in images if row.split()[2] == "image") == 5
     lines = [" ".join(line.split()) for line in text.splitlines()]
     for figure in ("Tỷ lệ phát đúng hạn (%) 80", "Tỷ lệ thiết bị đã phát (%) 26,2", "Tổng số phút phát 5",
                    "Tin khẩn: thời gian lên sóng, trung vị (giây) 67,5", "Bản tin phát hành 3"):
