@@ -13,7 +13,8 @@ third of the devices play their Khmer variant. The issue's scale is 3,000 device
 rows; the default here is 1 million (``--plays``) so a run takes minutes on 2 shared cores.
 
 Timed (median of ``--runs``): folding every play log into the rollups (``services.rollups.fold_all``, once);
-the province's dashboard and one commune's (``services.dashboard.build``); one bulletin's proof of play from the
+the province's dashboard and one commune's (``services.dashboard.build``) and the provincial admin's panels
+(``services.dashboard_roles``); one bulletin's proof of play from the
 raw log (``services.coverage``); the province's Q3 report figures (``services.reports.compute``) and its PDF.
 The baseline, in the same process, is what the report's per-commune minutes and plays-per-day cost read
 straight from ``play_logs`` (one aggregate query over the quarter): the ratio column is time / baseline.
@@ -257,7 +258,7 @@ def run(name: str, url: str, devices: int, plays: int, runs: int, build_only: bo
     _setup(url)
     meta = _existing(devices) or _build(devices, plays)
     from domain.reports import parse_period
-    from services import coverage, dashboard, report_files, reports, rollups
+    from services import coverage, dashboard, dashboard_roles, report_files, reports, rollups
     from services.runtime import session
     from storage.models import PackageRecord
     from storage.models_devices import PlayLogRecord
@@ -290,6 +291,10 @@ def run(name: str, url: str, devices: int, plays: int, runs: int, build_only: bo
                 dashboard.build(s, code, now=now, thresholds=th)
         return go
 
+    def panels() -> None:
+        with session() as s:
+            dashboard_roles.panels(s, "admin", PROVINCE, now=now)
+
     with session() as s:
         pid = s.scalar(select(PackageRecord.id).where(PackageRecord.manifest_hash == meta["package_manifest"]))
 
@@ -308,6 +313,7 @@ def run(name: str, url: str, devices: int, plays: int, runs: int, build_only: bo
     base = _median(baseline, max(1, runs // 2))
     rows = [("fold rollups (once)", fold_s), ("dashboard, province", _median(dash(PROVINCE), runs)),
             ("dashboard, commune", _median(dash(meta["commune"]), runs)),
+            ("dashboard panels, provincial admin", _median(panels, runs)),
             ("coverage, one bulletin", _median(cov, runs)),
             ("quarterly report figures", _median(report, max(1, runs // 2))),
             ("quarterly report PDF (figures + render)", _median(pdf, 1))]

@@ -24,7 +24,8 @@ from domain.approvals import Role
 from domain.areas import Area, is_within
 from domain.feedback import FeedbackState
 from domain.reports import descendants, leaves, periods_due
-from services import approvals, auth, feedback
+from services import approvals, feedback
+from services.devices import area_map
 from storage.models import DraftRecord, DraftRevisionRecord, PackageRecord, UserRecord
 from storage.models_devices import DeviceRecord
 from storage.repositories import reports as repo
@@ -98,7 +99,7 @@ def roles_here(s: Session, user: UserRecord, area_code: str) -> set[Role]:
     """The roles the user holds at ``area_code`` or above it (system-wide memberships count everywhere)."""
     if not user.active:
         return set()
-    tree = auth.area_tree(s)
+    tree = area_map(s)
     return {m.role for m in users.memberships_of(user)
             if m.area_code is None or (m.area_code in tree and is_within(area_code, m.area_code, tree))}
 
@@ -107,7 +108,7 @@ def panels(s: Session, username: str, area_code: str, *, now: datetime) -> RoleP
     """The panels ``username`` sees on ``area_code``'s dashboard (the caller has checked they may view it)."""
     user = users.get_user(s, username)
     roles = roles_here(s, user, area_code)
-    tree = auth.area_tree(s)
+    tree = area_map(s)
     parent_of = {c: a.parent_code for c, a in tree.items()}
     inside = descendants(area_code, parent_of)
     is_commune = not any(p == area_code for p in parent_of.values())
