@@ -113,6 +113,17 @@ def track_page(request: Request, code: str) -> Response:
                   received_day=local_date(st.received_at).isoformat())
 
 
+@router.get("/phan-anh/{area_code}/ma-qr.png", include_in_schema=False)
+def intake_qr(request: Request, area_code: str) -> Response:
+    """The QR code of the area's public page (``?ban-tin=`` cites a bulletin), as feed items show it."""
+    cited = request.query_params.get("ban-tin", "")
+    configured: str = request.app.state.settings.public_base_url
+    base = configured.rstrip("/") if configured else str(request.base_url).rstrip("/")
+    with session() as s:
+        png = intake.feedback_qr_png(s, base, area_code, int(cited) if cited.isdigit() and len(cited) < 16 else None)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
+
 @router.get("/phan-anh/{area_code}", include_in_schema=False)
 def intake_page(request: Request, area_code: str) -> Response:
     """The public form of one area; ``?ban-tin=<package id>`` cites the bulletin the QR code was on."""
