@@ -6,6 +6,7 @@ rate limits per client and per area (``app.state.feedback_limits``, built on fir
 with a fake clock there), a request size cap, media checks in the service. Jinja2 escapes everything.
 """
 
+import logging
 import time
 
 from fastapi import APIRouter, Request
@@ -21,8 +22,10 @@ from services.runtime import object_store, session
 from storage.repositories import areas as area_repo
 from web.app import lang_of, render
 from web.i18n import translate
+from web.jobs import RunRefused, start
 from web.security import csrf_matches
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 MAX_REQUEST_BYTES = 15 * 1024 * 1024
 HONEYPOT = "website"  # a field hidden from people; bots fill it
@@ -161,7 +164,20 @@ async def intake_submit(request: Request, area_code: str) -> Response:
     except FeedbackError as exc:
         status = 429 if exc.code in ("rate_limited", "area_rate_limited") else 413 if exc.code == "too_big" else 422
         return _intake_page(request, area_code, status, form=values, cited=cited, error=error_text(lang, exc))
+    if voice is not None:
+        await transcribe_later(request, receipt.feedback_id)
     return RedirectResponse(f"/phan-anh/theo-doi/{receipt.tracking_code}?moi=1", status_code=303)
+
+
+async def transcribe_later(request: Request, feedback_id: int) -> bool:
+    """Queue Whisper for a new voice message (a flow run on the work pool, like every web action). The
+    feedback is already stored: if no run can be started, the officer starts one from the item page."""
+    try:
+        await start(request, "transcribe_feedback", feedback_id)
+    except RunRefused as exc:
+        log.warning("voice message of feedback %s not queued for transcription: %s", feedback_id, exc)
+        return False
+    return True
 
 
 # --- JSON API ---------------------------------------------------------------------------------------

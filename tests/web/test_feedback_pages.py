@@ -15,9 +15,11 @@ from services.feedback_config import FeedbackConfig
 from services.runtime import object_store, session
 from settings import get_settings
 from storage.models_feedback import FeedbackRecord
+from tests.feedback.test_service import wav
 from tests.web.accounts import DRAFT_AREA
 from tests.web.conftest import PASSWORD
 from web.app import create_app
+from web.jobs import RunRefused
 
 pytestmark = pytest.mark.integration
 TEXT = "Cống thoát nước ở ấp Phú Hòa bị tắc, nước tràn vào nhà dân mỗi khi mưa."
@@ -234,3 +236,31 @@ def test_queue_warns_about_overdue_items(client: TestClient) -> None:
     page = client.get("/feedback").text
     assert re.search(r'id="fb-overdue">\d+ phản ánh đã quá hạn trả lời', page)
     assert f'href="/feedback/{old.feedback_id}"' in page and "Quá hạn" in page
+
+
+class TranscriptionFlows:
+    """Records transcription starts (the web app's flow starter), or refuses them like a missing server."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        self.started: list[int] = []
+        self.refuse = refuse
+
+    def transcribe_feedback(self, feedback_id: int, user: str = "") -> str:
+        if self.refuse:
+            raise RunRefused("runs_unavailable", 503, "no Prefect server configured")
+        self.started.append(feedback_id)
+        return "run-id"
+
+
+def test_a_voice_message_starts_its_transcription_and_a_refusal_loses_nothing(client: TestClient) -> None:
+    flows = TranscriptionFlows()
+    client.app.state.flows = flows  # type: ignore[attr-defined]
+    assert post_form(client).status_code == 303
+    assert flows.started == []  # no voice message: nothing to transcribe
+    r = post_form(client, files={"voice": ("ghi-am.wav", wav(3), "audio/wav")})
+    rec = newest()
+    assert r.status_code == 303 and rec.voice_key and flows.started == [rec.id]
+    client.app.state.flows = TranscriptionFlows(refuse=True)  # type: ignore[attr-defined]
+    r = post_form(client, files={"voice": ("ghi-am-2.wav", wav(4), "audio/wav")})
+    assert r.status_code == 303 and r.headers["location"].startswith("/phan-anh/theo-doi/")  # the citizen is served
+    assert newest().id == rec.id + 1 and newest().voice_key  # and the recording is kept for a later transcript
