@@ -19,10 +19,11 @@ from web.access import session_user
 from web.app import Forbidden, flash, lang_of, render
 from web.feedback import error_text
 from web.i18n import translate
+from web.jobs import RunRefused, start
 from web.pages import checked_form
 
 router = APIRouter(include_in_schema=False)
-ACTIONS = ("assign", "start", "answer", "close", "reopen", "reject", "transfer", "note", "on_air")
+ACTIONS = ("assign", "start", "answer", "close", "reopen", "reject", "transfer", "note", "on_air", "transcribe")
 
 
 def _cat_names(lang: str) -> dict[str, str]:
@@ -105,6 +106,8 @@ async def item_action(request: Request, feedback_id: int, action: str) -> Respon
         raise InvalidInput(f"unknown action '{action}'")
     form = await checked_form(request)
     lang = lang_of(request)
+    if action == "transcribe":
+        return await _transcribe(request, feedback_id, lang)
     try:
         with session() as s:
             who = session_user(request, s).username
@@ -141,6 +144,26 @@ async def item_action(request: Request, feedback_id: int, action: str) -> Respon
     flash(request, "ok", translate(lang, "fb_done"))
     if action == "transfer":
         return RedirectResponse("/feedback", status_code=303)
+    return RedirectResponse(f"/feedback/{feedback_id}", status_code=303)
+
+
+async def _transcribe(request: Request, feedback_id: int, lang: str) -> Response:
+    """Queue Whisper for the item's voice message (again): a flow run, like the one started on upload."""
+    with session() as s:
+        who = session_user(request, s).username
+        try:
+            rec = fb.get_for(s, who, feedback_id)  # only the item's handlers
+        except FeedbackError as exc:
+            raise Forbidden(str(exc)) from None
+        has_voice = bool(rec.voice_key)
+    if not has_voice:
+        flash(request, "error", translate(lang, "fb_err_no_voice"))
+    else:
+        try:
+            await start(request, "transcribe_feedback", feedback_id, who)
+            flash(request, "ok", translate(lang, "fb_transcribe_queued"))
+        except RunRefused as exc:
+            flash(request, "error", translate(lang, exc.key))
     return RedirectResponse(f"/feedback/{feedback_id}", status_code=303)
 
 

@@ -264,3 +264,32 @@ def test_a_voice_message_starts_its_transcription_and_a_refusal_loses_nothing(cl
     r = post_form(client, files={"voice": ("ghi-am-2.wav", wav(4), "audio/wav")})
     assert r.status_code == 303 and r.headers["location"].startswith("/phan-anh/theo-doi/")  # the citizen is served
     assert newest().id == rec.id + 1 and newest().voice_key  # and the recording is kept for a later transcript
+
+
+def test_a_handler_queues_a_transcription_from_the_item_page(client: TestClient) -> None:
+    client.app.state.flows = TranscriptionFlows(refuse=True)  # type: ignore[attr-defined]
+    post_form(client, files={"voice": ("ghi-am.wav", wav(3), "audio/wav")})  # upload: no Prefect server
+    with_voice = newest()
+    post_form(client)
+    without = newest()
+    login(client, "editor_mychanh")  # not a handler of Đa Lộc
+    token = csrf(client, "/feedback")
+    assert client.post(f"/feedback/{with_voice.id}/transcribe", data={"csrf": token}).status_code == 403
+    client.post("/logout", data={"csrf": token})
+    login(client, "editor_daloc")
+    page = client.get(f"/feedback/{with_voice.id}").text
+    assert 'id="fb-transcribe"' in page and "chưa chép" in page
+    assert 'id="fb-transcribe"' not in client.get(f"/feedback/{without.id}").text
+    token = csrf(client, f"/feedback/{with_voice.id}")
+    r = client.post(f"/feedback/{with_voice.id}/transcribe", data={"csrf": token})  # still no server
+    assert r.status_code == 303 and "Hệ thống xử lý đang bận" in client.get(f"/feedback/{with_voice.id}").text
+    flows = TranscriptionFlows()
+    client.app.state.flows = flows  # type: ignore[attr-defined]
+    assert client.post(f"/feedback/{with_voice.id}/transcribe", data={"csrf": "wrong"}).status_code == 403
+    assert flows.started == []
+    r = client.post(f"/feedback/{with_voice.id}/transcribe", data={"csrf": token})
+    assert r.headers["location"] == f"/feedback/{with_voice.id}" and flows.started == [with_voice.id]
+    assert "Đã đưa tin nhắn thoại vào hàng chờ chép lời" in client.get(f"/feedback/{with_voice.id}").text
+    client.post(f"/feedback/{without.id}/transcribe", data={"csrf": token})
+    assert flows.started == [with_voice.id]
+    assert "không có tin nhắn thoại" in client.get(f"/feedback/{without.id}").text
