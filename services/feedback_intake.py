@@ -39,7 +39,7 @@ from engines.errors import MediaError
 from services import auth
 from services.devices import area_chain, area_map
 from services.feedback_config import FeedbackConfig, load_config
-from storage.models import AssetRecord, PackageRecord
+from storage.models import AssetRecord, DraftRevisionRecord, PackageRecord
 from storage.models_feedback import FeedbackRecord
 from storage.objects import ObjectStore
 from storage.repositories import audit
@@ -295,6 +295,15 @@ def feedback_link(session: Session, base_url: str, area_codes: list[str], packag
     chains = [area_chain(code, all_areas) for code in known]
     common = next((code for code in chains[0] if all(code in chain for chain in chains[1:])), known[0])
     return public_feedback_url(base_url, common, package_id)
+
+
+def cited_bulletin_title(session: Session, package_id: int) -> str | None:
+    """The title of the bulletin a QR code cites, when it is published (nothing about any other package)."""
+    pkg = session.get(PackageRecord, package_id)
+    if pkg is None or pkg.status != "published":
+        return None
+    rev = session.get(DraftRevisionRecord, pkg.revision_id)
+    return rev.title if rev is not None else None
 
 
 def feedback_qr_png(session: Session, base_url: str, area_code: str, package_id: int | None) -> bytes:

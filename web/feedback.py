@@ -8,6 +8,7 @@ with a fake clock there), a request size cap, media checks in the service. Jinja
 
 import logging
 import time
+from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -51,6 +52,11 @@ def error_text(lang: str, exc: FeedbackError) -> str:
     return str(exc)
 
 
+def day(value: date | str) -> str:
+    """A date as Vietnamese pages write it: 21/12/2026."""
+    return (date.fromisoformat(value) if isinstance(value, str) else value).strftime("%d/%m/%Y")
+
+
 def _too_big(request: Request) -> bool:
     try:
         return int(request.headers.get("content-length", "0")) > MAX_REQUEST_BYTES
@@ -77,6 +83,9 @@ def _intake_page(request: Request, area_code: str, status_code: int = 200, **ctx
     try:
         with session() as s:
             area = area_repo.get_area(s, area_code)
+            cited = str(ctx.get("cited") or "")
+            ctx["cited_title"] = intake.cited_bulletin_title(s, int(cited)) if cited.isdigit() and len(cited) < 16 \
+                else None
     except NotFound:  # the repository's message names a CLI command: not for citizens
         message = "No area has this code: check the link or the QR code." if lang == "en" else \
             "Không có địa bàn này. Vui lòng kiểm tra lại đường dẫn hoặc mã QR."
@@ -113,7 +122,7 @@ def track_page(request: Request, code: str) -> Response:
     cfg = load_config()
     category = next((c.name(lang) for c in cfg.categories if c.code == st.category), st.category)
     return render(request, "feedback_status.html", st=st, category=category, new=request.query_params.get("moi") == "1",
-                  received_day=local_date(st.received_at).isoformat())
+                  received_day=day(local_date(st.received_at)), due_day=day(st.due))
 
 
 @router.get("/phan-anh/{area_code}/ma-qr.png", include_in_schema=False)

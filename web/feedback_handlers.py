@@ -17,7 +17,7 @@ from services.runtime import object_store, session
 from storage.repositories import areas as area_repo
 from web.access import session_user
 from web.app import Forbidden, flash, lang_of, render
-from web.feedback import error_text
+from web.feedback import day, error_text
 from web.i18n import translate
 from web.jobs import RunRefused, start
 from web.pages import checked_form
@@ -37,8 +37,8 @@ def queue_page(request: Request, all: str = "") -> Response:  # noqa: A002 (a qu
         user = session_user(request, s)
         states = [st.value for st in FeedbackState] if all else None
         rows = [{"id": r.id, "code": r.tracking_code, "state": r.state, "category": r.category, "area": r.area_code,
-                 "unit": r.unit_code, "due": r.due_date, "overdue": fb.overdue(r), "assignee": r.assignee,
-                 "text": r.text[:160], "received": local_date(r.received_at).isoformat()}
+                 "unit": r.unit_code, "due": day(r.due_date), "overdue": fb.overdue(r), "assignee": r.assignee,
+                 "text": r.text[:160], "received": day(local_date(r.received_at))}
                 for r in fb.queue(s, user.username, states=states)]
         may_enter = fb.handled_units(s, user) != set()
     return render(request, "feedback_queue.html", rows=rows, cats=_cat_names(lang_of(request)), all=bool(all),
@@ -91,7 +91,8 @@ def item_page(request: Request, feedback_id: int) -> Response:
                                              "bulletin_draft_id", "cited_package_id", "contact_name", "contact_phone",
                                              "contact_erased_at", "photo_key", "voice_key", "voice_transcript",
                                              "entered_by", "version")}
-        item["received"] = local_date(rec.received_at).isoformat()
+        item["received"] = day(local_date(rec.received_at))
+        item["due_date"] = day(rec.due_date)
         item["overdue"] = fb.overdue(rec)
         notes = fb.notes(s, user.username, feedback_id)
         duplicates = fb.suggest_duplicates(s, feedback_id)

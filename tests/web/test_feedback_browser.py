@@ -174,7 +174,7 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
         neighbour = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
         request.node.open_pages.append(neighbour)
         neighbour.goto(base + scanned[0].removeprefix("http://127.0.0.1:8000"))
-        assert f"{package_id}" in neighbour.inner_text("form") and fits(neighbour)
+        assert "Trả lời phản ánh của người dân" in neighbour.inner_text("#fb-cited") and fits(neighbour)
         neighbour.select_option("#category", "broadcast_unclear")
         neighbour.fill("#text", "Loa ở ấp Phú Hòa phát câu trả lời này nhỏ quá, nhà ở cuối ấp nghe không rõ.")
         neighbour.click("button[type=submit]")

@@ -236,6 +236,11 @@ def test_queue_warns_about_overdue_items(client: TestClient) -> None:
     page = client.get("/feedback").text
     assert re.search(r'id="fb-overdue">\d+ phản ánh đã quá hạn trả lời', page)
     assert f'href="/feedback/{old.feedback_id}"' in page and "Quá hạn" in page
+    assert "25/02/2026" in page  # dates as Vietnamese pages write them
+    item = client.get(f"/feedback/{old.feedback_id}").text
+    assert "Ngày nhận 13/02/2026" in item and "Hạn trả lời 25/02/2026" in item
+    status = client.get(f"/phan-anh/theo-doi/{old.tracking_code}").text
+    assert "Ngày nhận 13/02/2026" in status and "Hạn trả lời 25/02/2026" in status
 
 
 class TranscriptionFlows:
@@ -293,3 +298,25 @@ def test_a_handler_queues_a_transcription_from_the_item_page(client: TestClient)
     client.post(f"/feedback/{without.id}/transcribe", data={"csrf": token})
     assert flows.started == [with_voice.id]
     assert "không có tin nhắn thoại" in client.get(f"/feedback/{without.id}").text
+
+
+def test_the_form_names_the_published_bulletin_a_qr_code_cites(client: TestClient) -> None:
+    from domain.packages import PackageStatus
+    from tests.devices.factory import published_package
+
+    published, _ = published_package(title="Lịch cắt điện ấp Phú Hòa", languages="vi")
+    in_review, _ = published_package(title="Bản nháp chưa duyệt", languages="vi", status=PackageStatus.IN_REVIEW)
+    page = client.get(f"/phan-anh/{DRAFT_AREA}?ban-tin={published}").text
+    assert "Bạn đang phản hồi bản tin: <strong>Lịch cắt điện ấp Phú Hòa</strong>" in page
+    assert f'name="cited" value="{published}"' in page
+    hidden = client.get(f"/phan-anh/{DRAFT_AREA}?ban-tin={in_review}").text
+    assert "Bản nháp chưa duyệt" not in hidden and 'id="fb-cited"' not in hidden  # nothing of an unpublished one
+    assert 'id="fb-cited"' not in client.get(f"/phan-anh/{DRAFT_AREA}?ban-tin=99999999").text
+    data = {"csrf": csrf(client, f"/phan-anh/{DRAFT_AREA}?ban-tin={published}"), "category": "infrastructure",
+            "text": TEXT, "cited": str(published)}
+    assert client.post(f"/phan-anh/{DRAFT_AREA}", data=data).status_code == 303
+    assert newest().cited_package_id == published
+    login(client, "editor_daloc")
+    item = client.get(f"/feedback/{newest().id}").text
+    assert f'<a href="/packages/{published}">Phản hồi bản tin #{published}</a>' in item
+    assert "Liên hệ của người dân" in item

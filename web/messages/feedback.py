@@ -3,7 +3,9 @@
 VI: dict[str, str] = {
     "fb_title": "Gửi phản ánh, kiến nghị",
     "fb_intro": "Ý kiến của bạn được chuyển đến cán bộ phụ trách địa bàn. Không cần đăng nhập.",
-    "fb_citing": "Bạn đang phản hồi bản tin số",
+    "fb_citing": "Bạn đang phản hồi bản tin",
+    "fb_cites": "Phản hồi bản tin",
+    "fb_contact_of_citizen": "Liên hệ của người dân",
     "fb_category": "Lĩnh vực",
     "fb_text": "Nội dung phản ánh",
     "fb_text_help": "Viết rõ sự việc, địa điểm, thời gian (10 - 4000 ký tự).",
@@ -87,7 +89,9 @@ VI: dict[str, str] = {
 EN: dict[str, str] = {
     "fb_title": "Send feedback",
     "fb_intro": "Your message goes to the officers responsible for this area. No login needed.",
-    "fb_citing": "You are answering bulletin no.",
+    "fb_citing": "You are answering the bulletin",
+    "fb_cites": "Answers bulletin",
+    "fb_contact_of_citizen": "Citizen's contact",
     "fb_category": "Topic",
     "fb_text": "Your feedback",
     "fb_text_help": "Say what, where and when (10 - 4000 characters).",
