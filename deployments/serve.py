@@ -59,11 +59,15 @@ def _options(s: Settings) -> dict[str, dict[str, Any]]:
         "sweep": {"schedules": [_every(s.sweep_interval_s)], "concurrency_limit": _one_at_a_time()},
         "program": {"schedules": [_every(s.program_build_interval_s)], "concurrency_limit": _one_at_a_time()},
         "reports": {"schedules": [_every(s.reports_interval_s)], "concurrency_limit": _one_at_a_time()},
+        # Daily at 02:30 Vietnam time, when nobody is answering feedback.
+        "erase-feedback-contacts": {"schedules": [Cron("30 2 * * *", timezone=TZ)],
+                                    "concurrency_limit": _one_at_a_time()},
     }
 
 
 def _tags(name: str) -> list[str]:
-    extra = {"transcribe": ["ml"], "archive-ingest": ["ml"], "emergency": ["emergency"]}
+    extra = {"transcribe": ["ml"], "archive-ingest": ["ml"], "emergency": ["emergency"],
+             "transcribe-feedback-voice": ["ml"]}
     return ["bantin", *extra.get(name, [])]
 
 

@@ -28,6 +28,8 @@ from engines.errors import SummaryError, VoiceUnavailable
 from engines.registry import Task, load_registry
 from prompts import load_prompt
 from services import framing
+from services.emergency import base_url
+from services.feedback_intake import feedback_link
 from services.runtime import object_store, session
 from settings import get_settings
 from storage.models import AssetRecord, RecordingRecord, TranslationRecord
@@ -341,7 +343,7 @@ def normalize_audio(package_id: int, language: str) -> bool:
 
 @task(task_run_name="slides-{language}", **_RETRY)
 def render_board_slides(package_id: int, language: str) -> int:
-    """Render the board text as 1920x1080 slides for e-boards.
+    """Render the board text as 1920x1080 slides for e-boards, each with the QR code of the feedback page.
 
     Returns:
         The number of slides (0 when the draft has no board channel or the variant is not ready).
@@ -361,15 +363,18 @@ def render_board_slides(package_id: int, language: str) -> int:
     with session() as s:
         known = areas.existing_codes(s, list(rev.content.area_codes))
         area = ", ".join(areas.get_area(s, code).name for code in rev.content.area_codes if code in known)
+        feedback_url = feedback_link(s, base_url(), list(rev.content.area_codes), package_id)
     with tempfile.TemporaryDirectory(prefix="bantin-slides-") as tmp:
         paths = slides.render_slides(
             title=title, body=body, language_script=LANGUAGES[language].script,
             priority_label=priority.label_vi.upper(), emergency=priority is Priority.KHAN_CAP,
             issuer=rev.content.requesting_unit, area=area, footer=rev.content.source_ref,
             valid_until=rev.content.expires_at, out_dir=Path(tmp), font_dir=settings.font_dir,
+            feedback_url=feedback_url,
         )
         stored = [store.put_file(p, ext="png", media_type="image/png") for p in paths]
-    meta = {"engine": "pillow-raqm", "width": 1920, "height": 1080, "board_text_sha256": board.sha256}
+    meta = {"engine": "pillow-raqm", "width": 1920, "height": 1080, "board_text_sha256": board.sha256,
+            "feedback_url": feedback_url}
     with session() as s:
         for n, obj in enumerate(stored):
             packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.SLIDE,

@@ -49,6 +49,10 @@ DEPLOYMENTS: dict[str, DeploymentSpec] = {d.name: d for d in (
     DeploymentSpec("archive-ingest", "archive-ingest", "flows/archive.py:ingest_recordings", "archive"),
     DeploymentSpec("archive-reindex", "archive-reindex", "flows/archive.py:reindex_archive", "archive"),
     DeploymentSpec("reports", "maintain-reports", "flows/reports.py:maintain_reports", "archive"),
+    DeploymentSpec("transcribe-feedback-voice", "transcribe-feedback-voice", "flows/feedback.py:transcribe_feedback",
+                   "production"),
+    DeploymentSpec("erase-feedback-contacts", "erase-feedback-contacts",
+                   "flows/feedback.py:erase_expired_feedback_contacts", "archive"),
 )}
 
 WAITING_STATES = ("SCHEDULED", "PENDING")

@@ -90,6 +90,7 @@ def test_init_then_bad_drafts_fail_cleanly_and_store_nothing(home: Path) -> None
     assert "Thông báo cắt điện" in run(home, "draft", "list").stdout
 
 
+@pytest.mark.slow
 def test_init_on_a_fresh_machine_knows_todays_units(tmp_path: Path) -> None:
     out = run(tmp_path, "init")
     assert out.returncode == 0, out.stderr
@@ -101,6 +102,7 @@ def test_init_on_a_fresh_machine_knows_todays_units(tmp_path: Path) -> None:
 
 
 def test_unknown_package_and_areas(home: Path) -> None:
+    run(home, "init", "--demo-users", "--areas", str(LEGACY_AREAS))
     out = run(home, "approve", "999", "--as", "demo-approver")
     assert out.returncode == 2 and "no package with id 999" in out.stderr
     areas = run(home, "areas", "list", "--parent", "847")

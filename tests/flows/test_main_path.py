@@ -1,5 +1,6 @@
 """The main path through real Prefect flows (test harness), SQLite, the local store, ffmpeg and espeak-ng."""
 
+import io
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
@@ -9,6 +10,8 @@ import numpy as np
 import pyloudnorm
 import pytest
 import scipy.io.wavfile
+import zxingcpp
+from PIL import Image
 
 from cli.main import seed_demo_users
 from domain.deliveries import DestinationKind
@@ -89,6 +92,10 @@ def test_produce_approve_publish(app: Path, tmp_path: Path) -> None:
     assert abs(audio["meta"]["output_i"] - (-16.0)) <= 0.5
     assert audio["meta"]["synthetic"] is True
     assert abs(loudness_of(store.get_bytes(audio["key"]), tmp_path) - (-16.0)) <= 0.7
+    # Every slide carries the QR code of the area's feedback page citing this bulletin.
+    for slide in (a for a in variants["vi"]["assets"] if a["kind"] == "slide"):
+        png = Image.open(io.BytesIO(store.get_bytes(slide["key"])))
+        assert [r.text for r in zxingcpp.read_barcodes(png)] == [f"http://127.0.0.1:8000/phan-anh/29377?ban-tin={package_id}"]
     script = store.get_bytes(next(a["key"] for a in variants["vi"]["assets"] if a["kind"] == "script")).decode()
     assert script.startswith("Kính thưa") and "Trân trọng thông báo" in script
     assert "Đa Lộc" in script

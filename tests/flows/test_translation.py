@@ -1,9 +1,11 @@
 """People fill in what machines cannot: a translation, a recording. The package is produced again with it."""
 
+import io
 import subprocess
 from pathlib import Path
 
 import pytest
+import zxingcpp
 from PIL import Image
 
 from domain.approvals import Role
@@ -64,8 +66,14 @@ def test_translation_fills_the_variant_and_needs_a_new_approval(app: Path, tmp_p
     slide = next(a for a in km["assets"] if a["kind"] == "slide")
     (tmp_path / "km.png").write_bytes(store.get_bytes(slide["key"]))
     assert Image.open(tmp_path / "km.png").size == (1920, 1080)
-    assert [a["key"] for a in vi["assets"]] == [a["key"] for a in next(
-        x for x in view(first)["variants"] if x["language"] == "vi")["assets"]]  # Vietnamese untouched
+    first_vi = next(x for x in view(first)["variants"] if x["language"] == "vi")["assets"]
+    assert [a["key"] for a in vi["assets"] if a["kind"] != "slide"] == [
+        a["key"] for a in first_vi if a["kind"] != "slide"]  # Vietnamese text and audio untouched
+    # Only the slides are new: their QR code cites the new package (the feedback page of Đa Lộc).
+    for package_id, assets in ((first, first_vi), (second, vi["assets"])):
+        png = Image.open(io.BytesIO(store.get_bytes(next(a["key"] for a in assets if a["kind"] == "slide"))))
+        assert [r.text for r in zxingcpp.read_barcodes(png)] == [
+            f"http://127.0.0.1:8000/phan-anh/29377?ban-tin={package_id}"]
     assert v["manifest_hash"] != view(first)["manifest_hash"]
 
     with session() as s:

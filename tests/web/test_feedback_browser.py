@@ -1,7 +1,8 @@
 """The feedback loop in a real browser at 360 px: a citizen opens the link a slide's QR code carries and
 sends feedback with a photo -> the commune officer answers and puts the answer on air -> the bulletin is
 produced (the produce flow runs for real), translated into Khmer, approved and published -> the citizen's
-status page shows the answer and the bulletin's audio."""
+status page shows the answer and the bulletin's audio -> a neighbour scans the QR code on the answer's own
+board slide and replies to that bulletin."""
 
 import io
 import re
@@ -10,11 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import zxingcpp
 from PIL import Image
 
 from domain.deliveries import DestinationKind
 from domain.feedback import public_feedback_url
-from services.runtime import session
+from services.packages import package_view
+from services.runtime import object_store, session
+from storage.models_feedback import FeedbackRecord
 from storage.repositories import deliveries
 from tests.web.conftest import PASSWORD
 from web.reference_receiver import ReferenceReceiver
@@ -155,3 +159,27 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
         assert fits(citizen)
         citizen.goto(f"{status_url}?lang=en")
         assert "The answer was broadcast on loudspeakers and boards" in citizen.content()
+
+        # 6. A neighbour scans the QR code on the answer's board slide (rendered by the produce flow) and
+        # replies to that bulletin. The worker has no public address configured, so the code names the
+        # default host: the path and query are what the phone opens here.
+        package_id = int(package_url.rstrip("/").rsplit("/", 1)[1])
+        with session() as s:
+            view = package_view(s, object_store(), package_id)
+        vi_slides = [a for v in view["variants"] if v["language"] == "vi" for a in v["assets"] if a["kind"] == "slide"]
+        assert vi_slides
+        scanned = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(
+            object_store().get_bytes(vi_slides[0]["key"]))))]
+        assert scanned == [f"http://127.0.0.1:8000/phan-anh/29377?ban-tin={package_id}"]
+        neighbour = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
+        request.node.open_pages.append(neighbour)
+        neighbour.goto(base + scanned[0].removeprefix("http://127.0.0.1:8000"))
+        assert "Trả lời phản ánh của người dân" in neighbour.inner_text("#fb-cited") and fits(neighbour)
+        neighbour.select_option("#category", "broadcast_unclear")
+        neighbour.fill("#text", "Loa ở ấp Phú Hòa phát câu trả lời này nhỏ quá, nhà ở cuối ấp nghe không rõ.")
+        neighbour.click("button[type=submit]")
+        neighbour.wait_for_url(re.compile(r".*/phan-anh/theo-doi/[A-Z2-9]{8}\?moi=1$"))
+        reply_code = neighbour.inner_text("#tracking-code").strip()
+        with session() as s:
+            cited = s.query(FeedbackRecord.cited_package_id).filter_by(tracking_code=reply_code).scalar()
+        assert cited == package_id
