@@ -59,6 +59,7 @@ def _options(s: Settings) -> dict[str, dict[str, Any]]:
         "sweep": {"schedules": [_every(s.sweep_interval_s)], "concurrency_limit": _one_at_a_time()},
         "program": {"schedules": [_every(s.program_build_interval_s)], "concurrency_limit": _one_at_a_time()},
         "reports": {"schedules": [_every(s.reports_interval_s)], "concurrency_limit": _one_at_a_time()},
+        "relay-due": {"schedules": [Cron("* * * * *", timezone=TZ)], "concurrency_limit": _one_at_a_time()},
     }
 
 

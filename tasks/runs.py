@@ -49,6 +49,8 @@ DEPLOYMENTS: dict[str, DeploymentSpec] = {d.name: d for d in (
     DeploymentSpec("archive-ingest", "archive-ingest", "flows/archive.py:ingest_recordings", "archive"),
     DeploymentSpec("archive-reindex", "archive-reindex", "flows/archive.py:reindex_archive", "archive"),
     DeploymentSpec("reports", "maintain-reports", "flows/reports.py:maintain_reports", "archive"),
+    DeploymentSpec("relay-due", "relay-due", "flows/relay.py:relay_due", "publishing"),
+    DeploymentSpec("relay", "relay-airing", "flows/relay.py:relay_airing", "publishing"),
 )}
 
 WAITING_STATES = ("SCHEDULED", "PENDING")

@@ -16,11 +16,13 @@ EXPECTED = {
     "retract": "retract-package", "due": "publish-due", "program": "build-programs",
     "emergency": "broadcast-emergency", "archive-ingest": "archive-ingest", "archive-reindex": "archive-reindex",
     "reports": "maintain-reports", "sweep": "sweep", "revise": "revise-variant",
+    "relay-due": "relay-due", "relay": "relay-airing",
 }
 QUEUES = {
     "emergency": "emergency", "retract": "emergency", "publish": "publishing", "due": "publishing",
     "sweep": "publishing", "produce": "production", "revise": "production", "transcribe": "production",
     "program": "production", "archive-ingest": "archive", "archive-reindex": "archive", "reports": "archive",
+    "relay-due": "publishing", "relay": "publishing",
 }
 
 
@@ -49,7 +51,8 @@ def test_schedules_and_pools() -> None:
     assert deployments["program"]["schedules"] == [{"cron": "*/15 * * * *", "timezone": "Asia/Ho_Chi_Minh"}]
     assert deployments["due"]["schedules"][0]["cron"] == "* * * * *"
     scheduled = {n for n, d in deployments.items() if d.get("schedules")}
-    assert scheduled == {"due", "program", "sweep", "reports"}
+    assert scheduled == {"due", "program", "sweep", "reports", "relay-due"}
+    assert deployments["relay-due"]["schedules"][0]["cron"] == "* * * * *"
     assert deployments["sweep"]["schedules"] == [{"interval": 60}]
     assert deployments["reports"]["schedules"] == [{"cron": "*/10 * * * *", "timezone": "Asia/Ho_Chi_Minh"}]
     for name in scheduled:  # sweeps never overlap
