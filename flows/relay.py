@@ -14,7 +14,7 @@ from tasks.relays import carry_airing, claim_due, start_airing
 
 @flow(name="relay-due", flow_run_name="relay-due")
 def relay_due(now: datetime | None = None) -> list[str]:
-    """Start the airings due now or within two minutes (the ``relay-due`` deployment runs it every minute).
+    """Start the airings due now or within three minutes (the ``relay-due`` deployment runs it every minute).
 
     Args:
         now: the time to judge by (default: now); tests inject it.

@@ -203,7 +203,7 @@ def generation_parts() -> list[Any]:
             select(func.max(RelaySourceRecord.updated_at)).scalar_subquery()]
 
 
-def due_airings(s: Session, now: datetime, ahead: timedelta = timedelta(minutes=2)
+def due_airings(s: Session, now: datetime, ahead: timedelta = timedelta(minutes=3)
                 ) -> list[tuple[RelayOccurrence, RelaySlotRecord, RelaySourceRecord]]:
     """Airings on the air now or starting within ``ahead`` that no relay run has taken yet."""
     out = []

@@ -12,7 +12,7 @@ from tasks.retry import retry_if_transient
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
 def claim_due(now: datetime) -> list[tuple[int, str]]:
-    """Claim every airing on the air now or starting within two minutes that no run has taken.
+    """Claim every airing on the air now or starting within three minutes that no run has taken.
 
     Returns:
         ``(slot id, Vietnam date)`` of each airing claimed.
