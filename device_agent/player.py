@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from device_agent.clock import Clock
-from device_agent.streams import StreamStats, ffplay_command, null_command, play_stream
+from device_agent.streams import FAST_START, StreamStats, ffplay_command, null_command, play_stream
 
 log = logging.getLogger(__name__)
 FALLBACK_SECONDS = 30.0
@@ -141,7 +141,7 @@ class AplayPlayer:
 
     def stream(self, url: str, until: float, volume: int, stop: threading.Event, stats: StreamStats) -> bool:
         def launch(err: Any) -> list[subprocess.Popen[bytes]]:
-            decoder = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-i", url, "-af",
+            decoder = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", *FAST_START, "-i", url, "-af",
                                         f"volume={volume / 100:.2f}", "-f", "wav", "-"], stdin=subprocess.DEVNULL,
                                        stdout=subprocess.PIPE, stderr=err)
             out = subprocess.Popen(["aplay", "-q", "-"], stdin=decoder.stdout, stdout=subprocess.DEVNULL, stderr=err)

@@ -69,6 +69,7 @@ def stream_home(bantin_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     from storage.repositories import areas
 
     monkeypatch.setenv("BANTIN_ICECAST_PORT", str(free_port()))
+    monkeypatch.setenv("BANTIN_DEVICE_CACHE_S", "0")  # a change is in the next poll's schedule
     runtime.reset()
     upgrade(get_settings().database_url)
     with session() as s:

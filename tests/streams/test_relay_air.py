@@ -39,33 +39,64 @@ def slot_now(minutes: int = 5) -> tuple[str, str, str]:
         time.sleep(5)
 
 
-def real_default_content(tmp_path: Path, area: str = "29377") -> int:
-    """A published package for ``area`` whose audio is a real 3 s MP3 (880 Hz), set as the area's default."""
-    from domain.approvals import Role
+def real_package(tmp_path: Path, *, title: str, area: str = "29377", priority: str = "thuong",
+                 expires_at: datetime | None = None, frequency: int = 880) -> tuple[int, str]:
+    """A published package for ``area`` whose audio is a real 3 s MP3 tone; returns (id, manifest hash)."""
     from engines.icecast import tone_command
-    from services import default_content
     from services.runtime import object_store, session
     from storage.models import AssetRecord
-    from storage.repositories import users
     from tests.devices.factory import published_package
 
-    mp3 = tmp_path / "default.mp3"
-    subprocess.run(tone_command(str(mp3), frequency=880, duration_s=3.0), check=True, capture_output=True)
-    package_id, _ = published_package(title="Nhạc hiệu đài xã", areas=(area,), languages="vi")
+    mp3 = tmp_path / f"{frequency}-{title[:8]}.mp3"
+    subprocess.run(tone_command(str(mp3), frequency=frequency, duration_s=3.0), check=True, capture_output=True)
+    package_id, manifest = published_package(title=title, areas=(area,), languages="vi", priority=priority,
+                                             expires_at=expires_at)
     stored = object_store().put_file(mp3, ext="mp3", media_type="audio/mpeg")
     with session() as s:
-        users.add_user(s, username="admin", full_name="Quản trị", roles=[Role.ADMIN])
         for rec in s.query(AssetRecord).filter_by(package_id=package_id, kind="audio"):
             rec.key, rec.sha256, rec.size = stored.key, stored.sha256, stored.size
+    return package_id, manifest
+
+
+def admin_user() -> None:
+    from domain.approvals import Role
+    from services.runtime import session
+    from storage.repositories import users
+
+    with session() as s:
+        users.add_user(s, username="admin", full_name="Quản trị", roles=[Role.ADMIN])
+
+
+def real_default_content(tmp_path: Path, area: str = "29377") -> int:
+    """A real-audio package set as the area's default content (what plays on the mount during an outage)."""
+    from services import default_content
+    from services.runtime import session
+
+    admin_user()
+    package_id, _ = real_package(tmp_path, title="Nhạc hiệu đài xã", area=area)
+    with session() as s:
         default_content.set_default_content(s, area_code=area, package_ids=[package_id], actor="admin")
     return package_id
 
 
-def _slot(url: str, area: str = "29377") -> tuple[int, str]:
+def slot_ahead(lead_s: float = 25.0) -> tuple[str, str, str, float]:
+    """A one-minute slot starting at the next minute boundary at least ``lead_s`` away (same Vietnam day):
+    (HH:MM start, HH:MM end, Vietnam date, start as unix seconds)."""
+    from domain.programs import VN_TZ
+
+    while True:
+        start = (datetime.now(VN_TZ) + timedelta(seconds=lead_s + 60)).replace(second=0, microsecond=0)
+        end = start + timedelta(minutes=1)
+        if end.date() == start.date() and end.hour + end.minute > 0:
+            return start.strftime("%H:%M"), end.strftime("%H:%M"), start.date().isoformat(), start.timestamp()
+        time.sleep(5)
+
+
+def _slot(url: str, area: str = "29377", span: tuple[str, str, str] | None = None) -> tuple[int, str]:
     from services.runtime import session
     from storage.repositories import relays as repo
 
-    starts, ends, day = slot_now()
+    starts, ends, day = span or slot_now()
     with session() as s:
         src = repo.add_source(s, name="VOV1", url=url, codec="mp3", actor="admin")
         slot = repo.add_slot(s, actor="admin", source_id=src.id, area_code=area, starts=starts, ends=ends,
