@@ -24,6 +24,7 @@ from cli.drafts import draft_app
 from cli.feedback import feedback_app
 from cli.models import models_app
 from cli.prefect import prefect_app
+from cli.relays import relays_app
 from cli.reports import reports_app
 from cli.templates import templates_app
 from cli.tokens import tokens_app
@@ -60,6 +61,7 @@ app.add_typer(tokens_app, name="api-token")
 app.add_typer(feedback_app, name="feedback")
 app.add_typer(reports_app, name="reports")
 app.add_typer(prefect_app, name="prefect")
+app.add_typer(relays_app, name="relays")
 search_commands.register(app)
 device_commands.register(app)
 program_commands.register(app)
