@@ -168,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         open311,
         pages,
         programs,
+        relays,
         search,
     )
 
@@ -183,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(open311.router)
     app.include_router(dashboard.router)
     app.include_router(icecast_auth.router)
+    app.include_router(relays.router)
     add_html_error_pages(app)
 
     @app.exception_handler(OverflowError)
