@@ -189,6 +189,12 @@ def _load_auth(s: Session, device_id: int) -> DeviceAuth | None:
     return value
 
 
+def may_listen(s: Session, device_id: int) -> bool:
+    """Whether a device may pull its area's stream now (it is authorised; a revoked box's token stops working)."""
+    found = _load_auth(s, device_id)
+    return found is not None and found.status is DeviceStatus.AUTHORISED
+
+
 def _verify(device: DeviceAuth, headers: Any, method: str, path_with_query: str, body: bytes, now: datetime,
             require_authorised: bool) -> None:
     try:

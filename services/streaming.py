@@ -108,11 +108,19 @@ def device_listen_url(device_id: int, area_code: str, expires: int, settings: Se
 
 
 def check_listener(mount: str, client_ip: str = "", now: float | None = None) -> Listener | None:
-    """Icecast's ``listener_add``: the listener it describes, or None (refused, logged with the reason)."""
+    """Icecast's ``listener_add``: the listener it describes, or None (refused, logged with the reason): the
+    token must verify and its device must still be authorised."""
+    from services import devices  # here: services.devices reaches this module through services.relays
+    from services.runtime import session
+
     try:
         found = verify_listener(stream_secrets().listen_secret, mount, time.time() if now is None else now)
     except TokenRefused as exc:
         log.warning("listener refused at %s from %s: %s", mount.split("?", 1)[0][:80], client_ip or "?", exc)
         return None
+    with session() as s:
+        if not devices.may_listen(s, found.device_id):
+            log.warning("listener refused at %s: device %s is not authorised", found.mount, found.device_id)
+            return None
     log.info("device %s listens to %s", found.device_id, found.mount)
     return found

@@ -34,17 +34,35 @@ def test_secrets_are_generated_once_and_kept_private(stream_home: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
 
 
+def boxes() -> tuple[int, int]:
+    """Two loudspeakers of Đa Lộc: one authorised, one still pending."""
+    from domain.devices import DeviceKind, Registration
+    from domain.signatures import generate_key
+    from services import devices
+    from services.runtime import session
+    from tests.streams.test_relay_air import admin_user
+
+    admin_user()
+    with session() as s:
+        ids = [devices.register(s, Registration(f"hw-{n}", generate_key().public, f"loa {n}", "29377",
+                                                DeviceKind.SPEAKER))[0].id for n in (1, 2)]
+        devices.authorise(s, ids[0], username="admin")
+    return ids[0], ids[1]
+
+
 def test_a_relayed_mount_reaches_a_device_with_a_signed_url_and_no_one_else(icecast: object, upstream: object,
                                                                           tmp_path: Path) -> None:
     from engines.icecast import Feed, relay_command
     from services import streaming
+
+    box, pending = boxes()
 
     station = upstream("/vov1.mp3")  # type: ignore[operator]
     feed = Feed(relay_command(station, streaming.mount_target("29377"), streaming.encoding()), tmp_path / "relay.log")
     try:
         wait_for(lambda: "/area-29377.mp3" in icecast.sources(), 15, "the relay on the area mount")  # type: ignore[attr-defined]
         later = int(time.time()) + 600
-        url = streaming.device_listen_url(7, "29377", later)
+        url = streaming.device_listen_url(box, "29377", later)
         audio = _mp3_bytes(url)
         assert len(audio) >= 16384
         # MPEG audio frames: the sync word 0xFFE after any ID3 tag
@@ -54,8 +72,9 @@ def test_a_relayed_mount_reaches_a_device_with_a_signed_url_and_no_one_else(icec
         base = streaming.public_url()
         refused = [
             f"{base}/area-29377.mp3",  # no token
-            streaming.device_listen_url(7, "29380", later).replace("area-29380", "area-29377"),  # other mount's
-            streaming.device_listen_url(7, "29377", int(time.time()) - 1),  # expired
+            streaming.device_listen_url(box, "29380", later).replace("area-29380", "area-29377"),  # other mount's
+            streaming.device_listen_url(box, "29377", int(time.time()) - 1),  # expired
+            streaming.device_listen_url(pending, "29377", later),  # a box not (or no longer) authorised
         ]
         for bad in refused:
             answer = httpx.get(bad, timeout=10)

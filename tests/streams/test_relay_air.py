@@ -63,7 +63,7 @@ def admin_user() -> None:
     from services.runtime import session
     from storage.repositories import users
 
-    with session() as s:
+    with session() as s:  # idempotent: the same fields again return the same account
         users.add_user(s, username="admin", full_name="Quản trị", roles=[Role.ADMIN])
 
 
@@ -117,12 +117,13 @@ def _run(slot_id: int, day: str) -> tuple[str, list[str]]:
 def test_an_outage_falls_back_to_default_content_is_logged_and_the_relay_resumes(
         icecast: object, upstream: object, tmp_path: Path) -> None:
     from services import relay_air, streaming
+    from tests.streams.test_icecast import boxes
     from tests.streams.test_relays import _audit
 
     real_default_content(tmp_path)
     station = upstream("/vov1.mp3")  # type: ignore[operator]
     slot_id, day = _slot(station)
-    listen = streaming.device_listen_url(7, "29377", int(time.time()) + 600)
+    listen = streaming.device_listen_url(boxes()[0], "29377", int(time.time()) + 600)
     done: list[object] = []
     carrier = threading.Thread(target=lambda: done.append(relay_air.carry(
         slot_id, day, until=time.time() + 40, retry_s=4, emergency_check_s=2)), daemon=True)
