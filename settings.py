@@ -99,6 +99,7 @@ class Settings(BaseSettings):
     delivery_concurrency: int = Field(default=16, ge=1, le=256)  # HTTP pushes in flight per publish
 
     # --- streams: Icecast for relays (engines/icecast.py, services/streaming.py) ---
+    icecast_serve: bool = True  # `bantin serve` runs icecast2 beside the web app when it is installed
     icecast_port: int = Field(default=8010, ge=1, le=65535)
     icecast_bind: str = "127.0.0.1"
     # Base URL devices listen at (e.g. https://radio.bantin.example.vn); empty: http://<bind>:<port>.

@@ -166,8 +166,11 @@ def _stop_process(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
 class IcecastServer:
     """One ``icecast2`` child process with a generated configuration; a context manager."""
 
-    def __init__(self, cfg: IcecastConfig) -> None:
+    def __init__(self, cfg: IcecastConfig, own_session: bool = True) -> None:
+        """``own_session``: False keeps Icecast in the caller's process group, so a signal to the group (a
+        service manager stopping ``bantin serve``) stops it too."""
         self.cfg = cfg
+        self.own_session = own_session
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"http://{cfg.bind_address}:{cfg.port}"
 
@@ -196,7 +199,7 @@ class IcecastServer:
         out = self.log_path.open("ab")
         try:
             self.proc = subprocess.Popen([icecast_binary(), "-c", str(path)], stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+                                         stderr=subprocess.STDOUT, start_new_session=self.own_session)
         finally:
             out.close()
         deadline = time.monotonic() + timeout_s

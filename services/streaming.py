@@ -11,12 +11,17 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from domain.streams import Listener, TokenRefused, area_mount, listen_url, verify_listener
+from engines.errors import EngineError
 from engines.icecast import Encoding, IcecastConfig, IcecastServer, default_run_as, source_url
+from services.runtime import session
 from settings import Settings, get_settings
+from storage.repositories import relays as relay_repo
 
 log = logging.getLogger(__name__)
 SECRETS_FILE = "secrets.json"
@@ -89,6 +94,29 @@ def icecast_server(area_codes: list[str] | tuple[str, ...] = (), **kwargs: objec
     return IcecastServer(icecast_config(area_codes, **kwargs))  # type: ignore[arg-type]
 
 
+@contextmanager
+def serving(auth: str) -> Iterator[IcecastServer | None]:
+    """Icecast for ``bantin serve`` (one machine): started when enabled and installed, else None with the reason
+    logged; stopped on exit. A port in use or a missing binary never stops the web app."""
+    st = get_settings()
+    if not st.icecast_serve:
+        yield None
+        return
+    with session() as s:
+        codes = sorted({r.area_code for r in relay_repo.list_slots(s, active_only=True)})
+    server = IcecastServer(icecast_config(codes, settings=st, auth=auth), own_session=False)
+    try:
+        server.start()
+    except EngineError as exc:
+        log.warning("Icecast not started (relays will not reach devices): %s", exc)
+        yield None
+        return
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def mount_target(area_code: str, settings: Settings | None = None) -> str:
     """The ``icecast://`` URL that feeds an area's mount (for ffmpeg, in engines)."""
     st = settings or get_settings()
@@ -111,7 +139,6 @@ def check_listener(mount: str, client_ip: str = "", now: float | None = None) ->
     """Icecast's ``listener_add``: the listener it describes, or None (refused, logged with the reason): the
     token must verify and its device must still be authorised."""
     from services import devices  # here: services.devices reaches this module through services.relays
-    from services.runtime import session
 
     try:
         found = verify_listener(stream_secrets().listen_secret, mount, time.time() if now is None else now)
