@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     # bantin's listener check Icecast calls for every listener; empty: http://127.0.0.1:8000/icecast/v1/listener.
     icecast_auth_url: str = ""
     stream_token_grace_s: int = Field(default=600, ge=0, le=86400)  # a listen URL outlives its slot by this
+    # Relay airings `bantin serve` carries at once (a worker of their own: they never hold an emergency's slot).
+    relay_worker_limit: int = Field(default=8, ge=1, le=256)
     # An upstream checked before a source is saved, and silent this long mid-slot, counts as down.
     relay_probe_timeout_s: float = Field(default=15.0, ge=1.0, le=120.0)
 

@@ -164,6 +164,9 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
                 elif mode == "fallback" and feed is not None and not feed.running() and end - clock() > 2.0:
                     feed = Feed(feed.args, workdir / "fallback.log")  # the loop ended early: again
                 sleep(check_s)
+        except Exception as exc:  # our own failure (database, disk): the run must not stay "running"
+            event("failed", str(exc)[:300], status="failed")
+            raise
         finally:
             if feed is not None:
                 feed.stop()

@@ -22,7 +22,7 @@ QUEUES = {
     "emergency": "emergency", "retract": "emergency", "publish": "publishing", "due": "publishing",
     "sweep": "publishing", "produce": "production", "revise": "production", "transcribe": "production",
     "program": "production", "archive-ingest": "archive", "archive-reindex": "archive", "reports": "archive",
-    "relay-due": "publishing", "relay": "publishing",
+    "relay-due": "publishing", "relay": "relay",
 }
 
 
@@ -73,6 +73,16 @@ def test_serve_offers_the_same_deployments(tmp_path: Path) -> None:
     assert served["program"].concurrency_limit == 1
     assert served["program"].concurrency_options.collision_strategy == "CANCEL_NEW"
     assert build_deployments(settings, ["program"])[0].name == "program"
+
+
+def test_relay_airings_have_a_worker_of_their_own() -> None:
+    from deployments.serve import worker_command
+
+    main = worker_command(4)
+    assert [main[i + 1] for i, a in enumerate(main) if a == "--work-queue"] == \
+        ["emergency", "publishing", "production", "archive"]
+    relay = worker_command(8, ("relay",))
+    assert relay[-4:] == ["--work-queue", "relay", "--limit", "8"]
 
 
 def test_prefect_telemetry_is_off_on_both_sides(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
