@@ -176,3 +176,21 @@ def test_an_airing_is_claimed_once_and_only_when_due(stream_home: Path) -> None:
         assert relays.due_airings(s, saturday) == []  # weekdays only
     with session() as s:
         assert [(r.status, r.local_date) for r in repo.list_runs(s)] == [("running", "2026-12-07")]
+
+
+@pytest.mark.slow
+def test_the_relay_flows_carry_an_airing_on_prefect(prefect_harness: None, icecast: object, upstream: object) -> None:
+    from flows.relay import relay_airing, relay_due
+
+    station = upstream("/vov1.mp3")  # type: ignore[operator]
+    slot_id, day = _slot(station)
+    assert relay_due(now=datetime(2026, 1, 1, 3, 0, tzinfo=UTC)) == []  # nothing due on that night
+    seen: list[bool] = []
+    watcher = threading.Thread(target=lambda: seen.append(bool(wait_for(
+        lambda: "/area-29377.mp3" in icecast.sources(), 20, "the relay on the mount"))), daemon=True)  # type: ignore[attr-defined]
+    watcher.start()
+    result = relay_airing(slot_id, day, until=time.time() + 12)
+    watcher.join(timeout=30)
+    assert result == {"status": "done", "events": ["started", "ended"]}
+    assert seen == [True]
+    assert _run(slot_id, day) == ("done", ["started", "ended"])
