@@ -98,6 +98,20 @@ class Settings(BaseSettings):
     mqtt_timeout_s: float = Field(default=10.0, gt=0.0, le=120.0)
     delivery_concurrency: int = Field(default=16, ge=1, le=256)  # HTTP pushes in flight per publish
 
+    # --- streams: Icecast for relays (engines/icecast.py, services/streaming.py) ---
+    icecast_serve: bool = True  # `bantin serve` runs icecast2 beside the web app when it is installed
+    icecast_port: int = Field(default=8010, ge=1, le=65535)
+    icecast_bind: str = "127.0.0.1"
+    # Base URL devices listen at (e.g. https://radio.bantin.example.vn); empty: http://<bind>:<port>.
+    icecast_public_url: str = ""
+    # bantin's listener check Icecast calls for every listener; empty: http://127.0.0.1:8000/icecast/v1/listener.
+    icecast_auth_url: str = ""
+    stream_token_grace_s: int = Field(default=600, ge=0, le=86400)  # a listen URL outlives its slot by this
+    # Relay airings `bantin serve` carries at once (a worker of their own: they never hold an emergency's slot).
+    relay_worker_limit: int = Field(default=8, ge=1, le=256)
+    # An upstream checked before a source is saved, and silent this long mid-slot, counts as down.
+    relay_probe_timeout_s: float = Field(default=15.0, ge=1.0, le=120.0)
+
     # --- orchestration: crash recovery and fairness ---
     # A delivery left "sending" this long (its runner died) may be claimed again; the sweeper fails it so the
     # next publish retries it with the same idempotency key.

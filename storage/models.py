@@ -348,5 +348,6 @@ from storage import (  # noqa: E402,F401
     models_feedback,
     models_intake,
     models_programs,
+    models_relays,
     models_reports,
 )
