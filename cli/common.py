@@ -16,6 +16,13 @@ AsUser = Annotated[str, typer.Option("--as", envvar="BANTIN_USER",
                                      help="Who is acting (username); checked like a web user (role and area).")]
 
 
+def need_user(as_user: str) -> str:
+    """The ``--as`` username, which every command that changes something needs (the services check it)."""
+    if not as_user:
+        raise InvalidInput("who is acting? pass --as USERNAME or set BANTIN_USER")
+    return as_user
+
+
 def echo(text: str = "") -> None:
     typer.echo(text)
 

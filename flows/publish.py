@@ -10,16 +10,16 @@ from storage.repositories import drafts, packages
 from tasks.archive import index_package
 from tasks.devices import refresh_schedules
 from tasks.mqtt import push_emergency
+from tasks.outbox import send_outbox
 from tasks.publishing import (
     complete_publication,
-    deliver_all,
     due_packages,
     hold_until_embargo,
     open_device_channel,
     prepare_deliveries,
     reopen_dead_deliveries,
 )
-from tasks.retractions import packages_to_retract, prepare_retractions, send_retractions
+from tasks.retractions import packages_to_retract, prepare_retractions
 
 
 def _is_emergency(package_id: int) -> bool:
@@ -65,7 +65,7 @@ def publish_package(package_id: int, resend_dead: bool = False) -> str:
     if open_device_channel(package_id) and emergency and _needs_push(package_id):
         push = push_emergency.submit(package_id, "play")  # beside the deliveries, never before them
     try:
-        counts = deliver_all(todo) if todo else {}
+        counts = send_outbox(todo) if todo else {}
         if counts.get("dead"):
             logger.warning("%d delivery(ies) are dead; see 'bantin deliveries list --dead'", counts["dead"])
         status = complete_publication(package_id)
@@ -103,7 +103,7 @@ def retract_package(package_id: int) -> dict[str, int]:
         if pushed and not stopped:
             broadcast_emergency(package_id)
     todo = prepare_retractions(package_id)
-    return send_retractions(todo) if todo else {}
+    return send_outbox(todo) if todo else {}
 
 
 @flow(name="publish-due", flow_run_name="publish-due")

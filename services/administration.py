@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from domain.deliveries import DestinationKind
 from domain.errors import ApprovalRefused, InvalidInput
 from domain.users import Membership, parse_membership, validate_password
+from services import areas as area_service
 from services import auth
 from storage.models import AuditRecord, DestinationRecord, UserRecord
-from storage.repositories import audit, deliveries, users
+from storage.repositories import audit, destinations, users
 
 AUDIT_PAGE = 100
 _LEVELS_VI = {"xã": "commune", "xa": "commune", "huyện": "district", "huyen": "district", "tỉnh": "province",
@@ -115,25 +116,43 @@ def list_users(session: Session, *, actor: str) -> list[dict[str, Any]]:
     return out
 
 
-def add_destination(session: Session, *, actor: str, name: str, kind: str, url: str) -> DestinationRecord:
-    """Add (or re-enable with a new URL) a destination the publish flow delivers to; audited."""
-    _admin(session, actor, [])
+def add_destination(session: Session, *, actor: str, name: str, kind: str, url: str,
+                    area: str = "") -> DestinationRecord:
+    """Add (or re-enable with a new URL) a destination the publish flow delivers to; audited.
+
+    Args:
+        area: a code or name (with or without diacritics): the destination then takes only bulletins for
+            that area (its subtree, and the units above it); an admin of that area may add it. Empty: every
+            area, which needs an installation admin.
+
+    Raises:
+        ApprovalRefused: not an admin of that area (or of the installation).
+        InvalidInput: no name, an unknown kind or area, or a bad URL.
+    """
+    area_code = area_service.resolve(session, area).code if area.strip() else None
+    _admin(session, actor, [area_code] if area_code else [])
     if not name.strip():
         raise InvalidInput("a destination needs a name")
     try:
         kind_value = DestinationKind(kind)
     except ValueError:
         raise InvalidInput(f"unknown destination kind '{kind}'") from None
-    rec = deliveries.add_destination(session, name=name.strip(), kind=kind_value, url=url.strip())
+    existing = destinations.get_by_name(session, name.strip())
+    if existing is not None:  # changing it needs authority over what it covered too
+        _admin(session, actor, [existing.area_code] if existing.area_code else [])
+    rec = destinations.add_destination(session, name=name.strip(), kind=kind_value, url=url.strip(),
+                                       area_code=area_code)
     audit.record(session, actor=actor, action="destination.added", entity="destination", entity_id=rec.id,
-                 name=rec.name, kind=rec.kind, url=rec.url)
+                 name=rec.name, kind=rec.kind, url=rec.url, area_code=rec.area_code)
     return rec
 
 
 def disable_destination(session: Session, *, actor: str, name: str) -> None:
-    """Stop delivering to a destination (its past deliveries stay); audited."""
-    _admin(session, actor, [])
-    deliveries.disable_destination(session, name)
+    """Stop delivering to a destination (its past deliveries stay), as an admin of its area (or of the
+    installation for one without); audited."""
+    rec = destinations.get_by_name(session, name)
+    _admin(session, actor, [rec.area_code] if rec is not None and rec.area_code else [])
+    destinations.disable_destination(session, name)
     audit.record(session, actor=actor, action="destination.disabled", entity="destination", entity_id=name)
 
 
@@ -201,11 +220,14 @@ def verify_audit(session: Session, *, actor: str) -> tuple[int, list[str]]:
 def rotate_signing_key(session: Session, *, actor: str) -> str:
     """A new signing key endorsed by the current one (which stays valid for the grace period); audited.
     Returns the new key's id."""
-    from services import signing
+    from services import device_schedule, signing
 
     _admin(session, actor, [])
+    previous = signing.current_key().key_id
     entry = signing.rotate()
-    audit.record(session, actor=actor, action="signing_key.rotated", entity="signing_key", entity_id=entry.key_id)
+    device_schedule.invalidate()  # schedules are signed: devices get the new signature at their next poll
+    audit.record(session, actor=actor, action="signing_key.rotated", entity="signing_key", entity_id=entry.key_id,
+                 previous=previous)
     return entry.key_id
 
 

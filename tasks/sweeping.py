@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 
 from prefect import get_run_logger, task
 
-from domain.deliveries import DeliveryStatus, PushStatus, backoff_delay
+from domain.deliveries import DeliveryStatus, OutboxKind, PushStatus, backoff_delay
 from domain.packages import PackageStatus
 from services.runtime import session
 from settings import get_settings
-from storage.repositories import channels, deliveries, packages
+from storage.repositories import channels, outbox, packages
 from tasks.mqtt import push_once
 from tasks.retry import retry_if_transient
 
@@ -49,17 +49,18 @@ def stalled_productions(now: datetime) -> list[int]:
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
 def stalled_deliveries(now: datetime) -> list[int]:
-    """Fail deliveries left sending past the claim timeout.
+    """Fail outbox rows (deliveries and retraction notices) left sending past the claim timeout. A notice is
+    sent again by the next ``publish_due`` (it still owes it).
 
     Returns:
-        Their packages that may still be published, to publish again.
+        The packages of stalled deliveries that may still be published, to publish again.
     """
     before = now - timedelta(seconds=get_settings().delivery_claim_timeout_s)
     again: set[int] = set()
     with session() as s:
-        for d in deliveries.stale_sending(s, stale_before=before):
-            deliveries.set_delivery_status(s, d, DeliveryStatus.FAILED, error=STALLED_DELIVERY)
-            if packages.get_package(s, d.package_id).status in _PUBLISHABLE:
+        for d in outbox.stale_sending(s, stale_before=before):
+            outbox.set_status(s, d, DeliveryStatus.FAILED, error=STALLED_DELIVERY)
+            if d.kind == OutboxKind.DELIVERY and packages.get_package(s, d.package_id).status in _PUBLISHABLE:
                 again.add(d.package_id)
     if again:
         get_run_logger().warning("stalled deliveries: packages %s published again", sorted(again))
@@ -78,7 +79,7 @@ def unstarted_publications(now: datetime) -> list[int]:
     again = []
     with session() as s:
         for pkg in packages.packages_in_status(s, PackageStatus.APPROVED):
-            states = {d.status for d, _ in deliveries.deliveries_of(s, pkg.id)}
+            states = {d.status for d, _ in outbox.of_package(s, pkg.id, OutboxKind.DELIVERY)}
             if pkg.updated_at < before and not states & {DeliveryStatus.DELIVERED, DeliveryStatus.DEAD,
                                                           DeliveryStatus.SENDING}:
                 again.append(pkg.id)
