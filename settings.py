@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     producing_timeout_s: float = Field(default=1800.0, ge=10.0, le=86400.0)
     # How often the sweeper runs (crash recovery, MQTT re-pushes), and the MQTT retry backoff base.
     sweep_interval_s: int = Field(default=60, ge=5, le=3600)
+    # The sweeper signs an audit checkpoint whenever the log grew since the last one, at most this often, and
+    # appends it to the auditor's file too when one is set (``bantin audit checkpoint --file``).
+    audit_checkpoint_interval_s: int = Field(default=300, ge=0, le=86400)
+    audit_checkpoint_file: Path | None = None
     mqtt_retry_backoff_s: float = Field(default=30.0, ge=0.0, le=3600.0)
     # Flow runs the worker `bantin serve` starts runs at once (each is a process; more only thrash 2 cores).
     worker_limit: int = Field(default=4, ge=1, le=256)

@@ -31,7 +31,7 @@ from domain.deliveries import (
 )
 from domain.packages import verify_manifest
 from domain.payloads import package_payload, retraction_payload
-from services import emergency_window, signing
+from services import audit_anchor, emergency_window, signing
 from services.runtime import db_engine, object_store, session
 from settings import get_settings
 from storage.models import DestinationRecord, PackageRecord
@@ -105,7 +105,8 @@ class PayloadCache:
             until = emergency_window.valid_until(s, pkg, priority=rev.priority.value, expires_at=rev.expires_at)
         urls = {a["key"]: store.url(a["key"]) for v in manifest["variants"] for a in v["assets"]}
         return {"manifest_hash": pkg.manifest_hash or "", "manifest": manifest, "asset_urls": urls,
-                "corrects": corrects, "valid_until": until.isoformat() if until else None}
+                "corrects": corrects, "valid_until": until.isoformat() if until else None,
+                "audit_checkpoint": audit_anchor.latest_checkpoint(store)}
 
     @staticmethod
     def _retraction_parts(package_id: int) -> dict[str, Any]:
@@ -116,7 +117,8 @@ class PayloadCache:
                 if e.action in ("package.withdrawn", "package.killed"):
                     reason, at = str(e.detail.get("reason", "")), e.at.isoformat()
                     break
-        return {"manifest_hash": pkg.manifest_hash or "", "reason": reason, "retracted_at": at}
+        return {"manifest_hash": pkg.manifest_hash or "", "reason": reason, "retracted_at": at,
+                "audit_checkpoint": audit_anchor.latest_checkpoint(object_store())}
 
 
 def _write(writer: GroupCommitter | None, fn: Callable[[Session], T]) -> T:

@@ -116,6 +116,30 @@ def retry_pushes(now: datetime) -> dict[str, int]:
 
 
 @task
+def checkpoint_audit(now: datetime) -> int | None:
+    """Sign an audit checkpoint when the log grew since the last one (``services.audit_anchor``); a broken log
+    is not blessed: it is logged as an error and nothing is written.
+
+    Returns:
+        The sequence number checkpointed, or None (none due, or the log is broken).
+    """
+    from services import audit_anchor
+    from services.runtime import object_store
+
+    settings = get_settings()
+    with session() as s:
+        document, report = audit_anchor.checkpoint_if_due(s, object_store(), now=now,
+                                                          interval_s=settings.audit_checkpoint_interval_s,
+                                                          file=settings.audit_checkpoint_file)
+    if report is None:
+        return None
+    if document is None:
+        get_run_logger().error("audit log broken, no checkpoint written: %s", "; ".join(report.problems[:3]))
+        return None
+    return report.head_seq
+
+
+@task
 def requeue(deployment: str, parameters: dict[str, int]) -> str:
     """Hand recovered work back: as a new run on the work pool when a Prefect server with bantin's
     deployments runs, else (a local sweep without a server) in this process.
