@@ -125,3 +125,30 @@ def test_resend_is_decided_by_the_service(quick: None) -> None:
         assert outbox_service.dead_count(s, users.get_user(s, "qt-xa")) == 1  # the killed package's delivery
         resends = [e for e in audit.entries(s, entity="retraction", entity_id=rid) if e.action == "retraction.resend"]
         assert [(e.actor, e.detail["previous_attempts"]) for e in resends] == [("qt-xa", 1)]
+
+
+def test_area_scoped_destinations_take_only_their_areas_bulletins(quick: None) -> None:
+    from domain.areas import Area, AreaLevel
+    from domain.deliveries import destination_takes
+    from flows.publish import publish_package
+
+    tree = {"84": Area("84", "Tỉnh Trà Vinh", AreaLevel.PROVINCE, None),
+            "847": Area("847", "Huyện Châu Thành", AreaLevel.DISTRICT, "84"),
+            "29377": Area("29377", "Xã Đa Lộc", AreaLevel.COMMUNE, "847"),
+            "64": Area("64", "Tỉnh Gia Lai", AreaLevel.PROVINCE, None)}
+    assert destination_takes(None, ["64"], tree)
+    assert destination_takes("84", ["29377"], tree) and destination_takes("29377", ["84"], tree)  # below, above
+    assert not destination_takes("64", ["29377"], tree) and not destination_takes("99", ["29377"], tree)
+
+    package_id, _ = published_package(status=PackageStatus.APPROVED, languages="vi")  # for 29377
+    with scripted([201]) as tra_vinh, scripted([201]) as gia_lai, scripted([201]) as everywhere:
+        with session() as s:
+            destinations.add_destination(s, name="htttn-tra-vinh", kind=DestinationKind.HTTTN, url=tra_vinh.url,
+                                         area_code="84")
+            destinations.add_destination(s, name="htttn-gia-lai", kind=DestinationKind.HTTTN, url=gia_lai.url,
+                                         area_code="64")
+            destinations.add_destination(s, name="htttn-tw", kind=DestinationKind.HTTTN, url=everywhere.url)
+        assert publish_package(package_id) == "published"
+        assert (len(tra_vinh.keys), len(gia_lai.keys), len(everywhere.keys)) == (1, 0, 1)
+    with session() as s:
+        assert sorted(t.name for _, t in outbox.of_package(s, package_id)) == ["htttn-tra-vinh", "htttn-tw"]
