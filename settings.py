@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     # Absolute base URL devices and feed readers use for file links (e.g. https://bantin.example.vn); empty:
     # the URL of the request that asked for the schedule.
     public_base_url: str = ""
+    # How long the asset links in HTTTN payloads stay valid (bantin's signed links, or S3 presigned URLs).
+    asset_url_ttl_s: int = Field(default=172800, ge=60, le=604800)
     device_lookahead_hours: int = Field(default=48, ge=1, le=168)
     device_clock_skew_s: int = Field(default=300, ge=10, le=3600)  # accepted X-Bantin-Timestamp drift
     # How long a node answers polls from memory alone (device keys, schedules checked against the database).

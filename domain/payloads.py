@@ -22,7 +22,9 @@ bantin, which ``bantin audit verify --checkpoints`` can check the log against.
 
 Both are signed by the installation's key (``signature`` as in ``domain.signatures``; the public keys are
 published at ``GET /device/v1/keys``). Receivers verify the signature, the manifest's hash and every asset's
-SHA-256, and use ``idempotency_key`` to recognise a re-send of something they already accepted.
+SHA-256, and use ``idempotency_key`` to recognise a re-send of something they already accepted. Asset URLs
+are fetchable by the receiver (``services.asset_links``: bantin's signed, expiring links with byte ranges for
+the local store, presigned URLs for S3) and built anew for every send, so a resend carries fresh ones.
 """
 
 from typing import Any

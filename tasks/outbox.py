@@ -31,7 +31,7 @@ from domain.deliveries import (
 )
 from domain.packages import verify_manifest
 from domain.payloads import package_payload, retraction_payload
-from services import audit_anchor, emergency_window, signing
+from services import asset_links, audit_anchor, emergency_window, signing
 from services.runtime import db_engine, object_store, session
 from settings import get_settings
 from storage.models import DestinationRecord, PackageRecord
@@ -103,7 +103,10 @@ class PayloadCache:
             corrects = [p.manifest_hash or "" for p in earlier_published(s, pkg)]
             rev = drafts.revision_by_id(s, pkg.revision_id).content
             until = emergency_window.valid_until(s, pkg, priority=rev.priority.value, expires_at=rev.expires_at)
-        urls = {a["key"]: store.url(a["key"]) for v in manifest["variants"] for a in v["assets"]}
+        settings, now = get_settings(), datetime.now(UTC)
+        urls = {a["key"]: asset_links.asset_url(store, a["key"], base_url=settings.public_base_url, now=now,
+                                                ttl=timedelta(seconds=settings.asset_url_ttl_s))
+                for v in manifest["variants"] for a in v["assets"]}
         return {"manifest_hash": pkg.manifest_hash or "", "manifest": manifest, "asset_urls": urls,
                 "corrects": corrects, "valid_until": until.isoformat() if until else None,
                 "audit_checkpoint": audit_anchor.latest_checkpoint(store)}
