@@ -94,3 +94,21 @@ def test_a_resend_carries_fresh_links(served: str, monkeypatch: pytest.MonkeyPat
     runtime.reset()
     again = sender.PayloadCache().payload(package_id, "k")["assets"][0]["url"]
     assert first.startswith(served) and again.startswith("https://bantin.tinh.example/htttn/v1/assets/")
+
+
+def test_s3_assets_get_presigned_urls_a_receiver_can_fetch(home: Path, s3_endpoint: str) -> None:
+    import hashlib
+    import uuid
+
+    from storage.objects import S3ObjectStore
+
+    store = S3ObjectStore(endpoint=s3_endpoint, access_key="test", secret_key="test-secret",
+                          bucket=f"bantin-{uuid.uuid4().hex[:8]}", secure=False)
+    store.ensure_bucket()
+    stored = store.put_bytes(b"ID3 loa phuong" * 100, ext="mp3", media_type="audio/mpeg")
+    url = asset_links.asset_url(store, stored.key, base_url="https://bantin.example", now=T0,
+                                ttl=timedelta(hours=2))
+    query = parse_qs(urlsplit(url).query)
+    assert url.startswith(f"http://{s3_endpoint}/") and query["X-Amz-Expires"] == ["7200"]  # not bantin's link
+    body = httpx.get(url).content
+    assert hashlib.sha256(body).hexdigest() == stored.sha256
