@@ -5,6 +5,7 @@ dead letters), and the sweep that finds what is still owed (run by ``publish_due
 from prefect import task
 
 from domain.deliveries import DeliveryStatus, OutboxAction, OutboxKind
+from domain.devices import EmergencyAction
 from domain.packages import PackageStatus
 from services import device_schedule
 from services.runtime import session
@@ -46,6 +47,7 @@ def packages_to_retract() -> list[int]:
             s, [PackageStatus.WITHDRAWN.value, PackageStatus.KILLED.value]))
         for status in (PackageStatus.WITHDRAWN, PackageStatus.KILLED):
             for pkg in packages.packages_in_status(s, status):
-                if was_broadcast(s, pkg.id, "play") and not was_broadcast(s, pkg.id, "stop"):
+                played = was_broadcast(s, pkg.id, EmergencyAction.PLAY)
+                if played and not was_broadcast(s, pkg.id, EmergencyAction.STOP):
                     owing.add(pkg.id)
     return sorted(owing)

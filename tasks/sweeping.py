@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from prefect import get_run_logger, task
 
 from domain.deliveries import DeliveryStatus, OutboxKind, PushStatus, backoff_delay
+from domain.devices import EmergencyAction
 from domain.packages import PackageStatus
 from services.runtime import session
 from settings import get_settings
@@ -102,7 +103,8 @@ def retry_pushes(now: datetime) -> dict[str, int]:
             wait = backoff_delay(rec.attempts, settings.mqtt_retry_backoff_s, rand=0.5)
             if rec.status == PushStatus.FAILED and rec.updated_at + timedelta(seconds=wait) > now:
                 continue
-            if rec.action == "play" and packages.get_package(s, rec.package_id).status != PackageStatus.PUBLISHED:
+            if rec.action == EmergencyAction.PLAY and \
+                    packages.get_package(s, rec.package_id).status != PackageStatus.PUBLISHED:
                 continue
             due.append((rec.package_id, rec.action))
     counts: dict[str, int] = {}
