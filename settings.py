@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     # Absolute base URL devices and feed readers use for file links (e.g. https://bantin.example.vn); empty:
     # the URL of the request that asked for the schedule.
     public_base_url: str = ""
+    # How long the asset links in HTTTN payloads stay valid (bantin's signed links, or S3 presigned URLs).
+    asset_url_ttl_s: int = Field(default=172800, ge=60, le=604800)
     device_lookahead_hours: int = Field(default=48, ge=1, le=168)
     device_clock_skew_s: int = Field(default=300, ge=10, le=3600)  # accepted X-Bantin-Timestamp drift
     # How long a node answers polls from memory alone (device keys, schedules checked against the database).
@@ -120,6 +122,10 @@ class Settings(BaseSettings):
     producing_timeout_s: float = Field(default=1800.0, ge=10.0, le=86400.0)
     # How often the sweeper runs (crash recovery, MQTT re-pushes), and the MQTT retry backoff base.
     sweep_interval_s: int = Field(default=60, ge=5, le=3600)
+    # The sweeper signs an audit checkpoint whenever the log grew since the last one, at most this often, and
+    # appends it to the auditor's file too when one is set (``bantin audit checkpoint --file``).
+    audit_checkpoint_interval_s: int = Field(default=300, ge=0, le=86400)
+    audit_checkpoint_file: Path | None = None
     mqtt_retry_backoff_s: float = Field(default=30.0, ge=0.0, le=3600.0)
     # Flow runs the worker `bantin serve` starts runs at once (each is a process; more only thrash 2 cores).
     worker_limit: int = Field(default=4, ge=1, le=256)

@@ -21,7 +21,7 @@ from cli import search as search_commands
 from cli import variants as variant_commands
 from cli.areas import areas_app
 from cli.audit import audit_app
-from cli.common import AsUser, echo, ensure_db
+from cli.common import AsUser, echo, ensure_db, need_user
 from cli.drafts import draft_app
 from cli.feedback import feedback_app
 from cli.models import models_app
@@ -43,7 +43,7 @@ from services.runtime import object_store, session
 from settings import configure_prefect_env, get_settings
 from storage.errors import StorageError
 from storage.migrate import upgrade
-from storage.repositories import areas, deliveries, drafts, packages, users
+from storage.repositories import areas, destinations, drafts, packages, users
 
 app = typer.Typer(help="bantin: bulletins for commune loudspeakers, e-boards and source systems.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -129,12 +129,19 @@ def areas_station(
 def destinations_add(
     name: str, url: str,
     kind: Annotated[DestinationKind, typer.Option(help="htttn or http.")] = DestinationKind.HTTTN,
+    area: Annotated[str, typer.Option(help="Only bulletins for this area (code or name); default: every area.")] = "",
+    as_user: AsUser = "",
 ) -> None:
-    """Add (or update) a destination that receives published packages by HTTP push."""
+    """Add (or update) a destination that receives published packages by HTTP push (an admin of its area, or
+    of the installation when it takes every area; audited)."""
     ensure_db()
+    from services import administration
+
     with session() as s:
-        deliveries.add_destination(s, name=name, kind=kind, url=url)
-    echo(f"destination {name} -> {url}")
+        rec = administration.add_destination(s, actor=need_user(as_user), name=name, kind=kind.value, url=url,
+                                             area=area)
+        scope = f" (area {rec.area_code})" if rec.area_code else ""
+    echo(f"destination {name} -> {url}{scope}")
 
 
 @dest_app.command("list")
@@ -142,8 +149,9 @@ def destinations_list() -> None:
     """List destinations."""
     ensure_db()
     with session() as s:
-        for d in deliveries.list_destinations(s):
-            echo(f"{d.id:>3}  {d.name:<20} {d.kind:<6} {'on ' if d.enabled else 'off'}  {d.url}")
+        for d in destinations.list_destinations(s):
+            echo(f"{d.id:>3}  {d.name:<20} {d.kind:<6} {'on ' if d.enabled else 'off'}  {d.area_code or '*':>5}  "
+                 f"{d.url}")
 
 
 def _run_flow(name: str, arg: int, **options: Any) -> Any:

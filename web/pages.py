@@ -268,8 +268,9 @@ def package_page(request: Request, package_id: int) -> Response:
 
 def device_status_block(s: Session, package_id: int, v: dict[str, object], areas: list[str]) -> dict[str, object]:
     """Devices the package reaches (with emergency acknowledgements and plays) and withdrawal notices."""
+    from domain.deliveries import OutboxKind
     from services.devices import package_device_status
-    from storage.repositories.deliveries import retractions_of
+    from storage.repositories import outbox
 
     rows = package_device_status(s, str(v.get("manifest_hash") or ""), areas)
     for r in rows:
@@ -278,7 +279,7 @@ def device_status_block(s: Session, package_id: int, v: dict[str, object], areas
             "emergency": v.get("priority") == "khan_cap",
             "retractions": [{"destination": t.name, "action": r.action, "status": r.status, "attempts": r.attempts,
                              "receipt_id": r.receipt_id, "last_error": r.last_error}
-                            for r, t in retractions_of(s, package_id)]}
+                            for r, t in outbox.of_package(s, package_id, OutboxKind.RETRACTION)]}
 
 
 @router.post("/packages/{package_id}/approve")

@@ -341,14 +341,15 @@ def queue_rows(session: Session) -> list[Any]:
 
 
 def dead_delivery_areas(session: Session) -> list[Any]:
-    """Target areas of each dead delivery."""
-    from storage.models import DeliveryRecord, DraftRevisionRecord, PackageRecord
+    """Target areas of each dead delivery (outbox rows of kind delivery)."""
+    from domain.deliveries import DeliveryStatus, OutboxKind
+    from storage.models import DraftRevisionRecord, OutboxRecord, PackageRecord
 
     return list(session.execute(
-        select(DeliveryRecord.id, DraftRevisionRecord.area_codes)
-        .join(PackageRecord, PackageRecord.id == DeliveryRecord.package_id)
+        select(OutboxRecord.id, DraftRevisionRecord.area_codes)
+        .join(PackageRecord, PackageRecord.id == OutboxRecord.package_id)
         .join(DraftRevisionRecord, DraftRevisionRecord.id == PackageRecord.revision_id)
-        .where(DeliveryRecord.status == "dead")))
+        .where(OutboxRecord.kind == OutboxKind.DELIVERY.value, OutboxRecord.status == DeliveryStatus.DEAD.value)))
 
 
 def editions_on(session: Session, slot_date: str) -> list[Any]:

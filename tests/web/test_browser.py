@@ -13,7 +13,7 @@ import pytest
 
 from domain.deliveries import DestinationKind
 from services.runtime import session
-from storage.repositories import deliveries
+from storage.repositories import destinations
 from tests.web.conftest import PASSWORD
 from web.reference_receiver import ReferenceReceiver
 
@@ -79,7 +79,7 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
     base = live_server
     with ReferenceReceiver(tmp_path / "rx", allow_file_urls=True) as receiver:
         with session() as s:
-            deliveries.add_destination(s, name="htttn-tra-vinh", kind=DestinationKind.HTTTN, url=receiver.url)
+            destinations.add_destination(s, name="htttn-tra-vinh", kind=DestinationKind.HTTTN, url=receiver.url)
         editor = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
         translator = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
         approver = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
@@ -238,7 +238,7 @@ def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # t
         assert "htttn-tra-vinh: kết nối được" in admin.locator("#check-result").inner_text()
         assert_accessible(admin)
     with session() as s:
-        assert [d.url for d in deliveries.list_destinations(s, enabled_only=True)] == [receiver.url]
+        assert [d.url for d in destinations.list_destinations(s, enabled_only=True)] == [receiver.url]
 
     # The new translator signs in on a phone; the approver's audio can be sought (HTTP Range answered).
     sokha = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()

@@ -19,7 +19,7 @@ from domain.feedback import public_feedback_url
 from services.packages import package_view
 from services.runtime import object_store, session
 from storage.models_feedback import FeedbackRecord
-from storage.repositories import deliveries
+from storage.repositories import destinations
 from tests.web.conftest import PASSWORD
 from web.reference_receiver import ReferenceReceiver
 
@@ -66,7 +66,7 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
     base = live_server
     with ReferenceReceiver(tmp_path / "rx", allow_file_urls=True) as receiver:
         with session() as s:
-            deliveries.add_destination(s, name="htttn-tra-vinh", kind=DestinationKind.HTTTN, url=receiver.url)
+            destinations.add_destination(s, name="htttn-tra-vinh", kind=DestinationKind.HTTTN, url=receiver.url)
         citizen = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
         officer = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
         translator = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
