@@ -166,6 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         feedback_handlers,
         open311,
         pages,
+        program_admin,
         programs,
         search,
     )
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(search.router)
     app.include_router(devices.router)
+    app.include_router(program_admin.router)
     app.include_router(programs.router)
     app.include_router(admin.router)
     app.include_router(admin_ops.router)
