@@ -15,6 +15,7 @@ action             roles that grant it                                  areas
                    approval by ``services.approvals``)
 ``area.configure`` approver, admin (programme order, quiet hours,       all targets in the subtree
                    volume, default content)
+``package.retry``  approver, admin (send a failed publication again)    all targets in the subtree
 ``admin``          admin                                                all given areas
 =================  ===================================================  ==========================
 
@@ -44,6 +45,7 @@ _ACTIONS: dict[str, tuple[frozenset[Role], bool]] = {  # action -> (roles granti
     "package.view": (ALL_ROLES, False),
     "package.approve": (frozenset({Role.APPROVER}), True),
     "area.configure": (frozenset({Role.APPROVER, Role.ADMIN}), True),
+    "package.retry": (frozenset({Role.APPROVER, Role.ADMIN}), True),
     "admin": (frozenset({Role.ADMIN}), True),
 }
 ACTIONS = frozenset(_ACTIONS)

@@ -369,6 +369,15 @@ def complete_publication(package_id: int) -> str:
         return pkg.status
 
 
+@task
+def mark_publication_failed(package_id: int, reason: str) -> None:
+    """Say on the package why this publication run stopped (the page shows it with a retry button)."""
+    from services.progress import record_publication_failure
+
+    with session() as s:
+        record_publication_failure(s, package_id, reason)
+
+
 def _earlier_published(s: Session, pkg: PackageRecord) -> list[PackageRecord]:
     return [p for p in packages.packages_of_draft(s, pkg.draft_id)
             if p.id < pkg.id and p.status == PackageStatus.PUBLISHED]

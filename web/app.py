@@ -168,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pages,
         program_admin,
         programs,
+        progress_pages,
         search,
     )
 
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search.router)
     app.include_router(devices.router)
     app.include_router(program_admin.router)
+    app.include_router(progress_pages.router)
     app.include_router(programs.router)
     app.include_router(admin.router)
     app.include_router(admin_ops.router)

@@ -75,6 +75,13 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), k) for p, k in [
     (r"unknown language '(?P<code>[^']*)'", "pa_err_language"),
     (r"unknown area code '(?P<codes>[^']*)'|unknown area '(?P<query>[^']*)'", "pa_err_area"),
     (r"names (?P<n>\d+) areas", "pa_err_area_ambiguous"),
+    # publication (tasks.publishing, delivery and push errors)
+    (r"no destination is configured", "pr_err_no_target"),
+    (r"no destination accepted", "pr_err_none_accepted"),
+    (r"lacks \d+ stored asset", "pr_err_assets"),
+    (r"^HTTP (?P<code>\d{3})", "pr_err_http"),
+    (r"[Tt]imeout|timed out", "pr_err_timeout"),
+    (r"^\w*(Connect|Network|OS|Socket)\w*Error|[Cc]onnection refused|Name or service", "pr_err_connect"),
 ]]
 
 _GENERIC = [(NotFound, "err_generic_not_found"), (ManifestMismatch, "err_generic_changed"),
