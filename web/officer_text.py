@@ -56,6 +56,8 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), k) for p, k in [
     (r"destination URL must start with", "err_destination_url"),
     (r"a template named '(?P<name>[^']*)' exists", "err_template_exists"),
     (r"only a province approver", "err_template_province"),
+    (r"language\(s\) not used in the target areas (?P<codes>[^:]*): (?P<langs>[^;]+); choose among: "
+     r"(?P<lang_choices>.+)$", "err_language_not_used"),
     # programme settings (services.program_admin, services.programs, services.default_content)
     (r"'(?P<value>[^']*)' is not a time of day", "pa_err_time"),
     (r"is not a day of the week|selects no day|needs at least one day", "pa_err_days"),
@@ -98,13 +100,21 @@ def _vi_language(name: str) -> str:
     return name
 
 
+def _language_names(lang: str, names: str) -> str:
+    """Languages named in a message (codes or English names, comma-separated) in the reader's language."""
+    if lang == "vi":
+        return ", ".join(_vi_language(n) for n in names.split(", "))
+    return ", ".join(LANGUAGES[n].name_en if n in LANGUAGES else n for n in names.split(", "))
+
+
 def officer_message(lang: str, message: str, exc_type: type[Exception] | None = None,
                     fallback: str = "err_generic") -> str:
     """``message`` (an exception's text or a stored reason) as an officer should read it in ``lang``."""
     for pattern, key in PATTERNS:
         m = pattern.search(message)
         if m:
-            fields = {k: _vi_language(v) if k == "lang" and lang == "vi" else v for k, v in m.groupdict().items()}
+            fields = {k: _language_names(lang, v) if k.startswith("lang") and v else v
+                      for k, v in m.groupdict().items()}
             return translate(lang, key).format(**fields)
     if lang != "vi":
         return message

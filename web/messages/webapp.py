@@ -12,6 +12,8 @@ VI = {
     "err_translation_both": "Cần nhập cả kịch bản phát thanh và nội dung bảng tin.",
     "err_translation_long": "Kịch bản tối đa {s} ký tự, nội dung bảng tin tối đa {b} ký tự.",
     "err_no_variant": "Bản tin này không có bản {lang} để dịch.",
+    "err_language_not_used": "Địa bàn {codes} không dùng {langs}. Hãy chọn trong các ngôn ngữ được dùng ở đó: "
+                             "{lang_choices}.",
     "err_four_eyes": "Người viết nội dung không được tự duyệt (cần một người khác duyệt).",
     "err_already_approved": "Bạn đã duyệt phiên bản này rồi.",
     "err_not_in_review": "Gói tin này không còn ở trạng thái chờ duyệt.",
@@ -81,6 +83,8 @@ EN = {
     "err_translation_both": "Both the loudspeaker script and the board text are needed.",
     "err_translation_long": "The script may have {s} characters and the board text {b}.",
     "err_no_variant": "This bulletin has no {lang} version to translate.",
+    "err_language_not_used": "Area {codes} does not use {langs}. Choose among the languages used there: "
+                             "{lang_choices}.",
     "err_four_eyes": "The author may not approve their own content (another person must approve).",
     "err_already_approved": "You have already approved this version.",
     "err_not_in_review": "This package is no longer awaiting review.",
