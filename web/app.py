@@ -160,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin,
         admin_ops,
         api,
+        area_picker,
         dashboard,
         devices,
         feedback,
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search.router)
     app.include_router(devices.router)
     app.include_router(program_admin.router)
+    app.include_router(area_picker.router)
     app.include_router(progress_pages.router)
     app.include_router(programs.router)
     app.include_router(admin.router)
