@@ -71,12 +71,13 @@ def _wav(seconds: float = 1.0, rate: int = 16000) -> bytes:
 WAV = _wav()
 
 
-def make_item() -> tuple[int, int, str]:
-    """A draft for Đa Lộc with a package in review and one stored asset: (draft id, package id, asset key)."""
+def make_item(area: str = DRAFT_AREA) -> tuple[int, int, str]:
+    """A draft for Đa Lộc (or ``area``) with a package in review and one stored asset: (draft id, package id,
+    asset key)."""
     with session() as s:
         rev = drafts.create_draft(s, author="editor_daloc", content=DraftContent(
             title="Thông báo cắt điện", body="Điện lực thông báo cắt điện từ 7 giờ đến 11 giờ ngày 5/12.",
-            area_codes=(DRAFT_AREA,), languages=("vi", "km"), priority=Priority.THUONG))
+            area_codes=(area,), languages=("vi", "km"), priority=Priority.THUONG))
         pkg = packages.create_package(s, draft_id=rev.draft_id,
                                       revision_id=drafts.latest_revision_record(s, rev.draft_id).id, actor="system")
         obj = object_store().put_bytes(f"script {pkg.id}".encode(), ext="txt", media_type="text/plain")

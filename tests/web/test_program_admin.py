@@ -98,6 +98,7 @@ def test_quiet_hours_volume_and_default_content(client: TestClient) -> None:
     assert client.post("/programs/settings/default", data={"csrf": csrf, "area": AREA,
                                                            "value": f"#{ours}"}).status_code == 303
     page = client.get(f"/programs/settings?area={AREA}").text
+    assert "Đã lưu nội dung phát mặc định." in page
     assert f'value="{ours}"' in page and "21:30-05:00, 11:30-13:00" in page
     assert client.post("/programs/settings/quiet", data={"csrf": csrf, "area": AREA, "value": ""}).status_code == 303
     with session() as s:
