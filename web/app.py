@@ -160,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin,
         admin_ops,
         api,
+        area_picker,
         dashboard,
         devices,
         feedback,
@@ -167,7 +168,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         icecast_auth,
         open311,
         pages,
+        program_admin,
         programs,
+        progress_pages,
         relays,
         search,
     )
@@ -176,6 +179,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(search.router)
     app.include_router(devices.router)
+    app.include_router(program_admin.router)
+    app.include_router(area_picker.router)
+    app.include_router(progress_pages.router)
     app.include_router(programs.router)
     app.include_router(admin.router)
     app.include_router(admin_ops.router)

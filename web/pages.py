@@ -243,6 +243,9 @@ def package_page(request: Request, package_id: int) -> Response:
         remaining = [f"{translate(lang_of(request), 'lvl_' + r.level.value)} · {r.area_code}" for r in state.remaining]
         device_rows = device_status_block(s, package_id, v, areas)
         revision = drafts.revision_by_id(s, packages.get_package(s, package_id).revision_id)
+        from web.progress_pages import progress_view
+
+        progress = progress_view(s, package_id, user, lang_of(request))
     warnings = [w.text(lang_of(request)) for w in intake.freshness_of(store, revision)]
     order = {"script": 0, "speech_text": 1, "audio": 2, "board_text": 3, "slide": 4}
     v["variants"].sort(key=lambda var: (var["language"] != SOURCE_LANGUAGE, var["language"]))
@@ -263,7 +266,8 @@ def package_page(request: Request, package_id: int) -> Response:
         r["at"] = datetime.fromisoformat(r["at"]).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
     prefect_ui = os.environ.get("PREFECT_UI_URL", "").rstrip("/")
     return render(request, "package.html", v=v, can_approve=can_approve, refusal=refusal, remaining=remaining,
-                  can_withdraw=can_withdraw, prefect_ui=prefect_ui, device_rows=device_rows, warnings=warnings)
+                  can_withdraw=can_withdraw, prefect_ui=prefect_ui, device_rows=device_rows, warnings=warnings,
+                  progress=progress)
 
 
 def device_status_block(s: Session, package_id: int, v: dict[str, object], areas: list[str]) -> dict[str, object]:
