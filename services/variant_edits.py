@@ -24,6 +24,7 @@ from domain.languages import SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus, VariantStatus
 from domain.variant_text import TextBudget, budget, text_diff
 from engines import recording_check, textnorm
+from engines.speaking_rate import speaking_rate
 from services import auth
 from settings import get_settings
 from storage.models import PackageRecord, UserRecord
@@ -110,7 +111,7 @@ def spoken_text(script: str, language: str) -> str:
 def text_budget(script: str, board_text: str, language: str) -> TextBudget:
     s = get_settings()
     return budget(spoken_text(script, language), board_text, target_seconds=s.script_seconds,
-                  target_lines=s.board_lines, syllables_per_second=s.speech_syllables_per_second)
+                  target_lines=s.board_lines, rate=speaking_rate(s))
 
 
 def _fork(session: Session, old: PackageRecord, language: str, keep: frozenset[AssetKind], *, actor: str,

@@ -15,6 +15,7 @@ from domain.errors import ApprovalRefused, DomainError, InvalidInput, NotFound
 from domain.packages import AssetKind
 from domain.variant_text import BOARD_CHARS_PER_LINE
 from engines.errors import EngineError
+from engines.speaking_rate import speaking_rate
 from services import variant_edits as edits
 from services.runtime import object_store, session
 from settings import get_settings
@@ -83,7 +84,7 @@ def _edit_page(request: Request, package_id: int, language: str, form: dict[str,
     current = edits.text_budget(form.get("script", ""), form.get("board_text", ""), language)
     return render(request, "variant_edit.html", status_code=status_code, package_id=package_id,
                   language=language, language_name=language_name(lang, language), title=title, form=form,
-                  budget=current, voice=voice, sps=settings.speech_syllables_per_second,
+                  budget=current, voice=voice, rate=speaking_rate(settings),
                   target_seconds=settings.script_seconds, target_lines=settings.board_lines,
                   chars_per_line=BOARD_CHARS_PER_LINE)
 
