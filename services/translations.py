@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from domain.drafts import clean_text
 from domain.errors import ApprovalRefused, InvalidInput, InvalidTransition, NotFound
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
-from domain.packages import PackageStatus, VariantStatus
+from domain.packages import AssetKind, PackageStatus, VariantStatus
 from engines import ffmpeg, recording_check
 from services import auth
 from services.variant_edits import check_voice
@@ -19,6 +19,7 @@ from storage.repositories import audit, drafts, packages, translations, users
 
 MAX_SCRIPT_CHARS = 10_000
 MAX_BOARD_CHARS = 2_000
+MAX_TITLE_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,23 @@ class TranslationRequest:
     script: str
     board_text: str
     translator: str
+    title: str | None = None  # the variant's title, on its slides; None keeps the variant's current title
+
+
+def translated_title(session: Session, package_id: int, language: str, title: str | None) -> str:
+    """The title a translated variant will carry: ``title`` checked (one line, at most 200 characters), or
+    with None the title the variant has now (a correction of the text alone keeps it).
+
+    Raises:
+        InvalidInput: more than one line, or too long.
+    """
+    if title is None:
+        board = packages.get_asset(session, package_id=package_id, language=language, kind=AssetKind.BOARD_TEXT)
+        return str(board.meta.get("title") or "") if board is not None else ""
+    clean = " ".join(clean_text(title).split())
+    if "\n" in title.strip() or "\r" in title.strip() or len(clean) > MAX_TITLE_CHARS:
+        raise InvalidInput(f"the title must be one line of at most {MAX_TITLE_CHARS} characters")
+    return clean
 
 
 def pending_translations(session: Session, username: str) -> list[dict[str, object]]:
@@ -77,6 +95,7 @@ def submit_translation(session: Session, store: ObjectStore, req: TranslationReq
     if len(script) > MAX_SCRIPT_CHARS or len(board) > MAX_BOARD_CHARS:
         raise InvalidInput(f"the script may have {MAX_SCRIPT_CHARS} characters and the board text {MAX_BOARD_CHARS}")
     pkg = packages.get_package(session, req.package_id)
+    title = translated_title(session, pkg.id, req.language, req.title)
     rev = drafts.revision_by_id(session, pkg.revision_id)
     if req.language == SOURCE_LANGUAGE or req.language not in rev.content.languages:
         name = LANGUAGES[req.language].name_en if req.language in LANGUAGES else req.language
@@ -89,12 +108,13 @@ def submit_translation(session: Session, store: ObjectStore, req: TranslationReq
     script_obj = store.put_bytes(script.encode("utf-8"), ext="txt", media_type="text/plain; charset=utf-8")
     board_obj = store.put_bytes(board.encode("utf-8"), ext="txt", media_type="text/plain; charset=utf-8")
     rec = translations.add_translation(session, revision_id=pkg.revision_id, language=req.language,
-                                       script_key=script_obj.key, board_key=board_obj.key, translator=user.username)
+                                       script_key=script_obj.key, board_key=board_obj.key, translator=user.username,
+                                       title=title)
     packages.set_status(session, pkg, PackageStatus.SUPERSEDED, actor=user.username,
                         reason=f"translation into {req.language} supplied", translation_id=rec.id)
     audit.record(session, actor=user.username, action="translation.submitted", entity="draft",
                  entity_id=pkg.draft_id, revision=rev.number, language=req.language, translation_id=rec.id,
-                 script_key=script_obj.key, board_key=board_obj.key)
+                 script_key=script_obj.key, board_key=board_obj.key, title=title)
     return pkg.draft_id
 
 

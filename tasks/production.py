@@ -218,10 +218,12 @@ def write_texts(package_id: int, language: str) -> bool:
 def _record_translation(s: Session, package_id: int, language: str, supplied: TranslationRecord) -> None:
     store = object_store()
     meta = {"engine": "human", "translator": supplied.translator, "translation_id": supplied.id}
+    titled = {"title": supplied.title} if supplied.title and language != SOURCE_LANGUAGE else {}
     for kind, key in ((AssetKind.SCRIPT, supplied.script_key), (AssetKind.BOARD_TEXT, supplied.board_key)):
         data = store.get_bytes(key)  # verified against its key
         stored = StoredObject(key, hashlib.sha256(data).hexdigest(), len(data), "text/plain; charset=utf-8")
-        packages.record_asset(s, package_id=package_id, language=language, kind=kind, stored=stored, meta=meta)
+        packages.record_asset(s, package_id=package_id, language=language, kind=kind, stored=stored,
+                              meta={**meta, **(titled if kind is AssetKind.BOARD_TEXT else {})})
     packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.READY,
                          translated_by=supplied.translator)
     audit.record(s, actor="system", action="asset.produced", entity="package", entity_id=package_id,

@@ -72,6 +72,8 @@ class ApproveIn(BaseModel):
 class TranslationIn(BaseModel):
     script: str = Field(min_length=1, max_length=10_000)
     board_text: str = Field(min_length=1, max_length=2_000)
+    title: str | None = Field(default=None, max_length=200, description="The variant's title on its slides; "
+                              "omitted: the variant keeps the title it has")
 
 
 class RejectIn(BaseModel):
@@ -171,7 +173,7 @@ def translate(request: Request, package_id: int, language: str, body: Translatio
         require(s, user, "variant.edit", area_codes=package_areas(s, package_id), language=language)
         draft_id = translation_service.submit_translation(s, object_store(), translation_service.TranslationRequest(
             package_id=package_id, language=language, script=body.script, board_text=body.board_text,
-            translator=user.username))
+            translator=user.username, title=body.title))
     request.app.state.flows.produce(draft_id, username)
     return {"draft_id": draft_id, "status": "producing"}
 

@@ -111,6 +111,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "correct_translation": "Sửa bản dịch",
         "submit_translation": "Gửi bản dịch",
         "translation_note": "Gửi bản dịch sẽ sản xuất lại gói tin; gói tin mới cần được duyệt lại.",
+        "translated_title": "Tiêu đề bản dịch",
+        "translated_title_note": "Tiêu đề này hiện trên các trang bảng tin của bản dịch.",
         "translation_received": "Đã nhận bản dịch; đang sản xuất lại gói tin.",
     },
     "en": {
@@ -214,6 +216,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "correct_translation": "Correct the translation",
         "submit_translation": "Submit translation",
         "translation_note": "Submitting produces the package again; the new package needs a new approval.",
+        "translated_title": "Translated title",
+        "translated_title_note": "This title heads the board slides of the translation.",
         "translation_received": "Translation received; the package is being produced again.",
     },
 }

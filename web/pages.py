@@ -395,6 +395,8 @@ def translate_form(request: Request, package_id: int, language: str) -> Response
             asset = packages.get_asset(s, package_id=package_id, language=language, kind=kind)
             if asset is not None:
                 form[field] = store.get_bytes(asset.key).decode("utf-8")
+                if kind is AssetKind.BOARD_TEXT:
+                    form["title"] = str(asset.meta.get("title") or "")
     return _translate_page(request, package_id, language, form)
 
 
@@ -407,7 +409,7 @@ async def translate_submit(request: Request, package_id: int, language: str) -> 
         try:
             draft_id = translation_service.submit_translation(s, object_store(), translation_service.TranslationRequest(
                 package_id=package_id, language=language, script=form.get("script", ""),
-                board_text=form.get("board_text", ""), translator=user.username))
+                board_text=form.get("board_text", ""), translator=user.username, title=form.get("title", "")))
         except (InvalidInput, ApprovalRefused) as exc:
             flash(request, "error", error_text(lang_of(request), exc))
             failed = True

@@ -1,14 +1,17 @@
 """People fill in what machines cannot: a translation, a recording. The package is produced again with it."""
 
+import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from domain.approvals import Role
 from domain.errors import ApprovalRefused, InvalidInput
 from domain.users import Membership
+from engines import slides
 from engines.errors import MediaError
 from engines.registry import tree_sha256
 from services import approvals
@@ -16,7 +19,7 @@ from services import drafts as draft_service
 from services import translations as translation_service
 from services.runtime import object_store, session
 from settings import get_settings
-from storage.repositories import audit, packages, users
+from storage.repositories import audit, packages, translations, users
 from tests.flows.test_main_path import app, produce, submit, view  # noqa: F401 - fixture and helpers
 from tests.translate import tiny_models
 from tests.translate.tiny_models import require_ml
@@ -25,6 +28,13 @@ pytestmark = [pytest.mark.flow, pytest.mark.integration]
 
 KHMER_SCRIPT = "សូមជម្រាបជូនបងប្អូនប្រជាពលរដ្ឋ! ការចាក់វ៉ាក់សាំងកញ្ជ្រឹលសម្រាប់កុមារអាយុពី ១ ដល់ ៥ ឆ្នាំ។"
 KHMER_BOARD = "ចាក់វ៉ាក់សាំងកញ្ជ្រឹលដោយឥតគិតថ្លៃ ថ្ងៃទី ៥-៧ ខែធ្នូ ឆ្នាំ ២០២៦ នៅស្ថានីយ៍សុខាភិបាលឃុំ។"
+KHMER_TITLE = "ការចាក់វ៉ាក់សាំងកញ្ជ្រឹល"  # "Measles vaccination"
+
+
+def title_ink(png: Path) -> int:
+    """Pixels of the slide's yellow title ink between the priority band and the footer (the body is white)."""
+    a = np.asarray(Image.open(png).convert("RGB")).astype(np.int16)[slides.BAND_H: slides.HEIGHT - slides.FOOTER_H]
+    return int((((a[..., 0] - 16) / 239 > 0.5) & (a[..., 1] > 150) & (a[..., 2] < 100)).sum())
 
 
 def test_translation_fills_the_variant_and_needs_a_new_approval(app: Path, tmp_path: Path) -> None:  # noqa: F811
@@ -46,8 +56,16 @@ def test_translation_fills_the_variant_and_needs_a_new_approval(app: Path, tmp_p
             translation_service.submit_translation(s, object_store(), translation_service.TranslationRequest(
                 package_id=first, language="km", script=KHMER_SCRIPT, board_text=KHMER_BOARD,
                 translator="demo-approver"))
+        for bad in (KHMER_TITLE + "\n" + KHMER_TITLE, "ក" * 201):
+            with pytest.raises(InvalidInput, match="one line of at most 200 characters"):
+                translation_service.submit_translation(s, object_store(), translation_service.TranslationRequest(
+                    package_id=first, language="km", script=KHMER_SCRIPT, board_text=KHMER_BOARD,
+                    translator="sokha", title=bad))
+    assert view(first)["status"] == "in_review"  # a refused title stores nothing
+    with session() as s:
         translation_service.submit_translation(s, object_store(), translation_service.TranslationRequest(
-            package_id=first, language="km", script=KHMER_SCRIPT, board_text=KHMER_BOARD, translator="sokha"))
+            package_id=first, language="km", script=KHMER_SCRIPT, board_text=KHMER_BOARD, translator="sokha",
+            title=f"  {KHMER_TITLE} "))
     assert view(first)["status"] == "superseded"
 
     second = produce(draft_id)
@@ -64,6 +82,13 @@ def test_translation_fills_the_variant_and_needs_a_new_approval(app: Path, tmp_p
     slide = next(a for a in km["assets"] if a["kind"] == "slide")
     (tmp_path / "km.png").write_bytes(store.get_bytes(slide["key"]))
     assert Image.open(tmp_path / "km.png").size == (1920, 1080)
+    # The translation's own title heads its slides (before, a person's translation had none).
+    board = next(a for a in km["assets"] if a["kind"] == "board_text")
+    assert board["meta"]["title"] == KHMER_TITLE
+    assert title_ink(tmp_path / "km.png") > 2_000
+    untitled = slides.render_slides(title="", body=KHMER_BOARD, language_script="Khmr", priority_label="THƯỜNG",
+                                    emergency=False, out_dir=tmp_path / "untitled")
+    assert title_ink(untitled[0]) < 50  # the measure sees no title where none is drawn
     assert [a["key"] for a in vi["assets"]] == [a["key"] for a in next(
         x for x in view(first)["variants"] if x["language"] == "vi")["assets"]]  # Vietnamese untouched
     assert v["manifest_hash"] != view(first)["manifest_hash"]
@@ -75,6 +100,37 @@ def test_translation_fills_the_variant_and_needs_a_new_approval(app: Path, tmp_p
     with session() as s:
         approvals.approve_package(s, package_id=second, username="demo-approver")
         assert packages.get_package(s, second).status == "approved"
+    with session() as s:  # a correction of the text alone (no title given) keeps the variant's title
+        assert translation_service.translated_title(s, second, "km", None) == KHMER_TITLE
+        assert translation_service.translated_title(s, second, "km", "") == ""  # given empty: no title
+        revision_id = packages.get_package(s, second).revision_id
+        assert translations.latest_translation(s, revision_id, "km").title == KHMER_TITLE
+
+
+@pytest.mark.slow
+def test_cli_translation_takes_a_title(app: Path, tmp_path: Path) -> None:  # noqa: F811
+    from typer.testing import CliRunner
+
+    from cli.main import app as cli
+
+    with session() as s:
+        users.add_user(s, username="sokha", full_name="Thạch Sô Kha", roles=[Role.TRANSLATOR], area_code="84",
+                       password="dich-khmer-2026")
+    first = produce(submit("vi,km"))
+    (tmp_path / "script.txt").write_text(KHMER_SCRIPT, encoding="utf-8")
+    (tmp_path / "board.txt").write_text(KHMER_BOARD, encoding="utf-8")
+    args = ["package", "translate", str(first), "--lang", "km", "--script-file", str(tmp_path / "script.txt"),
+            "--board-file", str(tmp_path / "board.txt"), "--as", "sokha"]
+    refused = CliRunner().invoke(cli, [*args, "--title", "ក" * 201])
+    assert isinstance(refused.exception, InvalidInput)  # `bantin` prints it on one line and exits 2
+    assert "one line of at most 200 characters" in str(refused.exception)
+    assert view(first)["status"] == "in_review"
+    out = CliRunner().invoke(cli, [*args, "--title", KHMER_TITLE])
+    assert out.exit_code == 0, out.output
+    second = int(re.search(r"package (\d+) is in review", out.output).group(1))  # type: ignore[union-attr]
+    km = next(x for x in view(second)["variants"] if x["language"] == "km")
+    assert next(a for a in km["assets"] if a["kind"] == "board_text")["meta"]["title"] == KHMER_TITLE
+    assert "slide" in {a["kind"] for a in km["assets"]}
 
 
 def _recording(path: Path) -> Path:
