@@ -105,6 +105,12 @@ def test_translation_fills_the_variant_and_needs_a_new_approval(app: Path, tmp_p
         assert translation_service.translated_title(s, second, "km", "") == ""  # given empty: no title
         revision_id = packages.get_package(s, second).revision_id
         assert translations.latest_translation(s, revision_id, "km").title == KHMER_TITLE
+    with session() as s:  # an edit of the translated text (after approval, before publishing) keeps the title too
+        edited = edits.edit_text(s, object_store(), edits.TextEdit(second, "km", KHMER_SCRIPT, KHMER_BOARD + " ។",
+                                                                   "sokha")).package_id
+        assert packages.get_asset(s, package_id=edited, language="km",
+                                  kind=packages.AssetKind.BOARD_TEXT).meta["title"] == KHMER_TITLE
+        assert translations.latest_translation(s, revision_id, "km").title == KHMER_TITLE
 
 
 @pytest.mark.slow
