@@ -34,6 +34,7 @@ from domain.faithfulness import extract_facts
 from domain.framing import is_order
 from domain.speech import SpeakingRate
 from engines.errors import SummaryError
+from engines.script_fit import FILL_SHARE, choose
 from engines.sentences import is_fragment
 from engines.sentences import split_sentences as _split_sentences
 from engines.textnorm import normalize_for_speech
@@ -55,17 +56,6 @@ WHERE_WEIGHT = 0.3
 NUMBER_WEIGHT = 0.2
 WHO_WEIGHT = 0.1
 ORDER_WEIGHT = 0.3  # what residents must do ("yêu cầu", "nghiêm cấm", "phải"): the point of an announcement
-# Per second of speech: among near-equal choices, the one that uses the time is preferred (a 60 s slot
-# should carry about 60 s of news), but never with a fragment.
-FILL_WEIGHT = 0.1
-# A script fills at least this share of its slot when some set of whole sentences can: among the sets that
-# do, the best one is read (a 60 s slot should carry about 60 s of news, not 45 s of the three best sentences).
-FILL_SHARE = 0.95
-# When no set fills that share without going over, the script may run up to this share of the slot past it, if
-# it overruns by less than the fullest set falls short: whole sentences are coarse, and a few seconds over
-# beats a bulletin that ends 20 % early.
-STRETCH_SHARE = 0.08
-MAX_CANDIDATES = 60  # sentences considered for the script, best first (keeps the exact fit fast)
 _PLACE_WORD = re.compile(r"(?<!\w)(?:tại|ở|địa điểm|nơi)(?!\w)", re.I)
 
 
@@ -214,41 +204,6 @@ def _boosted(sentences: tuple[str, ...], scores: list[float] | None = None, *, s
     return boosted
 
 
-def _fit(values: list[float], seconds: list[float], budget: float, floor: float = 0.0,
-         stretch: float = 0.0) -> tuple[list[int], bool]:
-    """Indexes maximising ``sum(value + FILL_WEIGHT * seconds)`` with ``floor <= sum(seconds) <= budget``
-    (exact, in tenths of a second). When no set fills that window: the fullest set under ``budget``, or the
-    shortest set over it (within ``budget + stretch``) when that one overruns by less than the other falls
-    short. Returns the indexes and whether they fill the window."""
-    cap, top, low = int(budget * 10), int((budget + stretch) * 10), floor * 10
-    costs = [math.ceil(t * 10) for t in seconds]
-    best: dict[int, tuple[float, tuple[int, ...]]] = {0: (0.0, ())}  # per total length: the best set of that length
-    for i, (value, cost) in enumerate(zip(values, costs, strict=True)):
-        gain = value + FILL_WEIGHT * seconds[i]
-        for used, (total, chosen) in list(best.items()):
-            new = used + cost
-            if new <= top and (new not in best or best[new][0] < total + gain):
-                best[new] = (total + gain, (*chosen, i))
-    window = [used for used in best if low <= used <= cap]
-    filled = bool(window)
-    if not filled:  # whole sentences cannot fill the window: the nearer of the fullest set and the least overrun
-        under = max(used for used in best if used <= cap)
-        over = min((used for used in best if used > cap), default=None)
-        window = [over if over is not None and over - cap < cap - under else under]
-    total, chosen = max((best[used] for used in window), key=lambda x: (round(x[0], 9), -len(x[1])))
-    return sorted(chosen), filled
-
-
-def _pick(scores: list[float], seconds: dict[int, float], ranked: list[int], forced: list[int], budget: float,
-          floor: float, stretch: float) -> tuple[list[int], bool]:
-    """The ``forced`` sentences and the best of the others (see :func:`_fit`), and whether they fill the window."""
-    candidates = sorted(i for i in ranked[:MAX_CANDIDATES] if i not in forced)
-    used = sum(seconds[i] for i in forced)
-    chosen, filled = _fit([scores[i] for i in candidates], [seconds[i] for i in candidates], budget - used,
-                          floor - used, stretch)
-    return sorted([candidates[j] for j in chosen] + forced), filled
-
-
 def _cut_to_fit(sentence: str, max_seconds: float, rate: SpeakingRate | None = None) -> tuple[str, str]:
     """Shorten one sentence to ``max_seconds``, at a clause boundary when possible."""
     best = ""
@@ -300,9 +255,10 @@ def summarize(text: str, *, max_seconds: float, board_lines: int, board_line_cha
     Only complete sentences are candidates: fragments (a name, a heading, a list item alone) are never
     read (see :func:`engines.sentences.is_fragment`). Sentences are ranked by centrality, position and
     what they state (when, where, numbers, who), and the best set that fits between ``min_seconds`` and
-    ``max_seconds`` is chosen exactly (see :func:`_fit` for when none does); the lead is chosen on its merits,
-    not forced, but the best sentence saying when (a date or a time) is read whenever a script with it fills
-    the slot as well as one without. Length is measured on the normalised speech text (what the voice reads).
+    ``max_seconds`` is chosen exactly (see :mod:`engines.script_fit` for when none does); the lead is chosen
+    on its merits, not forced, but the best sentence saying when (a date or a time) is read whenever a script
+    with it fills the slot as well as one without. Length is measured on the normalised speech text (what the
+    voice reads).
 
     Args:
         text: The announcement body.
@@ -311,7 +267,8 @@ def summarize(text: str, *, max_seconds: float, board_lines: int, board_line_cha
         board_line_chars: Characters per board line.
         rate: Speaking rate of the voice that will read the script (default: espeak-ng's).
         keep: A sentence of the text the script must contain when it fits (an emergency's key instruction).
-        min_seconds: Shortest wanted script, when whole sentences allow; default ``FILL_SHARE`` of the maximum.
+        min_seconds: Shortest wanted script, when whole sentences allow; default ``FILL_SHARE`` of the maximum
+            (see :mod:`engines.script_fit`).
         stretch_seconds: How far past ``max_seconds`` the script may run when no set of whole sentences
             reaches ``min_seconds`` without going over, and it overruns by less than the fullest set falls short.
 
@@ -348,15 +305,8 @@ def summarize(text: str, *, max_seconds: float, board_lines: int, board_line_cha
                        "whole", tuple(notes))
     forced = [i for i in whole_set if keep and sentences[i] == keep and seconds[i] <= max_seconds][:1]
     floor = FILL_SHARE * max_seconds if min_seconds is None else min_seconds
-    picked, filled = _pick(scores, seconds, ranked, forced, max_seconds, floor, stretch_seconds)
     dated = [i for i in ranked if when_where(sentences[i])[0]][:1]  # the best sentence saying when
-    if dated and dated[0] not in picked and seconds[dated[0]] + sum(seconds[i] for i in forced) <= max_seconds:
-        with_date, fills = _pick(scores, seconds, ranked, forced + dated, max_seconds, floor, stretch_seconds)
-        def miss(chosen: list[int]) -> float:  # seconds from the slot, as _fit compares them
-            return abs(max_seconds - sum(seconds[i] for i in chosen))
-
-        if fills or (not filled and miss(with_date) <= miss(picked)):  # the date, unless it costs the fill
-            picked = with_date
+    picked = choose(scores, seconds, ranked, forced, dated[0] if dated else None, max_seconds, floor, stretch_seconds)
     method = "lexrank+lead"
     if picked:
         script = " ".join(sentences[i] for i in picked)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from domain.errors import InvalidInput
 from domain.framing import announcer_for, key_instruction, station_of, validate_station
-from engines import summarize
+from engines import script_fit, summarize
 from engines.registry import ModelEntry
 from engines.speaking_rate import speaking_rate
 from prompts import Prompt
@@ -68,11 +68,11 @@ def framed_summary(model: ModelEntry | None, body: str, prompt: Prompt, frame: d
         frame["key"] = key = key_instruction(summarize.split_sentences(body))
     frame_seconds = summarize.speech_seconds(prompt.render(body="", **frame), rate=rate)
     max_seconds = max(settings.script_seconds - frame_seconds, 10.0)
-    min_seconds = summarize.FILL_SHARE * settings.script_seconds - frame_seconds
+    min_seconds = script_fit.FILL_SHARE * settings.script_seconds - frame_seconds
     if model is None or model.backend == "extractive":
         summary = summarize.summarize(body, max_seconds=max_seconds, board_lines=settings.board_lines,
                                       rate=rate, keep=key, min_seconds=min_seconds,
-                                      stretch_seconds=summarize.STRETCH_SHARE * settings.script_seconds)
+                                      stretch_seconds=script_fit.STRETCH_SHARE * settings.script_seconds)
     else:
         summary = summarize.summarize_with(model, body, max_seconds=max_seconds, board_lines=settings.board_lines,
                                            max_new_tokens=settings.summary_max_tokens, rate=rate)

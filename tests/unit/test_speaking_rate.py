@@ -7,8 +7,8 @@ import pytest
 
 from domain.errors import InvalidInput
 from domain.speech import SpeakingRate, count_pauses, estimate_speech_seconds
+from engines.script_fit import fit
 from engines.speaking_rate import parse_rates, rate_of, shipped_rates, speaking_rate
-from engines.summarize import _fit
 from settings import Settings
 
 
@@ -67,17 +67,17 @@ def test_configured_rate_follows_the_espeak_voice_and_the_override(tmp_path) -> 
 def test_fit_fills_the_window_with_the_best_set() -> None:
     values, seconds = [1.0, 1.0, 1.0], [10.0, 8.0, 7.0]
     # Sets: 10, 8, 7, 18, 17, 15, 25. Only {8, 7} = 15 s lies in [15, 16].
-    assert _fit(values, seconds, budget=16.0, floor=15.0) == ([1, 2], True)
+    assert fit(values, seconds, budget=16.0, floor=15.0) == ([1, 2], True)
     # Two sets fill [17, 18]: the higher value wins.
-    assert _fit([1.0, 3.0, 1.0], seconds, budget=18.0, floor=17.0) == ([0, 1], True)
+    assert fit([1.0, 3.0, 1.0], seconds, budget=18.0, floor=17.0) == ([0, 1], True)
 
 
 def test_fit_overruns_only_by_less_than_it_would_fall_short() -> None:
     values, seconds = [1.0, 1.0, 1.0], [10.0, 8.0, 7.0]
     # Budget 16.5, window from 16.2: under, 15 s falls 1.5 s short; over, 17 s overruns by 0.5 s.
-    assert _fit(values, seconds, budget=16.5, floor=16.2, stretch=1.0) == ([0, 2], False)
-    assert _fit(values, seconds, budget=16.5, floor=16.2, stretch=0.4) == ([1, 2], False)  # 17 s is too far
+    assert fit(values, seconds, budget=16.5, floor=16.2, stretch=1.0) == ([0, 2], False)
+    assert fit(values, seconds, budget=16.5, floor=16.2, stretch=0.4) == ([1, 2], False)  # 17 s is too far
     # Budget 14, window from 13.3: 10 s falls 4 s short and 15 s overruns by 1 s.
-    assert _fit(values, seconds, budget=14.0, floor=13.3, stretch=2.0) == ([1, 2], False)
+    assert fit(values, seconds, budget=14.0, floor=13.3, stretch=2.0) == ([1, 2], False)
     # Budget 16, window from 15.8: 15 s falls 1 s short, 17 s overruns by 1 s: a tie stays under.
-    assert _fit(values, seconds, budget=16.0, floor=15.8, stretch=2.0) == ([1, 2], False)
+    assert fit(values, seconds, budget=16.0, floor=15.8, stretch=2.0) == ([1, 2], False)
