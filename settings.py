@@ -41,10 +41,10 @@ class Settings(BaseSettings):
     # Summaries: a loudspeaker script of at most this many estimated seconds, a board text of N lines.
     script_seconds: float = Field(default=60.0, gt=5.0, le=900.0)
     board_lines: int = Field(default=6, ge=1, le=20)
-    # Speaking rate the script length is estimated with (on the normalised speech text): syllables per
-    # second of the voice that reads it, with 0.4 s per sentence end; 3.5 fits espeak-ng at 140 words per minute
-    # (least squares over the intake corpus, worst error 7 %; benchmarks/quality.py measures it).
-    speech_syllables_per_second: float = Field(default=3.5, ge=1.5, le=6.0)
+    # Script length is estimated on the normalised speech text at the measured rate of the voice that reads
+    # it (prompts/speech/rates.tsv: syllables per second and pauses, per voice; engines/speaking_rate.py).
+    # Set this to override the measured syllable rate (the pauses stay as measured).
+    speech_syllables_per_second: float | None = Field(default=None, ge=1.5, le=6.0)
     # A draft whose newest date is older than this many days is flagged as possibly old news.
     freshness_max_age_days: int = Field(default=90, ge=1, le=3650)
 

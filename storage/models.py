@@ -199,6 +199,7 @@ class TranslationRecord(Base):
     board_key: Mapped[str] = mapped_column(String(200))
     translator: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    title: Mapped[str] = mapped_column(String(200), default="", server_default="")  # the variant's own title
 
 
 class RecordingRecord(Base):

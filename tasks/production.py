@@ -22,10 +22,10 @@ from domain.keys import manifest_key, sha256_of_key
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus, VariantStatus, build_manifest
 from domain.priority import Priority
-from domain.speech import estimate_speech_seconds
 from engines import audio, slides, textnorm, translate, voices
 from engines.errors import SummaryError, VoiceUnavailable
 from engines.registry import Task, load_registry
+from engines.speaking_rate import speaking_rate
 from prompts import load_prompt
 from services import framing
 from services.emergency import base_url
@@ -160,7 +160,7 @@ def write_texts(package_id: int, language: str) -> bool:
     frame = dict(opening=OPENING, announcer=announcer, title=spoken_title(rev.content.title), closing=CLOSING)
     if urgent:
         frame["key"] = ""
-    sps = settings.speech_syllables_per_second
+    rate = speaking_rate(settings)
     model = load_registry().pick(Task.SUMMARIZE, SOURCE_LANGUAGE)
     try:
         summary = framing.framed_summary(model, rev.content.body, prompt, frame, settings)
@@ -190,9 +190,8 @@ def write_texts(package_id: int, language: str) -> bool:
             return False
     script = prompt.render(body=summary.script, **frame)
     spoken = textnorm.normalize_for_speech(script)  # what the voice will read, and what the length is taken on
-    generated = {**summary.meta(), "estimated_seconds": round(estimate_speech_seconds(spoken,
-                                                                                   syllables_per_second=sps), 1),
-                 "target_seconds": settings.script_seconds, "syllables_per_second": sps,
+    generated = {**summary.meta(), "estimated_seconds": round(rate.seconds(spoken), 1),
+                 "target_seconds": settings.script_seconds, **rate.to_meta(),
                  "prompt": prompt.ref, "prompt_sha256": prompt.sha256}
     store = object_store()
     script_obj = store.put_bytes(script.encode("utf-8"), ext="txt", media_type="text/plain; charset=utf-8")
@@ -207,7 +206,7 @@ def write_texts(package_id: int, language: str) -> bool:
                                                        "script_sha256": script_obj.sha256,
                                                        "estimated_seconds": generated["estimated_seconds"],
                                                        "target_seconds": settings.script_seconds,
-                                                       "syllables_per_second": sps})
+                                                       **rate.to_meta()})
         packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.BOARD_TEXT,
                               stored=board_obj, meta={**generated, "lines": summary.board_text.count("\n") + 1})
         packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.READY)
@@ -221,10 +220,12 @@ def write_texts(package_id: int, language: str) -> bool:
 def _record_translation(s: Session, package_id: int, language: str, supplied: TranslationRecord) -> None:
     store = object_store()
     meta = {"engine": "human", "translator": supplied.translator, "translation_id": supplied.id}
+    titled = {"title": supplied.title} if supplied.title and language != SOURCE_LANGUAGE else {}
     for kind, key in ((AssetKind.SCRIPT, supplied.script_key), (AssetKind.BOARD_TEXT, supplied.board_key)):
         data = store.get_bytes(key)  # verified against its key
         stored = StoredObject(key, hashlib.sha256(data).hexdigest(), len(data), "text/plain; charset=utf-8")
-        packages.record_asset(s, package_id=package_id, language=language, kind=kind, stored=stored, meta=meta)
+        packages.record_asset(s, package_id=package_id, language=language, kind=kind, stored=stored,
+                              meta={**meta, **(titled if kind is AssetKind.BOARD_TEXT else {})})
     packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.READY,
                          translated_by=supplied.translator)
     audit.record(s, actor="system", action="asset.produced", entity="package", entity_id=package_id,
