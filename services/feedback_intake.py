@@ -42,7 +42,7 @@ from services.feedback_config import FeedbackConfig, load_config
 from storage.models import AssetRecord, DraftRevisionRecord, PackageRecord
 from storage.models_feedback import FeedbackRecord
 from storage.objects import ObjectStore
-from storage.repositories import audit
+from storage.repositories import audit, packages
 from storage.repositories import feedback as repo
 
 VOICE_TYPES = {".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".ogg": "audio/ogg", ".oga": "audio/ogg",
@@ -298,9 +298,16 @@ def feedback_link(session: Session, base_url: str, area_codes: list[str], packag
 
 
 def cited_bulletin_title(session: Session, package_id: int) -> str | None:
-    """The title of the bulletin a QR code cites, when it is published (nothing about any other package)."""
+    """The title of the bulletin a QR code cites, when it is published (nothing about any other package).
+
+    A slide kept from an earlier package of the same draft (a voice replaced after approval re-renders only that
+    language's slides) cites that earlier package: the draft's package on air stands for it.
+    """
     pkg = session.get(PackageRecord, package_id)
-    if pkg is None or pkg.status != "published":
+    if pkg is not None and pkg.status != "published":
+        pkg = next((p for p in reversed(packages.packages_of_draft(session, pkg.draft_id))
+                    if p.status == "published"), None)
+    if pkg is None:
         return None
     rev = session.get(DraftRevisionRecord, pkg.revision_id)
     return rev.title if rev is not None else None

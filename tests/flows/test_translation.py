@@ -12,10 +12,11 @@ from PIL import Image
 
 from domain.approvals import Role
 from domain.errors import ApprovalRefused, InvalidInput
+from domain.packages import PackageStatus
 from domain.users import Membership
 from engines import slides
 from engines.registry import tree_sha256
-from services import approvals
+from services import approvals, feedback_intake
 from services import drafts as draft_service
 from services import translations as translation_service
 from services import variant_edits as edits
@@ -187,12 +188,21 @@ def test_a_recording_replaces_only_its_variants_voice(app: Path, tmp_path: Path)
         after = {(a.language, a.kind): a.key for a in packages.assets_of(s, new)}
         audio = packages.get_asset(s, package_id=new, language="km", kind=packages.AssetKind.AUDIO)
     assert {k: v for k, v in after.items() if k[0] == "vi"} == {k: v for k, v in before.items() if k[0] == "vi"}
-    for kind in ("script", "board_text", "slide"):
+    for kind in ("script", "board_text"):
         assert after[("km", kind)] == before[("km", kind)]
+    # The Khmer slides are drawn again only because their QR code cites the new package.
+    km_slide = Image.open(io.BytesIO(object_store().get_bytes(after[("km", "slide")])))
+    assert [r.text for r in zxingcpp.read_barcodes(km_slide)] == [
+        f"http://127.0.0.1:8000/phan-anh/29377?ban-tin={new}"]
     assert audio is not None and audio.meta["synthetic"] is False and 7.5 < audio.meta["duration_s"] < 8.5
     with session() as s:
         approvals.approve_package(s, package_id=new, username="demo-approver")
         assert packages.get_package(s, new).status == "approved"
+        # The Vietnamese slides kept from the superseded package cite it: the bulletin on air answers for it.
+        assert feedback_intake.cited_bulletin_title(s, second) is None  # nothing of this draft is on air yet
+        packages.set_status(s, packages.get_package(s, new), PackageStatus.PUBLISHED, actor="test")
+        assert feedback_intake.cited_bulletin_title(s, second) == feedback_intake.cited_bulletin_title(s, new)
+        assert feedback_intake.cited_bulletin_title(s, new) is not None
 
 
 @pytest.fixture(scope="session")
