@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,7 @@ from services import runtime
 from services.runtime import session
 from settings import get_settings
 from storage.repositories import packages
-from tests.orchestration.stack import ROOT, clean_env, prefect_server, runs, wait_for
+from tests.orchestration.stack import ROOT, clean_env, pause, prefect_server, runs, wait_for
 
 pytestmark = [pytest.mark.flow, pytest.mark.integration, pytest.mark.slow]
 
@@ -25,18 +24,6 @@ pytestmark = [pytest.mark.flow, pytest.mark.integration, pytest.mark.slow]
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
-
-
-def _pause(api: str, deployment_id: str, attempts: int = 20) -> None:
-    """Pause a deployment; a busy Prefect server (its SQLite database locked by the scheduler creating runs)
-    may answer 503 for a moment, which is retried a bounded number of times."""
-    for _ in range(attempts):
-        resp = httpx.patch(f"{api}/deployments/{deployment_id}", json={"paused": True}, timeout=10)
-        if resp.status_code != 503:
-            resp.raise_for_status()
-            return
-        time.sleep(0.5)
-    resp.raise_for_status()
 
 
 def test_web_app_runs_go_through_prioritised_queues_and_survive_a_restart(
@@ -61,7 +48,7 @@ def test_web_app_runs_go_through_prioritised_queues_and_survive_a_restart(
         assert (deployments["emergency"], deployments["publish"], deployments["produce"]) == \
             ("emergency", "publishing", "production")
         for d in registered:  # only the runs this test starts, not the schedules' (due, sweep, program)
-            _pause(api, d["id"])
+            pause(api, d["id"])
 
         monkeypatch.setenv("PREFECT_API_URL", api)
         monkeypatch.setenv("BANTIN_MAX_QUEUED_RUNS_PER_USER", "1")
