@@ -5,8 +5,10 @@ pool ``bantin`` with its prioritised queues (``tasks.runs.QUEUES``: emergency, p
 archive), the ``bantin-ml`` global concurrency limit, and the deployments (the same names as
 deployments/prefect.yaml, code from this checkout), then runs ``prefect worker start --pool bantin``: it polls
 the queues in priority order, so an emergency never waits behind a production run, and runs each flow run
-as a child process. The scheduled ones (publish-due every minute, the crash sweeper every
-``BANTIN_SWEEP_INTERVAL_S``, programmes every ``BANTIN_PROGRAM_BUILD_INTERVAL_S``) and those started by the
+as a child process. With ``BANTIN_WARM_WORKER`` (the default) the ``production`` queue is served instead by
+:mod:`deployments.warm`, which runs produce, transcribe and programme runs inside one long-lived process so
+their models load once. The scheduled ones (publish-due with the crash sweeper every ``BANTIN_SWEEP_INTERVAL_S``,
+programmes every ``BANTIN_PROGRAM_BUILD_INTERVAL_S``) and those started by the
 web app, the CLI or the Prefect UI all go through the queues. Stop it before the server (SIGTERM: it stops
 the worker with SIGINT twice, then SIGKILL after a grace period).
 
@@ -26,13 +28,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from settings import Settings, configure_prefect_env, get_settings
+from tasks.limits import DUE_LIMIT
 from tasks.runs import DEPLOYMENTS as SPECS
-from tasks.runs import POOL
+from tasks.runs import POOL, QUEUES
 
 log = logging.getLogger("bantin.serve")
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM_ANCHOR = datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 TZ = "Asia/Ho_Chi_Minh"
+RESTART_S = 5.0
 
 
 def _one_at_a_time() -> Any:
@@ -52,11 +56,10 @@ def _every(seconds: int) -> Any:
 
 
 def _options(s: Settings) -> dict[str, dict[str, Any]]:
-    from prefect.schedules import Cron
-
     return {
-        "due": {"schedules": [Cron("* * * * *", timezone=TZ)], "concurrency_limit": _one_at_a_time()},
-        "sweep": {"schedules": [_every(s.sweep_interval_s)], "concurrency_limit": _one_at_a_time()},
+        # No deployment limit: a killed run would hold it for Prefect's 5-minute lease, and recovering from
+        # kills is this run's job; publish_due holds the 1-minute ``bantin-due`` slot instead.
+        "due": {"schedules": [_every(s.sweep_interval_s)]},
         "program": {"schedules": [_every(s.program_build_interval_s)], "concurrency_limit": _one_at_a_time()},
         "reports": {"schedules": [_every(s.reports_interval_s)], "concurrency_limit": _one_at_a_time()},
     }
@@ -102,13 +105,14 @@ def register(settings: Settings, only: list[str] | None = None) -> list[str]:
     """
     from prefect.runner.storage import LocalStorage
 
-    from deployments.setup import ensure_ml_limit, ensure_work_pool
+    from deployments.setup import ensure_global_limit, ensure_ml_limit, ensure_work_pool
 
     ensure_work_pool()
     try:
         ensure_ml_limit(settings.ml_concurrency, resize=False)
+        ensure_global_limit(DUE_LIMIT, 1)
     except Exception as exc:  # an old server without global limits: ML tasks then run unthrottled
-        log.warning("could not create the bantin-ml concurrency limit: %s", exc)
+        log.warning("could not create the bantin-ml and bantin-due concurrency limits: %s", exc)
     deployments = build_deployments(settings, only)
     for d in deployments:  # the worker runs the flow from this checkout (no image, no remote storage)
         d.storage = LocalStorage(str(ROOT))
@@ -120,20 +124,40 @@ def register(settings: Settings, only: list[str] | None = None) -> list[str]:
     return [d.name for d in deployments]
 
 
-def worker_command(limit: int | None) -> list[str]:
+def worker_command(limit: int | None, queues: list[str] | None = None) -> list[str]:
     cmd = [str(Path(sys.executable).parent / "prefect"), "worker", "start", "--pool", POOL, "--type", "process"]
+    for queue in queues or []:
+        cmd += ["--work-queue", queue]
     return cmd + (["--limit", str(limit)] if limit else [])
 
 
-def run_worker(limit: int | None) -> int:
-    """Run a process worker until SIGTERM/SIGINT, then stop it (SIGINT twice, SIGKILL after a grace period)."""
+def worker_commands(limit: int | None, *, warm: bool) -> list[list[str]]:
+    """The worker processes to run: Prefect's process worker for every queue, or (``warm``) for every queue
+    but ``production``, whose runs then execute inside one warm process that keeps models loaded
+    (:mod:`deployments.warm`)."""
+    from deployments.warm import WARM_QUEUES
+
+    if not warm:
+        return [worker_command(limit)]
+    cold = [q for q, _, _ in QUEUES if q not in WARM_QUEUES]
+    return [worker_command(limit, cold), [sys.executable, "-m", "deployments.warm"] +
+            (["--limit", str(limit)] if limit else [])]
+
+
+def run_worker(limit: int | None, *, warm: bool = False) -> int:
+    """Run the workers until SIGTERM/SIGINT, then stop them (SIGINT twice, SIGKILL after a grace period). A
+    worker that exits meanwhile is started again (the runs a warm worker took with it are marked crashed)."""
+    import time
+
     from deployments.local import die_with_parent, stop
 
     env = dict(os.environ)
     env.setdefault("PREFECT_WORKER_QUERY_SECONDS", "2")  # an emergency is picked up within ~2 s
     env.setdefault("PREFECT_WORKER_PREFETCH_SECONDS", "0")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    proc = subprocess.Popen(worker_command(limit), env=env, cwd=ROOT, preexec_fn=die_with_parent)
+    procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, preexec_fn=die_with_parent)
+             for cmd in worker_commands(limit, warm=warm)]
+    started = [time.monotonic()] * len(procs)
     stopping = []
 
     def on_signal(signum: int, frame: object) -> None:
@@ -145,10 +169,33 @@ def run_worker(limit: int | None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
     try:
-        return proc.wait()
+        while True:
+            time.sleep(0.5)
+            for n, proc in enumerate(procs):
+                # A worker that died (killed, out of memory) is started again, at most every RESTART_S.
+                if proc.poll() is not None and time.monotonic() - started[n] > RESTART_S:
+                    log.warning("worker %s exited with %s; starting it again", proc.args[:3], proc.returncode)
+                    if "deployments.warm" in proc.args:
+                        _mark_lost_runs(proc.pid)
+                    procs[n] = subprocess.Popen(proc.args, env=env, cwd=ROOT, preexec_fn=die_with_parent)
+                    started[n] = time.monotonic()
     except KeyboardInterrupt:
-        stop(proc, grace_s=12.0, first=signal.SIGINT)  # within the parent's first grace period
-        return 0
+        pass
+    for proc in procs:  # within the parent's first grace period
+        stop(proc, grace_s=12.0, first=signal.SIGINT)
+    return 0
+
+
+def _mark_lost_runs(pid: int) -> None:
+    from deployments.warm import mark_lost_runs
+
+    try:
+        lost = mark_lost_runs(pid)
+    except Exception as exc:  # noqa: BLE001 (the server is unreachable: the runs stay as they are)
+        log.warning("could not mark the runs of the stopped warm worker crashed: %s", exc)
+        return
+    if lost:
+        log.warning("runs of the stopped warm worker marked crashed: %s", ", ".join(lost))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -167,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
         log.info("registered %d deployments on work pool %s", len(names), POOL)
     if args.register_only:
         return
-    sys.exit(run_worker(args.limit))
+    sys.exit(run_worker(args.limit, warm=settings.warm_worker))
 
 
 if __name__ == "__main__":

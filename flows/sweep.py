@@ -10,8 +10,8 @@ from tasks.sweeping import requeue, retry_pushes, stalled_deliveries, stalled_pr
 @flow(name="sweep", flow_run_name="sweep", validate_parameters=True)
 def sweep(now: datetime | None = None) -> dict[str, object]:
     """Re-queue packages stuck producing, deliveries stuck sending and approved packages whose publish was
-    lost, past their timeouts, and push failed MQTT emergency messages again (the ``sweep`` deployment runs
-    it every ``BANTIN_SWEEP_INTERVAL_S``).
+    lost, past their timeouts, and push failed MQTT emergency messages again (each run of the ``due``
+    deployment, :func:`flows.publish.publish_due`, ends with it: every ``BANTIN_SWEEP_INTERVAL_S``).
 
     Args:
         now: the time to judge ages by (default: now); tests inject it instead of sleeping.

@@ -117,18 +117,11 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def flow_run_process(root: int, flow_run_id: str) -> int | None:
-    """The process below ``root`` that executes ``flow_run_id`` (a process worker gives it the run's id in
-    ``PREFECT__FLOW_RUN_ID``), if it runs."""
-    marker = f"PREFECT__FLOW_RUN_ID={flow_run_id}".encode()
-    for pid in descendants(root):
-        try:
-            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if marker in environ:
-            return pid
-    return None
+def flow_run_process(api: str, root: int, flow_run_id: str) -> int | None:
+    """The process below ``root`` that executes ``flow_run_id`` (the worker records it as the run's
+    infrastructure pid: a child per run, or a warm worker itself), once it runs."""
+    pid = httpx.get(f"{api}/flow_runs/{flow_run_id}", timeout=10).json().get("infrastructure_pid")
+    return int(pid) if pid and int(pid) in descendants(root) else None
 
 
 @contextmanager

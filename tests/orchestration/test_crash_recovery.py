@@ -1,9 +1,10 @@
-"""kill -9 against a real Prefect server and real bantin workers: a produce whose flow-run process is killed
-mid-way and a publish whose whole worker (with its flow-run processes) is killed mid-send are both recovered
-by the scheduled sweeper, without a person, and the destination gets the package exactly once.
+"""kill -9 against a real Prefect server and real bantin workers: a produce whose flow-run process (the warm
+worker running it) is killed mid-way and a publish whose whole worker (with its flow-run processes) is killed
+mid-send are both recovered by the scheduled sweeper, without a person, and the destination gets the package
+exactly once.
 
-Timeouts are shortened through settings (a sweep every 5 s, a claim judged stale after 20 s, a production
-after 60 s) so the test waits seconds, not the production defaults' minutes.
+Timeouts are shortened through settings (a due run, which sweeps, every 15 s; a claim judged stale after 20 s,
+a production after 60 s) so the test waits seconds, not the production defaults' minutes.
 """
 
 import os
@@ -35,7 +36,7 @@ from tests.orchestration.stack import (
 
 pytestmark = [pytest.mark.flow, pytest.mark.integration, pytest.mark.slow]
 
-SETTINGS = {"BANTIN_SWEEP_INTERVAL_S": "5", "BANTIN_DELIVERY_CLAIM_TIMEOUT_S": "20",
+SETTINGS = {"BANTIN_SWEEP_INTERVAL_S": "15", "BANTIN_DELIVERY_CLAIM_TIMEOUT_S": "20",
             "BANTIN_PRODUCING_TIMEOUT_S": "60", "BANTIN_HTTP_TIMEOUT": "90", "BANTIN_DELIVERY_MAX_ATTEMPTS": "3",
             "BANTIN_DELIVERY_BACKOFF_SECONDS": "0.1", "BANTIN_PUBLIC_BASE_URL": "http://bantin.test"}
 BODY = ("Ủy ban nhân dân xã thông báo lịch tiêm vắc xin sởi cho trẻ em từ 9 đến 24 tháng tuổi. "
@@ -84,7 +85,7 @@ def test_kill_9_mid_produce_and_mid_publish_recover_without_a_person(
                 pkg = _package_of(draft_id)
                 if pkg is None or pkg[1] != PackageStatus.PRODUCING:
                     return None
-                return flow_run_process(first.pid, produce)
+                return flow_run_process(api, first.pid, produce)
 
             victim = wait_for("the produce run to start producing", producing, 300)
             os.kill(victim, signal.SIGKILL)

@@ -37,7 +37,7 @@ def test_sigterm_stops_every_process_serve_started(tmp_path: Path) -> None:
                 names = {d["name"] for d in httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()}
             except (httpx.HTTPError, ValueError):
                 return False
-            return {"emergency", "publish", "produce", "sweep"} <= names
+            return {"emergency", "publish", "produce", "due"} <= names
 
         wait_for("the server and the registered deployments", registered, 400)
         assert (home / "prefect" / "server.json").exists()  # CLI commands meanwhile reuse this server

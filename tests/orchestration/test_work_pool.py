@@ -47,7 +47,7 @@ def test_web_app_runs_go_through_prioritised_queues_and_survive_a_restart(
         deployments = {d["name"]: d["work_queue_name"] for d in registered}
         assert (deployments["emergency"], deployments["publish"], deployments["produce"]) == \
             ("emergency", "publishing", "production")
-        for d in registered:  # only the runs this test starts, not the schedules' (due, sweep, program)
+        for d in registered:  # only the runs this test starts, not the schedules' (due, program, reports)
             pause(api, d["id"])
 
         monkeypatch.setenv("PREFECT_API_URL", api)
@@ -73,7 +73,7 @@ def test_web_app_runs_go_through_prioritised_queues_and_survive_a_restart(
                 # Emergencies and other publishing work are never refused and go to their own queues.
                 from tasks.runs import start_deployment
 
-                sweeps = [start_deployment("sweep", {}, username="demo-editor")]
+                sweeps = [start_deployment("due", {}, username="demo-editor")]
                 urgent = start_deployment("emergency", {"package_id": 999999}, username="demo-editor")
         # The web app is gone (a restart): the produce run waits on the server, not in its memory.
         (queued,) = runs(api, flow_runs={"tags": {"all_": ["user:demo-editor", "queue:production"]}})
@@ -97,9 +97,11 @@ def test_web_app_runs_go_through_prioritised_queues_and_survive_a_restart(
                 (pkg,) = packages.packages_of_draft(s, draft_id)
                 assert pkg.status == "in_review"
             started = {r["id"]: r["start_time"] for r in found}
-            assert started[urgent] < min(started[i] for i in [*sweeps, queued["id"]])  # emergency first
+            assert started[urgent] < min(started[i] for i in sweeps)  # the emergency before publishing work
             children = _children(worker.pid)
-            assert children  # the prefect worker
+            assert len(children) == 2  # the prefect worker, and the warm worker
+            # Production ran in the warm worker's own process, beside the queues the emergency shares.
+            assert {r["infrastructure_pid"] for r in found if r["id"] == queued["id"]} < {str(c) for c in children}
         finally:
             worker.send_signal(signal.SIGTERM)
             rc = worker.wait(timeout=90)

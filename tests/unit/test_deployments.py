@@ -15,11 +15,11 @@ EXPECTED = {
     "produce": "produce-package", "transcribe": "transcribe-draft", "publish": "publish-package",
     "retract": "retract-package", "due": "publish-due", "program": "build-programs",
     "emergency": "broadcast-emergency", "archive-ingest": "archive-ingest", "archive-reindex": "archive-reindex",
-    "reports": "maintain-reports", "sweep": "sweep", "revise": "revise-variant",
+    "reports": "maintain-reports", "revise": "revise-variant",
 }
 QUEUES = {
     "emergency": "emergency", "retract": "emergency", "publish": "publishing", "due": "publishing",
-    "sweep": "publishing", "produce": "production", "revise": "production", "transcribe": "production",
+    "produce": "production", "revise": "production", "transcribe": "production",
     "program": "production", "archive-ingest": "archive", "archive-reindex": "archive", "reports": "archive",
 }
 
@@ -49,11 +49,11 @@ def test_schedules_and_pools() -> None:
     assert deployments["program"]["schedules"] == [{"cron": "*/15 * * * *", "timezone": "Asia/Ho_Chi_Minh"}]
     assert deployments["due"]["schedules"][0]["cron"] == "* * * * *"
     scheduled = {n for n, d in deployments.items() if d.get("schedules")}
-    assert scheduled == {"due", "program", "sweep", "reports"}
-    assert deployments["sweep"]["schedules"] == [{"interval": 60}]
+    assert scheduled == {"due", "program", "reports"}  # due also sweeps for crashed work: one run a minute
     assert deployments["reports"]["schedules"] == [{"cron": "*/10 * * * *", "timezone": "Asia/Ho_Chi_Minh"}]
-    for name in scheduled:  # sweeps never overlap
+    for name in ("program", "reports"):  # builds never overlap
         assert deployments[name]["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
+    assert "concurrency_limit" not in deployments["due"]  # its 1-minute bantin-due slot keeps runs apart
 
 
 def test_serve_offers_the_same_deployments(tmp_path: Path) -> None:
@@ -63,10 +63,10 @@ def test_serve_offers_the_same_deployments(tmp_path: Path) -> None:
     assert {name: d.flow_name for name, d in served.items()} == EXPECTED
     assert {name: (d.work_pool_name, d.work_queue_name) for name, d in served.items()} == \
         {name: ("bantin", queue) for name, queue in QUEUES.items()}
-    assert served["sweep"].schedules[0].schedule.interval.total_seconds() == 60
     (schedule,) = served["program"].schedules
     assert schedule.schedule.interval.total_seconds() == 900
-    assert served["due"].schedules[0].schedule.cron == "* * * * *"
+    assert served["due"].schedules[0].schedule.interval.total_seconds() == 60  # BANTIN_SWEEP_INTERVAL_S
+    assert served["due"].concurrency_limit is None
     assert served["program"].concurrency_limit == 1
     assert served["program"].concurrency_options.collision_strategy == "CANCEL_NEW"
     assert build_deployments(settings, ["program"])[0].name == "program"
@@ -88,3 +88,15 @@ def test_prefect_telemetry_is_off_on_both_sides(monkeypatch, tmp_path) -> None: 
     assert is_telemetry_enabled()  # what a fresh shell on an operator's machine would do
     configure_prefect_env(Settings(home=tmp_path))
     assert not is_telemetry_enabled() and os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+
+
+def test_the_warm_worker_serves_the_production_queue_and_a_process_worker_the_others() -> None:
+    from deployments.serve import worker_commands
+
+    cold, warm = worker_commands(3, warm=True)
+    assert [cold[i + 1] for i, arg in enumerate(cold) if arg == "--work-queue"] == \
+        ["emergency", "publishing", "archive"]
+    assert cold[cold.index("--limit") + 1] == "3"
+    assert warm[1:] == ["-m", "deployments.warm", "--limit", "3"]
+    (every,) = worker_commands(3, warm=False)  # one process worker polls every queue
+    assert "--work-queue" not in every and every[every.index("--pool") + 1] == "bantin"
