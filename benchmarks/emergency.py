@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-AREA = "29377"
+AREA = "00070"  # Phường Hoàn Kiếm (today's units)
 TOPIC = f"bantin/v1/area/{AREA}/emergency"
 BODY = ("Bão số 3 đổ bộ vào chiều nay. Bà con các thôn ven sông di chuyển ngay đến nhà văn hóa xã, "
         "mang theo giấy tờ và thuốc men, không ở lại trong nhà tạm.")
@@ -117,14 +117,18 @@ def _queue_production(api: str, text_file: Path, count: int) -> list[str]:
     ids = []
     for n in range(count):
         with session() as s:
-            req = DraftRequest(body=body, area_codes=["29377"], languages="vi", priority="thuong",
+            req = DraftRequest(body=body, area_codes=[AREA], languages="vi", priority="thuong",
                                author="demo-editor", title=f"Lịch tiêm chủng đợt {n + 1}")
             draft_id = submit_text_draft(s, object_store(), req).draft_id
         ids.append(start_deployment("produce", {"draft_id": draft_id}, username=f"editor-{n % 10}"))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # measured once production is really running
-        found = httpx.post(f"{api}/flow_runs/filter", json={"flow_runs": {"id": {"any_": ids}}}, timeout=30).json()
-        if sum(r["state_type"] == "RUNNING" for r in found) >= min(4, count):
+        try:
+            found = httpx.post(f"{api}/flow_runs/filter", json={"flow_runs": {"id": {"any_": ids}}},
+                               timeout=30).json()
+        except httpx.HTTPError:  # a busy server: ask again
+            continue
+        if sum(r["state_type"] == "RUNNING" for r in found) >= min(2, count):
             break
         time.sleep(1)
     return ids
@@ -132,7 +136,10 @@ def _queue_production(api: str, text_file: Path, count: int) -> list[str]:
 
 def _drop(api: str, run_ids: list[str]) -> None:
     for run_id in run_ids:
-        httpx.delete(f"{api}/flow_runs/{run_id}", timeout=30)
+        try:
+            httpx.delete(f"{api}/flow_runs/{run_id}", timeout=30)
+        except httpx.HTTPError:  # the worker is stopped next; a run left queued is harmless here
+            pass
 
 
 def measure(env: dict[str, str], api: str, text_file: Path, repeats: int,

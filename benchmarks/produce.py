@@ -107,7 +107,7 @@ def run(cmd: list[str], env: dict[str, str]) -> float:
 
 
 def submit(env: dict[str, str], text_file: Path) -> int:
-    out = subprocess.run([str(BIN / "bantin"), "draft", "submit", str(text_file), "--area", "29377", "--as",
+    out = subprocess.run([str(BIN / "bantin"), "draft", "submit", str(text_file), "--area", "00070", "--as",
                           "demo-editor"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
         sys.exit(f"draft submit failed: {out.stderr[-1500:]}")
@@ -164,6 +164,7 @@ def main() -> None:
 
             for name, seconds, avg in measure(env, "http://127.0.0.1:4299/api", text_file, args.repeats,
                                               args.queued):
+                print(f"{name}: {seconds:.2f} s (load {avg:.1f})", flush=True)
                 rows.setdefault(name, []).append((seconds, avg))
     finally:
         run([str(BIN / "bantin"), "prefect", "down"], env)

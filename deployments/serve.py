@@ -5,9 +5,10 @@ pool ``bantin`` with its prioritised queues (``tasks.runs.QUEUES``: emergency, p
 archive), the ``bantin-ml`` global concurrency limit, and the deployments (the same names as
 deployments/prefect.yaml, code from this checkout), then runs ``prefect worker start --pool bantin``: it polls
 the queues in priority order, so an emergency never waits behind a production run, and runs each flow run
-as a child process. With ``BANTIN_WARM_WORKER`` (the default) the ``production`` queue is served instead by
-:mod:`deployments.warm`, which runs produce, transcribe and programme runs inside one long-lived process so
-their models load once. The scheduled ones (publish-due with the crash sweeper every ``BANTIN_SWEEP_INTERVAL_S``,
+as a child process. With ``BANTIN_WARM_WORKER`` (the default) that worker serves the ``archive`` queue only:
+:mod:`deployments.warm` workers run production runs (produce, transcribe, programmes) inside one long-lived
+process, so their models load once, and emergency and publishing runs inside another, so they start at once.
+The scheduled ones (publish-due with the crash sweeper every ``BANTIN_SWEEP_INTERVAL_S``,
 programmes every ``BANTIN_PROGRAM_BUILD_INTERVAL_S``) and those started by the
 web app, the CLI or the Prefect UI all go through the queues. Stop it before the server (SIGTERM: it stops
 the worker with SIGINT twice, then SIGKILL after a grace period).
@@ -132,16 +133,18 @@ def worker_command(limit: int | None, queues: list[str] | None = None) -> list[s
 
 
 def worker_commands(limit: int | None, *, warm: bool) -> list[list[str]]:
-    """The worker processes to run: Prefect's process worker for every queue, or (``warm``) for every queue
-    but ``production``, whose runs then execute inside one warm process that keeps models loaded
-    (:mod:`deployments.warm`)."""
-    from deployments.warm import WARM_QUEUES
+    """The worker processes to run: Prefect's process worker for every queue, or (``warm``) for the archive
+    queue only, the production queue and the emergency and publishing queues being served by two warm
+    workers that execute their runs in their own long-lived process (:mod:`deployments.warm`)."""
+    from deployments.warm import URGENT_QUEUES, WARM_QUEUES
 
     if not warm:
         return [worker_command(limit)]
-    cold = [q for q, _, _ in QUEUES if q not in WARM_QUEUES]
-    return [worker_command(limit, cold), [sys.executable, "-m", "deployments.warm"] +
-            (["--limit", str(limit)] if limit else [])]
+    extra = ["--limit", str(limit)] if limit else []
+    cold = [q for q, _, _ in QUEUES if q not in WARM_QUEUES + URGENT_QUEUES]
+    return [worker_command(limit, cold)] + [
+        [sys.executable, "-m", "deployments.warm", *(a for q in queues for a in ("--queue", q)), *extra]
+        for queues in (URGENT_QUEUES, WARM_QUEUES)]
 
 
 def run_worker(limit: int | None, *, warm: bool = False) -> int:
@@ -176,7 +179,8 @@ def run_worker(limit: int | None, *, warm: bool = False) -> int:
                 if proc.poll() is not None and time.monotonic() - started[n] > RESTART_S:
                     log.warning("worker %s exited with %s; starting it again", proc.args[:3], proc.returncode)
                     if "deployments.warm" in proc.args:
-                        _mark_lost_runs(proc.pid)
+                        _mark_lost_runs(proc.pid, tuple(proc.args[i + 1] for i, a in enumerate(proc.args)
+                                                        if a == "--queue"))
                     procs[n] = subprocess.Popen(proc.args, env=env, cwd=ROOT, preexec_fn=die_with_parent)
                     started[n] = time.monotonic()
     except KeyboardInterrupt:
@@ -186,11 +190,11 @@ def run_worker(limit: int | None, *, warm: bool = False) -> int:
     return 0
 
 
-def _mark_lost_runs(pid: int) -> None:
+def _mark_lost_runs(pid: int, queues: tuple[str, ...]) -> None:
     from deployments.warm import mark_lost_runs
 
     try:
-        lost = mark_lost_runs(pid)
+        lost = mark_lost_runs(pid, queues)
     except Exception as exc:  # noqa: BLE001 (the server is unreachable: the runs stay as they are)
         log.warning("could not mark the runs of the stopped warm worker crashed: %s", exc)
         return

@@ -16,8 +16,10 @@ What changes against a child process per run:
 - flows run with this checkout's code (the deployment's pull steps are not run): the code the worker started
   with, as for a ``prefect.yaml`` deployment whose ``pull`` is ``set_working_directory``.
 
-Emergencies, publishing and the archive keep Prefect's process worker (``deployments.serve`` runs both), so
-nothing that must answer fast shares this process.
+``deployments.serve`` runs two of them: one for ``production`` and one for ``emergency`` and ``publishing``
+(no models there, but no process start either: on a busy machine starting Python and importing the flows
+took 5-10 s of an emergency's time to the device), so nothing that must answer fast shares a process with
+production. The ``archive`` queue keeps Prefect's process worker.
 """
 
 import abc
@@ -39,7 +41,8 @@ from tasks.runs import POOL
 
 log = logging.getLogger("bantin.warm")
 ROOT = Path(__file__).resolve().parents[1]
-WARM_QUEUES = ("production",)
+WARM_QUEUES = ("production",)  # models: the segmenter, Whisper, voices
+URGENT_QUEUES = ("emergency", "publishing")  # no models, but no process start (seconds on a busy machine)
 
 
 @functools.lru_cache(maxsize=64)
@@ -87,7 +90,7 @@ class WarmWorker(ProcessWorker, abc.ABC):
         return ProcessWorkerResult(status_code=code, identifier=str(os.getpid()))
 
 
-def mark_lost_runs(pid: int) -> list[str]:
+def mark_lost_runs(pid: int, queues: tuple[str, ...] = WARM_QUEUES) -> list[str]:
     """Mark crashed the runs a warm worker that died (``pid``) was executing: nobody else reports their end,
     and left running they would hold the ``production`` queue's concurrency slots. Their packages are
     re-queued by the sweeper.
@@ -106,7 +109,7 @@ def mark_lost_runs(pid: int) -> list[str]:
     lost = []
     with _client() as client:
         for run in client.read_flow_runs(flow_run_filter=flt, limit=200):
-            if run.infrastructure_pid == str(pid) and run.work_queue_name in WARM_QUEUES:
+            if run.infrastructure_pid == str(pid) and run.work_queue_name in queues:
                 client.set_flow_run_state(run.id, Crashed(message="the warm worker running it stopped"),
                                           force=True)
                 lost.append(str(run.id))
@@ -122,6 +125,8 @@ async def serve(limit: int, *, queues: tuple[str, ...] = WARM_QUEUES, run_once: 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run bantin's production flow runs in one warm process.")
     parser.add_argument("--limit", type=int, default=None, help="at most this many runs at once")
+    parser.add_argument("--queue", action="append", dest="queues", help="a queue to serve (repeatable; default "
+                        "production)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
@@ -133,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        asyncio.run(serve(limit))
+        asyncio.run(serve(limit, queues=tuple(args.queues or WARM_QUEUES)))
     except KeyboardInterrupt:  # runs still going end with the process; the sweeper re-queues their work
         log.info("warm worker stopped")
 

@@ -99,8 +99,8 @@ def test_web_app_runs_go_through_prioritised_queues_and_survive_a_restart(
             started = {r["id"]: r["start_time"] for r in found}
             assert started[urgent] < min(started[i] for i in sweeps)  # the emergency before publishing work
             children = _children(worker.pid)
-            assert len(children) == 2  # the prefect worker, and the warm worker
-            # Production ran in the warm worker's own process, beside the queues the emergency shares.
+            assert len(children) == 3  # the prefect worker (archive), the warm urgent and production workers
+            # Production ran in a warm worker's own process, beside the one the emergency runs in.
             assert {r["infrastructure_pid"] for r in found if r["id"] == queued["id"]} < {str(c) for c in children}
         finally:
             worker.send_signal(signal.SIGTERM)

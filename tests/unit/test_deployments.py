@@ -90,13 +90,13 @@ def test_prefect_telemetry_is_off_on_both_sides(monkeypatch, tmp_path) -> None: 
     assert not is_telemetry_enabled() and os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
 
 
-def test_the_warm_worker_serves_the_production_queue_and_a_process_worker_the_others() -> None:
+def test_warm_workers_serve_production_and_the_urgent_queues_and_a_process_worker_the_archive() -> None:
     from deployments.serve import worker_commands
 
-    cold, warm = worker_commands(3, warm=True)
-    assert [cold[i + 1] for i, arg in enumerate(cold) if arg == "--work-queue"] == \
-        ["emergency", "publishing", "archive"]
+    cold, urgent, production = worker_commands(3, warm=True)
+    assert [cold[i + 1] for i, arg in enumerate(cold) if arg == "--work-queue"] == ["archive"]
     assert cold[cold.index("--limit") + 1] == "3"
-    assert warm[1:] == ["-m", "deployments.warm", "--limit", "3"]
+    assert urgent[1:] == ["-m", "deployments.warm", "--queue", "emergency", "--queue", "publishing", "--limit", "3"]
+    assert production[1:] == ["-m", "deployments.warm", "--queue", "production", "--limit", "3"]
     (every,) = worker_commands(3, warm=False)  # one process worker polls every queue
     assert "--work-queue" not in every and every[every.index("--pool") + 1] == "bantin"
