@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     mqtt_retry_backoff_s: float = Field(default=30.0, ge=0.0, le=3600.0)
     # Flow runs the worker `bantin serve` starts runs at once (each is a process; more only thrash 2 cores).
     worker_limit: int = Field(default=4, ge=1, le=256)
+    # Production runs (produce, transcribe, programmes) execute inside one warm worker process that keeps models
+    # loaded (deployments/warm.py); false: a process per run, like every other queue.
+    warm_worker: bool = True
     # Flow runs one user may have waiting (scheduled or pending) before the web app answers 429.
     max_queued_runs_per_user: int = Field(default=10, ge=1, le=1000)
 

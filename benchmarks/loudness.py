@@ -5,13 +5,15 @@ The baseline is what a script would do: loudnorm pass 1 (measure), pass 2 (apply
 values, ``linear=true``) encoding the MP3; it does not verify its output. bantin measures, limits
 peaky speech, encodes once and meters the encoded file. The table reports wall time (median), CPU
 seconds of the ffmpeg children (less sensitive to other load on the machine), times real time, the
-ratio to the baseline, and how far each output lands from the target (ebur128 on the encoded MP3).
+ratio to the baseline, how far each output lands from the target (ebur128 on the encoded MP3), and the
+machine's 1-minute load average when the input's runs ended.
 
 Usage: .venv/bin/python benchmarks/loudness.py [--repeats 5] [--speech-only]
 """
 
 import argparse
 import json
+import os
 import re
 import resource
 import statistics
@@ -112,18 +114,19 @@ def main() -> None:
                 runs["ours"].append((wall, cpu))
             med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in runs.items()}
             dev = {k: ebur128(tmp / f"{k}.mp3")[0] - TARGET.i for k in runs}
-            rows.append((label, seconds, med, dev, info))
+            rows.append((label, seconds, med, dev, info, os.getloadavg()[0]))
     print(f"target {TARGET.i} LUFS, {TARGET.tp} dBTP; median of {args.repeats} interleaved runs; "
           f"encoder calibration {calibration_s:.2f} s once per process (not in the runs)")
     head = (f"{'input':<27} {'audio s':>7} | {'2-pass s':>8} {'cpu s':>6} {'x rt':>5} {'ΔLU':>5} | "
-            f"{'bantin s':>8} {'cpu s':>6} {'x rt':>5} {'ΔLU':>5} {'enc':>3} {'path':>8} | {'time ×':>6} {'cpu ×':>6}")
+            f"{'bantin s':>8} {'cpu s':>6} {'x rt':>5} {'ΔLU':>5} {'enc':>3} {'path':>8} | {'time ×':>6} {'cpu ×':>6} "
+            f"{'load':>5}")
     print(head)
     print("-" * len(head))
-    for label, seconds, med, dev, info in rows:
+    for label, seconds, med, dev, info, avg in rows:
         (bw, bc), (ow, oc) = med["base"], med["ours"]
         print(f"{label:<27} {seconds:>7.1f} | {bw:>8.2f} {bc:>6.2f} {seconds / bw:>5.1f} {dev['base']:>+5.1f} | "
               f"{ow:>8.2f} {oc:>6.2f} {seconds / ow:>5.1f} {dev['ours']:>+5.1f} {info['encodes']:>3} "
-              f"{info['method']:>8} | {ow / bw:>6.2f} {oc / bc:>6.2f}")
+              f"{info['method']:>8} | {ow / bw:>6.2f} {oc / bc:>6.2f} {avg:>5.1f}")
     speech_label, speech_s, speech_med = rows[0][0], rows[0][1], rows[0][2]["ours"][0]
     verdict = "meets" if speech_med / speech_s * 60 < GOAL_60S_S else "misses"
     print(f"{speech_label}: {speech_med / speech_s * 60:.2f} s per 60 s of speech ({speech_s / speech_med:.0f}x real "

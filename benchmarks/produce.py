@@ -7,12 +7,18 @@ Rows (all in one run, on the same draft text, a fresh draft each time):
   server, models and segmenter loaded (the work a warm worker does);
 * ``CLI cold``: ``bantin produce`` as a new process with no Prefect server (Prefect's temporary server);
 * ``CLI warm``: ``bantin produce`` as a new process while ``bantin prefect up`` runs (reused server);
-* ``--worker``: also a run through the work pool (``deployments.serve`` worker; flow-run process per run).
+* ``CLI warm, nothing to produce``: ``bantin produce`` of a draft already produced, with the server up: the
+  command's own cost (start-up, imports, the flow run on the server) without engine work;
+* ``--emergency``: approve -> the emergency's MQTT message on the device topic (what the device agent
+  plays at once), through the work pool like the web app (``publish`` run on the ``publishing`` queue), with
+  nothing queued and with ``--queued`` (50) produce runs waiting, for the warm worker (production runs in one
+  warm process) and the process worker alone (``BANTIN_WARM_WORKER=false``). Needs Mosquitto on
+  127.0.0.1:1883.
 
 Each row: median wall seconds over ``--repeats`` and the ratio to the engine sum (goal: warm <= 1.25x,
-CLI warm <= 10 s).
+CLI warm <= 10 s; emergency < 10 s). The 1-minute load average is printed beside each row.
 
-Usage: .venv/bin/python benchmarks/produce.py [--repeats 3] [--worker]
+Usage: .venv/bin/python benchmarks/produce.py [--repeats 3] [--emergency [--queued 50]] [--no-cli]
 """
 
 import argparse
@@ -87,6 +93,10 @@ class EngineClock:
             undo()
 
 
+def load() -> float:
+    return os.getloadavg()[0]
+
+
 def run(cmd: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
     out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
@@ -97,7 +107,7 @@ def run(cmd: list[str], env: dict[str, str]) -> float:
 
 
 def submit(env: dict[str, str], text_file: Path) -> int:
-    out = subprocess.run([str(BIN / "bantin"), "draft", "submit", str(text_file), "--area", "29377", "--as",
+    out = subprocess.run([str(BIN / "bantin"), "draft", "submit", str(text_file), "--area", "00070", "--as",
                           "demo-editor"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
         sys.exit(f"draft submit failed: {out.stderr[-1500:]}")
@@ -107,7 +117,9 @@ def submit(env: dict[str, str], text_file: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--worker", action="store_true", help="also measure a run through a work-pool worker")
+    parser.add_argument("--emergency", action="store_true", help="also measure emergency approve -> device")
+    parser.add_argument("--queued", type=int, default=50, help="produce runs waiting during --emergency")
+    parser.add_argument("--no-cli", action="store_true", help="skip the CLI and in-process rows")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bantin-bench-produce-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "BANTIN_"))}
@@ -118,15 +130,21 @@ def main() -> None:
     print(f"draft: {len(draft_text().split())} words; home {home}")
     run([str(BIN / "bantin"), "init", "--demo-users"], env)
 
-    rows: dict[str, list[float]] = {}
-    for _ in range(args.repeats):  # CLI cold: a temporary Prefect server per command
-        rows.setdefault("CLI cold (temporary Prefect server)", []).append(
-            run([str(BIN / "bantin"), "produce", str(submit(env, text_file))], env))
+    rows: dict[str, list[tuple[float, float]]] = {}
+
+    def add(name: str, seconds: float) -> None:
+        rows.setdefault(name, []).append((seconds, load()))
+
+    for _ in range(0 if args.no_cli else args.repeats):  # CLI cold: a temporary Prefect server per command
+        add("CLI cold (temporary Prefect server)", run([str(BIN / "bantin"), "produce", str(submit(env, text_file))],
+                                                        env))
     run([str(BIN / "bantin"), "prefect", "up", "--port", "4299"], env)
+    engines: list[float] = []
     try:
-        for _ in range(args.repeats):  # CLI warm: the recorded server is reused
-            rows.setdefault("CLI warm (bantin prefect up)", []).append(
-                run([str(BIN / "bantin"), "produce", str(submit(env, text_file))], env))
+        for _ in range(0 if args.no_cli else args.repeats):  # CLI warm: the recorded server is reused
+            draft_id = submit(env, text_file)
+            add("CLI warm (bantin prefect up)", run([str(BIN / "bantin"), "produce", str(draft_id)], env))
+            add("CLI warm, nothing to produce", run([str(BIN / "bantin"), "produce", str(draft_id)], env))
         os.environ.update(BANTIN_HOME=str(home), PREFECT_API_URL="http://127.0.0.1:4299/api",
                           PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
         from flows.produce import produce_package
@@ -134,22 +152,30 @@ def main() -> None:
 
         configure_prefect_env(get_settings())
         produce_package(submit(env, text_file))  # warm-up: imports, segmenter, voices
-        engines: list[float] = []
         for _ in range(args.repeats):
             draft_id = submit(env, text_file)
             with EngineClock() as clock:
                 start = time.perf_counter()
                 produce_package(draft_id)
-                rows.setdefault("flow in process, warm", []).append(time.perf_counter() - start)
+                add("flow in process, warm", time.perf_counter() - start)
             engines.append(clock.seconds)
-        rows = {"engines (sum of calls, warm)": engines, **rows}
+        if args.emergency:
+            from benchmarks.emergency import measure
+
+            for name, seconds, avg in measure(env, "http://127.0.0.1:4299/api", text_file, args.repeats,
+                                              args.queued):
+                print(f"{name}: {seconds:.2f} s (load {avg:.1f})", flush=True)
+                rows.setdefault(name, []).append((seconds, avg))
     finally:
         run([str(BIN / "bantin"), "prefect", "down"], env)
     base = statistics.median(engines)
-    print(f"\n{'path':<40} {'median s':>9} {'min s':>7} {'x engines':>10}")
+    print(f"\nengines (sum of calls, warm): {base:.2f} s median")
+    print(f"{'path':<58} {'median s':>9} {'min s':>7} {'x engines':>10} {'load 1 min':>11}")
     for name, values in rows.items():
-        med = statistics.median(values)
-        print(f"{name:<40} {med:>9.2f} {min(values):>7.2f} {med / base:>9.2f}x")
+        med = statistics.median(v for v, _ in values)
+        ratio = f"{med / base:>9.2f}x" if not name.startswith("emergency") else f"{'':>10}"
+        avg = statistics.median(a for _, a in values)
+        print(f"{name:<58} {med:>9.2f} {min(v for v, _ in values):>7.2f} {ratio} {avg:>11.1f}")
 
 
 if __name__ == "__main__":

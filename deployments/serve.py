@@ -5,8 +5,11 @@ pool ``bantin`` with its prioritised queues (``tasks.runs.QUEUES``: emergency, p
 archive), the ``bantin-ml`` global concurrency limit, and the deployments (the same names as
 deployments/prefect.yaml, code from this checkout), then runs ``prefect worker start --pool bantin``: it polls
 the queues in priority order, so an emergency never waits behind a production run, and runs each flow run
-as a child process. The scheduled ones (publish-due every minute, the crash sweeper every
-``BANTIN_SWEEP_INTERVAL_S``, programmes every ``BANTIN_PROGRAM_BUILD_INTERVAL_S``) and those started by the
+as a child process. With ``BANTIN_WARM_WORKER`` (the default) that worker serves the ``archive`` queue only:
+:mod:`deployments.warm` workers run production runs (produce, transcribe, programmes) inside one long-lived
+process, so their models load once, and emergency and publishing runs inside another, so they start at once.
+The scheduled ones (publish-due with the crash sweeper every ``BANTIN_SWEEP_INTERVAL_S``,
+programmes every ``BANTIN_PROGRAM_BUILD_INTERVAL_S``) and those started by the
 web app, the CLI or the Prefect UI all go through the queues. Stop it before the server (SIGTERM: it stops
 the worker with SIGINT twice, then SIGKILL after a grace period).
 
@@ -19,7 +22,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,14 +29,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from settings import Settings, configure_prefect_env, get_settings
+from tasks.limits import DUE_LIMIT
 from tasks.runs import DEPLOYMENTS as SPECS
 from tasks.runs import POOL, QUEUES, RELAY_QUEUE
 
 log = logging.getLogger("bantin.serve")
 ROOT = Path(__file__).resolve().parents[1]
-MAIN_QUEUES = tuple(q for q, _, _ in QUEUES if q != RELAY_QUEUE)  # the main worker's; relays have their own
 PROGRAM_ANCHOR = datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 TZ = "Asia/Ho_Chi_Minh"
+RESTART_S = 5.0
+MAIN_QUEUES = tuple(q for q, _, _ in QUEUES if q != RELAY_QUEUE)  # the main workers'; relays have their own
 
 
 def _one_at_a_time() -> Any:
@@ -57,14 +61,15 @@ def _options(s: Settings) -> dict[str, dict[str, Any]]:
     from prefect.schedules import Cron
 
     return {
-        "due": {"schedules": [Cron("* * * * *", timezone=TZ)], "concurrency_limit": _one_at_a_time()},
-        "sweep": {"schedules": [_every(s.sweep_interval_s)], "concurrency_limit": _one_at_a_time()},
-        "program": {"schedules": [_every(s.program_build_interval_s)], "concurrency_limit": _one_at_a_time()},
-        "reports": {"schedules": [_every(s.reports_interval_s)], "concurrency_limit": _one_at_a_time()},
+        # No deployment limit: a killed run would hold it for Prefect's 5-minute lease, and recovering from
+        # kills is this run's job; publish_due holds the 1-minute ``bantin-due`` slot instead.
+        "due": {"schedules": [_every(s.sweep_interval_s)]},
         # Daily at 02:30 Vietnam time, when nobody is answering feedback.
         "erase-feedback-contacts": {"schedules": [Cron("30 2 * * *", timezone=TZ)],
                                     "concurrency_limit": _one_at_a_time()},
         "relay-due": {"schedules": [Cron("* * * * *", timezone=TZ)], "concurrency_limit": _one_at_a_time()},
+        "program": {"schedules": [_every(s.program_build_interval_s)], "concurrency_limit": _one_at_a_time()},
+        "reports": {"schedules": [_every(s.reports_interval_s)], "concurrency_limit": _one_at_a_time()},
     }
 
 
@@ -109,13 +114,14 @@ def register(settings: Settings, only: list[str] | None = None) -> list[str]:
     """
     from prefect.runner.storage import LocalStorage
 
-    from deployments.setup import ensure_ml_limit, ensure_work_pool
+    from deployments.setup import ensure_global_limit, ensure_ml_limit, ensure_work_pool
 
     ensure_work_pool()
     try:
         ensure_ml_limit(settings.ml_concurrency, resize=False)
+        ensure_global_limit(DUE_LIMIT, 1)
     except Exception as exc:  # an old server without global limits: ML tasks then run unthrottled
-        log.warning("could not create the bantin-ml concurrency limit: %s", exc)
+        log.warning("could not create the bantin-ml and bantin-due concurrency limits: %s", exc)
     deployments = build_deployments(settings, only)
     for d in deployments:  # the worker runs the flow from this checkout (no image, no remote storage)
         d.storage = LocalStorage(str(ROOT))
@@ -127,26 +133,44 @@ def register(settings: Settings, only: list[str] | None = None) -> list[str]:
     return [d.name for d in deployments]
 
 
-def worker_command(limit: int | None, queues: tuple[str, ...] = MAIN_QUEUES) -> list[str]:
+def worker_command(limit: int | None, queues: tuple[str, ...] | list[str] = MAIN_QUEUES) -> list[str]:
     cmd = [str(Path(sys.executable).parent / "prefect"), "worker", "start", "--pool", POOL, "--type", "process"]
     for queue in queues:
         cmd += ["--work-queue", queue]
     return cmd + (["--limit", str(limit)] if limit else [])
 
 
-def run_worker(limit: int | None, queues: tuple[str, ...] = MAIN_QUEUES, relay_limit: int = 0) -> int:
-    """Run a process worker (and, with ``relay_limit``, a second one for the relay queue) until SIGTERM/SIGINT,
-    then stop them (SIGINT twice, SIGKILL after a grace period)."""
+def worker_commands(limit: int | None, *, warm: bool, relay_limit: int = 0) -> list[list[str]]:
+    """The worker processes to run: Prefect's process worker for every queue but relay, or (``warm``) for the
+    archive queue only, the production queue and the emergency and publishing queues being served by two warm
+    workers that execute their runs in their own long-lived process (:mod:`deployments.warm`); with
+    ``relay_limit``, a process worker of its own for relay airings (each as long as its slot)."""
+    from deployments.warm import URGENT_QUEUES, WARM_QUEUES
+
+    relay = [worker_command(relay_limit, (RELAY_QUEUE,))] if relay_limit else []
+    if not warm:
+        return [worker_command(limit)] + relay
+    extra = ["--limit", str(limit)] if limit else []
+    cold = [q for q in MAIN_QUEUES if q not in WARM_QUEUES + URGENT_QUEUES]
+    return [worker_command(limit, cold)] + [
+        [sys.executable, "-m", "deployments.warm", *(a for q in queues for a in ("--queue", q)), *extra]
+        for queues in (URGENT_QUEUES, WARM_QUEUES)] + relay
+
+
+def run_worker(limit: int | None, *, warm: bool = False, relay_limit: int = 0) -> int:
+    """Run the workers until SIGTERM/SIGINT, then stop them (SIGINT twice, SIGKILL after a grace period). A
+    worker that exits meanwhile is started again (the runs a warm worker took with it are marked crashed)."""
+    import time
+
     from deployments.local import die_with_parent, stop
 
     env = dict(os.environ)
     env.setdefault("PREFECT_WORKER_QUERY_SECONDS", "2")  # an emergency is picked up within ~2 s
     env.setdefault("PREFECT_WORKER_PREFETCH_SECONDS", "0")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    procs = [subprocess.Popen(worker_command(limit, queues), env=env, cwd=ROOT, preexec_fn=die_with_parent)]
-    if relay_limit:
-        procs.append(subprocess.Popen(worker_command(relay_limit, (RELAY_QUEUE,)), env=env, cwd=ROOT,
-                                      preexec_fn=die_with_parent))
+    procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, preexec_fn=die_with_parent)
+             for cmd in worker_commands(limit, warm=warm, relay_limit=relay_limit)]
+    started = [time.monotonic()] * len(procs)
     stopping = []
 
     def on_signal(signum: int, frame: object) -> None:
@@ -158,16 +182,34 @@ def run_worker(limit: int | None, queues: tuple[str, ...] = MAIN_QUEUES, relay_l
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
     try:
-        while all(p.poll() is None for p in procs):
+        while True:
             time.sleep(0.5)
-        dead = next(p for p in procs if p.poll() is not None)
-        for p in procs:  # one worker died: stop the other too, and say how the first ended
-            stop(p, grace_s=12.0, first=signal.SIGINT)
-        return dead.returncode
+            for n, proc in enumerate(procs):
+                # A worker that died (killed, out of memory) is started again, at most every RESTART_S.
+                if proc.poll() is not None and time.monotonic() - started[n] > RESTART_S:
+                    log.warning("worker %s exited with %s; starting it again", proc.args[:3], proc.returncode)
+                    if "deployments.warm" in proc.args:
+                        _mark_lost_runs(proc.pid, tuple(proc.args[i + 1] for i, a in enumerate(proc.args)
+                                                        if a == "--queue"))
+                    procs[n] = subprocess.Popen(proc.args, env=env, cwd=ROOT, preexec_fn=die_with_parent)
+                    started[n] = time.monotonic()
     except KeyboardInterrupt:
-        for p in procs:
-            stop(p, grace_s=12.0, first=signal.SIGINT)  # within the parent's first grace period
-        return 0
+        pass
+    for proc in procs:  # within the parent's first grace period
+        stop(proc, grace_s=12.0, first=signal.SIGINT)
+    return 0
+
+
+def _mark_lost_runs(pid: int, queues: tuple[str, ...]) -> None:
+    from deployments.warm import mark_lost_runs
+
+    try:
+        lost = mark_lost_runs(pid, queues)
+    except Exception as exc:  # noqa: BLE001 (the server is unreachable: the runs stay as they are)
+        log.warning("could not mark the runs of the stopped warm worker crashed: %s", exc)
+        return
+    if lost:
+        log.warning("runs of the stopped warm worker marked crashed: %s", ", ".join(lost))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -175,8 +217,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", action="append", metavar="NAME", choices=sorted(DEPLOYMENTS),
                         help="register only this deployment (repeatable); default: all")
     parser.add_argument("--limit", type=int, default=None, help="at most this many concurrent flow runs")
-    parser.add_argument("--queue", action="append", choices=[q for q, _, _ in QUEUES],
-                        help="poll only this queue (repeatable); default: all but relay")
     parser.add_argument("--relay-limit", type=int, default=0,
                         help="also run a worker for the relay queue taking this many airings at once")
     parser.add_argument("--register-only", action="store_true", help="register the deployments and exit")
@@ -190,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
         log.info("registered %d deployments on work pool %s", len(names), POOL)
     if args.register_only:
         return
-    sys.exit(run_worker(args.limit, tuple(args.queue) if args.queue else MAIN_QUEUES, args.relay_limit))
+    sys.exit(run_worker(args.limit, warm=settings.warm_worker, relay_limit=args.relay_limit))
 
 
 if __name__ == "__main__":

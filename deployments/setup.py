@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from settings import configure_prefect_env, get_settings
-from tasks.limits import ML_LIMIT
+from tasks.limits import DUE_LIMIT, ML_LIMIT
 from tasks.runs import POOL, QUEUES  # (queue, priority, limit): lower priority number = polled first
 
 
@@ -26,19 +26,28 @@ def ensure_ml_limit(limit: int, *, resize: bool = True) -> str:
     Returns:
         "created", "updated" or "kept".
     """
+    return ensure_global_limit(ML_LIMIT, limit, resize=resize)
+
+
+def ensure_global_limit(name: str, limit: int, *, resize: bool = True) -> str:
+    """Create the global concurrency limit ``name``, or set its size if it exists (see ensure_ml_limit).
+
+    Returns:
+        "created", "updated" or "kept".
+    """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
     from prefect.exceptions import ObjectNotFound
 
     with get_client(sync_client=True) as client:
         try:
-            client.read_global_concurrency_limit_by_name(ML_LIMIT)
+            client.read_global_concurrency_limit_by_name(name)
         except ObjectNotFound:
-            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=ML_LIMIT, limit=limit))
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=limit))
             return "created"
         if not resize:
             return "kept"
-        client.update_global_concurrency_limit(ML_LIMIT, GlobalConcurrencyLimitUpdate(limit=limit))
+        client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(limit=limit))
         return "updated"
 
 
@@ -80,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     ensure_work_pool()
     limit = args.ml_limit if args.ml_limit is not None else settings.ml_concurrency
     what = ensure_ml_limit(limit)
+    ensure_global_limit(DUE_LIMIT, 1)
     sys.stdout.write(f"work pool {POOL} (queues: {', '.join(q for q, _, _ in QUEUES)}) ready; "
                      f"{ML_LIMIT} limit {what}: {limit}\n")
 

@@ -10,6 +10,7 @@ from services.runtime import session
 from storage.repositories import drafts, packages
 from tasks.archive import index_package
 from tasks.devices import refresh_schedules
+from tasks.limits import DUE_LIMIT, only_one
 from tasks.mqtt import push_emergency
 from tasks.outbox import send_outbox
 from tasks.production import describe_error
@@ -121,22 +122,35 @@ def retract_package(package_id: int) -> dict[str, int]:
 
 @flow(name="publish-due", flow_run_name="publish-due")
 def publish_due() -> list[int]:
-    """Publish every scheduled package whose embargo has passed, and send outstanding withdrawal and kill
-    notices (run it every minute: see deployments/).
+    """Publish every scheduled package whose embargo has passed, send outstanding withdrawal and kill notices,
+    then recover work a killed runner left half done (the sweeper, :func:`flows.sweep.sweep`). The ``due``
+    deployment runs it every ``BANTIN_SWEEP_INTERVAL_S`` (a minute); a run that comes due while the previous
+    one still works skips its turn (the ``bantin-due`` slot, see :mod:`tasks.limits`).
 
     Returns:
         The packages published by this run.
     """
-    published = []
-    for package_id in due_packages():
+    from flows.sweep import sweep
+
+    logger = get_run_logger()
+    with only_one(DUE_LIMIT) as held:
+        if not held:
+            logger.info("the previous due run is still working; this one skips its turn")
+            return []
+        published = []
+        for package_id in due_packages():
+            try:
+                publish_package(package_id)
+                published.append(package_id)
+            except Exception:  # one failing package must not hold back the others; it stays scheduled
+                logger.exception("publishing scheduled package %s failed", package_id)
+        for package_id in packages_to_retract():
+            try:
+                retract_package(package_id)
+            except Exception:  # retried at the next run
+                logger.exception("retracting package %s failed", package_id)
         try:
-            publish_package(package_id)
-            published.append(package_id)
-        except Exception:  # one failing package must not hold back the others; it stays scheduled
-            get_run_logger().exception("publishing scheduled package %s failed", package_id)
-    for package_id in packages_to_retract():
-        try:
-            retract_package(package_id)
-        except Exception:  # retried at the next run
-            get_run_logger().exception("retracting package %s failed", package_id)
+            sweep()
+        except Exception:  # the next run sweeps again
+            logger.exception("the crash-recovery sweep failed")
     return published

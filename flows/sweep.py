@@ -18,7 +18,8 @@ from tasks.sweeping import (
 def sweep(now: datetime | None = None) -> dict[str, object]:
     """Re-queue packages stuck producing, deliveries stuck sending and approved packages whose publish was
     lost, past their timeouts, push failed MQTT emergency messages again, and sign an audit checkpoint when the
-    log grew (the ``sweep`` deployment runs it every ``BANTIN_SWEEP_INTERVAL_S``).
+    log grew (each run of the ``due`` deployment, :func:`flows.publish.publish_due`, ends with it: every
+    ``BANTIN_SWEEP_INTERVAL_S``).
 
     Args:
         now: the time to judge ages by (default: now); tests inject it instead of sleeping.

@@ -2,11 +2,11 @@
 when a Prefect server runs (``PREFECT_API_URL``).
 
 Every deployment sits on the process work pool ``bantin`` in one of five queues, polled by workers in
-priority order: ``emergency`` (emergency pushes, retractions), ``publishing`` (publishes, due sweeps, the
-crash sweeper), ``production`` (produce, transcribe, programmes) and ``archive`` (ingest, reindex); ``relay``
-(relay airings, each as long as its slot) is taken by a worker of its own. An
-emergency never waits behind a production run. Runs carry a ``user:<name>`` tag so one editor's queued runs
-can be counted (and limited) without starving the others.
+priority order: ``emergency`` (emergency pushes, retractions), ``publishing`` (publishes, relay starts; the
+per-minute due run, which also sweeps for crashed work), ``production`` (produce, transcribe, programmes) and
+``archive`` (ingest, reindex); ``relay`` (relay airings, each as long as its slot) is taken by a worker of its
+own. An emergency never waits behind a production run. Runs carry a ``user:<name>`` tag so one editor's queued
+runs can be counted (and limited) without starving the others.
 
 All calls use Prefect's synchronous client: they are safe from a thread of the web app's threadpool (never
 call them on the event loop, where Prefect's dual sync/async helpers return coroutines).
@@ -45,7 +45,6 @@ DEPLOYMENTS: dict[str, DeploymentSpec] = {d.name: d for d in (
     DeploymentSpec("retract", "retract-package", "flows/publish.py:retract_package", "emergency"),
     DeploymentSpec("publish", "publish-package", "flows/publish.py:publish_package", "publishing"),
     DeploymentSpec("due", "publish-due", "flows/publish.py:publish_due", "publishing"),
-    DeploymentSpec("sweep", "sweep", "flows/sweep.py:sweep", "publishing"),
     DeploymentSpec("produce", "produce-package", "flows/produce.py:produce_package", "production"),
     DeploymentSpec("revise", "revise-variant", "flows/revise.py:revise_variant", "production"),
     DeploymentSpec("transcribe", "transcribe-draft", "flows/transcribe.py:transcribe_draft", "production"),

@@ -188,3 +188,39 @@ def test_sweeper_fails_and_requeues_a_package_left_producing(env: pytest.MonkeyP
     with session() as s:
         pkg = packages.get_package(s, package_id)
         assert (pkg.status, pkg.error) == (PackageStatus.FAILED, STALLED_PRODUCTION)
+
+
+def test_the_per_minute_due_run_sweeps_and_skips_its_turn_while_the_previous_one_works(
+        env: pytest.MonkeyPatch) -> None:
+    """One scheduled run does both jobs (publishing what is due, crash recovery), one at a time."""
+    from prefect.client.orchestration import get_client
+
+    from deployments.setup import ensure_global_limit
+    from flows.publish import publish_due
+    from tasks.limits import DUE_LIMIT, only_one
+
+    package_id, _ = published_package(status=PackageStatus.APPROVED, languages="vi")
+    with scripted([201]) as receiver:
+        with session() as s:
+            dest = destinations.add_destination(s, name="rx", kind=DestinationKind.HTTTN, url=receiver.url)
+            rec = outbox.ensure(s, package_id=package_id, manifest_hash="m", destination_id=dest.id)
+            ten_minutes_ago = datetime.now(UTC) - timedelta(minutes=10)  # claimed by a runner killed since
+            assert outbox.claim(s, rec, now=ten_minutes_ago, stale_before=ten_minutes_ago)
+            delivery_id = rec.id
+        assert ensure_global_limit(DUE_LIMIT, 1) == "created"
+        try:
+            with only_one(DUE_LIMIT) as held:  # the previous run still works
+                assert held
+                assert publish_due() == []
+                assert receiver.keys == []
+            with session() as s:
+                assert outbox.get(s, delivery_id).status == DeliveryStatus.SENDING
+            assert publish_due() == []  # nothing scheduled is due; the sweep re-sends the stalled delivery
+        finally:
+            with get_client(sync_client=True) as client:
+                client.delete_global_concurrency_limit_by_name(DUE_LIMIT)
+        assert len(receiver.keys) == 1
+    with session() as s:
+        d = outbox.get(s, delivery_id)
+        assert (d.status, d.attempts) == (DeliveryStatus.DELIVERED, 2)
+        assert packages.get_package(s, package_id).status == PackageStatus.PUBLISHED

@@ -74,13 +74,54 @@ def wait_for(what: str, check, timeout_s: float):  # type: ignore[no-untyped-def
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
-def register(api: str, base: Path) -> None:
-    """Create the pool, queues and limits and register every deployment (code: this checkout)."""
+def register(api: str, base: Path, **extra: str) -> None:
+    """Create the pool, queues and limits and register every deployment (code: this checkout); ``extra``
+    settings (e.g. ``BANTIN_SWEEP_INTERVAL_S``) shape the schedules."""
     env = clean_env(PREFECT_API_URL=api, PREFECT_HOME=str(base / "client"), PYTHONPATH=str(ROOT),
-                    BANTIN_HOME=str(base / "register-home"))
+                    BANTIN_HOME=str(base / "register-home"), **extra)
     out = subprocess.run([sys.executable, "-m", "deployments.serve", "--register-only"], env=env, cwd=ROOT,
                          capture_output=True, timeout=600)
     assert out.returncode == 0, out.stderr.decode(errors="replace")[-2000:]
+
+
+def pause(api: str, deployment_id: str, attempts: int = 20) -> None:
+    """Pause a deployment; a busy Prefect server (its SQLite database locked by the scheduler creating runs)
+    may answer 503 for a moment, which is retried a bounded number of times."""
+    for _ in range(attempts):
+        resp = httpx.patch(f"{api}/deployments/{deployment_id}", json={"paused": True}, timeout=10)
+        if resp.status_code != 503:
+            resp.raise_for_status()
+            return
+        time.sleep(0.5)
+    resp.raise_for_status()
+
+
+def deployment_ids(api: str) -> dict[str, str]:
+    """Registered deployments: name -> id."""
+    return {d["name"]: d["id"] for d in httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()}
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid``."""
+    out = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in out.splitlines():
+        child, parent = (int(x) for x in line.split())
+        children.setdefault(parent, []).append(child)
+    found, todo = set(), [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            if c not in found:
+                found.add(c)
+                todo.append(c)
+    return found
+
+
+def flow_run_process(api: str, root: int, flow_run_id: str) -> int | None:
+    """The process below ``root`` that executes ``flow_run_id`` (the worker records it as the run's
+    infrastructure pid: a child per run, or a warm worker itself), once it runs."""
+    pid = httpx.get(f"{api}/flow_runs/{flow_run_id}", timeout=10).json().get("infrastructure_pid")
+    return int(pid) if pid and int(pid) in descendants(root) else None
 
 
 @contextmanager

@@ -10,24 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.orchestration.stack import BIN, ROOT, clean_env, free_port, wait_for
+from tests.orchestration.stack import BIN, ROOT, clean_env, descendants, free_port, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def _descendants(pid: int) -> set[int]:
-    out = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True).stdout
-    children: dict[int, list[int]] = {}
-    for line in out.splitlines():
-        child, parent = (int(x) for x in line.split())
-        children.setdefault(parent, []).append(child)
-    found, todo = set(), [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            if c not in found:
-                found.add(c)
-                todo.append(c)
-    return found
 
 
 def _cmdline(pid: int) -> bytes:
@@ -52,12 +37,12 @@ def test_sigterm_stops_every_process_serve_started(tmp_path: Path) -> None:
                 names = {d["name"] for d in httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()}
             except (httpx.HTTPError, ValueError):
                 return False
-            return {"emergency", "publish", "produce", "sweep"} <= names
+            return {"emergency", "publish", "produce", "due"} <= names
 
         wait_for("the server and the registered deployments", registered, 400)
         assert (home / "prefect" / "server.json").exists()  # CLI commands meanwhile reuse this server
         def with_worker() -> set[int] | None:
-            procs = _descendants(proc.pid)
+            procs = descendants(proc.pid)
             return procs if any(b"worker" in _cmdline(p) for p in procs) else None
 
         started = wait_for("the worker", with_worker, 120)

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,7 @@ from services import runtime
 from services.runtime import session
 from settings import get_settings
 from storage.repositories import packages
-from tests.orchestration.stack import ROOT, clean_env, prefect_server, runs, wait_for
+from tests.orchestration.stack import ROOT, clean_env, pause, prefect_server, runs, wait_for
 
 pytestmark = [pytest.mark.flow, pytest.mark.integration, pytest.mark.slow]
 
@@ -25,18 +24,6 @@ pytestmark = [pytest.mark.flow, pytest.mark.integration, pytest.mark.slow]
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
-
-
-def _pause(api: str, deployment_id: str, attempts: int = 20) -> None:
-    """Pause a deployment; a busy Prefect server (its SQLite database locked by the scheduler creating runs)
-    may answer 503 for a moment, which is retried a bounded number of times."""
-    for _ in range(attempts):
-        resp = httpx.patch(f"{api}/deployments/{deployment_id}", json={"paused": True}, timeout=10)
-        if resp.status_code != 503:
-            resp.raise_for_status()
-            return
-        time.sleep(0.5)
-    resp.raise_for_status()
 
 
 def test_web_app_runs_go_through_prioritised_queues_and_survive_a_restart(
@@ -60,8 +47,8 @@ def test_web_app_runs_go_through_prioritised_queues_and_survive_a_restart(
         deployments = {d["name"]: d["work_queue_name"] for d in registered}
         assert (deployments["emergency"], deployments["publish"], deployments["produce"]) == \
             ("emergency", "publishing", "production")
-        for d in registered:  # only the runs this test starts, not the schedules' (due, sweep, program)
-            _pause(api, d["id"])
+        for d in registered:  # only the runs this test starts, not the schedules' (due, program, reports)
+            pause(api, d["id"])
 
         monkeypatch.setenv("PREFECT_API_URL", api)
         monkeypatch.setenv("BANTIN_MAX_QUEUED_RUNS_PER_USER", "1")
@@ -86,7 +73,7 @@ def test_web_app_runs_go_through_prioritised_queues_and_survive_a_restart(
                 # Emergencies and other publishing work are never refused and go to their own queues.
                 from tasks.runs import start_deployment
 
-                sweeps = [start_deployment("sweep", {}, username="demo-editor")]
+                sweeps = [start_deployment("due", {}, username="demo-editor")]
                 urgent = start_deployment("emergency", {"package_id": 999999}, username="demo-editor")
         # The web app is gone (a restart): the produce run waits on the server, not in its memory.
         (queued,) = runs(api, flow_runs={"tags": {"all_": ["user:demo-editor", "queue:production"]}})
@@ -110,9 +97,11 @@ def test_web_app_runs_go_through_prioritised_queues_and_survive_a_restart(
                 (pkg,) = packages.packages_of_draft(s, draft_id)
                 assert pkg.status == "in_review"
             started = {r["id"]: r["start_time"] for r in found}
-            assert started[urgent] < min(started[i] for i in [*sweeps, queued["id"]])  # emergency first
+            assert started[urgent] < min(started[i] for i in sweeps)  # the emergency before publishing work
             children = _children(worker.pid)
-            assert children  # the prefect worker
+            assert len(children) == 3  # the prefect worker (archive), the warm urgent and production workers
+            # Production ran in a warm worker's own process, beside the one the emergency runs in.
+            assert {r["infrastructure_pid"] for r in found if r["id"] == queued["id"]} < {str(c) for c in children}
         finally:
             worker.send_signal(signal.SIGTERM)
             rc = worker.wait(timeout=90)

@@ -8,10 +8,8 @@ server is gone ignores SIGTERM (research/infra.md B.4).
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +17,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deployments.local import stop
 from domain.priority import Priority
 from domain.programs import day_window, local_date
 from engines import audio
@@ -27,21 +24,13 @@ from engines import ffmpeg as ff
 from services import programs, programs_on_air
 from services.runtime import session
 from settings import get_settings
-from tests.conftest import unavailable
+from tests.orchestration import stack
+from tests.orchestration.stack import BIN, ROOT, wait_for
 from tests.programs.conftest import MakePackage
 
-ROOT = Path(__file__).parents[2]
 EXPECTED_DEPLOYMENTS = ("produce", "revise", "transcribe", "publish", "retract", "due", "program", "emergency",
-                        "archive-ingest", "archive-reindex", "sweep", "reports", "transcribe-feedback-voice",
+                        "archive-ingest", "archive-reindex", "reports", "transcribe-feedback-voice",
                         "erase-feedback-contacts", "relay-due", "relay")
-BIN = Path(sys.executable).parent
-SERVER_START_S = 180.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _prefect_env(base: Path, api_url: str) -> dict[str, str]:
@@ -54,40 +43,8 @@ def _prefect_env(base: Path, api_url: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     base = tmp_path_factory.mktemp("prefect-server")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PREFECT_HOME=str(base / "server"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="1", PREFECT_LOGGING_LEVEL="WARNING")
-    log = (base / "server.log").open("wb")
-    proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port),
-                             "--no-ui"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=base)
-    api = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + SERVER_START_S
-    while True:
-        try:
-            if httpx.get(f"{api}/health", timeout=2).json() is True:
-                break
-        except (httpx.HTTPError, ValueError):
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop(proc)
-            unavailable(f"prefect server did not start: {(base / 'server.log').read_text(errors='replace')[-800:]}")
-        time.sleep(0.5)
-    try:
+    with stack.prefect_server(base) as api:
         yield api, base
-    finally:
-        stop(proc)
-        log.close()
-
-
-def _wait_for(what: str, check, timeout_s: float):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(1.0)
-    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 @pytest.mark.slow
@@ -114,7 +71,7 @@ def test_served_program_deployment_runs_on_schedule_and_publishes(
             names = {d["name"] for d in httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()}
             return names if set(EXPECTED_DEPLOYMENTS) <= names else None
 
-        _wait_for("every deployment to be served", served, 180)
+        wait_for("every deployment to be served", served, 180)
         children = [int(p) for p in subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)],
                                                    capture_output=True, text=True).stdout.split()]
         assert children, "the runner runs as a child process"
@@ -129,7 +86,7 @@ def test_served_program_deployment_runs_on_schedule_and_publishes(
                 pytest.fail(f"program run {failed[0]['state_name']}: {log[-1500:]}")
             return done
 
-        runs = _wait_for("a completed scheduled program run", completed_run, 240)
+        runs = wait_for("a completed scheduled program run", completed_run, 240)
         assert runs[0]["auto_scheduled"] is True  # started by the deployment's schedule, not by hand
         assert httpx.get(f"{api}/v2/concurrency_limits/bantin-ml", timeout=10).status_code == 200
     finally:

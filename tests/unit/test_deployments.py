@@ -15,13 +15,13 @@ EXPECTED = {
     "produce": "produce-package", "transcribe": "transcribe-draft", "publish": "publish-package",
     "retract": "retract-package", "due": "publish-due", "program": "build-programs",
     "emergency": "broadcast-emergency", "archive-ingest": "archive-ingest", "archive-reindex": "archive-reindex",
-    "reports": "maintain-reports", "sweep": "sweep", "revise": "revise-variant",
+    "reports": "maintain-reports", "revise": "revise-variant",
     "transcribe-feedback-voice": "transcribe-feedback-voice", "erase-feedback-contacts": "erase-feedback-contacts",
     "relay-due": "relay-due", "relay": "relay-airing",
 }
 QUEUES = {
     "emergency": "emergency", "retract": "emergency", "publish": "publishing", "due": "publishing",
-    "sweep": "publishing", "produce": "production", "revise": "production", "transcribe": "production",
+    "produce": "production", "revise": "production", "transcribe": "production",
     "program": "production", "archive-ingest": "archive", "archive-reindex": "archive", "reports": "archive",
     "transcribe-feedback-voice": "production", "erase-feedback-contacts": "archive",
     "relay-due": "publishing", "relay": "relay",
@@ -53,15 +53,16 @@ def test_schedules_and_pools() -> None:
     assert deployments["program"]["schedules"] == [{"cron": "*/15 * * * *", "timezone": "Asia/Ho_Chi_Minh"}]
     assert deployments["due"]["schedules"][0]["cron"] == "* * * * *"
     scheduled = {n for n, d in deployments.items() if d.get("schedules")}
-    assert scheduled == {"due", "program", "sweep", "reports", "erase-feedback-contacts", "relay-due"}
+    # due also sweeps for crashed work: one run a minute
+    assert scheduled == {"due", "program", "reports", "erase-feedback-contacts", "relay-due"}
     assert deployments["erase-feedback-contacts"]["schedules"] == [{"cron": "30 2 * * *",
                                                                     "timezone": "Asia/Ho_Chi_Minh"}]
     assert deployments["transcribe-feedback-voice"]["tags"] == ["bantin", "ml"]
     assert deployments["relay-due"]["schedules"][0]["cron"] == "* * * * *"
-    assert deployments["sweep"]["schedules"] == [{"interval": 60}]
     assert deployments["reports"]["schedules"] == [{"cron": "*/10 * * * *", "timezone": "Asia/Ho_Chi_Minh"}]
-    for name in scheduled:  # sweeps never overlap
+    for name in ("program", "reports"):  # builds never overlap
         assert deployments[name]["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
+    assert "concurrency_limit" not in deployments["due"]  # its 1-minute bantin-due slot keeps runs apart
 
 
 def test_serve_offers_the_same_deployments(tmp_path: Path) -> None:
@@ -71,10 +72,10 @@ def test_serve_offers_the_same_deployments(tmp_path: Path) -> None:
     assert {name: d.flow_name for name, d in served.items()} == EXPECTED
     assert {name: (d.work_pool_name, d.work_queue_name) for name, d in served.items()} == \
         {name: ("bantin", queue) for name, queue in QUEUES.items()}
-    assert served["sweep"].schedules[0].schedule.interval.total_seconds() == 60
     (schedule,) = served["program"].schedules
     assert schedule.schedule.interval.total_seconds() == 900
-    assert served["due"].schedules[0].schedule.cron == "* * * * *"
+    assert served["due"].schedules[0].schedule.interval.total_seconds() == 60  # BANTIN_SWEEP_INTERVAL_S
+    assert served["due"].concurrency_limit is None
     assert served["program"].concurrency_limit == 1
     assert served["program"].concurrency_options.collision_strategy == "CANCEL_NEW"
     assert build_deployments(settings, ["program"])[0].name == "program"
@@ -110,3 +111,18 @@ def test_prefect_telemetry_is_off_on_both_sides(monkeypatch, tmp_path) -> None: 
     assert is_telemetry_enabled()  # what a fresh shell on an operator's machine would do
     configure_prefect_env(Settings(home=tmp_path))
     assert not is_telemetry_enabled() and os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+
+
+def test_warm_workers_serve_production_and_the_urgent_queues_and_a_process_worker_the_archive() -> None:
+    from deployments.serve import worker_commands
+
+    cold, urgent, production = worker_commands(3, warm=True)
+    assert [cold[i + 1] for i, arg in enumerate(cold) if arg == "--work-queue"] == ["archive"]
+    assert cold[cold.index("--limit") + 1] == "3"
+    assert urgent[1:] == ["-m", "deployments.warm", "--queue", "emergency", "--queue", "publishing", "--limit", "3"]
+    assert production[1:] == ["-m", "deployments.warm", "--queue", "production", "--limit", "3"]
+    (every,) = worker_commands(3, warm=False)  # one process worker polls every queue but relay
+    assert [every[i + 1] for i, arg in enumerate(every) if arg == "--work-queue"] == \
+        ["emergency", "publishing", "production", "archive"] and every[every.index("--pool") + 1] == "bantin"
+    *_, relay = worker_commands(3, warm=True, relay_limit=8)  # relay airings: a process worker of their own
+    assert relay[-4:] == ["--work-queue", "relay", "--limit", "8"]
