@@ -41,10 +41,10 @@ class Settings(BaseSettings):
     # Summaries: a loudspeaker script of at most this many estimated seconds, a board text of N lines.
     script_seconds: float = Field(default=60.0, gt=5.0, le=900.0)
     board_lines: int = Field(default=6, ge=1, le=20)
-    # Speaking rate the script length is estimated with (on the normalised speech text): syllables per
-    # second of the voice that reads it, with 0.4 s per sentence end; 3.5 fits espeak-ng at 140 words per minute
-    # (least squares over the intake corpus, worst error 7 %; benchmarks/quality.py measures it).
-    speech_syllables_per_second: float = Field(default=3.5, ge=1.5, le=6.0)
+    # Script length is estimated on the normalised speech text at the measured rate of the voice that reads
+    # it (prompts/speech/rates.tsv: syllables per second and pauses, per voice; engines/speaking_rate.py).
+    # Set this to override the measured syllable rate (the pauses stay as measured).
+    speech_syllables_per_second: float | None = Field(default=None, ge=1.5, le=6.0)
     # A draft whose newest date is older than this many days is flagged as possibly old news.
     freshness_max_age_days: int = Field(default=90, ge=1, le=3650)
 
@@ -99,6 +99,20 @@ class Settings(BaseSettings):
     mqtt_tls: bool = False
     mqtt_timeout_s: float = Field(default=10.0, gt=0.0, le=120.0)
     delivery_concurrency: int = Field(default=16, ge=1, le=256)  # HTTP pushes in flight per publish
+
+    # --- streams: Icecast for relays (engines/icecast.py, services/streaming.py) ---
+    icecast_serve: bool = True  # `bantin serve` runs icecast2 beside the web app when it is installed
+    icecast_port: int = Field(default=8010, ge=1, le=65535)
+    icecast_bind: str = "127.0.0.1"
+    # Base URL devices listen at (e.g. https://radio.bantin.example.vn); empty: http://<bind>:<port>.
+    icecast_public_url: str = ""
+    # bantin's listener check Icecast calls for every listener; empty: http://127.0.0.1:8000/icecast/v1/listener.
+    icecast_auth_url: str = ""
+    stream_token_grace_s: int = Field(default=600, ge=0, le=86400)  # a listen URL outlives its slot by this
+    # Relay airings `bantin serve` carries at once (a worker of their own: they never hold an emergency's slot).
+    relay_worker_limit: int = Field(default=8, ge=1, le=256)
+    # An upstream checked before a source is saved, and silent this long mid-slot, counts as down.
+    relay_probe_timeout_s: float = Field(default=15.0, ge=1.0, le=120.0)
 
     # --- orchestration: crash recovery and fairness ---
     # A delivery left "sending" this long (its runner died) may be claimed again; the sweeper fails it so the

@@ -6,6 +6,8 @@ start fast. Every error is one line on stderr and a non-zero exit status.
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +26,7 @@ from cli.drafts import draft_app
 from cli.feedback import feedback_app
 from cli.models import models_app
 from cli.prefect import prefect_app
+from cli.relays import relays_app
 from cli.reports import reports_app
 from cli.templates import templates_app
 from cli.tokens import tokens_app
@@ -50,6 +53,7 @@ app.add_typer(draft_app, name="draft")
 app.add_typer(package_app, name="package")
 package_app.command("edit")(variant_commands.edit)
 package_app.command("record")(variant_commands.record)
+package_app.command("translate")(variant_commands.translate)
 app.add_typer(users_app, name="users")
 app.add_typer(areas_app, name="areas")
 app.add_typer(dest_app, name="destinations")
@@ -60,6 +64,7 @@ app.add_typer(tokens_app, name="api-token")
 app.add_typer(feedback_app, name="feedback")
 app.add_typer(reports_app, name="reports")
 app.add_typer(prefect_app, name="prefect")
+app.add_typer(relays_app, name="relays")
 search_commands.register(app)
 device_commands.register(app)
 program_commands.register(app)
@@ -308,7 +313,8 @@ def serve(
         if not environ.get("PREFECT_API_URL"):
             raise InvalidInput("--no-flows needs PREFECT_API_URL: the Prefect server whose workers run the flows")
         echo(f"bantin web app on http://{host}:{port}/  (API docs: /docs)")
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", **SERVER_OPTIONS)
+        with _icecast(port):
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="info", **SERVER_OPTIONS)
         return
     echo("starting Prefect" + ("" if environ.get("PREFECT_API_URL") else
                                f" server on http://127.0.0.1:{prefect_port}/ (log: {settings.home}/logs)") + " ...")
@@ -323,7 +329,19 @@ def serve(
         echo(f"bantin web app on http://{host}:{port}/  (API docs: /docs)")
         server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="info",
                                                **SERVER_OPTIONS))
-        server.run()  # returns on SIGTERM or Ctrl-C; then the stack stops the worker and the server
+        with _icecast(port):
+            server.run()  # returns on SIGTERM or Ctrl-C; then the stack stops the worker and the server
+
+
+@contextmanager
+def _icecast(port: int) -> Iterator[None]:
+    """Icecast beside the web app (relays); its listener check is this app's ``/icecast/v1/listener``."""
+    from services import streaming
+
+    with streaming.serving(f"http://127.0.0.1:{port}/icecast/v1/listener") as ice:
+        if ice is not None:
+            echo(f"Icecast (relays) on {ice.url}/ (log: {ice.log_path})")
+        yield
 
 
 @app.command()

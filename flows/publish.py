@@ -12,10 +12,12 @@ from tasks.archive import index_package
 from tasks.devices import refresh_schedules
 from tasks.mqtt import push_emergency
 from tasks.outbox import send_outbox
+from tasks.production import describe_error
 from tasks.publishing import (
     complete_publication,
     due_packages,
     hold_until_embargo,
+    mark_publication_failed,
     open_device_channel,
     prepare_deliveries,
     reopen_dead_deliveries,
@@ -53,6 +55,14 @@ def publish_package(package_id: int, resend_dead: bool = False) -> str:
     Returns:
         The package status after publication ("published"), or "scheduled" when its embargo lies ahead.
     """
+    try:
+        return _publish(package_id, resend_dead)
+    except Exception as exc:
+        mark_publication_failed(package_id, describe_error(exc))
+        raise
+
+
+def _publish(package_id: int, resend_dead: bool) -> str:
     logger = get_run_logger()
     held_until = hold_until_embargo(package_id)
     if held_until is not None:

@@ -25,6 +25,7 @@ from domain.approvals import (
 from domain.areas import AreaLevel
 from domain.canonical import canonical_json, sha256_hex
 from domain.drafts import DraftContent, DraftRevision, validate_content
+from domain.editions import check_languages_heard
 from domain.errors import ApprovalRefused, Forbidden, InvalidInput, NotFound
 from domain.languages import draft_languages
 from domain.packages import PackageStatus, VariantStatus
@@ -247,6 +248,7 @@ def create_template(
                      priority=Priority.KHAN_CAP),
         known_areas={area_code} & set(auth.area_tree(session)),
     )
+    check_languages_heard(content.languages, content.area_codes, auth.area_tree(session))
     langs = list(content.languages)
     return templates.add_template(session, name=name.strip(), title=content.title, body=content.body,
                                   languages=langs, area_code=area_code,

@@ -199,6 +199,7 @@ class TranslationRecord(Base):
     board_key: Mapped[str] = mapped_column(String(200))
     translator: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    title: Mapped[str] = mapped_column(String(200), default="", server_default="")  # the variant's own title
 
 
 class RecordingRecord(Base):
@@ -356,5 +357,6 @@ from storage import (  # noqa: E402,F401
     models_feedback,
     models_intake,
     models_programs,
+    models_relays,
     models_reports,
 )

@@ -169,3 +169,13 @@ def complete_publication(package_id: int) -> str:
                                     f"when they are back: bantin publish {package_id} --resend-dead")
         _mark_published(s, pkg, delivered)
         return pkg.status
+
+
+@task
+def mark_publication_failed(package_id: int, reason: str) -> None:
+    """Say on the package why this publication run stopped (the page shows it with a retry button)."""
+    from services.progress import record_publication_failure
+
+    with session() as s:
+        record_publication_failure(s, package_id, reason)
+

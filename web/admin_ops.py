@@ -16,6 +16,7 @@ from storage.repositories import destinations, templates, users
 from web.access import session_user
 from web.admin import attempt, done, require_admin, when
 from web.app import Forbidden, flash, lang_of, render
+from web.area_picker import area_code
 from web.i18n import VN_TZ, translate
 from web.officer_text import error_text, language_name
 from web.pages import checked_form
@@ -92,7 +93,7 @@ async def template_add(request: Request) -> Response:
     form = await checked_form(request)
     return attempt(request, lambda s, actor: approval_service.create_template(
         s, name=form.get("name", ""), title=form.get("title", ""), body=form.get("body", ""),
-        languages=form.get("languages", "vi") or "vi", area_code=form.get("area", "").strip(), author=actor),
+        languages=form.get("languages", "vi") or "vi", area_code=area_code(s, form.get("area", "")), author=actor),
         lambda: _templates_page(request, 422, form), "adm_template_added", "/admin/templates",
         name=form.get("name", "").strip())
 

@@ -1,5 +1,6 @@
 """The main path through real Prefect flows (test harness), SQLite, the local store, ffmpeg and espeak-ng."""
 
+import io
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
@@ -9,6 +10,8 @@ import numpy as np
 import pyloudnorm
 import pytest
 import scipy.io.wavfile
+import zxingcpp
+from PIL import Image
 
 from cli.main import seed_demo_users
 from domain.deliveries import DestinationKind
@@ -89,6 +92,10 @@ def test_produce_approve_publish(app: Path, tmp_path: Path) -> None:
     assert abs(audio["meta"]["output_i"] - (-16.0)) <= 0.5
     assert audio["meta"]["synthetic"] is True
     assert abs(loudness_of(store.get_bytes(audio["key"]), tmp_path) - (-16.0)) <= 0.7
+    # Every slide carries the QR code of the area's feedback page citing this bulletin.
+    for slide in (a for a in variants["vi"]["assets"] if a["kind"] == "slide"):
+        png = Image.open(io.BytesIO(store.get_bytes(slide["key"])))
+        assert [r.text for r in zxingcpp.read_barcodes(png)] == [f"http://127.0.0.1:8000/phan-anh/29377?ban-tin={package_id}"]
     script = store.get_bytes(next(a["key"] for a in variants["vi"]["assets"] if a["kind"] == "script")).decode()
     assert script.startswith("Kính thưa") and "Trân trọng thông báo" in script
     assert "Đa Lộc" in script
@@ -271,11 +278,33 @@ def test_publish_with_every_destination_down_keeps_package_approved(app: Path, m
         with pytest.raises(PublicationFailed):
             publish(package_id)  # a plain rerun does not hammer a destination that was given up
         assert len(down.keys) == 2
-        from flows.publish import publish_package
+        from services import progress
 
-        assert publish_package(package_id, resend_dead=True) == "published"  # it is back now
+        with session() as s:  # the failed run is said on the package, with its reason
+            card = progress.package_progress(s, package_id)
+            assert card["phase"] == "failed" and "no destination accepted" in card["failure"]
+            assert [(c["name"], c["status"], c["retryable"]) for c in card["channels"]] == [("down", "dead", True)]
+            assert progress.retry_publication(s, package_id, actor="demo-approver") == 1  # what the button does
+        assert publish(package_id) == "published"  # it is back now
         assert len(down.keys) == 3 and len(set(down.keys)) == 1
     assert view(package_id)["deliveries"][0]["status"] == "delivered"
+    with session() as s:
+        card = progress.package_progress(s, package_id)
+        assert (card["phase"], card["failure"], card["live"]) == ("published", None, False)
+
+
+def test_a_publication_with_nowhere_to_go_is_recorded_as_failed(app: Path) -> None:
+    from services import progress
+
+    package_id = produce(submit("vi"))
+    with session() as s:
+        approvals.approve_package(s, package_id=package_id, username="demo-approver")
+    with pytest.raises(InvalidInput, match="no destination is configured"):
+        publish(package_id)
+    with session() as s:
+        card = progress.package_progress(s, package_id)
+        assert card["status"] == "approved" and card["phase"] == "failed"
+        assert "no destination is configured" in card["failure"]
 
 
 def test_a_summary_with_an_invented_fact_is_blocked(app: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,7 +1,7 @@
 """one outbox: deliveries and retraction notices in one queue; destinations get an optional area
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-07 14:00:00
 
 Rows of ``deliveries`` keep their ids (audit entries and resend links name them); rows of ``retractions``
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
