@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from domain.deliveries import OutboxKind
+from domain.deliveries import DeliveryStatus, OutboxKind
 from storage.objects import ObjectStore
 from storage.repositories import audit, channels, drafts, outbox, packages
 
@@ -50,7 +50,7 @@ def channel_states(s: Session, package_id: int) -> list[dict[str, Any]]:
     MQTT emergency push, so "published" is never read as "everyone has it"."""
     rows: list[dict[str, Any]] = [
         {"channel": "http", "name": t.name, "status": d.status, "attempts": d.attempts,
-         "detail": d.receipt_id if d.status == "delivered" else d.last_error}
+         "detail": d.receipt_id if d.status == DeliveryStatus.DELIVERED else d.last_error}
         for d, t in outbox.of_package(s, package_id, OutboxKind.DELIVERY)]
     rows += [{"channel": p.channel, "name": f"{p.channel.upper()} {p.action}", "status": p.status,
               "attempts": p.attempts, "detail": p.last_error}

@@ -29,7 +29,7 @@ from domain.deliveries import (
     is_transient_http_status,
     kind_of,
 )
-from domain.packages import verify_manifest
+from domain.packages import PackageStatus, verify_manifest
 from domain.payloads import package_payload, retraction_payload
 from services import asset_links, audit_anchor, emergency_window, signing
 from services.runtime import db_engine, object_store, session
@@ -53,8 +53,6 @@ def db_turn() -> Any:
 
 def earlier_published(s: Session, pkg: PackageRecord) -> list[PackageRecord]:
     """Published packages of the same draft that ``pkg`` corrects."""
-    from domain.packages import PackageStatus
-
     return [p for p in packages.packages_of_draft(s, pkg.draft_id)
             if p.id < pkg.id and p.status == PackageStatus.PUBLISHED]
 
