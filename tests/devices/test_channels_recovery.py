@@ -6,7 +6,6 @@ broker outage is a closed port. Ages are judged by an injected clock, never by s
 
 import socket
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -72,11 +71,8 @@ def test_broker_down_emergency_still_delivered_over_http_then_pushed_when_broker
     with scripted([201]) as receiver:
         with session() as s:
             destinations.add_destination(s, name="so-tttt", kind=DestinationKind.HTTTN, url=receiver.url)
-        started = time.monotonic()
         assert publish_package(package_id) == "published"
-        took = time.monotonic() - started
         assert len(receiver.keys) == 1  # the HTTP delivery was made despite the broker outage
-    assert took < 15
     assert _channels(package_id) == {"so-tttt": ("delivered", 1), "MQTT play": ("failed", 1)}
     with session() as s:
         assert "unreachable" in package_view(s, object_store(), package_id)["channels"][1]["detail"]
