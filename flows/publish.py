@@ -4,12 +4,11 @@ enabled destination; the retract flow tells destinations and devices about a wit
 from prefect import flow, get_run_logger
 
 from domain.packages import PackageStatus
-from domain.priority import Priority
 from services.runtime import session
-from storage.repositories import drafts, packages
+from storage.repositories import packages
 from tasks.archive import index_package
 from tasks.devices import refresh_schedules
-from tasks.mqtt import push_emergency
+from tasks.mqtt import emergency_push_due, push_emergency
 from tasks.publishing import (
     complete_publication,
     deliver_all,
@@ -23,17 +22,10 @@ from tasks.retractions import packages_to_retract, prepare_retractions, send_ret
 
 
 def _is_emergency(package_id: int) -> bool:
-    with session() as s:
-        pkg = packages.get_package(s, package_id)
-        return drafts.revision_by_id(s, pkg.revision_id).content.priority is Priority.KHAN_CAP
-
-
-def _needs_push(package_id: int, action: str = "play") -> bool:
-    """An emergency whose MQTT ``action`` was not confirmed yet (a rerun does not push it again)."""
-    from services.emergency import was_broadcast
+    from services.emergency import is_emergency
 
     with session() as s:
-        return not was_broadcast(s, package_id, action)
+        return is_emergency(s, package_id)
 
 
 @flow(name="publish-package", flow_run_name="publish-package-{package_id}", validate_parameters=True)
@@ -60,9 +52,8 @@ def publish_package(package_id: int, resend_dead: bool = False) -> str:
     if resend_dead:
         reopen_dead_deliveries(package_id)
     todo = prepare_deliveries(package_id)
-    emergency = _is_emergency(package_id)
     push = None
-    if open_device_channel(package_id) and emergency and _needs_push(package_id):
+    if open_device_channel(package_id) and emergency_push_due(package_id):
         push = push_emergency.submit(package_id, "play")  # beside the deliveries, never before them
     try:
         counts = deliver_all(todo) if todo else {}
@@ -72,7 +63,7 @@ def publish_package(package_id: int, resend_dead: bool = False) -> str:
     finally:
         if push is not None:
             push.wait()
-    if push is None and status == PackageStatus.PUBLISHED and emergency and _needs_push(package_id):
+    if push is None and status == PackageStatus.PUBLISHED and emergency_push_due(package_id):
         push_emergency(package_id, "play")  # no device was authorised when the publish started, but HTTP took it
     if status == PackageStatus.PUBLISHED:
         index_package(package_id)  # the archive (idempotent; `bantin archive reindex` repairs a missed one)
