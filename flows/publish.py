@@ -8,7 +8,7 @@ from services.runtime import session
 from storage.repositories import packages
 from tasks.archive import index_package
 from tasks.devices import refresh_schedules
-from tasks.mqtt import emergency_push_due, push_emergency
+from tasks.mqtt import emergency_push_due, emergency_stop_due, push_emergency
 from tasks.publishing import (
     complete_publication,
     deliver_all,
@@ -19,13 +19,6 @@ from tasks.publishing import (
     reopen_dead_deliveries,
 )
 from tasks.retractions import packages_to_retract, prepare_retractions, send_retractions
-
-
-def _is_emergency(package_id: int) -> bool:
-    from services.emergency import is_emergency
-
-    with session() as s:
-        return is_emergency(s, package_id)
 
 
 @flow(name="publish-package", flow_run_name="publish-package-{package_id}", validate_parameters=True)
@@ -85,14 +78,10 @@ def retract_package(package_id: int) -> dict[str, int]:
         get_run_logger().info("package %s is %s: nothing to retract", package_id, status)
         return {}
     index_package(package_id)  # the archive keeps it, flagged withdrawn or killed
-    if _is_emergency(package_id):
+    if emergency_stop_due(package_id):
         from flows.emergency import broadcast_emergency
-        from services.emergency import was_broadcast
 
-        with session() as s:
-            pushed, stopped = was_broadcast(s, package_id, "play"), was_broadcast(s, package_id, "stop")
-        if pushed and not stopped:
-            broadcast_emergency(package_id)
+        broadcast_emergency(package_id)
     todo = prepare_retractions(package_id)
     return send_retractions(todo) if todo else {}
 

@@ -200,6 +200,12 @@ def push_due(s: Session, package_id: int, action: str = "play") -> bool:
     return is_emergency(s, package_id) and not was_broadcast(s, package_id, action)
 
 
+def stop_due(s: Session, package_id: int) -> bool:
+    """An emergency that was pushed to play and not stopped yet (its withdrawal or kill must reach devices)."""
+    return (is_emergency(s, package_id) and was_broadcast(s, package_id, "play")
+            and not was_broadcast(s, package_id, "stop"))
+
+
 def broadcast_action(s: Session, package_id: int, *, flow_run_id: str = "") -> str | None:
     """What an emergency broadcast of the package sends now, the run audited whatever it decides.
 

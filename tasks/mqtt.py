@@ -13,7 +13,14 @@ from prefect import get_run_logger, task
 from domain.deliveries import PushStatus
 from domain.errors import InvalidTransition
 from services import device_schedule
-from services.emergency import broadcast_action, emergency_messages, publish_mqtt, push_due, record_broadcast
+from services.emergency import (
+    broadcast_action,
+    emergency_messages,
+    publish_mqtt,
+    push_due,
+    record_broadcast,
+    stop_due,
+)
 from services.runtime import object_store, session
 from settings import get_settings
 from storage.models_channels import ChannelRecord
@@ -102,3 +109,10 @@ def emergency_push_due(package_id: int, action: str = "play") -> bool:
     """Whether the package is an emergency whose MQTT ``action`` was not confirmed yet."""
     with session() as s:
         return push_due(s, package_id, action)
+
+
+@task
+def emergency_stop_due(package_id: int) -> bool:
+    """Whether a withdrawn or killed package is an emergency pushed to play and not stopped yet."""
+    with session() as s:
+        return stop_due(s, package_id)

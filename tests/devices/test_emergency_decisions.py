@@ -23,16 +23,21 @@ def test_a_published_emergency_plays_once_then_stops(home: Path) -> None:
         assert emergency.broadcast_action(s, package_id, flow_run_id="run-1") == "play"
         audit.record(s, actor="system", action="emergency.play", entity="package", entity_id=package_id)
         assert not emergency.push_due(s, package_id)  # confirmed: a rerun does not push it again
-        assert emergency.push_due(s, package_id, "stop")
         packages.set_status(s, packages.get_package(s, package_id), PackageStatus.WITHDRAWN, actor="demo-approver")
+        assert emergency.stop_due(s, package_id)  # it played: the withdrawal must reach the devices
         assert emergency.broadcast_action(s, package_id, flow_run_id="run-2") == "stop"
+        audit.record(s, actor="system", action="emergency.stop", entity="package", entity_id=package_id)
+        assert not emergency.stop_due(s, package_id)
     assert runs(package_id) == ["run-1", "run-2"]
 
 
 def test_nothing_to_broadcast(home: Path) -> None:
     ordinary, _ = published_package(priority="thuong", languages="vi")
     waiting, _ = published_package(priority="khan_cap", languages="vi", status=PackageStatus.IN_REVIEW)
+    never_played, _ = published_package(priority="khan_cap", languages="vi")
     with session() as s:
+        packages.set_status(s, packages.get_package(s, never_played), PackageStatus.KILLED, actor="demo-approver")
+        assert not emergency.stop_due(s, never_played)  # no device was told to play it
         assert not emergency.is_emergency(s, ordinary) and not emergency.push_due(s, ordinary)
         assert emergency.broadcast_action(s, waiting, flow_run_id="run-3") is None
     assert runs(waiting) == ["run-3"]  # the run is audited whatever it decides
