@@ -222,3 +222,23 @@ def resolve_area(query: str, areas: Mapping[str, Area], *, levels: Iterable[Area
         raise InvalidInput(f"'{query.strip()}' names {len(found)} areas: {listed}{more}. "
                            "Give the code, or add the province after a comma (e.g. 'Châu Thành, Vĩnh Long')")
     return found[0]
+
+
+def suggest_areas(query: str, areas: Mapping[str, Area], *, limit: int = 12) -> list[Area]:
+    """Candidates for an area picker while the name or code is being typed (with or without diacritics):
+    the exact matches of :func:`find_areas` first, then codes starting with the text, then names starting
+    with it, then names containing it; provinces before communes, each group by code."""
+    text = query.strip()
+    if len(text) < 2:
+        return []
+    out: dict[str, Area] = {a.code: a for a in find_areas(text, areas)}
+    head = text.split(",")[0].strip()
+    if head.isdigit():
+        out.update((a.code, a) for a in sorted(areas.values(), key=lambda a: a.code) if a.code.startswith(head))
+    else:
+        typed, typed_full = _bare(head), _full(head)
+        ranked = sorted(areas.values(), key=lambda a: (a.level.rank, a.code))
+        starts = [a for a in ranked if _bare(a.name).startswith(typed) or _full(a.name).startswith(typed_full)]
+        inside = [a for a in ranked if typed in _bare(a.name)]
+        out.update((a.code, a) for a in [*starts, *inside])
+    return list(out.values())[:limit]

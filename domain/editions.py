@@ -15,8 +15,19 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from domain.areas import Area
+from domain.errors import InvalidInput
 from domain.priority import Priority
 from domain.programs import VN_TZ, aware
+
+
+class EditionStatus(StrEnum):
+    """A built (or not built) edition: what ``program_editions.status`` holds, and ``planned`` before a build."""
+
+    PLANNED = "planned"  # on the plan, not built yet (never stored)
+    PUBLISHED = "published"  # audio stored, devices get it
+    EMPTY = "empty"  # nothing to play
+    SKIPPED = "skipped"  # the slot does not air (e.g. inside quiet hours)
+    FAILED = "failed"  # the build failed (a previous published build stays on offer)
 
 
 class LeftOutReason(StrEnum):
@@ -212,3 +223,32 @@ def select_for_slot(
         used += need
     total = used if items else 0.0
     return Selection(tuple(items), tuple(left), total, max_s)
+
+
+def languages_heard(area_codes: Iterable[str], areas: Mapping[str, Area]) -> tuple[str, ...]:
+    """The languages a bulletin for ``area_codes`` may be made in: each target's own (or its nearest area
+    above's, :func:`effective_languages`) and those of every area below it (a province's bulletin reaches its
+    Khmer-speaking communes); Vietnamese always. Sorted by code, Vietnamese first."""
+    targets = set(area_codes)
+    heard = {"vi"}
+    for code in targets:
+        heard.update(effective_languages(code, areas))
+    if targets:
+        for area in areas.values():
+            if area.languages and targets & lineage_of(area.code, areas):
+                heard.update(area.languages)
+    return tuple(sorted(heard, key=lambda c: (c != "vi", c)))
+
+
+def check_languages_heard(languages: Iterable[str], area_codes: Iterable[str], areas: Mapping[str, Area]) -> None:
+    """Refuse a language no target area uses (a Khmer bulletin for a commune where no one speaks Khmer).
+
+    Raises:
+        InvalidInput: naming the languages refused, the areas, and the languages that may be chosen there.
+    """
+    codes = [c for c in area_codes if c in areas]
+    heard = languages_heard(codes, areas)
+    refused = [lang for lang in languages if lang not in heard]
+    if refused:
+        raise InvalidInput(f"language(s) not used in the target areas {', '.join(codes)}: {', '.join(refused)}; "
+                           f"choose among: {', '.join(heard)}")

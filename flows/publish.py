@@ -3,22 +3,25 @@ enabled destination; the retract flow tells destinations and devices about a wit
 
 from prefect import flow, get_run_logger
 
+from domain.devices import EmergencyAction
 from domain.packages import PackageStatus
 from services.runtime import session
 from storage.repositories import packages
 from tasks.archive import index_package
 from tasks.devices import refresh_schedules
 from tasks.mqtt import emergency_push_due, emergency_stop_due, push_emergency
+from tasks.outbox import send_outbox
+from tasks.production import describe_error
 from tasks.publishing import (
     complete_publication,
-    deliver_all,
     due_packages,
     hold_until_embargo,
+    mark_publication_failed,
     open_device_channel,
     prepare_deliveries,
     reopen_dead_deliveries,
 )
-from tasks.retractions import packages_to_retract, prepare_retractions, send_retractions
+from tasks.retractions import packages_to_retract, prepare_retractions
 
 
 @flow(name="publish-package", flow_run_name="publish-package-{package_id}", validate_parameters=True)
@@ -37,6 +40,14 @@ def publish_package(package_id: int, resend_dead: bool = False) -> str:
     Returns:
         The package status after publication ("published"), or "scheduled" when its embargo lies ahead.
     """
+    try:
+        return _publish(package_id, resend_dead)
+    except Exception as exc:
+        mark_publication_failed(package_id, describe_error(exc))
+        raise
+
+
+def _publish(package_id: int, resend_dead: bool) -> str:
     logger = get_run_logger()
     held_until = hold_until_embargo(package_id)
     if held_until is not None:
@@ -47,9 +58,9 @@ def publish_package(package_id: int, resend_dead: bool = False) -> str:
     todo = prepare_deliveries(package_id)
     push = None
     if open_device_channel(package_id) and emergency_push_due(package_id):
-        push = push_emergency.submit(package_id, "play")  # beside the deliveries, never before them
+        push = push_emergency.submit(package_id, EmergencyAction.PLAY)  # beside the deliveries, never before them
     try:
-        counts = deliver_all(todo) if todo else {}
+        counts = send_outbox(todo) if todo else {}
         if counts.get("dead"):
             logger.warning("%d delivery(ies) are dead; see 'bantin deliveries list --dead'", counts["dead"])
         status = complete_publication(package_id)
@@ -57,7 +68,8 @@ def publish_package(package_id: int, resend_dead: bool = False) -> str:
         if push is not None:
             push.wait()
     if push is None and status == PackageStatus.PUBLISHED and emergency_push_due(package_id):
-        push_emergency(package_id, "play")  # no device was authorised when the publish started, but HTTP took it
+        # no device was authorised when the publish started, but HTTP took it
+        push_emergency(package_id, EmergencyAction.PLAY)
     if status == PackageStatus.PUBLISHED:
         index_package(package_id)  # the archive (idempotent; `bantin archive reindex` repairs a missed one)
     return status
@@ -83,7 +95,7 @@ def retract_package(package_id: int) -> dict[str, int]:
 
         broadcast_emergency(package_id)
     todo = prepare_retractions(package_id)
-    return send_retractions(todo) if todo else {}
+    return send_outbox(todo) if todo else {}
 
 
 @flow(name="publish-due", flow_run_name="publish-due")

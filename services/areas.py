@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from domain.approvals import Role
 from domain.area_history import label, related_codes
-from domain.areas import Area, AreaLevel, describe, find_areas, resolve_area
+from domain.areas import Area, AreaLevel, describe, find_areas, resolve_area, suggest_areas
 from domain.errors import ApprovalRefused, InvalidInput
 from domain.languages import parse_languages
 from services import area_migration, auth
@@ -72,11 +72,22 @@ def search(session: Session, query: str) -> list[tuple[Area, str]]:
     """Areas a name matches, each with a label for pickers: ``"29374 Xã Châu Thành (Tỉnh Vĩnh Long)"``,
     and for a merged commune the old units it absorbed."""
     tree = auth.area_tree(session)
-    found = []
-    for area in find_areas(query, tree)[:MAX_MATCHES]:
+    return _labelled(find_areas(query, tree)[:MAX_MATCHES], tree)
+
+
+def suggest(session: Session, query: str, *, limit: int = 12) -> list[tuple[Area, str]]:
+    """Candidates for an area field while it is typed (code, or name with or without diacritics), labelled
+    as :func:`search` labels them."""
+    tree = auth.area_tree(session)
+    return _labelled(suggest_areas(query, tree, limit=limit), tree)
+
+
+def _labelled(found: list[Area], tree: Mapping[str, Area]) -> list[tuple[Area, str]]:
+    out = []
+    for area in found:
         named = display_name(area)
-        found.append((area, f"{describe(area, tree)} — {named}" if named != area.name else describe(area, tree)))
-    return found
+        out.append((area, f"{describe(area, tree)} — {named}" if named != area.name else describe(area, tree)))
+    return out
 
 
 def children(session: Session, code: str | None) -> list[Area]:

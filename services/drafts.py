@@ -33,6 +33,7 @@ from domain.drafts import (
     validate_content,
     validate_metadata,
 )
+from domain.editions import check_languages_heard
 from domain.errors import Forbidden, InvalidInput
 from domain.intake import IntakeResult
 from domain.intake_policy import apply_intake, kept_lines_note, kept_lines_of
@@ -138,6 +139,7 @@ def submit_cleaned_text_draft(session: Session, store: ObjectStore, req: DraftRe
         known_areas=areas.existing_codes(session, [c.strip() for c in req.area_codes]),
     )
     check_schedule(content, now or datetime.now(UTC))
+    check_languages_heard(content.languages, content.area_codes, auth.area_tree(session))
     source = store.put_bytes(req.body.encode("utf-8"), ext="txt", media_type="text/plain; charset=utf-8")
     revision = drafts.create_draft(session, content=content, author=author.username,
                                    source_kind=SourceKind.TEXT, source_key=source.key,
@@ -234,6 +236,7 @@ def submit_audio_draft(
         metadata = validate_metadata(_content(req, title="", body=""),
                                      known_areas=areas.existing_codes(s, [c.strip() for c in req.area_codes]))
         check_schedule(metadata, datetime.now(UTC))
+        check_languages_heard(metadata.languages, metadata.area_codes, auth.area_tree(s))
     check_recording(recording)
     stored = store.put_file(recording, ext=recording.suffix.lstrip(".").lower(),
                             media_type=AUDIO_MEDIA_TYPES[recording.suffix.lower()])

@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 
 from domain.canonical import canonical_json
 from domain.cap import CapAlert, CapInfo, CapResource, build_cap, cap_reference
-from domain.devices import emergency_document, emergency_expiry, emergency_topic, file_name, message_expiry_s
+from domain.devices import (
+    EmergencyAction,
+    emergency_document,
+    emergency_expiry,
+    emergency_topic,
+    file_name,
+    message_expiry_s,
+)
 from domain.devices import item_json as schedule_item_json
 from domain.errors import InvalidInput
 from domain.packages import AssetKind, PackageStatus, VariantStatus
@@ -110,7 +117,7 @@ def emergency_messages(s: Session, store: ObjectStore, package_id: int, action: 
             continue
         doc = signing.sign(emergency_document(action=action, items=items, issued_at=now))
         expiry = message_expiry_s(expires, now)
-        if action == "stop":
+        if action == EmergencyAction.STOP:
             expiry = max(expiry, STOP_MIN_EXPIRY_S)
         elif expires <= now:
             continue  # already over: never push a stale alert
@@ -181,7 +188,7 @@ def record_broadcast(s: Session, package_id: int, messages: list[MqttMessage], *
                  expiry_s=[m.expiry_s for m in messages])
 
 
-def was_broadcast(s: Session, package_id: int, action: str = "play") -> bool:
+def was_broadcast(s: Session, package_id: int, action: str = EmergencyAction.PLAY) -> bool:
     return any(e.action == f"emergency.{action}" for e in audit.entries(s, entity="package", entity_id=package_id))
 
 
@@ -195,18 +202,18 @@ def is_emergency(s: Session, package_id: int) -> bool:
     return drafts.revision_by_id(s, pkg.revision_id).content.priority is Priority.KHAN_CAP
 
 
-def push_due(s: Session, package_id: int, action: str = "play") -> bool:
+def push_due(s: Session, package_id: int, action: str = EmergencyAction.PLAY) -> bool:
     """An emergency whose MQTT ``action`` was not confirmed yet (a rerun does not push it again)."""
     return is_emergency(s, package_id) and not was_broadcast(s, package_id, action)
 
 
 def stop_due(s: Session, package_id: int) -> bool:
     """An emergency that was pushed to play and not stopped yet (its withdrawal or kill must reach devices)."""
-    return (is_emergency(s, package_id) and was_broadcast(s, package_id, "play")
-            and not was_broadcast(s, package_id, "stop"))
+    return (is_emergency(s, package_id) and was_broadcast(s, package_id, EmergencyAction.PLAY)
+            and not was_broadcast(s, package_id, EmergencyAction.STOP))
 
 
-def broadcast_action(s: Session, package_id: int, *, flow_run_id: str = "") -> str | None:
+def broadcast_action(s: Session, package_id: int, *, flow_run_id: str = "") -> EmergencyAction | None:
     """What an emergency broadcast of the package sends now, the run audited whatever it decides.
 
     Returns:
@@ -217,8 +224,8 @@ def broadcast_action(s: Session, package_id: int, *, flow_run_id: str = "") -> s
     audit.record(s, actor="system", action="flow.emergency", entity="package", entity_id=package_id,
                  flow_run_id=flow_run_id)
     if status in STOPPED:
-        return "stop"
-    return "play" if status == PackageStatus.PUBLISHED else None
+        return EmergencyAction.STOP
+    return EmergencyAction.PLAY if status == PackageStatus.PUBLISHED else None
 
 
 # --- CAP ----------------------------------------------------------------------------------------------

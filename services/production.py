@@ -24,10 +24,10 @@ from domain.keys import manifest_key
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus, VariantStatus, build_manifest
 from domain.priority import Priority
-from domain.speech import estimate_speech_seconds
 from engines import textnorm, translate
 from engines.errors import SummaryError
 from engines.registry import Task, load_registry
+from engines.speaking_rate import speaking_rate
 from prompts import load_prompt
 from services import framing
 from services.machine_translation import machine_translate
@@ -150,7 +150,7 @@ def _summarise_source(package_id: int, rev: DraftRevision, announcer: str, log: 
     frame = dict(opening=OPENING, announcer=announcer, title=spoken_title(rev.content.title), closing=CLOSING)
     if urgent:
         frame["key"] = ""
-    sps = settings.speech_syllables_per_second
+    rate = speaking_rate(settings)
     model = load_registry().pick(Task.SUMMARIZE, SOURCE_LANGUAGE)
     try:
         summary = framing.framed_summary(model, rev.content.body, prompt, frame, settings)
@@ -178,9 +178,9 @@ def _summarise_source(package_id: int, rev: DraftRevision, announcer: str, log: 
             return False
     script = prompt.render(body=summary.script, **frame)
     spoken = textnorm.normalize_for_speech(script)  # what the voice will read, and what the length is taken on
-    estimated = round(estimate_speech_seconds(spoken, syllables_per_second=sps), 1)
+    estimated = round(rate.seconds(spoken), 1)
     generated = {**summary.meta(), "estimated_seconds": estimated, "target_seconds": settings.script_seconds,
-                 "syllables_per_second": sps, "prompt": prompt.ref, "prompt_sha256": prompt.sha256}
+                 **rate.to_meta(), "prompt": prompt.ref, "prompt_sha256": prompt.sha256}
     store = object_store()
     script_obj = store.put_bytes(script.encode("utf-8"), ext="txt", media_type=TEXT)
     spoken_obj = store.put_bytes(spoken.encode("utf-8"), ext="txt", media_type=TEXT)
@@ -193,7 +193,7 @@ def _summarise_source(package_id: int, rev: DraftRevision, announcer: str, log: 
                                                        "script_sha256": script_obj.sha256,
                                                        "estimated_seconds": estimated,
                                                        "target_seconds": settings.script_seconds,
-                                                       "syllables_per_second": sps})
+                                                       **rate.to_meta()})
         packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.BOARD_TEXT,
                               stored=board_obj, meta={**generated, "lines": summary.board_text.count("\n") + 1})
         packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.READY)
@@ -206,10 +206,12 @@ def _summarise_source(package_id: int, rev: DraftRevision, announcer: str, log: 
 def _record_translation(s: Session, package_id: int, language: str, supplied: TranslationRecord) -> None:
     store = object_store()
     meta = {"engine": "human", "translator": supplied.translator, "translation_id": supplied.id}
+    titled = {"title": supplied.title} if supplied.title and language != SOURCE_LANGUAGE else {}
     for kind, key in ((AssetKind.SCRIPT, supplied.script_key), (AssetKind.BOARD_TEXT, supplied.board_key)):
         data = store.get_bytes(key)  # verified against its key
         stored = StoredObject(key, hashlib.sha256(data).hexdigest(), len(data), TEXT)
-        packages.record_asset(s, package_id=package_id, language=language, kind=kind, stored=stored, meta=meta)
+        packages.record_asset(s, package_id=package_id, language=language, kind=kind, stored=stored,
+                              meta={**meta, **(titled if kind is AssetKind.BOARD_TEXT else {})})
     packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.READY,
                          translated_by=supplied.translator)
     audit.record(s, actor="system", action="asset.produced", entity="package", entity_id=package_id,

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from prefect import get_run_logger, task
 
 from domain.deliveries import PushStatus
+from domain.devices import EmergencyAction
 from domain.errors import InvalidTransition
 from services import device_schedule
 from services.emergency import (
@@ -29,7 +30,7 @@ from storage.repositories import channels
 MQTT = "mqtt"
 
 
-def push_once(package_id: int, action: str = "play", *, now: datetime | None = None) -> PushStatus | None:
+def push_once(package_id: int, action: str = EmergencyAction.PLAY, *, now: datetime | None = None) -> PushStatus | None:
     """One attempt to push the package's emergency message on every target area's topic (QoS 1, retained).
 
     The push is claimed first (compare-and-set), so two runners never push it at the same moment; one left
@@ -72,7 +73,7 @@ def push_once(package_id: int, action: str = "play", *, now: datetime | None = N
 
 
 @task(task_run_name="mqtt-{action}-{package_id}")
-def push_emergency(package_id: int, action: str = "play") -> str:
+def push_emergency(package_id: int, action: str = EmergencyAction.PLAY) -> str:
     """Push the package's emergency message once (see :func:`push_once`); never raises for a broker outage.
 
     Returns:
@@ -93,7 +94,7 @@ def push_emergency(package_id: int, action: str = "play") -> str:
 
 
 @task
-def emergency_action(package_id: int) -> str | None:
+def emergency_action(package_id: int) -> EmergencyAction | None:
     """``play``, ``stop`` or None (nothing to broadcast) for an emergency broadcast run, audited."""
     from prefect.runtime import flow_run
 
@@ -105,7 +106,7 @@ def emergency_action(package_id: int) -> str | None:
 
 
 @task
-def emergency_push_due(package_id: int, action: str = "play") -> bool:
+def emergency_push_due(package_id: int, action: str = EmergencyAction.PLAY) -> bool:
     """Whether the package is an emergency whose MQTT ``action`` was not confirmed yet."""
     with session() as s:
         return push_due(s, package_id, action)

@@ -131,6 +131,10 @@ def test_package_edit_and_record_refuse_cleanly(home: Path) -> None:
         (["package", "edit", "999", "--as", "demo-editor"], "nothing to change"),
         (["package", "edit", "999", "--script-file", str(script), "--as", "demo-editor"], "no package with id 999"),
         (["package", "record", "999", "--file", str(home / "none.webm"), "--as", "demo-editor"], "no such file"),
+        (["package", "translate", "999", "--lang", "km", "--script-file", str(script), "--board-file", str(script)],
+         "who is translating"),
+        (["package", "translate", "999", "--lang", "km", "--script-file", str(script), "--board-file", str(script),
+          "--title", "Cắt điện", "--as", "demo-editor"], "no package with id 999"),
     ]
     for args, message in cases:
         out = run(home, *args)

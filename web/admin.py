@@ -17,6 +17,7 @@ from services import auth
 from services.runtime import session
 from web.access import session_user
 from web.app import Forbidden, flash, lang_of, render
+from web.area_picker import area_code
 from web.i18n import VN_TZ, translate
 from web.officer_text import error_text, language_name
 from web.pages import checked_form
@@ -86,7 +87,8 @@ async def user_create(request: Request) -> Response:
     form = await checked_form(request)
 
     def create(s: Session, actor: str) -> None:
-        m = admin_service.membership_from_form(form.get("role", ""), form.get("area", ""), form.get("extra", ""))
+        m = admin_service.membership_from_form(form.get("role", ""), area_code(s, form.get("area", "")),
+                                               form.get("extra", ""))
         admin_service.create_user(s, actor=actor, username=form.get("username", ""),
                                   full_name=form.get("full_name", ""), membership=m, password=form.get("password", ""))
 
@@ -106,7 +108,7 @@ async def _role_change(request: Request, username: str, grant: bool) -> Response
 
                 m = parse_membership(form["spec"])
             else:
-                m = admin_service.membership_from_form(form.get("role", ""), form.get("area", ""),
+                m = admin_service.membership_from_form(form.get("role", ""), area_code(s, form.get("area", "")),
                                                        form.get("extra", ""))
             if grant:
                 admin_service.grant_role(s, actor=actor, username=username, membership=m)

@@ -12,10 +12,11 @@ from services import administration as admin_service
 from services import approvals as approval_service
 from services import auth
 from services.runtime import session
-from storage.repositories import deliveries, templates, users
+from storage.repositories import destinations, templates, users
 from web.access import session_user
 from web.admin import attempt, done, require_admin, when
 from web.app import Forbidden, flash, lang_of, render
+from web.area_picker import area_code
 from web.i18n import VN_TZ, translate
 from web.officer_text import error_text, language_name
 from web.pages import checked_form
@@ -28,7 +29,7 @@ def _destinations_page(request: Request, status_code: int = 200, form: dict[str,
     with session() as s:
         require_admin(request, s)
         rows = [{"name": d.name, "kind": d.kind, "url": d.url, "enabled": d.enabled, "created": when(d.created_at)}
-                for d in deliveries.list_destinations(s)]
+                for d in destinations.list_destinations(s)]
     return render(request, "admin_destinations.html", status_code=status_code, rows=rows, form=form or {},
                   kinds=[k.value for k in DestinationKind], check=check)
 
@@ -92,7 +93,7 @@ async def template_add(request: Request) -> Response:
     form = await checked_form(request)
     return attempt(request, lambda s, actor: approval_service.create_template(
         s, name=form.get("name", ""), title=form.get("title", ""), body=form.get("body", ""),
-        languages=form.get("languages", "vi") or "vi", area_code=form.get("area", "").strip(), author=actor),
+        languages=form.get("languages", "vi") or "vi", area_code=area_code(s, form.get("area", "")), author=actor),
         lambda: _templates_page(request, 422, form), "adm_template_added", "/admin/templates",
         name=form.get("name", "").strip())
 

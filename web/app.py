@@ -160,13 +160,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin,
         admin_ops,
         api,
+        area_picker,
         dashboard,
         devices,
         feedback,
         feedback_handlers,
+        icecast_auth,
         open311,
         pages,
+        program_admin,
         programs,
+        progress_pages,
+        relays,
         search,
     )
 
@@ -174,6 +179,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(search.router)
     app.include_router(devices.router)
+    app.include_router(program_admin.router)
+    app.include_router(area_picker.router)
+    app.include_router(progress_pages.router)
     app.include_router(programs.router)
     app.include_router(admin.router)
     app.include_router(admin_ops.router)
@@ -181,6 +189,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feedback_handlers.router)
     app.include_router(open311.router)
     app.include_router(dashboard.router)
+    app.include_router(icecast_auth.router)
+    app.include_router(relays.router)
     add_html_error_pages(app)
 
     @app.exception_handler(OverflowError)

@@ -1,226 +1,74 @@
-"""User-facing text in Vietnamese (default) and English.
+"""User-facing text in Vietnamese (default) and English, from gettext catalogues managed with Babel.
 
-Keys are short English identifiers; a missing key falls back to Vietnamese, then to the key itself,
-so a forgotten translation shows up as readable text rather than an error.
+The catalogues are ``web/locale/{vi,en}/LC_MESSAGES/messages.po`` (committed; edit them, or fold a module of
+dictionaries in with ``scripts/messages_to_po.py``). Message ids are the short keys that templates and code
+pass to ``t()``/:func:`translate`. Each ``.po`` is compiled to its ``.mo`` on first import when the ``.mo``
+is missing or older (in memory when the package directory is read-only), then read with :mod:`gettext`.
+
+A key missing in English falls back to Vietnamese, then to the key itself, so a forgotten translation shows
+up as readable text rather than an error (and the catalogue test names it).
+
+Feature text not yet moved into the catalogues (``web/messages/<module>.py`` with ``VI`` and ``EN``
+dictionaries, e.g. from a branch merged later) is still folded in, under the same one-definition rule.
 """
 
+import gettext
+import io
+import os
+import tempfile
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 LANGS = ("vi", "en")
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "vi": {
-        "app_name": "Bản tin cơ sở",
-        "login": "Đăng nhập",
-        "logout": "Đăng xuất",
-        "username": "Tên đăng nhập",
-        "password": "Mật khẩu",
-        "login_failed": "Sai tên đăng nhập hoặc mật khẩu.",
-        "login_throttled": "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau ít phút.",
-        "drafts": "Bản thảo",
-        "new_draft": "Bản thảo mới",
-        "approvals": "Chờ duyệt",
-        "title": "Tiêu đề",
-        "body": "Nội dung",
-        "area": "Địa bàn (mã)",
-        "languages": "Ngôn ngữ",
-        "priority": "Mức độ",
-        "source_ref": "Số, ký hiệu văn bản",
-        "requesting_unit": "Đơn vị đề nghị",
-        "submit": "Nộp bản thảo",
-        "submit_and_produce": "Nộp và sản xuất",
-        "status": "Trạng thái",
-        "package": "Gói tin",
-        "produce": "Sản xuất gói tin",
-        "producing_started": "Đang sản xuất gói tin; tải lại trang sau ít giây.",
-        "approve": "Duyệt",
-        "reject": "Từ chối",
-        "reason": "Lý do",
-        "approved": "Đã duyệt",
-        "manifest": "Mã kiểm",
-        "script": "Kịch bản phát thanh",
-        "board_text": "Nội dung bảng tin",
-        "audio": "Âm thanh",
-        "slides": "Trang trình chiếu",
-        "synthetic_voice": "Giọng đọc máy (tạm thời, chưa đạt chất lượng phát sóng)",
-        "blocked": "Chưa sẵn sàng",
-        "deliveries": "Gửi đi",
-        "approvals_made": "Lượt duyệt",
-        "no_items": "Chưa có mục nào.",
-        "revision": "Lần sửa",
-        "demo_account": "tài khoản mẫu",
-        "forbidden": "Bạn không có quyền thực hiện thao tác này.",
-        "media_unreadable": "Không đọc được tệp ghi âm: tệp bị hỏng, rỗng hoặc không phải âm thanh.",
-        "invalid_value": "Giá trị không hợp lệ: số quá lớn hoặc có ký tự không lưu được.",
-        "engine_failed": "Không xử lý được yêu cầu này; vui lòng thử lại hoặc báo quản trị viên.",
-        "not_found": "Không tìm thấy.",
-        "error": "Lỗi",
-        "loudness": "Độ lớn",
-        "publish": "Phát hành",
-        "thuong": "Thường",
-        "uu_tien": "Ưu tiên",
-        "khan_cap": "Khẩn cấp",
-        "st_producing": "Đang sản xuất",
-        "st_failed": "Lỗi sản xuất",
-        "st_in_review": "Chờ duyệt",
-        "st_approved": "Đã duyệt",
-        "st_rejected": "Bị từ chối",
-        "st_published": "Đã phát hành",
-        "st_scheduled": "Đã lên lịch",
-        "withdraw": "Rút tin",
-        "kill": "Hủy tin (không được phát)",
-        "st_corrected": "Đã đính chính",
-        "st_superseded": "Đã thay thế",
-        "st_withdrawn": "Đã rút",
-        "st_killed": "Đã hủy",
-        "st_submitted": "Đã nộp, chờ sản xuất",
-        "st_delivered": "Đã nhận",
-        "st_pending": "Chờ gửi",
-        "st_sending": "Đang gửi",
-        "st_dead": "Gửi thất bại",
-        "ch_pending": "Chờ gửi",
-        "ch_sending": "Đang gửi",
-        "ch_delivered": "Đã nhận",
-        "ch_sent": "Đã phát đi",
-        "ch_failed": "Lỗi, đang tự thử lại",
-        "ch_dead": "Gửi thất bại",
-        "too_many_runs": "Bạn đang có quá nhiều việc chờ xử lý. Vui lòng đợi các việc trước hoàn tất rồi thử lại.",
-        "runs_unavailable": "Hệ thống xử lý đang bận hoặc chưa sẵn sàng. Vui lòng thử lại sau ít phút.",
-        "st_ready": "Sẵn sàng",
-        "st_blocked": "Chưa sẵn sàng",
-        "switch_lang": "English",
-        "flow_runs": "Lượt chạy quy trình (Prefect)",
-        "needs_approval_by": "Cần duyệt ở cấp",
-        "translations": "Cần dịch",
-        "correct_draft": "Sửa bản thảo (tạo lần sửa mới)",
-        "cleaning_report": "Các dòng bộ lọc đã bỏ (phần thừa của trang web)",
-        "cleaning_removed": "Đã bỏ các dòng thừa của trang web",
-        "keep_line": "Giữ dòng này",
-        "speech_text": "Văn bản giọng đọc (số, ngày, chữ viết tắt đọc thành chữ), thời lượng ước tính",
-        "keep_selected": "Giữ lại các dòng đã chọn",
-        "confirm_cleaning": "Tôi đã xem các dòng bị bỏ và đồng ý gửi",
-        "title_needed": "Hãy nhập tiêu đề của bản tin",
-        "save_revision": "Lưu lần sửa",
-        "or_recording": "Hoặc tải lên bản ghi âm (máy sẽ chép lời để bạn sửa)",
-        "transcript_ready": "Đã chép lời bản ghi âm. Hãy đọc và sửa bản chép lời trước khi sản xuất.",
-        "upload_recording": "Bản ghi âm giọng người đọc (thay giọng máy)",
-        "upload": "Tải lên",
-        "recording_received": "Đã nhận bản ghi âm; đang sản xuất lại gói tin.",
-        "translate": "Dịch",
-        "correct_translation": "Sửa bản dịch",
-        "submit_translation": "Gửi bản dịch",
-        "translation_note": "Gửi bản dịch sẽ sản xuất lại gói tin; gói tin mới cần được duyệt lại.",
-        "translation_received": "Đã nhận bản dịch; đang sản xuất lại gói tin.",
-    },
-    "en": {
-        "app_name": "Grassroots bulletins",
-        "login": "Log in",
-        "logout": "Log out",
-        "username": "Username",
-        "password": "Password",
-        "login_failed": "Wrong username or password.",
-        "login_throttled": "Too many failed logins. Please try again in a few minutes.",
-        "drafts": "Drafts",
-        "new_draft": "New draft",
-        "approvals": "Awaiting approval",
-        "title": "Title",
-        "body": "Text",
-        "area": "Target area (code)",
-        "languages": "Languages",
-        "priority": "Priority",
-        "source_ref": "Source document number",
-        "requesting_unit": "Requesting unit",
-        "submit": "Submit",
-        "submit_and_produce": "Submit and produce",
-        "status": "Status",
-        "package": "Package",
-        "produce": "Produce package",
-        "producing_started": "Producing the package; reload this page in a few seconds.",
-        "approve": "Approve",
-        "reject": "Reject",
-        "reason": "Reason",
-        "approved": "Approved",
-        "manifest": "Manifest",
-        "script": "Loudspeaker script",
-        "board_text": "Board text",
-        "audio": "Audio",
-        "slides": "Slides",
-        "synthetic_voice": "Synthetic voice (placeholder, not broadcast quality)",
-        "blocked": "Not ready",
-        "deliveries": "Deliveries",
-        "approvals_made": "Approvals",
-        "no_items": "Nothing yet.",
-        "revision": "Revision",
-        "demo_account": "demo account",
-        "forbidden": "You are not allowed to do this.",
-        "media_unreadable": "The recording cannot be read: the file is damaged, empty or not audio.",
-        "invalid_value": "Invalid value: a number too large or characters that cannot be stored.",
-        "engine_failed": "This request could not be processed; try again or tell an administrator.",
-        "not_found": "Not found.",
-        "error": "Error",
-        "loudness": "Loudness",
-        "publish": "Publish",
-        "thuong": "Normal",
-        "uu_tien": "Priority",
-        "khan_cap": "Emergency",
-        "st_producing": "Producing",
-        "st_failed": "Production failed",
-        "st_in_review": "In review",
-        "st_approved": "Approved",
-        "st_rejected": "Rejected",
-        "st_published": "Published",
-        "st_scheduled": "Scheduled",
-        "withdraw": "Withdraw",
-        "kill": "Kill (must not air)",
-        "st_corrected": "Corrected",
-        "st_superseded": "Superseded",
-        "st_withdrawn": "Withdrawn",
-        "st_killed": "Killed",
-        "st_submitted": "Submitted, awaiting production",
-        "st_delivered": "Delivered",
-        "st_pending": "Pending",
-        "st_sending": "Sending",
-        "st_dead": "Failed",
-        "ch_pending": "Waiting",
-        "ch_sending": "Sending",
-        "ch_delivered": "Received",
-        "ch_sent": "Pushed",
-        "ch_failed": "Failed, retrying by itself",
-        "ch_dead": "Failed",
-        "too_many_runs": "You have too many jobs waiting. Please wait for earlier ones to finish, then try again.",
-        "runs_unavailable": "The processing service is busy or not ready. Please try again in a few minutes.",
-        "st_ready": "Ready",
-        "st_blocked": "Not ready",
-        "switch_lang": "Tiếng Việt",
-        "flow_runs": "Flow runs (Prefect)",
-        "needs_approval_by": "Still needs approval at",
-        "translations": "To translate",
-        "correct_draft": "Correct the draft (makes a new revision)",
-        "cleaning_report": "Lines removed by cleaning (web page boilerplate)",
-        "cleaning_removed": "Web page boilerplate removed, lines",
-        "keep_line": "Keep this line",
-        "speech_text": "Text as the voice reads it (numbers, dates, acronyms in words), estimated length",
-        "keep_selected": "Keep the selected lines",
-        "confirm_cleaning": "I have reviewed the removed lines and want to submit",
-        "title_needed": "Give the bulletin's title",
-        "save_revision": "Save revision",
-        "or_recording": "Or upload a recording (it is transcribed for you to correct)",
-        "transcript_ready": "The recording was transcribed. Read and correct the transcript before producing.",
-        "upload_recording": "A person's recording (replaces the synthetic voice)",
-        "upload": "Upload",
-        "recording_received": "Recording received; the package is being produced again.",
-        "translate": "Translate",
-        "correct_translation": "Correct the translation",
-        "submit_translation": "Submit translation",
-        "translation_note": "Submitting produces the package again; the new package needs a new approval.",
-        "translation_received": "Translation received; the package is being produced again.",
-    },
-}
+
+def compile_catalogue(po: Path) -> bytes:
+    """The ``.mo`` bytes of a ``.po`` catalogue (Babel's compiler: fuzzy and empty entries are left out)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as f:
+        catalog = read_po(f)
+    out = io.BytesIO()
+    write_mo(out, catalog)
+    return out.getvalue()
+
+
+def load_translations(lang: str, locale_dir: Path = LOCALE_DIR) -> gettext.GNUTranslations:
+    """The compiled catalogue of ``lang``, compiling its ``.po`` first when the ``.mo`` is missing or stale."""
+    po = locale_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    mo = po.with_suffix(".mo")
+    if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+        data = compile_catalogue(po)
+        try:  # atomically: test workers and web processes may import at the same moment
+            fd, tmp = tempfile.mkstemp(dir=mo.parent, suffix=".mo.tmp")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, mo)
+        except OSError:  # a read-only installation: use it from memory
+            return gettext.GNUTranslations(io.BytesIO(data))
+    with mo.open("rb") as f:
+        return gettext.GNUTranslations(f)
+
+
+TRANSLATIONS: dict[str, gettext.GNUTranslations] = {lang: load_translations(lang) for lang in LANGS}
+
+
+def _catalogue(lang: str) -> dict[str, str]:
+    # GNUTranslations keeps its messages in ``_catalog``; the header entry has the empty id.
+    return {str(k): str(v) for k, v in TRANSLATIONS[lang]._catalog.items() if k and isinstance(k, str)}  # noqa: SLF001
+
+
+# Every message per language (read-only use: which texts are the UI's own, tests over the catalogues).
+MESSAGES: dict[str, dict[str, str]] = {lang: _catalogue(lang) for lang in LANGS}
+_EXTRA: dict[str, dict[str, str]] = {lang: {} for lang in LANGS}
 
 
 def _merge_feature_messages() -> None:
-    """Fold each feature's text (web/messages/*.py) into MESSAGES; a duplicate key is a bug."""
+    """Fold feature text still kept as dictionaries (web/messages/*.py) in; a key defined twice is a bug."""
     import importlib
     import pkgutil
 
@@ -229,9 +77,10 @@ def _merge_feature_messages() -> None:
     for info in pkgutil.iter_modules(messages.__path__):
         module = importlib.import_module(f"web.messages.{info.name}")
         for lang, table in (("vi", module.VI), ("en", module.EN)):
-            clash = set(table) & set(MESSAGES[lang])
+            clash = set(table) & (set(MESSAGES[lang]) | set(_EXTRA[lang]))
             if clash:
                 raise RuntimeError(f"UI text keys defined twice ({info.name}): {sorted(clash)}")
+            _EXTRA[lang].update(table)
             MESSAGES[lang].update(table)
 
 
@@ -239,4 +88,14 @@ _merge_feature_messages()
 
 
 def translate(lang: str, key: str) -> str:
-    return MESSAGES.get(lang, {}).get(key) or MESSAGES["vi"].get(key) or key
+    """The text of ``key`` in ``lang`` (``vi`` or ``en``), else in Vietnamese, else the key."""
+    for code in (lang, "vi"):
+        tr = TRANSLATIONS.get(code)
+        if tr is not None:
+            text = tr.gettext(key)
+            if text != key:
+                return text
+        extra = _EXTRA.get(code, {}).get(key)
+        if extra:
+            return extra
+    return key

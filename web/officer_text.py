@@ -56,6 +56,44 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), k) for p, k in [
     (r"destination URL must start with", "err_destination_url"),
     (r"a template named '(?P<name>[^']*)' exists", "err_template_exists"),
     (r"only a province approver", "err_template_province"),
+    (r"the relay source cannot be reached", "err_relay_unreachable"),
+    (r"the relay source carries no audio", "err_relay_not_audio"),
+    (r"the relay slot (?P<span>\d\d:\d\d-\d\d:\d\d).* overlaps relay slot", "err_relay_overlap"),
+    (r"a relay slot must end after it starts", "err_relay_order"),
+    (r"a relay slot lasts from", "err_relay_length"),
+    (r"the relay source URL must start with", "err_relay_url"),
+    (r"a relay source needs a name", "err_relay_name"),
+    (r"a relay source named '(?P<name>[^']*)' exists", "err_relay_exists"),
+    (r"a relay cannot be an emergency", "err_relay_emergency"),
+    (r"may not register relay sources", "err_relay_admin"),
+    (r"language\(s\) not used in the target areas (?P<codes>[^:]*): (?P<langs>[^;]+); choose among: "
+     r"(?P<lang_choices>.+)$", "err_language_not_used"),
+    # programme settings (services.program_admin, services.programs, services.default_content)
+    (r"'(?P<value>[^']*)' is not a time of day", "pa_err_time"),
+    (r"is not a day of the week|selects no day|needs at least one day", "pa_err_days"),
+    (r"program length must be|is not a number \(length", "pa_err_length"),
+    (r"\(for (?P<m>\d+) min\) falls in the quiet hours (?P<quiet>\S+) of area", "pa_err_in_quiet"),
+    (r"a program needs a name", "pa_err_name"),
+    (r"a program named '(?P<name>[^']*)' exists", "pa_err_name_taken"),
+    (r"is not a time range|each range needs|-\d\d:\d\d is empty", "pa_err_range"),
+    (r"RANGE=PERCENT|'percent' must be|is outside 0-100", "pa_err_volume"),
+    (r"overlaps another range", "pa_err_overlap"),
+    (r"quiet hours cover the whole day", "pa_err_all_day"),
+    (r"only published packages can be default content", "pa_err_default_state"),
+    (r"emergencies are never default content", "pa_err_default_emergency"),
+    (r"package (?P<id>\d+) is aimed at", "pa_err_default_area"),
+    (r"default content holds at most", "pa_err_default_many"),
+    (r"is not a list of package numbers", "pa_err_default_numbers"),
+    (r"unknown language '(?P<code>[^']*)'", "pa_err_language"),
+    (r"unknown area code '(?P<codes>[^']*)'|unknown area '(?P<query>[^']*)'", "pa_err_area"),
+    (r"names (?P<n>\d+) areas", "pa_err_area_ambiguous"),
+    # publication (tasks.publishing, delivery and push errors)
+    (r"no destination is configured", "pr_err_no_target"),
+    (r"no destination accepted", "pr_err_none_accepted"),
+    (r"lacks \d+ stored asset", "pr_err_assets"),
+    (r"^HTTP (?P<code>\d{3})", "pr_err_http"),
+    (r"[Tt]imeout|timed out", "pr_err_timeout"),
+    (r"^\w*(Connect|Network|OS|Socket)\w*Error|[Cc]onnection refused|Name or service", "pr_err_connect"),
 ]]
 
 _GENERIC = [(NotFound, "err_generic_not_found"), (ManifestMismatch, "err_generic_changed"),
@@ -72,13 +110,21 @@ def _vi_language(name: str) -> str:
     return name
 
 
+def _language_names(lang: str, names: str) -> str:
+    """Languages named in a message (codes or English names, comma-separated) in the reader's language."""
+    if lang == "vi":
+        return ", ".join(_vi_language(n) for n in names.split(", "))
+    return ", ".join(LANGUAGES[n].name_en if n in LANGUAGES else n for n in names.split(", "))
+
+
 def officer_message(lang: str, message: str, exc_type: type[Exception] | None = None,
                     fallback: str = "err_generic") -> str:
     """``message`` (an exception's text or a stored reason) as an officer should read it in ``lang``."""
     for pattern, key in PATTERNS:
         m = pattern.search(message)
         if m:
-            fields = {k: _vi_language(v) if k == "lang" and lang == "vi" else v for k, v in m.groupdict().items()}
+            fields = {k: _language_names(lang, v) if k.startswith("lang") and v else v
+                      for k, v in m.groupdict().items()}
             return translate(lang, key).format(**fields)
     if lang != "vi":
         return message

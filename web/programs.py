@@ -16,6 +16,7 @@ from storage.repositories import areas as area_repo
 from storage.repositories import users
 from web.access import session_user
 from web.app import Forbidden, flash, lang_of, render
+from web.area_picker import area_code
 from web.i18n import translate
 from web.pages import checked_form
 
@@ -47,6 +48,7 @@ def programs_page(request: Request, area: str = "", day: str = "") -> Response:
         area_name = ""
         may_order = False
         if area:
+            area = area_code(s, area)  # a name typed in the picker
             area_name = area_repo.get_area(s, area).name
             if not auth.can(s, user, "package.view", area_codes=[area]):
                 raise Forbidden("programs")

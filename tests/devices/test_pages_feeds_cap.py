@@ -18,7 +18,7 @@ from domain.errors import InvalidInput
 from domain.packages import PackageStatus
 from services.emergency import cap_xml
 from services.runtime import object_store, session
-from storage.repositories import deliveries, packages
+from storage.repositories import destinations, outbox, packages
 from tests.devices.conftest import ADMIN_PASSWORD
 from tests.devices.factory import DeviceClient, published_package, sha
 
@@ -77,10 +77,10 @@ def test_admin_authorises_a_device_and_sees_its_play_log(client: Any) -> None:
 def test_dead_letters_are_listed_and_resent(client: Any) -> None:
     package_id, manifest = published_package(languages="vi", status=PackageStatus.APPROVED)
     with session() as s:
-        dest = deliveries.add_destination(s, name="htttn-tinh", kind=DestinationKind.HTTTN, url="http://127.0.0.1:9/x")
-        d = deliveries.ensure_delivery(s, package_id=package_id, manifest_hash=manifest, destination_id=dest.id)
-        deliveries.set_delivery_status(s, d, DeliveryStatus.SENDING)
-        deliveries.set_delivery_status(s, d, DeliveryStatus.DEAD, error="HTTP 503: down")
+        dest = destinations.add_destination(s, name="htttn-tinh", kind=DestinationKind.HTTTN, url="http://127.0.0.1:9/x")
+        d = outbox.ensure(s, package_id=package_id, manifest_hash=manifest, destination_id=dest.id)
+        outbox.set_status(s, d, DeliveryStatus.SENDING)
+        outbox.set_status(s, d, DeliveryStatus.DEAD, error="HTTP 503: down")
         delivery_id = d.id
     started: list[int] = []
     client.app.state.flows.publish = started.append  # the flow itself is covered by test_fanout
@@ -90,7 +90,7 @@ def test_dead_letters_are_listed_and_resent(client: Any) -> None:
     resp = client.post(f"/deliveries/{delivery_id}/resend", data={"csrf": token}, follow_redirects=False)
     assert resp.status_code == 303 and started == [package_id]
     with session() as s:
-        d = deliveries.get_delivery(s, delivery_id)
+        d = outbox.get(s, delivery_id)
         assert (d.status, d.attempts) == ("pending", 0)
     assert f'id="delivery-{delivery_id}"' not in client.get("/deliveries?dead=1").text
 

@@ -22,7 +22,7 @@ from services import drafts as draft_service
 from services.runtime import object_store, session
 from settings import get_settings
 from storage.migrate import upgrade
-from storage.repositories import areas, deliveries, drafts, packages
+from storage.repositories import areas, destinations, drafts, packages
 from tests.flows.receivers import scripted
 from web.reference_receiver import ReferenceReceiver
 
@@ -106,7 +106,7 @@ def test_produce_approve_publish(app: Path, tmp_path: Path) -> None:
 
     with ReferenceReceiver(tmp_path / "rx", allow_file_urls=True) as rx:
         with session() as s:
-            deliveries.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=rx.url)
+            destinations.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=rx.url)
         with pytest.raises(ApprovalRefused, match="only approved"):
             publish(package_id)
         with session() as s:
@@ -246,8 +246,8 @@ def test_delivery_retries_transient_errors_and_gives_up_on_permanent(app: Path, 
         approvals.approve_package(s, package_id=package_id, username="demo-approver")
     with scripted([503, 500, 201]) as flaky, scripted([400]) as broken:
         with session() as s:
-            deliveries.add_destination(s, name="flaky", kind=DestinationKind.HTTP, url=flaky.url)
-            deliveries.add_destination(s, name="broken", kind=DestinationKind.HTTP, url=broken.url)
+            destinations.add_destination(s, name="flaky", kind=DestinationKind.HTTP, url=flaky.url)
+            destinations.add_destination(s, name="broken", kind=DestinationKind.HTTP, url=broken.url)
         assert publish(package_id) == "published"
         by_name = {d["destination"]: d for d in view(package_id)["deliveries"]}
         assert (by_name["flaky"]["status"], by_name["flaky"]["attempts"]) == ("delivered", 3)
@@ -269,7 +269,7 @@ def test_publish_with_every_destination_down_keeps_package_approved(app: Path, m
         approvals.approve_package(s, package_id=package_id, username="demo-approver")
     with scripted([500, 500, 201]) as down:
         with session() as s:
-            deliveries.add_destination(s, name="down", kind=DestinationKind.HTTP, url=down.url)
+            destinations.add_destination(s, name="down", kind=DestinationKind.HTTP, url=down.url)
         with pytest.raises(PublicationFailed, match="no destination accepted"):
             publish(package_id)
         assert len(down.keys) == 2
@@ -278,11 +278,33 @@ def test_publish_with_every_destination_down_keeps_package_approved(app: Path, m
         with pytest.raises(PublicationFailed):
             publish(package_id)  # a plain rerun does not hammer a destination that was given up
         assert len(down.keys) == 2
-        from flows.publish import publish_package
+        from services import progress
 
-        assert publish_package(package_id, resend_dead=True) == "published"  # it is back now
+        with session() as s:  # the failed run is said on the package, with its reason
+            card = progress.package_progress(s, package_id)
+            assert card["phase"] == "failed" and "no destination accepted" in card["failure"]
+            assert [(c["name"], c["status"], c["retryable"]) for c in card["channels"]] == [("down", "dead", True)]
+            assert progress.retry_publication(s, package_id, actor="demo-approver") == 1  # what the button does
+        assert publish(package_id) == "published"  # it is back now
         assert len(down.keys) == 3 and len(set(down.keys)) == 1
     assert view(package_id)["deliveries"][0]["status"] == "delivered"
+    with session() as s:
+        card = progress.package_progress(s, package_id)
+        assert (card["phase"], card["failure"], card["live"]) == ("published", None, False)
+
+
+def test_a_publication_with_nowhere_to_go_is_recorded_as_failed(app: Path) -> None:
+    from services import progress
+
+    package_id = produce(submit("vi"))
+    with session() as s:
+        approvals.approve_package(s, package_id=package_id, username="demo-approver")
+    with pytest.raises(InvalidInput, match="no destination is configured"):
+        publish(package_id)
+    with session() as s:
+        card = progress.package_progress(s, package_id)
+        assert card["status"] == "approved" and card["phase"] == "failed"
+        assert "no destination is configured" in card["failure"]
 
 
 def test_a_summary_with_an_invented_fact_is_blocked(app: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -320,7 +342,7 @@ def test_embargoed_package_is_scheduled_then_published_when_due(app: Path) -> No
         approvals.approve_package(s, package_id=package_id, username="demo-approver")
     with scripted([201]) as endpoint:
         with session() as s:
-            deliveries.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=endpoint.url)
+            destinations.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=endpoint.url)
         assert publish(package_id) == "scheduled"
         assert publish_due() == []  # not yet
         assert view(package_id)["status"] == "scheduled" and endpoint.keys == []
@@ -340,7 +362,7 @@ def test_publishing_a_new_revision_corrects_the_published_one(app: Path) -> None
         approvals.approve_package(s, package_id=first, username="demo-approver")
     with scripted([201]) as endpoint:
         with session() as s:
-            deliveries.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=endpoint.url)
+            destinations.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=endpoint.url)
         assert publish(first) == "published"
         with session() as s:
             rev = drafts.latest_revision(s, draft_id)

@@ -22,8 +22,19 @@ ACCOUNTS: dict[str, list[Membership]] = {
 }
 
 
-def create_accounts(s: Session, password: str) -> None:
-    for username, memberships in ACCOUNTS.items():
+# Today's units (since 1 July 2025): Đa Lộc and Mỹ Chánh are part of Xã Châu Thành (29374), Tỉnh Vĩnh Long (86).
+TWO_TIER_AREA = "29374"
+TWO_TIER_ACCOUNTS: dict[str, list[Membership]] = {
+    "editor_ct": [Membership(Role.EDITOR, TWO_TIER_AREA)],
+    "approver_ct": [Membership(Role.APPROVER, TWO_TIER_AREA, level=AreaLevel.COMMUNE)],
+    "approver_vinhlong": [Membership(Role.APPROVER, "86", level=AreaLevel.PROVINCE)],
+    "translator_km": [Membership(Role.TRANSLATOR, "86", language="km")],
+    "admin": [Membership(Role.ADMIN)],
+}
+
+
+def create_accounts(s: Session, password: str, accounts: dict[str, list[Membership]] = ACCOUNTS) -> None:
+    for username, memberships in accounts.items():
         users.add_user(s, username=username, full_name=username.replace("_", " ").title(), memberships=memberships,
                        password=password)
 

@@ -5,7 +5,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,23 +16,34 @@ ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 PASSWORD = "mat-khau-thu-nghiem-2026"
 
 
-def _prepare_home() -> None:
+def _prepare_home(*, two_tier: bool = False) -> None:
     from services.runtime import session
     from settings import get_settings
     from storage.migrate import upgrade
     from storage.repositories import areas
-    from tests.web.accounts import create_accounts
+    from tests.web.accounts import TWO_TIER_ACCOUNTS, create_accounts
 
     upgrade(get_settings().database_url)
     with session() as s:
-        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
-        create_accounts(s, PASSWORD)
+        if two_tier:  # today's units (34 provinces, 3,321 communes) and accounts around Xã Châu Thành, Vĩnh Long
+            areas.upsert_areas(s, areas.read_area_csv(seed=areas.SEED))
+            create_accounts(s, PASSWORD, TWO_TIER_ACCOUNTS)
+        else:  # the pre-2025 units and accounts around Đa Lộc, Châu Thành district, Trà Vinh
+            areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
+            create_accounts(s, PASSWORD)
 
 
 @pytest.fixture
 def web_home(bantin_env: Path) -> Path:
     """A fresh home with areas and one account per role (all with PASSWORD)."""
     _prepare_home()
+    return bantin_env
+
+
+@pytest.fixture
+def two_tier_home(bantin_env: Path) -> Path:
+    """A fresh home on today's two-tier units with the accounts of ``TWO_TIER_ACCOUNTS``."""
+    _prepare_home(two_tier=True)
     return bantin_env
 
 
@@ -89,6 +100,17 @@ def _free_port() -> int:
 def live_server(web_home: Path, prefect_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The real app under uvicorn on a free loopback port, in a thread of this process; the flows it starts
     run on a real Prefect server's work pool, taken by a bantin worker for this home."""
+    yield from _live(web_home, prefect_api, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def two_tier_server(two_tier_home: Path, prefect_api: str, tmp_path: Path,
+                    monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Like ``live_server``, on today's two-tier units (``two_tier_home``)."""
+    yield from _live(two_tier_home, prefect_api, tmp_path, monkeypatch)
+
+
+def _live(home: Path, prefect_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from settings import get_settings
@@ -96,8 +118,7 @@ def live_server(web_home: Path, prefect_api: str, tmp_path: Path, monkeypatch: p
     from web.app import create_app
 
     monkeypatch.setenv("PREFECT_API_URL", prefect_api)
-    with temporary_settings({PREFECT_API_URL: prefect_api}), \
-            worker(prefect_api, web_home, tmp_path / "worker.log"):
+    with temporary_settings({PREFECT_API_URL: prefect_api}), worker(prefect_api, home, tmp_path / "worker.log"):
         yield from _serve(create_app(get_settings()))
 
 
@@ -120,6 +141,30 @@ def _serve(app: object) -> Iterator[str]:
 
 
 CHROMIUM = os.environ.get("BANTIN_CHROMIUM", "/usr/bin/chromium")
+PHONE = {"width": 360, "height": 740}  # the viewport of the browser walks
+
+
+def sign_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the login form (every test account has PASSWORD) and land on the drafts page."""
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def no_horizontal_scroll(page) -> bool:  # type: ignore[no-untyped-def]
+    """The page fits the viewport's width (nothing to scroll sideways at 360 px)."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 240.0) -> None:
+    """Poll ``check`` once a second until it holds (flows run on a real worker in the browser walks)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(1.0)
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,7 @@ APPROVERS = {"approver_daloc", "approver_chauthanh", "approver_travinh"}
 KHMER_EDITORS = {"editor_daloc", "translator_km"}  # variant.edit for km: the area's editor and km translators
 VIETNAMESE_EDITORS = {"editor_daloc"}
 EVERYONE = set(ACCOUNTS)
+AREA_CONFIGURERS = APPROVERS | {"admin"}  # area.configure: programmes, quiet hours, volume, default content
 
 
 class RecordingFlows:
@@ -70,12 +71,13 @@ def _wav(seconds: float = 1.0, rate: int = 16000) -> bytes:
 WAV = _wav()
 
 
-def make_item() -> tuple[int, int, str]:
-    """A draft for Đa Lộc with a package in review and one stored asset: (draft id, package id, asset key)."""
+def make_item(area: str = DRAFT_AREA) -> tuple[int, int, str]:
+    """A draft for Đa Lộc (or ``area``) with a package in review and one stored asset: (draft id, package id,
+    asset key)."""
     with session() as s:
         rev = drafts.create_draft(s, author="editor_daloc", content=DraftContent(
             title="Thông báo cắt điện", body="Điện lực thông báo cắt điện từ 7 giờ đến 11 giờ ngày 5/12.",
-            area_codes=(DRAFT_AREA,), languages=("vi", "km"), priority=Priority.THUONG))
+            area_codes=(area,), languages=("vi", "km"), priority=Priority.THUONG))
         pkg = packages.create_package(s, draft_id=rev.draft_id,
                                       revision_id=drafts.latest_revision_record(s, rev.draft_id).id, actor="system")
         obj = object_store().put_bytes(f"script {pkg.id}".encode(), ext="txt", media_type="text/plain")
@@ -135,7 +137,8 @@ PAGE_CASES = [
     ("GET", "/packages/{package}/translate/km", {}, KHMER_EDITORS, 200),
     ("POST", "/packages/{package}/translate/km", {"script": "សូមជម្រាបជូន", "board_text": "ការចាក់វ៉ាក់សាំង"},
      KHMER_EDITORS, 303),
-    ("POST", "/packages/{package}/recording/vi", {"file": "recording"}, VIETNAMESE_EDITORS, 303),
+    # The older recording address replaces the voice like the variant's voice form: editors and approvers.
+    ("POST", "/packages/{package}/recording/vi", {"file": "recording"}, VIETNAMESE_EDITORS | APPROVERS, 303),
     # A produced variant: its editors, and approvers correcting it before they approve.
     ("GET", "/packages/{package}/variants/vi/edit", {}, VIETNAMESE_EDITORS | APPROVERS, 200),
     ("POST", "/packages/{package}/variants/vi/edit", {"script": "Cắt điện từ 8 giờ.", "board_text": "Cắt điện."},
@@ -144,7 +147,24 @@ PAGE_CASES = [
     ("POST", "/packages/{package}/reject", {"reason": "Sai ngày"}, APPROVERS, 303),
     ("POST", "/packages/{package}/approve", {"manifest_hash": "{hash}"}, APPROVERS, 303),
     ("POST", "/packages/{package}/withdraw", {"reason": "Sai thông tin", "approve_first": "1"}, APPROVERS, 303),
+    ("GET", "/programs/settings?area=" + DRAFT_AREA, {}, AREA_CONFIGURERS, 200),
+    ("POST", "/programs/settings/programs", {"area": DRAFT_AREA, "name": "Bản tin sáng {package}", "at": "06:00"},
+     AREA_CONFIGURERS, 303),
+    ("POST", "/programs/settings/programs/{program}/active", {"area": DRAFT_AREA, "active": "0"},
+     AREA_CONFIGURERS, 303),
+    ("POST", "/programs/settings/quiet", {"area": DRAFT_AREA, "value": "22:00-05:00"}, AREA_CONFIGURERS, 303),
+    ("POST", "/programs/settings/volume", {"area": DRAFT_AREA, "value": "05:00-22:00=80"}, AREA_CONFIGURERS, 303),
+    ("POST", "/programs/settings/default", {"area": DRAFT_AREA, "value": ""}, AREA_CONFIGURERS, 303),
 ]
+
+
+def _program_id() -> int:
+    """A programme of the draft's commune (for the switch-off case)."""
+    from services import programs as program_service
+
+    with session() as s:
+        return program_service.save_program(s, area_code=DRAFT_AREA, name="Bản tin chiều", at="17:00",
+                                            actor="test").id
 
 
 @pytest.mark.integration
@@ -155,7 +175,8 @@ def test_page_routes(app_client: TestClient, user: str) -> None:
         draft_id, package_id, key = make_item()
         with session() as s:
             manifest_hash = packages.get_package(s, package_id).manifest_hash or ""
-        path = template.format(draft=draft_id, package=package_id, asset=key)
+        path = template.format(draft=draft_id, package=package_id, asset=key,
+                               program=_program_id() if "{program}" in template else 0)
         if method == "GET":
             resp = app_client.get(path)
         elif form.get("file"):
@@ -165,7 +186,8 @@ def test_page_routes(app_client: TestClient, user: str) -> None:
                 with session() as s:
                     pkg = packages.get_package(s, package_id)
                     packages.set_status(s, pkg, PackageStatus.APPROVED, actor="test")
-            data = {k: v.format(hash=manifest_hash) for k, v in form.items() if k != "approve_first"}
+            data = {k: v.format(hash=manifest_hash, package=package_id) for k, v in form.items()
+                    if k != "approve_first"}
             resp = app_client.post(path, data={**data, "csrf": csrf})
         assert resp.status_code == expected(user, allowed, ok), (user, method, path, resp.text[:200])
         if resp.status_code == 303 and user != ANON and "/approve" in path:
@@ -192,7 +214,7 @@ def test_api_routes(app_client: TestClient, user: str) -> None:
         ("GET", "/api/v1/translations", None, EVERYONE, 200),
         ("POST", "/api/v1/packages/{package}/translations/km", {"script": "សូមជម្រាបជូន", "board_text": "ការចាក់"},
          KHMER_EDITORS, 202),
-        ("POST", "/api/v1/packages/{package}/recordings/vi", "FILE", VIETNAMESE_EDITORS, 202),
+        ("POST", "/api/v1/packages/{package}/recordings/vi", "FILE", VIETNAMESE_EDITORS | APPROVERS, 202),
         ("PUT", "/api/v1/packages/{package}/variants/vi/text", {"script": "Cắt điện từ 8 giờ.", "board_text": "Cắt."},
          VIETNAMESE_EDITORS | APPROVERS, 202),
         ("POST", "/api/v1/packages/{package}/variants/vi/voice", "FILE", VIETNAMESE_EDITORS | APPROVERS, 202),

@@ -1,42 +1,31 @@
-"""The whole job in a real browser (headless Chromium driven by Playwright), phone-sized.
+"""The whole job in a real browser (headless Chromium driven by Playwright), phone-sized, on today's two-tier
+units (Xã Châu Thành, Tỉnh Vĩnh Long).
 
-Editor submits in Vietnamese and Khmer -> the produce flow runs for real -> a translator fills the Khmer
-variant -> the package is produced again -> approver approves -> the publish flow delivers to a
-reference receiver. Screenshots of open pages are kept in test-artifacts/ when a step fails.
+Editor submits in Vietnamese and Khmer (the area picked by name) -> the produce flow runs for real -> a
+translator fills the Khmer variant -> the package is produced again -> approver approves -> the publish flow
+delivers to a reference receiver; a second receiver refuses it, and the approver retries it from the live
+progress card. Screenshots of open pages are kept in test-artifacts/ when a step fails.
 """
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from domain.deliveries import DestinationKind
 from services.runtime import session
-from storage.repositories import deliveries
-from tests.web.conftest import PASSWORD
+from storage.repositories import destinations
+from tests.flows.receivers import scripted
+from tests.web.accounts import TWO_TIER_AREA
+from tests.web.conftest import PHONE, no_horizontal_scroll, sign_in, wait_for
 from web.reference_receiver import ReferenceReceiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.flow, pytest.mark.slow]
 
-PHONE = {"width": 360, "height": 740}
 KHMER_SCRIPT = "សូមជម្រាបជូនបងប្អូនប្រជាពលរដ្ឋ! ការចាក់វ៉ាក់សាំងកញ្ជ្រឹលសម្រាប់កុមារ។"
 KHMER_BOARD = "ចាក់វ៉ាក់សាំងកញ្ជ្រឹល ថ្ងៃទី ៥-៦ ខែធ្នូ នៅស្ថានីយ៍សុខាភិបាលឃុំ។"
-BODY = ("Ủy ban nhân dân xã Đa Lộc thông báo lịch tiêm vắc xin sởi cho trẻ em từ 1 đến 5 tuổi. "
+BODY = ("Ủy ban nhân dân xã Châu Thành thông báo lịch tiêm vắc xin sởi cho trẻ em từ 1 đến 5 tuổi. "
         "Thời gian tiêm từ 7 giờ 30 đến 11 giờ các ngày 5 và 6 tháng 12 năm 2026 tại Trạm Y tế xã. "
         "Phụ huynh mang theo sổ tiêm chủng của trẻ.")
-
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(1.0)
-
-
-def no_horizontal_scroll(page) -> bool:  # type: ignore[no-untyped-def]
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
 
 def assert_accessible(page) -> None:  # type: ignore[no-untyped-def]
@@ -66,33 +55,32 @@ def open_menu(page, label: str) -> None:  # type: ignore[no-untyped-def]
     page.click(f"header nav >> text={label}")
 
 
-def sign_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
-def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_editor_to_published_on_a_phone(two_tier_server: str, chromium, tmp_path: Path,  # type: ignore[no-untyped-def]
                                         request: pytest.FixtureRequest) -> None:
-    base = live_server
-    with ReferenceReceiver(tmp_path / "rx", allow_file_urls=True) as receiver:
+    base = two_tier_server
+    with ReferenceReceiver(tmp_path / "rx", allow_file_urls=True) as receiver, scripted([400, 201]) as refusing:
         with session() as s:
-            deliveries.add_destination(s, name="htttn-tra-vinh", kind=DestinationKind.HTTTN, url=receiver.url)
+            destinations.add_destination(s, name="htttn-vinh-long", kind=DestinationKind.HTTTN, url=receiver.url)
+            destinations.add_destination(s, name="htttn-du-phong", kind=DestinationKind.HTTTN, url=refusing.url)
         editor = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
         translator = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
         approver = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
         request.node.open_pages = [editor, translator, approver]
 
-        sign_in(editor, base, "editor_daloc")
+        sign_in(editor, base, "editor_ct")
         assert "Bản thảo" in editor.content()
         header_height = editor.evaluate("document.querySelector('header').getBoundingClientRect().height")
         assert header_height < 80  # the menu is folded: the header no longer takes a third of the screen
         open_menu(editor, "Bản thảo mới")
         editor.fill("#title", "Lịch tiêm vắc xin sởi tháng 12")
         editor.fill("#body", BODY)
-        editor.fill("#area", "29377")
+        editor.fill("#area", "")
+        editor.locator("#area").press_sequentially("chau th")  # the picker suggests areas as the name is typed
+        suggestions = editor.locator("#area-suggestions-0 option")
+        wait_for(lambda: suggestions.count() > 0, "area suggestions", timeout=10)
+        labels = [suggestions.nth(i).get_attribute("label") or "" for i in range(suggestions.count())]
+        assert any(label.startswith(f"{TWO_TIER_AREA} Xã Châu Thành (Tỉnh Vĩnh Long)") for label in labels), labels
+        editor.fill("#area", "Châu Thành, Vĩnh Long")  # a name with its province is enough
         editor.fill("#languages", "vi,km")
         editor.select_option("#priority", "thuong")
         assert no_horizontal_scroll(editor)
@@ -156,7 +144,7 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
         package_url = editor.url
         assert "សូមអរគុណ" in editor.content()
 
-        sign_in(approver, base, "approver_daloc")
+        sign_in(approver, base, "approver_ct")
         open_menu(approver, "Chờ duyệt")
         approver.click("text=Lịch tiêm vắc xin sởi tháng 12")
         assert approver.url == package_url
@@ -177,8 +165,24 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
             return approver.locator(".badge.published").count() > 0
 
         wait_for(published, "the publish flow to deliver the package")
-        assert approver.locator(".badge.delivered").count() == 1
+        channels = approver.locator("#channels")
+        assert channels.locator("li:has-text('htttn-vinh-long') .badge.delivered").count() == 1
         assert len(receiver.state.by_key) == 1
+        # The other receiver refused it: the card says why, in Vietnamese, and the approver sends it again.
+        refused = channels.locator("li:has-text('htttn-du-phong')")
+        assert refused.locator(".badge.dead").count() == 1
+        assert "Nơi nhận trả lời lỗi 400." in refused.inner_text()
+        assert no_horizontal_scroll(approver)
+        assert_accessible(approver)
+        no_english(approver)
+        approver.click("#retry")
+        approver.wait_for_url(f"{package_url}#progress")
+        assert "Đang gửi lại gói tin" in approver.content()
+        # No reload from here: the card polls itself until the receiver has it.
+        wait_for(lambda: approver.locator("#channels li:has-text('htttn-du-phong') .badge.delivered").count() == 1,
+                 "the live card to show the resent delivery")
+        assert approver.locator("#progress").get_attribute("data-live") == "0"
+        assert len(refusing.keys) == 2 and len(set(refusing.keys)) == 1  # the same idempotency key again
 
         approver.goto(f"{package_url}?lang=en")
         assert "Published" in approver.content() and "Loudspeaker script" in approver.content()
@@ -186,13 +190,13 @@ def test_editor_to_published_on_a_phone(live_server: str, chromium, tmp_path: Pa
 
 
 def _package_with_audio(seconds: float = 3.0) -> int:
-    """A package in review for Đa Lộc whose Vietnamese variant has a stored WAV (made by hand, no flow)."""
+    """A package in review for Xã Châu Thành whose Vietnamese variant has a stored WAV (made by hand, no flow)."""
     from domain.packages import AssetKind, PackageStatus, VariantStatus
     from services.runtime import object_store
     from storage.repositories import packages
     from tests.web.test_authz import _wav, make_item
 
-    _, package_id, _ = make_item()
+    _, package_id, _ = make_item(TWO_TIER_AREA)
     with session() as s:
         stored = object_store().put_bytes(_wav(seconds), ext="wav", media_type="audio/wav")
         packages.record_asset(s, package_id=package_id, language="vi", kind=AssetKind.AUDIO, stored=stored,
@@ -203,8 +207,8 @@ def _package_with_audio(seconds: float = 3.0) -> int:
 
 
 def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # type: ignore[no-untyped-def]
-        live_server: str, chromium, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    base = live_server
+        two_tier_server: str, chromium, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    base = two_tier_server
     admin = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
     request.node.open_pages = [admin]
     sign_in(admin, base, "admin")
@@ -214,7 +218,7 @@ def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # t
     admin.fill("#username", "sokha")
     admin.fill("#full_name", "Thạch Sokha")
     admin.select_option("#new-role", "translator")
-    admin.fill("#new-area", "84")
+    admin.fill("#new-area", "Vĩnh Long")  # a name: the field resolves it to the province's code
     admin.fill("#new-extra", "km")
     admin.fill("#password", "mat-khau-cua-sokha-2026")
     assert no_horizontal_scroll(admin)
@@ -222,23 +226,42 @@ def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # t
     admin.click("#new-user button[type=submit]")
     admin.wait_for_url(f"{base}/admin/users")
     assert "Đã tạo người dùng sokha." in admin.content()
-    assert "Người dịch · 84 · Tiếng Khmer" in admin.locator("#user-sokha").inner_text()
+    assert "Người dịch · 86 · Tiếng Khmer" in admin.locator("#user-sokha").inner_text()
     no_english(admin)
 
     with ReferenceReceiver(tmp_path / "rx") as receiver:
         admin.goto(f"{base}/admin")
         admin.click("text=Nơi nhận tin")
-        admin.fill("#name", "htttn-tra-vinh")
+        admin.fill("#name", "htttn-vinh-long")
         admin.select_option("#kind", "htttn")
         admin.fill("#url", receiver.url)
         admin.click("#new-destination button[type=submit]")
         admin.wait_for_url(f"{base}/admin/destinations")
         assert no_horizontal_scroll(admin)
-        admin.click("#destination-htttn-tra-vinh >> button:has-text('Kiểm tra kết nối')")
-        assert "htttn-tra-vinh: kết nối được" in admin.locator("#check-result").inner_text()
+        admin.click("#destination-htttn-vinh-long >> button:has-text('Kiểm tra kết nối')")
+        assert "htttn-vinh-long: kết nối được" in admin.locator("#check-result").inner_text()
         assert_accessible(admin)
     with session() as s:
-        assert [d.url for d in deliveries.list_destinations(s, enabled_only=True)] == [receiver.url]
+        assert [d.url for d in destinations.list_destinations(s, enabled_only=True)] == [receiver.url]
+
+    # A programme for the commune, with its quiet hours, set up on the phone.
+    admin.goto(f"{base}/admin")
+    admin.click("text=Cài đặt chương trình phát thanh")
+    admin.fill("#area", TWO_TIER_AREA)
+    admin.click("#pick-area button[type=submit]")
+    assert admin.inner_text("#area-name") == "Xã Châu Thành"
+    admin.fill("#quiet-value", "22:00-05:00")
+    admin.click("#quiet-form button[type=submit]")
+    assert "Đã lưu giờ yên lặng." in admin.content()
+    admin.click("#new-program summary")
+    admin.fill("#new-name", "Bản tin sáng")
+    admin.fill("#new-at", "06:00")
+    admin.fill("#new-days", "t2-t6")
+    assert no_horizontal_scroll(admin)
+    assert_accessible(admin)
+    admin.click("#new-program button[type=submit]")
+    assert "06:00 · Bản tin sáng" in admin.inner_text("#programs-list")
+    no_english(admin)
 
     # The new translator signs in on a phone; the approver's audio can be sought (HTTP Range answered).
     sokha = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
@@ -254,7 +277,7 @@ def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # t
     request.node.open_pages.append(approver)
     statuses: list[int] = []
     approver.on("response", lambda r: statuses.append(r.status) if "/assets/" in r.url else None)
-    sign_in(approver, base, "approver_daloc")
+    sign_in(approver, base, "approver_ct")
     approver.click("label.menu-button")  # the menu opened on a phone
     assert_accessible(approver)
     approver.goto(f"{base}/packages/{package_id}")

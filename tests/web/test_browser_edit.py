@@ -13,9 +13,8 @@ import pytest
 from domain.packages import PackageStatus
 from services.runtime import session
 from storage.repositories import packages
-from tests.web.conftest import CHROMIUM, _serve
+from tests.web.conftest import CHROMIUM, PHONE, _serve, no_horizontal_scroll, sign_in
 from tests.web.test_authz import make_item
-from tests.web.test_browser import PHONE, no_horizontal_scroll, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.flow, pytest.mark.slow]
 

@@ -6,8 +6,6 @@ board slide and replies to that bulletin."""
 
 import io
 import re
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,37 +17,16 @@ from domain.feedback import public_feedback_url
 from services.packages import package_view
 from services.runtime import object_store, session
 from storage.models_feedback import FeedbackRecord
-from storage.repositories import deliveries
-from tests.web.conftest import PASSWORD
+from storage.repositories import destinations
+from tests.web.conftest import PHONE, no_horizontal_scroll, sign_in, wait_for
 from web.reference_receiver import ReferenceReceiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.flow, pytest.mark.slow]
 
-PHONE = {"width": 360, "height": 740}
 COMPLAINT = "Đèn đường trên đường liên ấp Phú Hòa bị hỏng gần hai tuần, buổi tối học sinh đi học về rất nguy hiểm."
 ANSWER = "Ủy ban nhân dân xã đã thay bóng đèn đường ấp Phú Hòa ngày 5 tháng 12. Cảm ơn bà con đã phản ánh."
 KHMER_SCRIPT = "រដ្ឋបាលឃុំបានប្តូរអំពូលភ្លើងផ្លូវនៅភូមិភូហ័រ ថ្ងៃទី៥ ខែធ្នូ។ សូមអរគុណបងប្អូន។"
 KHMER_BOARD = "បានប្តូរអំពូលភ្លើងផ្លូវភូមិភូហ័រ ថ្ងៃទី៥ ខែធ្នូ។"
-
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 240.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(1.0)
-
-
-def fits(page) -> bool:  # type: ignore[no-untyped-def]
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
-
-
-def sign_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def photo() -> bytes:
@@ -66,7 +43,7 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
     base = live_server
     with ReferenceReceiver(tmp_path / "rx", allow_file_urls=True) as receiver:
         with session() as s:
-            deliveries.add_destination(s, name="htttn-tra-vinh", kind=DestinationKind.HTTTN, url=receiver.url)
+            destinations.add_destination(s, name="htttn-tra-vinh", kind=DestinationKind.HTTTN, url=receiver.url)
         citizen = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
         officer = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
         translator = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
@@ -76,7 +53,7 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
         # 1. The citizen opens the link of the QR code printed on the commune's slides.
         citizen.goto(public_feedback_url(base, "29377"))
         assert "Gửi phản ánh, kiến nghị" in citizen.content() and "Xã Đa Lộc" in citizen.content()
-        assert fits(citizen)
+        assert no_horizontal_scroll(citizen)
         citizen.select_option("#category", "infrastructure")
         citizen.fill("#text", COMPLAINT)
         citizen.fill("#hamlet", "Phú Hòa")
@@ -88,7 +65,7 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
         citizen.wait_for_url(re.compile(r".*/phan-anh/theo-doi/[A-Z2-9]{8}\?moi=1$"))
         code = citizen.inner_text("#tracking-code").strip()
         status_url = f"{base}/phan-anh/theo-doi/{code}"
-        assert citizen.inner_text("#fb-state") == "Đã tiếp nhận" and fits(citizen)
+        assert citizen.inner_text("#fb-state") == "Đã tiếp nhận" and no_horizontal_scroll(citizen)
 
         # 2. The commune officer takes it, sees the photo and the phone number, answers, puts it on air.
         sign_in(officer, base, "editor_daloc")
@@ -97,7 +74,7 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
         officer.click("#fb-queue a")
         assert "0912345678" in officer.inner_text("#fb-contact")
         assert officer.locator("img.slide").evaluate("(img) => img.decode().then(() => img.naturalWidth)") == 640
-        assert fits(officer)
+        assert no_horizontal_scroll(officer)
         officer.click("#fb-assign")
         officer.fill("#answer", ANSWER)
         officer.click("#fb-send-answer")
@@ -156,7 +133,7 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
         assert audio.count() == 1
         src = audio.get_attribute("src")
         assert citizen.request.get(f"{base}{src}").status == 200
-        assert fits(citizen)
+        assert no_horizontal_scroll(citizen)
         citizen.goto(f"{status_url}?lang=en")
         assert "The answer was broadcast on loudspeakers and boards" in citizen.content()
 
@@ -174,7 +151,7 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
         neighbour = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
         request.node.open_pages.append(neighbour)
         neighbour.goto(base + scanned[0].removeprefix("http://127.0.0.1:8000"))
-        assert "Trả lời phản ánh của người dân" in neighbour.inner_text("#fb-cited") and fits(neighbour)
+        assert "Trả lời phản ánh của người dân" in neighbour.inner_text("#fb-cited") and no_horizontal_scroll(neighbour)
         neighbour.select_option("#category", "broadcast_unclear")
         neighbour.fill("#text", "Loa ở ấp Phú Hòa phát câu trả lời này nhỏ quá, nhà ở cuối ấp nghe không rõ.")
         neighbour.click("button[type=submit]")
