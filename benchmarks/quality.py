@@ -43,12 +43,13 @@ from engines.speaking_rate import speaking_rate  # noqa: E402
 from engines.tts import EspeakTTS  # noqa: E402
 from prompts import Prompt, load_prompt  # noqa: E402
 from services import framing, intake  # noqa: E402
+from services.production import CLOSING, OPENING  # noqa: E402
 from settings import Settings, get_settings  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "intake"
-# The frame production puts around every script (tasks/production.py), without importing Prefect; the
-# corpus pages have no target area, so the station is a commune's typical name.
-OPENING, CLOSING, ANNOUNCER = "Kính thưa bà con nhân dân!", "Trân trọng thông báo!", "Đài Truyền thanh xã Tân Lập"
+# The frame production puts around every script (services.production); the corpus pages have no target
+# area, so the station is a commune's typical name.
+ANNOUNCER = "Đài Truyền thanh xã Tân Lập"
 NUMBER_KINDS = {"number", "date", "time", "phone"}
 
 

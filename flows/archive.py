@@ -8,9 +8,8 @@ from prefect import flow, get_run_logger
 from prefect.futures import as_completed
 
 from services.archive import ingest
-from services.runtime import session
 from settings import get_settings
-from tasks.archive import ingest_recording, list_recordings, rebuild_index
+from tasks.archive import ingest_recording, plan_ingest, rebuild_index
 
 # Callbacks of this process told about each finished file (the CLI's progress bar); none under a worker.
 _listeners: list[Callable[[dict[str, Any]], None]] = []
@@ -43,11 +42,7 @@ def ingest_recordings(source: str, area_code: str, language: str | None = None,
     Returns:
         Counts per outcome (``done``, ``skipped``, ``failed``) and the failures' messages.
     """
-    with session() as s:
-        language = ingest.check_ingest(s, area_code, language)
-    refs = list_recordings(source)
-    if limit is not None:
-        refs = refs[:max(0, limit)]
+    language, refs = plan_ingest(source, area_code, language, limit)
     for callback in _listeners:
         callback({"status": "listed", "count": len(refs)})
     counts: dict[str, Any] = {"done": 0, "skipped": 0, "failed": 0, "errors": {}}
@@ -67,9 +62,7 @@ def ingest_recordings(source: str, area_code: str, language: str | None = None,
             outcome = future.result()
         except Exception as exc:  # a model or storage error: reported, the other files continue
             outcome = {"source": ref, "status": "failed", "entry_id": None, "message": f"{type(exc).__name__}: {exc}"}
-        counts[outcome["status"]] += 1
-        if outcome["status"] == "failed":
-            counts["errors"][ref] = outcome["message"]
+        ingest.tally(counts, ref, outcome)
         for callback in _listeners:
             callback(outcome)
     get_run_logger().info("ingest of %s: %d done, %d skipped, %d failed", source, counts["done"], counts["skipped"],

@@ -5,13 +5,12 @@ from prefect import flow, get_run_logger
 
 from domain.devices import EmergencyAction
 from domain.packages import PackageStatus
-from domain.priority import Priority
 from services.runtime import session
-from storage.repositories import drafts, packages
+from storage.repositories import packages
 from tasks.archive import index_package
 from tasks.devices import refresh_schedules
 from tasks.limits import DUE_LIMIT, only_one
-from tasks.mqtt import push_emergency
+from tasks.mqtt import emergency_push_due, emergency_stop_due, push_emergency
 from tasks.outbox import send_outbox
 from tasks.production import describe_error
 from tasks.publishing import (
@@ -24,20 +23,6 @@ from tasks.publishing import (
     reopen_dead_deliveries,
 )
 from tasks.retractions import packages_to_retract, prepare_retractions
-
-
-def _is_emergency(package_id: int) -> bool:
-    with session() as s:
-        pkg = packages.get_package(s, package_id)
-        return drafts.revision_by_id(s, pkg.revision_id).content.priority is Priority.KHAN_CAP
-
-
-def _needs_push(package_id: int, action: str = EmergencyAction.PLAY) -> bool:
-    """An emergency whose MQTT ``action`` was not confirmed yet (a rerun does not push it again)."""
-    from services.emergency import was_broadcast
-
-    with session() as s:
-        return not was_broadcast(s, package_id, action)
 
 
 @flow(name="publish-package", flow_run_name="publish-package-{package_id}", validate_parameters=True)
@@ -72,9 +57,8 @@ def _publish(package_id: int, resend_dead: bool) -> str:
     if resend_dead:
         reopen_dead_deliveries(package_id)
     todo = prepare_deliveries(package_id)
-    emergency = _is_emergency(package_id)
     push = None
-    if open_device_channel(package_id) and emergency and _needs_push(package_id):
+    if open_device_channel(package_id) and emergency_push_due(package_id):
         push = push_emergency.submit(package_id, EmergencyAction.PLAY)  # beside the deliveries, never before them
     try:
         counts = send_outbox(todo) if todo else {}
@@ -84,7 +68,7 @@ def _publish(package_id: int, resend_dead: bool) -> str:
     finally:
         if push is not None:
             push.wait()
-    if push is None and status == PackageStatus.PUBLISHED and emergency and _needs_push(package_id):
+    if push is None and status == PackageStatus.PUBLISHED and emergency_push_due(package_id):
         # no device was authorised when the publish started, but HTTP took it
         push_emergency(package_id, EmergencyAction.PLAY)
     if status == PackageStatus.PUBLISHED:
@@ -107,15 +91,10 @@ def retract_package(package_id: int) -> dict[str, int]:
         get_run_logger().info("package %s is %s: nothing to retract", package_id, status)
         return {}
     index_package(package_id)  # the archive keeps it, flagged withdrawn or killed
-    if _is_emergency(package_id):
+    if emergency_stop_due(package_id):
         from flows.emergency import broadcast_emergency
-        from services.emergency import was_broadcast
 
-        with session() as s:
-            pushed = was_broadcast(s, package_id, EmergencyAction.PLAY)
-            stopped = was_broadcast(s, package_id, EmergencyAction.STOP)
-        if pushed and not stopped:
-            broadcast_emergency(package_id)
+        broadcast_emergency(package_id)
     todo = prepare_retractions(package_id)
     return send_outbox(todo) if todo else {}
 

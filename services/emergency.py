@@ -192,6 +192,42 @@ def was_broadcast(s: Session, package_id: int, action: str = EmergencyAction.PLA
     return any(e.action == f"emergency.{action}" for e in audit.entries(s, entity="package", entity_id=package_id))
 
 
+# A package in one of these states is stopped on the devices that play it.
+STOPPED = (PackageStatus.WITHDRAWN, PackageStatus.KILLED, PackageStatus.CORRECTED)
+
+
+def is_emergency(s: Session, package_id: int) -> bool:
+    """Whether the package's revision is a khẩn cấp one (pushed over MQTT besides the devices' pull)."""
+    pkg = packages.get_package(s, package_id)
+    return drafts.revision_by_id(s, pkg.revision_id).content.priority is Priority.KHAN_CAP
+
+
+def push_due(s: Session, package_id: int, action: str = EmergencyAction.PLAY) -> bool:
+    """An emergency whose MQTT ``action`` was not confirmed yet (a rerun does not push it again)."""
+    return is_emergency(s, package_id) and not was_broadcast(s, package_id, action)
+
+
+def stop_due(s: Session, package_id: int) -> bool:
+    """An emergency that was pushed to play and not stopped yet (its withdrawal or kill must reach devices)."""
+    return (is_emergency(s, package_id) and was_broadcast(s, package_id, EmergencyAction.PLAY)
+            and not was_broadcast(s, package_id, EmergencyAction.STOP))
+
+
+def broadcast_action(s: Session, package_id: int, *, flow_run_id: str = "") -> EmergencyAction | None:
+    """What an emergency broadcast of the package sends now, the run audited whatever it decides.
+
+    Returns:
+        ``play`` for a published package, ``stop`` for a withdrawn, killed or corrected one, None for any
+        other (nothing to broadcast).
+    """
+    status = packages.get_package(s, package_id).status
+    audit.record(s, actor="system", action="flow.emergency", entity="package", entity_id=package_id,
+                 flow_run_id=flow_run_id)
+    if status in STOPPED:
+        return EmergencyAction.STOP
+    return EmergencyAction.PLAY if status == PackageStatus.PUBLISHED else None
+
+
 # --- CAP ----------------------------------------------------------------------------------------------
 
 def _published_at(s: Session, package_id: int) -> datetime | None:

@@ -29,9 +29,12 @@ def index_package(package_id: int) -> list[int]:
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
-def list_recordings(source: str) -> list[str]:
-    """The mp3, wav and m4a files under a folder or ``s3://bucket/prefix``, as paths or URLs."""
-    return ingest.list_recordings(source)
+def plan_ingest(source: str, area_code: str, language: str | None = None,
+                limit: int | None = None) -> tuple[str | None, list[str]]:
+    """Check the ingest's area and language, and list the mp3, wav and m4a files under a folder or
+    ``s3://bucket/prefix`` (at most ``limit``), as paths or URLs."""
+    with session() as s:
+        return ingest.plan_ingest(s, source, area_code, language, limit)
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient, task_run_name="ingest {ref}")

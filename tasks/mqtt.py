@@ -14,7 +14,14 @@ from domain.deliveries import PushStatus
 from domain.devices import EmergencyAction
 from domain.errors import InvalidTransition
 from services import device_schedule
-from services.emergency import emergency_messages, publish_mqtt, record_broadcast
+from services.emergency import (
+    broadcast_action,
+    emergency_messages,
+    publish_mqtt,
+    push_due,
+    record_broadcast,
+    stop_due,
+)
 from services.runtime import object_store, session
 from settings import get_settings
 from storage.models_channels import ChannelRecord
@@ -84,3 +91,29 @@ def push_emergency(package_id: int, action: str = EmergencyAction.PLAY) -> str:
     else:
         logger.info("emergency %s: MQTT %s %s", package_id, action, status.value)
     return status.value
+
+
+@task
+def emergency_action(package_id: int) -> EmergencyAction | None:
+    """``play``, ``stop`` or None (nothing to broadcast) for an emergency broadcast run, audited."""
+    from prefect.runtime import flow_run
+
+    with session() as s:
+        action = broadcast_action(s, package_id, flow_run_id=str(flow_run.id or ""))
+    if action is None:
+        get_run_logger().warning("package %s: nothing to broadcast", package_id)
+    return action
+
+
+@task
+def emergency_push_due(package_id: int, action: str = EmergencyAction.PLAY) -> bool:
+    """Whether the package is an emergency whose MQTT ``action`` was not confirmed yet."""
+    with session() as s:
+        return push_due(s, package_id, action)
+
+
+@task
+def emergency_stop_due(package_id: int) -> bool:
+    """Whether a withdrawn or killed package is an emergency pushed to play and not stopped yet."""
+    with session() as s:
+        return stop_due(s, package_id)

@@ -121,6 +121,22 @@ def check_ingest(s: Session, area_code: str, language: str | None) -> str | None
     return asr.check_language(language)
 
 
+def plan_ingest(s: Session, source: str, area_code: str, language: str | None,
+                limit: int | None = None) -> tuple[str | None, list[str]]:
+    """The checked language and the recordings an ingest works on: the first ``limit`` of the source's files
+    in name order (all of them without a limit). Raises like :func:`check_ingest` and :func:`list_recordings`."""
+    language = check_ingest(s, area_code, language)
+    refs = list_recordings(source)
+    return language, refs if limit is None else refs[:max(0, limit)]
+
+
+def tally(counts: dict[str, Any], ref: str, outcome: dict[str, Any]) -> None:
+    """Add one file's outcome to an ingest's counts; a failure's message is kept by its source."""
+    counts[outcome["status"]] += 1
+    if outcome["status"] == "failed":
+        counts["errors"][ref] = outcome["message"]
+
+
 def ingest_recording(
     open_session: Callable[[], AbstractContextManager[Session]], store: ObjectStore, ref: str, *,
     area_code: str, language: str | None = None, slot: Callable[[], AbstractContextManager[None]] = nullcontext,

@@ -94,6 +94,25 @@ def test_ingest_refuses_bad_targets(bantin_env: Path) -> None:
         ingest.list_recordings("s3://archive/2019/")
 
 
+def test_plan_ingest_checks_the_target_and_takes_the_first_files(bantin_env: Path, tmp_path: Path) -> None:
+    upgrade(get_settings().database_url)
+    src = tmp_path / "old"
+    src.mkdir()
+    for name in ("b.wav", "a.mp3", "c.m4a", "notes.txt"):
+        (src / name).write_bytes(b"xx")
+    with session() as s:
+        areas.upsert_areas(s, areas.read_area_csv(seed=areas.LEGACY_SEED))
+        assert ingest.plan_ingest(s, str(src), "29377", "vi", 2) == ("vi", [str(src / "a.mp3"), str(src / "b.wav")])
+        assert ingest.plan_ingest(s, str(src), "29377", "vi")[1] == [str(src / n) for n in ("a.mp3", "b.wav", "c.m4a")]
+        assert ingest.plan_ingest(s, str(src), "29377", "vi", -1) == ("vi", [])
+        with pytest.raises(InvalidInput, match="unknown language"):
+            ingest.plan_ingest(s, str(src), "29377", "klingon")
+    counts: dict[str, Any] = {"done": 0, "skipped": 0, "failed": 0, "errors": {}}
+    ingest.tally(counts, "a.mp3", {"status": "done", "message": ""})
+    ingest.tally(counts, "b.wav", {"status": "failed", "message": "MediaError: silent"})
+    assert counts == {"done": 1, "skipped": 0, "failed": 1, "errors": {"b.wav": "MediaError: silent"}}
+
+
 def test_s3_prefix_is_listed_and_fetched(bantin_env: Path, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch,
                                          tmp_path: Path) -> None:
     from minio import Minio

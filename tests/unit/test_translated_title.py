@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from domain.glossary import Glossary
-from tasks import translating
+from services import machine_translation as translating
 
 LOG = logging.getLogger("test")
 TITLE = "Thông báo lịch tiêm vắc xin sởi ngày 5/12"
