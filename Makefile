@@ -6,7 +6,7 @@ VENV ?= .venv
 STAMP := $(VENV)/.installed-stamp
 ML_STAMP := $(VENV)/.ml-stamp
 SYSTEM_PKGS := ffmpeg espeak-ng fonts-noto-core libraqm0
-TEST_SYSTEM_PKGS := radosgw ceph-mon ceph-osd chromium mosquitto poppler-utils
+TEST_SYSTEM_PKGS := radosgw ceph-mon ceph-osd chromium mosquitto poppler-utils icecast2
 
 .PHONY: demo test setup system-deps test-system-deps bench clean
 

@@ -41,10 +41,10 @@ class Settings(BaseSettings):
     # Summaries: a loudspeaker script of at most this many estimated seconds, a board text of N lines.
     script_seconds: float = Field(default=60.0, gt=5.0, le=900.0)
     board_lines: int = Field(default=6, ge=1, le=20)
-    # Speaking rate the script length is estimated with (on the normalised speech text): syllables per
-    # second of the voice that reads it, with 0.4 s per sentence end; 3.5 fits espeak-ng at 140 words per minute
-    # (least squares over the intake corpus, worst error 7 %; benchmarks/quality.py measures it).
-    speech_syllables_per_second: float = Field(default=3.5, ge=1.5, le=6.0)
+    # Script length is estimated on the normalised speech text at the measured rate of the voice that reads
+    # it (prompts/speech/rates.tsv: syllables per second and pauses, per voice; engines/speaking_rate.py).
+    # Set this to override the measured syllable rate (the pauses stay as measured).
+    speech_syllables_per_second: float | None = Field(default=None, ge=1.5, le=6.0)
     # A draft whose newest date is older than this many days is flagged as possibly old news.
     freshness_max_age_days: int = Field(default=90, ge=1, le=3650)
 
@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     # Absolute base URL devices and feed readers use for file links (e.g. https://bantin.example.vn); empty:
     # the URL of the request that asked for the schedule.
     public_base_url: str = ""
+    # How long the asset links in HTTTN payloads stay valid (bantin's signed links, or S3 presigned URLs).
+    asset_url_ttl_s: int = Field(default=172800, ge=60, le=604800)
     device_lookahead_hours: int = Field(default=48, ge=1, le=168)
     device_clock_skew_s: int = Field(default=300, ge=10, le=3600)  # accepted X-Bantin-Timestamp drift
     # How long a node answers polls from memory alone (device keys, schedules checked against the database).
@@ -98,6 +100,20 @@ class Settings(BaseSettings):
     mqtt_timeout_s: float = Field(default=10.0, gt=0.0, le=120.0)
     delivery_concurrency: int = Field(default=16, ge=1, le=256)  # HTTP pushes in flight per publish
 
+    # --- streams: Icecast for relays (engines/icecast.py, services/streaming.py) ---
+    icecast_serve: bool = True  # `bantin serve` runs icecast2 beside the web app when it is installed
+    icecast_port: int = Field(default=8010, ge=1, le=65535)
+    icecast_bind: str = "127.0.0.1"
+    # Base URL devices listen at (e.g. https://radio.bantin.example.vn); empty: http://<bind>:<port>.
+    icecast_public_url: str = ""
+    # bantin's listener check Icecast calls for every listener; empty: http://127.0.0.1:8000/icecast/v1/listener.
+    icecast_auth_url: str = ""
+    stream_token_grace_s: int = Field(default=600, ge=0, le=86400)  # a listen URL outlives its slot by this
+    # Relay airings `bantin serve` carries at once (a worker of their own: they never hold an emergency's slot).
+    relay_worker_limit: int = Field(default=8, ge=1, le=256)
+    # An upstream checked before a source is saved, and silent this long mid-slot, counts as down.
+    relay_probe_timeout_s: float = Field(default=15.0, ge=1.0, le=120.0)
+
     # --- orchestration: crash recovery and fairness ---
     # A delivery left "sending" this long (its runner died) may be claimed again; the sweeper fails it so the
     # next publish retries it with the same idempotency key.
@@ -106,6 +122,10 @@ class Settings(BaseSettings):
     producing_timeout_s: float = Field(default=1800.0, ge=10.0, le=86400.0)
     # How often the sweeper runs (crash recovery, MQTT re-pushes), and the MQTT retry backoff base.
     sweep_interval_s: int = Field(default=60, ge=5, le=3600)
+    # The sweeper signs an audit checkpoint whenever the log grew since the last one, at most this often, and
+    # appends it to the auditor's file too when one is set (``bantin audit checkpoint --file``).
+    audit_checkpoint_interval_s: int = Field(default=300, ge=0, le=86400)
+    audit_checkpoint_file: Path | None = None
     mqtt_retry_backoff_s: float = Field(default=30.0, ge=0.0, le=3600.0)
     # Flow runs the worker `bantin serve` starts runs at once (each is a process; more only thrash 2 cores).
     worker_limit: int = Field(default=4, ge=1, le=256)

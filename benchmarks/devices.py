@@ -218,8 +218,8 @@ def bench_fanout(endpoints: int) -> list[tuple[str, float, str]]:
     from domain.deliveries import DestinationKind
     from domain.packages import PackageStatus
     from services.runtime import session
-    from storage.repositories import deliveries
-    from tasks.publishing import fan_out
+    from storage.repositories import destinations, outbox
+    from tasks.outbox import fan_out
     from tests.devices.factory import published_package
     from tests.flows.receivers import fleet
 
@@ -237,12 +237,12 @@ def bench_fanout(endpoints: int) -> list[tuple[str, float, str]]:
             with session() as s:
                 ids = []
                 for n in range(endpoints):
-                    dest = deliveries.add_destination(s, name=f"bench-{label[:3]}-{n}", kind=DestinationKind.HTTP,
+                    dest = destinations.add_destination(s, name=f"bench-{label[:3]}-{n}", kind=DestinationKind.HTTP,
                                                       url=f.url(n))
-                    ids.append(deliveries.ensure_delivery(s, package_id=package_id, manifest_hash=manifest,
+                    ids.append(outbox.ensure(s, package_id=package_id, manifest_hash=manifest,
                                                           destination_id=dest.id).id)
-                for d in deliveries.list_destinations(s):  # only this round's endpoints
-                    if d.id not in {x.destination_id for x, _ in deliveries.deliveries_of(s, package_id)}:
+                for d in destinations.list_destinations(s):  # only this round's endpoints
+                    if d.id not in {x.destination_id for x, _ in outbox.of_package(s, package_id)}:
                         d.enabled = False
             start = time.perf_counter()
             counts = fan_out(ids)

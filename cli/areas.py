@@ -56,7 +56,8 @@ def areas_migrate(
         "--assign", help="OLD=NEW for an old unit divided among several current ones; repeatable.")] = None,
     apply: Annotated[bool, typer.Option("--apply", help="Write the changes (default: a dry-run report).")] = False,
 ) -> None:
-    """Move memberships, devices, programmes, profiles and templates from pre-2025 units to today's.
+    """Move memberships, devices, programmes, profiles, templates and area-scoped destinations from pre-2025
+    units to today's.
 
     Runs as a dry run unless --apply is given; stops before writing when an old unit in use was divided.
     """

@@ -10,10 +10,19 @@ from services.runtime import session
 from storage.migrate import schema_behind
 from storage.repositories import areas
 
-# The local operator's identity: the services check it like a signed-in user of the web app (role and
-# area), so the CLI cannot do what that person could not do on the web.
+# The local operator's identity: whoever runs ``bantin`` on the installation's files says which account they act
+# as; the services check it like a signed-in user of the web app (role and area), so the CLI cannot do what that
+# person could not do on the web. (It is a claim, not a sign-in: shell access to BANTIN_HOME is the trust.)
 AsUser = Annotated[str, typer.Option("--as", envvar="BANTIN_USER",
-                                     help="Who is acting (username); checked like a web user (role and area).")]
+                                     help="The local operator's identity (a username): the change is checked and "
+                                          "audited as that user's, like a web sign-in (role and area).")]
+
+
+def need_user(as_user: str) -> str:
+    """The ``--as`` username, which every command that changes something needs (the services check it)."""
+    if not as_user:
+        raise InvalidInput("who is acting? pass --as USERNAME or set BANTIN_USER")
+    return as_user
 
 
 def echo(text: str = "") -> None:

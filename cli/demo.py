@@ -22,7 +22,7 @@ from services.packages import package_view
 from services.runtime import object_store, session
 from settings import configure_prefect_env, get_settings
 from storage.migrate import upgrade
-from storage.repositories import areas, deliveries
+from storage.repositories import areas, destinations
 from web.reference_receiver import ReferenceReceiver
 
 T = TypeVar("T")
@@ -63,13 +63,13 @@ def run_demo(*, quiet: bool = True) -> dict[str, Any]:
     text = resources.files("cli").joinpath("samples", SAMPLE).read_text(encoding="utf-8")
     with ReferenceReceiver(settings.home / "demo-receiver", allow_file_urls=True) as receiver:
         with session() as s:
-            deliveries.add_destination(s, name=DEMO_DESTINATION, kind=DestinationKind.HTTTN,
+            destinations.add_destination(s, name=DEMO_DESTINATION, kind=DestinationKind.HTTTN,
                                        url=receiver.url)
         try:
             draft_id, package_id = _chain(steps, text, produce_package, publish_package)
         finally:  # the receiver stops with the demo: later publishes must not keep retrying it
             with session() as s:
-                deliveries.disable_destination(s, DEMO_DESTINATION)
+                destinations.disable_destination(s, DEMO_DESTINATION)
         received = list(receiver.state.by_key.values())
     with session() as s:
         view = package_view(s, object_store(), package_id)

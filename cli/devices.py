@@ -16,15 +16,14 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from cli.common import AsUser, echo, ensure_db
+from cli.common import AsUser, echo, ensure_db, need_user
 from domain.devices import DeviceStatus
 from domain.errors import InvalidInput
 from domain.signatures import b64
 from services import devices as device_service
+from services import outbox as outbox_service
 from services import signing
 from services.runtime import object_store, session
-from storage.repositories import audit
-from storage.repositories import deliveries as delivery_repo
 from storage.repositories import devices as device_repo
 
 devices_app = typer.Typer(help="Loudspeaker players and e-boards: list, authorise, revoke.", no_args_is_help=True)
@@ -34,11 +33,6 @@ deliveries_app = typer.Typer(help="The delivery queue: per destination state, de
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 cap_app = typer.Typer(help="CAP 1.2 export of emergency packages.", no_args_is_help=True)
 
-
-def _need_user(as_user: str) -> str:
-    if not as_user:
-        raise InvalidInput("who is acting? pass --as USERNAME or set BANTIN_USER")
-    return as_user
 
 
 def _when(value: datetime | None) -> str:
@@ -86,7 +80,7 @@ def devices_authorize(device_id: int, as_user: AsUser = "") -> None:
     """Authorise a registered device (an admin of its area)."""
     ensure_db()
     with session() as s:
-        d = device_service.authorise(s, device_id, username=_need_user(as_user))
+        d = device_service.authorise(s, device_id, username=need_user(as_user))
         echo(f"device {d.id} ({d.name}) authorised")
 
 
@@ -99,7 +93,7 @@ def devices_revoke(
     """Revoke a device: it gets 403 from its next request on."""
     ensure_db()
     with session() as s:
-        d = device_service.revoke(s, device_id, username=_need_user(as_user), reason=reason)
+        d = device_service.revoke(s, device_id, username=need_user(as_user), reason=reason)
         echo(f"device {d.id} ({d.name}) revoked")
 
 
@@ -116,34 +110,34 @@ def keys_show() -> None:
 
 @keys_app.command("rotate")
 def keys_rotate(as_user: AsUser = "") -> None:
-    """Make a new signing key; the old one stays listed (and trusted) for BANTIN_KEY_GRACE_DAYS."""
+    """Make a new signing key; the old one stays listed (and trusted) for BANTIN_KEY_GRACE_DAYS (installation
+    admins; audited)."""
     ensure_db()
-    user = _need_user(as_user)
-    old = signing.current_key().key_id
-    entry = signing.rotate()
-    from services import device_schedule
+    from services import administration
 
-    device_schedule.invalidate()
+    old = signing.current_key().key_id
     with session() as s:
-        audit.record(s, actor=user, action="keys.rotated", entity="signing_key", entity_id=entry.key_id,
-                     previous=old)
-    echo(f"new signing key {entry.key_id} ({b64(entry.public_key)}); {old} is listed until its grace period ends")
+        key_id = administration.rotate_signing_key(s, actor=need_user(as_user))
+    public = next(e.public_key for e in signing.listed_keys() if e.key_id == key_id)
+    echo(f"new signing key {key_id} ({b64(public)}); {old} is listed until its grace period ends")
 
 
 @deliveries_app.command("list")
 def deliveries_list(
     dead: Annotated[bool, typer.Option("--dead", help="Only the dead letters (given up).")] = False,
     package: Annotated[int | None, typer.Option(help="Only this package's deliveries.")] = None,
+    as_user: AsUser = "",
 ) -> None:
-    """List deliveries (one per package and destination) with their state and attempts."""
+    """List deliveries and withdrawal/kill notices (one per package, destination and kind) with their state and
+    attempts: those of the packages in the areas the acting admin administers."""
     ensure_db()
-    from domain.deliveries import DeliveryStatus
-
     with session() as s:
-        rows = delivery_repo.list_deliveries(s, status=DeliveryStatus.DEAD if dead else None, package_id=package)
-        for d, t in rows:
+        rows = outbox_service.queue(s, username=need_user(as_user), dead_only=dead, package_id=package)
+        for d in rows:
             extra = f"receipt {d.receipt_id}" if d.receipt_id else (d.last_error[:80] if d.last_error else "")
-            echo(f"{d.id:>5}  package {d.package_id:>4} -> {t.name:<20} {d.status:<9} {d.attempts} attempt(s)  {extra}")
+            what = "" if d.kind == "delivery" else f" ({d.action})"
+            echo(f"{d.id:>5}  package {d.package_id:>4} -> {d.destination:<20} {d.status:<9} {d.attempts} attempt(s)"
+                 f"{what}  {extra}")
         if not rows:
             echo("no deliveries" + (" are dead" if dead else ""))
 
@@ -154,26 +148,26 @@ def deliveries_resend(
     package: Annotated[int | None, typer.Option(help="Resend every dead delivery of this package.")] = None,
     as_user: AsUser = "",
 ) -> None:
-    """Give dead deliveries a fresh attempt budget and send them again (same idempotency key)."""
+    """Give dead deliveries (or a withdrawn package's dead notices) a fresh attempt budget and send them again
+    (same idempotency key), as an admin of the package's areas."""
     ensure_db()
-    user = _need_user(as_user)
+    user = need_user(as_user)
     if (delivery_id is None) == (package is None):
         raise InvalidInput("give a delivery id or --package PACKAGE_ID")
     with session() as s:
         if delivery_id is not None:
-            rec = delivery_repo.resend_one(s, delivery_id, actor=user)
-            package_id = rec.package_id
+            package_id, flow = outbox_service.resend(s, username=user, outbox_id=delivery_id)
         else:
             assert package is not None
             package_id = package
-            delivery_repo.resend_dead(s, package_id, actor=user)
+            _, flow = outbox_service.resend_package(s, username=user, package_id=package_id)
     from settings import configure_prefect_env, get_settings
 
     configure_prefect_env(get_settings())
-    from flows.publish import publish_package
+    from flows.publish import publish_package, retract_package
 
-    status = publish_package(package_id)
-    echo(f"package {package_id}: {status}")
+    result = publish_package(package_id) if flow == "publish" else retract_package(package_id)
+    echo(f"package {package_id}: {result}")
 
 
 @cap_app.command("export")

@@ -6,6 +6,8 @@ start fast. Every error is one line on stderr and a non-zero exit status.
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,11 +21,12 @@ from cli import search as search_commands
 from cli import variants as variant_commands
 from cli.areas import areas_app
 from cli.audit import audit_app
-from cli.common import AsUser, echo, ensure_db
+from cli.common import AsUser, echo, ensure_db, need_user
 from cli.drafts import draft_app
 from cli.feedback import feedback_app
 from cli.models import models_app
 from cli.prefect import prefect_app
+from cli.relays import relays_app
 from cli.reports import reports_app
 from cli.templates import templates_app
 from cli.tokens import tokens_app
@@ -40,7 +43,7 @@ from services.runtime import object_store, session
 from settings import configure_prefect_env, get_settings
 from storage.errors import StorageError
 from storage.migrate import upgrade
-from storage.repositories import areas, deliveries, drafts, packages, users
+from storage.repositories import areas, destinations, drafts, packages, users
 
 app = typer.Typer(help="bantin: bulletins for commune loudspeakers, e-boards and source systems.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -50,6 +53,7 @@ app.add_typer(draft_app, name="draft")
 app.add_typer(package_app, name="package")
 package_app.command("edit")(variant_commands.edit)
 package_app.command("record")(variant_commands.record)
+package_app.command("translate")(variant_commands.translate)
 app.add_typer(users_app, name="users")
 app.add_typer(areas_app, name="areas")
 app.add_typer(dest_app, name="destinations")
@@ -60,6 +64,7 @@ app.add_typer(tokens_app, name="api-token")
 app.add_typer(feedback_app, name="feedback")
 app.add_typer(reports_app, name="reports")
 app.add_typer(prefect_app, name="prefect")
+app.add_typer(relays_app, name="relays")
 search_commands.register(app)
 device_commands.register(app)
 program_commands.register(app)
@@ -125,12 +130,19 @@ def areas_station(
 def destinations_add(
     name: str, url: str,
     kind: Annotated[DestinationKind, typer.Option(help="htttn or http.")] = DestinationKind.HTTTN,
+    area: Annotated[str, typer.Option(help="Only bulletins for this area (code or name); default: every area.")] = "",
+    as_user: AsUser = "",
 ) -> None:
-    """Add (or update) a destination that receives published packages by HTTP push."""
+    """Add (or update) a destination that receives published packages by HTTP push (an admin of its area, or
+    of the installation when it takes every area; audited)."""
     ensure_db()
+    from services import administration
+
     with session() as s:
-        deliveries.add_destination(s, name=name, kind=kind, url=url)
-    echo(f"destination {name} -> {url}")
+        rec = administration.add_destination(s, actor=need_user(as_user), name=name, kind=kind.value, url=url,
+                                             area=area)
+        scope = f" (area {rec.area_code})" if rec.area_code else ""
+    echo(f"destination {name} -> {url}{scope}")
 
 
 @dest_app.command("list")
@@ -138,8 +150,9 @@ def destinations_list() -> None:
     """List destinations."""
     ensure_db()
     with session() as s:
-        for d in deliveries.list_destinations(s):
-            echo(f"{d.id:>3}  {d.name:<20} {d.kind:<6} {'on ' if d.enabled else 'off'}  {d.url}")
+        for d in destinations.list_destinations(s):
+            echo(f"{d.id:>3}  {d.name:<20} {d.kind:<6} {'on ' if d.enabled else 'off'}  {d.area_code or '*':>5}  "
+                 f"{d.url}")
 
 
 def _run_flow(name: str, arg: int, **options: Any) -> Any:
@@ -300,7 +313,8 @@ def serve(
         if not environ.get("PREFECT_API_URL"):
             raise InvalidInput("--no-flows needs PREFECT_API_URL: the Prefect server whose workers run the flows")
         echo(f"bantin web app on http://{host}:{port}/  (API docs: /docs)")
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", **SERVER_OPTIONS)
+        with _icecast(port):
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="info", **SERVER_OPTIONS)
         return
     echo("starting Prefect" + ("" if environ.get("PREFECT_API_URL") else
                                f" server on http://127.0.0.1:{prefect_port}/ (log: {settings.home}/logs)") + " ...")
@@ -315,7 +329,19 @@ def serve(
         echo(f"bantin web app on http://{host}:{port}/  (API docs: /docs)")
         server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="info",
                                                **SERVER_OPTIONS))
-        server.run()  # returns on SIGTERM or Ctrl-C; then the stack stops the worker and the server
+        with _icecast(port):
+            server.run()  # returns on SIGTERM or Ctrl-C; then the stack stops the worker and the server
+
+
+@contextmanager
+def _icecast(port: int) -> Iterator[None]:
+    """Icecast beside the web app (relays); its listener check is this app's ``/icecast/v1/listener``."""
+    from services import streaming
+
+    with streaming.serving(f"http://127.0.0.1:{port}/icecast/v1/listener") as ice:
+        if ice is not None:
+            echo(f"Icecast (relays) on {ice.url}/ (log: {ice.log_path})")
+        yield
 
 
 @app.command()

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from cli.common import AsUser, echo, ensure_db
 from domain.errors import InvalidInput
@@ -77,7 +78,7 @@ def list_(area: Annotated[str | None, typer.Option(help="Only programs defined f
     """List programs."""
     ensure_db()
     with session() as s:
-        for p in repo.list_programs(s, area_codes=[area] if area else None):
+        for p in repo.list_programs(s, area_codes=[area_service.code_from_option(s, area)] if area else None):
             langs = ",".join(p.languages) or "area"
             echo(f"{p.id:>4}  {p.area_code:>5}  {p.at}  {format_weekdays(map(int, p.weekdays), 'en'):<14} "
                  f"{p.max_s / 60:>4.0f} min  {p.priority:<7} [{langs}]  {p.name}" + ("" if p.active else "  (off)"))
@@ -89,7 +90,7 @@ def plan(day: DateOpt = None, area: Annotated[str | None, typer.Option(help="Onl
     """Show what each edition of a date will play, what is left out and why, and what was built."""
     ensure_db()
     with session() as s:
-        rows = program_service.day_overview(s, _day(day), area_code=area)
+        rows = program_service.day_overview(s, _day(day), area_code=_area(s, area))
     if as_json:
         echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -115,6 +116,8 @@ def build(day: Annotated[str | None, typer.Option("--date", help="Vietnam date (
           area: Annotated[str | None, typer.Option(help="Only this area.")] = None) -> None:
     """Build and publish editions now (the 'program' deployment does this on its schedule)."""
     ensure_db()
+    with session() as s:
+        area = _area(s, area)
     configure_prefect_env(get_settings())
     from flows.program import build_programs
 
@@ -134,6 +137,7 @@ def reorder(
     """The commune officer's order for one date (ưu tiên items still play before thường ones)."""
     ensure_db()
     with session() as s:
+        area = area_service.code_from_option(s, area)
         program_service.reorder(s, program_id=program_id, day=_day(day), area_code=area, order=_ids(order),
                                 skipped=_ids(skip), actor=as_user)
     echo(f"order saved for program {program_id}, {area}, {_day(day)}; it applies at the next build")
@@ -143,8 +147,11 @@ def reorder(
 def quiet(area: str, ranges: Annotated[list[str] | None, typer.Argument(help="HH:MM-HH:MM ...")] = None,
           clear: Annotated[bool, typer.Option("--clear", help="Remove the area's own quiet hours.")] = False,
           as_user: AsUser = "") -> None:
-    """Set the quiet hours of an area (devices there play nothing but emergencies), e.g. 22:00-05:00."""
+    """Set the quiet hours of an area (a code or name; devices there play nothing but emergencies), e.g.
+    22:00-05:00."""
     ensure_db()
+    with session() as s:
+        area = area_service.code_from_option(s, area)
     if not ranges and not clear:
         with session() as s:
             q, _ = program_service.area_profile(s, area)
@@ -160,8 +167,10 @@ def quiet(area: str, ranges: Annotated[list[str] | None, typer.Argument(help="HH
 def volume(area: str, steps: Annotated[list[str] | None, typer.Argument(help="HH:MM-HH:MM=PERCENT ...")] = None,
            clear: Annotated[bool, typer.Option("--clear", help="Remove the area's own volume profile.")] = False,
            as_user: AsUser = "") -> None:
-    """Set the volume profile of an area, e.g. 05:00-07:00=60 07:00-21:00=85."""
+    """Set the volume profile of an area (a code or name), e.g. 05:00-07:00=60 07:00-21:00=85."""
     ensure_db()
+    with session() as s:
+        area = area_service.code_from_option(s, area)
     if not steps and not clear:
         with session() as s:
             _, v = program_service.area_profile(s, area)
@@ -183,8 +192,11 @@ def default(area: str,
             packages: Annotated[str | None, typer.Argument(help="Package ids in rotation order, e.g. 12,7.")] = None,
             clear: Annotated[bool, typer.Option("--clear", help="Remove the area's own default content.")] = False,
             as_user: AsUser = "") -> None:
-    """What devices of an area play when nothing is due (published packages, in rotation), e.g. 12,7."""
+    """What devices of an area (a code or name) play when nothing is due (published packages, in rotation),
+    e.g. 12,7."""
     ensure_db()
+    with session() as s:
+        area = area_service.code_from_option(s, area)
     if packages is None and not clear:
         with session() as s:
             setter, ids = default_content.default_packages(s, area)
@@ -195,6 +207,11 @@ def default(area: str,
         ids = default_content.set_default_content(s, area_code=area, package_ids=[] if clear else _ids(packages or ""),
                                                   actor=as_user)
     echo(f"default content of {area}: " + (", ".join(map(str, ids)) or "none (inherited from above, if set)"))
+
+
+def _area(s: Session, text: str | None) -> str | None:
+    """An optional area option as a code (it may be given as a name, with or without diacritics)."""
+    return area_service.code_from_option(s, text) if text else None
 
 
 def register(app: typer.Typer) -> None:

@@ -9,9 +9,8 @@ from typing import Annotated
 
 import typer
 
-from cli.common import AsUser, echo, ensure_db
+from cli.common import AsUser, echo, ensure_db, need_user
 from domain.drafts import split_title_body
-from domain.errors import InvalidInput
 from services import approvals as approval_service
 from services import areas as area_service
 from services import drafts as draft_service
@@ -20,11 +19,6 @@ from storage.repositories import templates
 
 templates_app = typer.Typer(help="Pre-approved emergency templates (fast path).", no_args_is_help=True)
 
-
-def _need_user(as_user: str) -> str:
-    if not as_user:
-        raise InvalidInput("who is acting? pass --as USERNAME or set BANTIN_USER")
-    return as_user
 
 
 @templates_app.command("add")
@@ -41,7 +35,7 @@ def template_add(
     with session() as s:
         tpl = approval_service.create_template(s, name=name, title=title, body=body, languages=lang,
                                                area_code=area_service.code_from_option(s, area),
-                                               author=_need_user(as_user))
+                                               author=need_user(as_user))
         echo(f"template {tpl.id} '{tpl.name}' written; approve it with: bantin template approve {tpl.id}")
 
 
@@ -50,8 +44,22 @@ def template_approve(template_id: int, as_user: AsUser = "") -> None:
     """Approve a template (province approver of its area, not its author)."""
     ensure_db()
     with session() as s:
-        tpl = approval_service.approve_template(s, template_id=template_id, username=_need_user(as_user))
+        tpl = approval_service.approve_template(s, template_id=template_id, username=need_user(as_user))
         echo(f"template {tpl.id} '{tpl.name}' approved by {tpl.approved_by}")
+
+
+@templates_app.command("retire")
+def template_retire(
+    template_id: int,
+    reason: Annotated[str, typer.Option(help="Why it may no longer be used; kept in the audit log.")],
+    as_user: AsUser = "",
+) -> None:
+    """Retire a template for good (province approver or admin of its area): no more use, and its drafts lose
+    the fast path."""
+    ensure_db()
+    with session() as s:
+        tpl = approval_service.retire_template(s, template_id=template_id, username=need_user(as_user), reason=reason)
+        echo(f"template {tpl.id} '{tpl.name}' retired")
 
 
 @templates_app.command("use")
@@ -66,7 +74,7 @@ def template_use(
     with session() as s:
         rev = approval_service.draft_from_template(s, object_store(), template_id=template_id,
                                                    area_codes=area_service.codes_from_option(s, area),
-                                                   author=_need_user(as_user))
+                                                   author=need_user(as_user))
         echo(f"emergency draft {rev.draft_id} submitted from template {template_id}; "
              f"next: bantin produce {rev.draft_id}")
 

@@ -6,8 +6,14 @@ A role is written ``role[:area][:language-or-level]`` and ``--role`` may be repe
     bantin users add sokha --name "Thạch Sokha" --role translator:86:km
     bantin users add lan --name "Nguyễn Thị Lan" --role approver --area 86      # same as approver:86
 
-``--area``, ``--language`` and ``--level`` fill the parts a ``--role`` leaves out. An approver's level
-defaults to its area's level. ``*`` or no area means every area. The password comes from ``--password``,
+The area of a role, and ``--area``, is a code or a name with or without diacritics (``approver:Vĩnh Long``,
+``--area "chau thanh, vinh long"``). ``--area``, ``--language`` and ``--level`` fill the parts a ``--role``
+leaves out. An approver's level defaults to its area's level. ``*`` or no area means every area.
+
+``--as`` (or ``BANTIN_USER``) names the local operator acting, checked like a signed-in web user: only an admin
+of a role's area may give it, and only an admin of every area a person works in may disable them or set their
+password (a person may set their own). While no installation-wide admin exists yet, ``users add`` and
+``users grant`` work without ``--as`` so the first one can be created. The password comes from ``--password``,
 else ``BANTIN_PASSWORD``, else a prompt on a terminal; ``--no-password`` makes an account that cannot sign in.
 """
 
@@ -16,11 +22,10 @@ from typing import Annotated
 
 import typer
 
-from cli.common import AsUser, echo, ensure_db
+from cli.common import AsUser, echo, ensure_db, need_user
 from domain.errors import InvalidInput
-from domain.users import Membership, parse_membership, validate_password
+from domain.users import Membership, validate_password
 from services import accounts
-from services import areas as area_service
 from services.runtime import session
 from storage.repositories import users
 
@@ -36,18 +41,10 @@ LevelOpt = Annotated[str | None, typer.Option(help="commune|province (district i
 
 
 def parse_roles(specs: list[str], *, area: str | None, language: str | None, level: str | None) -> list[Membership]:
-    """Every ``--role`` value (comma lists allowed) as memberships.
-
-    Raises:
-        InvalidInput: no role, or a bad one.
-    """
-    items = [part for spec in specs for part in spec.split(",") if part.strip()]
-    if not items:
-        raise InvalidInput("give at least one --role (editor, translator, approver, admin)")
-    if area and area.strip() != "*":
-        with session() as s:  # --area takes a code or a name ("Châu Thành, Vĩnh Long")
-            area = area_service.code_from_option(s, area)
-    return [parse_membership(item, area=area, language=language, level=level) for item in items]
+    """Every ``--role`` value as memberships (:func:`services.accounts.memberships_from_specs`: areas by code or
+    name)."""
+    with session() as s:
+        return accounts.memberships_from_specs(s, specs, area=area, language=language, level=level)
 
 
 def _password(password: str | None, no_password: bool) -> str | None:
@@ -81,8 +78,8 @@ def users_add(
     memberships = parse_roles(role, area=area, language=language, level=level)
     secret = _password(password, no_password)
     with session() as s:
-        user = users.add_user(s, username=username, full_name=name, memberships=memberships, password=secret,
-                              actor=as_user or "cli")
+        user = accounts.add_user(s, actor=as_user, username=username, full_name=name, memberships=memberships,
+                                 password=secret)
         specs = ", ".join(m.spec for m in users.memberships_of(user))
     echo(f"user {username} added: {specs}")
 
@@ -105,7 +102,7 @@ def users_disable(username: str, as_user: AsUser = "") -> None:
     revoked for good (its history stays)."""
     ensure_db()
     with session() as s:
-        accounts.set_active(s, username, False, actor=as_user or "cli")
+        accounts.set_active(s, username, False, actor=need_user(as_user))
     echo(f"user {username} disabled")
 
 
@@ -114,7 +111,7 @@ def users_enable(username: str, as_user: AsUser = "") -> None:
     """Re-enable a disabled account."""
     ensure_db()
     with session() as s:
-        accounts.set_active(s, username, True, actor=as_user or "cli")
+        accounts.set_active(s, username, True, actor=need_user(as_user))
     echo(f"user {username} enabled")
 
 
@@ -125,7 +122,8 @@ def users_grant(username: str, role: RoleOpt, area: AreaOpt = None, language: La
     ensure_db()
     memberships = parse_roles(role, area=area, language=language, level=level)
     with session() as s:
-        user = accounts.grant(s, username, memberships, actor=as_user or "cli")
+        accounts.grant(s, username, memberships, actor=as_user)
+        user = accounts.find(s, username)
         specs = ", ".join(m.spec for m in users.memberships_of(user))
     echo(f"user {username}: {specs}")
 
@@ -137,7 +135,7 @@ def users_revoke(username: str, role: RoleOpt, area: AreaOpt = None, language: L
     ensure_db()
     memberships = parse_roles(role, area=area, language=language, level=level)
     with session() as s:
-        user = accounts.revoke(s, username, memberships, actor=as_user or "cli")
+        user = accounts.revoke(s, username, memberships, actor=need_user(as_user))
         specs = ", ".join(m.spec for m in users.memberships_of(user)) or "no roles left"
     echo(f"user {username}: {specs}")
 
@@ -152,5 +150,5 @@ def users_passwd(
     ensure_db()
     secret = _password(password, no_password=False) or ""  # never empty: _password raises instead
     with session() as s:
-        accounts.set_password(s, username, secret, actor=as_user or "cli")
+        accounts.set_password(s, username, secret, actor=need_user(as_user))
     echo(f"password of {username} set")

@@ -1,7 +1,8 @@
-"""``bantin package edit`` and ``bantin package record``: a person's text or voice for one variant.
+"""``bantin package edit``, ``record`` and ``translate``: a person's text, voice or translation for one variant.
 
-Both make a new package of the same revision (the other variants carried over), re-speak and re-render only
-that variant with the ``revise`` flow, and leave the new package in review: it needs a new approval.
+Edit and record make a new package of the same revision (the other variants carried over), re-speak and
+re-render only that variant with the ``revise`` flow, and leave the new package in review: it needs a new
+approval. A translation fills a variant no machine could (or corrects one) and produces the package again.
 """
 
 from pathlib import Path
@@ -11,6 +12,7 @@ import typer
 
 from cli.common import AsUser, echo, ensure_db
 from domain.errors import InvalidInput
+from services import translations
 from services import variant_edits as edits
 from services.runtime import object_store, session
 from settings import configure_prefect_env, get_settings
@@ -81,3 +83,29 @@ def record(
     echo(f"package {done.package_id} replaces {package_id}; normalising the recording of {lang}")
     _revise(done.package_id, lang)
     echo(f"package {done.package_id} is in review and needs a new approval: bantin package show {done.package_id}")
+
+
+def translate(
+    package_id: int,
+    lang: Lang,
+    script_file: Annotated[Path, typer.Option(help="The translated loudspeaker script (UTF-8).")],
+    board_file: Annotated[Path, typer.Option(help="The translated board text (UTF-8).")],
+    title: Annotated[str | None, typer.Option(help="The variant's title, shown on its slides; "
+                                                   "default: keep the title it has.")] = None,
+    as_user: AsUser = "",
+) -> None:
+    """Supply a person's translation of a variant (with its title); the package is produced again."""
+    ensure_db()
+    if not as_user:
+        raise InvalidInput("who is translating? pass --as USERNAME or set BANTIN_USER")
+    script, board = _read(script_file, "script"), _read(board_file, "board text")
+    with session() as s:
+        draft_id = translations.submit_translation(s, object_store(), translations.TranslationRequest(
+            package_id=package_id, language=lang, script=script or "", board_text=board or "", translator=as_user,
+            title=title))
+    echo(f"translation into {lang} kept; producing draft {draft_id} again")
+    configure_prefect_env(get_settings())
+    from flows.produce import produce_package
+
+    new_id = produce_package(draft_id)
+    echo(f"package {new_id} is in review and needs a new approval: bantin package show {new_id}")

@@ -213,7 +213,9 @@ def local_stack(*, home: Path, prefect_port: int = 4200, flows: bool = True,
         if flows:  # registers the deployments on the work pool, then runs a worker
             from settings import get_settings
 
-            spawn([sys.executable, "-m", "deployments.serve", "--limit", str(get_settings().worker_limit)], "flows")
+            settings = get_settings()
+            spawn([sys.executable, "-m", "deployments.serve", "--limit", str(settings.worker_limit),
+                   "--relay-limit", str(settings.relay_worker_limit)], "flows")
         yield api_url
     finally:
         for proc in reversed(started):  # worker first, then the server

@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,10 +28,11 @@ from zoneinfo import ZoneInfo
 
 from settings import Settings, configure_prefect_env, get_settings
 from tasks.runs import DEPLOYMENTS as SPECS
-from tasks.runs import POOL
+from tasks.runs import POOL, QUEUES, RELAY_QUEUE
 
 log = logging.getLogger("bantin.serve")
 ROOT = Path(__file__).resolve().parents[1]
+MAIN_QUEUES = tuple(q for q, _, _ in QUEUES if q != RELAY_QUEUE)  # the main worker's; relays have their own
 PROGRAM_ANCHOR = datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 TZ = "Asia/Ho_Chi_Minh"
 
@@ -59,11 +61,16 @@ def _options(s: Settings) -> dict[str, dict[str, Any]]:
         "sweep": {"schedules": [_every(s.sweep_interval_s)], "concurrency_limit": _one_at_a_time()},
         "program": {"schedules": [_every(s.program_build_interval_s)], "concurrency_limit": _one_at_a_time()},
         "reports": {"schedules": [_every(s.reports_interval_s)], "concurrency_limit": _one_at_a_time()},
+        # Daily at 02:30 Vietnam time, when nobody is answering feedback.
+        "erase-feedback-contacts": {"schedules": [Cron("30 2 * * *", timezone=TZ)],
+                                    "concurrency_limit": _one_at_a_time()},
+        "relay-due": {"schedules": [Cron("* * * * *", timezone=TZ)], "concurrency_limit": _one_at_a_time()},
     }
 
 
 def _tags(name: str) -> list[str]:
-    extra = {"transcribe": ["ml"], "archive-ingest": ["ml"], "emergency": ["emergency"]}
+    extra = {"transcribe": ["ml"], "archive-ingest": ["ml"], "emergency": ["emergency"],
+             "transcribe-feedback-voice": ["ml"]}
     return ["bantin", *extra.get(name, [])]
 
 
@@ -120,20 +127,26 @@ def register(settings: Settings, only: list[str] | None = None) -> list[str]:
     return [d.name for d in deployments]
 
 
-def worker_command(limit: int | None) -> list[str]:
+def worker_command(limit: int | None, queues: tuple[str, ...] = MAIN_QUEUES) -> list[str]:
     cmd = [str(Path(sys.executable).parent / "prefect"), "worker", "start", "--pool", POOL, "--type", "process"]
+    for queue in queues:
+        cmd += ["--work-queue", queue]
     return cmd + (["--limit", str(limit)] if limit else [])
 
 
-def run_worker(limit: int | None) -> int:
-    """Run a process worker until SIGTERM/SIGINT, then stop it (SIGINT twice, SIGKILL after a grace period)."""
+def run_worker(limit: int | None, queues: tuple[str, ...] = MAIN_QUEUES, relay_limit: int = 0) -> int:
+    """Run a process worker (and, with ``relay_limit``, a second one for the relay queue) until SIGTERM/SIGINT,
+    then stop them (SIGINT twice, SIGKILL after a grace period)."""
     from deployments.local import die_with_parent, stop
 
     env = dict(os.environ)
     env.setdefault("PREFECT_WORKER_QUERY_SECONDS", "2")  # an emergency is picked up within ~2 s
     env.setdefault("PREFECT_WORKER_PREFETCH_SECONDS", "0")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    proc = subprocess.Popen(worker_command(limit), env=env, cwd=ROOT, preexec_fn=die_with_parent)
+    procs = [subprocess.Popen(worker_command(limit, queues), env=env, cwd=ROOT, preexec_fn=die_with_parent)]
+    if relay_limit:
+        procs.append(subprocess.Popen(worker_command(relay_limit, (RELAY_QUEUE,)), env=env, cwd=ROOT,
+                                      preexec_fn=die_with_parent))
     stopping = []
 
     def on_signal(signum: int, frame: object) -> None:
@@ -145,9 +158,15 @@ def run_worker(limit: int | None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
     try:
-        return proc.wait()
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        dead = next(p for p in procs if p.poll() is not None)
+        for p in procs:  # one worker died: stop the other too, and say how the first ended
+            stop(p, grace_s=12.0, first=signal.SIGINT)
+        return dead.returncode
     except KeyboardInterrupt:
-        stop(proc, grace_s=12.0, first=signal.SIGINT)  # within the parent's first grace period
+        for p in procs:
+            stop(p, grace_s=12.0, first=signal.SIGINT)  # within the parent's first grace period
         return 0
 
 
@@ -156,6 +175,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", action="append", metavar="NAME", choices=sorted(DEPLOYMENTS),
                         help="register only this deployment (repeatable); default: all")
     parser.add_argument("--limit", type=int, default=None, help="at most this many concurrent flow runs")
+    parser.add_argument("--queue", action="append", choices=[q for q, _, _ in QUEUES],
+                        help="poll only this queue (repeatable); default: all but relay")
+    parser.add_argument("--relay-limit", type=int, default=0,
+                        help="also run a worker for the relay queue taking this many airings at once")
     parser.add_argument("--register-only", action="store_true", help="register the deployments and exit")
     parser.add_argument("--worker-only", action="store_true", help="only run a worker")
     args = parser.parse_args(argv)
@@ -167,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
         log.info("registered %d deployments on work pool %s", len(names), POOL)
     if args.register_only:
         return
-    sys.exit(run_worker(args.limit))
+    sys.exit(run_worker(args.limit, tuple(args.queue) if args.queue else MAIN_QUEUES, args.relay_limit))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from device_agent.config import AgentConfig
 from device_agent.emergencies import EmergencyMixin
 from device_agent.identity import load_identity, save_identity, write_private
 from device_agent.mqtt import EmergencyListener
-from device_agent.planner import Choice, Planner, is_emergency, volume_percent
+from device_agent.planner import Choice, Planner, is_emergency, is_stream, quiet_from, volume_percent
 from device_agent.player import make_player
 from device_agent.playlog import Outbox
 from device_agent.schedule import (
@@ -45,6 +45,7 @@ from device_agent.schedule import (
     verify_schedule,
 )
 from device_agent.state import iso, load_plan, save_plan
+from device_agent.streams import StreamStats
 from device_agent.trust import TrustStore
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class Agent(EmergencyMixin):
         self.polls = 0
         self._jitter = random.Random()  # seeded from the OS: every box draws its own waits
         self.plays = 0
+        self.stream_stats: StreamStats | None = None  # the current (or last) relay stream
         self._last_inventory: tuple[list[str], str | None] | None = None
         self.mqtt: EmergencyListener | None = None
         self._poller: threading.Thread | None = None
@@ -241,6 +243,10 @@ class Agent(EmergencyMixin):
             if cur is not None and (cur.item["manifest_hash"] in withdrawn):
                 log.warning("withdrawn while playing: %s", cur.item.get("title"))
                 self.interrupt.set()
+            elif cur is not None and is_stream(cur.item) and cur.item["item_id"] not in {
+                    i["item_id"] for i in doc.get("items", [])}:
+                log.warning("relay %s taken off the schedule: stopping it", cur.item.get("title"))
+                self.interrupt.set()
             for item in doc.get("items", []):
                 if is_emergency(item):
                     self.outbox.add_ack(item_id=item["item_id"], manifest_hash=item["manifest_hash"],
@@ -320,6 +326,8 @@ class Agent(EmergencyMixin):
     # --- playout ---------------------------------------------------------------------------------------
 
     def _available(self, item: dict[str, Any]) -> bool:
+        if is_stream(item):  # nothing to download: it is pulled live (loudspeakers only)
+            return self.board is None
         if self.board is not None:
             return all(self.cache.has(r["name"]) for r in item.get("slides") or [])
         return bool(item.get("audio")) and self.cache.has(item["audio"]["name"])
@@ -358,19 +366,28 @@ class Agent(EmergencyMixin):
         item = choice.item
         started = self.clock.time()
         log.info("playing [%s] %s (%s)", choice.trigger, item.get("title"), item["item_id"])
+        timer = None
         try:
             if self.board is not None:
                 completed = self.board.show(item, self.interrupt)
+            elif is_stream(item):
+                completed = self._play_stream(item, started)
             else:
                 assert self.player is not None
+                timer = self._stream_timer(started)
                 volume = volume_percent(self.schedule, started, self.cfg.tz)
                 completed = self.player.play(self.cache.path(item["audio"]["name"]), volume, self.interrupt)
         except (OSError, UnsafeFile) as exc:
             log.error("cannot play %s: %s", item["item_id"], exc)
             completed = False
+            if is_stream(item):  # no player program: do not retry in a tight loop
+                self.stopping.wait(self.error_pause_s)
         except Exception:  # an output bug: record the failed play (so it is not retried at once) and go on
             log.exception("output failed on %s", item["item_id"])
             completed = False
+        finally:
+            if timer is not None:
+                timer.cancel()
         ended = max(started, self.clock.time())  # the clock may have been set back during the play
         with self.lock:
             self.planner.record(choice, self.plan, started, ended)
@@ -381,6 +398,30 @@ class Agent(EmergencyMixin):
         self.plays += 1
         if not completed:
             log.info("interrupted: %s", item.get("title"))
+
+    def _play_stream(self, item: dict[str, Any], started: float) -> bool:
+        """A relay stream until its end (or the start of quiet hours), reconnecting with backoff."""
+        assert self.player is not None
+        expires = parse_time(item["expires_at"])
+        until = expires.timestamp() if expires else started
+        quiet = quiet_from(self.schedule, started, until, self.cfg.tz)
+        stats = self.stream_stats = StreamStats(item["item_id"])
+        completed = self.player.stream(item["stream"]["url"], quiet or until,
+                                       volume_percent(self.schedule, started, self.cfg.tz), self.interrupt, stats)
+        log.info("stream %s: audio from %s, %d reconnect(s), %.0f s", item["item_id"],
+                 iso(stats.connected_at) if stats.connected_at else "never", stats.reconnects, stats.seconds)
+        return completed and quiet is None
+
+    def _stream_timer(self, now: float) -> threading.Timer | None:
+        """While a file plays, wake up when a relay stream is due so it starts on time (see _maybe_preempt)."""
+        with self.lock:
+            at = self.planner.next_stream_start(self.schedule, self.plan, now)
+        if at is None:
+            return None
+        timer = threading.Timer(max(0.0, self.clock.real_seconds(at - now)), self._maybe_preempt)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     # --- state files -----------------------------------------------------------------------------------
 
@@ -399,6 +440,7 @@ class Agent(EmergencyMixin):
                 "dropped_logs": self.outbox.dropped,
                 "plays": self.plays,
                 "playing": self.current.item["item_id"] if self.current else None,
+                "stream": self.stream_stats.to_json() if self.stream_stats else None,
                 "emergencies": sorted(self.plan.emergencies), "refusals": list(self.refusals),
                 "mqtt_connected": bool(self.mqtt and self.mqtt.connected),
                 "mqtt_refused": self.mqtt.refused if self.mqtt else 0, "last_error": self.last_error,

@@ -13,7 +13,7 @@ from typing import Any
 
 from device_agent.client import ProtocolError
 from device_agent.clock import Clock
-from device_agent.planner import Choice, Planner, PlanState, apply_emergency
+from device_agent.planner import Choice, Planner, PlanState, apply_emergency, is_stream
 from device_agent.playlog import Outbox
 from device_agent.schedule import emergency_items
 from device_agent.state import iso
@@ -93,5 +93,8 @@ class EmergencyMixin:
                 self.plan.to_json()))), self.clock.time(), self._available)
         if choice is not None and choice.trigger == "emergency":
             log.warning("interrupting %s for an emergency", cur.item.get("title"))
+            self.interrupt.set()
+        elif choice is not None and is_stream(choice.item) and not is_stream(cur.item):
+            log.info("interrupting %s: the relay %s starts", cur.item.get("title"), choice.item.get("title"))
             self.interrupt.set()
 

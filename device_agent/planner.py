@@ -4,10 +4,12 @@ Order, after Circular 39 and OpenBroadcaster's fallback chain:
 1. emergencies (``khan_cap``, from the schedule or MQTT), played at once and repeated every
    ``repeat_every_s`` until ``expires_at``, also during quiet hours;
 2. nothing else during quiet hours;
-3. items with a ``starts_at`` (programs, timed bulletins) at their start, if not later than the tolerance;
-4. bulletins without a start time: once on arrival (``play_on_arrival``) and again at each daily slot while
+3. relay streams (``kind: stream``) from their start to their end: a box that starts mid-slot joins, and after
+   an emergency the stream resumes;
+4. items with a ``starts_at`` (programs, timed bulletins) at their start, if not later than the tolerance;
+5. bulletins without a start time: once on arrival (``play_on_arrival``) and again at each daily slot while
    valid, ``uu_tien`` before ``thuong``;
-5. ``default_content`` in rotation when idle, at most every ``default_every`` seconds.
+6. ``default_content`` in rotation when idle, at most every ``default_every`` seconds.
 Withdrawn manifests and stopped emergencies never play.
 """
 
@@ -55,6 +57,11 @@ class PlanState:
         return cls(**known)
 
 
+def is_stream(item: dict[str, Any]) -> bool:
+    """Whether an item is a relay stream (played live from its start to its end)."""
+    return item.get("kind") == "stream"
+
+
 def is_emergency(item: dict[str, Any]) -> bool:
     """Whether an item is an emergency (by kind or by ``khan_cap`` priority)."""
     return item.get("kind") == "emergency" or item.get("priority") == "khan_cap"
@@ -93,6 +100,16 @@ def in_quiet_hours(schedule: dict[str, Any] | None, now: float, tz: ZoneInfo) ->
         except (KeyError, TypeError, ValueError):
             continue
     return False
+
+
+def quiet_from(schedule: dict[str, Any] | None, now: float, until: float, tz: ZoneInfo) -> float | None:
+    """The first minute in ``[now, until)`` that falls in quiet hours (a stream stops there), or None."""
+    t = now
+    while t < until:
+        if in_quiet_hours(schedule, t, tz):
+            return t
+        t = (t // 60 + 1) * 60
+    return None
 
 
 def _epoch(value: Any) -> float | None:
@@ -142,6 +159,8 @@ class Planner:
 
     def playable(self, item: dict[str, Any]) -> bool:
         """Whether this device's medium can play the item (audio for a speaker, slides for a board)."""
+        if is_stream(item):
+            return self.medium == "audio" and bool((item.get("stream") or {}).get("url"))
         return bool(item.get("audio")) if self.medium == "audio" else bool(item.get("slides"))
 
     def _valid(self, item: dict[str, Any], schedule: dict[str, Any] | None, state: PlanState, now: float) -> bool:
@@ -186,10 +205,15 @@ class Planner:
                     return Choice(item, "emergency", item["item_id"]), now
                 wake.append(due)
 
-        items = [i for i in (schedule or {}).get("items", []) if not is_emergency(i)]
+        everything = [i for i in (schedule or {}).get("items", []) if not is_emergency(i)]
+        items = [i for i in everything if not is_stream(i)]
         self._update_queue(items, schedule, state, now, wake)
         if in_quiet_hours(schedule, now, self.tz):
             return None, min(wake)
+
+        stream = self.live_stream(schedule, state, now, wake)
+        if stream is not None and available(stream):
+            return Choice(stream, "schedule", f"{stream['item_id']}@{stream['starts_at']}"), now
 
         for item in items:
             starts = _epoch(item.get("starts_at"))
@@ -220,6 +244,27 @@ class Planner:
                 return Choice(item, "default", f"default:{item['item_id']}@{now:.0f}"), now
             wake.append(due)
         return None, min(wake)
+
+    def live_stream(self, schedule: dict[str, Any] | None, state: PlanState, now: float,
+                    wake: list[float] | None = None) -> dict[str, Any] | None:
+        """The relay stream on the air now (the earliest started, if two), adding later starts to ``wake``."""
+        found = None
+        for item in (schedule or {}).get("items", []):
+            if not is_stream(item) or not self._valid(item, schedule, state, now):
+                continue
+            starts = _epoch(item.get("starts_at"))
+            if starts is not None and starts > now:
+                if wake is not None:
+                    wake.append(starts)
+            elif found is None:
+                found = item
+        return found
+
+    def next_stream_start(self, schedule: dict[str, Any] | None, state: PlanState, now: float) -> float | None:
+        """When the next relay stream starts (None: none ahead in the schedule)."""
+        starts = [t for t in (_epoch(i.get("starts_at")) for i in (schedule or {}).get("items", [])
+                              if is_stream(i) and self._valid(i, schedule, state, now)) if t is not None and t > now]
+        return min(starts) if starts else None
 
     def _update_queue(self, items: list[dict[str, Any]], schedule: dict[str, Any] | None, state: PlanState,
                       now: float, wake: list[float]) -> None:

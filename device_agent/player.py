@@ -14,9 +14,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from device_agent.clock import Clock
+from device_agent.streams import FAST_START, StreamStats, ffplay_command, null_command, play_stream
 
 log = logging.getLogger(__name__)
 FALLBACK_SECONDS = 30.0
@@ -56,6 +57,11 @@ class Player(Protocol):
 
     def play(self, path: Path, volume: int, stop: threading.Event) -> bool:
         """Play ``path`` at ``volume`` percent; True when it played to the end, False when stopped."""
+        ...
+
+    def stream(self, url: str, until: float, volume: int, stop: threading.Event, stats: StreamStats) -> bool:
+        """Play a live stream until ``until`` (playout clock), reconnecting with backoff; True when it played
+        to the slot's end, False when stopped or when no audio ever came."""
         ...
 
 
@@ -101,15 +107,27 @@ def time_limit(path: Path) -> float:
 class FfplayPlayer:
     name = "ffplay"
 
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
     def play(self, path: Path, volume: int, stop: threading.Event) -> bool:
         return _run_until(["ffplay", "-nodisp", "-autoexit", "-loglevel", "error", "-volume", str(volume),
                            str(path)], stop, limit_s=time_limit(path))
+
+    def stream(self, url: str, until: float, volume: int, stop: threading.Event, stats: StreamStats) -> bool:
+        def launch(err: Any) -> list[subprocess.Popen[bytes]]:
+            return [subprocess.Popen(ffplay_command(url, volume), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=err)]
+        return play_stream(launch, until, self.clock, stop, stats, progress=False)
 
 
 class AplayPlayer:
     """ffmpeg decodes (any format, with the volume applied) into aplay's standard input."""
 
     name = "aplay"
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
 
     def play(self, path: Path, volume: int, stop: threading.Event) -> bool:
         decoder = subprocess.Popen(["ffmpeg", "-v", "error", "-i", str(path), "-af", f"volume={volume / 100:.2f}",
@@ -120,6 +138,15 @@ class AplayPlayer:
         finally:
             decoder.kill()
             decoder.wait()
+
+    def stream(self, url: str, until: float, volume: int, stop: threading.Event, stats: StreamStats) -> bool:
+        def launch(err: Any) -> list[subprocess.Popen[bytes]]:
+            decoder = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", *FAST_START, "-i", url, "-af",
+                                        f"volume={volume / 100:.2f}", "-f", "wav", "-"], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=err)
+            out = subprocess.Popen(["aplay", "-q", "-"], stdin=decoder.stdout, stdout=subprocess.DEVNULL, stderr=err)
+            return [decoder, out]
+        return play_stream(launch, until, self.clock, stop, stats, progress=False)
 
 
 class NullSink:
@@ -137,6 +164,12 @@ class NullSink:
             seconds = self._durations[path.name] = probe_duration(path)
         return not self.clock.wait(seconds, stop)
 
+    def stream(self, url: str, until: float, volume: int, stop: threading.Event, stats: StreamStats) -> bool:
+        """Decode the stream for real (``ffmpeg -f null``): the audio reaches the box, nothing sounds."""
+        def launch(err: Any) -> list[subprocess.Popen[bytes]]:
+            return [subprocess.Popen(null_command(url), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)]
+        return play_stream(launch, until, self.clock, stop, stats, progress=True)
+
 
 def make_player(choice: str, clock: Clock) -> Player:
     """``auto``: ffplay (or ffmpeg+aplay) when a sound device exists, else the null sink.
@@ -147,17 +180,17 @@ def make_player(choice: str, clock: Clock) -> Player:
     if choice == "auto":
         if sound_device_exists():
             if shutil.which("ffplay"):
-                return FfplayPlayer()
+                return FfplayPlayer(clock)
             if shutil.which("aplay") and shutil.which("ffmpeg"):
-                return AplayPlayer()
+                return AplayPlayer(clock)
             log.warning("a sound device exists but neither ffplay nor aplay is installed: null sink")
         return NullSink(clock)
     if choice == "ffplay":
         if not shutil.which("ffplay"):
             raise ValueError("--player ffplay: ffplay is not installed (apt-get install ffmpeg)")
-        return FfplayPlayer()
+        return FfplayPlayer(clock)
     if choice == "aplay":
         if not (shutil.which("aplay") and shutil.which("ffmpeg")):
             raise ValueError("--player aplay: needs aplay and ffmpeg (apt-get install alsa-utils ffmpeg)")
-        return AplayPlayer()
+        return AplayPlayer(clock)
     return NullSink(clock)

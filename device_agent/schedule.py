@@ -70,6 +70,13 @@ def check_item(item: Any) -> dict[str, Any]:
         raise ScheduleRefused(f"item {item['item_id']}: bad repeat_every_s {repeat!r}")
     if not isinstance(item.get("slides") or [], list):
         raise ScheduleRefused(f"item {item['item_id']}: slides is not a list")
+    if item["kind"] == "stream":
+        stream = item.get("stream")
+        url = stream.get("url") if isinstance(stream, dict) else None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+            raise ScheduleRefused(f"item {item['item_id']}: a stream needs an http(s) url")
+        if item.get("starts_at") is None or item.get("expires_at") is None:
+            raise ScheduleRefused(f"item {item['item_id']}: a stream needs starts_at and expires_at")
     try:
         for ref in item_files(item):
             check_ref(ref)

@@ -1,7 +1,10 @@
-"""Deliveries: one package to one destination, each with its own state and attempts."""
+"""The outbox: what bantin owes each destination about a package (its delivery, and after a withdrawal or kill
+a retraction notice), each with its own state and attempts, sent and retried by one path."""
 
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
+from domain.areas import Area, is_within
 from domain.statemachine import check_transition
 
 
@@ -13,6 +16,19 @@ class PublicationFailed(Exception):
 class DestinationKind(StrEnum):
     HTTTN = "htttn"  # provincial or central source information system (HTTP push)
     HTTP = "http"  # any other HTTP endpoint that accepts the package JSON
+
+
+class OutboxKind(StrEnum):
+    """What an outbox row carries: the package itself, or a notice taking it off the air."""
+
+    DELIVERY = "delivery"  # a ``bantin.package/1`` push
+    RETRACTION = "retraction"  # a ``bantin.retraction/1`` notice (withdraw or kill)
+
+
+class OutboxAction(StrEnum):
+    PUBLISH = "publish"
+    WITHDRAW = "withdraw"
+    KILL = "kill"
 
 
 class DeliveryStatus(StrEnum):
@@ -41,9 +57,28 @@ def transition_delivery(current: DeliveryStatus, target: DeliveryStatus) -> Deli
     return check_transition("delivery", DELIVERY_TRANSITIONS, current, target)
 
 
-def idempotency_key(package_manifest_hash: str, destination_id: int) -> str:
-    """Same package to the same destination always carries the same key, across retries and reruns."""
-    return f"{package_manifest_hash[:32]}-{destination_id}"
+def idempotency_key(package_manifest_hash: str, destination_id: int,
+                    action: OutboxAction = OutboxAction.PUBLISH) -> str:
+    """Same package to the same destination always carries the same key, across retries and reruns (a
+    retraction notice adds its action)."""
+    key = f"{package_manifest_hash[:32]}-{destination_id}"
+    return key if action is OutboxAction.PUBLISH else f"{key}-{action.value}"
+
+
+def destination_takes(destination_area: str | None, target_codes: Iterable[str], tree: Mapping[str, Area]) -> bool:
+    """Whether a destination scoped to ``destination_area`` (None: every area) takes a bulletin for
+    ``target_codes``: a target inside its area, or a unit above it (a province-wide bulletin reaches a commune's
+    receiver)."""
+    if destination_area is None:
+        return True
+    if destination_area not in tree:
+        return False
+    return any(code in tree and (is_within(code, destination_area, tree) or is_within(destination_area, code, tree))
+               for code in target_codes)
+
+
+def kind_of(action: OutboxAction) -> OutboxKind:
+    return OutboxKind.DELIVERY if action is OutboxAction.PUBLISH else OutboxKind.RETRACTION
 
 
 def is_transient_http_status(status: int) -> bool:

@@ -209,6 +209,13 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 # --- emergencies ----------------------------------------------------------------------------------------
 
+class EmergencyAction(StrEnum):
+    """What an MQTT emergency message tells devices: play the alert now, or stop it (withdrawn or killed)."""
+
+    PLAY = "play"
+    STOP = "stop"
+
+
 def emergency_topic(area_code: str) -> str:
     return f"bantin/v1/area/{area_code}/emergency"
 
@@ -216,7 +223,7 @@ def emergency_topic(area_code: str) -> str:
 def emergency_document(*, action: str, items: list[dict[str, Any]], issued_at: datetime) -> dict[str, Any]:
     """The unsigned ``bantin.emergency/1`` message for one area: ``item`` is the first of ``items`` (one per
     language the area hears, source language first)."""
-    if action not in ("play", "stop"):
+    if action not in tuple(EmergencyAction):
         raise InvalidInput(f"emergency action must be play or stop, not {action!r}")
     if not items:
         raise InvalidInput("an emergency message needs at least one item")

@@ -20,6 +20,16 @@ from domain.priority import Priority
 from domain.programs import VN_TZ, aware
 
 
+class EditionStatus(StrEnum):
+    """A built (or not built) edition: what ``program_editions.status`` holds, and ``planned`` before a build."""
+
+    PLANNED = "planned"  # on the plan, not built yet (never stored)
+    PUBLISHED = "published"  # audio stored, devices get it
+    EMPTY = "empty"  # nothing to play
+    SKIPPED = "skipped"  # the slot does not air (e.g. inside quiet hours)
+    FAILED = "failed"  # the build failed (a previous published build stays on offer)
+
+
 class LeftOutReason(StrEnum):
     EMBARGOED = "embargoed"
     EXPIRED = "expired"

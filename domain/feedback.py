@@ -339,6 +339,12 @@ def public_feedback_url(base_url: str, area_code: str, package_id: int | None = 
     return f"{url}?ban-tin={package_id}" if package_id is not None else url
 
 
+def public_feedback_qr_url(base_url: str, area_code: str, package_id: int | None = None) -> str:
+    """A PNG QR code of :func:`public_feedback_url` (served by the web app; feed items show it)."""
+    url = f"{base_url.rstrip('/')}/phan-anh/{area_code}/ma-qr.png"
+    return f"{url}?ban-tin={package_id}" if package_id is not None else url
+
+
 def answer_bulletin_text(category: Category, answer: str, area_name: str) -> tuple[str, str]:
     """Title and body of the bulletin that puts an answer on air. Only the category, the area and the
     officer's answer go in: never the citizen's name, phone or own words."""

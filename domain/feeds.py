@@ -1,9 +1,12 @@
 """Feeds of published bulletins for commune websites and phone apps: JSON Feed 1.1 and RSS 2.0 (pure).
 
 The caller gathers :class:`FeedEntry` values (the published packages reaching an area, one per language);
-these functions only shape them. Audio is an attachment/enclosure with its size and SHA-256.
+these functions only shape them. Audio is an attachment/enclosure with its size and SHA-256. Every item
+links to the area's public feedback page citing the bulletin (JSON Feed: ``_bantin.feedback_url`` and the
+QR code image in ``content_html``; RSS: ``<comments>``, the element meant for a page of responses).
 """
 
+import html
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +30,8 @@ class FeedEntry:
     audio_size: int | None
     audio_sha256: str | None
     manifest_hash: str
+    feedback_url: str = ""  # the area's public feedback page citing this bulletin
+    feedback_qr_url: str = ""  # a PNG QR code of feedback_url
 
 
 def json_feed(*, title: str, home_url: str, feed_url: str, entries: list[FeedEntry]) -> dict[str, Any]:
@@ -39,12 +44,27 @@ def json_feed(*, title: str, home_url: str, feed_url: str, entries: list[FeedEnt
             "_bantin": {"priority": e.priority, "manifest_hash": e.manifest_hash,
                         "expires_at": e.expires_at.isoformat() if e.expires_at else None},
         }
+        if e.feedback_url:
+            item["_bantin"]["feedback_url"] = e.feedback_url
+            item["_bantin"]["feedback_qr_url"] = e.feedback_qr_url or None
+            item["content_html"] = _content_html(e)
         if e.audio_url:
             item["attachments"] = [{"url": e.audio_url, "mime_type": e.audio_type or "audio/mpeg",
                                     "size_in_bytes": e.audio_size, "_sha256": e.audio_sha256}]
         items.append(item)
     return {"version": JSON_FEED_VERSION, "title": title, "home_page_url": home_url, "feed_url": feed_url,
             "items": items}
+
+
+def _content_html(e: FeedEntry) -> str:
+    """The board text as paragraphs, then the feedback link and its QR code (everything escaped)."""
+    paras = "".join(f"<p>{html.escape(p.strip())}</p>" for p in e.text.split("\n\n") if p.strip())
+    link = html.escape(e.feedback_url, quote=True)
+    out = f'{paras}<p><a href="{link}">Gửi phản ánh, kiến nghị về bản tin này</a></p>'
+    if e.feedback_qr_url:
+        qr = html.escape(e.feedback_qr_url, quote=True)
+        out += f'<p><img src="{qr}" width="240" height="240" alt="Mã QR gửi phản ánh, kiến nghị"></p>'
+    return out
 
 
 def rss_feed(*, title: str, link: str, description: str, entries: list[FeedEntry]) -> str:
@@ -61,6 +81,8 @@ def rss_feed(*, title: str, link: str, description: str, entries: list[FeedEntry
         ET.SubElement(item, "guid", isPermaLink="false").text = e.id
         ET.SubElement(item, "pubDate").text = format_datetime(e.published_at)
         ET.SubElement(item, "category").text = e.priority
+        if e.feedback_url:
+            ET.SubElement(item, "comments").text = e.feedback_url
         if e.audio_url:
             ET.SubElement(item, "enclosure", url=e.audio_url, length=str(e.audio_size or 0),
                           type=e.audio_type or "audio/mpeg")

@@ -7,16 +7,24 @@ format could not be obtained). Kept in one place so an adapter for another forma
      "manifest": {...bantin.manifest/1...}, "priority": "thuong|uu_tien|khan_cap", "areas": ["29377"],
      "valid_from": "<ISO time>|null", "valid_until": "<ISO time>|null",
      "assets": [{"key", "language", "kind", "media_type", "size", "sha256", "url"}],
-     "asset_urls": {"<key>": "<url>"}, "corrects": ["<earlier manifest hash>"], "signature": {...}}
+     "asset_urls": {"<key>": "<url>"}, "corrects": ["<earlier manifest hash>"],
+     "audit_checkpoint": {...bantin.audit-checkpoint/1...}|null, "signature": {...}}
 
 ``bantin.retraction/1`` (a withdrawal or kill of a package sent earlier)::
 
     {"schema": "bantin.retraction/1", "idempotency_key": "...", "action": "withdraw|kill",
-     "manifest_hash": "...", "reason": "...", "retracted_at": "<ISO time>", "signature": {...}}
+     "manifest_hash": "...", "reason": "...", "retracted_at": "<ISO time>", "audit_checkpoint": {...}|null,
+     "signature": {...}}
+
+``audit_checkpoint`` is the installation's latest signed audit checkpoint (the sequence number and hash of the
+audit log's last entry, signed by the same keys): a receiver that keeps it holds an anchor of the log outside
+bantin, which ``bantin audit verify --checkpoints`` can check the log against.
 
 Both are signed by the installation's key (``signature`` as in ``domain.signatures``; the public keys are
 published at ``GET /device/v1/keys``). Receivers verify the signature, the manifest's hash and every asset's
-SHA-256, and use ``idempotency_key`` to recognise a re-send of something they already accepted.
+SHA-256, and use ``idempotency_key`` to recognise a re-send of something they already accepted. Asset URLs
+are fetchable by the receiver (``services.asset_links``: bantin's signed, expiring links with byte ranges for
+the local store, presigned URLs for S3) and built anew for every send, so a resend carries fresh ones.
 """
 
 from typing import Any
@@ -28,6 +36,7 @@ RETRACTION_SCHEMA = "bantin.retraction/1"
 def package_payload(
     *, manifest_hash: str, manifest: dict[str, Any], asset_urls: dict[str, str], idempotency_key: str,
     corrects: list[str] | None = None, valid_until: str | None = None,
+    audit_checkpoint: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON body pushed to a destination (unsigned; the publishing task signs it).
 
@@ -54,13 +63,15 @@ def package_payload(
         "assets": assets,
         "asset_urls": asset_urls,
         "corrects": list(corrects or []),
+        "audit_checkpoint": audit_checkpoint,
     }
 
 
 def retraction_payload(*, manifest_hash: str, action: str, reason: str, retracted_at: str,
-                       idempotency_key: str) -> dict[str, Any]:
+                       idempotency_key: str, audit_checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON body telling a destination to take a package it has off the air (unsigned)."""
     if action not in ("withdraw", "kill"):
         raise ValueError(f"retraction action must be withdraw or kill, not {action!r}")
     return {"schema": RETRACTION_SCHEMA, "idempotency_key": idempotency_key, "action": action,
-            "manifest_hash": manifest_hash, "reason": reason, "retracted_at": retracted_at}
+            "manifest_hash": manifest_hash, "reason": reason, "retracted_at": retracted_at,
+            "audit_checkpoint": audit_checkpoint}

@@ -212,6 +212,18 @@ def parse_health(body: Any, *, now: datetime, skew_s: int = 300) -> Health:
     return Health(uptime, reboots, temp, network, reported, tuple(rejected))
 
 
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+
+
+def item_language(item_id: str) -> str | None:
+    """The language of a played item, from the id the device schedule gave it: ``<manifest>.<lang>`` for a
+    bulletin (``default-<manifest>.<lang>`` as default content), ``program-<id>-<date>-<area>-<lang>`` for a
+    programme edition. None when the id carries no language."""
+    tail = item_id.rsplit(".", 1)[-1] if "." in item_id else item_id.rsplit("-", 1)[-1] \
+        if item_id.startswith("program-") else ""
+    return tail if _LANGUAGE.match(tail) else None
+
+
 class DeviceState(StrEnum):
     ONLINE = "online"
     STALE = "stale"  # heard from recently, but missed several polls

@@ -8,7 +8,7 @@ import difflib
 import math
 from dataclasses import dataclass
 
-from domain.speech import estimate_speech_seconds
+from domain.speech import SpeakingRate
 
 # Characters of body text on one line of a 1920x1080 slide at the normal body size (conservative for
 # Vietnamese with diacritics). The web form's live counter uses the same number.
@@ -44,9 +44,9 @@ def board_lines(text: str, *, chars_per_line: int = BOARD_CHARS_PER_LINE) -> int
 
 
 def budget(spoken_script: str, board_text: str, *, target_seconds: float, target_lines: int,
-           syllables_per_second: float) -> TextBudget:
-    """The budget of an edited variant; ``spoken_script`` is the script as the voice reads it."""
-    return TextBudget(round(estimate_speech_seconds(spoken_script, syllables_per_second=syllables_per_second), 1),
+           rate: SpeakingRate) -> TextBudget:
+    """The budget of an edited variant; ``spoken_script`` is the script as the voice reads it at ``rate``."""
+    return TextBudget(round(rate.seconds(spoken_script), 1),
                       target_seconds, board_lines(board_text), target_lines)
 
 

@@ -4,6 +4,8 @@ Boards hang in market squares and outside commune halls and are read from severa
 in sunlight, so the layout is big type (64 px body, up to 84 px title), light text on a near-black
 background and a full-width coloured band naming the priority (red, plus a red frame, for an
 emergency). Text is wrapped by measured pixel width and flows over as many slides as needed.
+With a feedback link, every slide carries a QR code at the bottom right, above the footer, with a short
+caption; the body column is narrowed so no text runs under it (:mod:`engines.slide_qr`).
 
 Vietnamese stacks tone marks on top of vowel marks and Khmer stacks subscript consonants (coeng) and
 vowels around a base, so text is shaped with libraqm (``ImageFont.Layout.RAQM``); Pillow's basic
@@ -26,7 +28,9 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont, features
 
 from engines import slide_layout as layout
+from engines import slide_qr
 from engines.errors import RenderError
+from engines.slide_qr import QR_CAPTION, QR_CAPTION_SIZE, QR_GAP, QrPlace
 
 WIDTH, HEIGHT = 1920, 1080
 MARGIN = 96
@@ -161,6 +165,8 @@ class SlidePlan:
         footer_left: Issuing unit, area and reference, cut with "…" to leave room for the validity.
         footer_right: ``Hiệu lực đến HH:MM ngày dd/mm/yyyy`` (empty without an expiry).
         split_sentence: True only when a sentence longer than a slide had to be split between lines.
+        body_width: Width the body was wrapped to (narrower with a QR code beside it).
+        qr: The QR code's place on every slide, or None without a feedback link.
     """
 
     pages: tuple[Page, ...]
@@ -170,6 +176,8 @@ class SlidePlan:
     footer_left: str
     footer_right: str
     split_sentence: bool = False
+    body_width: int = WIDTH - 2 * MARGIN
+    qr: QrPlace | None = None
 
 
 def _faces(needs_khmer: bool, font_dir: Path | None) -> Callable[[int, bool], _Face]:
@@ -192,11 +200,15 @@ def plan_slides(
     valid_until: datetime | None = None,
     priority_label: str = "",
     font_dir: Path | None = None,
+    feedback_url: str = "",
 ) -> SlidePlan:
     """Lay a bulletin out over slides without drawing: see :mod:`engines.slide_layout` for the rules.
 
+    With ``feedback_url`` the body column leaves room for the QR code panel at the bottom right; the
+    title keeps the full width unless it would reach down to the panel.
+
     Raises:
-        RenderError: an unsupported script or no font.
+        RenderError: an unsupported script, no font, or a feedback link too long for a QR code.
     """
     title, body, footer, issuer, area = (unicodedata.normalize("NFC", s or "").strip()
                                          for s in (title, body, footer, issuer, area))
@@ -206,19 +218,20 @@ def plan_slides(
     face = _faces(language_script == "Khmr" or bool(_KHMER.search(every)), font_dir)
     style = EMERGENCY if emergency else NORMAL
     text_w = WIDTH - 2 * MARGIN
-    # The first slide gets the whole title (shrunk until it fits two lines, else cut at three);
-    # later slides repeat it on one line so they keep room for the body.
-    for size in style.title_sizes:
-        title_face = face(size, True)
-        title_lines = layout.wrap(title_face.length, title, text_w) if title else []
-        if len(title_lines) <= 2:
-            break
-    if len(title_lines) > TITLE_MAX_LINES:
-        cut = layout.ellipsize(title_face.length, title_lines[TITLE_MAX_LINES - 1].rstrip() + "…", text_w)
-        title_lines = title_lines[: TITLE_MAX_LINES - 1] + [cut]
+    top = style.band_h + (STRIPE_H if style.stripe else 0) + 40
+    qr = None
+    if feedback_url.strip():
+        qr = slide_qr.place(feedback_url.strip(), right=WIDTH - MARGIN, bottom=HEIGHT - FOOTER_H - 24,
+                            caption_pitch=face(QR_CAPTION_SIZE, True).pitch())
+    body_w = text_w
+    if qr is not None:
+        caption_w = max(face(QR_CAPTION_SIZE, True).length(line) for line in QR_CAPTION)
+        body_w = text_w - int(max(qr.size, caption_w)) - QR_GAP
+    title_face, title_lines = _title_lines(face, style, title, text_w)
+    if qr is not None and top + len(title_lines) * title_face.pitch() > qr.caption_top - 16:
+        title_face, title_lines = _title_lines(face, style, title, body_w)
     short_face = face(style.title_sizes[-1], True)
     short_title = [layout.ellipsize(short_face.length, title, text_w)] if title else []
-    top = style.band_h + (STRIPE_H if style.stripe else 0) + 40
 
     pages: list[list[str]] | None = None
     split = False
@@ -230,11 +243,11 @@ def plan_slides(
             return max(1, (HEIGHT - FOOTER_H - 24 - used) // body_face.pitch())
 
         caps = (capacity(title_face, title_lines), capacity(short_face, short_title))
-        pages = layout.paginate(body_face.length, body, text_w, caps) if body else [[]]
+        pages = layout.paginate(body_face.length, body, body_w, caps) if body else [[]]
         if pages is not None:
             break
     if pages is None:  # a sentence longer than a slide even at the smallest size
-        pages, split = layout.split_long(body_face.length, body, text_w, caps), True
+        pages, split = layout.split_long(body_face.length, body, body_w, caps), True
     footer_face = face(FOOTER_SIZE, False)
     right = layout.valid_until_text(valid_until)
     room = text_w - (footer_face.length(right) + 48 if right else 0)
@@ -242,8 +255,23 @@ def plan_slides(
     return SlidePlan(
         pages=tuple(Page(tuple(title_lines if n == 0 else short_title), tuple(lines)) for n, lines in enumerate(pages)),
         style=style, title_size=title_face.latin.size, body_size=body_size, footer_left=left, footer_right=right,
-        split_sentence=split,
+        split_sentence=split, body_width=body_w, qr=qr,
     )
+
+
+def _title_lines(face: Callable[[int, bool], _Face], style: Style, title: str, width: int,
+                 ) -> tuple[_Face, list[str]]:
+    # The first slide gets the whole title (shrunk until it fits two lines, else cut at three);
+    # later slides repeat it on one line so they keep room for the body.
+    for size in style.title_sizes:
+        title_face = face(size, True)
+        title_lines = layout.wrap(title_face.length, title, width) if title else []
+        if len(title_lines) <= 2:
+            break
+    if len(title_lines) > TITLE_MAX_LINES:
+        cut = layout.ellipsize(title_face.length, title_lines[TITLE_MAX_LINES - 1].rstrip() + "…", width)
+        title_lines = title_lines[: TITLE_MAX_LINES - 1] + [cut]
+    return title_face, title_lines
 
 
 def render_slides(
@@ -259,6 +287,7 @@ def render_slides(
     area: str = "",
     valid_until: datetime | None = None,
     font_dir: Path | None = None,
+    feedback_url: str = "",
 ) -> list[Path]:
     """Render a bulletin as one or more 1920x1080 PNG slides.
 
@@ -275,12 +304,15 @@ def render_slides(
         area: The area the bulletin is for, after the issuer.
         valid_until: Shown at the footer's right as ``Hiệu lực đến ...`` in Vietnam time.
         font_dir: Extra fonts searched before the system's.
+        feedback_url: The area's public feedback page citing this bulletin; drawn as a QR code on
+            every slide (see :func:`domain.feedback.public_feedback_url`).
 
     Returns:
         The slide paths in reading order.
 
     Raises:
-        RenderError: Nothing to render, an unsupported script, no font, or Pillow without raqm.
+        RenderError: Nothing to render, an unsupported script, no font, Pillow without raqm, or a
+            feedback link too long for a QR code.
     """
     if not (title or "").strip() and not (body or "").strip():
         raise RenderError("nothing to render: title and body are empty")
@@ -288,13 +320,13 @@ def render_slides(
         raise RenderError("Pillow lacks libraqm (Khmer and Vietnamese shaping): apt-get install libraqm0")
     plan = plan_slides(title=title, body=body, language_script=language_script, emergency=emergency,
                        footer=footer, issuer=issuer, area=area, valid_until=valid_until,
-                       priority_label=priority_label, font_dir=font_dir)
+                       priority_label=priority_label, font_dir=font_dir, feedback_url=feedback_url)
     style = plan.style
     face = _faces(language_script == "Khmr" or bool(_KHMER.search(
         title + body + footer + issuer + area + priority_label)), font_dir)
     title_face, short_face = face(plan.title_size, True), face(style.title_sizes[-1], True)
     body_face, label_face = face(plan.body_size, False), face(style.label_size, True)
-    footer_face = face(FOOTER_SIZE, False)
+    footer_face, caption_face = face(FOOTER_SIZE, False), face(QR_CAPTION_SIZE, True)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -325,6 +357,8 @@ def render_slides(
         if plan.footer_right:
             right_x = WIDTH - MARGIN - footer_face.length(plan.footer_right)
             footer_face.draw(draw, right_x, footer_baseline, plan.footer_right, TITLE)
+        if plan.qr is not None:
+            slide_qr.draw(img, draw, plan.qr, caption_face, TITLE)
         if style.frame:
             draw.rectangle((0, 0, WIDTH - 1, HEIGHT - 1), outline=style.band, width=14)
         path = out_dir / f"slide-{number:02d}.png"

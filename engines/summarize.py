@@ -32,8 +32,9 @@ from sumy.summarizers.lex_rank import LexRankSummarizer
 
 from domain.faithfulness import extract_facts
 from domain.framing import is_order
-from domain.speech import DEFAULT_SYLLABLES_PER_SECOND, estimate_speech_seconds
+from domain.speech import SpeakingRate
 from engines.errors import SummaryError
+from engines.script_fit import FILL_SHARE, choose
 from engines.sentences import is_fragment
 from engines.sentences import split_sentences as _split_sentences
 from engines.textnorm import normalize_for_speech
@@ -55,10 +56,6 @@ WHERE_WEIGHT = 0.3
 NUMBER_WEIGHT = 0.2
 WHO_WEIGHT = 0.1
 ORDER_WEIGHT = 0.3  # what residents must do ("yêu cầu", "nghiêm cấm", "phải"): the point of an announcement
-# Per second of speech: among near-equal choices, the one that uses the time is preferred (a 60 s slot
-# should carry about 60 s of news), but never with a fragment.
-FILL_WEIGHT = 0.1
-MAX_CANDIDATES = 60  # sentences considered for the script, best first (keeps the exact fit fast)
 _PLACE_WORD = re.compile(r"(?<!\w)(?:tại|ở|địa điểm|nơi)(?!\w)", re.I)
 
 
@@ -152,10 +149,10 @@ def split_sentences(text: str) -> tuple[str, ...]:
     return _split_sentences(text)
 
 
-def speech_seconds(text: str, *, syllables_per_second: float = DEFAULT_SYLLABLES_PER_SECOND) -> float:
+def speech_seconds(text: str, *, rate: SpeakingRate | None = None) -> float:
     """Estimated speaking time of ``text`` as the voice reads it: on the normalised speech text, where
-    "7h30" is "bảy giờ ba mươi phút" and "UBND" is "Ủy ban nhân dân"."""
-    return estimate_speech_seconds(normalize_for_speech(text), syllables_per_second=syllables_per_second)
+    "7h30" is "bảy giờ ba mươi phút" and "UBND" is "Ủy ban nhân dân", at ``rate`` (default: espeak-ng's)."""
+    return (rate or SpeakingRate()).seconds(normalize_for_speech(text))
 
 
 def _scores(sentences: tuple[str, ...]) -> list[float]:
@@ -207,35 +204,19 @@ def _boosted(sentences: tuple[str, ...], scores: list[float] | None = None, *, s
     return boosted
 
 
-def _fit(values: list[float], seconds: list[float], budget: float) -> list[int]:
-    """Indexes maximising ``sum(value + FILL_WEIGHT * seconds)`` with ``sum(seconds) <= budget`` (exact,
-    in tenths of a second)."""
-    cap = int(budget * 10)
-    costs = [math.ceil(t * 10) for t in seconds]
-    best: dict[int, tuple[float, tuple[int, ...]]] = {0: (0.0, ())}
-    for i, (value, cost) in enumerate(zip(values, costs, strict=True)):
-        gain = value + FILL_WEIGHT * seconds[i]
-        for used, (total, chosen) in list(best.items()):
-            new = used + cost
-            if new <= cap and (new not in best or best[new][0] < total + gain):
-                best[new] = (total + gain, (*chosen, i))
-    total, chosen = max(best.values(), key=lambda x: (round(x[0], 9), -len(x[1])))
-    return sorted(chosen)
-
-
-def _cut_to_fit(sentence: str, max_seconds: float, sps: float = DEFAULT_SYLLABLES_PER_SECOND) -> tuple[str, str]:
+def _cut_to_fit(sentence: str, max_seconds: float, rate: SpeakingRate | None = None) -> tuple[str, str]:
     """Shorten one sentence to ``max_seconds``, at a clause boundary when possible."""
     best = ""
     for match in _CLAUSE_BREAK.finditer(sentence):
         candidate = sentence[: match.start()].rstrip(",;:–—- ") + "."
-        if speech_seconds(candidate, syllables_per_second=sps) <= max_seconds:
+        if speech_seconds(candidate, rate=rate) <= max_seconds:
             best = candidate
     if best:
         return best, "clause-cut"
     words, kept = sentence.split(), ""
     for end in range(1, len(words) + 1):  # no clause fits: cut between words
         candidate = " ".join(words[:end]).rstrip(",;:–—-.") + "."
-        if speech_seconds(candidate, syllables_per_second=sps) > max_seconds:
+        if speech_seconds(candidate, rate=rate) > max_seconds:
             break
         kept = candidate
     return kept or words[0], "word-cut"
@@ -267,22 +248,29 @@ def _board(sentences: tuple[str, ...], ranked: list[int], lines: int, width: int
 
 
 def summarize(text: str, *, max_seconds: float, board_lines: int, board_line_chars: int = 48,
-              syllables_per_second: float = DEFAULT_SYLLABLES_PER_SECOND, keep: str = "") -> Summary:
+              rate: SpeakingRate | None = None, keep: str = "", min_seconds: float | None = None,
+              stretch_seconds: float = 0.0) -> Summary:
     """Choose a loudspeaker script and a board text from a Vietnamese announcement.
 
     Only complete sentences are candidates: fragments (a name, a heading, a list item alone) are never
     read (see :func:`engines.sentences.is_fragment`). Sentences are ranked by centrality, position and
-    what they state (when, where, numbers, who), and the best set that fits ``max_seconds`` is chosen
-    exactly, preferring the set that uses the time; the lead is chosen on its merits, not forced. Length
-    is measured on the normalised speech text (what the voice reads).
+    what they state (when, where, numbers, who), and the best set that fits between ``min_seconds`` and
+    ``max_seconds`` is chosen exactly (see :mod:`engines.script_fit` for when none does); the lead is chosen
+    on its merits, not forced, but the best sentence saying when (a date or a time) is read whenever a script
+    with it fills the slot as well as one without. Length is measured on the normalised speech text (what the
+    voice reads).
 
     Args:
         text: The announcement body.
         max_seconds: Longest allowed script, in estimated speaking seconds.
         board_lines: Lines available on the e-board.
         board_line_chars: Characters per board line.
-        syllables_per_second: Speaking rate of the voice that will read the script.
+        rate: Speaking rate of the voice that will read the script (default: espeak-ng's).
         keep: A sentence of the text the script must contain when it fits (an emergency's key instruction).
+        min_seconds: Shortest wanted script, when whole sentences allow; default ``FILL_SHARE`` of the maximum
+            (see :mod:`engines.script_fit`).
+        stretch_seconds: How far past ``max_seconds`` the script may run when no set of whole sentences
+            reaches ``min_seconds`` without going over, and it overruns by less than the fullest set falls short.
 
     Returns:
         The summary, sentences in their original order; every complete sentence when they all fit; the
@@ -300,7 +288,7 @@ def summarize(text: str, *, max_seconds: float, board_lines: int, board_line_cha
     if not whole_set:
         raise SummaryError("no complete sentence to read: the text has only headings, names or list items "
                            f"({'; '.join(sentences[:3])})")
-    sps = syllables_per_second
+    rate = rate or SpeakingRate()
     base = _scores(sentences)
     scores = _boosted(sentences, base, script=True)
     complete = set(whole_set)
@@ -310,27 +298,26 @@ def summarize(text: str, *, max_seconds: float, board_lines: int, board_line_cha
     notes: list[str] = []
     if len(whole_set) < len(sentences):
         notes.append(f"left out {len(sentences) - len(whole_set)} fragment(s) (names, headings, list items)")
-    seconds = {i: speech_seconds(sentences[i], syllables_per_second=sps) for i in whole_set}
+    seconds = {i: speech_seconds(sentences[i], rate=rate) for i in whole_set}
     if sum(seconds.values()) <= max_seconds:
         script = " ".join(sentences[i] for i in whole_set)
-        return Summary(script, board, tuple(whole_set), speech_seconds(script, syllables_per_second=sps),
+        return Summary(script, board, tuple(whole_set), speech_seconds(script, rate=rate),
                        "whole", tuple(notes))
     forced = [i for i in whole_set if keep and sentences[i] == keep and seconds[i] <= max_seconds][:1]
-    candidates = sorted(i for i in ranked[:MAX_CANDIDATES] if i not in forced)
-    budget = max_seconds - sum(seconds[i] for i in forced)
-    chosen = _fit([scores[i] for i in candidates], [seconds[i] for i in candidates], budget)
-    picked = sorted([candidates[j] for j in chosen] + forced)
+    floor = FILL_SHARE * max_seconds if min_seconds is None else min_seconds
+    dated = [i for i in ranked if when_where(sentences[i])[0]][:1]  # the best sentence saying when
+    picked = choose(scores, seconds, ranked, forced, dated[0] if dated else None, max_seconds, floor, stretch_seconds)
     method = "lexrank+lead"
     if picked:
         script = " ".join(sentences[i] for i in picked)
     else:  # no complete sentence fits alone: shorten the best one rather than read nothing
         best = ranked[0]
-        script, how = _cut_to_fit(sentences[best], max_seconds, sps)
+        script, how = _cut_to_fit(sentences[best], max_seconds, rate)
         picked, method = [best], f"{method}+{how}"
         notes.append(f"the best sentence alone is longer than {max_seconds:.0f} s, so it was cut ({how})")
     kept, total = len(picked), len(sentences)
     notes.append(f"kept {kept} of {total} sentences, left out {total - kept} to fit {max_seconds:.0f} s")
-    return Summary(script, board, tuple(picked), speech_seconds(script, syllables_per_second=sps), method,
+    return Summary(script, board, tuple(picked), speech_seconds(script, rate=rate), method,
                    tuple(notes))
 
 
@@ -379,7 +366,7 @@ def fit_generated(generated: str, *, max_seconds: float, board_lines: int, board
 
 def summarize_with(model: ModelEntry | None, text: str, *, max_seconds: float, board_lines: int,
                    board_line_chars: int = 48, max_new_tokens: int = 256,
-                   syllables_per_second: float = DEFAULT_SYLLABLES_PER_SECOND) -> Summary:
+                   rate: SpeakingRate | None = None, min_seconds: float | None = None) -> Summary:
     """Summarise with the registry's model: extractive (default), ``seq2seq`` or ``instruct``.
 
     Args:
@@ -389,6 +376,8 @@ def summarize_with(model: ModelEntry | None, text: str, *, max_seconds: float, b
         board_lines: Lines available on the e-board.
         board_line_chars: Characters per board line.
         max_new_tokens: Decoding cap for the abstractive backends.
+        rate: Speaking rate of the voice (extractive backend; default: espeak-ng's).
+        min_seconds: Shortest wanted script (extractive backend, see :func:`summarize`).
 
     Raises:
         SummaryError: Empty text or limits, or the model failed or produced an empty summary.
@@ -397,7 +386,7 @@ def summarize_with(model: ModelEntry | None, text: str, *, max_seconds: float, b
     """
     if model is None or model.backend == "extractive":
         return summarize(text, max_seconds=max_seconds, board_lines=board_lines, board_line_chars=board_line_chars,
-                         syllables_per_second=syllables_per_second)
+                         rate=rate, min_seconds=min_seconds)
     if max_seconds <= 0 or board_lines < 1 or board_line_chars < 8:
         raise SummaryError("max_seconds, board_lines and board_line_chars must be positive (line chars >= 8)")
     if not (text or "").strip():

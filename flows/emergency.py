@@ -2,6 +2,7 @@
 
 from prefect import flow, get_run_logger
 
+from domain.devices import EmergencyAction
 from domain.packages import PackageStatus
 from services.runtime import session
 from storage.repositories import audit, packages
@@ -36,4 +37,4 @@ def broadcast_emergency(package_id: int) -> str:
         get_run_logger().warning("package %s is %s: nothing to broadcast", package_id, status)
         return "none"
     refresh_schedules()
-    return push_emergency(package_id, "stop" if status in STOPPED else "play")
+    return push_emergency(package_id, EmergencyAction.STOP if status in STOPPED else EmergencyAction.PLAY)

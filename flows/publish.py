@@ -3,6 +3,7 @@ enabled destination; the retract flow tells destinations and devices about a wit
 
 from prefect import flow, get_run_logger
 
+from domain.devices import EmergencyAction
 from domain.packages import PackageStatus
 from domain.priority import Priority
 from services.runtime import session
@@ -10,10 +11,10 @@ from storage.repositories import drafts, packages
 from tasks.archive import index_package
 from tasks.devices import refresh_schedules
 from tasks.mqtt import push_emergency
+from tasks.outbox import send_outbox
 from tasks.production import describe_error
 from tasks.publishing import (
     complete_publication,
-    deliver_all,
     due_packages,
     hold_until_embargo,
     mark_publication_failed,
@@ -21,7 +22,7 @@ from tasks.publishing import (
     prepare_deliveries,
     reopen_dead_deliveries,
 )
-from tasks.retractions import packages_to_retract, prepare_retractions, send_retractions
+from tasks.retractions import packages_to_retract, prepare_retractions
 
 
 def _is_emergency(package_id: int) -> bool:
@@ -30,7 +31,7 @@ def _is_emergency(package_id: int) -> bool:
         return drafts.revision_by_id(s, pkg.revision_id).content.priority is Priority.KHAN_CAP
 
 
-def _needs_push(package_id: int, action: str = "play") -> bool:
+def _needs_push(package_id: int, action: str = EmergencyAction.PLAY) -> bool:
     """An emergency whose MQTT ``action`` was not confirmed yet (a rerun does not push it again)."""
     from services.emergency import was_broadcast
 
@@ -73,9 +74,9 @@ def _publish(package_id: int, resend_dead: bool) -> str:
     emergency = _is_emergency(package_id)
     push = None
     if open_device_channel(package_id) and emergency and _needs_push(package_id):
-        push = push_emergency.submit(package_id, "play")  # beside the deliveries, never before them
+        push = push_emergency.submit(package_id, EmergencyAction.PLAY)  # beside the deliveries, never before them
     try:
-        counts = deliver_all(todo) if todo else {}
+        counts = send_outbox(todo) if todo else {}
         if counts.get("dead"):
             logger.warning("%d delivery(ies) are dead; see 'bantin deliveries list --dead'", counts["dead"])
         status = complete_publication(package_id)
@@ -83,7 +84,8 @@ def _publish(package_id: int, resend_dead: bool) -> str:
         if push is not None:
             push.wait()
     if push is None and status == PackageStatus.PUBLISHED and emergency and _needs_push(package_id):
-        push_emergency(package_id, "play")  # no device was authorised when the publish started, but HTTP took it
+        # no device was authorised when the publish started, but HTTP took it
+        push_emergency(package_id, EmergencyAction.PLAY)
     if status == PackageStatus.PUBLISHED:
         index_package(package_id)  # the archive (idempotent; `bantin archive reindex` repairs a missed one)
     return status
@@ -109,11 +111,12 @@ def retract_package(package_id: int) -> dict[str, int]:
         from services.emergency import was_broadcast
 
         with session() as s:
-            pushed, stopped = was_broadcast(s, package_id, "play"), was_broadcast(s, package_id, "stop")
+            pushed = was_broadcast(s, package_id, EmergencyAction.PLAY)
+            stopped = was_broadcast(s, package_id, EmergencyAction.STOP)
         if pushed and not stopped:
             broadcast_emergency(package_id)
     todo = prepare_retractions(package_id)
-    return send_retractions(todo) if todo else {}
+    return send_outbox(todo) if todo else {}
 
 
 @flow(name="publish-due", flow_run_name="publish-due")

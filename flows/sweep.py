@@ -4,20 +4,28 @@ from datetime import UTC, datetime
 
 from prefect import flow
 
-from tasks.sweeping import requeue, retry_pushes, stalled_deliveries, stalled_productions, unstarted_publications
+from tasks.sweeping import (
+    checkpoint_audit,
+    requeue,
+    retry_pushes,
+    stalled_deliveries,
+    stalled_productions,
+    unstarted_publications,
+)
 
 
 @flow(name="sweep", flow_run_name="sweep", validate_parameters=True)
 def sweep(now: datetime | None = None) -> dict[str, object]:
     """Re-queue packages stuck producing, deliveries stuck sending and approved packages whose publish was
-    lost, past their timeouts, and push failed MQTT emergency messages again (the ``sweep`` deployment runs
-    it every ``BANTIN_SWEEP_INTERVAL_S``).
+    lost, past their timeouts, push failed MQTT emergency messages again, and sign an audit checkpoint when the
+    log grew (the ``sweep`` deployment runs it every ``BANTIN_SWEEP_INTERVAL_S``).
 
     Args:
         now: the time to judge ages by (default: now); tests inject it instead of sleeping.
 
     Returns:
-        What was re-queued: drafts produced again, packages published again, MQTT pushes by outcome.
+        What was re-queued: drafts produced again, packages published again, MQTT pushes by outcome; and the
+        audit entry checkpointed (None: none due).
     """
     now = now or datetime.now(UTC)
     drafts = stalled_productions(now)
@@ -27,4 +35,5 @@ def sweep(now: datetime | None = None) -> dict[str, object]:
         requeue("publish", {"package_id": package_id})
     for draft_id in drafts:
         requeue("produce", {"draft_id": draft_id})
-    return {"produced_again": drafts, "published_again": again, "pushes": pushes}
+    return {"produced_again": drafts, "published_again": again, "pushes": pushes,
+            "audit_checkpoint": checkpoint_audit(now)}

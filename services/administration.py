@@ -12,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.deliveries import DestinationKind
-from domain.errors import ApprovalRefused, InvalidInput
-from domain.users import Membership, parse_membership, validate_password
-from services import auth
+from domain.errors import InvalidInput
+from domain.users import Membership, parse_membership
+from services import accounts, auth
+from services import areas as area_service
 from storage.models import AuditRecord, DestinationRecord, UserRecord
-from storage.repositories import audit, deliveries, users
+from storage.repositories import audit, destinations, users
 
 AUDIT_PAGE = 100
 _LEVELS_VI = {"xã": "commune", "xa": "commune", "huyện": "district", "huyen": "district", "tỉnh": "province",
@@ -24,18 +25,8 @@ _LEVELS_VI = {"xã": "commune", "xa": "commune", "huyện": "district", "huyen":
 
 
 def _admin(session: Session, actor: str, area_codes: list[str]) -> UserRecord:
-    """The acting user, if they administer every one of ``area_codes`` (none: the whole installation).
-
-    Raises:
-        ApprovalRefused: they do not.
-    """
-    user = users.get_user(session, actor)
-    if not auth.can(session, user, "admin", area_codes=area_codes) or (
-            not area_codes and not any(m.role.value == "admin" and m.area_code is None
-                                       for m in users.memberships_of(user))):
-        where = ", ".join(area_codes) or "every area"
-        raise ApprovalRefused(f"user '{actor}' is not an administrator for {where}")
-    return user
+    """:func:`services.accounts.require_admin` (raises ApprovalRefused)."""
+    return accounts.require_admin(session, actor, area_codes)
 
 
 def membership_from_form(role: str, area: str, extra: str) -> Membership:
@@ -57,48 +48,30 @@ def _scope(m: Membership) -> list[str]:
 
 def create_user(session: Session, *, actor: str, username: str, full_name: str, membership: Membership,
                 password: str) -> UserRecord:
-    """A new account with one role; the actor must administer the role's area.
+    """A new account with one role; the actor must administer the role's area (:func:`services.accounts.add_user`).
 
     Raises:
         InvalidInput: a taken or bad username, an empty name, a weak password.
         ApprovalRefused: the actor may not administer that area.
     """
-    _admin(session, actor, _scope(membership))
-    if not full_name.strip():
-        raise InvalidInput("a user needs a full name")
-    if users.find_user(session, username.strip()) is not None:
-        raise InvalidInput(f"user '{username.strip()}' already exists")
-    return users.add_user(session, username=username, full_name=full_name.strip(), memberships=[membership],
-                          password=validate_password(password), actor=actor)
+    return accounts.add_user(session, actor=actor, username=username, full_name=full_name,
+                             memberships=[membership], password=password)
 
 
 def grant_role(session: Session, *, actor: str, username: str, membership: Membership) -> bool:
-    """Give ``username`` a role in an area the actor administers; False when they had it."""
-    _admin(session, actor, _scope(membership))
-    return users.grant(session, _any_user(session, username), membership, actor=actor)
+    """Give ``username`` a role in an area the actor administers; False when they had it (their sessions and
+    tokens end when it changed anything)."""
+    return accounts.grant(session, username, [membership], actor=actor)
 
 
 def revoke_role(session: Session, *, actor: str, username: str, membership: Membership) -> None:
     """Take a role away (the last one too: the account then can do nothing)."""
-    _admin(session, actor, _scope(membership))
-    users.revoke(session, _any_user(session, username), membership, actor=actor)
+    accounts.revoke(session, username, [membership], actor=actor)
 
 
 def set_user_active(session: Session, *, actor: str, username: str, active: bool) -> None:
     """Disable or re-enable an account whose every role lies in areas the actor administers."""
-    user = _any_user(session, username)
-    scopes = [m.area_code for m in users.memberships_of(user)]
-    _admin(session, actor, [] if None in scopes else [c for c in scopes if c])
-    if user.username == actor and not active:
-        raise InvalidInput("you cannot disable your own account")
-    users.set_active(session, user, active, actor=actor)
-
-
-def _any_user(session: Session, username: str) -> UserRecord:
-    user = users.find_user(session, username)
-    if user is None:
-        raise InvalidInput(f"unknown user '{username}'")
-    return user
+    accounts.set_active(session, username, active, actor=actor)
 
 
 def list_users(session: Session, *, actor: str) -> list[dict[str, Any]]:
@@ -115,25 +88,43 @@ def list_users(session: Session, *, actor: str) -> list[dict[str, Any]]:
     return out
 
 
-def add_destination(session: Session, *, actor: str, name: str, kind: str, url: str) -> DestinationRecord:
-    """Add (or re-enable with a new URL) a destination the publish flow delivers to; audited."""
-    _admin(session, actor, [])
+def add_destination(session: Session, *, actor: str, name: str, kind: str, url: str,
+                    area: str = "") -> DestinationRecord:
+    """Add (or re-enable with a new URL) a destination the publish flow delivers to; audited.
+
+    Args:
+        area: a code or name (with or without diacritics): the destination then takes only bulletins for
+            that area (its subtree, and the units above it); an admin of that area may add it. Empty: every
+            area, which needs an installation admin.
+
+    Raises:
+        ApprovalRefused: not an admin of that area (or of the installation).
+        InvalidInput: no name, an unknown kind or area, or a bad URL.
+    """
+    area_code = area_service.resolve(session, area).code if area.strip() else None
+    _admin(session, actor, [area_code] if area_code else [])
     if not name.strip():
         raise InvalidInput("a destination needs a name")
     try:
         kind_value = DestinationKind(kind)
     except ValueError:
         raise InvalidInput(f"unknown destination kind '{kind}'") from None
-    rec = deliveries.add_destination(session, name=name.strip(), kind=kind_value, url=url.strip())
+    existing = destinations.get_by_name(session, name.strip())
+    if existing is not None:  # changing it needs authority over what it covered too
+        _admin(session, actor, [existing.area_code] if existing.area_code else [])
+    rec = destinations.add_destination(session, name=name.strip(), kind=kind_value, url=url.strip(),
+                                       area_code=area_code)
     audit.record(session, actor=actor, action="destination.added", entity="destination", entity_id=rec.id,
-                 name=rec.name, kind=rec.kind, url=rec.url)
+                 name=rec.name, kind=rec.kind, url=rec.url, area_code=rec.area_code)
     return rec
 
 
 def disable_destination(session: Session, *, actor: str, name: str) -> None:
-    """Stop delivering to a destination (its past deliveries stay); audited."""
-    _admin(session, actor, [])
-    deliveries.disable_destination(session, name)
+    """Stop delivering to a destination (its past deliveries stay), as an admin of its area (or of the
+    installation for one without); audited."""
+    rec = destinations.get_by_name(session, name)
+    _admin(session, actor, [rec.area_code] if rec is not None and rec.area_code else [])
+    destinations.disable_destination(session, name)
     audit.record(session, actor=actor, action="destination.disabled", entity="destination", entity_id=name)
 
 
@@ -201,11 +192,14 @@ def verify_audit(session: Session, *, actor: str) -> tuple[int, list[str]]:
 def rotate_signing_key(session: Session, *, actor: str) -> str:
     """A new signing key endorsed by the current one (which stays valid for the grace period); audited.
     Returns the new key's id."""
-    from services import signing
+    from services import device_schedule, signing
 
     _admin(session, actor, [])
+    previous = signing.current_key().key_id
     entry = signing.rotate()
-    audit.record(session, actor=actor, action="signing_key.rotated", entity="signing_key", entity_id=entry.key_id)
+    device_schedule.invalidate()  # schedules are signed: devices get the new signature at their next poll
+    audit.record(session, actor=actor, action="signing_key.rotated", entity="signing_key", entity_id=entry.key_id,
+                 previous=previous)
     return entry.key_id
 
 

@@ -5,6 +5,7 @@ The policy itself (which levels, which areas, who covers what) is pure and lives
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from domain.areas import AreaLevel
 from domain.canonical import canonical_json, sha256_hex
 from domain.drafts import DraftContent, DraftRevision, validate_content
 from domain.editions import check_languages_heard
-from domain.errors import ApprovalRefused, InvalidInput, NotFound
+from domain.errors import ApprovalRefused, Forbidden, InvalidInput, NotFound
 from domain.languages import draft_languages
 from domain.packages import PackageStatus, VariantStatus
 from domain.priority import Priority
@@ -289,6 +290,33 @@ def _template_check(session: Session, template_id: int, username: str) -> tuple[
     if not any(covers(g, province, auth.area_tree(session)) for g in approver_grants(user)):
         raise ApprovalRefused(f"only a province approver for area {tpl.area_code} may approve emergency templates")
     return tpl, user
+
+
+def retire_template(session: Session, *, template_id: int, username: str, reason: str,
+                    now: datetime | None = None) -> EmergencyTemplateRecord:
+    """Retire a template for good: it can no longer be approved or used, and emergencies made from it lose the
+    fast path (their packages need the full emergency approval from then on). A province approver or an
+    admin of its area may; audited with the reason.
+
+    Raises:
+        InvalidInput: no reason, or retired already.
+        Forbidden: neither a province approver nor an admin of the template's area.
+    """
+    if not reason.strip():
+        raise InvalidInput("retiring a template needs a reason")
+    tpl = templates.get_template(session, template_id)
+    user = auth.acting_user(session, username, what="retire templates")
+    province = Requirement(AreaLevel.PROVINCE, tpl.area_code)
+    approver = any(covers(g, province, auth.area_tree(session)) for g in approver_grants(user))
+    if not approver and not auth.can(session, user, "admin", area_codes=[tpl.area_code]):
+        raise Forbidden(f"only a province approver or an admin of area {tpl.area_code} may retire template "
+                        f"'{tpl.name}'")
+    if tpl.retired_at is not None:
+        raise InvalidInput(f"template '{tpl.name}' is retired already")
+    templates.mark_retired(session, tpl, at=now or datetime.now(UTC))
+    audit.record(session, actor=user.username, action="template.retired", entity="template", entity_id=tpl.id,
+                 reason=reason.strip(), content_hash=tpl.content_hash)
+    return tpl
 
 
 def draft_from_template(

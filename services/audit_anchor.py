@@ -12,8 +12,10 @@ written where the database cannot reach it:
 
 A log cut back before a checkpoint, emptied, or rewritten from the start no longer reaches a checkpoint's
 hash, and ``verify`` says so. Entries written after the last checkpoint are protected by the chain only, so
-run ``bantin audit checkpoint`` often (a timer; it is cheap). Verification also reports append-only
-triggers that were dropped or disabled.
+checkpoints are automatic: the sweeper writes one whenever the log grew (:func:`checkpoint_if_due`, at most
+every ``BANTIN_AUDIT_CHECKPOINT_INTERVAL_S``), and every HTTTN payload carries the latest one
+(:func:`latest_checkpoint`), so each receiver keeps a signed copy of the head off this machine too.
+Verification also reports append-only triggers that were dropped or disabled.
 """
 
 import json
@@ -86,6 +88,36 @@ def write_checkpoint(s: Session, store: ObjectStore, *, file: Path | None = None
         with file.open("ab") as fh:
             fh.write(data + b"\n")
     return document, report
+
+
+def latest_checkpoint(store: ObjectStore) -> dict[str, Any] | None:
+    """The last signed checkpoint document in the object store (None before the first), as written: receivers
+    verify its signature with the keys published at ``GET /device/v1/keys``."""
+    try:
+        document = json.loads(store.get_bytes(LATEST_KEY))
+    except ObjectNotFound:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def checkpoint_if_due(s: Session, store: ObjectStore, *, now: datetime, interval_s: float,
+                      file: Path | None = None) -> tuple[dict[str, Any] | None, AuditReport | None]:
+    """Write a checkpoint when the log grew since the latest one and that one is at least ``interval_s`` old
+    (the sweeper's step; cheap when nothing changed: no chain walk).
+
+    Returns:
+        ``(document, report)`` as :func:`write_checkpoint` (document None: the log is broken, see the report),
+        or ``(None, None)`` when no checkpoint was due.
+    """
+    latest = latest_checkpoint(store)
+    if latest is not None:
+        try:
+            cp = checkpoint_of(latest)
+        except ValueError:
+            cp = None  # unreadable: write a fresh one (verify reports the bad copy)
+        if cp is not None and (cp.seq == audit.head(s)[0] or (now - cp.at).total_seconds() < interval_s):
+            return None, None
+    return write_checkpoint(s, store, file=file, now=now)
 
 
 def _read(document: Any, trusted: dict[str, bytes]) -> Checkpoint:

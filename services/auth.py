@@ -15,6 +15,8 @@ action             roles that grant it                                  areas
                    approval by ``services.approvals``)
 ``area.configure`` approver, admin (programme order, quiet hours,       all targets in the subtree
                    volume, default content)
+``relay.manage``   approver, admin (relay slots: what an area's mount   all targets in the subtree
+                   carries; relay sources need an admin in any area)
 ``package.retry``  approver, admin (send a failed publication again)    all targets in the subtree
 ``admin``          admin                                                all given areas
 =================  ===================================================  ==========================
@@ -45,6 +47,7 @@ _ACTIONS: dict[str, tuple[frozenset[Role], bool]] = {  # action -> (roles granti
     "package.view": (ALL_ROLES, False),
     "package.approve": (frozenset({Role.APPROVER}), True),
     "area.configure": (frozenset({Role.APPROVER, Role.ADMIN}), True),
+    "relay.manage": (frozenset({Role.APPROVER, Role.ADMIN}), True),
     "package.retry": (frozenset({Role.APPROVER, Role.ADMIN}), True),
     "admin": (frozenset({Role.ADMIN}), True),
 }

@@ -8,6 +8,7 @@ arrive; periodic reports use the rollups instead (``services.reports``).
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -15,7 +16,7 @@ from domain.areas import Area, is_within
 from domain.packages import AssetKind, PackageStatus
 from domain.priority import Priority
 from domain.programs import ClockRange
-from domain.reports import DeviceState, device_state, percentile
+from domain.reports import DeviceState, descendants, device_state, item_language, leaves, percentile
 from services import devices as device_service
 from services.programs import quiet_ranges
 from services.rollups import Thresholds
@@ -57,6 +58,16 @@ class CommunePlay:
 
 
 @dataclass(frozen=True, slots=True)
+class LanguagePlay:
+    """How one language's variant of a bulletin aired among the devices it targets."""
+
+    language: str
+    devices_played: int
+    communes_played: int
+    plays: int
+
+
+@dataclass(frozen=True, slots=True)
 class Coverage:
     package_id: int
     title: str
@@ -70,6 +81,8 @@ class Coverage:
     time_to_air_s: tuple[float, ...] = ()
     time_to_ack_s: tuple[float, ...] = ()
     reasons: dict[str, int] = field(default_factory=dict)
+    languages: tuple[LanguagePlay, ...] = ()  # every language of the bulletin, aired or not
+    area_codes: tuple[str, ...] = ()  # its targets
 
     @property
     def devices_played(self) -> int:
@@ -174,7 +187,40 @@ def package_coverage(s: Session, package_id: int, *, now: datetime, thresholds: 
                                         sum(1 for r in ds if r.first_play is not None),
                                         min(firsts) if firsts else None, sum(r.plays for r in ds)))
     rows.sort(key=lambda r: (r.first_play is not None, r.area_code, r.device_id))
+    area_of = {d.id: d.area_code for d in targets}
+    per_lang: dict[str, list[Any]] = {lang: [set(), set(), 0] for lang in content.languages}
+    for device_id, item_id, n in (repo.plays_by_device_item(s, pkg.manifest_hash) if pkg.manifest_hash else []):
+        lang = item_language(item_id)
+        if lang is None or device_id not in area_of:
+            continue
+        acc = per_lang.setdefault(lang, [set(), set(), 0])
+        acc[0].add(device_id)
+        acc[1].add(area_of[device_id])
+        acc[2] += n
+    languages = tuple(LanguagePlay(lang, len(d), len(c), n) for lang, (d, c, n) in per_lang.items())
     return Coverage(package_id, content.title, content.priority.value, pkg.status, pkg.manifest_hash, published,
                     content.expires_at, tuple(rows), tuple(commune_rows), tuple(to_air) if emergency else (),
-                    tuple(to_ack) if emergency else (), reasons)
+                    tuple(to_ack) if emergency else (), reasons, languages, tuple(content.area_codes))
 
+
+
+Tiles = list[tuple[str, list[tuple[str, float | None]]]]
+
+
+def map_tiles(s: Session, cov: Coverage, *, within: str | None = None) -> Tiles:
+    """Every commune the bulletin reaches (inside ``within``), grouped under its parent, with the percentage of
+    its devices that played it (None: no device there), for ``report_charts.coverage_grid``."""
+    tree: dict[str, Area] = device_service.area_map(s)
+    parent_of = {c: a.parent_code for c, a in tree.items()}
+    reached: set[str] = set()
+    for code in cov.area_codes:
+        if code in tree:
+            reached |= descendants(code, parent_of)
+    if within is not None and within in tree:
+        reached &= descendants(within, parent_of)
+    played = {c.area_code: 100.0 * c.devices_played / c.devices for c in cov.communes if c.devices}
+    groups: dict[str, list[tuple[str, float | None]]] = {}
+    for code in sorted(leaves(reached, parent_of), key=lambda c: (parent_of.get(c) or "", c)):
+        parent = parent_of.get(code)
+        groups.setdefault(tree[parent].name if parent else "", []).append((tree[code].name, played.get(code)))
+    return list(groups.items())

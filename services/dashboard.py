@@ -79,7 +79,7 @@ class Dashboard:
     devices: tuple[DeviceRow, ...]  # this area's devices when it has no children (a commune), else problem ones
     emergencies: tuple[EmergencyRow, ...]
     programme: tuple[ProgrammeRow, ...]
-    queues: dict[str, int | None]
+    queues: dict[str, int]
     low_storage: tuple[DeviceRow, ...]
 
 
@@ -199,7 +199,7 @@ def _programme(s: Session, inside: set[str], tree: dict[str, Area], per_area: di
             for area, name, starts, status, manifest, lang in editions[:500]]
 
 
-def _queues(s: Session, inside: set[str], area_code: str, now: datetime) -> dict[str, int | None]:
+def _queues(s: Session, inside: set[str], area_code: str, now: datetime) -> dict[str, int]:
     to_approve = to_translate = 0
     for _pid, areas, blocked in repo.queue_rows(s):
         if set(areas) & inside:

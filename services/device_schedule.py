@@ -33,7 +33,7 @@ from domain.packages import AssetKind, PackageStatus, VariantStatus
 from domain.priority import Priority
 from domain.schedules import FileRef, ScheduleItem
 from services import areas as area_service
-from services import default_content, emergency_window, programs, programs_on_air, signing
+from services import default_content, emergency_window, programs, programs_on_air, relays, signing
 from services.devices import DeviceAuth, area_chain, area_languages, area_map
 from services.runtime import object_store
 from settings import get_settings
@@ -160,7 +160,8 @@ def schedule_generation(s: Session) -> tuple[Any, ...]:
 @functools.cache
 def _generation_query() -> Select[Any]:  # built once: this runs on every poll that reaches the database
     return select(select(func.count(PackageRecord.id)).scalar_subquery(),
-                  select(func.max(PackageRecord.updated_at)).scalar_subquery(), *programs_on_air.generation_parts())
+                  select(func.max(PackageRecord.updated_at)).scalar_subquery(), *programs_on_air.generation_parts(),
+                  *relays.generation_parts())
 
 
 def area_schedule(s: Session, area_code: str, kind: DeviceKind, hours: int, base_url: str,
@@ -194,7 +195,9 @@ def area_schedule(s: Session, area_code: str, kind: DeviceKind, hours: int, base
                                     file_url=lambda key, sha: file_url(store, key, sha, base_url, start, hours))
     quiet, volume = programs.area_profile(s, area_code)
     defaults = _default_items(s, store, area_code, languages, kind, start, end, base_url, hours)
-    built = AreaSchedule(area_code, start, end, [item_json(i) for i in order_items(items)], sorted(set(withdrawn)),
+    streams = relays.stream_items(s, chain, start, end) if kind is DeviceKind.SPEAKER else []  # relays
+    built = AreaSchedule(area_code, start, end, [item_json(i) for i in order_items(items)] + streams,
+                         sorted(set(withdrawn)),
                          list(quiet), list(volume), [item_json(i) for i in defaults])
     with _lock:
         _area_cache[key] = [mono, mono, generation, built]
@@ -226,7 +229,8 @@ def device_etag(s: Session, device: DeviceAuth, hours: int, base_url: str) -> tu
     if hit is not None and hit[0] is area:
         return hit[1], area
     body = schedule_body(device_id=device.id, area_code=device.area_code, start=area.start, end=area.end,
-                         items=area.items, withdrawn=area.withdrawn, default_content=area.default_content,
+                         items=relays.with_listen_urls(area.items, device.id), withdrawn=area.withdrawn,
+                         default_content=area.default_content,
                          quiet_hours=area.quiet_hours, volume_profile=area.volume_profile)
     etag = schedule_etag(body)
     with _lock:

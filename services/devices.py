@@ -10,7 +10,7 @@ caches at once; other nodes catch up within that many seconds, and emergencies d
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from domain.areas import Area, ancestors, is_within
 from domain.devices import (
+    PLAYLOG_MAX_AGE,
     DeviceKind,
     DeviceStatus,
     Registration,
@@ -29,7 +30,7 @@ from domain.devices import (
 from domain.errors import ApprovalRefused, Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from domain.reports import parse_health
 from domain.signatures import SignatureInvalid, unb64
-from services import auth, rollups
+from services import auth, relays, rollups
 from settings import get_settings
 from storage.models import DraftRevisionRecord, PackageRecord, UserRecord
 from storage.models_devices import DeviceRecord
@@ -188,6 +189,12 @@ def _load_auth(s: Session, device_id: int) -> DeviceAuth | None:
     return value
 
 
+def may_listen(s: Session, device_id: int) -> bool:
+    """Whether a device may pull its area's stream now (it is authorised; a revoked box's token stops working)."""
+    found = _load_auth(s, device_id)
+    return found is not None and found.status is DeviceStatus.AUTHORISED
+
+
 def _verify(device: DeviceAuth, headers: Any, method: str, path_with_query: str, body: bytes, now: datetime,
             require_authorised: bool) -> None:
     try:
@@ -228,8 +235,14 @@ def authenticate(s: Session, *, headers: Any, method: str, path_with_query: str,
         with _lock:
             pending = dict(_seen)
             _seen.clear()
-        repo.touch_many(s, pending)
+        _write_seen(s, pending)
     return device
+
+
+def _write_seen(s: Session, seen: dict[int, datetime]) -> None:
+    """Store when devices were last heard from, first recording the outages and returns the new times reveal."""
+    rollups.record_poll_gaps(s, seen, rollups.Thresholds.from_settings())
+    repo.touch_many(s, seen)
 
 
 def authenticate_cached(*, headers: Any, method: str, path_with_query: str, body: bytes) -> DeviceAuth | None:
@@ -260,6 +273,7 @@ def report_inventory(s: Session, device: DeviceAuth, body: Any) -> None:
     inv = parse_inventory(body)
     now = datetime.now(UTC)
     health = parse_health(body.get("health"), now=now, skew_s=get_settings().device_clock_skew_s)
+    rollups.record_poll_gaps(s, {device.id: now}, rollups.Thresholds.from_settings())
     repo.save_inventory(s, repo.get_device(s, device.id), inv, now)
     rollups.save_health(s, device.id, health, inv.free_bytes, now)
 
@@ -278,6 +292,9 @@ def _never_sent(s: Session, device: DeviceAuth, manifest_hashes: set[str]) -> li
     meant.update(s.scalars(select(ProgramEditionRecord.manifest_hash)
                            .where(ProgramEditionRecord.manifest_hash.in_(manifest_hashes),
                                   ProgramEditionRecord.area_code.in_(chain))))
+    if manifest_hashes - meant:  # relay airings (stream items) name themselves by a hash of the airing
+        now = datetime.now(UTC)
+        meant.update(relays.airing_hashes(s, chain, now - PLAYLOG_MAX_AGE, now + timedelta(days=1)))
     return sorted(manifest_hashes - meant)
 
 

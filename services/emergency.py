@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 
 from domain.canonical import canonical_json
 from domain.cap import CapAlert, CapInfo, CapResource, build_cap, cap_reference
-from domain.devices import emergency_document, emergency_expiry, emergency_topic, file_name, message_expiry_s
+from domain.devices import (
+    EmergencyAction,
+    emergency_document,
+    emergency_expiry,
+    emergency_topic,
+    file_name,
+    message_expiry_s,
+)
 from domain.devices import item_json as schedule_item_json
 from domain.errors import InvalidInput
 from domain.packages import AssetKind, PackageStatus, VariantStatus
@@ -110,7 +117,7 @@ def emergency_messages(s: Session, store: ObjectStore, package_id: int, action: 
             continue
         doc = signing.sign(emergency_document(action=action, items=items, issued_at=now))
         expiry = message_expiry_s(expires, now)
-        if action == "stop":
+        if action == EmergencyAction.STOP:
             expiry = max(expiry, STOP_MIN_EXPIRY_S)
         elif expires <= now:
             continue  # already over: never push a stale alert
@@ -181,7 +188,7 @@ def record_broadcast(s: Session, package_id: int, messages: list[MqttMessage], *
                  expiry_s=[m.expiry_s for m in messages])
 
 
-def was_broadcast(s: Session, package_id: int, action: str = "play") -> bool:
+def was_broadcast(s: Session, package_id: int, action: str = EmergencyAction.PLAY) -> bool:
     return any(e.action == f"emergency.{action}" for e in audit.entries(s, entity="package", entity_id=package_id))
 
 

@@ -28,16 +28,18 @@ from domain.feedback import (
     due_date,
     normalize_phone,
     parse_tracking_code,
+    public_feedback_url,
     route,
     tracking_code,
     validate_short,
     validate_text,
 )
-from engines import asr, photos
+from engines import asr, photos, qr
 from engines.errors import MediaError
 from services import auth
+from services.devices import area_chain, area_map
 from services.feedback_config import FeedbackConfig, load_config
-from storage.models import AssetRecord, PackageRecord
+from storage.models import AssetRecord, DraftRevisionRecord, PackageRecord
 from storage.models_feedback import FeedbackRecord
 from storage.objects import ObjectStore
 from storage.repositories import audit
@@ -280,6 +282,39 @@ def _published_bulletin(session: Session, rec: FeedbackRecord) -> tuple[int | No
     sha = session.scalar(select(AssetRecord.sha256).where(AssetRecord.package_id == pkg.id, AssetRecord.kind == "audio",
                                                           AssetRecord.language == "vi"))
     return pkg.id, sha
+
+
+def feedback_link(session: Session, base_url: str, area_codes: list[str], package_id: int | None) -> str:
+    """The public feedback page a bulletin's QR code opens, citing the bulletin: the page of its one area,
+    or for several areas the nearest area above them all (the first area when they share none). Empty
+    when no target area is known."""
+    all_areas = area_map(session)
+    known = [code for code in area_codes if code in all_areas]
+    if not known:
+        return ""
+    chains = [area_chain(code, all_areas) for code in known]
+    common = next((code for code in chains[0] if all(code in chain for chain in chains[1:])), known[0])
+    return public_feedback_url(base_url, common, package_id)
+
+
+def cited_bulletin_title(session: Session, package_id: int) -> str | None:
+    """The title of the bulletin a QR code cites, when it is published (nothing about any other package)."""
+    pkg = session.get(PackageRecord, package_id)
+    if pkg is None or pkg.status != "published":
+        return None
+    rev = session.get(DraftRevisionRecord, pkg.revision_id)
+    return rev.title if rev is not None else None
+
+
+def feedback_qr_png(session: Session, base_url: str, area_code: str, package_id: int | None) -> bytes:
+    """The QR code (PNG) of an area's public feedback page, as feed items show it.
+
+    Raises:
+        NotFound: unknown area.
+    """
+    if area_code not in area_map(session):
+        raise NotFound("Không có địa bàn này.")
+    return qr.qr_png(public_feedback_url(base_url, area_code, package_id), scale=6, border=4)
 
 
 def get_by_id(session: Session, feedback_id: int) -> FeedbackRecord:

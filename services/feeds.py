@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.feedback import public_feedback_qr_url, public_feedback_url
 from domain.feeds import FeedEntry
 from domain.packages import AssetKind, PackageStatus, VariantStatus
 from services import areas as area_service
@@ -45,6 +46,8 @@ def feed_entries(s: Session, store: ObjectStore, area_code: str, base_url: str) 
         assets = list(s.scalars(select(AssetRecord).where(AssetRecord.package_id == pkg.id)))
         published = next((e.at for e in audit.entries(s, entity="package", entity_id=pkg.id)
                           if e.action == "package.published"), pkg.updated_at)
+        feedback = public_feedback_url(base_url, area_code, pkg.id)
+        qr = public_feedback_qr_url(base_url, area_code, pkg.id)
         for lang in languages:
             if lang not in ready:
                 continue
@@ -59,7 +62,8 @@ def feed_entries(s: Session, store: ObjectStore, area_code: str, base_url: str) 
                 _first_line(store, text) or rev.title, text=store.get_bytes(text.key).decode("utf-8") if text else "",
                 language=lang, priority=rev.priority, published_at=published, expires_at=rev.expires_at,
                 audio_url=url, audio_type=audio.media_type if audio else None, audio_size=audio.size if audio else None,
-                audio_sha256=audio.sha256 if audio else None, manifest_hash=pkg.manifest_hash or ""))
+                audio_sha256=audio.sha256 if audio else None, manifest_hash=pkg.manifest_hash or "",
+                feedback_url=feedback, feedback_qr_url=qr))
         if len(entries) >= MAX_ENTRIES:
             break
     return entries[:MAX_ENTRIES]

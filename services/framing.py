@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 
 from domain.errors import InvalidInput
 from domain.framing import announcer_for, key_instruction, station_of, validate_station
-from engines import summarize
+from engines import script_fit, summarize
 from engines.registry import ModelEntry
+from engines.speaking_rate import speaking_rate
 from prompts import Prompt
 from services import auth
 from settings import Settings
@@ -52,24 +53,29 @@ def set_station(session: Session, *, area_code: str, name: str | None, username:
 
 def framed_summary(model: ModelEntry | None, body: str, prompt: Prompt, frame: dict[str, str],
                    settings: Settings) -> summarize.Summary:
-    """Summarise to the slot left by the frame.
+    """Summarise to the slot left by the frame, filling it: the framed script's estimate, at the configured
+    voice's measured rate (:func:`engines.speaking_rate.speaking_rate`), lands between ``FILL_SHARE`` of the
+    slot and the slot when whole sentences allow; else the fullest script under the slot, or the shortest one
+    over it (at most ``STRETCH_SHARE`` of the slot) when that overruns by less than the other falls short.
 
     An urgent frame (``"key"`` in ``frame``) repeats the key instruction: the first order in the text
     (:func:`domain.framing.key_instruction`) is kept in the script and its seconds are taken off the slot a
     second time for the repetition; ``frame["key"]`` is set to it. Abstractive backends get the same slot.
     """
-    sps = settings.speech_syllables_per_second
+    rate = speaking_rate(settings)
     key = ""
     if "key" in frame:
         frame["key"] = key = key_instruction(summarize.split_sentences(body))
-    frame_seconds = summarize.speech_seconds(prompt.render(body="", **frame), syllables_per_second=sps)
+    frame_seconds = summarize.speech_seconds(prompt.render(body="", **frame), rate=rate)
     max_seconds = max(settings.script_seconds - frame_seconds, 10.0)
+    min_seconds = script_fit.FILL_SHARE * settings.script_seconds - frame_seconds
     if model is None or model.backend == "extractive":
         summary = summarize.summarize(body, max_seconds=max_seconds, board_lines=settings.board_lines,
-                                      syllables_per_second=sps, keep=key)
+                                      rate=rate, keep=key, min_seconds=min_seconds,
+                                      stretch_seconds=script_fit.STRETCH_SHARE * settings.script_seconds)
     else:
         summary = summarize.summarize_with(model, body, max_seconds=max_seconds, board_lines=settings.board_lines,
-                                           max_new_tokens=settings.summary_max_tokens, syllables_per_second=sps)
+                                           max_new_tokens=settings.summary_max_tokens, rate=rate)
     if key and key not in summary.script:  # a generated summary, or a key too long for the slot
         frame["key"] = key_instruction(summarize.split_sentences(summary.script))
     return summary

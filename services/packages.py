@@ -4,8 +4,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from domain.deliveries import OutboxKind
 from storage.objects import ObjectStore
-from storage.repositories import audit, channels, deliveries, drafts, packages
+from storage.repositories import audit, channels, drafts, outbox, packages
 
 
 def package_view(s: Session, store: ObjectStore, package_id: int) -> dict[str, Any]:
@@ -39,7 +40,7 @@ def package_view(s: Session, store: ObjectStore, package_id: int) -> dict[str, A
                       if e.action.startswith("flow.") and e.detail.get("flow_run_id")],
         "deliveries": [{"destination": t.name, "status": d.status, "attempts": d.attempts,
                         "receipt_id": d.receipt_id, "last_error": d.last_error}
-                       for d, t in deliveries.deliveries_of(s, package_id)],
+                       for d, t in outbox.of_package(s, package_id, OutboxKind.DELIVERY)],
         "channels": channel_states(s, package_id),
     }
 
@@ -50,7 +51,7 @@ def channel_states(s: Session, package_id: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = [
         {"channel": "http", "name": t.name, "status": d.status, "attempts": d.attempts,
          "detail": d.receipt_id if d.status == "delivered" else d.last_error}
-        for d, t in deliveries.deliveries_of(s, package_id)]
+        for d, t in outbox.of_package(s, package_id, OutboxKind.DELIVERY)]
     rows += [{"channel": p.channel, "name": f"{p.channel.upper()} {p.action}", "status": p.status,
               "attempts": p.attempts, "detail": p.last_error}
              for p in channels.pushes_of(s, package_id)]

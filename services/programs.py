@@ -17,6 +17,7 @@ from domain.areas import Area, AreaLevel
 from domain.canonical import canonical_json, sha256_hex
 from domain.editions import (
     Candidate,
+    EditionStatus,
     Frame,
     OfficerOrder,
     Selection,
@@ -399,7 +400,8 @@ def day_overview(session: Session, day: date, *, area_code: str | None = None) -
             "left_out": [{"package_id": x.package_id, "title": x.title, "reason": x.reason.value,
                           "detail": x.detail} for x in (sel.left_out if sel else ())],
             "estimated_s": round(sel.total_s, 1) if sel else 0.0, "max_s": sel.max_s if sel else 0.0,
-            "status": built.status if built is not None else ("empty" if sel is not None and sel.empty else "planned"),
+            "status": built.status if built is not None else (EditionStatus.EMPTY.value if sel is not None and
+                                                              sel.empty else EditionStatus.PLANNED.value),
             "built_items": [int(i["package_id"]) for i in built.items] if built is not None else [],
             "duration_s": built.duration_s if built is not None else 0.0,
             "manifest_hash": built.manifest_hash if built is not None else None,

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.areas import AreaLevel
+from domain.editions import EditionStatus
 from domain.programs import VN_TZ
 from domain.schedules import FileRef, ScheduleItem
 from storage.models_programs import AreaProfileRecord, ProgramEditionRecord, ProgramRecord
@@ -37,7 +38,7 @@ def program_items(session: Session, area_code: str, languages: tuple[str, ...], 
     if here.level is AreaLevel.HAMLET and here.parent_code:  # editions are built per commune: a hamlet's
         area_code = here.parent_code  # loudspeakers air its commune's programmes
     editions = repo.editions_between(session, area_codes=[area_code], languages=list(languages), start=start,
-                                     end=end, status="published")
+                                     end=end, status=EditionStatus.PUBLISHED.value)
     if not editions:
         return []
     store = object_store()
@@ -79,7 +80,7 @@ def program_audio_key(session: Session, sha256: str) -> str | None:
     withdrawn package's files are not.
     """
     editions = list(session.scalars(select(ProgramEditionRecord).where(
-        ProgramEditionRecord.audio_sha256 == sha256, ProgramEditionRecord.status == "published")))
+        ProgramEditionRecord.audio_sha256 == sha256, ProgramEditionRecord.status == EditionStatus.PUBLISHED.value)))
     return next((e.audio_key for e, _ in _on_air(session, editions)), None)
 
 

@@ -10,12 +10,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from domain.deliveries import OutboxKind
 from domain.errors import InvalidTransition
 from domain.packages import AssetKind, PackageStatus
 from services import auth
 from services.packages import channel_states
 from storage.models import UserRecord
-from storage.repositories import audit, deliveries, drafts, packages
+from storage.repositories import audit, drafts, outbox, packages
 
 # (step, asset kinds that show it is done: any of them)
 STEPS: tuple[tuple[str, frozenset[str]], ...] = (
@@ -126,6 +127,6 @@ def retry_publication(s: Session, package_id: int, *, actor: str) -> int:
                        what="retry a publication")
     if PackageStatus(pkg.status) not in PUBLISHABLE:
         raise InvalidTransition("package", pkg.status, "published")
-    reopened = deliveries.resend_dead(s, package_id, actor=actor)
+    reopened = outbox.reopen_dead(s, package_id, actor=actor, kind=OutboxKind.DELIVERY)
     audit.record(s, actor=actor, action="publish.retry", entity="package", entity_id=package_id, reopened=reopened)
     return reopened

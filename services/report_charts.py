@@ -78,3 +78,48 @@ def histogram(values: list[float], *, title: str, xlabel: str) -> bytes:
     ax.set_xlabel(xlabel, fontsize=8, **font)
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)
+
+
+def coverage_grid(groups: list[tuple[str, list[tuple[str, float | None]]]], *, title: str, no_devices: str,
+                  per_row: int = 10) -> bytes:
+    """A tile map of communes: one tile per commune, grouped in rows under their district (or province), coloured
+    by a percentage (red 0 -> green 100; grey: no devices) and labelled with the figure and the commune's name.
+
+    No commune boundaries ship with bantin under a licence it can use, so this is a grid heat map by commune
+    rather than a geographic map; the tiles keep the administrative grouping an officer reads a province by.
+    """
+    from matplotlib import colormaps
+    from matplotlib.patches import Rectangle
+
+    font = _font()
+    cmap = colormaps["RdYlGn"]
+    lines: list[tuple[str | None, list[tuple[str, float | None]]]] = []
+    for name, tiles in groups:
+        for i in range(0, max(1, len(tiles)), per_row):
+            lines.append((name if i == 0 else None, tiles[i:i + per_row]))
+    rows = max(1, len(lines))
+    fig, ax = plt.subplots(figsize=(7.6, 0.62 * rows + 1.0))
+    label_w = 2.2
+    for r, (group, tiles) in enumerate(lines):
+        y = rows - 1 - r
+        if group:
+            ax.text(label_w - 0.1, y + 0.5, group, ha="right", va="center", fontsize=7, fontweight="bold", **font)
+        for c, (name, value) in enumerate(tiles):
+            x = label_w + c
+            colour = "#d9d9d9" if value is None else cmap(max(0.0, min(100.0, value)) / 100.0)
+            ax.add_patch(Rectangle((x + 0.04, y + 0.06), 0.92, 0.88, facecolor=colour, edgecolor="white"))
+            ink = "white" if value is not None and not 15 <= value <= 85 else "black"  # dark ends of the scale
+            ax.text(x + 0.5, y + 0.62, "–" if value is None else f"{value:.0f}%", ha="center", va="center",
+                    fontsize=7, fontweight="bold", color=ink, **font)
+            short = next((name[len(p):] for p in ("Thị trấn ", "Xã ", "Phường ") if name.startswith(p)), name)
+            ax.text(x + 0.5, y + 0.25, short[:12], ha="center", va="center", fontsize=4.6, color=ink, **font)
+    ax.set_xlim(0, label_w + per_row)
+    ax.set_ylim(-0.6, rows)
+    for k, v in enumerate((0, 50, 100)):
+        ax.add_patch(Rectangle((label_w + 2.2 * k, -0.5), 0.3, 0.3, facecolor=cmap(v / 100.0)))
+        ax.text(label_w + 2.2 * k + 0.4, -0.35, f"{v}%", fontsize=6, va="center", **font)
+    ax.add_patch(Rectangle((label_w + 6.6, -0.5), 0.3, 0.3, facecolor="#d9d9d9"))
+    ax.text(label_w + 7.0, -0.35, no_devices, fontsize=6, va="center", **font)
+    ax.set_title(title, fontsize=11, **font)
+    ax.axis("off")
+    return _png(fig)

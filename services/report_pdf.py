@@ -17,7 +17,7 @@ from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate
 
 from domain.errors import InvalidInput
 from services import report_charts
-from services.report_render import TEXT, VN_TZ, Header, _period_title, charts, number, sections
+from services.report_render import TEXT, VN_TZ, Header, _period_title, charts, coverage_map, number, sections
 from services.reports import ReportData
 
 
@@ -77,7 +77,7 @@ def to_pdf(data: ReportData, header: Header, lang: str = "vi") -> bytes:
             story.append(Spacer(1, 3 * mm))
             story.append(_image(images[0]))
         if title == t["s4"]:
-            story += [_image(img) for img in images[1:3]]
+            story += [_image(coverage_map(data, lang))] + [_image(img) for img in images[1:3]]
         if title == t["s5"] and not data.emergency_latency_s:
             story.append(p(t["no_emergency"]))
         if title == t["s5"] and data.emergency_latency_s and len(images) > 3:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from domain.languages import LANGUAGES
 from domain.reports import PeriodKind
 from services import report_charts
 from services.reports import ReportData
@@ -24,6 +25,8 @@ TEXT = {
         "subtitle": "Kết quả hoạt động thông tin cơ sở trên hệ thống thông tin nguồn {period}",
         "scope": "Địa bàn: {area}. Số liệu tính đến hết ngày {cut}. Lập tự động lúc {at}.",
         "s1": "I. SỐ LIỆU CHÍNH", "s2": "II. BẢN TIN THEO MỨC ĐỘ, NGÔN NGỮ VÀ CẤP BAN HÀNH",
+        "s2_lang": "Lượt phát theo ngôn ngữ (bản tin phát hành trong kỳ)",
+        "device_plays": "Lượt thiết bị phát (thiết bị × bản tin)",
         "s3": "III. ĐỘ PHỦ TỪNG BẢN TIN", "s4": "IV. THEO XÃ, PHƯỜNG", "s5": "V. TIN KHẨN CẤP",
         "s6": "VI. TIẾP NHẬN, TRẢ LỜI PHẢN ÁNH CỦA NGƯỜI DÂN",
         "bulletins": "Bản tin phát hành", "bulletins_aired": "Bản tin đã phát trên loa",
@@ -40,7 +43,8 @@ TEXT = {
         "priority": "Mức độ", "language": "Ngôn ngữ", "level": "Cấp ban hành", "bulletin": "Bản tin",
         "published": "Phát hành lúc", "commune": "Xã, phường", "parent": "Thuộc", "minutes": "Số phút phát",
         "uptime": "Hoạt động (%)", "on_time": "Đúng hạn", "day": "Ngày",
-        "no_feedback": "Không có số liệu: chức năng tiếp nhận phản ánh chưa được triển khai trên hệ thống.",
+        "reaching": "Bản tin gửi đến", "aired_pct": "Bản tin đã phát (%)",
+        "chart_map": "Tỷ lệ bản tin đã phát theo xã, phường (%)", "no_devices": "chưa có thiết bị",
         "received": "Phản ánh tiếp nhận", "answered": "Đã trả lời", "answered_on_time": "Trả lời đúng hạn",
         "fb_on_time_pct": "Tỷ lệ trả lời đúng hạn (%)", "overdue": "Quá hạn chưa trả lời",
         "chart_days": "Lượt phát theo ngày", "chart_minutes": "Số phút phát theo xã, phường",
@@ -57,6 +61,8 @@ TEXT = {
         "subtitle": "Grassroots information on the source information system, {period}",
         "scope": "Area: {area}. Data up to the end of {cut}. Generated at {at}.",
         "s1": "I. HEADLINE FIGURES", "s2": "II. BULLETINS BY PRIORITY, LANGUAGE AND ISSUING LEVEL",
+        "s2_lang": "Plays by language (bulletins published in the period)",
+        "device_plays": "Device airings (devices × bulletins)",
         "s3": "III. COVERAGE OF EACH BULLETIN", "s4": "IV. BY COMMUNE", "s5": "V. EMERGENCIES",
         "s6": "VI. CITIZEN FEEDBACK",
         "bulletins": "Bulletins published", "bulletins_aired": "Bulletins aired",
@@ -72,7 +78,8 @@ TEXT = {
         "priority": "Priority", "language": "Language", "level": "Issuing level", "bulletin": "Bulletin",
         "published": "Published at", "commune": "Commune", "parent": "Within", "minutes": "Minutes aired",
         "uptime": "Uptime (%)", "on_time": "On time", "day": "Day",
-        "no_feedback": "Not available: citizen feedback is not yet handled by the system.",
+        "reaching": "Bulletins sent", "aired_pct": "Bulletins aired (%)",
+        "chart_map": "Share of bulletins aired, by commune (%)", "no_devices": "no devices",
         "received": "Feedback received", "answered": "Answered", "answered_on_time": "Answered on time",
         "fb_on_time_pct": "Answered on time (%)", "overdue": "Overdue, unanswered",
         "chart_days": "Plays per day", "chart_minutes": "Minutes aired per commune",
@@ -106,6 +113,12 @@ def number(value: object, lang: str = "vi") -> str:
     return text.translate(str.maketrans(",.", ".,")) if lang == "vi" else text
 
 
+def language_name(code: str, lang: str = "vi") -> str:
+    """``km`` -> ``Tiếng Khmer`` (or ``Khmer``); an unknown code as it is."""
+    known = LANGUAGES.get(code)
+    return code if known is None else known.name_vi if lang == "vi" else known.name_en
+
+
 def _period_title(data: ReportData, lang: str) -> str:
     if lang == "vi":
         return data.period.title_vi()
@@ -118,9 +131,12 @@ def sections(data: ReportData, lang: str = "vi") -> list[tuple[str, list[str], l
     out: list[tuple[str, list[str], list[list[object]]]] = [
         (t["s1"], [t["figure"], t["value"]], [[t[k], data.headline.get(k)] for k in HEADLINE_KEYS])]
     groups = ([[t["priority"], pr.get(k, k), n, a] for k, (n, a) in sorted(data.by_priority.items())]
-              + [[t["language"], k, n, a] for k, (n, a) in sorted(data.by_language.items())]
+              + [[t["language"], language_name(k, lang), n, a] for k, (n, a) in sorted(data.by_language.items())]
               + [[t["level"], lv.get(k, k), n, a] for k, (n, a) in sorted(data.by_level.items())])
     out.append((t["s2"], [t["group"], "", t["produced"], t["aired"]], groups))
+    out.append((t["s2_lang"], [t["language"], t["plays"], t["device_plays"], t["minutes"]],
+                [[language_name(code, lang), plays, devices, minutes]
+                 for code, (plays, devices, minutes) in data.language_plays.items()]))
     out.append((t["s3"], [t["bulletin"], t["priority"], t["published"], t["communes"], t["commune_coverage_pct"],
                           t["devices"], t["device_coverage_pct"], t["on_time"]],
                 [[b.title, pr.get(b.priority, b.priority), _when(b.published_at),
@@ -129,15 +145,16 @@ def sections(data: ReportData, lang: str = "vi") -> list[tuple[str, list[str], l
                   f"{b.devices_played}/{b.devices}",
                   round(100 * b.devices_played / b.devices, 1) if b.devices else None, b.on_time]
                  for b in data.bulletins]))
-    out.append((t["s4"], [t["commune"], t["parent"], t["devices"], t["plays"], t["minutes"], t["uptime"]],
-                [[c.name, c.parent, c.devices, c.plays, c.minutes, c.uptime_pct] for c in data.communes]))
+    out.append((t["s4"], [t["commune"], t["parent"], t["devices"], t["plays"], t["minutes"], t["uptime"],
+                          t["reaching"], t["aired_pct"]],
+                [[c.name, c.parent, c.devices, c.plays, c.minutes, c.uptime_pct, c.bulletins, c.aired_pct]
+                 for c in data.communes]))
     out.append((t["s5"], [t["figure"], t["value"]],
                 [[t[k], data.headline.get(k)] for k in ("emergency_p50_s", "emergency_p90_s", "emergency_ack_p50_s",
                                                          "emergency_ack_p90_s")] + [
                  [t["plays"], len(data.emergency_latency_s)]]))
     fb = data.feedback
     out.append((t["s6"], [t["figure"], t["value"]],
-                [[t["no_feedback"], None]] if fb is None else
                 [[t[k], fb.get(k)] for k in ("received", "answered", "answered_on_time", "overdue")]
                 + [[t["fb_on_time_pct"], fb.get("on_time_pct")]]))
     out.append((t["chart_days"], [t["day"], t["plays"]], [[d, n] for d, n in data.plays_per_day]))
@@ -205,6 +222,15 @@ def to_xlsx(data: ReportData, header: Header, lang: str = "vi") -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def coverage_map(data: ReportData, lang: str = "vi") -> bytes:
+    """Communes as tiles grouped by their parent, coloured by the share of the period's bulletins they aired."""
+    groups: dict[str, list[tuple[str, float | None]]] = {}
+    for c in data.communes:
+        groups.setdefault(c.parent or data.area.name, []).append((c.name, c.aired_pct))
+    return report_charts.coverage_grid(list(groups.items()), title=TEXT[lang]["chart_map"],
+                                       no_devices=TEXT[lang]["no_devices"])
 
 
 def charts(data: ReportData, lang: str = "vi") -> list[bytes]:

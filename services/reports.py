@@ -1,6 +1,6 @@
 """Periodic reports (Circular 02/2023 rhythm) for one area, rolled up through the area tree: bulletins produced
 and aired by priority, language and issuing level; minutes aired per commune; coverage of each bulletin;
-on-time rate; emergency time-to-air; device uptime; citizen feedback when that service exists.
+on-time rate; emergency time-to-air; device uptime; citizen feedback (``services.feedback``).
 
 Figures come from the rollups (``play_daily``, ``play_firsts``, ``device_state_changes``), kept current by the
 reports flow, so a province's quarter reads thousands of rows. Rendering is in ``services.report_render``.
@@ -36,6 +36,7 @@ class BulletinLine:
     devices: int
     devices_played: int
     on_time: int
+    languages_aired: tuple[str, ...] = ()  # the languages whose variant a device in reach played
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,13 @@ class CommuneLine:
     plays: int
     minutes: float
     uptime_pct: float | None
+    bulletins: int = 0  # bulletins of the period that reached the commune
+    bulletins_aired: int = 0  # of those, the ones a device of the commune played
+
+    @property
+    def aired_pct(self) -> float | None:
+        """The share of the bulletins reaching the commune that it aired (None: no devices, or no bulletin)."""
+        return _pct(self.bulletins_aired, self.bulletins) if self.devices else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +65,14 @@ class ReportData:
     generated_at: datetime
     headline: dict[str, Any]
     by_priority: dict[str, tuple[int, int]]
-    by_language: dict[str, tuple[int, int]]
+    by_language: dict[str, tuple[int, int]]  # language -> (bulletins produced in it, aired in it)
+    language_plays: dict[str, tuple[int, int, float]]  # language -> (plays, devices x bulletins, minutes)
     by_level: dict[str, tuple[int, int]]
     bulletins: tuple[BulletinLine, ...]
     communes: tuple[CommuneLine, ...]
     plays_per_day: tuple[tuple[str, int], ...]
     emergency_latency_s: tuple[float, ...]
-    feedback: dict[str, Any] | None
+    feedback: dict[str, Any]
 
 
 def resolve_period(text: str, *, today: date) -> Period:
@@ -117,10 +126,15 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
     for manifest, area, n, on_time in repo.bulletin_area_counts(
             s, [(p[1], p[7], window_end(p[3], p[6], p[7])) for p in pubs if p[1]], end_utc):
         counts.setdefault(manifest, []).append((area, int(n), int(on_time or 0)))
+    by_lang: dict[str, list[Any]] = {}  # manifest -> [(language, area, devices, plays, seconds)]
+    for manifest, lang, area, n, plays, secs in repo.languages_for(s, [p[1] for p in pubs if p[1]], end_utc):
+        by_lang.setdefault(manifest, []).append((lang, area, int(n), int(plays or 0), float(secs or 0)))
+    language_plays: dict[str, list[float]] = {}
     emergency_firsts: dict[str, list[Any]] = {}
     for row in repo.firsts_for(s, [p[1] for p in pubs if p[1] and p[3] == "khan_cap"], end_utc):
         emergency_firsts.setdefault(row[0], []).append(row)
     lines: list[BulletinLine] = []
+    reaching: dict[str, list[int]] = {}  # commune -> [bulletins reaching it, aired there]
     latency: list[float] = []
     ack_latency: list[float] = []
     emergency_pub = {p[1]: (p[7], reached(tuple(p[4]))) for p in pubs if p[1] and p[3] == "khan_cap"}
@@ -133,23 +147,40 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         areas_hit = reached(tuple(codes))
         targets = sum(len(devices_in.get(c, ())) for c in areas_hit)
         played = [(a, n, ok) for a, n, ok in counts.get(manifest or "", []) if a in areas_hit]
+        aired_at = {a for a, _, _ in played}
+        for c in areas_hit & communes:
+            acc = reaching.setdefault(c, [0, 0])
+            acc[0] += 1
+            acc[1] += c in aired_at
         if priority == "khan_cap":
             latency += [max(0.0, (_aware(r[3]) - published).total_seconds())
                         for r in emergency_firsts.get(manifest or "", []) if r[2] in areas_hit]
+        aired_in = set()
+        for lang, area, n, plays, secs in by_lang.get(manifest or "", []):
+            if area in areas_hit:
+                aired_in.add(lang)
+                acc = language_plays.setdefault(lang, [0, 0, 0.0])
+                acc[0] += plays
+                acc[1] += n
+                acc[2] += secs
         known = [c for c in codes if c in tree]
         widest = min(known, key=lambda c: len(repo_chain(c, parent_of))) if known else None
         lines.append(BulletinLine(pid, title, priority, tree[widest].level.value if widest else "",
                                   tuple(langs), published, len(areas_hit & communes),
                                   len({a for a, _, _ in played} & communes), targets,
-                                  sum(n for _, n, _ in played), sum(ok for _, _, ok in played)))
+                                  sum(n for _, n, _ in played), sum(ok for _, _, ok in played),
+                                  tuple(sorted(aired_in))))
     by_priority: dict[str, tuple[int, int]] = {}
     by_language: dict[str, tuple[int, int]] = {}
     by_level: dict[str, tuple[int, int]] = {}
     for b in lines:
         aired = int(b.devices_played > 0)
-        for table, key in [(by_priority, b.priority), (by_level, b.level)] + [(by_language, lg) for lg in b.languages]:
+        for table, key in [(by_priority, b.priority), (by_level, b.level)]:
             n, a = table.get(key, (0, 0))
             table[key] = (n + 1, a + aired)
+        for lang in b.languages:  # aired in a language: that language's variant was played
+            n, a = by_language.get(lang, (0, 0))
+            by_language[lang] = (n + 1, a + int(lang in b.languages_aired))
 
     daily = repo.daily_by_area(s, inside, period.start, last)
     per_day: dict[str, int] = {}
@@ -159,15 +190,16 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         acc = per_area.setdefault(code, [0, 0.0])
         acc[0] += int(plays)
         acc[1] += float(seconds or 0)
-    uptime = _uptime(s, [d.id for d in devices], start_utc, min(end_utc, now))
+    uptime = device_uptime(s, [d.id for d in devices], start_utc, min(end_utc, now))
     commune_lines = []
     for code in sorted(communes, key=lambda c: (tree[c].parent_code or "", c)):
         ids = devices_in.get(code, [])
         plays, secs = per_area.get(code, [0, 0.0])
         ups = [uptime[i] for i in ids if i in uptime]
         parent = tree[code].parent_code
+        reached_n, aired_n = reaching.get(code, [0, 0])
         commune_lines.append(CommuneLine(code, tree[code].name, tree[parent].name if parent else "", len(ids),
-                                         int(plays), round(secs / 60.0, 1), _mean(ups)))
+                                         int(plays), round(secs / 60.0, 1), _mean(ups), reached_n, aired_n))
     played_pairs = sum(b.devices_played for b in lines)
     feedback = feedback_adapter.report_figures(s, area_code, start_utc, end_utc, now)
     headline = {
@@ -183,7 +215,8 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         "emergency_ack_p50_s": percentile(ack_latency, 0.5), "emergency_ack_p90_s": percentile(ack_latency, 0.9),
         "uptime_pct": _mean(list(uptime.values())),
     }
-    return ReportData(period, tree[area_code], last, now, headline, by_priority, by_language, by_level,
+    per_language = {lang: (int(v[0]), int(v[1]), round(v[2] / 60.0, 1)) for lang, v in sorted(language_plays.items())}
+    return ReportData(period, tree[area_code], last, now, headline, by_priority, by_language, per_language, by_level,
                       tuple(lines), tuple(commune_lines), tuple(sorted(per_day.items())), tuple(latency), feedback)
 
 
@@ -199,7 +232,7 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def _uptime(s: Session, device_ids: list[int], start: datetime, end: datetime) -> dict[int, float]:
+def device_uptime(s: Session, device_ids: list[int], start: datetime, end: datetime) -> dict[int, float]:
     """Percent of the time each device was online within [start, end), counted from its first recorded state
     when that came after ``start`` (devices with no recorded state are left out)."""
     changes: dict[int, list[tuple[datetime, bool]]] = {}

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from domain.devices import DeviceStatus
 from domain.errors import DomainError
-from domain.reports import DeviceState, Health, device_state
+from domain.reports import DeviceState, Health, device_state, item_language
 from settings import get_settings
 from storage.repositories import devices as device_repo
 from storage.repositories import reports as repo
@@ -38,7 +38,7 @@ class Thresholds:
 
 
 def fold_plays(session: Session, *, chunk: int = 50_000) -> int:
-    """Fold up to ``chunk`` new play log rows into ``play_daily`` and ``play_firsts``.
+    """Fold up to ``chunk`` new play log rows into ``play_daily``, ``play_firsts`` and ``play_languages``.
 
     Returns:
         How many play log rows were folded (0: up to date).
@@ -52,7 +52,8 @@ def fold_plays(session: Session, *, chunk: int = 50_000) -> int:
         return 0
     daily: dict[tuple[str, int], dict[str, Any]] = {}
     firsts: dict[tuple[str, int], dict[str, Any]] = {}
-    for _id, device_id, area, manifest, started, ended, completed, trigger in rows:
+    languages: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for _id, device_id, area, manifest, started, ended, completed, trigger, item_id in rows:
         day = repo.vn_day(started)
         seconds = max(0.0, (ended - started).total_seconds()) if ended is not None else 0.0
         d = daily.get((day, device_id))
@@ -72,10 +73,22 @@ def fold_plays(session: Session, *, chunk: int = 50_000) -> int:
         f["last_at"] = max(f["last_at"], started)
         f["plays"] += 1
         f["completed" if completed else "interrupted"] += 1
+        lang = item_language(item_id)
+        if lang is not None:
+            g = languages.get((manifest, lang, device_id))
+            if g is None:
+                g = languages[(manifest, lang, device_id)] = {"manifest_hash": manifest, "language": lang,
+                                                              "device_id": device_id, "area_code": area,
+                                                              "first_at": started, "plays": 0, "seconds": 0.0}
+            g["first_at"] = min(g["first_at"], started)
+            g["plays"] += 1
+            g["seconds"] += seconds
     for batch in _batches(list(daily.values()), 2000):
         repo.upsert_daily(session, batch)
     for batch in _batches(list(firsts.values()), 2000):
         repo.upsert_firsts(session, batch)
+    for batch in _batches(list(languages.values()), 2000):
+        repo.upsert_languages(session, batch)
     if not repo.advance_watermark(session, start, rows[-1][0]):
         raise RollupConflict("the play rollup was advanced by another run; this chunk is rolled back")
     return len(rows)
@@ -96,10 +109,46 @@ def fold_all(session_factory: Callable[[], Any], *, chunk: int = 50_000) -> int:
             return total
 
 
+def record_poll_gaps(session: Session, seen: dict[int, datetime], thresholds: Thresholds) -> int:
+    """Record the state changes that new requests from devices reveal, before their ``last_seen_at`` moves on.
+
+    ``seen`` maps device ids to the time of their newest request. A device silent for longer than the offline
+    threshold since its stored ``last_seen_at`` was offline from ``last_seen_at + offline_s`` until this request:
+    both changes are recorded (the offline one only when the reports flow has not already recorded it). A
+    device's first request ever marks it online. So outages shorter than the flow's interval count in uptime,
+    and a device coming back is dated by its first request, not by the next run of the flow.
+
+    Returns:
+        How many changes were recorded.
+    """
+    if not seen:
+        return 0
+    stored = repo.last_seen_of(session, seen)
+    gap = timedelta(seconds=thresholds.offline_s)
+    candidates: dict[int, datetime] = {}
+    for device_id, at in seen.items():
+        before = stored.get(device_id, at)
+        if before is None or at - before > gap:
+            candidates[device_id] = at
+    if not candidates:
+        return 0
+    last = repo.last_states(session, candidates)
+    changes = []
+    for device_id, at in sorted(candidates.items()):
+        before = stored[device_id]
+        if before is not None and last.get(device_id) is not False:
+            changes.append({"device_id": device_id, "at": before + gap, "online": False, "reason": "silent"})
+        if before is not None or last.get(device_id) is not True:
+            changes.append({"device_id": device_id, "at": at, "online": True, "reason": "poll"})
+    repo.add_state_changes(session, changes)
+    return len(changes)
+
+
 def record_state_changes(session: Session, now: datetime, thresholds: Thresholds) -> int:
     """Append an online/offline change for every authorised device whose state differs from the last one
-    recorded. A device going offline is dated when it passed the offline threshold; one coming online, when it
-    was last heard from. Stale counts as online (it is still polling, if late).
+    recorded (the reports flow's pass; :func:`record_poll_gaps` records changes as requests arrive). A device
+    going offline is dated when it passed the offline threshold; one coming online, when it was last heard
+    from. Stale counts as online (it is still polling, if late).
 
     Returns:
         How many changes were recorded.

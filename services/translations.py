@@ -1,24 +1,22 @@
-"""What people supply for a variant: a translation where no machine could translate, a recording in place
-of synthetic speech. The package is then produced again with it (a new manifest, so a new approval)."""
+"""What a translator supplies for a variant: a translation (with its title) where no machine could translate,
+or a correction of one. The package is then produced again with it (a new manifest, so a new approval). A
+person's recording replaces only its variant's voice: see :mod:`services.variant_edits`."""
 
-import mimetypes
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from domain.drafts import clean_text
 from domain.errors import ApprovalRefused, InvalidInput, InvalidTransition, NotFound
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
-from domain.packages import PackageStatus, VariantStatus
-from engines import ffmpeg, recording_check
+from domain.packages import AssetKind, PackageStatus, VariantStatus
 from services import auth
-from services.variant_edits import check_voice
 from storage.objects import ObjectStore
 from storage.repositories import audit, drafts, packages, translations, users
 
 MAX_SCRIPT_CHARS = 10_000
 MAX_BOARD_CHARS = 2_000
+MAX_TITLE_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +26,23 @@ class TranslationRequest:
     script: str
     board_text: str
     translator: str
+    title: str | None = None  # the variant's title, on its slides; None keeps the variant's current title
+
+
+def translated_title(session: Session, package_id: int, language: str, title: str | None) -> str:
+    """The title a translated variant will carry: ``title`` checked (one line, at most 200 characters), or
+    with None the title the variant has now (a correction of the text alone keeps it).
+
+    Raises:
+        InvalidInput: more than one line, or too long.
+    """
+    if title is None:
+        board = packages.get_asset(session, package_id=package_id, language=language, kind=AssetKind.BOARD_TEXT)
+        return str(board.meta.get("title") or "") if board is not None else ""
+    clean = " ".join(clean_text(title).split())
+    if "\n" in title.strip() or "\r" in title.strip() or len(clean) > MAX_TITLE_CHARS:
+        raise InvalidInput(f"the title must be one line of at most {MAX_TITLE_CHARS} characters")
+    return clean
 
 
 def pending_translations(session: Session, username: str) -> list[dict[str, object]]:
@@ -77,6 +92,7 @@ def submit_translation(session: Session, store: ObjectStore, req: TranslationReq
     if len(script) > MAX_SCRIPT_CHARS or len(board) > MAX_BOARD_CHARS:
         raise InvalidInput(f"the script may have {MAX_SCRIPT_CHARS} characters and the board text {MAX_BOARD_CHARS}")
     pkg = packages.get_package(session, req.package_id)
+    title = translated_title(session, pkg.id, req.language, req.title)
     rev = drafts.revision_by_id(session, pkg.revision_id)
     if req.language == SOURCE_LANGUAGE or req.language not in rev.content.languages:
         name = LANGUAGES[req.language].name_en if req.language in LANGUAGES else req.language
@@ -89,60 +105,11 @@ def submit_translation(session: Session, store: ObjectStore, req: TranslationReq
     script_obj = store.put_bytes(script.encode("utf-8"), ext="txt", media_type="text/plain; charset=utf-8")
     board_obj = store.put_bytes(board.encode("utf-8"), ext="txt", media_type="text/plain; charset=utf-8")
     rec = translations.add_translation(session, revision_id=pkg.revision_id, language=req.language,
-                                       script_key=script_obj.key, board_key=board_obj.key, translator=user.username)
+                                       script_key=script_obj.key, board_key=board_obj.key, translator=user.username,
+                                       title=title)
     packages.set_status(session, pkg, PackageStatus.SUPERSEDED, actor=user.username,
                         reason=f"translation into {req.language} supplied", translation_id=rec.id)
     audit.record(session, actor=user.username, action="translation.submitted", entity="draft",
                  entity_id=pkg.draft_id, revision=rev.number, language=req.language, translation_id=rec.id,
-                 script_key=script_obj.key, board_key=board_obj.key)
-    return pkg.draft_id
-
-
-MAX_RECORDING_SECONDS = 30 * 60
-
-
-@dataclass(frozen=True, slots=True)
-class RecordingRequest:
-    package_id: int
-    language: str
-    path: Path
-    uploaded_by: str
-
-
-def submit_recording(session: Session, store: ObjectStore, req: RecordingRequest) -> int:
-    """Keep a person's recording of a variant; it replaces synthetic speech (normalised the same way)
-    when the caller produces the draft again, which makes a new package needing a new approval.
-
-    Raises:
-        InvalidInput: not readable audio, too long, or a language the draft does not have.
-        MediaError: the file is empty or corrupt.
-        ApprovalRefused: the package is not in review or its variant is not ready, or the user may not
-            edit this language here.
-    """
-    pkg = packages.get_package(session, req.package_id)
-    rev = drafts.revision_by_id(session, pkg.revision_id)
-    if req.language not in rev.content.languages:
-        raise InvalidInput(f"this bulletin has no '{req.language}' variant")
-    user = users.get_user(session, req.uploaded_by)
-    if not auth.can(session, user, "variant.edit", area_codes=list(rev.content.area_codes), language=req.language):
-        raise ApprovalRefused(f"user '{req.uploaded_by}' may not record {req.language} for these areas")
-    if pkg.status != PackageStatus.IN_REVIEW:
-        raise ApprovalRefused(f"the package is '{pkg.status}'; only a package in review takes recordings")
-    variant = packages.variant_record(session, pkg.id, req.language)
-    if variant is None or variant.status != VariantStatus.READY.value:
-        raise ApprovalRefused(f"the {req.language} variant has no text yet: translate it before recording it")
-    info = ffmpeg.probe(req.path)  # MediaError for empty or corrupt files
-    if info.duration_s > MAX_RECORDING_SECONDS:
-        raise InvalidInput(f"the recording lasts {info.duration_s / 60:.0f} minutes; at most 30 are accepted")
-    check_voice(recording_check.measure(req.path), MAX_RECORDING_SECONDS)  # silent or clipped: refused here too
-    ext = req.path.suffix.lstrip(".").lower() or "bin"
-    obj = store.put_file(req.path, ext=ext if ext.isalnum() and len(ext) <= 8 else "bin",
-                         media_type=mimetypes.guess_type(req.path.name)[0] or "application/octet-stream")
-    rec = translations.add_recording(session, revision_id=pkg.revision_id, language=req.language, key=obj.key,
-                                     duration_s=info.duration_s, uploaded_by=user.username)
-    packages.set_status(session, pkg, PackageStatus.SUPERSEDED, actor=user.username,
-                        reason=f"recording in {req.language} supplied", recording_id=rec.id)
-    audit.record(session, actor=user.username, action="recording.submitted", entity="draft",
-                 entity_id=pkg.draft_id, revision=rev.number, language=req.language, recording_id=rec.id,
-                 key=obj.key, duration_s=round(info.duration_s, 2))
+                 script_key=script_obj.key, board_key=board_obj.key, title=title)
     return pkg.draft_id

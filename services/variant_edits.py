@@ -24,6 +24,7 @@ from domain.languages import SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus, VariantStatus
 from domain.variant_text import TextBudget, budget, text_diff
 from engines import recording_check, textnorm
+from engines.speaking_rate import speaking_rate
 from services import auth
 from settings import get_settings
 from storage.models import PackageRecord, UserRecord
@@ -110,7 +111,7 @@ def spoken_text(script: str, language: str) -> str:
 def text_budget(script: str, board_text: str, language: str) -> TextBudget:
     s = get_settings()
     return budget(spoken_text(script, language), board_text, target_seconds=s.script_seconds,
-                  target_lines=s.board_lines, syllables_per_second=s.speech_syllables_per_second)
+                  target_lines=s.board_lines, rate=speaking_rate(s))
 
 
 def _fork(session: Session, old: PackageRecord, language: str, keep: frozenset[AssetKind], *, actor: str,
@@ -156,13 +157,15 @@ def edit_text(session: Session, store: ObjectStore, req: TextEdit) -> Revision:
         raise InvalidInput("nothing was changed")
     spoken = spoken_text(script, req.language)
     bud = text_budget(script, board, req.language)
+    old_board = packages.get_asset(session, package_id=old.id, language=req.language, kind=AssetKind.BOARD_TEXT)
+    title = str(old_board.meta.get("title") or "") if old_board is not None else ""  # a translation keeps its title
     script_obj = store.put_bytes(script.encode("utf-8"), ext="txt", media_type=TEXT)
     board_obj = store.put_bytes(board.encode("utf-8"), ext="txt", media_type=TEXT)
     spoken_obj = store.put_bytes(spoken.encode("utf-8"), ext="txt", media_type=TEXT)
     # Kept per revision like a translation, so a rerun of production keeps the person's words.
     supplied = translations.add_translation(session, revision_id=old.revision_id, language=req.language,
                                             script_key=script_obj.key, board_key=board_obj.key,
-                                            translator=user.username)
+                                            translator=user.username, title=title)
     new = _fork(session, old, req.language, frozenset(), actor=user.username,
                 reason=f"text of the {req.language} variant edited", translation_id=supplied.id)
     meta = {"engine": "human", "edited_by": user.username, "translator": user.username,
@@ -170,7 +173,8 @@ def edit_text(session: Session, store: ObjectStore, req: TextEdit) -> Revision:
     packages.record_asset(session, package_id=new.id, language=req.language, kind=AssetKind.SCRIPT,
                           stored=script_obj, meta=meta)
     packages.record_asset(session, package_id=new.id, language=req.language, kind=AssetKind.BOARD_TEXT,
-                          stored=board_obj, meta={**meta, "lines": bud.board_lines})
+                          stored=board_obj,
+                          meta={**meta, "lines": bud.board_lines} | ({"title": title} if title else {}))
     if req.language == SOURCE_LANGUAGE:
         packages.record_asset(session, package_id=new.id, language=req.language, kind=AssetKind.SPEECH_TEXT,
                               stored=spoken_obj, meta={"text_normalization": "textnorm",

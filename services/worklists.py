@@ -1,15 +1,13 @@
 """What waits for a person: packages they may approve now, variants they may translate, failed deliveries.
 The web menu shows the counts; the queue pages list the items (same functions, so they always agree)."""
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.approvals import Role
-from domain.deliveries import DeliveryStatus
 from services import approvals as approval_service
-from services import auth
+from services import outbox as outbox_service
 from services import translations as translation_service
-from storage.models import DeliveryRecord, UserRecord
+from storage.models import UserRecord
 from storage.repositories import users
 
 _RANK = {"khan_cap": 0, "uu_tien": 1}
@@ -23,11 +21,9 @@ def approval_queue(s: Session, user: UserRecord) -> list[dict[str, object]]:
 
 
 def failed_deliveries(s: Session, user: UserRecord) -> int:
-    """Dead deliveries (retries used up), for the administrators who may resend them; 0 for others."""
-    if not auth.can(s, user, "admin"):
-        return 0
-    return int(s.scalar(select(func.count()).select_from(DeliveryRecord)
-                        .where(DeliveryRecord.status == DeliveryStatus.DEAD.value)) or 0)
+    """Dead deliveries and notices (retries used up) in the user's areas, for the administrators who may resend
+    them; 0 for others."""
+    return outbox_service.dead_count(s, user)
 
 
 def menu_counts(s: Session, user: UserRecord) -> dict[str, int]:

@@ -199,6 +199,7 @@ class TranslationRecord(Base):
     board_key: Mapped[str] = mapped_column(String(200))
     translator: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    title: Mapped[str] = mapped_column(String(200), default="", server_default="")  # the variant's own title
 
 
 class RecordingRecord(Base):
@@ -287,17 +288,25 @@ class DestinationRecord(Base):
     kind: Mapped[str] = mapped_column(String(16))
     url: Mapped[str] = mapped_column(String(500))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The area whose bulletins it takes (None: every area); moved by ``bantin areas migrate --to 2025``.
+    area_code: Mapped[str | None] = mapped_column(AREA_CODE, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class DeliveryRecord(Base):
-    __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("package_id", "destination_id"),)
+class OutboxRecord(Base):
+    """What bantin owes one destination about one package: its delivery (``kind`` delivery, action publish)
+    or, after a withdrawal or kill, a retraction notice (``kind`` retraction, action withdraw or kill). One
+    row per package, destination and kind; one state machine, attempt count and audit path for both."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("package_id", "destination_id", "kind"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))
     package_id: Mapped[int] = mapped_column(ForeignKey("packages.id"), index=True)
     destination_id: Mapped[int] = mapped_column(ForeignKey("destinations.id"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str] = mapped_column(String(100))
     receipt_id: Mapped[str] = mapped_column(String(200), default="")
@@ -348,5 +357,6 @@ from storage import (  # noqa: E402,F401
     models_feedback,
     models_intake,
     models_programs,
+    models_relays,
     models_reports,
 )

@@ -7,7 +7,7 @@ web node and worker reads the same directory, and a database dump never carries 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, UTCDateTime, utcnow  # noqa: F401
@@ -74,23 +74,3 @@ class EmergencyAckRecord(Base):
     channel: Mapped[str] = mapped_column(String(8))
     received_at: Mapped[datetime] = mapped_column()  # the device's clock
     acked_at: Mapped[datetime] = mapped_column(default=utcnow)  # ours
-
-
-class RetractionRecord(Base):
-    """A withdrawal or kill notice owed to a destination that has the package (one per package and
-    destination; same states as deliveries, so it is retried and can be resent the same way)."""
-
-    __tablename__ = "retractions"
-    __table_args__ = (UniqueConstraint("package_id", "destination_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    package_id: Mapped[int] = mapped_column(ForeignKey("packages.id"), index=True)
-    destination_id: Mapped[int] = mapped_column(ForeignKey("destinations.id"))
-    action: Mapped[str] = mapped_column(String(16))  # withdraw | kill
-    status: Mapped[str] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    idempotency_key: Mapped[str] = mapped_column(String(100))
-    receipt_id: Mapped[str] = mapped_column(String(200), default="")
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -46,6 +46,20 @@ class PlayFirstRecord(Base):
     interrupted: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class PlayLanguageRecord(Base):
+    """One device's plays of one manifest in one language (the variant's language, from the play's item id)."""
+
+    __tablename__ = "play_languages"
+
+    manifest_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    area_code: Mapped[str] = mapped_column(AREA_CODE)
+    first_at: Mapped[datetime] = mapped_column()
+    plays: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
 class RollupStateRecord(Base):
     """How far a rollup has read its source (the last ``play_logs.id`` folded in)."""
 

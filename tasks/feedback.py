@@ -8,13 +8,15 @@ from prefect import get_run_logger, task
 from services import feedback as feedback_service
 from services import feedback_intake
 from services.runtime import object_store, session
+from tasks.limits import ml_slot
 from tasks.retry import retry_if_transient
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
 def transcribe_feedback_voice(feedback_id: int) -> int:
     """Whisper's transcript of the item's voice message, stored for the officer; returns its length."""
-    text = feedback_intake.transcribe_voice(session, object_store(), feedback_id)
+    with ml_slot():  # Whisper: one of the fleet's bantin-ml slots
+        text = feedback_intake.transcribe_voice(session, object_store(), feedback_id)
     get_run_logger().info("feedback %s: voice transcript of %s characters", feedback_id, len(text))
     return len(text)
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from prefect import get_run_logger, task
 
 from domain.deliveries import PushStatus
+from domain.devices import EmergencyAction
 from domain.errors import InvalidTransition
 from services import device_schedule
 from services.emergency import emergency_messages, publish_mqtt, record_broadcast
@@ -22,7 +23,7 @@ from storage.repositories import channels
 MQTT = "mqtt"
 
 
-def push_once(package_id: int, action: str = "play", *, now: datetime | None = None) -> PushStatus | None:
+def push_once(package_id: int, action: str = EmergencyAction.PLAY, *, now: datetime | None = None) -> PushStatus | None:
     """One attempt to push the package's emergency message on every target area's topic (QoS 1, retained).
 
     The push is claimed first (compare-and-set), so two runners never push it at the same moment; one left
@@ -65,7 +66,7 @@ def push_once(package_id: int, action: str = "play", *, now: datetime | None = N
 
 
 @task(task_run_name="mqtt-{action}-{package_id}")
-def push_emergency(package_id: int, action: str = "play") -> str:
+def push_emergency(package_id: int, action: str = EmergencyAction.PLAY) -> str:
     """Push the package's emergency message once (see :func:`push_once`); never raises for a broker outage.
 
     Returns:

@@ -22,12 +22,14 @@ from domain.keys import manifest_key, sha256_of_key
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus, VariantStatus, build_manifest
 from domain.priority import Priority
-from domain.speech import estimate_speech_seconds
 from engines import audio, slides, textnorm, translate, voices
 from engines.errors import SummaryError, VoiceUnavailable
 from engines.registry import Task, load_registry
+from engines.speaking_rate import speaking_rate
 from prompts import load_prompt
 from services import framing
+from services.emergency import base_url
+from services.feedback_intake import feedback_link
 from services.runtime import object_store, session
 from settings import get_settings
 from storage.models import AssetRecord, RecordingRecord, TranslationRecord
@@ -158,7 +160,7 @@ def write_texts(package_id: int, language: str) -> bool:
     frame = dict(opening=OPENING, announcer=announcer, title=spoken_title(rev.content.title), closing=CLOSING)
     if urgent:
         frame["key"] = ""
-    sps = settings.speech_syllables_per_second
+    rate = speaking_rate(settings)
     model = load_registry().pick(Task.SUMMARIZE, SOURCE_LANGUAGE)
     try:
         summary = framing.framed_summary(model, rev.content.body, prompt, frame, settings)
@@ -188,9 +190,8 @@ def write_texts(package_id: int, language: str) -> bool:
             return False
     script = prompt.render(body=summary.script, **frame)
     spoken = textnorm.normalize_for_speech(script)  # what the voice will read, and what the length is taken on
-    generated = {**summary.meta(), "estimated_seconds": round(estimate_speech_seconds(spoken,
-                                                                                   syllables_per_second=sps), 1),
-                 "target_seconds": settings.script_seconds, "syllables_per_second": sps,
+    generated = {**summary.meta(), "estimated_seconds": round(rate.seconds(spoken), 1),
+                 "target_seconds": settings.script_seconds, **rate.to_meta(),
                  "prompt": prompt.ref, "prompt_sha256": prompt.sha256}
     store = object_store()
     script_obj = store.put_bytes(script.encode("utf-8"), ext="txt", media_type="text/plain; charset=utf-8")
@@ -205,7 +206,7 @@ def write_texts(package_id: int, language: str) -> bool:
                                                        "script_sha256": script_obj.sha256,
                                                        "estimated_seconds": generated["estimated_seconds"],
                                                        "target_seconds": settings.script_seconds,
-                                                       "syllables_per_second": sps})
+                                                       **rate.to_meta()})
         packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.BOARD_TEXT,
                               stored=board_obj, meta={**generated, "lines": summary.board_text.count("\n") + 1})
         packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.READY)
@@ -219,10 +220,12 @@ def write_texts(package_id: int, language: str) -> bool:
 def _record_translation(s: Session, package_id: int, language: str, supplied: TranslationRecord) -> None:
     store = object_store()
     meta = {"engine": "human", "translator": supplied.translator, "translation_id": supplied.id}
+    titled = {"title": supplied.title} if supplied.title and language != SOURCE_LANGUAGE else {}
     for kind, key in ((AssetKind.SCRIPT, supplied.script_key), (AssetKind.BOARD_TEXT, supplied.board_key)):
         data = store.get_bytes(key)  # verified against its key
         stored = StoredObject(key, hashlib.sha256(data).hexdigest(), len(data), "text/plain; charset=utf-8")
-        packages.record_asset(s, package_id=package_id, language=language, kind=kind, stored=stored, meta=meta)
+        packages.record_asset(s, package_id=package_id, language=language, kind=kind, stored=stored,
+                              meta={**meta, **(titled if kind is AssetKind.BOARD_TEXT else {})})
     packages.set_variant(s, package_id=package_id, language=language, status=VariantStatus.READY,
                          translated_by=supplied.translator)
     audit.record(s, actor="system", action="asset.produced", entity="package", entity_id=package_id,
@@ -341,7 +344,7 @@ def normalize_audio(package_id: int, language: str) -> bool:
 
 @task(task_run_name="slides-{language}", **_RETRY)
 def render_board_slides(package_id: int, language: str) -> int:
-    """Render the board text as 1920x1080 slides for e-boards.
+    """Render the board text as 1920x1080 slides for e-boards, each with the QR code of the feedback page.
 
     Returns:
         The number of slides (0 when the draft has no board channel or the variant is not ready).
@@ -361,15 +364,18 @@ def render_board_slides(package_id: int, language: str) -> int:
     with session() as s:
         known = areas.existing_codes(s, list(rev.content.area_codes))
         area = ", ".join(areas.get_area(s, code).name for code in rev.content.area_codes if code in known)
+        feedback_url = feedback_link(s, base_url(), list(rev.content.area_codes), package_id)
     with tempfile.TemporaryDirectory(prefix="bantin-slides-") as tmp:
         paths = slides.render_slides(
             title=title, body=body, language_script=LANGUAGES[language].script,
             priority_label=priority.label_vi.upper(), emergency=priority is Priority.KHAN_CAP,
             issuer=rev.content.requesting_unit, area=area, footer=rev.content.source_ref,
             valid_until=rev.content.expires_at, out_dir=Path(tmp), font_dir=settings.font_dir,
+            feedback_url=feedback_url,
         )
         stored = [store.put_file(p, ext="png", media_type="image/png") for p in paths]
-    meta = {"engine": "pillow-raqm", "width": 1920, "height": 1080, "board_text_sha256": board.sha256}
+    meta = {"engine": "pillow-raqm", "width": 1920, "height": 1080, "board_text_sha256": board.sha256,
+            "feedback_url": feedback_url}
     with session() as s:
         for n, obj in enumerate(stored):
             packages.record_asset(s, package_id=package_id, language=language, kind=AssetKind.SLIDE,

@@ -15,6 +15,7 @@ from prefect import get_run_logger, task
 from prefect.runtime import flow_run
 
 from domain.canonical import canonical_json, sha256_hex
+from domain.editions import EditionStatus
 from domain.keys import manifest_key
 from engines import audio, program_audio
 from prompts import load_prompt
@@ -83,14 +84,14 @@ def plan_window(start_iso: str, end_iso: str, area_code: str | None = None) -> l
             common = dict(program_id=p.program_id, slot_date=p.slot_date, area_code=p.area_code,
                           language=p.language, starts_at=p.slot.starts_at, actor="system")
             if p.selection is None or p.selection.empty:
-                status = "skipped" if p.selection is None else "empty"
+                status = (EditionStatus.SKIPPED if p.selection is None else EditionStatus.EMPTY).value
                 repo.save_edition(s, status=status, inputs_hash="", manifest_hash=None, manifest_key=None,
                                   audio_key=None, audio_sha256=None, audio_size=None, duration_s=0.0, items=[],
                                   left_out=left, detail={"reason": p.skipped_reason}, error="", **common)
                 continue
             inputs = p.inputs_hash(extra)
             current = repo.get_edition(s, p.program_id, p.slot_date, p.area_code, p.language)
-            if current is not None and current.status == "published" and current.inputs_hash == inputs:
+            if current is not None and current.status == EditionStatus.PUBLISHED and current.inputs_hash == inputs:
                 unchanged += 1
                 continue
             items = tuple({"package_id": i.package_id, "manifest_hash": i.manifest_hash, "title": i.title,
@@ -174,7 +175,7 @@ def build_edition(job: EditionJob) -> str:
     with session() as s:
         repo.save_edition(
             s, program_id=job.program_id, slot_date=job.slot_date, area_code=job.area_code, language=job.language,
-            starts_at=datetime.fromisoformat(job.starts_at), status="published", actor="system",
+            starts_at=datetime.fromisoformat(job.starts_at), status=EditionStatus.PUBLISHED.value, actor="system",
             inputs_hash=job.inputs_hash, manifest_hash=manifest_hash, manifest_key=mkey, audio_key=key,
             audio_sha256=sha, audio_size=size, duration_s=round(duration, 2), items=list(job.items),
             left_out=list(job.left_out), detail=detail, error="")
@@ -192,12 +193,13 @@ def mark_edition_failed(job: EditionJob, error: str) -> None:
     """
     with session() as s:
         current = repo.get_edition(s, job.program_id, job.slot_date, job.area_code, job.language)
-        if current is not None and current.status == "published":
+        if current is not None and current.status == EditionStatus.PUBLISHED:
             current.error = error[:2000]
             audit.record(s, actor="system", action="program.edition.build_failed", entity="program",
                          entity_id=job.program_id, slot_date=job.slot_date, area_code=job.area_code,
                          language=job.language, error=error[:500], kept=current.manifest_hash)
             return
         repo.save_edition(s, program_id=job.program_id, slot_date=job.slot_date, area_code=job.area_code,
-                          language=job.language, starts_at=datetime.fromisoformat(job.starts_at), status="failed",
+                          language=job.language, starts_at=datetime.fromisoformat(job.starts_at),
+                          status=EditionStatus.FAILED.value,
                           actor="system", error=error[:2000], inputs_hash="")

@@ -1,23 +1,15 @@
-"""Withdrawal and kill: a signed ``bantin.retraction/1`` notice to every destination that was delivered the
-package (same queue rules as deliveries: per-destination state, retries with backoff and jitter, dead
-letters), and the sweep that finds what is still owed (run by ``publish_due`` every minute)."""
-
-import random
-import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+"""Withdrawal and kill: a ``bantin.retraction/1`` notice in the outbox for every destination that was delivered
+the package (sent by ``tasks.outbox`` like a delivery: per-destination state, retries with backoff and jitter,
+dead letters), and the sweep that finds what is still owed (run by ``publish_due`` every minute)."""
 
 from prefect import task
-from sqlalchemy.orm import Session
 
-from domain.deliveries import DeliveryStatus, backoff_delay
+from domain.deliveries import DeliveryStatus, OutboxAction, OutboxKind
+from domain.devices import EmergencyAction
 from domain.packages import PackageStatus
-from domain.payloads import retraction_payload
-from services import device_schedule, signing
+from services import device_schedule
 from services.runtime import session
-from settings import get_settings
-from storage.repositories import audit, deliveries, packages
-from tasks.publishing import db_turn, post_signed
+from storage.repositories import outbox, packages
 from tasks.retry import retry_if_transient
 
 
@@ -32,73 +24,17 @@ def prepare_retractions(package_id: int) -> list[int]:
         pkg = packages.get_package(s, package_id)
         if pkg.status not in (PackageStatus.WITHDRAWN, PackageStatus.KILLED):
             return []
-        action = "kill" if pkg.status == PackageStatus.KILLED else "withdraw"
+        action = OutboxAction.KILL if pkg.status == PackageStatus.KILLED else OutboxAction.WITHDRAW
         todo = []
-        for d, _t in deliveries.deliveries_of(s, package_id):
+        for d, _t in outbox.of_package(s, package_id, OutboxKind.DELIVERY):
             if d.status != DeliveryStatus.DELIVERED:
                 continue
-            r = deliveries.ensure_retraction(s, package_id=package_id, destination_id=d.destination_id, action=action,
-                                             manifest_hash=pkg.manifest_hash or "")
+            r = outbox.ensure(s, package_id=package_id, destination_id=d.destination_id, action=action,
+                              manifest_hash=pkg.manifest_hash or "")
             if r.status not in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
                 todo.append(r.id)
     device_schedule.invalidate()
     return todo
-
-
-def _retraction_reason(s: Session, package_id: int) -> tuple[str, str]:
-    for e in reversed(audit.entries(s, entity="package", entity_id=package_id)):
-        if e.action in ("package.withdrawn", "package.killed"):
-            return str(e.detail.get("reason", "")), e.at.isoformat()
-    return "", datetime.now(UTC).isoformat()
-
-
-def attempt_retraction(retraction_id: int) -> DeliveryStatus:
-    """One attempt to send a withdrawal/kill notice (same rules as :func:`attempt_delivery`)."""
-    settings = get_settings()
-    with db_turn(), session() as s:
-        r = deliveries.get_retraction(s, retraction_id)
-        if r.status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
-            return DeliveryStatus(r.status)
-        deliveries.set_retraction_status(s, r, DeliveryStatus.SENDING)
-        pkg = packages.get_package(s, r.package_id)
-        reason, at = _retraction_reason(s, r.package_id)
-        payload = signing.sign(retraction_payload(manifest_hash=pkg.manifest_hash or "", action=r.action,
-                                                  reason=reason, retracted_at=at, idempotency_key=r.idempotency_key))
-        url = next(t.url for t in deliveries.list_destinations(s) if t.id == r.destination_id)
-        key, attempts = r.idempotency_key, r.attempts
-    receipt, error, transient = post_signed(url, payload, key)
-    with db_turn(), session() as s:
-        r = deliveries.get_retraction(s, retraction_id)
-        if receipt:
-            deliveries.set_retraction_status(s, r, DeliveryStatus.DELIVERED, receipt_id=receipt)
-            return DeliveryStatus.DELIVERED
-        retry = transient and attempts < settings.delivery_max_attempts
-        target = DeliveryStatus.FAILED if retry else DeliveryStatus.DEAD
-        deliveries.set_retraction_status(s, r, target, error=error)
-        return target
-
-
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
-def send_retractions(retraction_ids: list[int]) -> dict[str, int]:
-    """Send withdrawal/kill notices, each until delivered or dead (backoff with jitter between attempts)."""
-    settings = get_settings()
-    rng = random.Random()
-
-    def until_done(rid: int) -> DeliveryStatus:
-        attempt = 0
-        while True:
-            status = attempt_retraction(rid)
-            attempt += 1
-            if status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
-                return status
-            time.sleep(backoff_delay(attempt, settings.delivery_backoff_seconds, rand=rng.random()))
-
-    with ThreadPoolExecutor(max_workers=max(1, min(settings.delivery_concurrency, len(retraction_ids) or 1))) as pool:
-        results = list(pool.map(until_done, retraction_ids))
-    counts: dict[str, int] = {}
-    for status in results:
-        counts[status.value] = counts.get(status.value, 0) + 1
-    return counts
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
@@ -107,10 +43,11 @@ def packages_to_retract() -> list[int]:
     from services.emergency import was_broadcast
 
     with session() as s:
-        owing = set(deliveries.packages_owing_retractions(
+        owing = set(outbox.packages_owing_retractions(
             s, [PackageStatus.WITHDRAWN.value, PackageStatus.KILLED.value]))
         for status in (PackageStatus.WITHDRAWN, PackageStatus.KILLED):
             for pkg in packages.packages_in_status(s, status):
-                if was_broadcast(s, pkg.id, "play") and not was_broadcast(s, pkg.id, "stop"):
+                played = was_broadcast(s, pkg.id, EmergencyAction.PLAY)
+                if played and not was_broadcast(s, pkg.id, EmergencyAction.STOP):
                     owing.add(pkg.id)
     return sorted(owing)

@@ -1,9 +1,10 @@
 """Starting flow runs on the work pool: the one way the web app, the API, the CLI and the sweeper start work
 when a Prefect server runs (``PREFECT_API_URL``).
 
-Every deployment sits on the process work pool ``bantin`` in one of four queues, polled by workers in
+Every deployment sits on the process work pool ``bantin`` in one of five queues, polled by workers in
 priority order: ``emergency`` (emergency pushes, retractions), ``publishing`` (publishes, due sweeps, the
-crash sweeper), ``production`` (produce, transcribe, programmes) and ``archive`` (ingest, reindex). An
+crash sweeper), ``production`` (produce, transcribe, programmes) and ``archive`` (ingest, reindex); ``relay``
+(relay airings, each as long as its slot) is taken by a worker of its own. An
 emergency never waits behind a production run. Runs carry a ``user:<name>`` tag so one editor's queued runs
 can be counted (and limited) without starving the others.
 
@@ -20,8 +21,11 @@ from typing import Any
 POOL = "bantin"
 # (queue, priority): lower number is polled first; concurrency limit per queue (None: unlimited).
 QUEUES: tuple[tuple[str, int, int | None], ...] = (
-    ("emergency", 1, None), ("publishing", 2, None), ("production", 3, 4), ("archive", 4, 1),
+    ("emergency", 1, None), ("publishing", 2, None), ("production", 3, 4), ("archive", 4, 1), ("relay", 5, None),
 )
+# Relay airings hold a run for a slot's whole length: a worker of their own takes them (``deployments.serve``
+# runs one beside the main worker), so they never fill the slots an emergency needs.
+RELAY_QUEUE = "relay"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,12 @@ DEPLOYMENTS: dict[str, DeploymentSpec] = {d.name: d for d in (
     DeploymentSpec("archive-ingest", "archive-ingest", "flows/archive.py:ingest_recordings", "archive"),
     DeploymentSpec("archive-reindex", "archive-reindex", "flows/archive.py:reindex_archive", "archive"),
     DeploymentSpec("reports", "maintain-reports", "flows/reports.py:maintain_reports", "archive"),
+    DeploymentSpec("transcribe-feedback-voice", "transcribe-feedback-voice", "flows/feedback.py:transcribe_feedback",
+                   "production"),
+    DeploymentSpec("erase-feedback-contacts", "erase-feedback-contacts",
+                   "flows/feedback.py:erase_expired_feedback_contacts", "archive"),
+    DeploymentSpec("relay-due", "relay-due", "flows/relay.py:relay_due", "publishing"),
+    DeploymentSpec("relay", "relay-airing", "flows/relay.py:relay_airing", "relay"),
 )}
 
 WAITING_STATES = ("SCHEDULED", "PENDING")

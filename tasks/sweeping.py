@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 
 from prefect import get_run_logger, task
 
-from domain.deliveries import DeliveryStatus, PushStatus, backoff_delay
+from domain.deliveries import DeliveryStatus, OutboxKind, PushStatus, backoff_delay
+from domain.devices import EmergencyAction
 from domain.packages import PackageStatus
 from services.runtime import session
 from settings import get_settings
-from storage.repositories import channels, deliveries, packages
+from storage.repositories import channels, outbox, packages
 from tasks.mqtt import push_once
 from tasks.retry import retry_if_transient
 
@@ -49,17 +50,18 @@ def stalled_productions(now: datetime) -> list[int]:
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
 def stalled_deliveries(now: datetime) -> list[int]:
-    """Fail deliveries left sending past the claim timeout.
+    """Fail outbox rows (deliveries and retraction notices) left sending past the claim timeout. A notice is
+    sent again by the next ``publish_due`` (it still owes it).
 
     Returns:
-        Their packages that may still be published, to publish again.
+        The packages of stalled deliveries that may still be published, to publish again.
     """
     before = now - timedelta(seconds=get_settings().delivery_claim_timeout_s)
     again: set[int] = set()
     with session() as s:
-        for d in deliveries.stale_sending(s, stale_before=before):
-            deliveries.set_delivery_status(s, d, DeliveryStatus.FAILED, error=STALLED_DELIVERY)
-            if packages.get_package(s, d.package_id).status in _PUBLISHABLE:
+        for d in outbox.stale_sending(s, stale_before=before):
+            outbox.set_status(s, d, DeliveryStatus.FAILED, error=STALLED_DELIVERY)
+            if d.kind == OutboxKind.DELIVERY and packages.get_package(s, d.package_id).status in _PUBLISHABLE:
                 again.add(d.package_id)
     if again:
         get_run_logger().warning("stalled deliveries: packages %s published again", sorted(again))
@@ -78,7 +80,7 @@ def unstarted_publications(now: datetime) -> list[int]:
     again = []
     with session() as s:
         for pkg in packages.packages_in_status(s, PackageStatus.APPROVED):
-            states = {d.status for d, _ in deliveries.deliveries_of(s, pkg.id)}
+            states = {d.status for d, _ in outbox.of_package(s, pkg.id, OutboxKind.DELIVERY)}
             if pkg.updated_at < before and not states & {DeliveryStatus.DELIVERED, DeliveryStatus.DEAD,
                                                           DeliveryStatus.SENDING}:
                 again.append(pkg.id)
@@ -101,7 +103,8 @@ def retry_pushes(now: datetime) -> dict[str, int]:
             wait = backoff_delay(rec.attempts, settings.mqtt_retry_backoff_s, rand=0.5)
             if rec.status == PushStatus.FAILED and rec.updated_at + timedelta(seconds=wait) > now:
                 continue
-            if rec.action == "play" and packages.get_package(s, rec.package_id).status != PackageStatus.PUBLISHED:
+            if rec.action == EmergencyAction.PLAY and \
+                    packages.get_package(s, rec.package_id).status != PackageStatus.PUBLISHED:
                 continue
             due.append((rec.package_id, rec.action))
     counts: dict[str, int] = {}
@@ -112,6 +115,30 @@ def retry_pushes(now: datetime) -> dict[str, int]:
     if counts:
         get_run_logger().info("MQTT pushes retried: %s", counts)
     return counts
+
+
+@task
+def checkpoint_audit(now: datetime) -> int | None:
+    """Sign an audit checkpoint when the log grew since the last one (``services.audit_anchor``); a broken log
+    is not blessed: it is logged as an error and nothing is written.
+
+    Returns:
+        The sequence number checkpointed, or None (none due, or the log is broken).
+    """
+    from services import audit_anchor
+    from services.runtime import object_store
+
+    settings = get_settings()
+    with session() as s:
+        document, report = audit_anchor.checkpoint_if_due(s, object_store(), now=now,
+                                                          interval_s=settings.audit_checkpoint_interval_s,
+                                                          file=settings.audit_checkpoint_file)
+    if report is None:
+        return None
+    if document is None:
+        get_run_logger().error("audit log broken, no checkpoint written: %s", "; ".join(report.problems[:3]))
+        return None
+    return report.head_seq
 
 
 @task

@@ -90,6 +90,7 @@ def test_init_then_bad_drafts_fail_cleanly_and_store_nothing(home: Path) -> None
     assert "Thông báo cắt điện" in run(home, "draft", "list").stdout
 
 
+@pytest.mark.slow
 def test_init_on_a_fresh_machine_knows_todays_units(tmp_path: Path) -> None:
     out = run(tmp_path, "init")
     assert out.returncode == 0, out.stderr
@@ -101,6 +102,7 @@ def test_init_on_a_fresh_machine_knows_todays_units(tmp_path: Path) -> None:
 
 
 def test_unknown_package_and_areas(home: Path) -> None:
+    run(home, "init", "--demo-users", "--areas", str(LEGACY_AREAS))
     out = run(home, "approve", "999", "--as", "demo-approver")
     assert out.returncode == 2 and "no package with id 999" in out.stderr
     areas = run(home, "areas", "list", "--parent", "847")
@@ -129,6 +131,10 @@ def test_package_edit_and_record_refuse_cleanly(home: Path) -> None:
         (["package", "edit", "999", "--as", "demo-editor"], "nothing to change"),
         (["package", "edit", "999", "--script-file", str(script), "--as", "demo-editor"], "no package with id 999"),
         (["package", "record", "999", "--file", str(home / "none.webm"), "--as", "demo-editor"], "no such file"),
+        (["package", "translate", "999", "--lang", "km", "--script-file", str(script), "--board-file", str(script)],
+         "who is translating"),
+        (["package", "translate", "999", "--lang", "km", "--script-file", str(script), "--board-file", str(script),
+          "--title", "Cắt điện", "--as", "demo-editor"], "no package with id 999"),
     ]
     for args, message in cases:
         out = run(home, *args)

@@ -12,7 +12,7 @@ from services import administration as admin_service
 from services import approvals as approval_service
 from services import auth
 from services.runtime import session
-from storage.repositories import deliveries, templates, users
+from storage.repositories import destinations, templates, users
 from web.access import session_user
 from web.admin import attempt, done, require_admin, when
 from web.app import Forbidden, flash, lang_of, render
@@ -29,7 +29,7 @@ def _destinations_page(request: Request, status_code: int = 200, form: dict[str,
     with session() as s:
         require_admin(request, s)
         rows = [{"name": d.name, "kind": d.kind, "url": d.url, "enabled": d.enabled, "created": when(d.created_at)}
-                for d in deliveries.list_destinations(s)]
+                for d in destinations.list_destinations(s)]
     return render(request, "admin_destinations.html", status_code=status_code, rows=rows, form=form or {},
                   kinds=[k.value for k in DestinationKind], check=check)
 

@@ -2,11 +2,9 @@
 authenticated with a bearer token from ``bantin api-token create USER`` (revocable, expiring). OpenAPI at ``/docs``."""
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, UploadFile
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -22,8 +20,6 @@ from storage.models import UserRecord
 from storage.repositories import drafts, packages
 from web.access import package_areas, require, visible
 from web.app import LoginRequired
-from web.jobs import start
-from web.uploads import saved_upload
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 bearer = HTTPBearer(auto_error=False)
@@ -72,6 +68,8 @@ class ApproveIn(BaseModel):
 class TranslationIn(BaseModel):
     script: str = Field(min_length=1, max_length=10_000)
     board_text: str = Field(min_length=1, max_length=2_000)
+    title: str | None = Field(default=None, max_length=200, description="The variant's title on its slides; "
+                              "omitted: the variant keeps the title it has")
 
 
 class RejectIn(BaseModel):
@@ -194,23 +192,7 @@ def translate(request: Request, package_id: int, language: str, body: Translatio
         require(s, user, "variant.edit", area_codes=package_areas(s, package_id), language=language)
         draft_id = translation_service.submit_translation(s, object_store(), translation_service.TranslationRequest(
             package_id=package_id, language=language, script=body.script, board_text=body.board_text,
-            translator=user.username))
+            translator=user.username, title=body.title))
     request.app.state.flows.produce(draft_id, username)
     return {"draft_id": draft_id, "status": "producing"}
 
-
-@router.post("/packages/{package_id}/recordings/{language}", status_code=202)
-async def record(request: Request, package_id: int, language: str, recording: UploadFile,
-                 username: ApiUser) -> dict[str, Any]:
-    """Upload a person's recording (multipart field ``recording``); it replaces the synthetic voice."""
-    def submit(dest: Path) -> int:  # ffprobe and the upload to the store: in the threadpool
-        with session() as s:
-            user = _user(s, username)
-            require(s, user, "variant.edit", area_codes=package_areas(s, package_id), language=language)
-            return translation_service.submit_recording(s, object_store(), translation_service.RecordingRequest(
-                package_id=package_id, language=language, path=dest, uploaded_by=user.username))
-
-    async with saved_upload(recording, "recording") as dest:
-        draft_id = await run_in_threadpool(submit, dest)
-    await start(request, "produce", draft_id, username)
-    return {"draft_id": draft_id, "status": "producing"}

@@ -165,11 +165,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         devices,
         feedback,
         feedback_handlers,
+        icecast_auth,
         open311,
         pages,
         program_admin,
         programs,
         progress_pages,
+        relays,
         search,
     )
 
@@ -187,6 +189,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feedback_handlers.router)
     app.include_router(open311.router)
     app.include_router(dashboard.router)
+    app.include_router(icecast_auth.router)
+    app.include_router(relays.router)
     add_html_error_pages(app)
 
     @app.exception_handler(OverflowError)

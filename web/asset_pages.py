@@ -2,13 +2,14 @@
 HTTP byte ranges so audio can be sought."""
 
 import mimetypes
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
 from domain.errors import NotFound
-from services import auth
+from services import asset_links, auth
 from services.runtime import object_store, session
 from storage.models import AssetRecord
 from storage.repositories import drafts
@@ -30,6 +31,20 @@ def draft_recording(request: Request, draft_id: int) -> Response:
         raise NotFound("this draft has no recording")
     data = object_store().get_bytes(rev.source_key)
     return ranged_response(request, data, mimetypes.guess_type(rev.source_key)[0] or "application/octet-stream")
+
+
+@router.get("/htttn/v1/assets/{key:path}")
+def htttn_asset(request: Request, key: str, exp: str = "", kid: str = "", sig: str = "") -> Response:
+    """An asset for a receiver (no sign-in): the link in a package payload, signed and expiring
+    (``services.asset_links``), with byte ranges; the payload carries its SHA-256."""
+    asset_links.check(key, exp=exp, kid=kid, sig=sig, now=datetime.now(UTC))
+    with session() as s:
+        media_type = s.scalar(select(AssetRecord.media_type).where(AssetRecord.key == key).limit(1))
+    if media_type is None:
+        raise NotFound("no such asset")
+    data = object_store().get_bytes(key)
+    return ranged_response(request, data, media_type or "application/octet-stream",
+                           {"Cache-Control": "private, max-age=3600", "ETag": f'"{key.rsplit("/", 1)[-1]}"'})
 
 
 @router.get("/assets/{key:path}")

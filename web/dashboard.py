@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.errors import DomainError, NotFound
 from domain.reports import descendants
-from services import auth, coverage, dashboard, report_charts, report_files, rollups
+from services import auth, coverage, dashboard, dashboard_roles, report_charts, report_files, rollups
+from services.report_render import language_name
 from services.rollups import Thresholds
 from services.runtime import object_store, session
 from storage.repositories import reports as repo
@@ -62,13 +63,14 @@ def area_page(request: Request, code: str) -> Response:
         user = session_user(request, s)
         dashboard.may_view(s, user.username, code)
         board = dashboard.build(s, code, now=now, thresholds=Thresholds.from_settings())
+        mine = dashboard_roles.panels(s, user.username, code, now=now)
         tree = auth.area_tree(s)
         trail = []
         current: str | None = board.area.parent_code
         while current is not None and current in tree:
             trail.insert(0, (current, tree[current].name))
             current = tree[current].parent_code
-    return render(request, "dashboard.html", b=board, trail=trail, when=_when, size=_size)
+    return render(request, "dashboard.html", b=board, p=mine, trail=trail, when=_when, size=_size)
 
 
 @router.get("/dashboard/area/{code}/plays.png")
@@ -102,20 +104,37 @@ def device_page(request: Request, device_id: int) -> Response:
                   size=_size, duration=_duration)
 
 
+def _coverage(s: Any, request: Request, package_id: int, within: str | None) -> coverage.Coverage:
+    """A bulletin's proof of play for a user who may see it (and the area ``within``, when given)."""
+    user = session_user(request, s)
+    if not visible(s, user, package_areas(s, package_id) + ([within] if within else [])):
+        raise NotFound(f"không có gói tin số {package_id}")
+    if within:
+        dashboard.may_view(s, user.username, within)
+    return coverage.package_coverage(s, package_id, now=datetime.now(UTC), thresholds=Thresholds.from_settings(),
+                                     within=within)
+
+
 @router.get("/dashboard/package/{package_id}")
 def coverage_page(request: Request, package_id: int) -> Response:
     within = request.query_params.get("area") or None
     with session() as s:
-        user = session_user(request, s)
-        areas = package_areas(s, package_id)
-        if not visible(s, user, areas + ([within] if within else [])):
-            raise NotFound(f"không có gói tin số {package_id}")
-        if within:
-            dashboard.may_view(s, user.username, within)
-        cov = coverage.package_coverage(s, package_id, now=datetime.now(UTC), thresholds=Thresholds.from_settings(),
-                                        within=within)
+        cov = _coverage(s, request, package_id, within)
     lat: dict[str, Any] = {"air": cov.latency(cov.time_to_air_s), "ack": cov.latency(cov.time_to_ack_s)}
-    return render(request, "dashboard_coverage.html", c=cov, lat=lat, when=_when, within=within or "")
+    return render(request, "dashboard_coverage.html", c=cov, lat=lat, when=_when, within=within or "",
+                  language_name=language_name)
+
+
+@router.get("/dashboard/package/{package_id}/map.png")
+def coverage_map(request: Request, package_id: int) -> Response:
+    """The communes the bulletin reaches as a tile map, coloured by the share of their devices that played it."""
+    within = request.query_params.get("area") or None
+    lang = lang_of(request)
+    with session() as s:
+        tiles = coverage.map_tiles(s, _coverage(s, request, package_id, within), within=within)
+    png = report_charts.coverage_grid(tiles, title=translate(lang, "cov_map"),
+                                      no_devices=translate(lang, "cov_no_devices"))
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
 
 
 @router.get("/reports")

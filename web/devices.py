@@ -7,18 +7,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from domain.deliveries import DeliveryStatus
 from domain.devices import DeviceStatus, is_sha256
 from domain.errors import NotFound
 from domain.feeds import json_feed, rss_feed
 from services import auth
 from services import devices as device_service
+from services import outbox as outbox_service
 from services.feeds import feed_entries, public_file
 from services.packages import titles_by_manifest
 from services.runtime import object_store, session
 from storage.models import UserRecord
 from storage.objects import LocalObjectStore
-from storage.repositories import deliveries as delivery_repo
 from storage.repositories import devices as device_repo
 from web import device_api
 from web.access import session_user
@@ -106,16 +105,10 @@ def deliveries_page(request: Request) -> Response:
     dead = request.query_params.get("dead") == "1"
     with session() as s:
         user = _admin_somewhere(request, s)
-        areas_of: dict[int, list[str]] = {}
-        rows = []
-        for d, t in delivery_repo.list_deliveries(s, status=DeliveryStatus.DEAD if dead else None):
-            if d.package_id not in areas_of:
-                areas_of[d.package_id] = auth.package_area_codes(s, d.package_id)
-            if not auth.can(s, user, "admin", area_codes=areas_of[d.package_id]):
-                continue  # another province's deliveries: not this admin's to see or resend
-            rows.append({"id": d.id, "package_id": d.package_id, "destination": t.name, "status": d.status,
-                         "attempts": d.attempts, "receipt_id": d.receipt_id, "last_error": d.last_error,
-                         "updated": _when(d.updated_at)})
+        rows = [{"id": d.id, "package_id": d.package_id, "destination": d.destination, "status": d.status,
+                 "attempts": d.attempts, "receipt_id": d.receipt_id, "last_error": d.last_error,
+                 "updated": _when(d.updated_at)}
+                for d in outbox_service.queue(s, username=user.username, dead_only=dead)]
     return render(request, "devices_deliveries.html", rows=rows, dead=dead)
 
 
@@ -125,13 +118,10 @@ async def delivery_resend(request: Request, delivery_id: int) -> Response:
     await checked_form(request)
     with session() as s:
         user = _admin_somewhere(request, s)
-        rec = delivery_repo.get_delivery(s, delivery_id)
-        auth.require(s, user, "admin", area_codes=auth.package_area_codes(s, rec.package_id))
-        rec = delivery_repo.resend_one(s, delivery_id, actor=user.username)
-        package_id = rec.package_id
+        package_id, flow = outbox_service.resend(s, username=user.username, outbox_id=delivery_id)
     from web.jobs import start
 
-    await start(request, "publish", package_id)
+    await start(request, flow, package_id)
     flash(request, "info", translate(lang_of(request), "resend_started"))
     return RedirectResponse("/deliveries?dead=1", status_code=303)
 

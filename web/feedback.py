@@ -6,7 +6,9 @@ rate limits per client and per area (``app.state.feedback_limits``, built on fir
 with a fake clock there), a request size cap, media checks in the service. Jinja2 escapes everything.
 """
 
+import logging
 import time
+from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -21,8 +23,10 @@ from services.runtime import object_store, session
 from storage.repositories import areas as area_repo
 from web.app import lang_of, render
 from web.i18n import translate
+from web.jobs import RunRefused, start
 from web.security import csrf_matches
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 MAX_REQUEST_BYTES = 15 * 1024 * 1024
 HONEYPOT = "website"  # a field hidden from people; bots fill it
@@ -46,6 +50,11 @@ def error_text(lang: str, exc: FeedbackError) -> str:
         if text != f"fb_err_{exc.code}":
             return text
     return str(exc)
+
+
+def day(value: date | str) -> str:
+    """A date as Vietnamese pages write it: 21/12/2026."""
+    return (date.fromisoformat(value) if isinstance(value, str) else value).strftime("%d/%m/%Y")
 
 
 def _too_big(request: Request) -> bool:
@@ -74,6 +83,9 @@ def _intake_page(request: Request, area_code: str, status_code: int = 200, **ctx
     try:
         with session() as s:
             area = area_repo.get_area(s, area_code)
+            cited = str(ctx.get("cited") or "")
+            ctx["cited_title"] = intake.cited_bulletin_title(s, int(cited)) if cited.isdigit() and len(cited) < 16 \
+                else None
     except NotFound:  # the repository's message names a CLI command: not for citizens
         message = "No area has this code: check the link or the QR code." if lang == "en" else \
             "Không có địa bàn này. Vui lòng kiểm tra lại đường dẫn hoặc mã QR."
@@ -110,7 +122,18 @@ def track_page(request: Request, code: str) -> Response:
     cfg = load_config()
     category = next((c.name(lang) for c in cfg.categories if c.code == st.category), st.category)
     return render(request, "feedback_status.html", st=st, category=category, new=request.query_params.get("moi") == "1",
-                  received_day=local_date(st.received_at).isoformat())
+                  received_day=day(local_date(st.received_at)), due_day=day(st.due))
+
+
+@router.get("/phan-anh/{area_code}/ma-qr.png", include_in_schema=False)
+def intake_qr(request: Request, area_code: str) -> Response:
+    """The QR code of the area's public page (``?ban-tin=`` cites a bulletin), as feed items show it."""
+    cited = request.query_params.get("ban-tin", "")
+    configured: str = request.app.state.settings.public_base_url
+    base = configured.rstrip("/") if configured else str(request.base_url).rstrip("/")
+    with session() as s:
+        png = intake.feedback_qr_png(s, base, area_code, int(cited) if cited.isdigit() and len(cited) < 16 else None)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/phan-anh/{area_code}", include_in_schema=False)
@@ -150,7 +173,20 @@ async def intake_submit(request: Request, area_code: str) -> Response:
     except FeedbackError as exc:
         status = 429 if exc.code in ("rate_limited", "area_rate_limited") else 413 if exc.code == "too_big" else 422
         return _intake_page(request, area_code, status, form=values, cited=cited, error=error_text(lang, exc))
+    if voice is not None:
+        await transcribe_later(request, receipt.feedback_id)
     return RedirectResponse(f"/phan-anh/theo-doi/{receipt.tracking_code}?moi=1", status_code=303)
+
+
+async def transcribe_later(request: Request, feedback_id: int) -> bool:
+    """Queue Whisper for a new voice message (a flow run on the work pool, like every web action). The
+    feedback is already stored: if no run can be started, the officer starts one from the item page."""
+    try:
+        await start(request, "transcribe_feedback", feedback_id)
+    except RunRefused as exc:
+        log.warning("voice message of feedback %s not queued for transcription: %s", feedback_id, exc)
+        return False
+    return True
 
 
 # --- JSON API ---------------------------------------------------------------------------------------

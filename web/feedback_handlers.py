@@ -17,12 +17,13 @@ from services.runtime import object_store, session
 from storage.repositories import areas as area_repo
 from web.access import session_user
 from web.app import Forbidden, flash, lang_of, render
-from web.feedback import error_text
+from web.feedback import day, error_text
 from web.i18n import translate
+from web.jobs import RunRefused, start
 from web.pages import checked_form
 
 router = APIRouter(include_in_schema=False)
-ACTIONS = ("assign", "start", "answer", "close", "reopen", "reject", "transfer", "note", "on_air")
+ACTIONS = ("assign", "start", "answer", "close", "reopen", "reject", "transfer", "note", "on_air", "transcribe")
 
 
 def _cat_names(lang: str) -> dict[str, str]:
@@ -36,8 +37,8 @@ def queue_page(request: Request, all: str = "") -> Response:  # noqa: A002 (a qu
         user = session_user(request, s)
         states = [st.value for st in FeedbackState] if all else None
         rows = [{"id": r.id, "code": r.tracking_code, "state": r.state, "category": r.category, "area": r.area_code,
-                 "unit": r.unit_code, "due": r.due_date, "overdue": fb.overdue(r), "assignee": r.assignee,
-                 "text": r.text[:160], "received": local_date(r.received_at).isoformat()}
+                 "unit": r.unit_code, "due": day(r.due_date), "overdue": fb.overdue(r), "assignee": r.assignee,
+                 "text": r.text[:160], "received": day(local_date(r.received_at))}
                 for r in fb.queue(s, user.username, states=states)]
         may_enter = fb.handled_units(s, user) != set()
     return render(request, "feedback_queue.html", rows=rows, cats=_cat_names(lang_of(request)), all=bool(all),
@@ -90,7 +91,8 @@ def item_page(request: Request, feedback_id: int) -> Response:
                                              "bulletin_draft_id", "cited_package_id", "contact_name", "contact_phone",
                                              "contact_erased_at", "photo_key", "voice_key", "voice_transcript",
                                              "entered_by", "version")}
-        item["received"] = local_date(rec.received_at).isoformat()
+        item["received"] = day(local_date(rec.received_at))
+        item["due_date"] = day(rec.due_date)
         item["overdue"] = fb.overdue(rec)
         notes = fb.notes(s, user.username, feedback_id)
         duplicates = fb.suggest_duplicates(s, feedback_id)
@@ -105,6 +107,8 @@ async def item_action(request: Request, feedback_id: int, action: str) -> Respon
         raise InvalidInput(f"unknown action '{action}'")
     form = await checked_form(request)
     lang = lang_of(request)
+    if action == "transcribe":
+        return await _transcribe(request, feedback_id, lang)
     try:
         with session() as s:
             who = session_user(request, s).username
@@ -141,6 +145,26 @@ async def item_action(request: Request, feedback_id: int, action: str) -> Respon
     flash(request, "ok", translate(lang, "fb_done"))
     if action == "transfer":
         return RedirectResponse("/feedback", status_code=303)
+    return RedirectResponse(f"/feedback/{feedback_id}", status_code=303)
+
+
+async def _transcribe(request: Request, feedback_id: int, lang: str) -> Response:
+    """Queue Whisper for the item's voice message (again): a flow run, like the one started on upload."""
+    with session() as s:
+        who = session_user(request, s).username
+        try:
+            rec = fb.get_for(s, who, feedback_id)  # only the item's handlers
+        except FeedbackError as exc:
+            raise Forbidden(str(exc)) from None
+        has_voice = bool(rec.voice_key)
+    if not has_voice:
+        flash(request, "error", translate(lang, "fb_err_no_voice"))
+    else:
+        try:
+            await start(request, "transcribe_feedback", feedback_id, who)
+            flash(request, "ok", translate(lang, "fb_transcribe_queued"))
+        except RunRefused as exc:
+            flash(request, "error", translate(lang, exc.key))
     return RedirectResponse(f"/feedback/{feedback_id}", status_code=303)
 
 

@@ -48,6 +48,10 @@ class FlowStarter:
     def publish(self, package_id: int, user: str = "") -> str:
         return self.start("publish", {"package_id": package_id}, user)
 
+    def transcribe_feedback(self, feedback_id: int, user: str = "") -> str:
+        """Whisper's transcript of a citizen's voice message, for the officer (flows.feedback)."""
+        return self.start("transcribe-feedback-voice", {"feedback_id": feedback_id}, user)
+
     def retract(self, package_id: int, user: str = "") -> str:
         """Tell devices (MQTT stop for emergencies) and destinations about a withdrawal or kill."""
         return self.start("retract", {"package_id": package_id}, user)

@@ -56,6 +56,16 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), k) for p, k in [
     (r"destination URL must start with", "err_destination_url"),
     (r"a template named '(?P<name>[^']*)' exists", "err_template_exists"),
     (r"only a province approver", "err_template_province"),
+    (r"the relay source cannot be reached", "err_relay_unreachable"),
+    (r"the relay source carries no audio", "err_relay_not_audio"),
+    (r"the relay slot (?P<span>\d\d:\d\d-\d\d:\d\d).* overlaps relay slot", "err_relay_overlap"),
+    (r"a relay slot must end after it starts", "err_relay_order"),
+    (r"a relay slot lasts from", "err_relay_length"),
+    (r"the relay source URL must start with", "err_relay_url"),
+    (r"a relay source needs a name", "err_relay_name"),
+    (r"a relay source named '(?P<name>[^']*)' exists", "err_relay_exists"),
+    (r"a relay cannot be an emergency", "err_relay_emergency"),
+    (r"may not register relay sources", "err_relay_admin"),
     (r"language\(s\) not used in the target areas (?P<codes>[^:]*): (?P<langs>[^;]+); choose among: "
      r"(?P<lang_choices>.+)$", "err_language_not_used"),
     # programme settings (services.program_admin, services.programs, services.default_content)

@@ -1,5 +1,5 @@
-"""Open311 GeoReport v2 (JSON) at ``/open311/v2``: services, service definitions, requests (GET and POST)
-and one request by id, so existing apps and the provincial portal can submit and read feedback.
+"""Open311 GeoReport v2 (JSON and XML) at ``/open311/v2``: services, service definitions, requests (GET and
+POST) and one request by id, so existing apps and the provincial portal can submit and read feedback.
 
 How bantin maps the specification:
 
@@ -14,10 +14,14 @@ How bantin maps the specification:
 - ``status``: ``open`` (received, assigned, in progress) or ``closed`` (answered, closed, rejected);
   ``status_notes`` holds the public answer or the rejection reason. ``description``, ``lat`` and ``long``
   are returned only to an ``api_key`` whose user handles the item (the public sees state and answer).
-- Errors are the specification's array of ``{"code", "description"}`` with HTTP 400, 403 or 404 (429 when
-  rate-limited). Only the JSON format is served; ``.xml`` answers 400.
+- Errors are the specification's array of ``{"code", "description"}`` (XML: ``<errors><error><code>…``)
+  with HTTP 400, 403 or 404 (429 when rate-limited), in the format the URL asked for.
+- Formats: every endpoint answers ``.json`` and ``.xml`` (the specification's element names: a list is an
+  element holding one child per item, ``services/service``, ``service_requests/request``,
+  ``errors/error``; an absent value is an empty element); any other format answers 400 in JSON.
 """
 
+import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
 
 from fastapi import APIRouter, Request
@@ -40,18 +44,51 @@ OPEN = {FeedbackState.RECEIVED.value, FeedbackState.ASSIGNED.value, FeedbackStat
 MAX_RESULTS = 1000
 DEFAULT_SPAN = timedelta(days=90)
 JSON_TYPE = "application/json; charset=utf-8"
+XML_TYPE = "text/xml; charset=utf-8"
+FORMATS = ("json", "xml")
+# XML element of each item of a list, by the list's element name (the specification's examples).
+XML_ITEMS = {"services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
+             "values": "value", "endpoints": "endpoint", "formats": "format"}
 
 
-def errors(status: int, description: str) -> JSONResponse:
-    return JSONResponse([{"code": status, "description": description}], status_code=status, media_type=JSON_TYPE)
+def errors(status: int, description: str, fmt: str = "json") -> Response:
+    return reply([{"code": status, "description": description}], fmt, "errors", status)
 
 
-def _json(doc: object, status: int = 200) -> JSONResponse:
+def _xml_element(parent: ET.Element, tag: str, value: object) -> None:
+    el = ET.SubElement(parent, tag)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _xml_element(el, k, v)
+    elif isinstance(value, list):
+        for v in value:
+            _xml_element(el, XML_ITEMS[tag], v)
+    elif isinstance(value, bool):
+        el.text = "true" if value else "false"
+    elif value is not None:
+        el.text = str(value)
+
+
+def to_xml(doc: object, root: str) -> str:
+    """The GeoReport v2 XML of a JSON document: ``root`` holds the list's items or the object's fields."""
+    holder = ET.Element("holder")
+    _xml_element(holder, root, doc)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(holder[0], encoding="unicode")
+
+
+def reply(doc: object, fmt: str, root: str, status: int = 200) -> Response:
+    """``doc`` as JSON, or as XML under ``root`` when the URL asked for ``.xml``."""
+    if fmt == "xml":
+        return Response(to_xml(doc, root), status_code=status, media_type=XML_TYPE)
     return JSONResponse(doc, status_code=status, media_type=JSON_TYPE)
 
 
 def _format_ok(fmt: str) -> bool:
-    return fmt == "json"
+    return fmt in FORMATS
+
+
+def _bad_format(name: str) -> Response:
+    return errors(400, f"unknown format: use {name}.json or {name}.xml")
 
 
 def w3(at: datetime | None) -> str | None:
@@ -69,36 +106,38 @@ def _parse_w3(value: str, name: str) -> datetime:
     return at
 
 
-@router.get("/discovery.json")
-def discovery(request: Request) -> Response:
+@router.get("/discovery.{fmt}")
+def discovery(request: Request, fmt: str) -> Response:
     """Service discovery: where the GeoReport v2 endpoint is and which formats it speaks."""
+    if not _format_ok(fmt):
+        return _bad_format("discovery")
     base = str(request.base_url).rstrip("/")
-    return _json({"changeset": "2026-12-07T00:00:00+07:00", "contact": "Ủy ban nhân dân cấp xã phụ trách địa bàn",
+    return reply({"changeset": "2026-12-07T00:00:00+07:00", "contact": "Ủy ban nhân dân cấp xã phụ trách địa bàn",
                   "key_service": "bantin api-token", "endpoints": [
                       {"specification": "http://wiki.open311.org/GeoReport_v2", "url": f"{base}/open311/v2",
                        "changeset": "2026-12-07T00:00:00+07:00", "type": "production",
-                       "formats": ["application/json"]}]})
+                       "formats": ["text/xml", "application/json"]}]}, fmt, "discovery")
 
 
 @router.get("/services.{fmt}")
 def services(request: Request, fmt: str) -> Response:
     if not _format_ok(fmt):
-        return errors(400, "only the json format is served (services.json)")
+        return _bad_format("services")
     lang = "en" if request.query_params.get("lang") == "en" else "vi"
-    return _json([{"service_code": c.code, "service_name": c.name(lang),
+    return reply([{"service_code": c.code, "service_name": c.name(lang),
                    "description": f"{c.name(lang)} ({c.due_days} ngày làm việc)" if lang == "vi"
                    else f"{c.name(lang)} ({c.due_days} working days)",
                    "metadata": False, "type": "realtime", "keywords": c.name_vi, "group": c.group}
-                  for c in load_config().categories])
+                  for c in load_config().categories], fmt, "services")
 
 
 @router.get("/services/{service_code}.{fmt}")
 def service_definition(service_code: str, fmt: str) -> Response:
     if not _format_ok(fmt):
-        return errors(400, "only the json format is served")
+        return _bad_format(f"services/{service_code}")
     if service_code not in {c.code for c in load_config().categories}:
-        return errors(404, f"service_code {service_code} was not found")
-    return _json({"service_code": service_code, "attributes": []})
+        return errors(404, f"service_code {service_code} was not found", fmt)
+    return reply({"service_code": service_code, "attributes": []}, fmt, "service_definition")
 
 
 def _api_user(request: Request, api_key: str) -> str | None:
@@ -113,26 +152,27 @@ def _api_user(request: Request, api_key: str) -> str | None:
 async def post_request(request: Request, fmt: str) -> Response:
     """Create a service request (application/x-www-form-urlencoded, as the specification says)."""
     if not _format_ok(fmt):
-        return errors(400, "only the json format is served (requests.json)")
+        return _bad_format("requests")
     form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
     username = _api_user(request, form.get("api_key", ""))
     if username is None:
-        return errors(403, "api_key missing or invalid: use a bantin API token")
+        return errors(403, "api_key missing or invalid: use a bantin API token", fmt)
     code = form.get("service_code", "").strip()
     if not code:
-        return errors(400, "service_code was not provided")
+        return errors(400, "service_code was not provided", fmt)
     if code not in {c.code for c in load_config().categories}:
-        return errors(404, f"service_code {code} was not found")
+        return errors(404, f"service_code {code} was not found", fmt)
     area = form.get("address_id", "").strip()
     if not area:
-        return errors(400, "address_id (a bantin area code, e.g. a commune's 5-digit code) was not provided")
+        return errors(400, "address_id (a bantin area code, e.g. a commune's 5-digit code) was not provided",
+                      fmt)
     try:
         lat = float(form["lat"]) if form.get("lat") else None
         long = float(form["long"]) if form.get("long") else None
     except ValueError:
-        return errors(400, "lat and long must be decimal numbers (WGS84)")
+        return errors(400, "lat and long must be decimal numbers (WGS84)", fmt)
     if (lat is None) != (long is None):
-        return errors(400, "lat and long must be sent together")
+        return errors(400, "lat and long must be sent together", fmt)
     name = " ".join(x for x in (form.get("first_name", "").strip(), form.get("last_name", "").strip()) if x)
     phone = form.get("phone", "")
     try:
@@ -145,11 +185,12 @@ async def post_request(request: Request, fmt: str) -> Response:
                 contact_consent=bool(name or phone.strip()), lat=lat, long=long, entered_by=None))
     except FeedbackError as exc:
         status = 429 if exc.code in ("rate_limited", "area_rate_limited") else 400
-        return errors(status, str(exc))
+        return errors(status, str(exc), fmt)
     except NotFound as exc:
-        return errors(403, str(exc))
-    return _json([{"service_request_id": r.tracking_code, "account_id": None,
-                   "service_notice": f"Đã tiếp nhận; hạn trả lời {r.due.isoformat()}."}])
+        return errors(403, str(exc), fmt)
+    notice = f"Đã tiếp nhận; hạn trả lời {r.due.isoformat()}."
+    return reply([{"service_request_id": r.tracking_code, "service_notice": notice, "account_id": None}], fmt,
+                 "service_requests")
 
 
 def _view(rec: FeedbackRecord, names: dict[str, str], area_names: dict[str, str], full: bool) -> dict[str, object]:
@@ -189,7 +230,7 @@ def get_requests(request: Request, fmt: str) -> Response:
     """Service requests: by ``service_request_id`` (comma-separated), else by ``service_code``, ``status`` and
     ``start_date``/``end_date`` (default: the last 90 days), at most 1000, newest first."""
     if not _format_ok(fmt):
-        return errors(400, "only the json format is served (requests.json)")
+        return _bad_format("requests")
     q = request.query_params
     with session() as s:
         stmt = select(FeedbackRecord)
@@ -197,47 +238,47 @@ def get_requests(request: Request, fmt: str) -> Response:
             try:
                 ids = [parse_tracking_code(x) for x in q["service_request_id"].split(",") if x.strip()]
             except FeedbackError as exc:
-                return errors(400, str(exc))
+                return errors(400, str(exc), fmt)
             stmt = stmt.where(FeedbackRecord.tracking_code.in_(ids))
         else:
             try:
                 start = _parse_w3(q["start_date"], "start_date") if q.get("start_date") else None
                 end = _parse_w3(q["end_date"], "end_date") if q.get("end_date") else None
             except FeedbackError as exc:
-                return errors(400, str(exc))
+                return errors(400, str(exc), fmt)
             if start is None:  # the specification's default: the 90 days up to end_date (or now)
                 end = end or datetime.now(UTC)
                 start = end - DEFAULT_SPAN
             elif end is None:
                 end = start + DEFAULT_SPAN
             if start > end:
-                return errors(400, "start_date is after end_date")
+                return errors(400, "start_date is after end_date", fmt)
             if end - start > DEFAULT_SPAN:
-                return errors(400, "start_date and end_date may not span more than 90 days")
+                return errors(400, "start_date and end_date may not span more than 90 days", fmt)
             stmt = stmt.where(FeedbackRecord.received_at >= start, FeedbackRecord.received_at <= end)
             if q.get("service_code"):
                 stmt = stmt.where(FeedbackRecord.category.in_([c for c in q["service_code"].split(",") if c]))
             statuses = {x for x in q.get("status", "").split(",") if x}
             if statuses - {"open", "closed"}:
-                return errors(400, "status must be open, closed or both (comma-separated)")
+                return errors(400, "status must be open, closed or both (comma-separated)", fmt)
             if statuses == {"open"}:
                 stmt = stmt.where(FeedbackRecord.state.in_(OPEN))
             elif statuses == {"closed"}:
                 stmt = stmt.where(FeedbackRecord.state.not_in(OPEN))
         recs = list(s.scalars(stmt.order_by(FeedbackRecord.received_at.desc()).limit(MAX_RESULTS)))
-        return _json(_render(request, s, recs))
+        return reply(_render(request, s, recs), fmt, "service_requests")
 
 
 @router.get("/requests/{service_request_id}.{fmt}")
 def get_request(request: Request, service_request_id: str, fmt: str) -> Response:
     if not _format_ok(fmt):
-        return errors(400, "only the json format is served")
+        return _bad_format(f"requests/{service_request_id[:20]}")
     try:
         code = parse_tracking_code(service_request_id)
     except FeedbackError:
-        return errors(404, f"service_request_id {service_request_id[:20]} was not found")
+        return errors(404, f"service_request_id {service_request_id[:20]} was not found", fmt)
     with session() as s:
         rec = s.scalar(select(FeedbackRecord).where(FeedbackRecord.tracking_code == code))
         if rec is None:
-            return errors(404, f"service_request_id {code} was not found")
-        return _json(_render(request, s, [rec]))
+            return errors(404, f"service_request_id {code} was not found", fmt)
+        return reply(_render(request, s, [rec]), fmt, "service_requests")

@@ -3,7 +3,6 @@
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -272,8 +271,9 @@ def package_page(request: Request, package_id: int) -> Response:
 
 def device_status_block(s: Session, package_id: int, v: dict[str, object], areas: list[str]) -> dict[str, object]:
     """Devices the package reaches (with emergency acknowledgements and plays) and withdrawal notices."""
+    from domain.deliveries import OutboxKind
     from services.devices import package_device_status
-    from storage.repositories.deliveries import retractions_of
+    from storage.repositories import outbox
 
     rows = package_device_status(s, str(v.get("manifest_hash") or ""), areas)
     for r in rows:
@@ -282,7 +282,7 @@ def device_status_block(s: Session, package_id: int, v: dict[str, object], areas
             "emergency": v.get("priority") == "khan_cap",
             "retractions": [{"destination": t.name, "action": r.action, "status": r.status, "attempts": r.attempts,
                              "receipt_id": r.receipt_id, "last_error": r.last_error}
-                            for r, t in retractions_of(s, package_id)]}
+                            for r, t in outbox.of_package(s, package_id, OutboxKind.RETRACTION)]}
 
 
 @router.post("/packages/{package_id}/approve")
@@ -399,6 +399,8 @@ def translate_form(request: Request, package_id: int, language: str) -> Response
             asset = packages.get_asset(s, package_id=package_id, language=language, kind=kind)
             if asset is not None:
                 form[field] = store.get_bytes(asset.key).decode("utf-8")
+                if kind is AssetKind.BOARD_TEXT:
+                    form["title"] = str(asset.meta.get("title") or "")
     return _translate_page(request, package_id, language, form)
 
 
@@ -411,7 +413,7 @@ async def translate_submit(request: Request, package_id: int, language: str) -> 
         try:
             draft_id = translation_service.submit_translation(s, object_store(), translation_service.TranslationRequest(
                 package_id=package_id, language=language, script=form.get("script", ""),
-                board_text=form.get("board_text", ""), translator=user.username))
+                board_text=form.get("board_text", ""), translator=user.username, title=form.get("title", "")))
         except (InvalidInput, ApprovalRefused) as exc:
             flash(request, "error", error_text(lang_of(request), exc))
             failed = True
@@ -422,30 +424,6 @@ async def translate_submit(request: Request, package_id: int, language: str) -> 
         return _translate_page(request, package_id, language, form, status_code=422)
     if await _start_kept(request, "produce", draft_id, username):
         flash(request, "info", translate(lang_of(request), "translation_received"))
-    return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
-
-
-def _submit_recording(request: Request, package_id: int, language: str, dest: Path) -> tuple[int, str]:
-    """Check rights and store a person's recording (ffprobe, upload): blocking, run in the threadpool."""
-    with session() as s:
-        user = session_user(request, s)
-        require(s, user, "variant.edit", area_codes=package_areas(s, package_id), language=language)
-        draft_id = translation_service.submit_recording(s, object_store(), translation_service.RecordingRequest(
-            package_id=package_id, language=language, path=dest, uploaded_by=user.username))
-        return draft_id, user.username
-
-
-@router.post("/packages/{package_id}/recording/{language}")
-async def recording_upload(request: Request, package_id: int, language: str) -> Response:
-    """A person's recording replaces the synthetic voice of a variant; the package is produced again."""
-    await checked_form(request)
-    upload = (await request.form()).get("recording")
-    if upload is None or isinstance(upload, str) or not upload.filename:
-        raise InvalidInput("choose an audio file to upload")
-    async with saved_upload(upload, "recording") as dest:
-        draft_id, username = await run_in_threadpool(_submit_recording, request, package_id, language, dest)
-    if await _start_kept(request, "produce", draft_id, username):
-        flash(request, "info", translate(lang_of(request), "recording_received"))
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
 

@@ -4,7 +4,9 @@ documented in ``domain/payloads.py``).
 Provincial and central systems (HTTTN) can run it, or read it, to see what a conforming receiver
 does: verify the installation's signature (when given its public keys), check the manifest hash, fetch
 and verify every asset, recognise a re-send by its idempotency key and answer with a receipt; take a
-withdrawn or killed package off the air. The demo starts one on loopback. Standard library plus
+withdrawn or killed package off the air; keep every new signed audit checkpoint a push carries, one per line
+in ``audit-checkpoints.jsonl`` (the format ``bantin audit verify --checkpoints`` reads), so the sender's
+audit log is anchored at the receiver too. The demo starts one on loopback. Standard library plus
 ``domain`` (canonical JSON and Ed25519 verification).
 """
 
@@ -42,6 +44,7 @@ class ReceiverState:
     trusted: dict[str, bytes] | None = None  # key id -> public key; None accepts unsigned pushes (demo only)
     by_key: dict[str, Received] = field(default_factory=dict)
     retracted: dict[str, str] = field(default_factory=dict)  # manifest hash -> withdraw | kill
+    checkpoint_seq: int = -1  # the newest audit checkpoint kept
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -74,6 +77,7 @@ def accept(state: ReceiverState, payload: dict[str, Any], idempotency_key: str) 
             verify_document(payload, state.trusted)
         except SignatureInvalid as exc:
             raise ReceiverError(f"signature refused: {exc}") from None
+    _keep_checkpoint(state, payload.get("audit_checkpoint"))
     with state.lock:
         if idempotency_key in state.by_key:
             return state.by_key[idempotency_key], True
@@ -100,6 +104,24 @@ def accept(state: ReceiverState, payload: dict[str, Any], idempotency_key: str) 
     with state.lock:
         existing = state.by_key.setdefault(idempotency_key, rec)
     return existing, existing is not rec
+
+
+def _keep_checkpoint(state: ReceiverState, document: Any) -> None:
+    """Append a newer signed audit checkpoint to ``audit-checkpoints.jsonl`` (its own signature checked when
+    the receiver has the sender's keys)."""
+    if not isinstance(document, dict) or not isinstance(document.get("seq"), int):
+        return
+    if state.trusted is not None:
+        try:
+            verify_document(document, state.trusted)
+        except SignatureInvalid as exc:
+            raise ReceiverError(f"audit checkpoint signature refused: {exc}") from None
+    with state.lock:
+        if document["seq"] <= state.checkpoint_seq:
+            return
+        state.checkpoint_seq = document["seq"]
+        with (state.out_dir / "audit-checkpoints.jsonl").open("ab") as fh:
+            fh.write(canonical_json(document) + b"\n")
 
 
 def _retract(state: ReceiverState, payload: dict[str, Any], idempotency_key: str) -> tuple[Received, bool]:

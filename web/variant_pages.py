@@ -15,6 +15,7 @@ from domain.errors import ApprovalRefused, DomainError, InvalidInput, NotFound
 from domain.packages import AssetKind
 from domain.variant_text import BOARD_CHARS_PER_LINE
 from engines.errors import EngineError
+from engines.speaking_rate import speaking_rate
 from services import variant_edits as edits
 from services.runtime import object_store, session
 from settings import get_settings
@@ -83,7 +84,7 @@ def _edit_page(request: Request, package_id: int, language: str, form: dict[str,
     current = edits.text_budget(form.get("script", ""), form.get("board_text", ""), language)
     return render(request, "variant_edit.html", status_code=status_code, package_id=package_id,
                   language=language, language_name=language_name(lang, language), title=title, form=form,
-                  budget=current, voice=voice, sps=settings.speech_syllables_per_second,
+                  budget=current, voice=voice, rate=speaking_rate(settings),
                   target_seconds=settings.script_seconds, target_lines=settings.board_lines,
                   chars_per_line=BOARD_CHARS_PER_LINE)
 
@@ -128,9 +129,12 @@ def _record(request: Request, package_id: int, language: str, path: Any) -> tupl
 
 
 @router.post("/packages/{package_id}/variants/{language}/voice")
+@router.post("/packages/{package_id}/recording/{language}")  # the older address: the same replacement
 async def voice_submit(request: Request, package_id: int, language: str) -> Response:
     """A recording from the phone (MediaRecorder's WebM/Opus or MP4/AAC, or a chosen file). The page's
-    script posts it with ``Accept: application/json`` and gets ``{"url"}`` or ``{"error"}`` back."""
+    script posts it with ``Accept: application/json`` and gets ``{"url"}`` or ``{"error"}`` back. Only this
+    variant's voice is replaced (the ``revise`` flow): the others keep their assets, and the new package
+    needs a new approval."""
     await checked_form(request)
     wants_json = "application/json" in request.headers.get("accept", "")
     lang = lang_of(request)
@@ -173,16 +177,19 @@ def api_edit(request: Request, package_id: int, language: str, body: TextIn, use
 
 
 @api_router.post("/packages/{package_id}/variants/{language}/voice", status_code=202)
+@api_router.post("/packages/{package_id}/recordings/{language}", status_code=202)  # the older address
 async def api_voice(request: Request, package_id: int, language: str, recording: UploadFile,
                     username: ApiUser) -> dict[str, Any]:
-    """Upload a person's reading of the variant (multipart field ``recording``)."""
-    def submit(dest: Any) -> int:
+    """Upload a person's reading of the variant (multipart field ``recording``); only this variant's voice is
+    replaced (the others keep their assets) in a new package that needs a new approval."""
+    def submit(dest: Any) -> tuple[int, int]:
         with session() as s:
             user = _user(s, username)
-            return edits.record_voice(s, object_store(), edits.VoiceRecording(package_id, language, dest,
-                                                                              user.username)).package_id
+            new_id = edits.record_voice(s, object_store(), edits.VoiceRecording(package_id, language, dest,
+                                                                                user.username)).package_id
+            return new_id, packages.get_package(s, new_id).draft_id
 
     async with saved_upload(recording, "voice") as dest:
-        new_id = await run_in_threadpool(submit, dest)
+        new_id, draft_id = await run_in_threadpool(submit, dest)
     await run_in_threadpool(request.app.state.flows.revise, new_id, language, username)
-    return {"package_id": new_id, "replaces": package_id, "status": "producing"}
+    return {"package_id": new_id, "replaces": package_id, "draft_id": draft_id, "status": "producing"}

@@ -1,9 +1,9 @@
 """Records that name an area, counted and re-pointed when an installation moves to the 2025 units.
 
 What follows its unit: memberships, devices, programmes (and their orders from today on), area profiles
-(quiet hours, volume, default content), emergency templates, hamlets. What keeps its code: drafts and
-their revisions, packages, approvals, program editions already built, play logs, archive items (the
-published history).
+(quiet hours, volume, default content), emergency templates, destinations scoped to an area, hamlets. What
+keeps its code: drafts and their revisions, packages, approvals, program editions already built, play logs,
+archive items (the published history).
 """
 
 from collections import Counter
@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.areas import AreaLevel
-from storage.models import AreaRecord, EmergencyTemplateRecord, MembershipRecord
+from storage.models import AreaRecord, DestinationRecord, EmergencyTemplateRecord, MembershipRecord
 from storage.models_devices import DeviceRecord
 from storage.models_programs import AreaProfileRecord, ProgramOrderRecord, ProgramRecord
 
-KINDS = ("memberships", "devices", "programs", "program_orders", "area_profiles", "emergency_templates", "hamlets")
+KINDS = ("memberships", "devices", "programs", "program_orders", "area_profiles", "emergency_templates",
+         "destinations", "hamlets")
 
 
 def _codes(session: Session, column: object, *where: object) -> list[str]:
@@ -35,6 +36,7 @@ def uses(session: Session, *, today: str) -> dict[str, Counter[str]]:
         "program_orders": Counter(_codes(session, ProgramOrderRecord.area_code, ProgramOrderRecord.slot_date >= today)),
         "area_profiles": Counter(_codes(session, AreaProfileRecord.area_code)),
         "emergency_templates": Counter(_codes(session, EmergencyTemplateRecord.area_code)),
+        "destinations": Counter(_codes(session, DestinationRecord.area_code)),
         "hamlets": Counter(hamlet_parents),
     }
 
@@ -105,6 +107,10 @@ def move(session: Session, moves: Mapping[str, str], *, today: str, names: Mappi
         if moves[t.area_code] != t.area_code:
             t.area_code = moves[t.area_code]
             changed["emergency_templates"] += 1
+    for dest in session.scalars(select(DestinationRecord).where(DestinationRecord.area_code.in_(list(moves)))):
+        if moves[dest.area_code or ""] != dest.area_code:
+            dest.area_code = moves[dest.area_code or ""]
+            changed["destinations"] += 1
     for h in session.scalars(select(AreaRecord).where(AreaRecord.level == AreaLevel.HAMLET.value,
                                                       AreaRecord.parent_code.in_(list(moves)))):
         if moves[h.parent_code] != h.parent_code:  # type: ignore[index]

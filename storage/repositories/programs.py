@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.approvals import Decision
-from domain.editions import AudioRef, Candidate
+from domain.editions import AudioRef, Candidate, EditionStatus
 from domain.errors import NotFound
 from domain.packages import AssetKind, PackageStatus
 from domain.priority import Priority
@@ -93,7 +93,7 @@ def get_edition(session: Session, program_id: int, slot_date: str, area_code: st
 def edition_by_inputs(session: Session, inputs_hash: str) -> ProgramEditionRecord | None:
     """A published edition built from exactly these inputs (its audio can be reused)."""
     return session.scalar(select(ProgramEditionRecord).where(
-        ProgramEditionRecord.inputs_hash == inputs_hash, ProgramEditionRecord.status == "published",
+        ProgramEditionRecord.inputs_hash == inputs_hash, ProgramEditionRecord.status == EditionStatus.PUBLISHED.value,
         ProgramEditionRecord.audio_key.is_not(None)).limit(1))
 
 

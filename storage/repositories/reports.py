@@ -15,6 +15,7 @@ from storage.models_reports import (
     DeviceStateChangeRecord,
     PlayDailyRecord,
     PlayFirstRecord,
+    PlayLanguageRecord,
     ReportRecord,
     RollupStateRecord,
 )
@@ -22,6 +23,11 @@ from storage.repositories.devices import _insert
 
 VN_OFFSET = timedelta(hours=7)  # Vietnam keeps UTC+7 all year
 PLAYS = "plays"
+
+
+def aware(at: datetime) -> datetime:
+    """A stored time as UTC-aware (SQLite returns naive values from plain columns)."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def vn_day(at: datetime) -> str:
@@ -55,7 +61,8 @@ def advance_watermark(session: Session, old: int, new: int, name: str = PLAYS) -
 def play_rows_after(session: Session, after_id: int, limit: int) -> list[Any]:
     """Play log rows past the watermark with their device's area, oldest first."""
     stmt = (select(PlayLogRecord.id, PlayLogRecord.device_id, DeviceRecord.area_code, PlayLogRecord.manifest_hash,
-                   PlayLogRecord.started_at, PlayLogRecord.ended_at, PlayLogRecord.completed, PlayLogRecord.trigger)
+                   PlayLogRecord.started_at, PlayLogRecord.ended_at, PlayLogRecord.completed, PlayLogRecord.trigger,
+                   PlayLogRecord.item_id)
             .join(DeviceRecord, DeviceRecord.id == PlayLogRecord.device_id)
             .where(PlayLogRecord.id > after_id).order_by(PlayLogRecord.id).limit(limit))
     return list(session.execute(stmt))
@@ -87,6 +94,34 @@ def upsert_firsts(session: Session, rows: list[dict[str, Any]]) -> None:
         "plays": PlayFirstRecord.plays + ex.plays, "completed": PlayFirstRecord.completed + ex.completed,
         "interrupted": PlayFirstRecord.interrupted + ex.interrupted})
     session.execute(stmt, rows)
+
+
+def upsert_languages(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Add counts into ``play_languages`` (keyed by manifest, language and device), keeping the earliest play."""
+    if not rows:
+        return
+    stmt = _insert(session, PlayLanguageRecord)
+    ex = stmt.excluded
+    stmt = stmt.on_conflict_do_update(index_elements=["manifest_hash", "language", "device_id"], set_={
+        "first_at": case((ex.first_at < PlayLanguageRecord.first_at, ex.first_at),
+                         else_=PlayLanguageRecord.first_at),
+        "plays": PlayLanguageRecord.plays + ex.plays, "seconds": PlayLanguageRecord.seconds + ex.seconds})
+    session.execute(stmt, rows)
+
+
+def languages_for(session: Session, manifest_hashes: Iterable[str], until: datetime) -> list[Any]:
+    """(manifest_hash, language, area_code, devices, plays, seconds) of these manifests, per device area, counting
+    the devices that first played that language before ``until``."""
+    hashes = list(manifest_hashes)
+    out: list[Any] = []
+    for i in range(0, len(hashes), 500):
+        out += session.execute(
+            select(PlayLanguageRecord.manifest_hash, PlayLanguageRecord.language, PlayLanguageRecord.area_code,
+                   func.count(), func.sum(PlayLanguageRecord.plays), func.sum(PlayLanguageRecord.seconds))
+            .where(PlayLanguageRecord.manifest_hash.in_(hashes[i:i + 500]), PlayLanguageRecord.first_at < until)
+            .group_by(PlayLanguageRecord.manifest_hash, PlayLanguageRecord.language, PlayLanguageRecord.area_code)
+        ).all()
+    return out
 
 
 def daily_by_area(session: Session, area_codes: Iterable[str], start: date, end: date) -> list[Any]:
@@ -126,6 +161,22 @@ def plays_by_device(session: Session, manifest_hash: str) -> list[Any]:
     return list(session.execute(
         select(PlayLogRecord.device_id, func.min(PlayLogRecord.started_at), func.count(), done)
         .where(PlayLogRecord.manifest_hash == manifest_hash).group_by(PlayLogRecord.device_id)))
+
+
+def plays_by_device_item(session: Session, manifest_hash: str) -> list[Any]:
+    """Per device and item id (the item id names the variant's language): plays of one manifest."""
+    return list(session.execute(
+        select(PlayLogRecord.device_id, PlayLogRecord.item_id, func.count())
+        .where(PlayLogRecord.manifest_hash == manifest_hash).group_by(PlayLogRecord.device_id, PlayLogRecord.item_id)))
+
+
+def manifests_played_by(session: Session, device_ids: Iterable[int], hashes: Iterable[str]) -> set[str]:
+    """Which of these manifests any of these devices has played (from the raw log)."""
+    hs, ids = sorted(set(hashes)), sorted(set(device_ids))
+    if not hs or not ids:
+        return set()
+    return set(session.scalars(select(PlayLogRecord.manifest_hash).where(
+        PlayLogRecord.manifest_hash.in_(hs), PlayLogRecord.device_id.in_(ids)).distinct()))
 
 
 def plays_per_manifest_since(session: Session, hashes: Iterable[str], since: datetime) -> dict[str, tuple[int, int]]:
@@ -189,13 +240,22 @@ def health_of(session: Session, device_ids: Iterable[int] | None = None) -> dict
     return {r.device_id: r for r in session.scalars(stmt)}
 
 
-def last_states(session: Session) -> dict[int, bool]:
-    """Device id -> its most recently recorded state (online True)."""
-    latest = (select(DeviceStateChangeRecord.device_id, func.max(DeviceStateChangeRecord.id).label("mid"))
-              .group_by(DeviceStateChangeRecord.device_id).subquery())
+def last_states(session: Session, device_ids: Iterable[int] | None = None) -> dict[int, bool]:
+    """Device id -> its most recently recorded state (online True), of every device or of these."""
+    latest = select(DeviceStateChangeRecord.device_id, func.max(DeviceStateChangeRecord.id).label("mid"))
+    if device_ids is not None:
+        latest = latest.where(DeviceStateChangeRecord.device_id.in_(list(device_ids)))
+    latest = latest.group_by(DeviceStateChangeRecord.device_id).subquery()
     rows = session.execute(select(DeviceStateChangeRecord.device_id, DeviceStateChangeRecord.online)
                            .join(latest, latest.c.mid == DeviceStateChangeRecord.id))
     return {d: bool(o) for d, o in rows}
+
+
+def last_seen_of(session: Session, device_ids: Iterable[int]) -> dict[int, datetime | None]:
+    """Device id -> when it was last heard from, as stored."""
+    rows = session.execute(select(DeviceRecord.id, DeviceRecord.last_seen_at)
+                           .where(DeviceRecord.id.in_(list(device_ids))))
+    return {i: at if at is None or at.tzinfo else at.replace(tzinfo=UTC) for i, at in rows}
 
 
 def add_state_changes(session: Session, changes: list[dict[str, Any]]) -> None:
@@ -234,6 +294,12 @@ def list_reports(session: Session, *, area_codes: Iterable[str] | None = None, l
 
 def get_report(session: Session, report_id: int) -> ReportRecord | None:
     return session.get(ReportRecord, report_id)
+
+
+def report_made(session: Session, period: str, area_code: str) -> bool:
+    """Whether a report of this period and area exists in any format."""
+    return session.scalar(select(func.count()).select_from(ReportRecord).where(
+        ReportRecord.period == period, ReportRecord.area_code == area_code)) > 0
 
 
 def report_exists(session: Session, period: str, area_code: str, fmt: str) -> bool:
@@ -275,14 +341,15 @@ def queue_rows(session: Session) -> list[Any]:
 
 
 def dead_delivery_areas(session: Session) -> list[Any]:
-    """Target areas of each dead delivery."""
-    from storage.models import DeliveryRecord, DraftRevisionRecord, PackageRecord
+    """Target areas of each dead delivery (outbox rows of kind delivery)."""
+    from domain.deliveries import DeliveryStatus, OutboxKind
+    from storage.models import DraftRevisionRecord, OutboxRecord, PackageRecord
 
     return list(session.execute(
-        select(DeliveryRecord.id, DraftRevisionRecord.area_codes)
-        .join(PackageRecord, PackageRecord.id == DeliveryRecord.package_id)
+        select(OutboxRecord.id, DraftRevisionRecord.area_codes)
+        .join(PackageRecord, PackageRecord.id == OutboxRecord.package_id)
         .join(DraftRevisionRecord, DraftRevisionRecord.id == PackageRecord.revision_id)
-        .where(DeliveryRecord.status == "dead")))
+        .where(OutboxRecord.kind == OutboxKind.DELIVERY.value, OutboxRecord.status == DeliveryStatus.DEAD.value)))
 
 
 def editions_on(session: Session, slot_date: str) -> list[Any]:

@@ -48,10 +48,9 @@ def mark_approved(session: Session, rec: EmergencyTemplateRecord, *, approver: s
                  content_hash=rec.content_hash)
 
 
-def mark_retired(session: Session, rec: EmergencyTemplateRecord, *, actor: str) -> None:
-    rec.retired_at = datetime.now(UTC)
+def mark_retired(session: Session, rec: EmergencyTemplateRecord, *, at: datetime) -> None:
+    rec.retired_at = at
     session.flush()
-    audit.record(session, actor=actor, action="template.retired", entity="template", entity_id=rec.id)
 
 
 def link_draft(session: Session, *, draft_id: int, template_id: int, revision_id: int) -> None:

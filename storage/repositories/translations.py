@@ -7,10 +7,11 @@ from storage.models import RecordingRecord, TranslationRecord
 
 
 def add_translation(
-    session: Session, *, revision_id: int, language: str, script_key: str, board_key: str, translator: str
+    session: Session, *, revision_id: int, language: str, script_key: str, board_key: str, translator: str,
+    title: str = "",
 ) -> TranslationRecord:
     rec = TranslationRecord(revision_id=revision_id, language=language, script_key=script_key,
-                            board_key=board_key, translator=translator)
+                            board_key=board_key, translator=translator, title=title)
     session.add(rec)
     session.flush()
     return rec

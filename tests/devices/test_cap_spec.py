@@ -87,7 +87,7 @@ def test_cap_export_is_for_emergencies_only(home: Any) -> None:
 
 
 def test_one_validity_window_on_every_channel(home: Any) -> None:
-    from tasks.publishing import PayloadCache
+    from tasks.outbox import PayloadCache
 
     package_id, _ = published_package(languages="vi", priority="khan_cap")
     with session() as s:

@@ -19,7 +19,7 @@ from services import devices as device_service
 from services import runtime
 from services.packages import package_view
 from services.runtime import object_store, session
-from storage.repositories import deliveries, packages
+from storage.repositories import destinations, outbox, packages
 from tests.devices.factory import DeviceClient, published_package
 from tests.devices.test_emergency_mqtt import Subscriber, broker_port  # noqa: F401 (fixture)
 from tests.flows.receivers import fleet, scripted
@@ -71,7 +71,7 @@ def test_broker_down_emergency_still_delivered_over_http_then_pushed_when_broker
     _authorised_device(client, AREA)
     with scripted([201]) as receiver:
         with session() as s:
-            deliveries.add_destination(s, name="so-tttt", kind=DestinationKind.HTTTN, url=receiver.url)
+            destinations.add_destination(s, name="so-tttt", kind=DestinationKind.HTTTN, url=receiver.url)
         started = time.monotonic()
         assert publish_package(package_id) == "published"
         took = time.monotonic() - started
@@ -108,7 +108,7 @@ def test_two_concurrent_publishes_deliver_each_destination_once(env: pytest.Monk
     with fleet([[("slow", 0.4)]] * 4) as f:
         with session() as s:
             for n in range(4):
-                deliveries.add_destination(s, name=f"rx-{n}", kind=DestinationKind.HTTTN, url=f.url(n))
+                destinations.add_destination(s, name=f"rx-{n}", kind=DestinationKind.HTTTN, url=f.url(n))
         results: list[Any] = []
         gate = threading.Barrier(2)
 
@@ -127,21 +127,21 @@ def test_two_concurrent_publishes_deliver_each_destination_once(env: pytest.Monk
         assert results == ["published", "published"]
         assert [len(k) for k in f.keys] == [1, 1, 1, 1]  # each receiver got the package exactly once
     with session() as s:
-        assert {d.status for d, _ in deliveries.deliveries_of(s, package_id)} == {"delivered"}
+        assert {d.status for d, _ in outbox.of_package(s, package_id)} == {"delivered"}
         assert packages.get_package(s, package_id).status == PackageStatus.PUBLISHED
 
 
 def test_sweeper_resends_a_delivery_left_sending_by_a_killed_runner(env: pytest.MonkeyPatch) -> None:
     from flows.sweep import sweep
-    from tasks import publishing
+    from tasks import outbox as sender
 
     package_id, _ = published_package(status=PackageStatus.APPROVED, languages="vi")
     with scripted([201]) as receiver:
         with session() as s:
-            dest = deliveries.add_destination(s, name="rx", kind=DestinationKind.HTTTN, url=receiver.url)
-            delivery_id = deliveries.ensure_delivery(s, package_id=package_id, manifest_hash="m",
+            dest = destinations.add_destination(s, name="rx", kind=DestinationKind.HTTTN, url=receiver.url)
+            delivery_id = outbox.ensure(s, package_id=package_id, manifest_hash="m",
                                                      destination_id=dest.id).id
-        real = deliveries.set_delivery_status
+        real = outbox.set_status
 
         def killed(s, rec, target, **kw):  # type: ignore[no-untyped-def]
             if target is DeliveryStatus.DELIVERED:
@@ -149,11 +149,11 @@ def test_sweeper_resends_a_delivery_left_sending_by_a_killed_runner(env: pytest.
             return real(s, rec, target, **kw)
 
         with pytest.MonkeyPatch.context() as patch, pytest.raises(SystemExit):
-            patch.setattr(deliveries, "set_delivery_status", killed)
-            publishing.attempt_delivery(delivery_id)
+            patch.setattr(outbox, "set_status", killed)
+            sender.attempt(delivery_id)
         assert len(receiver.keys) == 1
         # A second runner right away does not touch a send another runner may still own.
-        assert publishing.attempt_delivery(delivery_id) is DeliveryStatus.SENDING
+        assert sender.attempt(delivery_id) is DeliveryStatus.SENDING
         assert len(receiver.keys) == 1
 
         now = datetime.now(UTC)
@@ -161,7 +161,7 @@ def test_sweeper_resends_a_delivery_left_sending_by_a_killed_runner(env: pytest.
         assert sweep(now=now + timedelta(seconds=121))["published_again"] == [package_id]
         assert len(receiver.keys) == 2 and receiver.keys[0] == receiver.keys[1]  # re-sent with the same key
     with session() as s:
-        d = deliveries.get_delivery(s, delivery_id)
+        d = outbox.get(s, delivery_id)
         assert (d.status, d.attempts) == (DeliveryStatus.DELIVERED, 2)
         assert packages.get_package(s, package_id).status == PackageStatus.PUBLISHED
 

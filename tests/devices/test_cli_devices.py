@@ -11,7 +11,7 @@ from domain.deliveries import DeliveryStatus, DestinationKind
 from domain.packages import PackageStatus
 from services import signing
 from services.runtime import session
-from storage.repositories import deliveries
+from storage.repositories import destinations, outbox
 from tests.devices.factory import DeviceClient, published_package
 
 pytestmark = pytest.mark.integration
@@ -53,11 +53,11 @@ def test_key_and_delivery_and_cap_commands(home: Any) -> None:
 
     package_id, manifest = published_package(languages="vi", priority="khan_cap", status=PackageStatus.APPROVED)
     with session() as s:
-        dest = deliveries.add_destination(s, name="htttn-tw", kind=DestinationKind.HTTTN, url="http://127.0.0.1:9/")
-        d = deliveries.ensure_delivery(s, package_id=package_id, manifest_hash=manifest, destination_id=dest.id)
-        deliveries.set_delivery_status(s, d, DeliveryStatus.SENDING)
-        deliveries.set_delivery_status(s, d, DeliveryStatus.DEAD, error="ConnectError: refused")
-    dead = run("deliveries", "list", "--dead")
+        dest = destinations.add_destination(s, name="htttn-tw", kind=DestinationKind.HTTTN, url="http://127.0.0.1:9/")
+        d = outbox.ensure(s, package_id=package_id, manifest_hash=manifest, destination_id=dest.id)
+        outbox.set_status(s, d, DeliveryStatus.SENDING)
+        outbox.set_status(s, d, DeliveryStatus.DEAD, error="ConnectError: refused")
+    dead = run("deliveries", "list", "--dead", "--as", "admin")
     assert "htttn-tw" in dead.output and "dead" in dead.output and "refused" in dead.output
     cap = run("cap", "export", str(package_id))
     assert cap.exit_code == 0 and cap.output.startswith('<?xml version="1.0" encoding="UTF-8"?>')

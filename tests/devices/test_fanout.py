@@ -12,7 +12,7 @@ from domain.packages import PackageStatus
 from domain.signatures import unb64
 from services import runtime, signing
 from services.runtime import session
-from storage.repositories import deliveries, packages
+from storage.repositories import destinations, outbox, packages
 from tests.devices.factory import published_package
 from tests.flows.receivers import fleet
 from web.reference_receiver import ReferenceReceiver
@@ -49,10 +49,10 @@ def test_fan_out_to_50_flaky_receivers_ends_delivered_or_dead_without_duplicates
     with fleet(SCRIPTS) as f:
         with session() as s:
             for n in range(len(SCRIPTS)):
-                deliveries.add_destination(s, name=f"htttn-{n:02d}", kind=DestinationKind.HTTTN, url=f.url(n))
+                destinations.add_destination(s, name=f"htttn-{n:02d}", kind=DestinationKind.HTTTN, url=f.url(n))
         assert publish_package(package_id) == "published"
         with session() as s:
-            rows = {t.name: d for d, t in deliveries.deliveries_of(s, package_id)}
+            rows = {t.name: d for d, t in outbox.of_package(s, package_id)}
         assert len(rows) == 50
         dead = {n for n in range(50) if rows[f"htttn-{n:02d}"].status == DeliveryStatus.DEAD}
         assert dead == EXPECTED_DEAD
@@ -74,9 +74,9 @@ def test_fan_out_to_50_flaky_receivers_ends_delivered_or_dead_without_duplicates
         assert [len(k) for k in f.keys] == posted
         # The dead-letter list and a resend of one dead delivery (its receiver is still down: dead again).
         with session() as s:
-            dead_rows = deliveries.list_deliveries(s, status=DeliveryStatus.DEAD, package_id=package_id)
+            dead_rows = outbox.listing(s, status=DeliveryStatus.DEAD, package_id=package_id)
             assert {t.name for _, t in dead_rows} == {f"htttn-{n:02d}" for n in EXPECTED_DEAD}
-            deliveries.resend_one(s, rows["htttn-35"].id, actor="admin")
+            outbox.reopen(s, outbox.get(s, rows["htttn-35"].id), actor="admin")
         posted_35 = list(f.keys[35])
         assert publish_package(package_id) == "published"
         again = rows_after(package_id)["htttn-35"]
@@ -86,13 +86,13 @@ def test_fan_out_to_50_flaky_receivers_ends_delivered_or_dead_without_duplicates
 
 def rows_after(package_id: int) -> dict:
     with session() as s:
-        return {t.name: d for d, t in deliveries.deliveries_of(s, package_id)}
+        return {t.name: d for d, t in outbox.of_package(s, package_id)}
 
 
 def test_a_publish_that_crashed_midway_resumes_without_sending_twice(fast_retries: None, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from flows.publish import publish_package
-    from tasks import publishing
+    from tasks import outbox as sender
 
     package_id, manifest = published_package(status=PackageStatus.APPROVED, languages="vi")
     trusted = {k["key_id"]: unb64(k["public_key"]) for k in signing.keys_document()["keys"]}
@@ -103,11 +103,11 @@ def test_a_publish_that_crashed_midway_resumes_without_sending_twice(fast_retrie
         with session() as s:
             ids = []
             for n, r in enumerate(receivers):
-                dest = deliveries.add_destination(s, name=f"rx{n}", kind=DestinationKind.HTTTN, url=r.url)
-                ids.append(deliveries.ensure_delivery(s, package_id=package_id, manifest_hash=manifest,
+                dest = destinations.add_destination(s, name=f"rx{n}", kind=DestinationKind.HTTTN, url=r.url)
+                ids.append(outbox.ensure(s, package_id=package_id, manifest_hash=manifest,
                                                       destination_id=dest.id).id)
-        publishing.attempt_delivery(ids[0])  # delivered before the crash
-        real = deliveries.set_delivery_status
+        sender.attempt(ids[0])  # delivered before the crash
+        real = outbox.set_status
 
         def power_cut(s, rec, target, **kw):  # type: ignore[no-untyped-def]
             if target is DeliveryStatus.DELIVERED:
@@ -115,10 +115,10 @@ def test_a_publish_that_crashed_midway_resumes_without_sending_twice(fast_retrie
             return real(s, rec, target, **kw)
 
         with monkeypatch.context() as patch, pytest.raises(SystemExit):
-            patch.setattr(deliveries, "set_delivery_status", power_cut)
-            publishing.attempt_delivery(ids[1])
+            patch.setattr(outbox, "set_status", power_cut)
+            sender.attempt(ids[1])
         with session() as s:
-            assert deliveries.get_delivery(s, ids[1]).status == DeliveryStatus.SENDING
+            assert outbox.get(s, ids[1]).status == DeliveryStatus.SENDING
         # A publish right away leaves the send to its (presumed live) owner; the sweeper frees it once stale.
         assert publish_package(package_id) == "published"
         assert [r.state.requests for r in receivers] == [1, 1, 1]
@@ -128,7 +128,7 @@ def test_a_publish_that_crashed_midway_resumes_without_sending_twice(fast_retrie
         assert [r.state.requests for r in receivers] == [1, 2, 1]
         assert [len(r.state.by_key) for r in receivers] == [1, 1, 1]  # the re-send was recognised
         with session() as s:
-            assert {d.status for d, _ in deliveries.deliveries_of(s, package_id)} == {"delivered"}
+            assert {d.status for d, _ in outbox.of_package(s, package_id)} == {"delivered"}
 
         # A kill reaches every receiver that has the package, signed, once.
         from flows.publish import publish_due, retract_package

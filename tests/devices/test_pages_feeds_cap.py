@@ -1,6 +1,7 @@
 """Device admin pages, the dead-letter queue with resend, the package page's device block, the public feeds
 and the CAP 1.2 export."""
 
+import io
 import re
 import uuid
 import xml.etree.ElementTree as ET
@@ -8,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import zxingcpp
+from PIL import Image
 
 from domain.cap import CAP_NS
 from domain.deliveries import DeliveryStatus, DestinationKind
@@ -15,7 +18,7 @@ from domain.errors import InvalidInput
 from domain.packages import PackageStatus
 from services.emergency import cap_xml
 from services.runtime import object_store, session
-from storage.repositories import deliveries, packages
+from storage.repositories import destinations, outbox, packages
 from tests.devices.conftest import ADMIN_PASSWORD
 from tests.devices.factory import DeviceClient, published_package, sha
 
@@ -74,10 +77,10 @@ def test_admin_authorises_a_device_and_sees_its_play_log(client: Any) -> None:
 def test_dead_letters_are_listed_and_resent(client: Any) -> None:
     package_id, manifest = published_package(languages="vi", status=PackageStatus.APPROVED)
     with session() as s:
-        dest = deliveries.add_destination(s, name="htttn-tinh", kind=DestinationKind.HTTTN, url="http://127.0.0.1:9/x")
-        d = deliveries.ensure_delivery(s, package_id=package_id, manifest_hash=manifest, destination_id=dest.id)
-        deliveries.set_delivery_status(s, d, DeliveryStatus.SENDING)
-        deliveries.set_delivery_status(s, d, DeliveryStatus.DEAD, error="HTTP 503: down")
+        dest = destinations.add_destination(s, name="htttn-tinh", kind=DestinationKind.HTTTN, url="http://127.0.0.1:9/x")
+        d = outbox.ensure(s, package_id=package_id, manifest_hash=manifest, destination_id=dest.id)
+        outbox.set_status(s, d, DeliveryStatus.SENDING)
+        outbox.set_status(s, d, DeliveryStatus.DEAD, error="HTTP 503: down")
         delivery_id = d.id
     started: list[int] = []
     client.app.state.flows.publish = started.append  # the flow itself is covered by test_fanout
@@ -87,13 +90,13 @@ def test_dead_letters_are_listed_and_resent(client: Any) -> None:
     resp = client.post(f"/deliveries/{delivery_id}/resend", data={"csrf": token}, follow_redirects=False)
     assert resp.status_code == 303 and started == [package_id]
     with session() as s:
-        d = deliveries.get_delivery(s, delivery_id)
+        d = outbox.get(s, delivery_id)
         assert (d.status, d.attempts) == ("pending", 0)
     assert f'id="delivery-{delivery_id}"' not in client.get("/deliveries?dead=1").text
 
 
 def test_feeds_list_published_bulletins_for_the_area(client: Any) -> None:
-    _, manifest = published_package(title="Lịch tiêm vắc xin", languages="vi,km")
+    package_id, manifest = published_package(title="Lịch tiêm vắc xin", languages="vi,km")
     published_package(title="Tin ở Tuyên Quang", areas=("08",), languages="vi")
     feed = client.get("/feeds/29377.json")
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("application/feed+json")
@@ -106,6 +109,18 @@ def test_feeds_list_published_bulletins_for_the_area(client: Any) -> None:
     assert sha(data) == audio["_sha256"] and len(data) == audio["size_in_bytes"]
     rss = ET.fromstring(client.get("/feeds/29377.rss").content)
     assert {g.text for g in rss.iter("guid")} == {f"{manifest[:16]}.vi", f"{manifest[:16]}.km"}
+    # Every item links to the commune's feedback page citing the bulletin, with its QR code.
+    feedback = f"http://bantin.test/phan-anh/29377?ban-tin={package_id}"
+    assert [c.text for c in rss.iter("comments")] == [feedback, feedback]
+    for item in items:
+        assert item["_bantin"]["feedback_url"] == feedback
+        qr_url = f"http://bantin.test/phan-anh/29377/ma-qr.png?ban-tin={package_id}"
+        assert item["_bantin"]["feedback_qr_url"] == qr_url
+        assert f'<a href="{feedback}">' in item["content_html"] and f'<img src="{qr_url}"' in item["content_html"]
+    png = client.get(qr_url.removeprefix("http://bantin.test"))
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))] == [feedback]
+    assert client.get("/phan-anh/99999/ma-qr.png").status_code == 404
     assert client.get(f"/feeds/files/{'0' * 64}").status_code == 404
     assert client.get("/feeds/99999.json").status_code == 404
 

@@ -169,3 +169,21 @@ def test_feeds_shape() -> None:
     assert doc["items"][0]["attachments"][0]["size_in_bytes"] == 3
     rss = ET.fromstring(rss_feed(title="T", link="http://x", description="d", entries=[e]).encode())
     assert rss.find("channel/item/enclosure").get("url") == "http://x/a.mp3"  # type: ignore[union-attr]
+    assert "content_html" not in doc["items"][0] and rss.find("channel/item/comments") is None  # no link given
+
+
+def test_feed_items_link_the_feedback_page_with_everything_escaped() -> None:
+    e = FeedEntry(id="a.vi", title="Tin", text="Đoạn <b>một</b>\n\nĐoạn hai & ba", language="vi", priority="thuong",
+                  published_at=NOW, expires_at=None, audio_url=None, audio_type=None, audio_size=None,
+                  audio_sha256=None, manifest_hash=SHA, feedback_url="http://x/phan-anh/29377?ban-tin=4&a=\"b\"",
+                  feedback_qr_url="http://x/phan-anh/29377/ma-qr.png?ban-tin=4")
+    item = json_feed(title="T", home_url="http://x", feed_url="http://x/f.json", entries=[e])["items"][0]
+    assert item["content_html"] == (
+        "<p>Đoạn &lt;b&gt;một&lt;/b&gt;</p><p>Đoạn hai &amp; ba</p>"
+        '<p><a href="http://x/phan-anh/29377?ban-tin=4&amp;a=&quot;b&quot;">'
+        "Gửi phản ánh, kiến nghị về bản tin này</a></p>"
+        '<p><img src="http://x/phan-anh/29377/ma-qr.png?ban-tin=4" width="240" height="240" '
+        'alt="Mã QR gửi phản ánh, kiến nghị"></p>')
+    assert item["_bantin"]["feedback_url"] == "http://x/phan-anh/29377?ban-tin=4&a=\"b\""
+    rss = ET.fromstring(rss_feed(title="T", link="http://x", description="d", entries=[e]).encode())
+    assert rss.findtext("channel/item/comments") == "http://x/phan-anh/29377?ban-tin=4&a=\"b\""

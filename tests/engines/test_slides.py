@@ -269,3 +269,84 @@ def test_emergency_layout_is_distinct(tmp_path: Path) -> None:
     assert tuple(e[stripe_y, slides.WIDTH // 2]) == (255, 212, 0)  # yellow stripe under the red band
     assert tuple(e[slides.NORMAL.band_h + 20, slides.WIDTH // 2]) == (200, 16, 46)  # the band is taller
     assert tuple(n[stripe_y, slides.WIDTH // 2]) == slides.BG
+
+
+# --- the feedback QR code (engines/slide_qr.py) ---
+
+FEEDBACK_URL = "https://bantin.example.vn/phan-anh/29377?ban-tin=42"
+HOTLINE_BODY = f"{BODY} {HOTLINE_TAIL} " + " ".join([FILLER] * 6)
+
+
+def decoded(image: Image.Image) -> list[str]:
+    import zxingcpp
+
+    return [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+@pytest.mark.parametrize("emergency", [False, True], ids=["normal", "emergency"])
+def test_every_slide_carries_a_qr_code_of_the_feedback_link(tmp_path: Path, emergency: bool) -> None:
+    pages = render(tmp_path, body=HOTLINE_BODY, emergency=emergency, feedback_url=FEEDBACK_URL,
+                   priority_label="KHẨN CẤP" if emergency else "THƯỜNG", issuer="UBND xã Tân Lập")
+    assert len(pages) >= 2
+    for page in pages:
+        img = Image.open(page).convert("RGB")
+        assert decoded(img) == [FEEDBACK_URL]
+        # Boards showing the slide scaled down to 1366x768 or 1280x720 (16:9 panels) still show a readable code.
+        for size in ((1366, 768), (1280, 720)):
+            assert decoded(img.resize(size, Image.Resampling.LANCZOS)) == [FEEDBACK_URL]
+        a = pixels(page)
+        footer = a[slides.HEIGHT - slides.FOOTER_H:, :]
+        assert white(footer).sum() > 500  # the footer text is still drawn
+        assert tuple(footer[40, slides.WIDTH // 2 + 300]) == slides.FOOTER_BG
+
+
+def test_without_a_feedback_link_there_is_no_code(tmp_path: Path) -> None:
+    (page,) = render(tmp_path)
+    assert plan(BODY).qr is None and plan(BODY).body_width == 1728
+    assert decoded(Image.open(page).convert("RGB")) == []
+
+
+def test_the_body_column_leaves_the_qr_panel_clear(tmp_path: Path) -> None:
+    p = plan(HOTLINE_BODY, feedback_url=FEEDBACK_URL, issuer="UBND xã Tân Lập")
+    assert p.qr is not None
+    # A 51-character URL is a version-4 code (33 modules) plus 4 quiet modules a side: 41 modules of 7 px.
+    assert (p.qr.module, p.qr.size) == (7, 287)
+    assert (p.qr.x + p.qr.size, p.qr.y + p.qr.size) == (1920 - 96, 1080 - 96 - 24)  # above the footer
+    assert p.body_width == 1728 - 287 - 48
+    pages = render(tmp_path, body=HOTLINE_BODY, feedback_url=FEEDBACK_URL, issuer="UBND xã Tân Lập")
+    assert len(pages) == len(p.pages)
+    for page in pages:
+        a = pixels(page)
+        gap = a[p.qr.caption_top: slides.HEIGHT - slides.FOOTER_H, slides.MARGIN + p.body_width + 8: p.qr.x - 8]
+        assert not white(gap).any() and not yellow_ink(gap).any()  # no text runs into the panel
+        body = white(a[slides.BAND_H: p.qr.caption_top - 16, :slides.WIDTH - slides.MARGIN + 8])
+        assert body.sum() > 5_000
+        square = a[p.qr.y: p.qr.y + p.qr.size, p.qr.x: p.qr.x + p.qr.size]
+        assert white(square[:28, :]).all() and white(square[:, :28]).all()  # 4-module white quiet zone
+
+
+@pytest.mark.parametrize("words_before", range(0, 48, 6))
+def test_with_the_qr_code_hotline_date_and_name_are_still_never_split(words_before: int) -> None:
+    lead = " ".join(["mưa"] * words_before)
+    body = f"{FILLER} {FILLER} {FILLER} Từ {lead} ngày 8 tháng 12 năm 2026 các hộ di dời. {FILLER} {HOTLINE_TAIL}"
+    for emergency in (False, True):
+        p = plan(body, feedback_url=FEEDBACK_URL, emergency=emergency)
+        lines = [line for page in p.pages for line in page.body_lines]
+        assert sum("0294\u00a03870\u00a0115" in line for line in lines) == 1
+        assert sum("Nguyễn\u00a0Văn\u00a0An" in line for line in lines) == 1
+        assert sum("ngày\u00a08\u00a0tháng\u00a012\u00a0năm\u00a02026" in line for line in lines) == 1
+        texts = page_texts(p)
+        assert all(t.endswith((".", "!", "?")) for t in texts) and not p.split_sentence
+
+
+def test_a_long_emergency_title_moves_left_of_the_qr_panel() -> None:
+    title = "Khẩn cấp: sơ tán ngay toàn bộ các hộ dân ven sông Hậu thuộc ấp Đa Cần, ấp Sóc Ruộng và ấp Ô Rồm"
+    free = plan(BODY, title=title, emergency=True)
+    with_qr = plan(BODY, title=title, emergency=True, feedback_url=FEEDBACK_URL)
+    assert len(free.pages[0].title_lines) == 3  # three lines at full width reach down to the panel...
+    assert with_qr.qr is not None and with_qr.pages[0].title_lines != free.pages[0].title_lines  # ...so they narrow
+
+
+def test_an_overlong_feedback_link_is_refused() -> None:
+    with pytest.raises(RenderError, match="QR"):
+        plan(BODY, feedback_url="https://bantin.example.vn/phan-anh/29377?x=" + "a" * 600)

@@ -376,6 +376,6 @@ def test_malformed_installation_file_is_refused_with_its_line(tmp_path: Path, li
 
 def test_spoken_length_is_estimated_on_the_words_the_voice_says() -> None:
     # Written: 4 tokens. Spoken: "Gọi không hai chín bốn, ba tám bảy không, một một năm." is 12 syllables
-    # at 3 per second plus 0.4 s for the one sentence.
-    assert estimate_spoken_seconds("Gọi 0294 3870 115.") == pytest.approx(4.4)
-    assert estimate_spoken_seconds("UBND xã.") == pytest.approx(5 / 3 + 0.4)  # "Ủy ban nhân dân xã."
+    # at espeak-ng's 3.85 per second, 0.68 s for the one sentence end and 0.31 s for each of the 2 commas.
+    assert estimate_spoken_seconds("Gọi 0294 3870 115.") == pytest.approx(12 / 3.85 + 0.68 + 2 * 0.31)
+    assert estimate_spoken_seconds("UBND xã.") == pytest.approx(5 / 3.85 + 0.68)  # "Ủy ban nhân dân xã."

@@ -391,3 +391,14 @@ def test_rate_limiter_forgets_clients_whose_window_passed() -> None:
     assert limiter.allow("late")
     assert len(limiter._events) == 1  # noqa: SLF001 (the bound is the behaviour under test)
     assert not limiter.allow("late")
+
+
+def test_a_bulletins_qr_link_names_its_area_or_the_nearest_area_above_all_of_them(engine) -> None:
+    base = "https://bantin.example.vn"
+    with session_scope(engine) as s:
+        assert intake.feedback_link(s, base, [DALOC], 7) == "https://bantin.example.vn/phan-anh/29377?ban-tin=7"
+        # Two communes of Châu Thành district: the district's page.
+        assert intake.feedback_link(s, base, [DALOC, MYCHANH], 7) == "https://bantin.example.vn/phan-anh/847?ban-tin=7"
+        # Đa Lộc (Trà Vinh) and Phan Thiết (Tuyên Quang) share no area: the first one's page.
+        assert intake.feedback_link(s, base, [DALOC, "02200"], 7) == "https://bantin.example.vn/phan-anh/29377?ban-tin=7"
+        assert intake.feedback_link(s, base, ["99999"], 7) == ""

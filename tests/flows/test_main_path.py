@@ -1,5 +1,6 @@
 """The main path through real Prefect flows (test harness), SQLite, the local store, ffmpeg and espeak-ng."""
 
+import io
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
@@ -9,6 +10,8 @@ import numpy as np
 import pyloudnorm
 import pytest
 import scipy.io.wavfile
+import zxingcpp
+from PIL import Image
 
 from cli.main import seed_demo_users
 from domain.deliveries import DestinationKind
@@ -19,7 +22,7 @@ from services import drafts as draft_service
 from services.runtime import object_store, session
 from settings import get_settings
 from storage.migrate import upgrade
-from storage.repositories import areas, deliveries, drafts, packages
+from storage.repositories import areas, destinations, drafts, packages
 from tests.flows.receivers import scripted
 from web.reference_receiver import ReferenceReceiver
 
@@ -89,6 +92,10 @@ def test_produce_approve_publish(app: Path, tmp_path: Path) -> None:
     assert abs(audio["meta"]["output_i"] - (-16.0)) <= 0.5
     assert audio["meta"]["synthetic"] is True
     assert abs(loudness_of(store.get_bytes(audio["key"]), tmp_path) - (-16.0)) <= 0.7
+    # Every slide carries the QR code of the area's feedback page citing this bulletin.
+    for slide in (a for a in variants["vi"]["assets"] if a["kind"] == "slide"):
+        png = Image.open(io.BytesIO(store.get_bytes(slide["key"])))
+        assert [r.text for r in zxingcpp.read_barcodes(png)] == [f"http://127.0.0.1:8000/phan-anh/29377?ban-tin={package_id}"]
     script = store.get_bytes(next(a["key"] for a in variants["vi"]["assets"] if a["kind"] == "script")).decode()
     assert script.startswith("Kính thưa") and "Trân trọng thông báo" in script
     assert "Đa Lộc" in script
@@ -99,7 +106,7 @@ def test_produce_approve_publish(app: Path, tmp_path: Path) -> None:
 
     with ReferenceReceiver(tmp_path / "rx", allow_file_urls=True) as rx:
         with session() as s:
-            deliveries.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=rx.url)
+            destinations.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=rx.url)
         with pytest.raises(ApprovalRefused, match="only approved"):
             publish(package_id)
         with session() as s:
@@ -239,8 +246,8 @@ def test_delivery_retries_transient_errors_and_gives_up_on_permanent(app: Path, 
         approvals.approve_package(s, package_id=package_id, username="demo-approver")
     with scripted([503, 500, 201]) as flaky, scripted([400]) as broken:
         with session() as s:
-            deliveries.add_destination(s, name="flaky", kind=DestinationKind.HTTP, url=flaky.url)
-            deliveries.add_destination(s, name="broken", kind=DestinationKind.HTTP, url=broken.url)
+            destinations.add_destination(s, name="flaky", kind=DestinationKind.HTTP, url=flaky.url)
+            destinations.add_destination(s, name="broken", kind=DestinationKind.HTTP, url=broken.url)
         assert publish(package_id) == "published"
         by_name = {d["destination"]: d for d in view(package_id)["deliveries"]}
         assert (by_name["flaky"]["status"], by_name["flaky"]["attempts"]) == ("delivered", 3)
@@ -262,7 +269,7 @@ def test_publish_with_every_destination_down_keeps_package_approved(app: Path, m
         approvals.approve_package(s, package_id=package_id, username="demo-approver")
     with scripted([500, 500, 201]) as down:
         with session() as s:
-            deliveries.add_destination(s, name="down", kind=DestinationKind.HTTP, url=down.url)
+            destinations.add_destination(s, name="down", kind=DestinationKind.HTTP, url=down.url)
         with pytest.raises(PublicationFailed, match="no destination accepted"):
             publish(package_id)
         assert len(down.keys) == 2
@@ -335,7 +342,7 @@ def test_embargoed_package_is_scheduled_then_published_when_due(app: Path) -> No
         approvals.approve_package(s, package_id=package_id, username="demo-approver")
     with scripted([201]) as endpoint:
         with session() as s:
-            deliveries.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=endpoint.url)
+            destinations.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=endpoint.url)
         assert publish(package_id) == "scheduled"
         assert publish_due() == []  # not yet
         assert view(package_id)["status"] == "scheduled" and endpoint.keys == []
@@ -355,7 +362,7 @@ def test_publishing_a_new_revision_corrects_the_published_one(app: Path) -> None
         approvals.approve_package(s, package_id=first, username="demo-approver")
     with scripted([201]) as endpoint:
         with session() as s:
-            deliveries.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=endpoint.url)
+            destinations.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=endpoint.url)
         assert publish(first) == "published"
         with session() as s:
             rev = drafts.latest_revision(s, draft_id)

@@ -1,22 +1,27 @@
 """People fill in what machines cannot: a translation, a recording. The package is produced again with it."""
 
+import io
+import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
+import zxingcpp
 from PIL import Image
 
 from domain.approvals import Role
 from domain.errors import ApprovalRefused, InvalidInput
 from domain.users import Membership
-from engines.errors import MediaError
+from engines import slides
 from engines.registry import tree_sha256
 from services import approvals
 from services import drafts as draft_service
 from services import translations as translation_service
+from services import variant_edits as edits
 from services.runtime import object_store, session
 from settings import get_settings
-from storage.repositories import audit, packages, users
+from storage.repositories import audit, packages, translations, users
 from tests.flows.test_main_path import app, produce, submit, view  # noqa: F401 - fixture and helpers
 from tests.translate import tiny_models
 from tests.translate.tiny_models import require_ml
@@ -25,6 +30,13 @@ pytestmark = [pytest.mark.flow, pytest.mark.integration]
 
 KHMER_SCRIPT = "សូមជម្រាបជូនបងប្អូនប្រជាពលរដ្ឋ! ការចាក់វ៉ាក់សាំងកញ្ជ្រឹលសម្រាប់កុមារអាយុពី ១ ដល់ ៥ ឆ្នាំ។"
 KHMER_BOARD = "ចាក់វ៉ាក់សាំងកញ្ជ្រឹលដោយឥតគិតថ្លៃ ថ្ងៃទី ៥-៧ ខែធ្នូ ឆ្នាំ ២០២៦ នៅស្ថានីយ៍សុខាភិបាលឃុំ។"
+KHMER_TITLE = "ការចាក់វ៉ាក់សាំងកញ្ជ្រឹល"  # "Measles vaccination"
+
+
+def title_ink(png: Path) -> int:
+    """Pixels of the slide's yellow title ink between the priority band and the footer (the body is white)."""
+    a = np.asarray(Image.open(png).convert("RGB")).astype(np.int16)[slides.BAND_H: slides.HEIGHT - slides.FOOTER_H]
+    return int((((a[..., 0] - 16) / 239 > 0.5) & (a[..., 1] > 150) & (a[..., 2] < 100)).sum())
 
 
 def test_translation_fills_the_variant_and_needs_a_new_approval(app: Path, tmp_path: Path) -> None:  # noqa: F811
@@ -46,8 +58,16 @@ def test_translation_fills_the_variant_and_needs_a_new_approval(app: Path, tmp_p
             translation_service.submit_translation(s, object_store(), translation_service.TranslationRequest(
                 package_id=first, language="km", script=KHMER_SCRIPT, board_text=KHMER_BOARD,
                 translator="demo-approver"))
+        for bad in (KHMER_TITLE + "\n" + KHMER_TITLE, "ក" * 201):
+            with pytest.raises(InvalidInput, match="one line of at most 200 characters"):
+                translation_service.submit_translation(s, object_store(), translation_service.TranslationRequest(
+                    package_id=first, language="km", script=KHMER_SCRIPT, board_text=KHMER_BOARD,
+                    translator="sokha", title=bad))
+    assert view(first)["status"] == "in_review"  # a refused title stores nothing
+    with session() as s:
         translation_service.submit_translation(s, object_store(), translation_service.TranslationRequest(
-            package_id=first, language="km", script=KHMER_SCRIPT, board_text=KHMER_BOARD, translator="sokha"))
+            package_id=first, language="km", script=KHMER_SCRIPT, board_text=KHMER_BOARD, translator="sokha",
+            title=f"  {KHMER_TITLE} "))
     assert view(first)["status"] == "superseded"
 
     second = produce(draft_id)
@@ -64,8 +84,21 @@ def test_translation_fills_the_variant_and_needs_a_new_approval(app: Path, tmp_p
     slide = next(a for a in km["assets"] if a["kind"] == "slide")
     (tmp_path / "km.png").write_bytes(store.get_bytes(slide["key"]))
     assert Image.open(tmp_path / "km.png").size == (1920, 1080)
-    assert [a["key"] for a in vi["assets"]] == [a["key"] for a in next(
-        x for x in view(first)["variants"] if x["language"] == "vi")["assets"]]  # Vietnamese untouched
+    first_vi = next(x for x in view(first)["variants"] if x["language"] == "vi")["assets"]
+    assert [a["key"] for a in vi["assets"] if a["kind"] != "slide"] == [
+        a["key"] for a in first_vi if a["kind"] != "slide"]  # Vietnamese text and audio untouched
+    # Only the slides are new: their QR code cites the new package (the feedback page of Đa Lộc).
+    for package_id, assets in ((first, first_vi), (second, vi["assets"])):
+        png = Image.open(io.BytesIO(store.get_bytes(next(a["key"] for a in assets if a["kind"] == "slide"))))
+        assert [r.text for r in zxingcpp.read_barcodes(png)] == [
+            f"http://127.0.0.1:8000/phan-anh/29377?ban-tin={package_id}"]
+    # The translation's own title heads its slides (before, a person's translation had none).
+    board = next(a for a in km["assets"] if a["kind"] == "board_text")
+    assert board["meta"]["title"] == KHMER_TITLE
+    assert title_ink(tmp_path / "km.png") > 2_000
+    untitled = slides.render_slides(title="", body=KHMER_BOARD, language_script="Khmr", priority_label="THƯỜNG",
+                                    emergency=False, out_dir=tmp_path / "untitled")
+    assert title_ink(untitled[0]) < 50  # the measure sees no title where none is drawn
     assert v["manifest_hash"] != view(first)["manifest_hash"]
 
     with session() as s:
@@ -75,6 +108,43 @@ def test_translation_fills_the_variant_and_needs_a_new_approval(app: Path, tmp_p
     with session() as s:
         approvals.approve_package(s, package_id=second, username="demo-approver")
         assert packages.get_package(s, second).status == "approved"
+    with session() as s:  # a correction of the text alone (no title given) keeps the variant's title
+        assert translation_service.translated_title(s, second, "km", None) == KHMER_TITLE
+        assert translation_service.translated_title(s, second, "km", "") == ""  # given empty: no title
+        revision_id = packages.get_package(s, second).revision_id
+        assert translations.latest_translation(s, revision_id, "km").title == KHMER_TITLE
+    with session() as s:  # an edit of the translated text (after approval, before publishing) keeps the title too
+        edited = edits.edit_text(s, object_store(), edits.TextEdit(second, "km", KHMER_SCRIPT, KHMER_BOARD + " ។",
+                                                                   "sokha")).package_id
+        assert packages.get_asset(s, package_id=edited, language="km",
+                                  kind=packages.AssetKind.BOARD_TEXT).meta["title"] == KHMER_TITLE
+        assert translations.latest_translation(s, revision_id, "km").title == KHMER_TITLE
+
+
+@pytest.mark.slow
+def test_cli_translation_takes_a_title(app: Path, tmp_path: Path) -> None:  # noqa: F811
+    from typer.testing import CliRunner
+
+    from cli.main import app as cli
+
+    with session() as s:
+        users.add_user(s, username="sokha", full_name="Thạch Sô Kha", roles=[Role.TRANSLATOR], area_code="84",
+                       password="dich-khmer-2026")
+    first = produce(submit("vi,km"))
+    (tmp_path / "script.txt").write_text(KHMER_SCRIPT, encoding="utf-8")
+    (tmp_path / "board.txt").write_text(KHMER_BOARD, encoding="utf-8")
+    args = ["package", "translate", str(first), "--lang", "km", "--script-file", str(tmp_path / "script.txt"),
+            "--board-file", str(tmp_path / "board.txt"), "--as", "sokha"]
+    refused = CliRunner().invoke(cli, [*args, "--title", "ក" * 201])
+    assert isinstance(refused.exception, InvalidInput)  # `bantin` prints it on one line and exits 2
+    assert "one line of at most 200 characters" in str(refused.exception)
+    assert view(first)["status"] == "in_review"
+    out = CliRunner().invoke(cli, [*args, "--title", KHMER_TITLE])
+    assert out.exit_code == 0, out.output
+    second = int(re.search(r"package (\d+) is in review", out.output).group(1))  # type: ignore[union-attr]
+    km = next(x for x in view(second)["variants"] if x["language"] == "km")
+    assert next(a for a in km["assets"] if a["kind"] == "board_text")["meta"]["title"] == KHMER_TITLE
+    assert "slide" in {a["kind"] for a in km["assets"]}
 
 
 def _recording(path: Path) -> Path:
@@ -86,32 +156,43 @@ def _recording(path: Path) -> Path:
     return path
 
 
-def test_recording_replaces_the_synthetic_voice(app: Path, tmp_path: Path) -> None:  # noqa: F811
+@pytest.mark.slow
+def test_a_recording_replaces_only_its_variants_voice(app: Path, tmp_path: Path) -> None:  # noqa: F811
+    """A person's Khmer reading (Khmer has no voice here): only the Khmer audio is made, the rest keeps its keys,
+    and the approved package is replaced by one that needs a new approval."""
     with session() as s:
-        users.add_user(s, username="phat-thanh-vien", full_name="Phát thanh viên xã", roles=[Role.EDITOR],
-                       area_code="29377", password="doc-ban-tin-2026")
-    draft_id = submit("vi")
+        users.add_user(s, username="sokha", full_name="Thạch Sô Kha", roles=[Role.TRANSLATOR], area_code="84",
+                       password="dich-khmer-2026")
+    draft_id = submit("vi,km")
     first = produce(draft_id)
-    bad = tmp_path / "broken.mp3"
-    bad.write_bytes(b"not audio at all" * 100)
-    with session() as s, pytest.raises(MediaError):
-        translation_service.submit_recording(s, object_store(), translation_service.RecordingRequest(
-            package_id=first, language="vi", path=bad, uploaded_by="phat-thanh-vien"))
-    assert view(first)["status"] == "in_review"  # a refused upload changes nothing
     with session() as s:
-        translation_service.submit_recording(s, object_store(), translation_service.RecordingRequest(
-            package_id=first, language="vi", path=_recording(tmp_path / "doc.mp3"), uploaded_by="phat-thanh-vien"))
+        translation_service.submit_translation(s, object_store(), translation_service.TranslationRequest(
+            package_id=first, language="km", script=KHMER_SCRIPT, board_text=KHMER_BOARD, translator="sokha",
+            title=KHMER_TITLE))
     second = produce(draft_id)
-    audio = next(a for v in view(second)["variants"] for a in v["assets"] if a["kind"] == "audio")
-    assert audio["meta"]["synthetic"] is False
-    assert abs(audio["meta"]["output_i"] - (-16.0)) <= 0.5  # normalised like synthetic speech
-    assert 7.5 < audio["meta"]["duration_s"] < 8.5
     with session() as s:
-        raw = packages.get_asset(s, package_id=second, language="vi", kind=packages.AssetKind.RAW_SPEECH)
-        assert raw is not None and raw.meta["recorded_by"] == "phat-thanh-vien"
-        with pytest.raises(ApprovalRefused):  # the reader's own voice: four-eyes
-            users.grant(s, users.get_user(s, "phat-thanh-vien"), Membership(Role.APPROVER, "84"), actor="admin")
-            approvals.approve_package(s, package_id=second, username="phat-thanh-vien")
+        approvals.approve_package(s, package_id=second, username="demo-approver")
+        before = {(a.language, a.kind): a.key for a in packages.assets_of(s, second)}
+    assert ("km", "audio") not in before and ("vi", "audio") in before
+    with session() as s:
+        new = edits.record_voice(s, object_store(), edits.VoiceRecording(
+            second, "km", _recording(tmp_path / "doc-khmer.mp3"), "sokha")).package_id
+    from flows.revise import revise_variant
+
+    revise_variant(new, "km")
+    third = view(new)
+    assert view(second)["status"] == "superseded" and third["status"] == "in_review"  # not approved: a new one
+    assert third["manifest_hash"] != view(second)["manifest_hash"]
+    with session() as s:
+        after = {(a.language, a.kind): a.key for a in packages.assets_of(s, new)}
+        audio = packages.get_asset(s, package_id=new, language="km", kind=packages.AssetKind.AUDIO)
+    assert {k: v for k, v in after.items() if k[0] == "vi"} == {k: v for k, v in before.items() if k[0] == "vi"}
+    for kind in ("script", "board_text", "slide"):
+        assert after[("km", kind)] == before[("km", kind)]
+    assert audio is not None and audio.meta["synthetic"] is False and 7.5 < audio.meta["duration_s"] < 8.5
+    with session() as s:
+        approvals.approve_package(s, package_id=new, username="demo-approver")
+        assert packages.get_package(s, new).status == "approved"
 
 
 @pytest.fixture(scope="session")

@@ -82,3 +82,24 @@ def test_programs_commands(home, make_package: MakePackage) -> None:  # type: ig
     assert ok("programs", "default", "29239", "--clear", "--as", "officer").strip().endswith("none (inherited "
                                                                                             "from above, if set)")
     assert f"packages {urgent} (set on 84)" in ok("programs", "default", "29239")
+
+
+def test_programs_options_take_area_names(home) -> None:  # type: ignore[no-untyped-def]
+    cli = CliRunner()
+
+    def ok(*args: str) -> str:
+        result = cli.invoke(app, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "in 29239" in ok("programs", "add", "Phường 1", "Bản tin trưa", "--at", "11:00", "--as", "op")
+    assert "quiet hours of 84: 22:00-05:00" in ok("programs", "quiet", "tinh tra vinh", "22:00-05:00", "--as", "op")
+    assert ok("programs", "quiet", "Phuong 1").strip() == "22:00-05:00"  # inherited, asked by name
+    assert "volume profile of 842 set" in ok("programs", "volume", "Thành phố Trà Vinh", "05:00-07:00=60",
+                                             "--as", "op")
+    assert "Bản tin trưa" in ok("programs", "list", "--area", "phuong 1")
+    rows = json.loads(ok("programs", "plan", "--date", "2026-11-24", "--area", "Phường 1", "--json"))
+    assert {r["area_code"] for r in rows} == {"29239"}
+    assert "default content of 29236: none" in ok("programs", "default", "phuong 4")
+    unknown = cli.invoke(app, ["programs", "quiet", "Phường 99", "22:00-05:00", "--as", "op"])
+    assert isinstance(unknown.exception, InvalidInput)

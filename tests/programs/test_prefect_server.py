@@ -32,7 +32,8 @@ from tests.programs.conftest import MakePackage
 
 ROOT = Path(__file__).parents[2]
 EXPECTED_DEPLOYMENTS = ("produce", "revise", "transcribe", "publish", "retract", "due", "program", "emergency",
-                        "archive-ingest", "archive-reindex", "sweep", "reports")
+                        "archive-ingest", "archive-reindex", "sweep", "reports", "transcribe-feedback-voice",
+                        "erase-feedback-contacts", "relay-due", "relay")
 BIN = Path(sys.executable).parent
 SERVER_START_S = 180.0
 

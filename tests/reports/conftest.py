@@ -18,15 +18,3 @@ def province(client, monkeypatch: pytest.MonkeyPatch) -> Province:  # noqa: F811
         prov.add(name, area)
     return prov
 
-
-@pytest.fixture(autouse=True)
-def without_feedback_service(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests expect the feedback section "not available" (the service is merged separately); the adapter
-    tests install their own stand-in."""
-    import sys
-
-    import web.app  # noqa: F401 - the feedback pages import the service before it is hidden from the adapter
-    import web.feedback_handlers  # noqa: F401
-    import web.open311  # noqa: F401
-
-    monkeypatch.setitem(sys.modules, "services.feedback", None)

@@ -75,3 +75,45 @@ def test_emergency_time_to_air_and_to_acknowledge(province) -> None:
     assert sorted(cov.time_to_air_s) == [30.0, 45.0, 90.0]
     assert cov.latency(cov.time_to_air_s) == {"p50": 45.0, "p90": 81.0, "max": 90.0}
     assert len(cov.time_to_ack_s) == 1 and 0 <= cov.time_to_ack_s[0] < 120
+
+
+def test_coverage_per_language(province) -> None:
+    pid, manifest = published_package(title="Thông báo song ngữ", areas=("070",), languages="vi,km")
+    t0 = _published(pid)
+    province.play("a1", manifest, t0 + timedelta(seconds=10))
+    province.play("a2", manifest, t0 + timedelta(seconds=20), lang="km")
+    province.play("a2", manifest, t0 + timedelta(seconds=320), lang="km")
+    province.play("b1", manifest, t0 + timedelta(seconds=30), lang="km")
+    with session() as s:
+        cov = coverage.package_coverage(s, pid, now=datetime.now(UTC), thresholds=TH)
+    assert [(g.language, g.devices_played, g.communes_played, g.plays) for g in cov.languages] == [
+        ("vi", 1, 1, 1), ("km", 2, 2, 3)]
+    nobody = published_package(title="Chưa ai phát", areas=("070",), languages="vi,km")[0]
+    with session() as s:
+        silent = coverage.package_coverage(s, nobody, now=datetime.now(UTC), thresholds=TH)
+    assert [(g.language, g.devices_played, g.plays) for g in silent.languages] == [("vi", 0, 0), ("km", 0, 0)]
+
+
+def test_map_tiles_cover_every_commune_reached(province, client) -> None:
+    from tests.reports.test_reports import _communes_of
+    from tests.reports.test_web_dashboard import login
+
+    pid, manifest = published_package(title="Thông báo mất điện", areas=("070",), languages="vi")
+    t0 = _published(pid)
+    province.play("a1", manifest, t0 + timedelta(seconds=10))
+    province.play("b1", manifest, t0 + timedelta(seconds=10))
+    with session() as s:
+        cov = coverage.package_coverage(s, pid, now=datetime.now(UTC), thresholds=TH)
+        tiles = coverage.map_tiles(s, cov)
+        commune_tiles = coverage.map_tiles(s, cov, within="02203")
+    assert [name for name, _ in tiles] == ["Thành phố Tuyên Quang"]  # one district: one row group
+    values = dict(tiles[0][1])
+    assert len(values) == _communes_of({"070"})  # every commune of the district, devices or not
+    assert (values["Phường Phan Thiết"], values["Phường Minh Xuân"], values["Phường Tân Quang"]) == (50.0, 50.0, 0.0)
+    assert sum(1 for v in values.values() if v is None) == len(values) - 3
+    assert commune_tiles == [("Thành phố Tuyên Quang", [("Phường Minh Xuân", 50.0)])]
+    login(client)
+    png = client.get(f"/dashboard/package/{pid}/map.png?area=070")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert f"/dashboard/package/{pid}/map.png" in client.get(f"/dashboard/package/{pid}").text
+    assert client.get("/dashboard/package/999999/map.png").status_code == 404

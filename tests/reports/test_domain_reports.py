@@ -11,6 +11,7 @@ from domain.reports import (
     cut_off,
     descendants,
     device_state,
+    item_language,
     leaves,
     parse_health,
     parse_period,
@@ -101,3 +102,12 @@ def test_aggregation_follows_parent_links_with_any_number_of_tiers() -> None:
     three = {"01": None, "001": "01", "00001": "001"}
     assert child_towards("00001", "01", three) == "001"
     assert child_towards("01", "01", three) is None
+
+
+def test_item_language_from_the_schedule_item_id() -> None:
+    assert item_language("3f2a9c0d1e2b4a5f.km") == "km"
+    assert item_language("default-3f2a9c0d1e2b4a5f.vi") == "vi"
+    assert item_language("program-12-2026-07-01-02200-hmn") == "hmn"
+    assert item_language("3f2a9c0d1e2b4a5f") is None  # no language part
+    assert item_language("3f2a9c0d1e2b4a5f.MP3") is None
+    assert item_language("bench-item-7") is None  # dashes outside a programme id are not a language

@@ -39,18 +39,19 @@ def _quarter(now: datetime) -> str:
 
 @pytest.fixture
 def aired(province):
-    """Three bulletins: a district one played by three devices (one too late), a province emergency played by
-    two, and one for district 071 played by none. Rollups and device states brought up to date."""
+    """Three bulletins: a bilingual district one played by three devices (one too late, one in Khmer), a province
+    emergency played by two, and a bilingual one for district 071 played by none. Rollups and device states brought
+    up to date."""
     now = datetime.now(UTC)
-    p1, h1 = published_package(title="Lịch tiêm chủng", areas=("070",), languages="vi",
+    p1, h1 = published_package(title="Lịch tiêm chủng", areas=("070",), languages="vi,km",
                                expires_at=now + timedelta(minutes=5))
     p2, h2 = published_package(title="Cảnh báo lũ quét", areas=("08",), languages="vi", priority="khan_cap")
-    published_package(title="Thông báo của huyện Lâm Bình", areas=("071",), languages="vi", priority="uu_tien")
+    published_package(title="Thông báo của huyện Lâm Bình", areas=("071",), languages="vi,km", priority="uu_tien")
     with session() as s:
         t1, t2 = (repo.published_times(s, [p])[p] for p in (p1, p2))
     province.play("a1", h1, t1 + timedelta(seconds=10), seconds=60)
     province.play("a1", h1, t1 + timedelta(seconds=200), seconds=30, completed=False)
-    province.play("a2", h1, t1 + timedelta(seconds=20), seconds=60)
+    province.play("a2", h1, t1 + timedelta(seconds=20), seconds=60, lang="km")
     province.play("b1", h1, t1 + timedelta(minutes=7), seconds=30, completed=False)  # after it expired
     province.play("a1", h2, t2 + timedelta(seconds=45), seconds=60, trigger="emergency")
     province.play("d1", h2, t2 + timedelta(seconds=90), seconds=60, trigger="emergency")
@@ -60,7 +61,8 @@ def aired(province):
     folded = rollups.fold_all(session, chunk=4)
     assert folded == 6
     with session() as s:
-        assert rollups.record_state_changes(s, datetime.now(UTC), TH) == 4  # a1, a2, b1, d1 seen; others never
+        # a1, a2, b1 and d1 were marked online by their first requests; the others were never heard from.
+        assert rollups.record_state_changes(s, datetime.now(UTC), TH) == 0
     return now
 
 
@@ -82,7 +84,11 @@ def test_quarterly_report_figures(aired) -> None:
     assert 0 <= h["emergency_ack_p50_s"] == h["emergency_ack_p90_s"] < 300  # one ack, seconds after publication
     assert data.by_priority == {"thuong": (1, 1), "khan_cap": (1, 1), "uu_tien": (1, 0)}
     assert data.by_level == {"district": (2, 1), "province": (1, 1)}
-    assert data.by_language == {"vi": (3, 2)}
+    # Aired in a language: its variant played. Khmer: two bulletins have it, a2 played one.
+    assert data.by_language == {"vi": (3, 2), "km": (2, 1)}
+    # Plays, devices x bulletins and minutes per language: vi 90+30 s of the district one (a1, b1) and 60+60 s of
+    # the emergency (a1, d1); km 60 s (a2).
+    assert data.language_plays == {"km": (1, 1, 1.0), "vi": (5, 4, 4.0)}
     lines = {b.title: b for b in data.bulletins}
     district = lines["Lịch tiêm chủng"]
     assert (district.communes, district.communes_played) == (_communes_of({"070"}), 2)
@@ -91,7 +97,14 @@ def test_quarterly_report_figures(aired) -> None:
     by_code = {c.code: c for c in data.communes}
     assert (by_code["02200"].devices, by_code["02200"].plays, by_code["02200"].minutes) == (2, 4, 3.5)
     assert by_code["02233"].plays == 1
-    assert data.feedback is None
+    # Bulletins reaching each commune and those a device there aired: 070's and the province's reach 02200 (both
+    # played there), 02203 (b1 played 070's) and 02206 (nothing); 02233 gets 071's and the province's (d1).
+    assert [(by_code[c].bulletins, by_code[c].bulletins_aired, by_code[c].aired_pct)
+            for c in ("02200", "02203", "02206", "02233")] == [(2, 2, 100.0), (2, 1, 50.0), (2, 0, 0.0), (2, 1, 50.0)]
+    others = [c for c in data.communes if c.devices == 0]
+    assert len(others) == province_communes - 4 and {c.aired_pct for c in others} == {None}
+    assert data.feedback == {"received": 0, "answered": 0, "answered_on_time": 0, "on_time_pct": None,
+                             "overdue": 0}  # no citizen feedback in this province yet
 
     with session() as s:  # the same figures for district 070 alone: d1 and 071's bulletin drop out
         d = report_service.compute(s, report_service.resolve_period(_quarter(now), today=now.date()), "070",
@@ -99,7 +112,7 @@ def test_quarterly_report_figures(aired) -> None:
     assert (d["bulletins"], d["devices"], d["plays"]) == (2, 6, 5)
 
 
-def test_report_files_pdf_xlsx_csv(aired) -> None:
+def test_report_files_pdf_xlsx_csv(aired, tmp_path) -> None:  # noqa: ANN001
     if shutil.which("pdftotext") is None:
         unavailable("pdftotext (poppler-utils) is not installed")
     now = aired + timedelta(days=1)
@@ -116,8 +129,13 @@ def test_report_files_pdf_xlsx_csv(aired) -> None:
                           check=True).stdout.decode("utf-8")
     for needle in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
                    "ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", "BÁO CÁO", "Lịch tiêm chủng",
-                   "Không có số liệu", "NGƯỜI LẬP BÁO CÁO"):
+                   "Phản ánh tiếp nhận", "NGƯỜI LẬP BÁO CÁO"):
         assert needle in text, needle
+    (tmp_path / "q.pdf").write_bytes(files["pdf"].data)  # pdfimages comes with pdftotext (poppler-utils)
+    images = subprocess.run(["pdfimages", "-list", str(tmp_path / "q.pdf")], capture_output=True, check=True
+                            ).stdout.decode().splitlines()[2:]
+    # plays per day, the commune map, minutes and uptime per commune, emergency latency
+    assert sum(1 for row in images if row.split()[2] == "image") == 5
     lines = [" ".join(line.split()) for line in text.splitlines()]
     for figure in ("Tỷ lệ phát đúng hạn (%) 80", "Tỷ lệ thiết bị đã phát (%) 26,2", "Tổng số phút phát 5",
                    "Tin khẩn: thời gian lên sóng, trung vị (giây) 67,5", "Bản tin phát hành 3"):
@@ -133,6 +151,7 @@ def test_report_files_pdf_xlsx_csv(aired) -> None:
     assert first.cell(1, 1).value == "ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG"
     rows = list(csv.reader(io.StringIO(files["csv"].data.decode("utf-8-sig"))))
     assert ["Tổng số phút phát", "5.0"] in rows
+    assert ["Tiếng Khmer", "1", "1", "1.0"] in rows and ["Ngôn ngữ", "Tiếng Khmer", "2", "1"] in rows
 
 
 def test_bad_periods_and_areas(province) -> None:

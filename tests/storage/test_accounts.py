@@ -295,6 +295,42 @@ def test_emergency_template_fast_path(engine: Engine, tmp_path: Path) -> None:
             approvals.approve_package(s, package_id=edited, username="lan")
 
 
+def test_a_retired_template_can_no_longer_be_used_and_its_drafts_lose_the_fast_path(engine: Engine,
+                                                                                    tmp_path: Path) -> None:
+    from domain.errors import Forbidden
+
+    store = LocalObjectStore(tmp_path / "objects")
+    with session_scope(engine) as s:
+        tpl = approvals.create_template(s, name="chay-rung", title="Cảnh báo cháy rừng",
+                                        body="Cấp dự báo cháy rừng cấp V, bà con không đốt nương rẫy.",
+                                        languages="vi", area_code="84", author="hoa")
+        approvals.approve_template(s, template_id=tpl.id, username="cuong")
+        rev = approvals.draft_from_template(s, store, template_id=tpl.id, area_codes=["29377"], author="minh")
+        pending = _package(s, [], revision_id=drafts.latest_revision_record(s, rev.draft_id).id)
+        assert approvals.approval_state(s, pending).fast_path
+        with pytest.raises(Forbidden, match="province approver or an admin of area 84"):
+            approvals.retire_template(s, template_id=tpl.id, username="lan", reason="Hết mùa khô")  # commune level
+        with pytest.raises(Forbidden):
+            approvals.retire_template(s, template_id=tpl.id, username="minh", reason="Hết mùa khô")  # an editor
+        with pytest.raises(InvalidInput, match="needs a reason"):
+            approvals.retire_template(s, template_id=tpl.id, username="cuong", reason="  ")
+        retired_at = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
+        approvals.retire_template(s, template_id=tpl.id, username="cuong", reason="Hết mùa khô", now=retired_at)
+        assert tpl.retired_at == retired_at
+        with pytest.raises(ApprovalRefused, match="not approved for use"):
+            approvals.draft_from_template(s, store, template_id=tpl.id, area_codes=["29377"], author="minh")
+        with pytest.raises(ApprovalRefused, match="is retired"):
+            approvals.approve_template(s, template_id=tpl.id, username="dung")
+        with pytest.raises(InvalidInput, match="retired already"):
+            approvals.retire_template(s, template_id=tpl.id, username="root", reason="Lần nữa")
+        # A package made from it before, not approved yet, now needs the full emergency approval (province).
+        assert not approvals.approval_state(s, pending).fast_path
+        with pytest.raises(ApprovalRefused, match="province approver for 84"):
+            approvals.approve_package(s, package_id=pending, username="lan")
+        (entry,) = [e for e in audit.entries(s, entity="template", entity_id=tpl.id) if e.action == "template.retired"]
+        assert (entry.actor, entry.detail["reason"]) == ("cuong", "Hết mùa khô")
+
+
 # --- migration from 0001 -----------------------------------------------------------------------------------
 
 def test_migration_moves_roles_into_memberships_and_chains_old_audit_rows(database_url: str) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from domain.approvals import Role
 from domain.areas import Area, AreaLevel, tree_levels
+from domain.deliveries import DestinationKind
 from domain.devices import DeviceKind, Registration
 from domain.drafts import DraftContent
 from domain.errors import ApprovalRefused, InvalidInput, NotFound
@@ -21,7 +22,7 @@ from storage.migrate import upgrade
 from storage.models import AuditRecord, DraftRevisionRecord, EmergencyTemplateRecord, MembershipRecord
 from storage.models_devices import DeviceRecord
 from storage.models_programs import AreaProfileRecord, ProgramRecord
-from storage.repositories import areas, audit, devices, drafts, programs, templates, users
+from storage.repositories import areas, audit, destinations, devices, drafts, programs, templates, users
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
@@ -55,6 +56,9 @@ def _legacy_installation(s: Session) -> None:
                          actor="lan", default_packages=[])
     templates.add_template(s, name="bão", title="Bão", body="Bão số 5 sắp đổ bộ.", languages=["vi"],
                            area_code="84", content_hash="0" * 64, author="lan")
+    destinations.add_destination(s, name="htttn-tra-vinh", kind=DestinationKind.HTTTN, url="https://tv.example/in",
+                                 area_code="84")
+    destinations.add_destination(s, name="htttn-tw", kind=DestinationKind.HTTTN, url="https://tw.example/in")
     drafts.create_draft(s, content=DraftContent(title="Thông báo", body="Nội dung thông báo đủ dài để kiểm tra.",
                                                 area_codes=("29377",), languages=("vi", "km"),
                                                 priority=Priority.THUONG), author="an")
@@ -94,14 +98,14 @@ def test_legacy_installation_migrates_with_nothing_lost(engine) -> None:  # type
         assert dry.dry_run and not dry.conflicts and sum(dry.changed.values()) == 0
         assert dry.uses == {"memberships": 5, "devices": 2, "programs": 2,  # one device stands in a hamlet
                             "program_orders": 0, "area_profiles": 1,
-                            "emergency_templates": 1, "hamlets": 1}
+                            "emergency_templates": 1, "destinations": 1, "hamlets": 1}
         assert dry.moves["29377"] == "29374" and dry.moves["84"] == "86" and dry.moves["29377-01"] == "29377-01"
         assert _counts(s) == before  # the dry run wrote nothing
     with session_scope(engine) as s:
         report = area_service.migrate(s, actor="quan", to="2025", assign=assign, dry_run=False, now=NOW)
         assert report.written
         assert report.changed == {"memberships": 5, "devices": 1, "programs": 2, "program_orders": 0,
-                                  "area_profiles": 1, "emergency_templates": 1, "hamlets": 1}
+                                  "area_profiles": 1, "emergency_templates": 1, "destinations": 1, "hamlets": 1}
     with session_scope(engine) as s:
         after = _counts(s)
         assert after == {**before, "memberships": before["memberships"] - 1}  # an's two grants became one
@@ -120,6 +124,8 @@ def test_legacy_installation_migrates_with_nothing_lost(engine) -> None:  # type
             ("29374", "Bản tin sáng"), ("29374", "Bản tin sáng (Xã Mỹ Chánh)")]
         assert s.get(AreaProfileRecord, "29374").quiet_hours == [{"from": "11:00", "to": "13:00"}]
         assert s.scalar(select(EmergencyTemplateRecord.area_code)) == "86"
+        assert {d.name: d.area_code for d in destinations.list_destinations(s)} == {
+            "htttn-tra-vinh": "86", "htttn-tw": None}  # Trà Vinh's receiver now takes Vĩnh Long's bulletins
         assert s.scalar(select(DraftRevisionRecord.area_codes)) == ["29377"]  # published history keeps its code
         with pytest.raises(NotFound, match="29377 \\(Xã Đa Lộc\\) no longer exists.*part of 29374"):
             areas.get_area(s, "29377")

@@ -15,9 +15,9 @@ from domain.packages import AssetKind, PackageStatus, VariantStatus
 from domain.priority import Priority
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
-from storage.models import DeliveryRecord, DraftRevisionRecord
+from storage.models import DraftRevisionRecord, OutboxRecord
 from storage.objects import StoredObject
-from storage.repositories import areas, audit, deliveries, drafts, packages, users
+from storage.repositories import areas, audit, destinations, drafts, outbox, packages, users
 
 pytestmark = pytest.mark.integration
 # The newest migration on disk: what an up-to-date database is at.
@@ -48,7 +48,7 @@ def test_migration_is_idempotent_and_creates_tables(database_url: str) -> None:
     eng = make_engine(database_url)
     tables = set(inspect(eng).get_table_names())
     eng.dispose()
-    assert {"areas", "drafts", "draft_revisions", "packages", "assets", "approvals", "deliveries",
+    assert {"areas", "drafts", "draft_revisions", "packages", "assets", "approvals", "outbox",
             "audit_log", "alembic_version"} <= tables
 
 
@@ -144,24 +144,25 @@ def test_one_delivery_per_package_and_destination(engine) -> None:  # type: igno
         rev = drafts.create_draft(s, content=_content(), author="minh")
         pkg = packages.create_package(s, draft_id=rev.draft_id,
                                       revision_id=drafts.latest_revision_record(s, rev.draft_id).id, actor="system")
-        dest = deliveries.add_destination(s, name="htttn-tv", kind=DestinationKind.HTTTN, url="http://127.0.0.1:9/x")
-        d1 = deliveries.ensure_delivery(s, package_id=pkg.id, manifest_hash="f" * 64, destination_id=dest.id)
-        d2 = deliveries.ensure_delivery(s, package_id=pkg.id, manifest_hash="f" * 64, destination_id=dest.id)
+        dest = destinations.add_destination(s, name="htttn-tv", kind=DestinationKind.HTTTN, url="http://127.0.0.1:9/x")
+        d1 = outbox.ensure(s, package_id=pkg.id, manifest_hash="f" * 64, destination_id=dest.id)
+        d2 = outbox.ensure(s, package_id=pkg.id, manifest_hash="f" * 64, destination_id=dest.id)
         assert d1.id == d2.id
-        deliveries.set_delivery_status(s, d1, DeliveryStatus.SENDING)
-        deliveries.set_delivery_status(s, d1, DeliveryStatus.DELIVERED, receipt_id="r-1")
+        outbox.set_status(s, d1, DeliveryStatus.SENDING)
+        outbox.set_status(s, d1, DeliveryStatus.DELIVERED, receipt_id="r-1")
         with pytest.raises(InvalidTransition):
-            deliveries.set_delivery_status(s, d1, DeliveryStatus.SENDING)
+            outbox.set_status(s, d1, DeliveryStatus.SENDING)
         assert d1.attempts == 1
         ids = (pkg.id, dest.id)
     with pytest.raises(IntegrityError), session_scope(engine) as s:  # the database enforces it too
-        s.add(DeliveryRecord(package_id=ids[0], destination_id=ids[1], status="pending", idempotency_key="k"))
+        s.add(OutboxRecord(kind="delivery", action="publish", package_id=ids[0], destination_id=ids[1],
+                           status="pending", idempotency_key="k"))
         s.flush()
 
 
 def test_destination_url_validated(engine) -> None:  # type: ignore[no-untyped-def]
     with session_scope(engine) as s, pytest.raises(InvalidInput, match="http"):
-        deliveries.add_destination(s, name="x", kind=DestinationKind.HTTP, url="ftp://example")
+        destinations.add_destination(s, name="x", kind=DestinationKind.HTTP, url="ftp://example")
 
 
 def test_users_seed_idempotently_and_conflicts_are_refused(engine) -> None:  # type: ignore[no-untyped-def]
@@ -217,13 +218,13 @@ def test_dead_deliveries_can_be_resent(engine) -> None:  # type: ignore[no-untyp
         rev = drafts.create_draft(s, content=_content(), author="minh")
         pkg = packages.create_package(s, draft_id=rev.draft_id,
                                       revision_id=drafts.latest_revision_record(s, rev.draft_id).id, actor="system")
-        dest = deliveries.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url="http://127.0.0.1:9/x")
-        d = deliveries.ensure_delivery(s, package_id=pkg.id, manifest_hash="f" * 64, destination_id=dest.id)
-        deliveries.set_delivery_status(s, d, DeliveryStatus.SENDING)
-        deliveries.set_delivery_status(s, d, DeliveryStatus.DEAD, error="HTTP 503")
-        assert deliveries.resend_dead(s, pkg.id, actor="operator") == 1
+        dest = destinations.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url="http://127.0.0.1:9/x")
+        d = outbox.ensure(s, package_id=pkg.id, manifest_hash="f" * 64, destination_id=dest.id)
+        outbox.set_status(s, d, DeliveryStatus.SENDING)
+        outbox.set_status(s, d, DeliveryStatus.DEAD, error="HTTP 503")
+        assert outbox.reopen_dead(s, pkg.id, actor="operator") == 1
         assert (d.status, d.attempts) == ("pending", 0)
-        assert deliveries.resend_dead(s, pkg.id, actor="operator") == 0
+        assert outbox.reopen_dead(s, pkg.id, actor="operator") == 0
 
 
 def test_migrations_match_the_models(database_url: str) -> None:

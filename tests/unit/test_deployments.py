@@ -16,11 +16,15 @@ EXPECTED = {
     "retract": "retract-package", "due": "publish-due", "program": "build-programs",
     "emergency": "broadcast-emergency", "archive-ingest": "archive-ingest", "archive-reindex": "archive-reindex",
     "reports": "maintain-reports", "sweep": "sweep", "revise": "revise-variant",
+    "transcribe-feedback-voice": "transcribe-feedback-voice", "erase-feedback-contacts": "erase-feedback-contacts",
+    "relay-due": "relay-due", "relay": "relay-airing",
 }
 QUEUES = {
     "emergency": "emergency", "retract": "emergency", "publish": "publishing", "due": "publishing",
     "sweep": "publishing", "produce": "production", "revise": "production", "transcribe": "production",
     "program": "production", "archive-ingest": "archive", "archive-reindex": "archive", "reports": "archive",
+    "transcribe-feedback-voice": "production", "erase-feedback-contacts": "archive",
+    "relay-due": "publishing", "relay": "relay",
 }
 
 
@@ -49,7 +53,11 @@ def test_schedules_and_pools() -> None:
     assert deployments["program"]["schedules"] == [{"cron": "*/15 * * * *", "timezone": "Asia/Ho_Chi_Minh"}]
     assert deployments["due"]["schedules"][0]["cron"] == "* * * * *"
     scheduled = {n for n, d in deployments.items() if d.get("schedules")}
-    assert scheduled == {"due", "program", "sweep", "reports"}
+    assert scheduled == {"due", "program", "sweep", "reports", "erase-feedback-contacts", "relay-due"}
+    assert deployments["erase-feedback-contacts"]["schedules"] == [{"cron": "30 2 * * *",
+                                                                    "timezone": "Asia/Ho_Chi_Minh"}]
+    assert deployments["transcribe-feedback-voice"]["tags"] == ["bantin", "ml"]
+    assert deployments["relay-due"]["schedules"][0]["cron"] == "* * * * *"
     assert deployments["sweep"]["schedules"] == [{"interval": 60}]
     assert deployments["reports"]["schedules"] == [{"cron": "*/10 * * * *", "timezone": "Asia/Ho_Chi_Minh"}]
     for name in scheduled:  # sweeps never overlap
@@ -70,6 +78,20 @@ def test_serve_offers_the_same_deployments(tmp_path: Path) -> None:
     assert served["program"].concurrency_limit == 1
     assert served["program"].concurrency_options.collision_strategy == "CANCEL_NEW"
     assert build_deployments(settings, ["program"])[0].name == "program"
+    (erase,) = served["erase-feedback-contacts"].schedules
+    assert (erase.schedule.cron, erase.schedule.timezone) == ("30 2 * * *", "Asia/Ho_Chi_Minh")
+    assert served["erase-feedback-contacts"].concurrency_options.collision_strategy == "CANCEL_NEW"
+    assert "ml" in served["transcribe-feedback-voice"].tags and not served["transcribe-feedback-voice"].schedules
+
+
+def test_relay_airings_have_a_worker_of_their_own() -> None:
+    from deployments.serve import worker_command
+
+    main = worker_command(4)
+    assert [main[i + 1] for i, a in enumerate(main) if a == "--work-queue"] == \
+        ["emergency", "publishing", "production", "archive"]
+    relay = worker_command(8, ("relay",))
+    assert relay[-4:] == ["--work-queue", "relay", "--limit", "8"]
 
 
 def test_prefect_telemetry_is_off_on_both_sides(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ import math
 import pytest
 
 from domain.errors import InvalidInput
+from domain.speech import SpeakingRate
 from domain.variant_text import board_lines, budget, text_diff
 from engines.recording_check import RecordingLevels
 from services.variant_edits import check_voice
@@ -17,11 +18,12 @@ def test_board_lines_wrap_each_paragraph_at_48_characters() -> None:
 
 
 def test_budget_is_over_past_ten_percent_and_lines_past_the_board() -> None:
-    # 30 syllables at 3 per second plus two sentence pauses of 0.4 s: 10.8 s.
-    spoken = " ".join(["một"] * 15) + ". " + " ".join(["hai"] * 15) + "."
-    b = budget(spoken, "x", target_seconds=10.0, target_lines=1, syllables_per_second=3.0)
-    assert b.script_seconds == 10.8 and not b.script_over and not b.board_over
-    b = budget(spoken, "x\ny", target_seconds=9.0, target_lines=1, syllables_per_second=3.0)
+    # 30 syllables at 3 per second, two sentence ends at 0.4 s and one clause break at 0.2 s: 11.0 s.
+    spoken = " ".join(["một"] * 15) + ", " + " ".join(["hai"] * 5) + ". " + " ".join(["ba"] * 10) + "."
+    rate = SpeakingRate(3.0, 0.4, 0.2)
+    b = budget(spoken, "x", target_seconds=10.0, target_lines=1, rate=rate)
+    assert b.script_seconds == 11.0 and not b.script_over and not b.board_over
+    b = budget(spoken, "x\ny", target_seconds=9.0, target_lines=1, rate=rate)
     assert b.script_over and b.board_over and b.to_meta()["board_lines"] == 2
 
 

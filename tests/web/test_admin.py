@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.runtime import session
-from storage.repositories import deliveries, users
+from storage.repositories import destinations, users
 from tests.web.test_authz import csrf_of, login
 from web.reference_receiver import ReferenceReceiver
 
@@ -91,7 +91,7 @@ def test_admin_adds_tests_and_disables_a_destination(client: TestClient, tmp_pat
     assert 'value="ftp://x"' in bad.text
     assert client.post("/admin/destinations/htttn-tra-vinh/disable", data={"csrf": csrf}).status_code == 303
     with session() as s:
-        (dest,) = [d for d in deliveries.list_destinations(s) if d.name == "htttn-tra-vinh"]
+        (dest,) = [d for d in destinations.list_destinations(s) if d.name == "htttn-tra-vinh"]
         assert dest.enabled is False
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from domain.deliveries import DestinationKind
 from services.runtime import session
-from storage.repositories import deliveries
+from storage.repositories import destinations
 from tests.flows.receivers import scripted
 from tests.web.accounts import TWO_TIER_AREA
 from tests.web.conftest import PHONE, no_horizontal_scroll, sign_in, wait_for
@@ -60,8 +60,8 @@ def test_editor_to_published_on_a_phone(two_tier_server: str, chromium, tmp_path
     base = two_tier_server
     with ReferenceReceiver(tmp_path / "rx", allow_file_urls=True) as receiver, scripted([400, 201]) as refusing:
         with session() as s:
-            deliveries.add_destination(s, name="htttn-vinh-long", kind=DestinationKind.HTTTN, url=receiver.url)
-            deliveries.add_destination(s, name="htttn-du-phong", kind=DestinationKind.HTTTN, url=refusing.url)
+            destinations.add_destination(s, name="htttn-vinh-long", kind=DestinationKind.HTTTN, url=receiver.url)
+            destinations.add_destination(s, name="htttn-du-phong", kind=DestinationKind.HTTTN, url=refusing.url)
         editor = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
         translator = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
         approver = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
@@ -242,7 +242,7 @@ def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # t
         assert "htttn-vinh-long: kết nối được" in admin.locator("#check-result").inner_text()
         assert_accessible(admin)
     with session() as s:
-        assert [d.url for d in deliveries.list_destinations(s, enabled_only=True)] == [receiver.url]
+        assert [d.url for d in destinations.list_destinations(s, enabled_only=True)] == [receiver.url]
 
     # A programme for the commune, with its quiet hours, set up on the phone.
     admin.goto(f"{base}/admin")

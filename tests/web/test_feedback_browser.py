@@ -1,19 +1,23 @@
 """The feedback loop in a real browser at 360 px: a citizen opens the link a slide's QR code carries and
 sends feedback with a photo -> the commune officer answers and puts the answer on air -> the bulletin is
 produced (the produce flow runs for real), translated into Khmer, approved and published -> the citizen's
-status page shows the answer and the bulletin's audio."""
+status page shows the answer and the bulletin's audio -> a neighbour scans the QR code on the answer's own
+board slide and replies to that bulletin."""
 
 import io
 import re
 from pathlib import Path
 
 import pytest
+import zxingcpp
 from PIL import Image
 
 from domain.deliveries import DestinationKind
 from domain.feedback import public_feedback_url
-from services.runtime import session
-from storage.repositories import deliveries
+from services.packages import package_view
+from services.runtime import object_store, session
+from storage.models_feedback import FeedbackRecord
+from storage.repositories import destinations
 from tests.web.conftest import PHONE, no_horizontal_scroll, sign_in, wait_for
 from web.reference_receiver import ReferenceReceiver
 
@@ -39,7 +43,7 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
     base = live_server
     with ReferenceReceiver(tmp_path / "rx", allow_file_urls=True) as receiver:
         with session() as s:
-            deliveries.add_destination(s, name="htttn-tra-vinh", kind=DestinationKind.HTTTN, url=receiver.url)
+            destinations.add_destination(s, name="htttn-tra-vinh", kind=DestinationKind.HTTTN, url=receiver.url)
         citizen = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
         officer = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
         translator = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
@@ -132,3 +136,27 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
         assert no_horizontal_scroll(citizen)
         citizen.goto(f"{status_url}?lang=en")
         assert "The answer was broadcast on loudspeakers and boards" in citizen.content()
+
+        # 6. A neighbour scans the QR code on the answer's board slide (rendered by the produce flow) and
+        # replies to that bulletin. The worker has no public address configured, so the code names the
+        # default host: the path and query are what the phone opens here.
+        package_id = int(package_url.rstrip("/").rsplit("/", 1)[1])
+        with session() as s:
+            view = package_view(s, object_store(), package_id)
+        vi_slides = [a for v in view["variants"] if v["language"] == "vi" for a in v["assets"] if a["kind"] == "slide"]
+        assert vi_slides
+        scanned = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(
+            object_store().get_bytes(vi_slides[0]["key"]))))]
+        assert scanned == [f"http://127.0.0.1:8000/phan-anh/29377?ban-tin={package_id}"]
+        neighbour = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
+        request.node.open_pages.append(neighbour)
+        neighbour.goto(base + scanned[0].removeprefix("http://127.0.0.1:8000"))
+        assert "Trả lời phản ánh của người dân" in neighbour.inner_text("#fb-cited") and no_horizontal_scroll(neighbour)
+        neighbour.select_option("#category", "broadcast_unclear")
+        neighbour.fill("#text", "Loa ở ấp Phú Hòa phát câu trả lời này nhỏ quá, nhà ở cuối ấp nghe không rõ.")
+        neighbour.click("button[type=submit]")
+        neighbour.wait_for_url(re.compile(r".*/phan-anh/theo-doi/[A-Z2-9]{8}\?moi=1$"))
+        reply_code = neighbour.inner_text("#tracking-code").strip()
+        with session() as s:
+            cited = s.query(FeedbackRecord.cited_package_id).filter_by(tracking_code=reply_code).scalar()
+        assert cited == package_id

@@ -15,9 +15,11 @@ from services.feedback_config import FeedbackConfig
 from services.runtime import object_store, session
 from settings import get_settings
 from storage.models_feedback import FeedbackRecord
+from tests.feedback.test_service import wav
 from tests.web.accounts import DRAFT_AREA
 from tests.web.conftest import PASSWORD
 from web.app import create_app
+from web.jobs import RunRefused
 
 pytestmark = pytest.mark.integration
 TEXT = "Cống thoát nước ở ấp Phú Hòa bị tắc, nước tràn vào nhà dân mỗi khi mưa."
@@ -234,3 +236,87 @@ def test_queue_warns_about_overdue_items(client: TestClient) -> None:
     page = client.get("/feedback").text
     assert re.search(r'id="fb-overdue">\d+ phản ánh đã quá hạn trả lời', page)
     assert f'href="/feedback/{old.feedback_id}"' in page and "Quá hạn" in page
+    assert "25/02/2026" in page  # dates as Vietnamese pages write them
+    item = client.get(f"/feedback/{old.feedback_id}").text
+    assert "Ngày nhận 13/02/2026" in item and "Hạn trả lời 25/02/2026" in item
+    status = client.get(f"/phan-anh/theo-doi/{old.tracking_code}").text
+    assert "Ngày nhận 13/02/2026" in status and "Hạn trả lời 25/02/2026" in status
+
+
+class TranscriptionFlows:
+    """Records transcription starts (the web app's flow starter), or refuses them like a missing server."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        self.started: list[int] = []
+        self.refuse = refuse
+
+    def transcribe_feedback(self, feedback_id: int, user: str = "") -> str:
+        if self.refuse:
+            raise RunRefused("runs_unavailable", 503, "no Prefect server configured")
+        self.started.append(feedback_id)
+        return "run-id"
+
+
+def test_a_voice_message_starts_its_transcription_and_a_refusal_loses_nothing(client: TestClient) -> None:
+    flows = TranscriptionFlows()
+    client.app.state.flows = flows  # type: ignore[attr-defined]
+    assert post_form(client).status_code == 303
+    assert flows.started == []  # no voice message: nothing to transcribe
+    r = post_form(client, files={"voice": ("ghi-am.wav", wav(3), "audio/wav")})
+    rec = newest()
+    assert r.status_code == 303 and rec.voice_key and flows.started == [rec.id]
+    client.app.state.flows = TranscriptionFlows(refuse=True)  # type: ignore[attr-defined]
+    r = post_form(client, files={"voice": ("ghi-am-2.wav", wav(4), "audio/wav")})
+    assert r.status_code == 303 and r.headers["location"].startswith("/phan-anh/theo-doi/")  # the citizen is served
+    assert newest().id == rec.id + 1 and newest().voice_key  # and the recording is kept for a later transcript
+
+
+def test_a_handler_queues_a_transcription_from_the_item_page(client: TestClient) -> None:
+    client.app.state.flows = TranscriptionFlows(refuse=True)  # type: ignore[attr-defined]
+    post_form(client, files={"voice": ("ghi-am.wav", wav(3), "audio/wav")})  # upload: no Prefect server
+    with_voice = newest()
+    post_form(client)
+    without = newest()
+    login(client, "editor_mychanh")  # not a handler of Đa Lộc
+    token = csrf(client, "/feedback")
+    assert client.post(f"/feedback/{with_voice.id}/transcribe", data={"csrf": token}).status_code == 403
+    client.post("/logout", data={"csrf": token})
+    login(client, "editor_daloc")
+    page = client.get(f"/feedback/{with_voice.id}").text
+    assert 'id="fb-transcribe"' in page and "chưa chép" in page
+    assert 'id="fb-transcribe"' not in client.get(f"/feedback/{without.id}").text
+    token = csrf(client, f"/feedback/{with_voice.id}")
+    r = client.post(f"/feedback/{with_voice.id}/transcribe", data={"csrf": token})  # still no server
+    assert r.status_code == 303 and "Hệ thống xử lý đang bận" in client.get(f"/feedback/{with_voice.id}").text
+    flows = TranscriptionFlows()
+    client.app.state.flows = flows  # type: ignore[attr-defined]
+    assert client.post(f"/feedback/{with_voice.id}/transcribe", data={"csrf": "wrong"}).status_code == 403
+    assert flows.started == []
+    r = client.post(f"/feedback/{with_voice.id}/transcribe", data={"csrf": token})
+    assert r.headers["location"] == f"/feedback/{with_voice.id}" and flows.started == [with_voice.id]
+    assert "Đã đưa tin nhắn thoại vào hàng chờ chép lời" in client.get(f"/feedback/{with_voice.id}").text
+    client.post(f"/feedback/{without.id}/transcribe", data={"csrf": token})
+    assert flows.started == [with_voice.id]
+    assert "không có tin nhắn thoại" in client.get(f"/feedback/{without.id}").text
+
+
+def test_the_form_names_the_published_bulletin_a_qr_code_cites(client: TestClient) -> None:
+    from domain.packages import PackageStatus
+    from tests.devices.factory import published_package
+
+    published, _ = published_package(title="Lịch cắt điện ấp Phú Hòa", languages="vi")
+    in_review, _ = published_package(title="Bản nháp chưa duyệt", languages="vi", status=PackageStatus.IN_REVIEW)
+    page = client.get(f"/phan-anh/{DRAFT_AREA}?ban-tin={published}").text
+    assert "Bạn đang phản hồi bản tin: <strong>Lịch cắt điện ấp Phú Hòa</strong>" in page
+    assert f'name="cited" value="{published}"' in page
+    hidden = client.get(f"/phan-anh/{DRAFT_AREA}?ban-tin={in_review}").text
+    assert "Bản nháp chưa duyệt" not in hidden and 'id="fb-cited"' not in hidden  # nothing of an unpublished one
+    assert 'id="fb-cited"' not in client.get(f"/phan-anh/{DRAFT_AREA}?ban-tin=99999999").text
+    data = {"csrf": csrf(client, f"/phan-anh/{DRAFT_AREA}?ban-tin={published}"), "category": "infrastructure",
+            "text": TEXT, "cited": str(published)}
+    assert client.post(f"/phan-anh/{DRAFT_AREA}", data=data).status_code == 303
+    assert newest().cited_package_id == published
+    login(client, "editor_daloc")
+    item = client.get(f"/feedback/{newest().id}").text
+    assert f'<a href="/packages/{published}">Phản hồi bản tin #{published}</a>' in item
+    assert "Liên hệ của người dân" in item

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from domain.deliveries import DeliveryStatus, DestinationKind
 from services.runtime import session
-from storage.repositories import deliveries
+from storage.repositories import destinations, outbox
 from tests.web.test_authz import login, make_item
 
 pytestmark = pytest.mark.integration
@@ -50,10 +50,10 @@ def test_the_menu_shows_each_role_only_its_links_with_counts(fresh: TestClient) 
     assert links["/deliveries?dead=1"] == "Hàng đợi gửi" and "/admin" in links and "/devices" in links
     _, package_id, _ = make_item()
     with session() as s:
-        dest = deliveries.add_destination(s, name="htttn-tinh", kind=DestinationKind.HTTTN, url="http://127.0.0.1:9/")
-        d = deliveries.ensure_delivery(s, package_id=package_id, manifest_hash="a" * 64, destination_id=dest.id)
-        deliveries.set_delivery_status(s, d, DeliveryStatus.SENDING)
-        deliveries.set_delivery_status(s, d, DeliveryStatus.DEAD, error="HTTP 503")
+        dest = destinations.add_destination(s, name="htttn-tinh", kind=DestinationKind.HTTTN, url="http://127.0.0.1:9/")
+        d = outbox.ensure(s, package_id=package_id, manifest_hash="a" * 64, destination_id=dest.id)
+        outbox.set_status(s, d, DeliveryStatus.SENDING)
+        outbox.set_status(s, d, DeliveryStatus.DEAD, error="HTTP 503")
     assert menu_of(admin.get("/").text)["/deliveries?dead=1"] == "Hàng đợi gửi 1"
 
 

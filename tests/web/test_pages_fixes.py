@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from domain.packages import PackageStatus
 from services import translations as translation_service
 from services.runtime import session
-from storage.repositories import drafts, packages
+from storage.repositories import drafts, packages, translations
+from tests.web.accounts import api_token
 from tests.web.test_authz import login, make_item
 
 pytestmark = pytest.mark.integration
@@ -186,3 +187,32 @@ def test_the_draft_form_names_languages_in_vietnamese(client: TestClient) -> Non
     assert "km: Tiếng Khmer" in help_line.group(1) and "cjm: Tiếng Chăm" in help_line.group(1)
     english = re.search(r'id="languages-help">([^<]*)<', client.get("/drafts/new?lang=en").text)
     assert english is not None and "km: Khmer" in english.group(1)
+
+
+def test_a_translation_carries_its_title_from_the_form_and_the_api(client: TestClient) -> None:
+    csrf = login(client, "translator_km")
+    _, package_id, _ = make_item()
+    form = client.get(f"/packages/{package_id}/translate/km").text
+    assert 'name="title"' in form and "Tiêu đề bản dịch (Tiếng Khmer)" in form
+    typed = "សូមជម្រាបជូនបងប្អូន"
+    too_long = client.post(f"/packages/{package_id}/translate/km", data={
+        "csrf": csrf, "title": "ក" * 201, "script": typed, "board_text": "ការចាក់"})
+    assert too_long.status_code == 422 and "Tiêu đề phải nằm trên một dòng, tối đa 200 ký tự." in too_long.text
+    assert typed in too_long.text  # nothing typed is lost
+    with session() as s:
+        revision_id = packages.get_package(s, package_id).revision_id
+        assert translations.latest_translation(s, revision_id, "km") is None  # and nothing stored
+    done = client.post(f"/packages/{package_id}/translate/km", data={
+        "csrf": csrf, "title": " ការកាត់ភ្លើង ", "script": typed, "board_text": "ការចាក់"})
+    assert done.status_code == 303
+    with session() as s:
+        assert translations.latest_translation(s, revision_id, "km").title == "ការកាត់ភ្លើង"  # "Power cut"
+
+    _, api_package, _ = make_item()
+    headers = {"Authorization": "Bearer " + api_token("translator_km")}
+    resp = client.post(f"/api/v1/packages/{api_package}/translations/km", headers=headers,
+                       json={"script": typed, "board_text": "ការចាក់", "title": "ការកាត់ភ្លើង"})
+    assert resp.status_code == 202
+    with session() as s:
+        api_revision = packages.get_package(s, api_package).revision_id
+        assert translations.latest_translation(s, api_revision, "km").title == "ការកាត់ភ្លើង"

@@ -11,7 +11,7 @@ from domain.packages import AssetKind, PackageStatus
 from domain.priority import Priority
 from services import progress
 from services.runtime import object_store, session
-from storage.repositories import audit, channels, deliveries, drafts, packages
+from storage.repositories import audit, channels, destinations, drafts, outbox, packages
 from tests.web.accounts import DRAFT_AREA
 from tests.web.test_authz import login
 
@@ -38,10 +38,10 @@ def _package(*, to: PackageStatus, languages: tuple[str, ...] = ("vi",),
 
 def _dead_delivery(package_id: int, name: str) -> int:
     with session() as s:
-        dest = deliveries.add_destination(s, name=name, kind=DestinationKind.HTTTN, url="https://htttn.example/in")
-        d = deliveries.ensure_delivery(s, package_id=package_id, manifest_hash="cd" * 32, destination_id=dest.id)
-        deliveries.set_delivery_status(s, d, DeliveryStatus.SENDING)
-        deliveries.set_delivery_status(s, d, DeliveryStatus.DEAD, error="HTTP 503: Service Unavailable")
+        dest = destinations.add_destination(s, name=name, kind=DestinationKind.HTTTN, url="https://htttn.example/in")
+        d = outbox.ensure(s, package_id=package_id, manifest_hash="cd" * 32, destination_id=dest.id)
+        outbox.set_status(s, d, DeliveryStatus.SENDING)
+        outbox.set_status(s, d, DeliveryStatus.DEAD, error="HTTP 503: Service Unavailable")
         return d.id
 
 
@@ -82,7 +82,7 @@ def test_an_approver_sees_a_failed_delivery_and_retries_it(client: TestClient) -
     assert 'id="retry"' not in html  # editors do not retry publications
     assert client.post(f"/packages/{package_id}/retry", data={"csrf": csrf}).status_code == 403
     with session() as s:
-        assert deliveries.get_delivery(s, dead).status == DeliveryStatus.DEAD
+        assert outbox.get(s, dead).status == DeliveryStatus.DEAD
 
     client.cookies.clear()
     csrf = login(client, "approver_daloc")
@@ -91,7 +91,7 @@ def test_an_approver_sees_a_failed_delivery_and_retries_it(client: TestClient) -
     assert resp.status_code == 303 and resp.headers["location"] == f"/packages/{package_id}#progress"
     assert ("publish", package_id) in client.app.state.flows.started  # type: ignore[attr-defined]
     with session() as s:
-        d = deliveries.get_delivery(s, dead)
+        d = outbox.get(s, dead)
         assert (d.status, d.attempts) == (DeliveryStatus.PENDING, 0)
         actions = [(e.actor, e.action) for e in audit.entries(s, entity="package", entity_id=package_id)]
         assert ("approver_daloc", "publish.retry") in actions

@@ -25,7 +25,7 @@ from services import auth, default_content, programs
 from services import drafts as draft_service
 from services.runtime import object_store, session
 from settings import get_settings
-from storage.repositories import deliveries, drafts, packages, users
+from storage.repositories import destinations, drafts, outbox, packages, users
 from tests.web.conftest import PASSWORD
 from web.app import create_app
 
@@ -70,10 +70,10 @@ def dead_delivery(area: str, name: str) -> int:
             languages=("vi",), priority=Priority.THUONG))
         pkg = packages.create_package(s, draft_id=rev.draft_id,
                                       revision_id=drafts.latest_revision_record(s, rev.draft_id).id, actor="system")
-        dest = deliveries.add_destination(s, name=name, kind=DestinationKind.HTTTN, url="https://htttn.example/in")
-        d = deliveries.ensure_delivery(s, package_id=pkg.id, manifest_hash="ab" * 32, destination_id=dest.id)
-        deliveries.set_delivery_status(s, d, DeliveryStatus.SENDING)
-        deliveries.set_delivery_status(s, d, DeliveryStatus.DEAD, error="HTTP 503")
+        dest = destinations.add_destination(s, name=name, kind=DestinationKind.HTTTN, url="https://htttn.example/in")
+        d = outbox.ensure(s, package_id=pkg.id, manifest_hash="ab" * 32, destination_id=dest.id)
+        outbox.set_status(s, d, DeliveryStatus.SENDING)
+        outbox.set_status(s, d, DeliveryStatus.DEAD, error="HTTP 503")
         return d.id
 
 
@@ -100,10 +100,10 @@ def test_deliveries_page_and_resend_are_scoped(client: TestClient) -> None:
     assert "htttn-tra-vinh" in page.text and "htttn-tuyen-quang" not in page.text
     assert client.post(f"/deliveries/{theirs}/resend", data={"csrf": csrf}).status_code == 403
     with session() as s:
-        assert deliveries.get_delivery(s, theirs).status == DeliveryStatus.DEAD  # nothing changed
+        assert outbox.get(s, theirs).status == DeliveryStatus.DEAD  # nothing changed
     assert client.post(f"/deliveries/{ours}/resend", data={"csrf": csrf}).status_code == 303
     with session() as s:
-        assert deliveries.get_delivery(s, ours).status == DeliveryStatus.PENDING
+        assert outbox.get(s, ours).status == DeliveryStatus.PENDING
     client.cookies.clear()
     sign_in(client, "approver_daloc2")
     assert client.get("/deliveries").status_code == 403  # no admin anywhere

@@ -121,3 +121,41 @@ def test_the_api_edits_text_and_returns_the_budget(client: TestClient) -> None:
                         headers={"Authorization": f"Bearer {api_token('translator_km')}"},
                         json={"script": "Khác.", "board_text": "Khác."})
     assert denied.status_code == 403
+
+
+def keys(package_id: int) -> dict[tuple[str, str], str]:
+    with session() as s:
+        return {(a.language, a.kind): a.key for a in packages.assets_of(s, package_id)}
+
+
+def test_the_older_recording_addresses_replace_only_that_voice(client: TestClient, tmp_path: Path) -> None:
+    # Before, POST /packages/{id}/recording/{lang} and the API's /recordings/{lang} produced the whole draft again.
+    take = tone(tmp_path / "take.mp4", 0.5, "aac")
+    _, pkg, _ = make_item()
+    with_voice(pkg)
+    before = keys(pkg)
+    csrf = login(client, "editor_daloc")
+    with take.open("rb") as f:
+        resp = client.post(f"/packages/{pkg}/recording/vi", data={"csrf": csrf},
+                           files={"recording": ("voice.mp4", f, "audio/mp4")})
+    assert resp.status_code == 303
+    new = int(resp.headers["location"].split("/")[2].split("#")[0])
+    started = client.app.state.flows.started  # type: ignore[attr-defined]
+    assert ("revise", new, "vi") in started and not [x for x in started if x[0] == "produce"]
+    assert status(pkg) == PackageStatus.SUPERSEDED and status(new) == PackageStatus.PRODUCING  # until revise ends
+    after = keys(new)  # the texts keep their keys; the synthetic voice is gone, to be replaced by the take
+    assert after == {k: v for k, v in before.items() if k != ("vi", "raw_speech")}
+    with session() as s:
+        assert packages.get_package(s, new).manifest_hash is None  # a new manifest is written by revise
+
+    _, api_pkg, _ = make_item()
+    before = keys(api_pkg)
+    with take.open("rb") as f:
+        answer = client.post(f"/api/v1/packages/{api_pkg}/recordings/vi",
+                             headers={"Authorization": f"Bearer {api_token('editor_daloc')}"},
+                             files={"recording": ("voice.mp4", f, "audio/mp4")})
+    assert answer.status_code == 202
+    body = answer.json()
+    assert body["replaces"] == api_pkg and body["status"] == "producing" and body["draft_id"] > 0
+    assert ("revise", body["package_id"], "vi") in started and not [x for x in started if x[0] == "produce"]
+    assert keys(body["package_id"]) == before and status(api_pkg) == PackageStatus.SUPERSEDED

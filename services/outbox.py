@@ -1,0 +1,110 @@
+"""The outbox as an administrator sees it (web page, CLI ``bantin deliveries``): the queue and dead letters of
+the packages in their areas, and resends. Permissions and audit entries are decided here; the rows are kept by
+``storage.repositories.outbox`` and sent by ``tasks.outbox``."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from domain.deliveries import DeliveryStatus, OutboxKind
+from domain.errors import Forbidden, InvalidInput
+from domain.packages import PackageStatus
+from services import auth
+from storage.models import UserRecord
+from storage.repositories import outbox, packages
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    id: int
+    kind: str
+    action: str
+    package_id: int
+    destination: str
+    status: str
+    attempts: int
+    receipt_id: str
+    last_error: str
+    updated_at: datetime
+
+
+def _admin_somewhere(session: Session, username: str) -> UserRecord:
+    user = auth.acting_user(session, username, what="see or resend deliveries")
+    if not auth.can_anywhere(session, user, "admin"):
+        raise Forbidden(f"user '{user.username}' administers no area")
+    return user
+
+
+def queue(session: Session, *, username: str, dead_only: bool = False, package_id: int | None = None,
+          limit: int = 500) -> list[QueueRow]:
+    """Outbox rows (deliveries and retraction notices), newest first, of the packages whose areas the user
+    administers (another province's queue is neither shown nor counted).
+
+    Raises:
+        Forbidden: the user administers no area.
+    """
+    user = _admin_somewhere(session, username)
+    areas_of: dict[int, bool] = {}
+    rows = []
+    for d, t in outbox.listing(session, status=DeliveryStatus.DEAD if dead_only else None, package_id=package_id,
+                               limit=limit):
+        if d.package_id not in areas_of:
+            areas_of[d.package_id] = auth.can(session, user, "admin",
+                                              area_codes=auth.package_area_codes(session, d.package_id))
+        if areas_of[d.package_id]:
+            rows.append(QueueRow(d.id, d.kind, d.action, d.package_id, t.name, d.status, d.attempts, d.receipt_id,
+                                 d.last_error, d.updated_at))
+    return rows
+
+
+def dead_count(session: Session, user: UserRecord) -> int:
+    """Dead rows an administrator may resend (0 for others): the number beside the menu's link."""
+    if not auth.can_anywhere(session, user, "admin"):
+        return 0
+    if auth.can(session, user, "admin"):
+        return outbox.count(session, status=DeliveryStatus.DEAD)
+    return len(queue(session, username=user.username, dead_only=True))
+
+
+def resend(session: Session, *, username: str, outbox_id: int) -> tuple[int, str]:
+    """Reopen one dead row with a fresh attempt budget (same idempotency key), as an admin of its package's
+    areas; audited.
+
+    Returns:
+        ``(package_id, flow)``: the flow to run so it is sent (``publish`` or ``retract``).
+
+    Raises:
+        NotFound: no such row. Forbidden: not an admin there. InvalidInput: it is not dead.
+    """
+    user = auth.acting_user(session, username, what="resend deliveries")
+    rec = outbox.get(session, outbox_id)
+    auth.require(session, user, "admin", area_codes=auth.package_area_codes(session, rec.package_id))
+    kind = _owed_kind(session, rec.package_id)
+    if rec.kind != kind:
+        raise InvalidInput(f"package {rec.package_id} was withdrawn or killed: its deliveries are not sent again"
+                           if kind is OutboxKind.RETRACTION else
+                           f"package {rec.package_id} is not withdrawn or killed: no notice is owed")
+    outbox.reopen(session, rec, actor=user.username)
+    return rec.package_id, _FLOW[kind]
+
+
+def resend_package(session: Session, *, username: str, package_id: int) -> tuple[int, str]:
+    """Reopen what a package still owes its destinations, as an admin of its areas (audited per row): its dead
+    deliveries, or once it is withdrawn or killed its dead notices (never its deliveries).
+
+    Returns:
+        ``(how many were reopened, the flow to run)``.
+    """
+    user = auth.acting_user(session, username, what="resend deliveries")
+    auth.require(session, user, "admin", area_codes=auth.package_area_codes(session, package_id))
+    kind = _owed_kind(session, package_id)
+    return outbox.reopen_dead(session, package_id, actor=user.username, kind=kind), _FLOW[kind]
+
+
+_FLOW = {OutboxKind.DELIVERY: "publish", OutboxKind.RETRACTION: "retract"}
+
+
+def _owed_kind(session: Session, package_id: int) -> OutboxKind:
+    status = packages.get_package(session, package_id).status
+    return OutboxKind.RETRACTION if status in (PackageStatus.WITHDRAWN, PackageStatus.KILLED) else OutboxKind.DELIVERY

@@ -1,0 +1,49 @@
+"""Relay tasks: claim the airings that are due, and carry one airing on its area's mount
+(``services.relay_air``: ffmpeg from the upstream, the area's default content during an outage)."""
+
+from datetime import datetime
+
+from prefect import get_run_logger, task
+
+from services import relay_air, relays
+from services.runtime import session
+from tasks.retry import retry_if_transient
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+def claim_due(now: datetime) -> list[tuple[int, str]]:
+    """Claim every airing on the air now or starting within three minutes that no run has taken.
+
+    Returns:
+        ``(slot id, Vietnam date)`` of each airing claimed.
+    """
+    claimed = []
+    with session() as s:
+        for occ, _rec, _src in relays.due_airings(s, now):
+            if relays.claim(s, occ) is not None:
+                claimed.append((occ.slot_id, occ.local_date.isoformat()))
+    return claimed
+
+
+@task
+def start_airing(slot_id: int, local_date: str) -> str:
+    """Hand a claimed airing to its own flow run on the work pool (inline when no Prefect server runs).
+
+    Returns:
+        The new flow run's id, or the airing's final status when it ran here.
+    """
+    from tasks.runs import server_configured, start_deployment
+
+    if server_configured():
+        try:
+            return start_deployment("relay", {"slot_id": slot_id, "local_date": local_date}, username="relay")
+        except Exception as exc:  # noqa: BLE001 (no relay deployment on this server: carry it here instead)
+            get_run_logger().warning("could not queue relay %s %s (%s); carrying it here", slot_id, local_date, exc)
+    return relay_air.carry(slot_id, local_date).status
+
+
+@task
+def carry_airing(slot_id: int, local_date: str, until: float | None = None) -> dict[str, object]:
+    """Carry one airing to its end; returns its final status and the events logged on the way."""
+    done = relay_air.carry(slot_id, local_date, until=until)
+    return {"status": done.status, "events": done.events}

@@ -1,0 +1,73 @@
+"""Scripts fill their slot: every corpus page, framed as production frames it, summarised to 30, 45 and 60 s,
+spoken by espeak-ng and measured with ffprobe, lasts within ±10 % of the slot (a page whose whole text is
+shorter than the slot is read whole and may only fall short, never run over).
+
+A fast subset (the pages that used to miss most) runs in the default tier; the whole corpus is slow.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from engines import textnorm
+from engines.tts import EspeakTTS
+from prompts import load_prompt
+from services import framing, intake
+from settings import Settings
+from tests.conftest import unavailable
+
+CORPUS = Path(__file__).parents[1] / "data" / "intake"
+NAMES = sorted(p.name.removesuffix(".raw.txt") for p in CORPUS.glob("*.raw.txt"))
+SLOTS = (30.0, 45.0, 60.0)
+# Before the speaking-rate model was measured per voice and the fit had to fill the slot, these came out at
+# -27 %, -16 %, -16 %, -12 % and -12 % of their slot; none of them fits its slot whole.
+FAST = [("05-sot-xuat-huyet", 30.0), ("17-ngay-hoi-dai-doan-ket", 45.0), ("20-hien-mau", 45.0),
+        ("13-phong-chay-rung", 45.0), ("21-ho-tro-ho-ngheo", 45.0)]
+SLOW = [(name, slot) for name in NAMES for slot in SLOTS if (name, slot) not in FAST]
+
+
+@pytest.fixture(scope="module")
+def tools() -> None:
+    for binary in ("espeak-ng", "ffprobe"):
+        if shutil.which(binary) is None:
+            unavailable(f"{binary} is not installed (make deps installs espeak-ng and ffmpeg)")
+
+
+def audio_seconds(name: str, slot: float, tmp: Path) -> tuple[float, str]:
+    """Duration of the produced audio of ``name`` at ``slot`` (ffprobe, independent of engines.ffmpeg)."""
+    cleaned = intake.clean((CORPUS / f"{name}.raw.txt").read_text(encoding="utf-8"))
+    prompt = load_prompt("loudspeaker_script", 1)
+    frame = dict(opening="Kính thưa bà con nhân dân!", announcer="Đài Truyền thanh xã Tân Lập",
+                 title=cleaned.title.rstrip(". "), closing="Trân trọng thông báo!")
+    summary = framing.framed_summary(None, cleaned.body, prompt, frame, Settings(script_seconds=slot))
+    wav = tmp / f"{name}-{slot:.0f}.wav"
+    EspeakTTS().synthesize(textnorm.normalize_for_speech(prompt.render(body=summary.script, **frame)), "vi", wav)
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(wav)],
+                           capture_output=True, text=True, check=True, timeout=60)
+    return float(probe.stdout), summary.method
+
+
+def check(name: str, slot: float, tmp: Path) -> None:
+    seconds, method = audio_seconds(name, slot, tmp)
+    if method == "whole":
+        assert seconds <= 1.10 * slot, (name, slot, seconds)
+    else:
+        assert 0.90 * slot <= seconds <= 1.10 * slot, (name, slot, round(seconds, 1), method)
+
+
+@pytest.mark.parametrize(("name", "slot"), FAST)
+def test_produced_audio_fills_its_slot(tools: None, name: str, slot: float, tmp_path: Path) -> None:
+    seconds, method = audio_seconds(name, slot, tmp_path)
+    assert method == "lexrank+lead"  # the page is longer than the slot: sentences were chosen to fill it
+    assert 0.90 * slot <= seconds <= 1.10 * slot, (name, slot, round(seconds, 1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "slot"), SLOW)
+def test_produced_audio_fills_its_slot_on_the_whole_corpus(tools: None, name: str, slot: float,
+                                                          tmp_path: Path) -> None:
+    check(name, slot, tmp_path)
