@@ -157,4 +157,4 @@ def test_the_api_gives_the_same_progress_and_retries(client: TestClient) -> None
     assert resp.status_code == 202 and resp.json() == {"id": package_id, "reopened": 1}
     assert ("publish", package_id) in client.app.state.flows.started  # type: ignore[attr-defined]
     with session() as s:
-        assert deliveries.get_delivery(s, dead).status == DeliveryStatus.PENDING
+        assert outbox.get(s, dead).status == DeliveryStatus.PENDING
