@@ -158,3 +158,12 @@ def test_the_api_gives_the_same_progress_and_retries(client: TestClient) -> None
     assert ("publish", package_id) in client.app.state.flows.started  # type: ignore[attr-defined]
     with session() as s:
         assert outbox.get(s, dead).status == DeliveryStatus.PENDING
+
+
+def test_a_scheduled_package_waits_without_polling(client: TestClient) -> None:
+    package_id = _package(to=PackageStatus.APPROVED)
+    with session() as s:
+        packages.set_status(s, packages.get_package(s, package_id), PackageStatus.SCHEDULED, actor="system")
+    login(client, "editor_daloc")
+    html = client.get(f"/packages/{package_id}/progress").text
+    assert "Đã lên lịch: gói tin được phát hành khi đến giờ phát hành." in html and 'data-live="0"' in html
