@@ -92,7 +92,9 @@ def package_progress(s: Session, package_id: int, user: UserRecord | None = None
         phase = "published"
     elif failure is not None:
         phase = "failed"
-    elif status in (PackageStatus.APPROVED, PackageStatus.SCHEDULED):
+    elif status == PackageStatus.SCHEDULED:
+        phase = "scheduled"  # held until its embargo: nothing moves before then
+    elif status == PackageStatus.APPROVED:
         phase = "publishing"
     else:
         phase = "not_yet"

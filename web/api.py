@@ -120,6 +120,29 @@ def get_package(package_id: int, username: ApiUser) -> dict[str, Any]:
         return package_view(s, object_store(), package_id)
 
 
+@router.get("/packages/{package_id}/progress")
+def get_progress(package_id: int, username: ApiUser) -> dict[str, Any]:
+    """Production steps per language, publication state and each channel's delivery, the reason of a failure,
+    and whether the caller may retry it (the package page's live card, as data)."""
+    from services.progress import package_progress
+
+    with session() as s:
+        user = _user(s, username)
+        require(s, user, "package.view", area_codes=package_areas(s, package_id))
+        return package_progress(s, package_id, user)
+
+
+@router.post("/packages/{package_id}/retry", status_code=202)
+def retry(request: Request, package_id: int, username: ApiUser) -> dict[str, Any]:
+    """Send a failed publication again (approvers and administrators of the package's areas)."""
+    from services.progress import retry_publication
+
+    with session() as s:
+        reopened = retry_publication(s, package_id, actor=_user(s, username).username)
+    request.app.state.flows.publish(package_id)
+    return {"id": package_id, "reopened": reopened}
+
+
 @router.get("/queue")
 def approval_queue(username: ApiUser) -> list[dict[str, Any]]:
     """Packages awaiting review that the caller may approve now (the same queue as the pages)."""

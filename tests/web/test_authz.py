@@ -147,6 +147,8 @@ PAGE_CASES = [
     ("POST", "/packages/{package}/reject", {"reason": "Sai ngày"}, APPROVERS, 303),
     ("POST", "/packages/{package}/approve", {"manifest_hash": "{hash}"}, APPROVERS, 303),
     ("POST", "/packages/{package}/withdraw", {"reason": "Sai thông tin", "approve_first": "1"}, APPROVERS, 303),
+    ("GET", "/packages/{package}/progress", {}, VIEWERS, 200),
+    ("POST", "/packages/{package}/retry", {"approve_first": "1"}, APPROVERS | {"admin"}, 303),
     ("GET", "/programs/settings?area=" + DRAFT_AREA, {}, AREA_CONFIGURERS, 200),
     ("POST", "/programs/settings/programs", {"area": DRAFT_AREA, "name": "Bản tin sáng {package}", "at": "06:00"},
      AREA_CONFIGURERS, 303),
@@ -211,6 +213,8 @@ def test_api_routes(app_client: TestClient, user: str) -> None:
         ("POST", "/api/v1/drafts", body, CREATORS, 201),
         ("POST", "/api/v1/drafts/{draft}/produce", None, CREATORS, 202),
         ("GET", "/api/v1/packages/{package}", None, VIEWERS, 200),
+        ("GET", "/api/v1/packages/{package}/progress", None, VIEWERS, 200),
+        ("POST", "/api/v1/packages/{package}/retry", None, APPROVERS | {"admin"}, 409),  # allowed; not approved yet
         ("GET", "/api/v1/translations", None, EVERYONE, 200),
         ("POST", "/api/v1/packages/{package}/translations/km", {"script": "សូមជម្រាបជូន", "board_text": "ការចាក់"},
          KHMER_EDITORS, 202),

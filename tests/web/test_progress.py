@@ -141,3 +141,29 @@ def test_retry_is_refused_outside_ones_areas_and_before_approval(client: TestCli
         progress.retry_publication(s, in_production, actor="approver_daloc")
     with session() as s:
         assert progress.retry_publication(s, published, actor="admin") == 1
+
+
+def test_the_api_gives_the_same_progress_and_retries(client: TestClient) -> None:
+    from tests.web.accounts import api_token
+
+    package_id = _package(to=PackageStatus.PUBLISHED)
+    dead = _dead_delivery(package_id, "htttn-progress-api")
+    headers = {"Authorization": "Bearer " + api_token("approver_chauthanh")}
+    card = client.get(f"/api/v1/packages/{package_id}/progress", headers=headers).json()
+    assert (card["phase"], card["may_retry"], card["live"]) == ("published", True, False)
+    assert [(c["name"], c["status"], c["detail"]) for c in card["channels"]] == \
+        [("htttn-progress-api", "dead", "HTTP 503: Service Unavailable")]
+    resp = client.post(f"/api/v1/packages/{package_id}/retry", headers=headers)
+    assert resp.status_code == 202 and resp.json() == {"id": package_id, "reopened": 1}
+    assert ("publish", package_id) in client.app.state.flows.started  # type: ignore[attr-defined]
+    with session() as s:
+        assert outbox.get(s, dead).status == DeliveryStatus.PENDING
+
+
+def test_a_scheduled_package_waits_without_polling(client: TestClient) -> None:
+    package_id = _package(to=PackageStatus.APPROVED)
+    with session() as s:
+        packages.set_status(s, packages.get_package(s, package_id), PackageStatus.SCHEDULED, actor="system")
+    login(client, "editor_daloc")
+    html = client.get(f"/packages/{package_id}/progress").text
+    assert "Đã lên lịch: gói tin được phát hành khi đến giờ phát hành." in html and 'data-live="0"' in html
