@@ -160,12 +160,18 @@ def test_failed_step_keeps_work_and_rerun_resumes(app: Path, monkeypatch: pytest
     assert produce(draft_id) == pkg.id
     resumed = view(pkg.id)
     assert resumed["status"] == "in_review" and resumed["error"] == ""
-    # The resumed package holds exactly what an uninterrupted run of the same text produces (the slides too, but
-    # for their QR code, which cites each package by its number).
+    # The resumed package holds exactly what an uninterrupted run of the same text produces; only the slides
+    # differ, as their QR code cites each package's own feedback page.
     clean = view(produce(submit("vi")))
-    kinds = [(a["kind"], a["key"] if a["kind"] != "slide" else "") for a in resumed["variants"][0]["assets"]]
-    assert kinds == [(a["kind"], a["key"] if a["kind"] != "slide" else "") for a in clean["variants"][0]["assets"]]
-    assert "slide" in {k for k, _ in kinds}
+
+    def keys(v: dict) -> list[tuple[str, str]]:
+        return [(a["kind"], a["key"]) for a in v["variants"][0]["assets"] if a["kind"] != "slide"]
+
+    assert keys(resumed) == keys(clean)
+    assert sorted(k for k, _ in keys(clean)) == ["audio", "board_text", "script", "speech_text"]
+    slides = [[a for a in v["variants"][0]["assets"] if a["kind"] == "slide"] for v in (resumed, clean)]
+    assert len(slides[0]) == len(slides[1]) >= 1
+    assert slides[0][0]["meta"]["feedback_url"] != slides[1][0]["meta"]["feedback_url"]
     with session() as s:
         assert packages.get_asset(s, package_id=pkg.id, language="vi",
                                   kind=packages.AssetKind.SCRIPT).key == script_before.key
