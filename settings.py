@@ -1,7 +1,10 @@
-"""Runtime settings: one typed object read from ``BANTIN_*`` environment variables (or ``.env``).
+"""Runtime settings: one typed object read from ``BANTIN_*`` environment variables (or a ``.env`` file).
 
-Nothing is read at import time; call :func:`get_settings`. Paths default to ``var/`` under the current
-directory, so a clone works out of the box and keeps its state in one place.
+Nothing is read at import time; call :func:`get_settings`. The home defaults to ``var/`` under the current
+directory, so a clone works out of the box and keeps its state in one place; it is made absolute when
+settings are resolved. The ``.env`` file is the one next to the home (``<home>/../.env``, so ``./.env`` for
+the default ``./var``) or the one ``BANTIN_ENV_FILE`` names, never the current directory's: ``bantin`` run
+from anywhere with the same ``BANTIN_HOME`` opens the same installation.
 """
 
 import os
@@ -9,12 +12,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BANTIN_", env_file=".env", extra="ignore")
+    # No ``.env`` by default: :func:`get_settings` passes the one next to the home (see :func:`locate`).
+    model_config = SettingsConfigDict(env_prefix="BANTIN_", env_file=None, extra="ignore")
 
     home: Path = Field(default=Path("var"), description="Where state lives: database, objects, Prefect home.")
     database_url: str = Field(default="", description="SQLAlchemy URL; default sqlite:///<home>/bantin.db")
@@ -165,6 +169,11 @@ class Settings(BaseSettings):
     # Days after which a feedback item's contact data and voice message are erased (None: the file's, 365).
     feedback_retention_days: int | None = Field(default=None, ge=1, le=3650)
 
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, home: Path) -> Path:
+        return home.expanduser().resolve()
+
     @model_validator(mode="after")
     def _fill_paths(self) -> "Settings":
         if not self.database_url:
@@ -190,9 +199,37 @@ class Settings(BaseSettings):
         return self
 
 
+def locate() -> tuple[Path, Path]:
+    """The installation's home and its ``.env`` file, both absolute, from the environment alone.
+
+    The ``.env`` is ``BANTIN_ENV_FILE`` if set, else the file next to the home (``BANTIN_HOME``, default
+    ``var``). A relative ``BANTIN_HOME`` in the environment is taken from the current directory; one written
+    in the ``.env`` file is taken from the file's directory (it then moves the home, not the file).
+    """
+    home = Path(os.environ.get("BANTIN_HOME") or "var").expanduser().resolve()
+    explicit = os.environ.get("BANTIN_ENV_FILE")
+    env_file = Path(explicit).expanduser().resolve() if explicit else home.parent / ".env"
+    if not os.environ.get("BANTIN_HOME") and env_file.is_file():
+        from dotenv import dotenv_values
+
+        written = {k.upper(): v for k, v in dotenv_values(env_file).items()}.get("BANTIN_HOME")
+        if written:
+            home = (env_file.parent / Path(written).expanduser()).resolve()
+    return home, env_file
+
+
+def pin_environment() -> None:
+    """Write the resolved home and ``.env`` back into the environment, so every process this one starts
+    (workers, servers, flow runs in another directory) opens the same installation."""
+    home, env_file = locate()
+    os.environ["BANTIN_HOME"] = str(home)
+    os.environ["BANTIN_ENV_FILE"] = str(env_file)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    home, env_file = locate()
+    return Settings(_env_file=env_file, home=home)
 
 
 def configure_prefect_env(settings: Settings) -> None:

@@ -40,7 +40,7 @@ from services import approvals as approval_service
 from services import framing
 from services.packages import package_view
 from services.runtime import object_store, session
-from settings import configure_prefect_env, get_settings
+from settings import configure_prefect_env, get_settings, pin_environment
 from storage.errors import StorageError
 from storage.migrate import upgrade
 from storage.repositories import areas, destinations, drafts, packages, users
@@ -362,6 +362,7 @@ EXIT_CODES: dict[type[Exception], int] = {StorageError: 1, DomainError: 2, Forbi
 def main() -> None:
     """Entry point: run the app, turning expected errors into one line and the exit status of
     :data:`EXIT_CODES`."""
+    pin_environment()  # the processes a command starts open the same installation, whatever their directory
     try:
         app()
     except Forbidden as exc:
