@@ -15,6 +15,7 @@ demo: system-deps $(STAMP)
 
 test: system-deps test-system-deps $(STAMP) $(ML_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy domain prompts storage flows settings.py
 	$(VENV)/bin/python -m pytest
 
 setup: system-deps $(STAMP)
@@ -49,4 +50,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/programs.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache

@@ -229,7 +229,7 @@ def pin_environment() -> None:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     home, env_file = locate()
-    return Settings(_env_file=env_file, home=home)
+    return Settings(_env_file=env_file, home=home)  # type: ignore[call-arg]  # pydantic-settings' init-only option
 
 
 def configure_prefect_env(settings: Settings) -> None:

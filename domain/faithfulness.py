@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, cast
 
 FactKind = Literal["number", "date", "time", "phone", "name"]
 
@@ -98,6 +98,9 @@ class _Found:
     initial: bool = False  # names only: the run opens a sentence
 
 
+_DateKey = tuple[int | None, int | None, int | None]  # the keys of a date fact: (day, month, year)
+
+
 @dataclass
 class _Index:
     keys: dict[str, set[Hashable]] = field(default_factory=lambda: {k: set() for k in _KIND_VI})
@@ -170,12 +173,12 @@ class _Scanner:
         self.found: list[_Found] = []
 
     def claim(self, kind: FactKind, start: int, end: int, keys: set[Hashable] | frozenset[Hashable],
-              **extra: object) -> None:
+              tokens: tuple[str, ...] = (), initial: bool = False) -> None:
         if any(self.taken[start:end]):
             return
         self.taken[start:end] = b"\x01" * (end - start)
         text = " ".join(self.text[start:end].split())
-        self.found.append(_Found(kind, text, start, end, frozenset(keys), **extra))  # type: ignore[arg-type]
+        self.found.append(_Found(kind, text, start, end, frozenset(keys), tokens, initial))
 
     def free(self, start: int, end: int) -> bool:
         return not any(self.taken[start:end])
@@ -268,7 +271,8 @@ def _extract(text: str, *, names: bool) -> list[_Found]:
 def _add_to_index(index: _Index, text: str) -> None:
     for fact in _extract(text, names=False):
         if fact.kind == "date":
-            for day, month, year in fact.keys:  # type: ignore[misc]
+            for key in fact.keys:
+                day, month, year = cast(_DateKey, key)
                 index.keys["date"] |= {(day, month, year), (day, month, None), (None, month, year),
                                        (None, month, None)}
         else:
@@ -295,7 +299,8 @@ def _build_index(*texts: str) -> _Index:
         _add_to_index(index, text)
     # A source date without a year supports the same date with a year the source states elsewhere.
     years = {int(k) for k in index.keys["number"] if isinstance(k, str) and k.isdigit() and 1900 <= int(k) <= 2100}
-    for day, month, year in list(index.keys["date"]):  # type: ignore[misc]
+    for key in list(index.keys["date"]):
+        day, month, year = cast(_DateKey, key)
         if year is None:
             index.keys["date"] |= {(day, month, y) for y in years}
     return index

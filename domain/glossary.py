@@ -130,9 +130,9 @@ class Glossary:
         i = 0
         while i < len(words):
             for size in (n for n in lengths if i + n <= len(words)):
-                term = by_key.get(tuple(k for k, _, _ in words[i:i + size]))
-                if term is not None:
-                    found.append((term, words[i][1], words[i + size - 1][2]))
+                hit = by_key.get(tuple(k for k, _, _ in words[i:i + size]))
+                if hit is not None:
+                    found.append((hit, words[i][1], words[i + size - 1][2]))
                     i += size
                     break
             else:

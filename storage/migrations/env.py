@@ -1,6 +1,7 @@
 """Alembic environment: the URL comes from the caller (storage.migrate), never from a file."""
 
 from alembic import context
+from sqlalchemy import Connection
 
 from storage.db import make_engine
 from storage.models import Base
@@ -23,7 +24,7 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+        engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
         try:
             with engine.connect() as conn:
                 _run(conn)
@@ -33,7 +34,7 @@ def run_migrations_online() -> None:
         _run(connection)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     # render_as_batch lets later migrations alter SQLite tables (which lack ALTER COLUMN).
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():

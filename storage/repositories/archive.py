@@ -138,7 +138,7 @@ def upsert_entry(s: Session, data: EntryData, *, salt: int) -> tuple[ArchiveEntr
     if rec is None:
         rec = ArchiveEntryRecord()
         s.add(rec)
-    for name in EntryData.__slots__:  # type: ignore[attr-defined]
+    for name in EntryData.__slots__:
         setattr(rec, name, getattr(data, name))
     rec.title = data.title[:300]
     rec.doc_key = key

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from domain.audit import GENESIS_HASH, AuditEntry, Finding, entry_hash, verify_chain
 from domain.canonical import canonical_json
 from domain.errors import InvalidInput
+from storage.db import rowcount
 from storage.models import AuditHeadRecord, AuditRecord
 
 HEAD_ID = 1
@@ -51,7 +52,7 @@ def _advance_head(session: Session) -> tuple[int, str]:
     bumped = session.execute(update(AuditHeadRecord).where(AuditHeadRecord.id == HEAD_ID)
                              .values(seq=AuditHeadRecord.seq + 1)
                              .execution_options(synchronize_session=False))
-    if bumped.rowcount == 0:  # a schema made without migrations (create_all): start the chain here
+    if rowcount(bumped) == 0:  # a schema made without migrations (create_all): start the chain here
         session.add(AuditHeadRecord(id=HEAD_ID, seq=1, hash=GENESIS_HASH))
         session.flush()
     row = session.execute(select(AuditHeadRecord.seq, AuditHeadRecord.hash)

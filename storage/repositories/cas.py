@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from domain.errors import InvalidTransition
+from storage.db import rowcount
 
 
 def compare_and_set(
@@ -22,7 +23,7 @@ def compare_and_set(
         update(model).where(model.id == rec.id, model.status == current)
         .values(**values).execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(result) != 1:
         session.refresh(rec)
         raise InvalidTransition(machine, f"{current} (now {rec.status})", target)
     for key, value in values.items():

@@ -9,6 +9,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from domain.deliveries import PushStatus, transition_push
 from domain.errors import InvalidTransition
+from storage.db import rowcount
 from storage.models import utcnow
 from storage.models_channels import ChannelRecord
 from storage.repositories import audit
@@ -43,7 +44,7 @@ def set_push_status(session: Session, rec: ChannelRecord, target: str, *, error:
     result = session.execute(update(ChannelRecord).where(ChannelRecord.id == rec.id, ChannelRecord.status == current,
                                                          ChannelRecord.updated_at == rec.updated_at)
                              .values(**values).execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(result) != 1:
         session.refresh(rec)
         raise InvalidTransition("channel push", f"{current} (now {rec.status})", target)
     for key, value in values.items():

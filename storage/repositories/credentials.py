@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from storage.db import rowcount
 from storage.models import UserRecord
 from storage.models_credentials import ApiTokenRecord, WebSessionRecord
 
@@ -60,13 +61,13 @@ def revoke_token(s: Session, rec: ApiTokenRecord, *, at: datetime, reason: str) 
 
 def revoke_all_of_user(s: Session, user_id: int, *, at: datetime, reason: str) -> tuple[int, int]:
     """Revoke every live session and token of a user; returns (sessions, tokens) revoked."""
-    n_sessions = s.execute(update(WebSessionRecord)
+    n_sessions = rowcount(s.execute(update(WebSessionRecord)
                            .where(WebSessionRecord.user_id == user_id, WebSessionRecord.revoked_at.is_(None))
                            .values(revoked_at=at, revoked_reason=reason)
-                           .execution_options(synchronize_session=False)).rowcount
-    n_tokens = s.execute(update(ApiTokenRecord)
+                           .execution_options(synchronize_session=False)))
+    n_tokens = rowcount(s.execute(update(ApiTokenRecord)
                          .where(ApiTokenRecord.user_id == user_id, ApiTokenRecord.revoked_at.is_(None))
                          .values(revoked_at=at, revoked_reason=reason)
-                         .execution_options(synchronize_session=False)).rowcount
+                         .execution_options(synchronize_session=False)))
     s.expire_all()
     return int(n_sessions or 0), int(n_tokens or 0)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from domain.errors import NotFound
 from domain.feedback import FeedbackError, FeedbackState
+from storage.db import rowcount
 from storage.models_feedback import FeedbackNoteRecord, FeedbackRecord
 
 
@@ -49,7 +50,7 @@ def compare_and_set(session: Session, rec: FeedbackRecord, *, expected: Feedback
                FeedbackRecord.version == rec.version)
         .values(version=rec.version + 1, **values)
         .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise FeedbackError("conflict", "Phản ánh vừa được người khác thay đổi; hãy tải lại trang và thử lại.")
     session.refresh(rec)
 

@@ -16,6 +16,7 @@ from domain.deliveries import (
     transition_delivery,
 )
 from domain.errors import InvalidInput, NotFound
+from storage.db import rowcount
 from storage.models import DestinationRecord, OutboxRecord, PackageRecord, utcnow
 from storage.repositories import audit
 from storage.repositories.cas import compare_and_set
@@ -100,7 +101,7 @@ def claim(session: Session, rec: OutboxRecord, *, now: datetime, stale_before: d
         .where(OutboxRecord.id == rec.id, OutboxRecord.status == current.value,
                OutboxRecord.updated_at == rec.updated_at)
         .values(**values).execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]  # (CursorResult's rowcount, typed as Result)
+    if rowcount(result) != 1:
         session.refresh(rec)
         return False
     for key, value in values.items():

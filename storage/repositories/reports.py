@@ -8,6 +8,7 @@ from sqlalchemy import String, case, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from domain.reports import Health
+from storage.db import rowcount
 from storage.models import AuditRecord, utcnow
 from storage.models_devices import DeviceRecord, EmergencyAckRecord, PlayLogRecord
 from storage.models_reports import (
@@ -55,7 +56,7 @@ def advance_watermark(session: Session, old: int, new: int, name: str = PLAYS) -
     res = session.execute(update(RollupStateRecord).where(RollupStateRecord.name == name,
                                                           RollupStateRecord.last_id == old)
                           .values(last_id=new, updated_at=utcnow()).execution_options(synchronize_session=False))
-    return res.rowcount == 1
+    return rowcount(res) == 1
 
 
 def play_rows_after(session: Session, after_id: int, limit: int) -> list[Any]:
@@ -245,9 +246,9 @@ def last_states(session: Session, device_ids: Iterable[int] | None = None) -> di
     latest = select(DeviceStateChangeRecord.device_id, func.max(DeviceStateChangeRecord.id).label("mid"))
     if device_ids is not None:
         latest = latest.where(DeviceStateChangeRecord.device_id.in_(list(device_ids)))
-    latest = latest.group_by(DeviceStateChangeRecord.device_id).subquery()
+    newest = latest.group_by(DeviceStateChangeRecord.device_id).subquery()
     rows = session.execute(select(DeviceStateChangeRecord.device_id, DeviceStateChangeRecord.online)
-                           .join(latest, latest.c.mid == DeviceStateChangeRecord.id))
+                           .join(newest, newest.c.mid == DeviceStateChangeRecord.id))
     return {d: bool(o) for d, o in rows}
 
 
@@ -298,13 +299,13 @@ def get_report(session: Session, report_id: int) -> ReportRecord | None:
 
 def report_made(session: Session, period: str, area_code: str) -> bool:
     """Whether a report of this period and area exists in any format."""
-    return session.scalar(select(func.count()).select_from(ReportRecord).where(
-        ReportRecord.period == period, ReportRecord.area_code == area_code)) > 0
+    return bool(session.scalar(select(func.count()).select_from(ReportRecord).where(
+        ReportRecord.period == period, ReportRecord.area_code == area_code)))
 
 
 def report_exists(session: Session, period: str, area_code: str, fmt: str) -> bool:
-    return session.scalar(select(func.count()).select_from(ReportRecord).where(
-        ReportRecord.period == period, ReportRecord.area_code == area_code, ReportRecord.format == fmt)) > 0
+    return bool(session.scalar(select(func.count()).select_from(ReportRecord).where(
+        ReportRecord.period == period, ReportRecord.area_code == area_code, ReportRecord.format == fmt)))
 
 
 # --- dashboard queries ----------------------------------------------------------------------------------

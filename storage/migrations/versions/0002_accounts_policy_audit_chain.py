@@ -52,7 +52,7 @@ def _move_roles_to_memberships(bind: sa.engine.Connection) -> None:
     areas = sa.table('areas', sa.column('code', sa.String), sa.column('level', sa.String))
     # Read before the users table is rebuilt (SQLite batch mode copies it without the old columns).
     rows = bind.execute(sa.select(old_users.c.id, old_users.c.roles, old_users.c.area_code)).all()
-    levels = dict(bind.execute(sa.select(areas.c.code, areas.c.level)).all())
+    levels: dict[str, str] = {code: level for code, level in bind.execute(sa.select(areas.c.code, areas.c.level))}
 
     with op.batch_alter_table('users') as batch_op:
         batch_op.add_column(sa.Column('password_hash', sa.String(length=255), nullable=True))

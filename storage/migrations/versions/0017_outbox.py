@@ -9,6 +9,7 @@ follow them. ``downgrade`` moves the rows back into the two tables.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -23,7 +24,7 @@ _COMMON = ("package_id", "destination_id", "status", "attempts", "idempotency_ke
            "created_at", "updated_at")
 
 
-def _queue_columns() -> list[sa.Column]:  # type: ignore[type-arg]  # (Column's parameter is the Python type)
+def _queue_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("package_id", sa.Integer(), nullable=False),
