@@ -2,7 +2,7 @@
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -27,7 +27,7 @@ def audit_main() -> None:
     """The append-only, hash-chained audit log."""  # a callback keeps 'verify' a subcommand
 
 
-def _report_problems(problems: list[str], count: int) -> None:
+def _report_problems(problems: list[str], count: int) -> NoReturn:
     for problem in problems:
         typer.echo(f"TAMPERED {problem}", err=True)
     typer.echo(f"audit log broken: {len(problems)} problem(s) in {count} entries", err=True)

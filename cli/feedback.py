@@ -16,6 +16,7 @@ from domain.feedback import Channel
 from services import feedback as fb
 from services import feedback_intake as intake
 from services.runtime import object_store, session
+from storage.models_feedback import FeedbackRecord
 
 feedback_app = typer.Typer(help="Citizens' feedback (phản ánh, kiến nghị): queue, handling, figures.",
                            no_args_is_help=True)
@@ -27,7 +28,7 @@ def _who(as_user: str) -> str:
     return as_user
 
 
-def _row(rec) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _row(rec: FeedbackRecord) -> dict[str, object]:
     return {"id": rec.id, "code": rec.tracking_code, "state": rec.state, "category": rec.category,
             "area": rec.area_code, "unit": rec.unit_code, "assignee": rec.assignee, "due": rec.due_date,
             "overdue": fb.overdue(rec), "received_at": rec.received_at.isoformat()}

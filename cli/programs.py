@@ -3,7 +3,7 @@ quiet hours, volume profile and default content devices honour."""
 
 import json
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.orm import Session
@@ -90,7 +90,7 @@ def plan(day: DateOpt = None, area: Annotated[str | None, typer.Option(help="Onl
     """Show what each edition of a date will play, what is left out and why, and what was built."""
     ensure_db()
     with session() as s:
-        rows = program_service.day_overview(s, _day(day), area_code=_area(s, area))
+        rows: list[dict[str, Any]] = program_service.day_overview(s, _day(day), area_code=_area(s, area))
     if as_json:
         echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -102,10 +102,10 @@ def plan(day: DateOpt = None, area: Annotated[str | None, typer.Option(help="Onl
         echo(head + (f", {float(r['duration_s']):.0f} s" if r["status"] == "published" else ""))
         if r["skipped_reason"]:
             echo(f"    not aired: {r['skipped_reason']}")
-        for i in r["items"]:  # type: ignore[attr-defined]
+        for i in r["items"]:
             echo(f"    {i['offset_s']:>6.0f} s  {i['priority']:<8} #{i['package_id']} {i['title']} "
                  f"({i['duration_s']:.0f} s)")
-        for x in r["left_out"]:  # type: ignore[attr-defined]
+        for x in r["left_out"]:
             echo(f"    left out #{x['package_id']} {x['title']}: {x['detail']}")
         if r["error"]:
             echo(f"    last build failed: {r['error']}")

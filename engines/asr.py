@@ -183,9 +183,9 @@ def _backend(entry: ModelEntry) -> Runner:
     if entry.backend == "openai-whisper":
         from engines import asr_openai as module
     elif entry.backend == "transformers-whisper":
-        from engines import asr_transformers as module  # type: ignore[no-redef]
+        from engines import asr_transformers as module  # type: ignore[no-redef]  # one name, whichever backend
     elif entry.backend == "viet-asr":
-        from engines import asr_vietasr as module  # type: ignore[no-redef]
+        from engines import asr_vietasr as module  # type: ignore[no-redef]  # one name, whichever backend
     else:
         raise ModelUnavailable(f"ASR backend '{entry.backend}' (model '{entry.name}') is not known")
     return module.transcribe

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 _BULLET = re.compile(r"^\s*(?:[-+•*–—▪●◦·]|\d{1,2}[.)](?!\d)|[a-zđ][)](?!\w))\s+", re.I)
 _END = (".", "!", "?", "…", ";")
@@ -34,7 +35,7 @@ _WORD = re.compile(r"\w+")
 
 
 @lru_cache(maxsize=1)
-def _sent_tokenize():  # type: ignore[no-untyped-def]
+def _sent_tokenize() -> Any:
     from underthesea import sent_tokenize  # imported lazily: ~0.5 s
 
     return sent_tokenize

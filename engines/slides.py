@@ -254,7 +254,7 @@ def plan_slides(
     left = layout.ellipsize(footer_face.length, " · ".join(x for x in (issuer, area, footer) if x), int(room))
     return SlidePlan(
         pages=tuple(Page(tuple(title_lines if n == 0 else short_title), tuple(lines)) for n, lines in enumerate(pages)),
-        style=style, title_size=title_face.latin.size, body_size=body_size, footer_left=left, footer_right=right,
+        style=style, title_size=int(title_face.latin.size), body_size=body_size, footer_left=left, footer_right=right,
         split_sentence=split, body_width=body_w, qr=qr,
     )
 

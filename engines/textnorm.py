@@ -53,6 +53,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
+from typing import cast
 
 from domain.speech import estimate_speech_seconds
 from engines import spoken_tokens as tokens
@@ -331,7 +332,7 @@ def _passes(acronyms: Acronyms) -> tuple[Pass, ...]:
             (_SPACES_RE, " "),
         )
         acronyms._cache["passes"] = cached
-    return cached  # type: ignore[return-value]
+    return cast(tuple[Pass, ...], cached)  # the cache holds objects of several kinds
 
 
 def normalize_for_speech(text: str, acronyms: Acronyms | None = None) -> str:

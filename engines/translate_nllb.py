@@ -45,7 +45,7 @@ class _PieceTokenizer:
         try:
             import sentencepiece
         except ImportError:  # part of the ml extra; tokenizers always comes with faster-whisper
-            sentencepiece = None
+            sentencepiece = None  # type: ignore[assignment]  # optional module: None when absent
         if spm_file.is_file() and sentencepiece is not None:
             self._sp = sentencepiece.SentencePieceProcessor(model_file=str(spm_file))
         elif json_file.is_file():

@@ -80,7 +80,7 @@ def _romanize(tokenizer: Any, text: str, language: str) -> str:
     if not getattr(tokenizer, "is_uroman", False):
         return text
     try:
-        import uroman  # type: ignore[import-not-found]
+        import uroman
     except ImportError:
         raise VoiceUnavailable(f"the MMS voice for {language} reads romanised text: pip install uroman") from None
     return str(uroman.Uroman().romanize_string(text))

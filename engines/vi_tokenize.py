@@ -22,7 +22,7 @@ def _tokenizers() -> tuple[Callable[..., Any], Callable[..., Any]]:
     if "underthesea" not in sys.modules:
         blocked = [m for m in _UNUSED if m not in sys.modules]
         for name in blocked:
-            sys.modules[name] = None  # type: ignore[assignment]  (import of it raises ImportError)
+            sys.modules[name] = None  # type: ignore[assignment]  # a None entry makes its import raise ImportError
         try:
             import underthesea
         finally:

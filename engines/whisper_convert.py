@@ -282,7 +282,7 @@ def to_openai_whisper(ct2_dir: Path, out_pt: Path) -> Path:
 
 def _tokenizer(ct2_dir: Path, n_vocab: int) -> Any:
     from tokenizers import Tokenizer
-    from transformers import WhisperTokenizerFast
+    from transformers import WhisperTokenizerFast  # type: ignore[attr-defined]  # lazy module, names made at run time
 
     source = Path(ct2_dir) / "tokenizer.json"
     if not source.is_file():

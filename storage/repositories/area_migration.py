@@ -8,9 +8,10 @@ archive items (the published history).
 
 from collections import Counter
 from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from domain.areas import AreaLevel
 from storage.models import AreaRecord, DestinationRecord, EmergencyTemplateRecord, MembershipRecord
@@ -21,8 +22,8 @@ KINDS = ("memberships", "devices", "programs", "program_orders", "area_profiles"
          "destinations", "hamlets")
 
 
-def _codes(session: Session, column: object, *where: object) -> list[str]:
-    return [c for c in session.scalars(select(column).where(*where)) if c is not None]  # type: ignore[call-overload]
+def _codes(session: Session, column: InstrumentedAttribute[Any], *where: ColumnElement[bool]) -> list[str]:
+    return [c for c in session.scalars(select(column).where(*where)) if c is not None]
 
 
 def uses(session: Session, *, today: str) -> dict[str, Counter[str]]:
@@ -113,8 +114,8 @@ def move(session: Session, moves: Mapping[str, str], *, today: str, names: Mappi
             changed["destinations"] += 1
     for h in session.scalars(select(AreaRecord).where(AreaRecord.level == AreaLevel.HAMLET.value,
                                                       AreaRecord.parent_code.in_(list(moves)))):
-        if moves[h.parent_code] != h.parent_code:  # type: ignore[index]
-            h.parent_code = moves[h.parent_code]  # type: ignore[index]
+        if moves[h.parent_code or ""] != h.parent_code:
+            h.parent_code = moves[h.parent_code or ""]
             changed["hamlets"] += 1
     session.flush()
     return {kind: changed[kind] for kind in KINDS}
