@@ -79,7 +79,7 @@ def migrate_to_2025(session: Session, *, actor: str, assign: dict[str, str] | No
     report = dict(uses=uses, moves=plan.moves, retired=len(retiring), names=names)
     if plan.conflicts or dry_run:
         return MigrationReport(dry_run=dry_run, changed={k: 0 for k in counted}, conflicts=plan.conflicts,
-                               **report)  # type: ignore[arg-type]
+                               **report)  # type: ignore[arg-type]  # report: a dict of MigrationReport fields
     areas.upsert_areas(session, current)
     changed = area_migration.move(session, plan.moves, today=today, names=names)
     for code in retiring:
@@ -88,4 +88,4 @@ def migrate_to_2025(session: Session, *, actor: str, assign: dict[str, str] | No
     session.info.pop("bantin.area_tree", None)  # the per-session tree (services.auth) is the old one
     audit.record(session, actor=actor, action="areas.migrate", entity="areas", entity_id=TARGET,
                  uses=uses, changed=changed, moves=plan.moves, assigned=assign or {}, retired=len(retiring))
-    return MigrationReport(dry_run=False, changed=changed, **report)  # type: ignore[arg-type]
+    return MigrationReport(dry_run=False, changed=changed, **report)  # type: ignore[arg-type]  # report: a dict of MigrationReport fields

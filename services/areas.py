@@ -211,7 +211,7 @@ def migrate(session: Session, *, actor: str, to: str, assign: list[str], dry_run
         raise InvalidInput(f"areas can be migrated to {area_migration.TARGET} only, not '{to}'")
     _require_admin(session, actor)
     report = area_migration.migrate_to_2025(session, actor=actor, assign=parse_assignments(assign),
-                                            dry_run=dry_run, **options)  # type: ignore[arg-type]
+                                            dry_run=dry_run, **options)  # type: ignore[arg-type]  # options: the CLI's keyword flags
     session.info.pop("bantin.area_tree", None)
     forget_cache()
     return report

@@ -133,7 +133,7 @@ def panels(s: Session, username: str, area_code: str, *, now: datetime) -> RoleP
 def _replace(p: RolePanels, **changes: object) -> RolePanels:
     from dataclasses import replace
 
-    return replace(p, **changes)  # type: ignore[arg-type]
+    return replace(p, **changes)  # type: ignore[arg-type]  # changes: field names checked by replace
 
 
 def _reach(codes: list[str], inside: set[str], tree: dict[str, Area]) -> set[str]:

@@ -182,7 +182,7 @@ def area_schedule(s: Session, area_code: str, kind: DeviceKind, hours: int, base
     mono = time.monotonic()
     if hit is not None and hit[2] == generation and mono - hit[0] <= ttl:
         hit[1] = mono
-        return hit[3]  # type: ignore[no-any-return]
+        return hit[3]  # type: ignore[no-any-return]  # cache entries are untyped lists
     end = start + timedelta(hours=hours)
     all_areas = area_map(s)
     if area_code not in all_areas:

@@ -81,21 +81,21 @@ def parse_config(data: dict[str, object]) -> FeedbackConfig:
         cats = tuple(Category(code=str(c["code"]), name_vi=str(c["name_vi"]),
                               name_en=str(c.get("name_en", c["name_vi"])),
                               due_days=int(c["due_days"]), group=str(c.get("group", "general")))
-                     for c in data.get("category", [])) or DEFAULT_CATEGORIES  # type: ignore[union-attr]
+                     for c in data.get("category", [])) or DEFAULT_CATEGORIES  # type: ignore[attr-defined]  # parsed TOML, checked by the except below
         rules = tuple(RoutingRule(str(r.get("category", "*")), str(r.get("within", "*")), str(r["unit"]))
-                      for r in data.get("rule", []))  # type: ignore[union-attr]
+                      for r in data.get("rule", []))  # type: ignore[attr-defined]  # parsed TOML, checked by the except below
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InvalidInput(f"feedback config: bad category or rule ({exc})") from None
     category_map(cats)
-    retention = int(data.get("retention_days", 365))  # type: ignore[call-overload]
+    retention = int(data.get("retention_days", 365))  # type: ignore[call-overload]  # parsed TOML: int() raises on a bad value
     if not 1 <= retention <= 3650:
         raise InvalidInput("feedback config: retention_days must be 1-3650")
     return FeedbackConfig(categories=cats, rules=rules, retention_days=retention,
                           days_off=_dates(data.get("days_off", []), "days_off"),
                           makeup_days=_dates(data.get("makeup_days", []), "makeup_days"),
-                          max_per_client=int(data.get("max_per_client", 5)),  # type: ignore[call-overload]
-                          max_per_area=int(data.get("max_per_area", 100)),  # type: ignore[call-overload]
-                          window_s=float(data.get("window_s", 3600.0)))  # type: ignore[arg-type]
+                          max_per_client=int(data.get("max_per_client", 5)),  # type: ignore[call-overload]  # parsed TOML: int() raises on a bad value
+                          max_per_area=int(data.get("max_per_area", 100)),  # type: ignore[call-overload]  # parsed TOML: int() raises on a bad value
+                          window_s=float(data.get("window_s", 3600.0)))  # type: ignore[arg-type]  # parsed TOML: float() raises on a bad value
 
 
 def read_config(path: Path) -> FeedbackConfig:

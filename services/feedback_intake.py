@@ -190,7 +190,7 @@ def submit(session: Session, store: ObjectStore, sub: Submission, *, now: dateti
     unit = route(area.code, category.code, cfg.rules, parents)
     due = due_date(at, category.due_days, cfg.calendar())
     photo_key = store.put_bytes(photo.data, ext=photo.ext, media_type=photo.media_type).key if photo else None
-    voice_key = store.put_bytes(sub.voice, ext=voice[0].lstrip("."), media_type=voice[1]).key if voice else None  # type: ignore[arg-type]
+    voice_key = store.put_bytes(sub.voice, ext=voice[0].lstrip("."), media_type=voice[1]).key if voice else None  # type: ignore[arg-type]  # voice implies sub.voice
     code = _new_code(session, random_bytes)
     rec = repo.add(session, tracking_code=code, area_code=area.code, unit_code=unit, hamlet=hamlet,
                    category=category.code, text=text, channel=sub.channel.value, state=FeedbackState.RECEIVED.value,

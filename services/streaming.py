@@ -91,7 +91,7 @@ def icecast_config(area_codes: list[str] | tuple[str, ...] = (), settings: Setti
 
 def icecast_server(area_codes: list[str] | tuple[str, ...] = (), **kwargs: object) -> IcecastServer:
     """An (unstarted) Icecast child process for this installation."""
-    return IcecastServer(icecast_config(area_codes, **kwargs))  # type: ignore[arg-type]
+    return IcecastServer(icecast_config(area_codes, **kwargs))  # type: ignore[arg-type]  # kwargs passed through unchanged
 
 
 @contextmanager

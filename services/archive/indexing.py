@@ -85,7 +85,7 @@ def index_package(s: Session, store: ObjectStore, package_id: int, *, actor: str
 def _with_transcript(data: archive.EntryData, recording_key: str | None, transcript_key: str,
                      segments: list[list[Any]]) -> archive.EntryData:
     text = " ".join(str(seg[2]) for seg in segments)
-    return archive.EntryData(**{**{k: getattr(data, k) for k in archive.EntryData.__slots__},  # type: ignore[attr-defined]
+    return archive.EntryData(**{**{k: getattr(data, k) for k in archive.EntryData.__slots__},
                                 "sections": [*data.sections, {"kind": "transcript", "text": text}],
                                 "segments": segments, "recording_key": recording_key or data.recording_key,
                                 "transcript_key": transcript_key})
