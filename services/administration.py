@@ -35,11 +35,11 @@ def membership_from_form(role: str, area: str, extra: str) -> Membership:
     Raises:
         InvalidInput: a bad role, area, language or level.
     """
-    role, extra = role.strip(), extra.strip() or None
-    if role == "approver" and extra:  # the form may say the level in Vietnamese
-        extra = _LEVELS_VI.get(extra.lower(), extra)
-    return parse_membership(role, area=area.strip() or None, language=extra if role == "translator" else None,
-                            level=extra if role == "approver" else None)
+    role, value = role.strip(), extra.strip() or None
+    if role == "approver" and value:  # the form may say the level in Vietnamese
+        value = _LEVELS_VI.get(value.lower(), value)
+    return parse_membership(role, area=area.strip() or None, language=value if role == "translator" else None,
+                            level=value if role == "approver" else None)
 
 
 def _scope(m: Membership) -> list[str]:

@@ -140,7 +140,7 @@ def with_old_codes(session: Session, chain: set[str]) -> set[str]:
     """``chain`` (a device's area and its ancestors) with the retired units whose territory went into it, so
     bulletins approved under an old code before the move still reach the devices now in the new unit
     (cached a minute per database, like the area map devices poll against)."""
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     now = time.monotonic()
     cached = _RETIRED_CACHE.get(key)
     if cached is None or now - cached[0] > 60:

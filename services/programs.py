@@ -128,7 +128,8 @@ def set_program_active(session: Session, program_id: int, active: bool, *, actor
 
 
 def _lineage_list(area_code: str, tree: Mapping[str, Area]) -> list[str]:
-    out, current = [], area_code
+    out: list[str] = []
+    current: str | None = area_code
     while current is not None and current in tree:
         out.append(current)
         current = tree[current].parent_code

@@ -142,7 +142,7 @@ def airings(s: Session, start: datetime, end: datetime, area_codes: Iterable[str
     codes = None if area_codes is None else sorted(set(area_codes))
     slots = repo.list_slots(s, area_codes=codes, active_only=True)
     sources = {r.id: r for r in repo.list_sources(s)}
-    out = []
+    out: list[tuple[RelayOccurrence, RelaySlotRecord, RelaySourceRecord]] = []
     for rec in slots:
         src = sources.get(rec.source_id)
         if src is None or not src.active:
@@ -167,7 +167,7 @@ def airing_hashes(s: Session, chain: Iterable[str], start: datetime, end: dateti
 def stream_items(s: Session, chain: Iterable[str], start: datetime, end: datetime) -> list[dict[str, Any]]:
     """Schedule items for the airings on the mounts of ``chain`` (a device's area and its ancestors) in the
     window, without listen URLs (:func:`with_listen_urls` adds one per device)."""
-    items = []
+    items: list[dict[str, Any]] = []
     for occ, _rec, src in airings(s, start, end, chain):
         items.append({
             "item_id": occ.key, "kind": "stream", "manifest_hash": airing_hash(occ, src.url),
