@@ -166,6 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         feedback,
         feedback_handlers,
         icecast_auth,
+        live,
         open311,
         pages,
         program_admin,
@@ -191,6 +192,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(icecast_auth.router)
     app.include_router(relays.router)
+    app.include_router(live.router)
     add_html_error_pages(app)
 
     @app.exception_handler(OverflowError)

@@ -1,0 +1,214 @@
+"""Carrying live sessions on the air: the browser's audio into ffmpeg, ffmpeg into the session's mount, the
+recording into the object store and the archive, and the sessions that must end.
+
+The web app hands every chunk the browser's MediaRecorder sends to :func:`push`; the first one starts the
+session's ffmpeg (``engines.icecast.live_command``), which normalises loudness single-pass and writes MP3 both
+to the mount and to a copy. A watchdog thread ends a session whose browser has sent nothing for
+``BANTIN_LIVE_GRACE_S`` (reason ``dropped``, logged) or that reached its maximum length (``max_length``).
+When a session ends, ffmpeg is let finish, the copy is stored under a content key and becomes an archive entry
+(transcribed when a speech model is installed; without one the entry is archived untranscribed and says so).
+
+Feeds live in the process that received the chunks: with several web nodes, a session's chunks must reach
+one node (sticky routing on ``/live/<id>``).
+"""
+
+import hashlib
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from domain.drafts import Channel
+from domain.errors import InvalidInput
+from engines.errors import EngineError, MediaError
+from engines.icecast import Feed, live_command
+from services import auth, live, streaming
+from services.runtime import object_store, session
+from settings import get_settings
+from storage.repositories import archive, audit
+
+log = logging.getLogger(__name__)
+MAX_CHUNK = 1 << 20  # a MediaRecorder slice of a few hundred ms is a few KiB
+
+
+@dataclass
+class OnAir:
+    session_id: int
+    feed: Feed
+    workdir: Path
+    copy_path: Path
+    last_chunk: float = field(default_factory=time.monotonic)
+    received: int = 0
+
+
+_feeds: dict[int, OnAir] = {}
+_lock = threading.Lock()
+_watchdog: threading.Thread | None = None
+Transcribe = Callable[..., Any]
+
+
+def _mount_code(mount: str) -> str:
+    return mount[len("/area-"):-len(".mp3")]
+
+
+def push(session_id: int, data: bytes, *, actor: str) -> int:
+    """One chunk of the browser's recording; the bytes received so far.
+
+    Raises:
+        NotFound: no such session.
+        Forbidden: ``actor`` may not go live in its areas (checked with the first chunk).
+        InvalidInput: the session is not on air (ended, or ended by the watchdog), an empty or oversized chunk,
+            or the encoder refused the audio (the session is then ended as ``failed``).
+    """
+    if not data or len(data) > MAX_CHUNK:
+        raise InvalidInput(f"a live audio chunk must hold 1 to {MAX_CHUNK} bytes")
+    with _lock:
+        air = _feeds.get(session_id)
+    if air is None:
+        air = _open(session_id, actor)
+    try:
+        air.feed.write(data)
+    except MediaError as exc:
+        log.warning("live session %s: the encoder refused the audio: %s", session_id, exc)
+        end(session_id, "failed")
+        raise InvalidInput("the live audio could not be encoded (wrong codec?)") from None
+    air.last_chunk = time.monotonic()
+    air.received += len(data)
+    return air.received
+
+
+def _open(session_id: int, actor: str) -> OnAir:
+    with session() as s:
+        rec = live.get(s, session_id)
+        if actor != "system":
+            auth.require_actor(s, actor, "live.broadcast", area_codes=list(rec.area_codes), what="go on air live")
+        if rec.status != live.LIVE:
+            raise InvalidInput(f"live session {session_id} is not on air")
+        mount, title = rec.mount, rec.title
+    workdir = Path(tempfile.mkdtemp(prefix=f"bantin-live-{session_id}-"))
+    copy = workdir / "recording.mp3"
+    try:
+        args = live_command(streaming.mount_target(_mount_code(mount)), streaming.encoding(), copy, name=title)
+    except EngineError:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    with _lock:
+        found = _feeds.get(session_id)
+        if found is not None:  # two first chunks raced: keep the first feed
+            shutil.rmtree(workdir, ignore_errors=True)
+            return found
+        air = _feeds[session_id] = OnAir(session_id, Feed(args, workdir / "ffmpeg.log", stdin=True), workdir, copy)
+    _ensure_watchdog()
+    log.info("live session %s on %s", session_id, mount)
+    return air
+
+
+def end(session_id: int, reason: str = "stopped", *, actor: str = "system",
+        transcribe: Transcribe | None = None) -> int | None:
+    """End a session (its ffmpeg finishes, the recording is stored and archived); the archive entry id, or None
+    when nothing was recorded. A session already ended by someone else is only cleaned up here.
+
+    Raises:
+        Forbidden: ``actor`` may not stop it (nothing is ended then).
+    """
+    with session() as s:
+        live.stop(s, session_id, actor=actor, reason=reason)
+    with _lock:
+        air = _feeds.pop(session_id, None)
+    if air is None:
+        return None
+    if reason == "dropped":
+        log.warning("live session %s: the browser sent nothing for %.0f s; ended", session_id,
+                    time.monotonic() - air.last_chunk)
+    code = air.feed.finish()
+    try:
+        if not air.copy_path.exists() or air.copy_path.stat().st_size == 0:
+            log.warning("live session %s ended with no recording (ffmpeg %s: %s)", session_id, code, air.feed.error())
+            return None
+        return archive_recording(session_id, air.copy_path, transcribe=transcribe)
+    finally:
+        shutil.rmtree(air.workdir, ignore_errors=True)
+
+
+def archive_recording(session_id: int, path: Path, *, transcribe: Transcribe | None = None) -> int:
+    """Store a session's recording and make it an archive entry (transcribed when a model is available)."""
+    from engines import asr
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    stored = object_store().put_file(path, ext="mp3", media_type="audio/mpeg")
+    text, segments, meta = "", [], {"live_session": session_id, "transcribed": False}
+    duration = None
+    try:
+        result = (transcribe or asr.transcribe)(path, language="vi")
+        text, duration = result.text, result.duration_s
+        segments = [[seg.start, seg.end, seg.text] for seg in result.segments]
+        meta.update(transcribed=True, engine=result.engine, model=result.model)
+    except Exception as exc:  # noqa: BLE001 (no model, or no speech: the recording is archived all the same)
+        log.warning("live session %s archived without a transcript: %s", session_id, exc)
+        meta["why_untranscribed"] = str(exc)[:200]
+    with session() as s:
+        rec = live.get(s, session_id)
+        data = archive.EntryData(
+            kind="recording", language="vi", title=rec.title, sections=[{"kind": "transcript", "text": text}],
+            area_codes=list(rec.area_codes), status="archived", broadcast_at=rec.started_at, source_sha256=digest,
+            priority="khan_cap" if rec.emergency else "uu_tien", channels=[Channel.LOUDSPEAKER.value],
+            segments=segments, recording_key=stored.key, source_name=f"live-{session_id}", duration_s=duration,
+            meta=meta)
+        entry, _ = archive.upsert_entry(s, data, salt=session_id)
+        rec.recording_key, rec.archive_entry_id = stored.key, entry.id
+        audit.record(s, actor="system", action="live.archived", entity="live_session", entity_id=session_id,
+                     archive_entry_id=entry.id, recording_key=stored.key, transcribed=meta["transcribed"])
+        return entry.id
+
+
+def sweep(now: float | None = None) -> list[tuple[int, str]]:
+    """End the sessions whose browser went silent or that reached their maximum length: (id, reason)."""
+    now = time.monotonic() if now is None else now
+    grace = get_settings().live_grace_s
+    with _lock:
+        silent = [sid for sid, air in _feeds.items() if now - air.last_chunk > grace]
+    with session() as s:
+        expired = live.expire_due(s, datetime.now(UTC))
+    with _lock:
+        expired = [sid for sid in expired if sid in _feeds]
+    done = []
+    for sid in expired:
+        end(sid, "max_length")
+        done.append((sid, "max_length"))
+    for sid in silent:
+        if sid not in expired:
+            end(sid, "dropped")
+            done.append((sid, "dropped"))
+    return done
+
+
+def _watch() -> None:
+    while True:
+        time.sleep(1.0)
+        with _lock:
+            if not _feeds:
+                continue
+        try:
+            sweep()
+        except Exception:  # noqa: BLE001 (the watchdog must outlive one bad sweep)
+            log.exception("live watchdog sweep failed")
+
+
+def _ensure_watchdog() -> None:
+    global _watchdog
+    with _lock:
+        if _watchdog is None or not _watchdog.is_alive():
+            _watchdog = threading.Thread(target=_watch, name="live-watchdog", daemon=True)
+            _watchdog.start()
+
+
+def on_air() -> list[int]:
+    """Sessions this process is feeding."""
+    with _lock:
+        return sorted(_feeds)
