@@ -311,7 +311,7 @@ def live_command(target: str, enc: Encoding, copy_path: Path, *, name: str = "ba
     chain = (f"loudnorm=I={enc.loudness_i}:TP={enc.loudness_tp}:LRA={enc.loudness_lra},"
              f"aresample={enc.sample_rate},asplit=2[air][copy]")
     return [_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-fflags", "+nobuffer",
-            "-probesize", "32768", "-analyzeduration", "0", "-i", "pipe:0", "-filter_complex", f"[0:a]{chain}",
+            "-probesize", "4096", "-analyzeduration", "0", "-i", "pipe:0", "-filter_complex", f"[0:a]{chain}",
             "-map", "[air]", "-ac", "2", "-c:a", "libmp3lame", "-b:a", enc.bitrate, "-content_type", "audio/mpeg",
             "-ice_name", name, "-f", "mp3", target,
             "-map", "[copy]", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k", "-y", "-f", "mp3", str(copy_path)]

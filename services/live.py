@@ -142,6 +142,13 @@ def session_hash(rec: LiveSessionRecord) -> str:
                                       "from": iso(_aware(rec.started_at))}))
 
 
+def session_hashes(s: Session, chain: Iterable[str], since: datetime) -> set[str]:
+    """The hashes of the sessions started since ``since`` in any area of ``chain`` (play logs name them)."""
+    wanted = set(chain)
+    rows = s.scalars(select(LiveSessionRecord).where(LiveSessionRecord.started_at >= since))
+    return {session_hash(r) for r in rows if wanted & set(r.area_codes)}
+
+
 def stream_items(s: Session, chain: Iterable[str], now: datetime | None = None) -> list[dict[str, Any]]:
     """Schedule items of the live sessions on the air in any area of ``chain`` (a device's area and its
     ancestors), emergencies first; listen URLs are added per device like relays'."""

@@ -106,7 +106,40 @@ def _open(session_id: int, actor: str) -> OnAir:
         air = _feeds[session_id] = OnAir(session_id, Feed(args, workdir / "ffmpeg.log", stdin=True), workdir, copy)
     _ensure_watchdog()
     log.info("live session %s on %s", session_id, mount)
+    threading.Thread(target=_nudge_when_up, args=(session_id, mount), name=f"live-nudge-{session_id}",
+                     daemon=True).start()
     return air
+
+
+def _nudge_when_up(session_id: int, mount: str, wait_s: float = 5.0) -> None:
+    """Once the mount carries the session (or after ``wait_s``), ask its areas' devices to poll now."""
+    began = time.monotonic()
+    deadline = began + wait_s
+    while time.monotonic() < deadline and not streaming.mount_has_source(mount):
+        time.sleep(0.1)
+    log.info("live session %s: mount up %.1f s after the first audio", session_id, time.monotonic() - began)
+    nudge(session_id, "start")
+
+
+def nudge(session_id: int, reason: str) -> bool:
+    """Publish a refetch on the MQTT topic of every area of the session (not retained, expiring in a minute);
+    False when no broker is configured or it failed (devices then switch at their next poll; logged)."""
+    from domain.canonical import canonical_json
+    from domain.devices import refetch_topic
+    from services.emergency import MqttMessage, MqttUnavailable, publish_mqtt
+
+    if not get_settings().mqtt_host:
+        return False
+    with session() as s:
+        codes = list(live.get(s, session_id).area_codes)
+    body = canonical_json({"schema": "bantin.refetch/1", "reason": f"live.{reason}", "live_session": session_id})
+    try:
+        publish_mqtt([MqttMessage(refetch_topic(c), body, 60, "", "refetch", retain=False) for c in codes])
+    except MqttUnavailable as exc:
+        log.warning("live session %s: devices not nudged over MQTT (%s); they switch at their next poll",
+                    session_id, exc)
+        return False
+    return True
 
 
 def end(session_id: int, reason: str = "stopped", *, actor: str = "system",
@@ -123,6 +156,7 @@ def end(session_id: int, reason: str = "stopped", *, actor: str = "system",
         air = _feeds.pop(session_id, None)
     if air is None:
         return None
+    nudge(session_id, reason)
     if reason == "dropped":
         log.warning("live session %s: the browser sent nothing for %.0f s; ended", session_id,
                     time.monotonic() - air.last_chunk)
@@ -189,11 +223,13 @@ def sweep(now: float | None = None) -> list[tuple[int, str]]:
 
 
 def _watch() -> None:
+    global _watchdog
     while True:
         time.sleep(1.0)
         with _lock:
-            if not _feeds:
-                continue
+            if not _feeds:  # nothing on the air: the next session starts a new watchdog
+                _watchdog = None
+                return
         try:
             sweep()
         except Exception:  # noqa: BLE001 (the watchdog must outlive one bad sweep)
@@ -206,6 +242,15 @@ def _ensure_watchdog() -> None:
         if _watchdog is None or not _watchdog.is_alive():
             _watchdog = threading.Thread(target=_watch, name="live-watchdog", daemon=True)
             _watchdog.start()
+
+
+def end_all(reason: str = "failed") -> None:
+    """End every session this process feeds (the web app shutting down)."""
+    for sid in on_air():
+        try:
+            end(sid, reason)
+        except Exception:  # noqa: BLE001 (one bad session must not keep the others on the air)
+            log.exception("ending live session %s failed", sid)
 
 
 def on_air() -> list[int]:

@@ -141,6 +141,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         yield
         starter.shutdown()
+        from services import live_air  # live sessions this process feeds end with it (recordings kept)
+
+        live_air.end_all()
 
     app = FastAPI(title="bantin", version="1", lifespan=lifespan,
                   description="Bulletins for commune loudspeakers, e-boards and source information systems.")

@@ -1,6 +1,7 @@
 """A live session from a phone: headless Chromium with a fake microphone goes on air for Đa Lộc, a real device
 agent (null sink, which decodes the stream) plays it within 5 s, and the recording is in the archive after
-the stop. Real icecast2, real ffmpeg, the real web app and a ``bantin-device`` process."""
+the stop. The box polls only every 30 s: the switch within 5 s is the MQTT nudge (real Mosquitto).
+Real icecast2, real ffmpeg, the real web app and a ``bantin-device`` process."""
 
 import base64
 import os
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.agent.conftest import AgentProcess, wait_for
+from tests.agent.conftest import AgentProcess, mqtt_broker, wait_for  # noqa: F401 (a fixture)
 from tests.web.conftest import CHROMIUM, PASSWORD, PHONE, sign_in
 
 ON_AIR_S = 5.0
@@ -28,18 +29,23 @@ def phone(playwright_driver: object) -> Iterator[object]:
 
 @pytest.mark.slow
 def test_a_live_session_from_a_phone_reaches_a_device_and_is_archived(
-        icecast: object, web_url: str, phone: object, tmp_path: Path, record_property: Callable[..., None]) -> None:
+        icecast: object, web_url: str, phone: object, mqtt_broker: tuple[str, int], tmp_path: Path,  # noqa: F811
+        record_property: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> None:
     from domain.approvals import Role
     from domain.areas import AreaLevel
     from domain.users import Membership
     from engines.ffmpeg import probe
-    from services import devices, signing
+    from services import devices, live_air, signing
     from services.runtime import object_store, session
+    from settings import get_settings
     from storage.models_archive import ArchiveEntryRecord
-    from storage.models_devices import DeviceRecord
+    from storage.models_devices import DeviceRecord, PlayLogRecord
     from storage.models_live import LiveSessionRecord
     from storage.repositories import users
 
+    monkeypatch.setenv("BANTIN_MQTT_HOST", mqtt_broker[0])
+    monkeypatch.setenv("BANTIN_MQTT_PORT", str(mqtt_broker[1]))
+    get_settings.cache_clear()
     with session() as s:
         users.add_user(s, username="approver_daloc", full_name="Phó chủ tịch xã",
                        memberships=[Membership(Role.APPROVER, "29377", level=AreaLevel.COMMUNE)], password=PASSWORD)
@@ -48,7 +54,8 @@ def test_a_live_session_from_a_phone_reaches_a_device_and_is_archived(
     env = {k: v for k, v in os.environ.items() if not k.startswith("BANTIN_")}
     env["PYTHONPATH"] = str(Path(__file__).parents[2])
     agent = AgentProcess("loa-1", tmp_path / "loa-1", ["--server", web_url, "--area-code", "29377", "--kind",
-                                                         "speaker", "--trust", key, "--poll-interval", "2",
+                                                         "speaker", "--trust", key, "--poll-interval", "30",
+                                                         "--mqtt", f"mqtt://{mqtt_broker[0]}:{mqtt_broker[1]}",
                                                          "--player", "null", "--log-level", "INFO"], env)
     context = phone.new_context(viewport=PHONE, locale="vi-VN")  # type: ignore[attr-defined]
     context.grant_permissions(["microphone"], origin=web_url)
@@ -63,6 +70,7 @@ def test_a_live_session_from_a_phone_reaches_a_device_and_is_archived(
         device_id = wait_for(registered, 30, "the box to register")
         with session() as s:
             devices.authorise(s, device_id, username="admin")
+        wait_for(lambda: agent.status().get("mqtt_connected"), 30, "the box to listen on MQTT")
 
         sign_in(page, web_url, "approver_daloc")
         page.goto(f"{web_url}/live")
@@ -77,7 +85,10 @@ def test_a_live_session_from_a_phone_reaches_a_device_and_is_archived(
         def hearing() -> float | None:
             stream = agent.status().get("stream") or {}
             return stream.get("connected_at") if stream.get("item_id") == f"live-{session_id}" else None
-        connected = wait_for(hearing, 30, "the box to play the live session")
+        try:
+            connected = wait_for(hearing, 30, "the box to play the live session")
+        except AssertionError:
+            raise AssertionError(agent.tail()) from None
         record_property("live_audio_after_start_s", round(connected - on_air, 2))
         assert connected - on_air <= ON_AIR_S, (connected - on_air, agent.tail())
         time.sleep(3)  # some speech to archive
@@ -96,6 +107,12 @@ def test_a_live_session_from_a_phone_reaches_a_device_and_is_archived(
         assert seconds > 5.0, seconds  # on air from the start to the stop (about 8 s)
         record_property("recording_s", round(seconds, 1))
         wait_for(lambda: agent.status().get("playing") != f"live-{session_id}", 15, "the box to leave the live stream")
+
+        def logged() -> list[tuple[str, bool]]:
+            with session() as s:
+                return [(r.item_id, r.completed) for r in s.query(PlayLogRecord).filter_by(device_id=device_id)]
+        assert wait_for(logged, 30, "the box to report the live play") == [(f"live-{session_id}", False)]
     finally:
         context.close()
         agent.stop()
+        live_air.end_all()
