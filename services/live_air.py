@@ -45,6 +45,8 @@ class OnAir:
     copy_path: Path
     last_chunk: float = field(default_factory=time.monotonic)
     received: int = 0
+    started: float = field(default_factory=time.monotonic)
+    mount_up: bool = False  # the mount carried the session once (the encoder read the audio)
 
 
 _feeds: dict[int, OnAir] = {}
@@ -106,19 +108,23 @@ def _open(session_id: int, actor: str) -> OnAir:
         air = _feeds[session_id] = OnAir(session_id, Feed(args, workdir / "ffmpeg.log", stdin=True), workdir, copy)
     _ensure_watchdog()
     log.info("live session %s on %s", session_id, mount)
-    threading.Thread(target=_nudge_when_up, args=(session_id, mount), name=f"live-nudge-{session_id}",
+    threading.Thread(target=_nudge_when_up, args=(air, mount), name=f"live-nudge-{session_id}",
                      daemon=True).start()
     return air
 
 
-def _nudge_when_up(session_id: int, mount: str, wait_s: float = 5.0) -> None:
-    """Once the mount carries the session (or after ``wait_s``), ask its areas' devices to poll now."""
-    began = time.monotonic()
-    deadline = began + wait_s
-    while time.monotonic() < deadline and not streaming.mount_has_source(mount):
+def _nudge_when_up(air: OnAir, mount: str) -> None:
+    """Once the mount carries the session, ask its areas' devices to poll now. A mount that does not come up
+    within the grace period (audio the encoder cannot read) ends the session in the watchdog's sweep."""
+    deadline = air.started + get_settings().live_grace_s
+    while time.monotonic() < deadline and air.feed.running():
+        if streaming.mount_has_source(mount):
+            air.mount_up = True
+            log.info("live session %s: mount up %.1f s after the first audio", air.session_id,
+                     time.monotonic() - air.started)
+            nudge(air.session_id, "start")
+            return
         time.sleep(0.1)
-    log.info("live session %s: mount up %.1f s after the first audio", session_id, time.monotonic() - began)
-    nudge(session_id, "start")
 
 
 def nudge(session_id: int, reason: str) -> bool:
@@ -207,6 +213,8 @@ def sweep(now: float | None = None) -> list[tuple[int, str]]:
     grace = get_settings().live_grace_s
     with _lock:
         silent = [sid for sid, air in _feeds.items() if now - air.last_chunk > grace]
+        broken = [sid for sid, air in _feeds.items()
+                  if not air.feed.running() or (not air.mount_up and now - air.started > grace)]
     with session() as s:
         expired = live.expire_due(s, datetime.now(UTC))
     with _lock:
@@ -215,8 +223,17 @@ def sweep(now: float | None = None) -> list[tuple[int, str]]:
     for sid in expired:
         end(sid, "max_length")
         done.append((sid, "max_length"))
-    for sid in silent:
+    for sid in broken:
         if sid not in expired:
+            with _lock:
+                air = _feeds.get(sid)
+            log.warning("live session %s: the encoder %s; ended", sid,
+                        f"stopped: {air.feed.error()}" if air and not air.feed.running()
+                        else "never put the audio on the mount")
+            end(sid, "failed")
+            done.append((sid, "failed"))
+    for sid in silent:
+        if sid not in expired and sid not in broken:
             end(sid, "dropped")
             done.append((sid, "dropped"))
     return done
@@ -251,6 +268,13 @@ def end_all(reason: str = "failed") -> None:
             end(sid, reason)
         except Exception:  # noqa: BLE001 (one bad session must not keep the others on the air)
             log.exception("ending live session %s failed", sid)
+
+
+def carrying(session_id: int) -> bool:
+    """Whether this process feeds the session and its mount has carried it."""
+    with _lock:
+        air = _feeds.get(session_id)
+    return air is not None and air.mount_up
 
 
 def on_air() -> list[int]:
