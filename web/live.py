@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from domain.errors import DomainError
+from domain.errors import DomainError, NotFound
 from services import areas as area_service
 from services import auth, live, live_air
 from services.runtime import session
@@ -20,6 +20,7 @@ from settings import get_settings
 from storage.models_live import LiveSessionRecord
 from web.access import session_user
 from web.app import Forbidden, lang_of, render
+from web.i18n import translate
 from web.officer_text import error_text
 from web.security import csrf_matches
 
@@ -37,7 +38,9 @@ def _user(request: Request) -> str:
 
 
 def _refusal(request: Request, exc: DomainError) -> JSONResponse:
-    status = 403 if isinstance(exc, Forbidden) else 404 if exc.__class__.__name__ == "NotFound" else 400
+    if isinstance(exc, Forbidden):
+        return JSONResponse({"error": translate(lang_of(request), "err_live_forbidden")}, status_code=403)
+    status = 404 if isinstance(exc, NotFound) else 400
     return JSONResponse({"error": error_text(lang_of(request), exc)}, status_code=status)
 
 
