@@ -1,7 +1,6 @@
 """The live page: who sees it, starting a session through its JSON endpoints (CSRF, refusals in Vietnamese,
 nothing stored), stopping it; the audio itself is covered with Chromium in tests/streams/test_live_browser.py."""
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from settings import get_settings
-from tests.web.conftest import PASSWORD
+from tests.web.test_relay_pages import login  # the session's CSRF token is the page's too
 from web.app import create_app
 
 pytestmark = pytest.mark.integration
@@ -19,16 +18,6 @@ pytestmark = pytest.mark.integration
 def client(shared_web_home: Path) -> Iterator[TestClient]:
     with TestClient(create_app(get_settings()), follow_redirects=False) as c:
         yield c
-
-
-def login(client: TestClient, user: str) -> str:
-    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
-    assert token
-    r = client.post("/login", data={"username": user, "password": PASSWORD, "csrf": token.group(1)})
-    assert r.status_code == 303
-    page = client.get("/live")
-    found = re.search(r'data-csrf="([^"]+)"', page.text)
-    return found.group(1) if found else ""
 
 
 def test_only_approvers_and_admins_see_the_page(client: TestClient) -> None:
