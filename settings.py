@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     relay_worker_limit: int = Field(default=8, ge=1, le=256)
     # An upstream checked before a source is saved, and silent this long mid-slot, counts as down.
     relay_probe_timeout_s: float = Field(default=15.0, ge=1.0, le=120.0)
+    # A live session from a browser stops after this long; a browser silent for live_grace_s ends it.
+    live_max_minutes: int = Field(default=30, ge=1, le=240)
+    live_grace_s: float = Field(default=10.0, gt=0.0, le=300.0)
 
     # --- orchestration: crash recovery and fairness ---
     # A delivery left "sending" this long (its runner died) may be claimed again; the sweeper fails it so the

@@ -57,6 +57,9 @@ INVENTORY_EVERY = 10  # polls between inventory reports when nothing changed
 POLL_JITTER = 0.1
 
 
+STREAM_STATUS_S = 2.0  # status.json is refreshed this often while a stream plays
+
+
 def poll_wait(interval: float, rng: random.Random) -> float:
     """Seconds until the next poll: ``interval`` moved by up to :data:`POLL_JITTER` either way."""
     return interval * (1.0 + rng.uniform(-POLL_JITTER, POLL_JITTER))
@@ -88,6 +91,8 @@ class Agent(EmergencyMixin):
         self.stopping = threading.Event()
         self.wake = threading.Event()  # the playout loop re-plans
         self.interrupt = threading.Event()  # the current item stops
+        self.poll_now = threading.Event()  # the MQTT side asks for the schedule before the next interval
+        self._status_streaming = False  # the last status written between polls showed a stream
         self.current: Choice | None = None
         self.schedule, self.etag = self.store.load(self.trust.keys(), self.identity.device_id)
         self.plan = load_plan(cfg.state_dir)
@@ -117,7 +122,7 @@ class Agent(EmergencyMixin):
         if self.cfg.mqtt:
             self.mqtt = EmergencyListener(self.cfg.mqtt, self.cfg.mqtt_areas,
                                           f"bantin-device-{self.identity.hardware_id}", self.trust.keys,
-                                          lambda doc: self.handle_emergency(doc, "mqtt"))
+                                          lambda doc: self.handle_emergency(doc, "mqtt"), self.poll_now.set)
             self.mqtt.start()
         try:
             self._playout_loop()
@@ -140,6 +145,7 @@ class Agent(EmergencyMixin):
         self.stopping.set()
         self.interrupt.set()
         self.wake.set()
+        self.poll_now.set()
 
     # --- network side ----------------------------------------------------------------------------------
 
@@ -149,7 +155,19 @@ class Agent(EmergencyMixin):
                 self.poll_once()
             except Exception:  # a dead poll thread would keep the box playing but deaf to withdrawals
                 log.exception("poll cycle failed")
-            self.stopping.wait(poll_wait(self.cfg.poll_interval, self._jitter))
+            end = time.monotonic() + poll_wait(self.cfg.poll_interval, self._jitter)
+            while not self.poll_now.wait(max(0.0, min(STREAM_STATUS_S, end - time.monotonic()))):  # or MQTT asks
+                if time.monotonic() >= end:
+                    break
+                cur = self.current
+                streaming = cur is not None and is_stream(cur.item)
+                if streaming or self._status_streaming:  # a stream's progress (and its end) shows between polls
+                    self._status_streaming = streaming
+                    try:
+                        self._write_status()
+                    except OSError as exc:
+                        log.error("cannot write %s: %s", STATUS_FILE, exc)
+            self.poll_now.clear()
 
     def poll_once(self) -> None:
         """One collection cycle; never raises (errors are logged and the cycle retried next interval)."""

@@ -25,15 +25,23 @@ def topic_for(area_code: str) -> str:
     return f"bantin/v1/area/{area_code}/emergency"
 
 
+def refetch_topic_for(area_code: str) -> str:
+    """Where the server asks an area's devices to fetch their schedule now (protocol §4: live sessions)."""
+    return f"bantin/v1/area/{area_code}/refetch"
+
+
 class EmergencyListener:
     """Subscribes, verifies and hands verified ``bantin.emergency/1`` documents to ``on_emergency``."""
 
     def __init__(self, url: str, areas: list[str], client_id: str, trusted: Callable[[], dict[str, bytes]],
-                 on_emergency: Callable[[dict[str, Any]], None]) -> None:
+                 on_emergency: Callable[[dict[str, Any]], None],
+                 on_refetch: Callable[[], None] | None = None) -> None:
         parts = urlsplit(url)
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
         self.topics = [topic_for(a) for a in areas]
+        self.refetch_topics = {refetch_topic_for(a) for a in areas} if on_refetch else set()
+        self.on_refetch = on_refetch
         self.trusted = trusted
         self.on_emergency = on_emergency
         self.connected = False
@@ -63,7 +71,7 @@ class EmergencyListener:
             log.error("MQTT broker %s:%d refused the connection: %s", self.host, self.port, reason)
             return
         self.connected = True
-        client.subscribe([(t, 1) for t in self.topics])
+        client.subscribe([(t, 1) for t in self.topics + sorted(self.refetch_topics)])
         log.info("MQTT connected to %s:%d, listening on %s", self.host, self.port, ", ".join(self.topics))
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
@@ -71,6 +79,10 @@ class EmergencyListener:
         log.warning("MQTT disconnected (%s); paho reconnects", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic in self.refetch_topics and self.on_refetch is not None:
+            log.info("MQTT asks for the schedule now (%s)", msg.topic)
+            self.on_refetch()  # only a nudge: what the poll brings is verified as always
+            return
         if not msg.payload:  # a cleared retained message
             return
         if len(msg.payload) > MAX_PAYLOAD:  # an emergency message is a few KiB; never parse a flood

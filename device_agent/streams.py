@@ -55,7 +55,7 @@ def null_command(url: str) -> list[str]:
     """Decode the stream and throw the audio away, printing progress (``out_time_us``) on stdout."""
     return ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-rw_timeout", str(STALL_US), *FAST_START,
             "-i", url,
-            "-vn", "-f", "null", "-", "-progress", "pipe:1", "-nostats"]
+            "-vn", "-f", "null", "-", "-progress", "pipe:1", "-stats_period", "0.2", "-nostats"]
 
 
 def ffplay_command(url: str, volume: int) -> list[str]:

@@ -220,6 +220,12 @@ def emergency_topic(area_code: str) -> str:
     return f"bantin/v1/area/{area_code}/emergency"
 
 
+def refetch_topic(area_code: str) -> str:
+    """Where the server tells an area's devices to fetch their schedule now (a live session started or
+    stopped). The message carries no authority: the schedule it leads to is signed."""
+    return f"bantin/v1/area/{area_code}/refetch"
+
+
 def emergency_document(*, action: str, items: list[dict[str, Any]], issued_at: datetime) -> dict[str, Any]:
     """The unsigned ``bantin.emergency/1`` message for one area: ``item`` is the first of ``items`` (one per
     language the area hears, source language first)."""

@@ -304,6 +304,19 @@ def files_command(paths: Sequence[Path], target: str, enc: Encoding, list_path: 
     return args + _output(target, enc, name)
 
 
+def live_command(target: str, enc: Encoding, copy_path: Path, *, name: str = "bantin") -> list[str]:
+    """ffmpeg reading a browser's MediaRecorder stream (WebM/Opus, or fragmented MP4/AAC from Safari) on its
+    standard input, normalising loudness single-pass, and writing MP3 both to the mount at ``target`` and to
+    ``copy_path`` (the session's recording). A small probe keeps the delay to the first audio short."""
+    chain = (f"loudnorm=I={enc.loudness_i}:TP={enc.loudness_tp}:LRA={enc.loudness_lra},"
+             f"aresample={enc.sample_rate},asplit=2[air][copy]")
+    return [_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-fflags", "+nobuffer",
+            "-probesize", "4096", "-analyzeduration", "0", "-i", "pipe:0", "-filter_complex", f"[0:a]{chain}",
+            "-map", "[air]", "-ac", "2", "-c:a", "libmp3lame", "-b:a", enc.bitrate, "-content_type", "audio/mpeg",
+            "-ice_name", name, "-f", "mp3", target,
+            "-map", "[copy]", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k", "-y", "-f", "mp3", str(copy_path)]
+
+
 def tone_command(target: str, *, frequency: int = 440, duration_s: float | None = None) -> list[str]:
     """ffmpeg sending a sine tone in real time to ``target`` (an ``icecast://`` URL): a test upstream."""
     args = [_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-re", "-f", "lavfi", "-i",
@@ -314,16 +327,40 @@ def tone_command(target: str, *, frequency: int = 440, duration_s: float | None 
 
 
 class Feed:
-    """A running ffmpeg feed (stderr kept in a file: a pipe nobody reads would block it)."""
+    """A running ffmpeg feed (stderr kept in a file: a pipe nobody reads would block it). With ``stdin`` the
+    caller writes the input (:meth:`write`) and ends it (:meth:`finish`)."""
 
-    def __init__(self, args: list[str], log_path: Path) -> None:
+    def __init__(self, args: list[str], log_path: Path, *, stdin: bool = False) -> None:
         self.args = args
         self.log_path = log_path
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as err:
-            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(args, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
         self.started = time.monotonic()
+
+    def write(self, data: bytes) -> None:
+        """Raises: MediaError: ffmpeg has ended (a wrong codec, the mount refused it)."""
+        if self.proc.stdin is None:
+            raise MediaError("this feed reads no input")
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            raise MediaError(f"the encoder has stopped: {self.error()}") from None
+
+    def finish(self, timeout: float = 15.0) -> int | None:
+        """End the input and let ffmpeg write out what it holds (then stop it if it hangs)."""
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop_process(self.proc)
+            return self.proc.poll()
 
     def running(self) -> bool:
         return self.proc.poll() is None

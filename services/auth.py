@@ -17,6 +17,7 @@ action             roles that grant it                                  areas
                    volume, default content)
 ``relay.manage``   approver, admin (relay slots: what an area's mount   all targets in the subtree
                    carries; relay sources need an admin in any area)
+``live.broadcast`` approver, admin (go on air live from a browser)      all targets in the subtree
 ``package.retry``  approver, admin (send a failed publication again)    all targets in the subtree
 ``admin``          admin                                                all given areas
 =================  ===================================================  ==========================
@@ -48,6 +49,7 @@ _ACTIONS: dict[str, tuple[frozenset[Role], bool]] = {  # action -> (roles granti
     "package.approve": (frozenset({Role.APPROVER}), True),
     "area.configure": (frozenset({Role.APPROVER, Role.ADMIN}), True),
     "relay.manage": (frozenset({Role.APPROVER, Role.ADMIN}), True),
+    "live.broadcast": (frozenset({Role.APPROVER, Role.ADMIN}), True),
     "package.retry": (frozenset({Role.APPROVER, Role.ADMIN}), True),
     "admin": (frozenset({Role.ADMIN}), True),
 }

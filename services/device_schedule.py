@@ -33,7 +33,7 @@ from domain.packages import AssetKind, PackageStatus, VariantStatus
 from domain.priority import Priority
 from domain.schedules import FileRef, ScheduleItem
 from services import areas as area_service
-from services import default_content, emergency_window, programs, programs_on_air, relays, signing
+from services import default_content, emergency_window, live, programs, programs_on_air, relays, signing
 from services.devices import DeviceAuth, area_chain, area_languages, area_map
 from services.runtime import object_store
 from settings import get_settings
@@ -161,7 +161,7 @@ def schedule_generation(s: Session) -> tuple[Any, ...]:
 def _generation_query() -> Select[Any]:  # built once: this runs on every poll that reaches the database
     return select(select(func.count(PackageRecord.id)).scalar_subquery(),
                   select(func.max(PackageRecord.updated_at)).scalar_subquery(), *programs_on_air.generation_parts(),
-                  *relays.generation_parts())
+                  *relays.generation_parts(), *live.generation_parts())
 
 
 def area_schedule(s: Session, area_code: str, kind: DeviceKind, hours: int, base_url: str,
@@ -195,7 +195,9 @@ def area_schedule(s: Session, area_code: str, kind: DeviceKind, hours: int, base
                                     file_url=lambda key, sha: file_url(store, key, sha, base_url, start, hours))
     quiet, volume = programs.area_profile(s, area_code)
     defaults = _default_items(s, store, area_code, languages, kind, start, end, base_url, hours)
-    streams = relays.stream_items(s, chain, start, end) if kind is DeviceKind.SPEAKER else []  # relays
+    streams = []  # live sessions first: devices play the first stream on the air, so live preempts relays
+    if kind is DeviceKind.SPEAKER:
+        streams = live.stream_items(s, chain, now) + relays.stream_items(s, chain, start, end)
     built = AreaSchedule(area_code, start, end, [item_json(i) for i in order_items(items)] + streams,
                          sorted(set(withdrawn)),
                          list(quiet), list(volume), [item_json(i) for i in defaults])

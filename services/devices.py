@@ -30,7 +30,7 @@ from domain.devices import (
 from domain.errors import ApprovalRefused, Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from domain.reports import parse_health
 from domain.signatures import SignatureInvalid, unb64
-from services import auth, relays, rollups
+from services import auth, live, relays, rollups
 from settings import get_settings
 from storage.models import DraftRevisionRecord, PackageRecord, UserRecord
 from storage.models_devices import DeviceRecord
@@ -295,6 +295,7 @@ def _never_sent(s: Session, device: DeviceAuth, manifest_hashes: set[str]) -> li
     if manifest_hashes - meant:  # relay airings (stream items) name themselves by a hash of the airing
         now = datetime.now(UTC)
         meant.update(relays.airing_hashes(s, chain, now - PLAYLOG_MAX_AGE, now + timedelta(days=1)))
+        meant.update(live.session_hashes(s, chain, now - PLAYLOG_MAX_AGE))  # live sessions too
     return sorted(manifest_hashes - meant)
 
 

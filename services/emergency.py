@@ -54,6 +54,7 @@ class MqttMessage:
     expiry_s: int
     manifest_hash: str
     action: str
+    retain: bool = True
 
 
 def base_url() -> str:
@@ -171,7 +172,7 @@ def publish_mqtt(messages: list[MqttMessage]) -> list[int]:
             props = Properties(PacketTypes.PUBLISH)
             props.MessageExpiryInterval = m.expiry_s
             props.ContentType = "application/json"
-            infos.append(client.publish(m.topic, m.payload, qos=1, retain=True, properties=props))
+            infos.append(client.publish(m.topic, m.payload, qos=1, retain=m.retain, properties=props))
         for info in infos:
             info.wait_for_publish(settings.mqtt_timeout_s)
             if not info.is_published():

@@ -124,6 +124,21 @@ def mount_target(area_code: str, settings: Settings | None = None) -> str:
     return source_url(st.icecast_port, stream_secrets(st).source_password, area_mount(area_code), host)
 
 
+def mount_has_source(mount: str) -> bool:
+    """Whether the installation's Icecast has a source on ``mount`` now (False when it does not answer)."""
+    import dataclasses
+
+    import httpx
+
+    st = get_settings()
+    host = "127.0.0.1" if st.icecast_bind in ("0.0.0.0", "::", "") else st.icecast_bind
+    try:
+        server = IcecastServer(dataclasses.replace(icecast_config(settings=st), bind_address=host))
+        return mount in server.sources()
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
 def encoding(settings: Settings | None = None) -> Encoding:
     st = settings or get_settings()
     return Encoding(st.loudness_i, st.loudness_tp, st.loudness_lra, st.audio_sample_rate, st.audio_bitrate)

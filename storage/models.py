@@ -356,6 +356,7 @@ from storage import (  # noqa: E402,F401
     models_devices,
     models_feedback,
     models_intake,
+    models_live,
     models_programs,
     models_relays,
     models_reports,

@@ -6,6 +6,7 @@ service is missing is skipped with the reason, except under CI=true where it fai
 """
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -142,3 +143,18 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with prefect_server(base) as api:
         register(api, base)
         yield api
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[object]:
+    """One Playwright (sync API) for the session: a second one cannot start while the first runs."""
+    if not (Path(_chromium()).exists() or shutil.which(_chromium())):
+        unavailable(f"Chromium not found at {_chromium()} (apt-get install chromium); browser tests need it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+def _chromium() -> str:
+    return os.environ.get("BANTIN_CHROMIUM", "/usr/bin/chromium")

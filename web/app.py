@@ -141,6 +141,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         yield
         starter.shutdown()
+        from services import live_air  # live sessions this process feeds end with it (recordings kept)
+
+        live_air.end_all()
 
     app = FastAPI(title="bantin", version="1", lifespan=lifespan,
                   description="Bulletins for commune loudspeakers, e-boards and source information systems.")
@@ -166,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         feedback,
         feedback_handlers,
         icecast_auth,
+        live,
         open311,
         pages,
         program_admin,
@@ -191,6 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(icecast_auth.router)
     app.include_router(relays.router)
+    app.include_router(live.router)
     add_html_error_pages(app)
 
     @app.exception_handler(OverflowError)

@@ -78,6 +78,18 @@ def stream_home(bantin_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
+def accounts(stream_home: Path) -> Path:
+    from services.runtime import session
+    from storage.repositories import users
+    from tests.web.accounts import ACCOUNTS
+
+    with session() as s:  # no passwords: the service is called as the CLI does (argon2 would cost seconds)
+        for username, memberships in ACCOUNTS.items():
+            users.add_user(s, username=username, full_name=username, memberships=memberships)
+    return stream_home
+
+
+@pytest.fixture
 def web_url(stream_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The web app (listener check included) on a live loopback port, for the home's Icecast to call."""
     from services import runtime

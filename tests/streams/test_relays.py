@@ -11,18 +11,6 @@ from domain.errors import Forbidden, InvalidInput
 from web.officer_text import error_text
 
 
-@pytest.fixture
-def accounts(stream_home: Path) -> Path:
-    from services.runtime import session
-    from storage.repositories import users
-    from tests.web.accounts import ACCOUNTS
-
-    with session() as s:  # no passwords: the service is called as the CLI does (argon2 would cost seconds)
-        for username, memberships in ACCOUNTS.items():
-            users.add_user(s, username=username, full_name=username, memberships=memberships)
-    return stream_home
-
-
 def _audit(action: str) -> list[dict[str, object]]:
     from sqlalchemy import select
 

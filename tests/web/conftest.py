@@ -1,7 +1,6 @@
 """Web fixtures: a migrated home with accounts, the app on a live loopback server, and headless Chromium."""
 
 import os
-import shutil
 import socket
 import threading
 import time
@@ -9,8 +8,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import unavailable
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 PASSWORD = "mat-khau-thu-nghiem-2026"
@@ -165,17 +162,6 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 240.0) -> No
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(1.0)
-
-
-@pytest.fixture(scope="session")
-def playwright_driver() -> Iterator[object]:
-    """One Playwright (sync API) for the session: a second one cannot start while the first runs."""
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium); browser tests need it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        yield pw
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,168 @@
+"""Live sessions: an officer on air from a browser, for chosen areas.
+
+* Approvers and administrators of every chosen area may go live (``live.broadcast`` in ``services.auth``).
+* One live session per area at a time: a second one for an area already on air is refused with the session
+  that holds it.
+* A session stops by itself after ``BANTIN_LIVE_MAX_MINUTES`` (:func:`expire_due`), and when its browser
+  goes away for ``BANTIN_LIVE_GRACE_S`` (the web layer calls :func:`stop` with reason ``dropped``).
+* A relay on air in a chosen area refuses an ordinary session; an emergency session preempts the relay:
+  devices put live items before relay items, and the relay carries on its own mount unheard.
+* Every session has its own Icecast mount ``/area-live-<id>.mp3`` (so it never fights a relay for an
+  area's mount); the device schedule carries one ``stream`` item per session for the devices of the chosen
+  areas and the areas below them, with a listen URL signed per device (``services.relays.with_listen_urls``).
+* Every start and stop is in the audit log.
+"""
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain.canonical import canonical_json, sha256_hex
+from domain.devices import iso
+from domain.errors import InvalidInput, NotFound
+from services import auth, relays
+from settings import get_settings
+from storage.models_live import LiveSessionRecord
+from storage.repositories import areas as area_repo
+from storage.repositories import audit
+
+LIVE, ENDED = "live", "ended"
+REASONS = frozenset({"stopped", "max_length", "dropped", "failed"})
+TITLE_MAX = 200
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def live_sessions(s: Session) -> list[LiveSessionRecord]:
+    """Sessions on the air now (not yet stopped), oldest first."""
+    return list(s.scalars(select(LiveSessionRecord).where(LiveSessionRecord.status == LIVE)
+                          .order_by(LiveSessionRecord.id)))
+
+
+def get(s: Session, session_id: int) -> LiveSessionRecord:
+    """Raises: NotFound."""
+    rec = s.get(LiveSessionRecord, session_id)
+    if rec is None:
+        raise NotFound(f"no live session {session_id}")
+    return rec
+
+
+def start(s: Session, *, area_codes: Iterable[str], actor: str, title: str = "", emergency: bool = False,
+          now: datetime | None = None) -> LiveSessionRecord:
+    """Open a live session for ``area_codes``.
+
+    Raises:
+        Forbidden: ``actor`` may not go live in every chosen area.
+        NotFound: an unknown area.
+        InvalidInput: no area, a title too long, an area already live, a relay on air (ordinary session).
+    """
+    now = _now(now)
+    codes = sorted({c.strip() for c in area_codes if c.strip()})
+    if not codes:
+        raise InvalidInput("no target area given")
+    for code in codes:
+        area_repo.get_area(s, code)
+    user = auth.require_actor(s, actor, "live.broadcast", area_codes=codes, what="go on air live")
+    title = " ".join(title.split())
+    if len(title) > TITLE_MAX:
+        raise InvalidInput(f"the title must be one line of at most {TITLE_MAX} characters")
+    expire_due(s, now)
+    for other in live_sessions(s):
+        busy = sorted(set(codes) & set(other.area_codes))
+        if busy:
+            raise InvalidInput(f"area {busy[0]} is already on air live (session {other.id} by {other.started_by})")
+    if not emergency:
+        on_air = relays.airings(s, now, now + timedelta(seconds=1), codes)
+        if on_air:
+            occ, _rec, src = on_air[0]
+            raise InvalidInput(f"a relay of {src.name} is on air in area {occ.area_code} until "
+                               f"{iso(occ.ends_at)}; only an emergency live session preempts it")
+    minutes = get_settings().live_max_minutes
+    rec = LiveSessionRecord(area_codes=codes, title=title or "Phát trực tiếp", emergency=emergency, status=LIVE,
+                            mount="", started_by=user.username, started_at=now,
+                            deadline=now + timedelta(minutes=minutes))
+    s.add(rec)
+    s.flush()
+    rec.mount = f"/area-live-{rec.id}.mp3"
+    s.flush()
+    audit.record(s, actor=user.username, action="live.start", entity="live_session", entity_id=rec.id,
+                 area_codes=codes, emergency=emergency, title=rec.title, deadline=iso(rec.deadline))
+    return rec
+
+
+def stop(s: Session, session_id: int, *, actor: str, reason: str = "stopped",
+         now: datetime | None = None) -> LiveSessionRecord:
+    """End a session (a second stop changes nothing). ``actor`` "system" ends it without a permission check
+    (maximum length, a browser gone, a failed encoder).
+
+    Raises:
+        NotFound: no such session.
+        Forbidden: ``actor`` may not go live in the session's areas.
+        InvalidInput: an unknown reason.
+    """
+    if reason not in REASONS:
+        raise InvalidInput(f"unknown reason to stop a live session: {reason}")
+    rec = get(s, session_id)
+    if actor != "system":
+        auth.require_actor(s, actor, "live.broadcast", area_codes=list(rec.area_codes), what="stop a live session")
+    if rec.status != LIVE:
+        return rec
+    now = _now(now)
+    rec.status, rec.ended_at, rec.end_reason = ENDED, min(now, _aware(rec.deadline)), reason
+    s.flush()
+    audit.record(s, actor=actor, action="live.stop", entity="live_session", entity_id=rec.id, reason=reason,
+                 area_codes=list(rec.area_codes),
+                 seconds=round((_aware(rec.ended_at) - _aware(rec.started_at)).total_seconds(), 1))
+    return rec
+
+
+def expire_due(s: Session, now: datetime | None = None) -> list[int]:
+    """Stop the sessions past their maximum length; their ids."""
+    now = _now(now)
+    done = []
+    for rec in live_sessions(s):
+        if _aware(rec.deadline) <= now:
+            stop(s, rec.id, actor="system", reason="max_length", now=now)
+            done.append(rec.id)
+    return done
+
+
+def session_hash(rec: LiveSessionRecord) -> str:
+    """A stable SHA-256 naming one session (the ``manifest_hash`` of its schedule item and play logs)."""
+    return sha256_hex(canonical_json({"live": rec.id, "areas": list(rec.area_codes), "mount": rec.mount,
+                                      "from": iso(_aware(rec.started_at))}))
+
+
+def session_hashes(s: Session, chain: Iterable[str], since: datetime) -> set[str]:
+    """The hashes of the sessions started since ``since`` in any area of ``chain`` (play logs name them)."""
+    wanted = set(chain)
+    rows = s.scalars(select(LiveSessionRecord).where(LiveSessionRecord.started_at >= since))
+    return {session_hash(r) for r in rows if wanted & set(r.area_codes)}
+
+
+def stream_items(s: Session, chain: Iterable[str], now: datetime | None = None) -> list[dict[str, Any]]:
+    """Schedule items of the live sessions on the air in any area of ``chain`` (a device's area and its
+    ancestors), emergencies first; listen URLs are added per device like relays'."""
+    now = _now(now)
+    wanted = set(chain)
+    found = [r for r in live_sessions(s) if wanted & set(r.area_codes) and _aware(r.deadline) > now]
+    found.sort(key=lambda r: (not r.emergency, r.id))
+    return [{"item_id": f"live-{r.id}", "kind": "stream", "manifest_hash": session_hash(r),
+             "priority": "uu_tien", "language": "", "title": r.title, "starts_at": iso(_aware(r.started_at)),
+             "expires_at": iso(_aware(r.deadline)), "repeat_every_s": None, "audio": None, "slides": [],
+             "stream": {"mount": r.mount, "url": None}} for r in found]
+
+
+def generation_parts() -> list[Any]:
+    """Scalar subqueries that change whenever a live session starts or stops (the schedule cache)."""
+    return [select(func.count(LiveSessionRecord.id)).scalar_subquery(),
+            select(func.max(LiveSessionRecord.updated_at)).scalar_subquery()]
