@@ -182,7 +182,8 @@ def archive_recording(session_id: int, path: Path, *, transcribe: Transcribe | N
 
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     stored = object_store().put_file(path, ext="mp3", media_type="audio/mpeg")
-    text, segments, meta = "", [], {"live_session": session_id, "transcribed": False}
+    text, segments = "", []
+    meta: dict[str, object] = {"live_session": session_id, "transcribed": False}
     duration = None
     try:
         result = (transcribe or asr.transcribe)(path, language="vi")

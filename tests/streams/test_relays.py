@@ -117,8 +117,8 @@ def test_devices_below_the_area_get_a_stream_item_with_their_own_listen_url(acco
     _source()
     now = datetime.now(UTC)
     start = (now + timedelta(minutes=30)).astimezone(VN_TZ).replace(second=0, microsecond=0)
-    if start.hour >= 23:  # the slot must end on its day
-        start = start.replace(hour=12, minute=0) + timedelta(days=1)
+    if start.hour >= 23:  # the slot must end on its day, inside the schedule's window (from the hour, 2 hours)
+        start = start.replace(hour=23, minute=0)
     ends = start + timedelta(minutes=30)
     with session() as s:
         relays.add_slot(s, source="VOV1", area_code="847", starts=start.strftime("%H:%M"),
