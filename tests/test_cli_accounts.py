@@ -41,15 +41,23 @@ def test_add_with_several_roles_and_password_from_environment(home: Path, monkey
     assert "editor:29377,editor:29380" in listing.stdout
 
 
+def _installation_admin() -> None:
+    """The first installation-wide admin (added without --as); from then on account changes say who acts."""
+    out = runner.invoke(users_app, ["add", "root", "--name", "Root", "--role", "admin", "--no-password"])
+    assert out.exit_code == 0, out.output
+
+
 def test_add_with_password_option_then_disable(home: Path) -> None:
     out = runner.invoke(users_app, ["add", "binh", "--name", "Bình", "--role", "approver", "--area", "847",
                                     "--password", "mật-khẩu-tùy-chọn"])
     assert out.exit_code == 0, out.output
-    assert runner.invoke(users_app, ["disable", "binh"]).exit_code == 0
+    _installation_admin()
+    assert runner.invoke(users_app, ["disable", "binh"]).exit_code != 0  # once an admin exists, say who acts
+    assert runner.invoke(users_app, ["disable", "binh", "--as", "root"]).exit_code == 0
     with session() as s:
         assert auth.authenticate(s, "binh", "mật-khẩu-tùy-chọn") is None
     assert "disabled" in runner.invoke(users_app, ["list"]).stdout
-    assert runner.invoke(users_app, ["enable", "binh"]).exit_code == 0
+    assert runner.invoke(users_app, ["enable", "binh", "--as", "root"]).exit_code == 0
     with session() as s:
         assert auth.authenticate(s, "binh", "mật-khẩu-tùy-chọn") is not None
 
@@ -72,11 +80,12 @@ def test_add_refuses_bad_input_and_stores_nothing(home: Path, args: list[str], m
 def test_grant_revoke_and_passwd(home: Path) -> None:
     assert runner.invoke(users_app, ["add", "an", "--name", "An", "--role", "editor:29377",
                                      "--no-password"]).exit_code == 0
-    out = runner.invoke(users_app, ["grant", "an", "--role", "approver:29377"])
+    _installation_admin()
+    out = runner.invoke(users_app, ["grant", "an", "--role", "approver:29377", "--as", "root"])
     assert out.exit_code == 0 and "approver:29377:commune" in out.stdout
-    out = runner.invoke(users_app, ["revoke", "an", "--role", "editor:29377"])
+    out = runner.invoke(users_app, ["revoke", "an", "--role", "editor:29377", "--as", "root"])
     assert out.exit_code == 0 and "editor" not in out.stdout
-    assert runner.invoke(users_app, ["passwd", "an", "--password", "mật-khẩu-mới-đủ"]).exit_code == 0
+    assert runner.invoke(users_app, ["passwd", "an", "--password", "mật-khẩu-mới-đủ", "--as", "root"]).exit_code == 0
     with session() as s:
         assert auth.authenticate(s, "an", "mật-khẩu-mới-đủ") is not None
 
