@@ -85,8 +85,10 @@ def _deployment(name: str) -> Callable[[Settings], Any]:
 
         spec = SPECS[name]
         flow = load_flow_from_entrypoint(str(ROOT / spec.entrypoint))
+        # _sync: Prefect returns a coroutine when it believes it runs in an event loop (a caller's loop left
+        # behind in this thread); building deployments is always synchronous here.
         return flow.to_deployment(name=name, tags=_tags(name), work_pool_name=POOL, work_queue_name=spec.queue,
-                                  **_options(s).get(name, {}))
+                                  _sync=True, **_options(s).get(name, {}))
     return build
 
 

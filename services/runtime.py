@@ -33,6 +33,12 @@ def session() -> Iterator[Session]:
 
 
 def reset() -> None:
-    """Forget cached settings and resources (tests switch databases and stores)."""
+    """Forget cached settings and resources (tests switch databases and stores), and what was cached from the
+    installation's database: areas, devices and device schedules."""
+    from services import areas, device_schedule, devices
+
     get_settings.cache_clear()
     object_store.cache_clear()
+    devices.forget()
+    device_schedule.invalidate()
+    areas.forget_cache()
