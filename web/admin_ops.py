@@ -28,8 +28,10 @@ def _destinations_page(request: Request, status_code: int = 200, form: dict[str,
                        check: dict[str, str] | None = None) -> Response:
     with session() as s:
         require_admin(request, s)
+        user = session_user(request, s)  # an area's admin sees the destinations of their areas only
         rows = [{"name": d.name, "kind": d.kind, "url": d.url, "enabled": d.enabled, "created": when(d.created_at)}
-                for d in destinations.list_destinations(s)]
+                for d in destinations.list_destinations(s)
+                if auth.can(s, user, "admin", area_codes=[d.area_code] if d.area_code else [])]
     return render(request, "admin_destinations.html", status_code=status_code, rows=rows, form=form or {},
                   kinds=[k.value for k in DestinationKind], check=check)
 
@@ -71,7 +73,7 @@ def _templates_page(request: Request, status_code: int = 200, form: dict[str, st
     lang = lang_of(request)
     with session() as s:
         user = session_user(request, s)  # administrators write templates, province approvers approve them
-        if not (auth.can(s, user, "admin") or Role.APPROVER in users.roles_of(user)):
+        if not (auth.can_anywhere(s, user, "admin") or Role.APPROVER in users.roles_of(user)):
             raise Forbidden("templates")
         me = user.username
         rows = [{"id": t.id, "name": t.name, "title": t.title, "body": t.body, "area": t.area_code,
@@ -128,7 +130,7 @@ def audit_page(request: Request, actor: str = "", action: str = "", page: int = 
     verify = request.query_params.get("verify") == "1"
     error = None
     with session() as s:
-        me = require_admin(request, s)
+        me = require_admin(request, s, everywhere=True)
         try:
             flt = admin_service.AuditFilter(actor=actor, action=action, day_from=_day(form["from"], "from"),
                                             day_to=_day(form["to"], "to"), page=max(page, 1))

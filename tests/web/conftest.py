@@ -141,11 +141,11 @@ CHROMIUM = os.environ.get("BANTIN_CHROMIUM", "/usr/bin/chromium")
 PHONE = {"width": 360, "height": 740}  # the viewport of the browser walks
 
 
-def sign_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
+def sign_in(page, base: str, username: str, password: str = PASSWORD) -> None:  # type: ignore[no-untyped-def]
     """Sign in through the login form (every test account has PASSWORD) and land on the drafts page."""
     page.goto(f"{base}/login")
     page.fill("#username", username)
-    page.fill("#password", PASSWORD)
+    page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
 
