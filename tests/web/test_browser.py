@@ -257,19 +257,23 @@ def test_a_province_is_set_up_in_the_browser_and_audio_seeks_on_a_phone(  # type
     no_english(it)
 
     with ReferenceReceiver(tmp_path / "rx") as receiver:
-        admin.goto(f"{base}/admin")
-        admin.click("text=Nơi nhận tin")
-        admin.fill("#name", "htttn-vinh-long")
-        admin.select_option("#kind", "htttn")
-        admin.fill("#url", receiver.url)
-        admin.click("#new-destination button[type=submit]")
-        admin.wait_for_url(f"{base}/admin/destinations")
-        assert no_horizontal_scroll(admin)
-        admin.click("#destination-htttn-vinh-long >> button:has-text('Kiểm tra kết nối')")
-        assert "htttn-vinh-long: kết nối được" in admin.locator("#check-result").inner_text()
-        assert_accessible(admin)
+        it.goto(f"{base}/admin")
+        it.click("text=Nơi nhận tin")
+        assert it.locator("#dest-area option").all_inner_texts() == ["Tỉnh Vĩnh Long"]  # only what they manage
+        it.fill("#name", "htttn-vinh-long")
+        it.select_option("#kind", "htttn")
+        it.fill("#url", receiver.url)
+        it.click("#new-destination button[type=submit]")
+        it.wait_for_url(f"{base}/admin/destinations")
+        assert no_horizontal_scroll(it)
+        assert "Tỉnh Vĩnh Long" in it.locator("#destination-htttn-vinh-long").inner_text()
+        it.click("#destination-htttn-vinh-long >> button:has-text('Kiểm tra kết nối')")
+        assert "htttn-vinh-long: kết nối được" in it.locator("#check-result").inner_text()
+        assert_accessible(it)
+        no_english(it)
     with session() as s:
-        assert [d.url for d in destinations.list_destinations(s, enabled_only=True)] == [receiver.url]
+        assert [(d.url, d.area_code) for d in destinations.list_destinations(s, enabled_only=True)] == [
+            (receiver.url, "86")]
 
     # A programme for the commune, with its quiet hours, set up on the phone.
     it.goto(f"{base}/admin")

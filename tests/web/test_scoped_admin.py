@@ -220,3 +220,21 @@ def test_an_area_admin_administers_their_province_in_the_browser(client: TestCli
     assert "Chỉ cấp phép khi mã phần cứng trùng" in page  # the confirmation says what to compare
     assert client.post(f"/devices/{ours.device_id}/authorize", data={"csrf": csrf}).status_code == 303
     assert ours.request("GET", "/device/v1/schedule").status_code == 200
+
+
+def test_an_area_admin_files_destinations_under_their_areas_only(client: TestClient) -> None:
+    csrf = sign_in(client, "admin_travinh")
+    form = client.get("/admin/destinations").text
+    select = form[form.index('id="dest-area"'):]
+    select = select[:select.index("</select>")]
+    assert re.findall(r'<option value="([^"]*)"', select) == ["84"] and "Tỉnh Trà Vinh" in select
+    new = {"csrf": csrf, "kind": "htttn", "url": "https://htttn.example/in"}
+    everywhere = client.post("/admin/destinations", data={**new, "name": "htttn-all", "area": ""})
+    assert everywhere.status_code == 422 and "htttn-all" in everywhere.text  # refused, the form kept
+    assert "Bạn không quản trị địa bàn này." in everywhere.text
+    other = client.post("/admin/destinations", data={**new, "name": "htttn-tq", "area": OTHER_PROVINCE})
+    assert other.status_code == 422
+    assert client.post("/admin/destinations", data={**new, "name": "htttn-tv", "area": "84"}).status_code == 303
+    with session() as s:
+        made = {d.name: d.area_code for d in destinations.list_destinations(s)}
+    assert made.get("htttn-tv") == "84" and "htttn-all" not in made and "htttn-tq" not in made
