@@ -23,7 +23,7 @@ from storage.repositories import destinations
 from tests.devices.factory import DeviceClient
 from tests.flows.receivers import scripted
 from tests.web.accounts import TWO_TIER_AREA
-from tests.web.conftest import PHONE, no_horizontal_scroll, sign_in, wait_for
+from tests.web.conftest import Tabs, assert_accessible, no_horizontal_scroll, sign_in, wait_for
 from web.reference_receiver import ReferenceReceiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.flow, pytest.mark.slow]
@@ -33,14 +33,6 @@ KHMER_BOARD = "ចាក់វ៉ាក់សាំងកញ្ជ្រឹល �
 BODY = ("Ủy ban nhân dân xã Châu Thành thông báo lịch tiêm vắc xin sởi cho trẻ em từ 1 đến 5 tuổi. "
         "Thời gian tiêm từ 7 giờ 30 đến 11 giờ các ngày 5 và 6 tháng 12 năm 2026 tại Trạm Y tế xã. "
         "Phụ huynh mang theo sổ tiêm chủng của trẻ.")
-
-
-def assert_accessible(page) -> None:  # type: ignore[no-untyped-def]
-    """axe-core (WCAG 2 A/AA rules) finds nothing on the page as it is now."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    result = Axe().run(page)
-    assert result.violations_count == 0, result.generate_report()
 
 
 ENGLISH_LEAKS = ("awaiting", "bantin ", "/tmp", "four-eyes", "register a", "models add", "Ghi âm recording",
@@ -69,10 +61,8 @@ def test_editor_to_published_on_a_phone(two_tier_server: str, chromium, tmp_path
         with session() as s:
             destinations.add_destination(s, name="htttn-vinh-long", kind=DestinationKind.HTTTN, url=receiver.url)
             destinations.add_destination(s, name="htttn-du-phong", kind=DestinationKind.HTTTN, url=refusing.url)
-        editor = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-        translator = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-        approver = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-        request.node.open_pages = [editor, translator, approver]
+        tabs = Tabs(chromium, request)
+        editor, translator, approver = tabs.new(), tabs.new(), tabs.new()
 
         sign_in(editor, base, "editor_ct")
         assert "Bản thảo" in editor.content()
@@ -194,6 +184,7 @@ def test_editor_to_published_on_a_phone(two_tier_server: str, chromium, tmp_path
         approver.goto(f"{package_url}?lang=en")
         assert "Published" in approver.content() and "Loudspeaker script" in approver.content()
         assert "Flow runs (Prefect)" in approver.content() and approver.locator("text=produce ·").count() == 1
+        assert tabs.check_visited() >= 12  # axe over every page the tabs loaded, at 360 px and 1366 px
 
 
 def _package_with_audio(seconds: float = 3.0) -> int:
@@ -237,8 +228,8 @@ def test_a_province_is_set_up_in_the_browser_and_audio_seeks_on_a_phone(  # type
     IT officer gets an admin account, then creates a translator, a destination, a programme with quiet hours,
     and authorises a loudspeaker box that registered itself, which then receives its signed schedule."""
     base = two_tier_server
-    admin = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-    request.node.open_pages = [admin]
+    tabs = Tabs(chromium, request)
+    admin = tabs.new()
     sign_in(admin, base, "admin")
     open_menu(admin, "Quản trị")
     admin.click("text=Người dùng và phân quyền")
@@ -247,8 +238,7 @@ def test_a_province_is_set_up_in_the_browser_and_audio_seeks_on_a_phone(  # type
     no_english(admin)
 
     # The province's admin does the rest on their own phone.
-    it = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-    request.node.open_pages.append(it)
+    it = tabs.new()
     sign_in(it, base, "cntt_vinhlong", "mat-khau-cntt-vinh-long-26")
     open_menu(it, "Quản trị")
     it.click("text=Người dùng và phân quyền")
@@ -328,13 +318,11 @@ def test_a_province_is_set_up_in_the_browser_and_audio_seeks_on_a_phone(  # type
         assert (last.action, last.actor) == ("device.authorised", "cntt_vinhlong")
 
     # The new translator signs in on a phone; the approver's audio can be sought (HTTP Range answered).
-    sokha = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-    request.node.open_pages.append(sokha)
+    sokha = tabs.new()
     sign_in(sokha, base, "sokha", "mat-khau-cua-sokha-2026")
 
     package_id = _package_with_audio()
-    approver = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-    request.node.open_pages.append(approver)
+    approver = tabs.new()
     statuses: list[int] = []
     approver.on("response", lambda r: statuses.append(r.status) if "/assets/" in r.url else None)
     sign_in(approver, base, "approver_ct")
@@ -358,3 +346,4 @@ def test_a_province_is_set_up_in_the_browser_and_audio_seeks_on_a_phone(  # type
     approver.goto(f"{base}/drafts/abc")  # an unknown page: a Vietnamese page, not JSON
     assert "Không tìm thấy trang này" in approver.inner_text("body")
     no_english(approver)
+    assert tabs.check_visited() >= 15  # axe over every page the tabs loaded, at 360 px and 1366 px
