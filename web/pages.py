@@ -54,7 +54,7 @@ def _submit_text(req: draft_service.DraftRequest) -> tuple[DraftRevision, Intake
         return draft_service.submit_cleaned_text_draft(s, object_store(), req)
 
 
-def _status_of(s, draft_id: int) -> str:  # type: ignore[no-untyped-def]
+def _status_of(s: Session, draft_id: int) -> str:
     pkgs = packages.packages_of_draft(s, draft_id)
     return pkgs[-1].status if pkgs else "submitted"
 
