@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     device_cache_s: float = Field(default=5.0, ge=0.0, le=300.0)
     # A built schedule is reused while nothing it depends on changed, for at most this long (time-driven changes).
     device_schedule_ttl_s: float = Field(default=60.0, ge=0.0, le=3600.0)
+    # The area map and the retired areas devices are matched against (they change with a seed reload or a move).
+    area_cache_s: float = Field(default=60.0, ge=0.0, le=3600.0)
     device_registrations_per_hour: int = Field(default=30, ge=1, le=100_000)  # per client address (x20 overall)
     key_grace_days: int = Field(default=14, ge=1, le=365)  # old signing key still listed after a rotation
     emergency_repeat_s: int = Field(default=600, ge=30, le=86400)  # replay interval of an emergency
