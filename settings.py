@@ -81,9 +81,13 @@ class Settings(BaseSettings):
     summary_max_tokens: int = Field(default=256, ge=16, le=2048)
 
     # --- devices, signing and MQTT ---
-    # Absolute base URL devices and feed readers use for file links (e.g. https://bantin.example.vn); empty:
-    # the URL of the request that asked for the schedule.
+    # Absolute base URL devices, receivers and feed readers use for file links (e.g. https://bantin.example.vn);
+    # empty: the URL of the request that asked (schedules, feeds), else the web app's address below (HTTTN
+    # payloads, MQTT messages): see :attr:`Settings.base_url`.
     public_base_url: str = ""
+    # Where `bantin serve` listens by default (its --host and --port override these, for its workers too).
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8000, ge=1, le=65535)
     # How long the asset links in HTTTN payloads stay valid (bantin's signed links, or S3 presigned URLs).
     asset_url_ttl_s: int = Field(default=172800, ge=60, le=604800)
     device_lookahead_hours: int = Field(default=48, ge=1, le=168)
@@ -92,6 +96,8 @@ class Settings(BaseSettings):
     device_cache_s: float = Field(default=5.0, ge=0.0, le=300.0)
     # A built schedule is reused while nothing it depends on changed, for at most this long (time-driven changes).
     device_schedule_ttl_s: float = Field(default=60.0, ge=0.0, le=3600.0)
+    # The area map and the retired areas devices are matched against (they change with a seed reload or a move).
+    area_cache_s: float = Field(default=60.0, ge=0.0, le=3600.0)
     device_registrations_per_hour: int = Field(default=30, ge=1, le=100_000)  # per client address (x20 overall)
     key_grace_days: int = Field(default=14, ge=1, le=365)  # old signing key still listed after a rotation
     emergency_repeat_s: int = Field(default=600, ge=30, le=86400)  # replay interval of an emergency
@@ -197,9 +203,23 @@ class Settings(BaseSettings):
                     except ValueError:
                         raise ValueError(f"BANTIN_TRUSTED_PROXIES: '{part.strip()}' is not an address or "
                                          "network") from None
+        if self.public_base_url and not self.public_base_url.startswith(("http://", "https://")):
+            raise ValueError("BANTIN_PUBLIC_BASE_URL must be an http:// or https:// URL")
         if self.store == "s3" and not (self.s3_endpoint and self.s3_access_key and self.s3_secret_key):
             raise ValueError("BANTIN_STORE=s3 needs BANTIN_S3_ENDPOINT, BANTIN_S3_ACCESS_KEY and BANTIN_S3_SECRET_KEY")
         return self
+
+    @property
+    def base_url(self) -> str:
+        """Where this installation's web app is reached, without a trailing slash: ``BANTIN_PUBLIC_BASE_URL``, else
+        ``http://<web_host>:<web_port>`` (a wildcard bind is reached on loopback; set the public base URL for
+        receivers on other machines)."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        host = "127.0.0.1" if self.web_host in ("", "0.0.0.0") else "[::1]" if self.web_host == "::" else self.web_host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.web_port}"
 
 
 def locate() -> tuple[Path, Path]:

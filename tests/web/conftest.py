@@ -2,7 +2,6 @@
 
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -110,31 +109,25 @@ def two_tier_server(two_tier_home: Path, prefect_api: str, tmp_path: Path,
 def _live(home: Path, prefect_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from services import runtime
     from settings import get_settings
     from tests.orchestration.stack import worker
     from web.app import create_app
 
+    port = _free_port()  # the installation's web address: asset links in HTTTN payloads point here
     monkeypatch.setenv("PREFECT_API_URL", prefect_api)
-    with temporary_settings({PREFECT_API_URL: prefect_api}), worker(prefect_api, home, tmp_path / "worker.log"):
-        yield from _serve(create_app(get_settings()))
+    monkeypatch.setenv("BANTIN_WEB_PORT", str(port))
+    runtime.reset()
+    with temporary_settings({PREFECT_API_URL: prefect_api}), worker(prefect_api, home, tmp_path / "worker.log",
+                                                                     BANTIN_WEB_PORT=str(port)):
+        yield from _serve(create_app(get_settings()), port)
 
 
-def _serve(app: object) -> Iterator[str]:
-    import uvicorn
+def _serve(app: object, port: int | None = None) -> Iterator[str]:
+    from web.serving import serve_in_thread
 
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,  # type: ignore[arg-type]
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("web app did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serve_in_thread(app, port or _free_port()) as base:
+        yield base
 
 
 CHROMIUM = os.environ.get("BANTIN_CHROMIUM", "/usr/bin/chromium")

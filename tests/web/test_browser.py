@@ -57,7 +57,7 @@ def open_menu(page, label: str) -> None:  # type: ignore[no-untyped-def]
 def test_editor_to_published_on_a_phone(two_tier_server: str, chromium, tmp_path: Path,  # type: ignore[no-untyped-def]
                                         request: pytest.FixtureRequest) -> None:
     base = two_tier_server
-    with ReferenceReceiver(tmp_path / "rx", allow_file_urls=True) as receiver, scripted([400, 201]) as refusing:
+    with ReferenceReceiver(tmp_path / "rx") as receiver, scripted([400, 201]) as refusing:
         with session() as s:
             destinations.add_destination(s, name="htttn-vinh-long", kind=DestinationKind.HTTTN, url=receiver.url)
             destinations.add_destination(s, name="htttn-du-phong", kind=DestinationKind.HTTTN, url=refusing.url)
