@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     delivery_claim_timeout_s: float = Field(default=120.0, ge=1.0, le=86400.0)
     # A package left "producing" this long (its run died) is re-queued by the sweeper.
     producing_timeout_s: float = Field(default=1800.0, ge=10.0, le=86400.0)
+    # A flow run on the work pool whose heartbeat (every 30 s: PREFECT_FLOWS_HEARTBEAT_FREQUENCY) stopped this
+    # long, or left pending this long, lost its worker (a machine crash): the sweeper marks it crashed, which
+    # frees its queue's concurrency slot, and queues it again. A running run that never sent a heartbeat (a
+    # worker started without them) is judged only after silent_run_timeout_s.
+    run_lease_s: float = Field(default=150.0, ge=60.0, le=86400.0)
+    silent_run_timeout_s: float = Field(default=21600.0, ge=60.0, le=604800.0)
     # How often the sweeper runs (crash recovery, MQTT re-pushes), and the MQTT retry backoff base.
     sweep_interval_s: int = Field(default=60, ge=5, le=3600)
     # The sweeper signs an audit checkpoint whenever the log grew since the last one, at most this often, and
@@ -269,6 +275,9 @@ def configure_prefect_env(settings: Settings) -> None:
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
         "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
         "PREFECT_LOGGING_EXTRA_LOGGERS": "engines,storage",
+        # Every flow run says it is alive (an event every 30 s, Prefect's minimum): the sweeper tells a run
+        # whose machine died from a slow one by it (tasks.runs.recover_lost_runs).
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
