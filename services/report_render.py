@@ -18,7 +18,7 @@ LEVELS = {"vi": {"province": "Tỉnh", "district": "Huyện", "commune": "Xã", 
           "en": {"province": "Province", "district": "District", "commune": "Commune", "": "—"}}
 PRIORITIES = {"vi": {"thuong": "Thường", "uu_tien": "Ưu tiên", "khan_cap": "Khẩn cấp"},
               "en": {"thuong": "Normal", "uu_tien": "Priority", "khan_cap": "Emergency"}}
-TEXT = {
+TEXT: dict[str, dict[str, str]] = {
     "vi": {
         "motto1": "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "motto2": "Độc lập - Tự do - Hạnh phúc",
         "number": "Số:\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0/BC-TTCS", "title": "BÁO CÁO",
@@ -51,7 +51,7 @@ TEXT = {
         "chart_uptime": "Thời gian hoạt động thiết bị theo xã, phường (%)",
         "chart_latency": "Thời gian từ phát hành đến khi phát (tin khẩn cấp)", "seconds": "giây",
         "no_emergency": "Không có tin khẩn cấp được phát trong kỳ.",
-        "recipients": "Nơi nhận:", "recipient_lines": ["- Như trên;", "- Lưu: VT."],
+        "recipients": "Nơi nhận:",
         "signer": "NGƯỜI LẬP BÁO CÁO", "sign_note": "(Ký, ghi rõ họ tên)", "na": "—",
         "place_date": "{place}, ngày {d:02d} tháng {m:02d} năm {y}",
     },
@@ -85,11 +85,12 @@ TEXT = {
         "chart_days": "Plays per day", "chart_minutes": "Minutes aired per commune",
         "chart_uptime": "Device uptime per commune (%)", "chart_latency": "Emergency time to air",
         "seconds": "seconds", "no_emergency": "No emergency was aired in the period.",
-        "recipients": "Recipients:", "recipient_lines": ["- As above;", "- Archive."],
+        "recipients": "Recipients:",
         "signer": "PREPARED BY", "sign_note": "(Signature, full name)", "na": "—",
         "place_date": "{place}, {y}-{m:02d}-{d:02d}",
     },
 }
+RECIPIENT_LINES = {"vi": ("- Như trên;", "- Lưu: VT."), "en": ("- As above;", "- Archive.")}
 HEADLINE_KEYS = ("bulletins", "bulletins_aired", "communes", "communes_with_devices", "devices",
                  "commune_coverage_pct", "device_coverage_pct", "on_time_pct", "plays", "minutes_aired",
                  "emergency_p50_s", "emergency_p90_s", "uptime_pct")
