@@ -86,7 +86,7 @@ def _deployment(name: str) -> Callable[[Settings], Any]:
         from prefect.flows import load_flow_from_entrypoint
 
         spec = SPECS[name]
-        flow = load_flow_from_entrypoint(str(ROOT / spec.entrypoint))
+        flow: Any = load_flow_from_entrypoint(str(ROOT / spec.entrypoint))  # to_deployment's _sync is untyped
         # _sync: Prefect returns a coroutine when it believes it runs in an event loop (a caller's loop left
         # behind in this thread); building deployments is always synchronous here.
         return flow.to_deployment(name=name, tags=_tags(name), work_pool_name=POOL, work_queue_name=spec.queue,
@@ -173,10 +173,10 @@ def run_worker(limit: int | None, *, warm: bool = False, relay_limit: int = 0) -
     env.setdefault("PREFECT_WORKER_QUERY_SECONDS", "2")  # an emergency is picked up within ~2 s
     env.setdefault("PREFECT_WORKER_PREFETCH_SECONDS", "0")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, preexec_fn=die_with_parent)
-             for cmd in worker_commands(limit, warm=warm, relay_limit=relay_limit)]
+    cmds = worker_commands(limit, warm=warm, relay_limit=relay_limit)
+    procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, preexec_fn=die_with_parent) for cmd in cmds]
     started = [time.monotonic()] * len(procs)
-    stopping = []
+    stopping: list[int] = []
 
     def on_signal(signum: int, frame: object) -> None:
         if stopping:  # already stopping the worker: a supervisor's second signal must not cut that short
@@ -192,11 +192,11 @@ def run_worker(limit: int | None, *, warm: bool = False, relay_limit: int = 0) -
             for n, proc in enumerate(procs):
                 # A worker that died (killed, out of memory) is started again, at most every RESTART_S.
                 if proc.poll() is not None and time.monotonic() - started[n] > RESTART_S:
-                    log.warning("worker %s exited with %s; starting it again", proc.args[:3], proc.returncode)
-                    if "deployments.warm" in proc.args:
-                        _mark_lost_runs(proc.pid, tuple(proc.args[i + 1] for i, a in enumerate(proc.args)
-                                                        if a == "--queue"))
-                    procs[n] = subprocess.Popen(proc.args, env=env, cwd=ROOT, preexec_fn=die_with_parent)
+                    cmd = cmds[n]
+                    log.warning("worker %s exited with %s; starting it again", cmd[:3], proc.returncode)
+                    if "deployments.warm" in cmd:
+                        _mark_lost_runs(proc.pid, tuple(cmd[i + 1] for i, a in enumerate(cmd) if a == "--queue"))
+                    procs[n] = subprocess.Popen(cmd, env=env, cwd=ROOT, preexec_fn=die_with_parent)
                     started[n] = time.monotonic()
     except KeyboardInterrupt:
         pass

@@ -194,7 +194,7 @@ def last_heartbeat(client: Any, run_id: str, since: datetime, now: datetime) -> 
     from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
 
     page = client.read_events(EventFilter(
-        occurred=EventOccurredFilter(since=since - timedelta(seconds=30), until=now),
+        occurred=EventOccurredFilter.model_validate({"since": since - timedelta(seconds=30), "until": now}),
         event=EventNameFilter(name=[HEARTBEAT]),
         resource=EventResourceFilter(id=[f"prefect.flow-run.{run_id}"])), limit=1)
     return max((e.occurred for e in page.events), default=None)
