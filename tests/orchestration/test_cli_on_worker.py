@@ -79,11 +79,12 @@ def test_bantin_produce_hands_the_run_to_the_running_worker(tmp_path: Path, home
             wait_for("the warm worker to poll the production queue", polled, 300)
             out = subprocess.run([str(Path(sys.executable).parent / "bantin"), "produce", str(rev.draft_id)],
                                  env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
-        assert out.returncode == 0, out.stderr[-2000:]
-        assert "handed to a worker" in out.stderr
-        (run,) = runs(api, flow_runs={"tags": {"all_": ["user:cli"]}})
-        assert (run["state_type"], run["parameters"]) == ("COMPLETED", {"draft_id": rev.draft_id})
-        assert run["infrastructure_pid"] and int(run["infrastructure_pid"]) != os.getpid()
+            assert out.returncode == 0, out.stderr[-2000:]
+            assert "handed to a worker" in out.stderr
+            (run,) = runs(api, flow_runs={"tags": {"all_": ["user:cli"]}})
+            assert (run["state_type"], run["parameters"]) == ("COMPLETED", {"draft_id": rev.draft_id})
+            # Run by the warm production worker, which yields the CPU to the emergency and publishing one.
+            assert os.getpriority(os.PRIO_PROCESS, int(run["infrastructure_pid"])) == 10
     with session() as s:
         (pkg,) = packages.packages_of_draft(s, rev.draft_id)
         assert pkg.status == PackageStatus.IN_REVIEW
