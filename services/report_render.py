@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from domain.languages import LANGUAGES
 from domain.reports import PeriodKind
-from services import report_charts
 from services.reports import ReportData
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -227,6 +226,8 @@ def to_xlsx(data: ReportData, header: Header, lang: str = "vi") -> bytes:
 
 def coverage_map(data: ReportData, lang: str = "vi") -> bytes:
     """Communes as tiles grouped by their parent, coloured by the share of the period's bulletins they aired."""
+    from services import report_charts  # matplotlib: only when a chart is drawn (not for every CLI command)
+
     groups: dict[str, list[tuple[str, float | None]]] = {}
     for c in data.communes:
         groups.setdefault(c.parent or data.area.name, []).append((c.name, c.aired_pct))
@@ -236,6 +237,8 @@ def coverage_map(data: ReportData, lang: str = "vi") -> bytes:
 
 def charts(data: ReportData, lang: str = "vi") -> list[bytes]:
     """The report's charts as PNG: plays per day, minutes per commune, uptime per commune, emergency latency."""
+    from services import report_charts
+
     t = TEXT[lang]
     out = [report_charts.bars([d[5:] for d, _ in data.plays_per_day], [n for _, n in data.plays_per_day],
                               title=t["chart_days"], xlabel=t["plays"])]
