@@ -33,7 +33,15 @@ from device_agent.config import AgentConfig
 from device_agent.emergencies import EmergencyMixin
 from device_agent.identity import load_identity, save_identity, write_private
 from device_agent.mqtt import EmergencyListener
-from device_agent.planner import Choice, Planner, is_emergency, is_stream, quiet_from, volume_percent
+from device_agent.planner import (
+    Choice,
+    Planner,
+    is_emergency,
+    is_emergency_stream,
+    is_stream,
+    quiet_from,
+    volume_percent,
+)
 from device_agent.player import make_player
 from device_agent.playlog import Outbox
 from device_agent.schedule import (
@@ -418,11 +426,12 @@ class Agent(EmergencyMixin):
             log.info("interrupted: %s", item.get("title"))
 
     def _play_stream(self, item: dict[str, Any], started: float) -> bool:
-        """A relay stream until its end (or the start of quiet hours), reconnecting with backoff."""
+        """A relay or live stream until its end (or the start of quiet hours, unless it is an emergency live
+        session), reconnecting with backoff."""
         assert self.player is not None
         expires = parse_time(item["expires_at"])
         until = expires.timestamp() if expires else started
-        quiet = quiet_from(self.schedule, started, until, self.cfg.tz)
+        quiet = None if is_emergency_stream(item) else quiet_from(self.schedule, started, until, self.cfg.tz)
         stats = self.stream_stats = StreamStats(item["item_id"])
         completed = self.player.stream(item["stream"]["url"], quiet or until,
                                        volume_percent(self.schedule, started, self.cfg.tz), self.interrupt, stats)

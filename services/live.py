@@ -7,6 +7,9 @@
   goes away for ``BANTIN_LIVE_GRACE_S`` (the web layer calls :func:`stop` with reason ``dropped``).
 * A relay on air in a chosen area refuses an ordinary session; an emergency session preempts the relay:
   devices put live items before relay items, and the relay carries on its own mount unheard.
+* An emergency session's schedule item has priority ``khan_cap``: devices play it through quiet hours and
+  let it cut anything playing, an emergency file included (``device_agent.planner``); an ordinary one is
+  ``uu_tien`` and keeps quiet hours.
 * Every session has its own Icecast mount ``/area-live-<id>.mp3`` (so it never fights a relay for an
   area's mount); the device schedule carries one ``stream`` item per session for the devices of the chosen
   areas and the areas below them, with a listen URL signed per device (``services.relays.with_listen_urls``).
@@ -157,7 +160,8 @@ def stream_items(s: Session, chain: Iterable[str], now: datetime | None = None) 
     found = [r for r in live_sessions(s) if wanted & set(r.area_codes) and _aware(r.deadline) > now]
     found.sort(key=lambda r: (not r.emergency, r.id))
     return [{"item_id": f"live-{r.id}", "kind": "stream", "manifest_hash": session_hash(r),
-             "priority": "uu_tien", "language": "", "title": r.title, "starts_at": iso(_aware(r.started_at)),
+             "priority": "khan_cap" if r.emergency else "uu_tien", "language": "", "title": r.title,
+             "starts_at": iso(_aware(r.started_at)),
              "expires_at": iso(_aware(r.deadline)), "repeat_every_s": None, "audio": None, "slides": [],
              "stream": {"mount": r.mount, "url": None}} for r in found]
 

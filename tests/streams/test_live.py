@@ -131,6 +131,16 @@ def test_a_relay_on_air_refuses_an_ordinary_session_and_an_emergency_one_preempt
     streams = [i for i in json.loads(raw)["items"] if i["kind"] == "stream"]
     assert [i["item_id"][:5] for i in streams] == ["live-", "relay"]  # devices play the first stream on air
     assert streams[0]["item_id"] == f"live-{rec.id}" and streams[0]["title"] == "Lũ quét"
+    assert [i["priority"] for i in streams] == ["khan_cap", "uu_tien"]  # an emergency session overrides all
+    from zoneinfo import ZoneInfo
+
+    from device_agent.planner import Planner, PlanState
+
+    all_day = [{"from": "00:00", "to": "12:00"}, {"from": "12:00", "to": "00:00"}]
+    doc = {**json.loads(raw), "quiet_hours": all_day}  # quiet hours all day long
+    choice, _ = Planner(medium="audio", tz=ZoneInfo("Asia/Ho_Chi_Minh"), slots=[]).choose(
+        doc, PlanState(), time.time())
+    assert choice is not None and (choice.trigger, choice.item["item_id"]) == ("emergency", f"live-{rec.id}")
     assert streams[0]["stream"]["url"].startswith(f"{streaming.public_url()}/area-live-{rec.id}.mp3?t={dev.id}.")
     with session() as s:
         live.stop(s, rec.id, actor="approver_daloc")
