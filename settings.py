@@ -81,9 +81,13 @@ class Settings(BaseSettings):
     summary_max_tokens: int = Field(default=256, ge=16, le=2048)
 
     # --- devices, signing and MQTT ---
-    # Absolute base URL devices and feed readers use for file links (e.g. https://bantin.example.vn); empty:
-    # the URL of the request that asked for the schedule.
+    # Absolute base URL devices, receivers and feed readers use for file links (e.g. https://bantin.example.vn);
+    # empty: the URL of the request that asked (schedules, feeds), else the web app's address below (HTTTN
+    # payloads, MQTT messages): see :attr:`Settings.base_url`.
     public_base_url: str = ""
+    # Where `bantin serve` listens by default (its --host and --port override these, for its workers too).
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8000, ge=1, le=65535)
     # How long the asset links in HTTTN payloads stay valid (bantin's signed links, or S3 presigned URLs).
     asset_url_ttl_s: int = Field(default=172800, ge=60, le=604800)
     device_lookahead_hours: int = Field(default=48, ge=1, le=168)
@@ -92,6 +96,8 @@ class Settings(BaseSettings):
     device_cache_s: float = Field(default=5.0, ge=0.0, le=300.0)
     # A built schedule is reused while nothing it depends on changed, for at most this long (time-driven changes).
     device_schedule_ttl_s: float = Field(default=60.0, ge=0.0, le=3600.0)
+    # The area map and the retired areas devices are matched against (they change with a seed reload or a move).
+    area_cache_s: float = Field(default=60.0, ge=0.0, le=3600.0)
     device_registrations_per_hour: int = Field(default=30, ge=1, le=100_000)  # per client address (x20 overall)
     key_grace_days: int = Field(default=14, ge=1, le=365)  # old signing key still listed after a rotation
     emergency_repeat_s: int = Field(default=600, ge=30, le=86400)  # replay interval of an emergency
@@ -127,6 +133,12 @@ class Settings(BaseSettings):
     delivery_claim_timeout_s: float = Field(default=120.0, ge=1.0, le=86400.0)
     # A package left "producing" this long (its run died) is re-queued by the sweeper.
     producing_timeout_s: float = Field(default=1800.0, ge=10.0, le=86400.0)
+    # A flow run on the work pool whose heartbeat (every 30 s: PREFECT_FLOWS_HEARTBEAT_FREQUENCY) stopped this
+    # long, or left pending this long, lost its worker (a machine crash): the sweeper marks it crashed, which
+    # frees its queue's concurrency slot, and queues it again. A running run that never sent a heartbeat (a
+    # worker started without them) is judged only after silent_run_timeout_s.
+    run_lease_s: float = Field(default=150.0, ge=60.0, le=86400.0)
+    silent_run_timeout_s: float = Field(default=21600.0, ge=60.0, le=604800.0)
     # How often the sweeper runs (crash recovery, MQTT re-pushes), and the MQTT retry backoff base.
     sweep_interval_s: int = Field(default=60, ge=5, le=3600)
     # The sweeper signs an audit checkpoint whenever the log grew since the last one, at most this often, and
@@ -197,9 +209,23 @@ class Settings(BaseSettings):
                     except ValueError:
                         raise ValueError(f"BANTIN_TRUSTED_PROXIES: '{part.strip()}' is not an address or "
                                          "network") from None
+        if self.public_base_url and not self.public_base_url.startswith(("http://", "https://")):
+            raise ValueError("BANTIN_PUBLIC_BASE_URL must be an http:// or https:// URL")
         if self.store == "s3" and not (self.s3_endpoint and self.s3_access_key and self.s3_secret_key):
             raise ValueError("BANTIN_STORE=s3 needs BANTIN_S3_ENDPOINT, BANTIN_S3_ACCESS_KEY and BANTIN_S3_SECRET_KEY")
         return self
+
+    @property
+    def base_url(self) -> str:
+        """Where this installation's web app is reached, without a trailing slash: ``BANTIN_PUBLIC_BASE_URL``, else
+        ``http://<web_host>:<web_port>`` (a wildcard bind is reached on loopback; set the public base URL for
+        receivers on other machines)."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        host = "127.0.0.1" if self.web_host in ("", "0.0.0.0") else "[::1]" if self.web_host == "::" else self.web_host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.web_port}"
 
 
 def locate() -> tuple[Path, Path]:
@@ -249,6 +275,9 @@ def configure_prefect_env(settings: Settings) -> None:
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
         "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
         "PREFECT_LOGGING_EXTRA_LOGGERS": "engines,storage",
+        # Every flow run says it is alive (an event every 30 s, Prefect's minimum): the sweeper tells a run
+        # whose machine died from a slow one by it (tasks.runs.recover_lost_runs).
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)

@@ -6,8 +6,10 @@ approve by the seeded demo approver -> publish to a reference receiver started o
 
 import logging
 import os
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +20,7 @@ from cli.main import DEMO_PASSWORD, seed_demo_users
 from domain.deliveries import DestinationKind
 from services import approvals as approval_service
 from services import drafts as draft_service
+from services import runtime
 from services.packages import package_view
 from services.runtime import object_store, session
 from settings import configure_prefect_env, get_settings
@@ -61,7 +64,7 @@ def run_demo(*, quiet: bool = True) -> dict[str, Any]:
     if quiet:
         logging.getLogger("prefect").setLevel(logging.WARNING)
     text = resources.files("cli").joinpath("samples", SAMPLE).read_text(encoding="utf-8")
-    with ReferenceReceiver(settings.home / "demo-receiver", allow_file_urls=True) as receiver:
+    with _web_app(), ReferenceReceiver(settings.home / "demo-receiver") as receiver:
         with session() as s:
             destinations.add_destination(s, name=DEMO_DESTINATION, kind=DestinationKind.HTTTN,
                                        url=receiver.url)
@@ -75,6 +78,27 @@ def run_demo(*, quiet: bool = True) -> dict[str, Any]:
         view = package_view(s, object_store(), package_id)
     _report(view, steps, received, settings.home)
     return view
+
+
+@contextmanager
+def _web_app() -> Iterator[str]:
+    """The web app on loopback while the demo runs: the receiver fetches the assets over HTTP from it, as real
+    receivers fetch them from ``bantin serve``. On the configured web port when it is free, else on another free
+    port, which the payloads' links then name."""
+    from web.app import create_app
+    from web.serving import serve_in_thread
+
+    port = get_settings().web_port
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:  # taken (a `bantin serve` of another installation, or anything else)
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+    os.environ["BANTIN_WEB_HOST"], os.environ["BANTIN_WEB_PORT"] = "127.0.0.1", str(port)
+    runtime.reset()
+    with serve_in_thread(create_app(get_settings()), port) as base:
+        yield base
 
 
 def _chain(

@@ -284,8 +284,9 @@ def publish_due() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default BANTIN_WEB_HOST, 127.0.0.1).")
+                    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default BANTIN_WEB_PORT, 8000).")] = None,
     flows: Annotated[bool, typer.Option("--flows/--no-flows", help="Also run a worker (and a local Prefect server "
                                         "unless PREFECT_API_URL names one). --no-flows: the web app alone, for "
                                         "installations whose workers run elsewhere (needs PREFECT_API_URL).")] = True,
@@ -299,15 +300,23 @@ def serve(
     Every flow runs as a Prefect flow run on the work pool: this starts, unless PREFECT_API_URL names a
     server, a local Prefect server (its UI lists the deployments and every run), registers the deployments
     and runs a worker that takes emergencies first. Ctrl-C or SIGTERM stops the worker, then the server."""
+    from os import environ
+
     import uvicorn
 
     from deployments.local import local_stack
+    from services import runtime
     from web.app import SERVER_OPTIONS, create_app
 
     ensure_db()
     settings = get_settings()
+    host, port = host or settings.web_host, port or settings.web_port
+    # Links in HTTTN payloads point at this address unless BANTIN_PUBLIC_BASE_URL is set: the workers started
+    # below (their environment is this one's) and this process must agree on it.
+    environ["BANTIN_WEB_HOST"], environ["BANTIN_WEB_PORT"] = host, str(port)
+    runtime.reset()
+    settings = get_settings()
     configure_prefect_env(settings)
-    from os import environ
 
     if not (flows or flows_only):
         if not environ.get("PREFECT_API_URL"):

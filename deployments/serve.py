@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from settings import Settings, configure_prefect_env, get_settings
-from tasks.limits import DUE_LIMIT
+from tasks.limits import ONE_SLOT_LIMITS
 from tasks.runs import DEPLOYMENTS as SPECS
 from tasks.runs import POOL, QUEUES, RELAY_QUEUE
 
@@ -68,8 +68,10 @@ def _options(s: Settings) -> dict[str, dict[str, Any]]:
         "erase-feedback-contacts": {"schedules": [Cron("30 2 * * *", timezone=TZ)],
                                     "concurrency_limit": _one_at_a_time()},
         "relay-due": {"schedules": [Cron("* * * * *", timezone=TZ)], "concurrency_limit": _one_at_a_time()},
-        "program": {"schedules": [_every(s.program_build_interval_s)], "concurrency_limit": _one_at_a_time()},
-        "reports": {"schedules": [_every(s.reports_interval_s)], "concurrency_limit": _one_at_a_time()},
+        # Builds must not overlap, but not through a deployment limit either (a killed run would hold it for
+        # five minutes): a scheduled run holds the 1-minute bantin-program (bantin-reports) slot, or skips its turn.
+        "program": {"schedules": [_every(s.program_build_interval_s)], "parameters": {"skip_if_busy": True}},
+        "reports": {"schedules": [_every(s.reports_interval_s)], "parameters": {"skip_if_busy": True}},
     }
 
 
@@ -121,9 +123,10 @@ def register(settings: Settings, only: list[str] | None = None) -> list[str]:
     ensure_work_pool()
     try:
         ensure_ml_limit(settings.ml_concurrency, resize=False)
-        ensure_global_limit(DUE_LIMIT, 1)
+        for name in ONE_SLOT_LIMITS:
+            ensure_global_limit(name, 1)
     except Exception as exc:  # an old server without global limits: ML tasks then run unthrottled
-        log.warning("could not create the bantin-ml and bantin-due concurrency limits: %s", exc)
+        log.warning("could not create the bantin-ml and one-slot concurrency limits: %s", exc)
     deployments = build_deployments(settings, only)
     for d in deployments:  # the worker runs the flow from this checkout (no image, no remote storage)
         d.storage = LocalStorage(str(ROOT))

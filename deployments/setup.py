@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from settings import configure_prefect_env, get_settings
-from tasks.limits import DUE_LIMIT, ML_LIMIT
+from tasks.limits import ML_LIMIT, ONE_SLOT_LIMITS
 from tasks.runs import POOL, QUEUES  # (queue, priority, limit): lower priority number = polled first
 
 
@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> None:
     ensure_work_pool()
     limit = args.ml_limit if args.ml_limit is not None else settings.ml_concurrency
     what = ensure_ml_limit(limit)
-    ensure_global_limit(DUE_LIMIT, 1)
+    for name in ONE_SLOT_LIMITS:  # bantin-due, bantin-program, bantin-reports
+        ensure_global_limit(name, 1)
     sys.stdout.write(f"work pool {POOL} (queues: {', '.join(q for q, _, _ in QUEUES)}) ready; "
                      f"{ML_LIMIT} limit {what}: {limit}\n")
 

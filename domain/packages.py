@@ -47,6 +47,10 @@ PACKAGE_TRANSITIONS: dict[PackageStatus, frozenset[PackageStatus]] = {
 }
 
 
+# A package an approver may still withdraw (or kill, once published).
+WITHDRAWABLE = frozenset(s for s, targets in PACKAGE_TRANSITIONS.items() if PackageStatus.WITHDRAWN in targets)
+
+
 def transition_package(current: PackageStatus, target: PackageStatus) -> PackageStatus:
     """Enforce :data:`PACKAGE_TRANSITIONS`; raises ``InvalidTransition``."""
     return check_transition("package", PACKAGE_TRANSITIONS, current, target)

@@ -6,6 +6,7 @@ from prefect import flow
 
 from tasks.sweeping import (
     checkpoint_audit,
+    lost_runs,
     requeue,
     retry_pushes,
     stalled_deliveries,
@@ -16,19 +17,21 @@ from tasks.sweeping import (
 
 @flow(name="sweep", flow_run_name="sweep", validate_parameters=True)
 def sweep(now: datetime | None = None) -> dict[str, object]:
-    """Re-queue packages stuck producing, deliveries stuck sending and approved packages whose publish was
-    lost, past their timeouts, push failed MQTT emergency messages again, and sign an audit checkpoint when the
-    log grew (each run of the ``due`` deployment, :func:`flows.publish.publish_due`, ends with it: every
+    """Crash and queue again the work pool's flow runs whose machine died (no heartbeat), re-queue packages
+    stuck producing, deliveries stuck sending and approved packages whose publish was lost, past their
+    timeouts, push failed MQTT emergency messages again, and sign an audit checkpoint when the log grew (each
+    run of the ``due`` deployment, :func:`flows.publish.publish_due`, ends with it: every
     ``BANTIN_SWEEP_INTERVAL_S``).
 
     Args:
         now: the time to judge ages by (default: now); tests inject it instead of sleeping.
 
     Returns:
-        What was re-queued: drafts produced again, packages published again, MQTT pushes by outcome; and the
-        audit entry checkpointed (None: none due).
+        What was re-queued: drafts produced again, packages published again, MQTT pushes by outcome, flow runs
+        whose worker was lost; and the audit entry checkpointed (None: none due).
     """
     now = now or datetime.now(UTC)
+    runs = lost_runs(now)  # first: the slots their runs held go to the work re-queued below
     drafts = stalled_productions(now)
     again = sorted(set(stalled_deliveries(now)) | set(unstarted_publications(now)))
     pushes = retry_pushes(now)
@@ -37,4 +40,4 @@ def sweep(now: datetime | None = None) -> dict[str, object]:
     for draft_id in drafts:
         requeue("produce", {"draft_id": draft_id})
     return {"produced_again": drafts, "published_again": again, "pushes": pushes,
-            "audit_checkpoint": checkpoint_audit(now)}
+            "audit_checkpoint": checkpoint_audit(now), "runs": runs}

@@ -137,9 +137,10 @@ class ConnectionCheck:
 
 def check_destination(session: Session, *, actor: str, name: str, timeout_s: float = 5.0,
                       client: httpx.Client | None = None) -> ConnectionCheck:
-    """Whether the destination's server answers at all (any HTTP status counts: nothing is delivered)."""
-    _admin(session, actor, [])
+    """Whether the destination's server answers at all (any HTTP status counts: nothing is delivered); an admin
+    of the destination's area may ask (of the installation for one without)."""
     rec = session.scalar(select(DestinationRecord).where(DestinationRecord.name == name))
+    _admin(session, actor, [rec.area_code] if rec is not None and rec.area_code else [])
     if rec is None:
         raise InvalidInput(f"no destination named '{name}'")
     own = client is None

@@ -5,7 +5,6 @@ The CLI and the web area pickers call these functions; rules (who may change wha
 """
 
 import re
-import time
 from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
@@ -16,6 +15,7 @@ from domain.areas import Area, AreaLevel, describe, find_areas, resolve_area, su
 from domain.errors import ApprovalRefused, InvalidInput
 from domain.languages import parse_languages
 from services import area_migration, auth
+from services.caches import CACHES
 from storage.repositories import areas, audit, users
 
 MAX_MATCHES = 20
@@ -133,24 +133,18 @@ def archive_codes(session: Session, code: str) -> set[str]:
     return {c for c in related if c in tree}
 
 
-_RETIRED_CACHE: dict[str, tuple[float, dict[str, set[str]]]] = {}  # database URL -> (when, retired map)
-
-
 def with_old_codes(session: Session, chain: set[str]) -> set[str]:
     """``chain`` (a device's area and its ancestors) with the retired units whose territory went into it, so
     bulletins approved under an old code before the move still reach the devices now in the new unit
-    (cached a minute per database, like the area map devices poll against)."""
-    key = str(session.get_bind().engine.url)
-    now = time.monotonic()
-    cached = _RETIRED_CACHE.get(key)
-    if cached is None or now - cached[0] > 60:
-        cached = _RETIRED_CACHE[key] = (now, {code: set(succ) for code, (_, succ)
-                                              in areas.retired_areas(session).items()})
-    return chain | {code for code, succ in cached[1].items() if succ & chain}
+    (cached ``BANTIN_AREA_CACHE_S`` per database, like the area map devices poll against)."""
+    retired = CACHES.retired_areas.get_or_build(
+        str(session.get_bind().engine.url),
+        lambda: {code: set(succ) for code, (_, succ) in areas.retired_areas(session).items()})
+    return chain | {code for code, succ in retired.items() if succ & chain}
 
 
 def forget_cache() -> None:
-    _RETIRED_CACHE.clear()
+    CACHES.retired_areas.clear()
 
 
 def _require_admin(session: Session, username: str) -> None:

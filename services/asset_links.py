@@ -1,12 +1,12 @@
 """Asset URLs a receiver can fetch: what ``bantin.package/1`` payloads carry in ``assets[].url``.
 
 * S3 store: a presigned GET URL from the S3 server (expires after ``BANTIN_ASSET_URL_TTL_S``).
-* Local store with ``BANTIN_PUBLIC_BASE_URL``: ``<base>/htttn/v1/assets/<key>?exp=<unix>&kid=<key id>&sig=<sig>``,
-  served by bantin's web app with byte ranges. ``sig`` is the installation's Ed25519 signature (the keys of
-  ``GET /device/v1/keys``) over ``bantin.asset-link/1``, the key and the expiry, so a link cannot be made for
-  another object or extended, and it stays valid across a key rotation while the old key is listed.
-* Local store without a public base URL: a ``file://`` URL, usable only by a receiver on the same disk
-  (the demo's).
+* Local store: ``<base>/htttn/v1/assets/<key>?exp=<unix>&kid=<key id>&sig=<sig>``, served by bantin's web app
+  with byte ranges; ``<base>`` is ``BANTIN_PUBLIC_BASE_URL``, else the address the web app listens on
+  (``BANTIN_WEB_HOST``/``BANTIN_WEB_PORT``, what ``bantin serve`` binds: see ``Settings.base_url``). ``sig`` is
+  the installation's Ed25519 signature (the keys of ``GET /device/v1/keys``) over ``bantin.asset-link/1``, the
+  key and the expiry, so a link cannot be made for another object or extended, and it stays valid across a key
+  rotation while the old key is listed. Never ``file://``: receivers fetch over HTTP(S) only.
 
 Payloads are built when each row of the outbox is sent, so a resend carries fresh links. The payload's
 ``sha256`` and ``size`` of each asset are what a receiver checks the fetched bytes against.
@@ -18,6 +18,7 @@ from urllib.parse import quote
 from domain.errors import Forbidden
 from domain.signatures import SignatureInvalid, sign_bytes, verify_bytes
 from services import signing
+from settings import get_settings
 from storage.objects import LocalObjectStore, ObjectStore
 
 PATH = "/htttn/v1/assets/"
@@ -56,7 +57,8 @@ def check(key: str, *, exp: str, kid: str, sig: str, now: datetime) -> None:
 
 
 def asset_url(store: ObjectStore, key: str, *, base_url: str, now: datetime, ttl: timedelta) -> str:
-    """The URL a receiver fetches ``key`` by (see the module's docstring for which kind)."""
+    """The http(s) URL a receiver fetches ``key`` by (see the module's docstring for which kind); an empty
+    ``base_url`` means the installation's (``Settings.base_url``)."""
     if isinstance(store, LocalObjectStore):
-        return signed_url(base_url, key, now=now, ttl=ttl) if base_url else store.url(key)
+        return signed_url(base_url or get_settings().base_url, key, now=now, ttl=ttl)
     return store.url(key, expires=ttl)

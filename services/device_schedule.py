@@ -8,8 +8,6 @@ every device there, then made per device (its id), hashed for the ETag and signe
 
 import functools
 import json
-import threading
-import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +32,7 @@ from domain.priority import Priority
 from domain.schedules import FileRef, ScheduleItem
 from services import areas as area_service
 from services import default_content, emergency_window, live, programs, programs_on_air, relays, signing
+from services.caches import CACHES
 from services.devices import DeviceAuth, area_chain, area_languages, area_map
 from services.runtime import object_store
 from settings import get_settings
@@ -59,18 +58,19 @@ class AreaSchedule:
     default_content: list[dict[str, Any]] = field(default_factory=list)
 
 
-_lock = threading.Lock()
-# (area, kind, hours, window start, base URL) -> [built at, checked at, package generation, schedule]
-_area_cache: dict[tuple[Any, ...], list[Any]] = {}
-# device id -> (its area schedule, ETag, unsigned body, signed document as JSON bytes or None)
-_device_cache: dict[int, tuple[AreaSchedule, str, dict[str, Any], bytes | None]] = {}
+@dataclass
+class BuiltSchedule:
+    """An area schedule as cached (``CACHES.area_schedules``): what it was built from and when it was last
+    found current against the database (``CACHES.clock``)."""
+
+    checked_at: float
+    generation: tuple[Any, ...]
+    schedule: AreaSchedule
 
 
 def invalidate() -> None:
     """Forget every built schedule in this process (after a publish, withdrawal or kill)."""
-    with _lock:
-        _area_cache.clear()
-        _device_cache.clear()
+    CACHES.forget_schedules()
 
 
 def file_url(store: ObjectStore, key: str, sha256: str, base_url: str, start: datetime, hours: int) -> str:
@@ -175,14 +175,11 @@ def area_schedule(s: Session, area_code: str, kind: DeviceKind, hours: int, base
     now = now or datetime.now(UTC)
     start = window_start(now)
     key = (area_code, kind, hours, start, base_url)
-    settings = get_settings()
-    ttl = settings.device_schedule_ttl_s if settings.device_cache_s > 0 else 0.0
     generation = schedule_generation(s)
-    hit = _area_cache.get(key)
-    mono = time.monotonic()
-    if hit is not None and hit[2] == generation and mono - hit[0] <= ttl:
-        hit[1] = mono
-        return hit[3]  # type: ignore[no-any-return]  # cache entries are untyped lists
+    hit = CACHES.area_schedules.get(key)
+    if hit is not None and hit.generation == generation:
+        hit.checked_at = CACHES.now()
+        return hit.schedule
     end = start + timedelta(hours=hours)
     all_areas = area_map(s)
     if area_code not in all_areas:
@@ -201,8 +198,7 @@ def area_schedule(s: Session, area_code: str, kind: DeviceKind, hours: int, base
     built = AreaSchedule(area_code, start, end, [item_json(i) for i in order_items(items)] + streams,
                          sorted(set(withdrawn)),
                          list(quiet), list(volume), [item_json(i) for i in defaults])
-    with _lock:
-        _area_cache[key] = [mono, mono, generation, built]
+    CACHES.area_schedules.put(key, BuiltSchedule(CACHES.now(), generation, built))
     return built
 
 
@@ -227,7 +223,7 @@ def _default_items(s: Session, store: ObjectStore, area_code: str, languages: tu
 def device_etag(s: Session, device: DeviceAuth, hours: int, base_url: str) -> tuple[str, AreaSchedule]:
     """The current ETag of a device's schedule (cheap when nothing changed: no hashing, no signing)."""
     area = area_schedule(s, device.area_code, device.kind, hours, base_url)
-    hit = _device_cache.get(device.id)
+    hit = CACHES.device_schedules.get(device.id)
     if hit is not None and hit[0] is area:
         return hit[1], area
     body = schedule_body(device_id=device.id, area_code=device.area_code, start=area.start, end=area.end,
@@ -235,20 +231,20 @@ def device_etag(s: Session, device: DeviceAuth, hours: int, base_url: str) -> tu
                          default_content=area.default_content,
                          quiet_hours=area.quiet_hours, volume_profile=area.volume_profile)
     etag = schedule_etag(body)
-    with _lock:
-        _device_cache[device.id] = (area, etag, body, None)
+    CACHES.device_schedules.put(device.id, (area, etag, body, None))
     return etag, area
 
 
 def signed_schedule(s: Session, device: DeviceAuth, hours: int, base_url: str) -> tuple[str, bytes]:
     """The device's signed schedule (JSON bytes) and its ETag, signed once per change and reused while cached."""
     etag, area = device_etag(s, device, hours, base_url)
-    area_obj, _, body, signed = _device_cache[device.id]
+    entry = CACHES.device_schedules.get(device.id)
+    assert entry is not None  # device_etag just stored it
+    area_obj, _, body, signed = entry
     if signed is None or area_obj is not area:
         doc = signing.sign({**body, "etag": etag, "generated_at": datetime.now(UTC).isoformat().replace("+00:00", "Z")})
         signed = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
-        with _lock:
-            _device_cache[device.id] = (area, etag, body, signed)
+        CACHES.device_schedules.put(device.id, (area, etag, body, signed))
     return etag, signed
 
 
@@ -256,11 +252,11 @@ def cached(device: DeviceAuth, hours: int, base_url: str) -> tuple[str, bytes | 
     """The device's ETag (and signed schedule, if already signed) from this process's caches, without the
     database; None when the schedule must be (re)built."""
     start = window_start(datetime.now(UTC))
-    hit = _area_cache.get((device.area_code, device.kind, hours, start, base_url))
-    if hit is None or time.monotonic() - hit[1] > get_settings().device_cache_s:
+    hit = CACHES.area_schedules.get((device.area_code, device.kind, hours, start, base_url))
+    if hit is None or CACHES.now() - hit.checked_at > get_settings().device_cache_s:
         return None  # not validated against the database recently enough
-    entry = _device_cache.get(device.id)
-    if entry is None or entry[0] is not hit[3]:
+    entry = CACHES.device_schedules.get(device.id)
+    if entry is None or entry[0] is not hit.schedule:
         return None
     return entry[1], entry[3]
 

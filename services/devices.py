@@ -7,8 +7,6 @@ caches at once; other nodes catch up within that many seconds, and emergencies d
 (they also go out over MQTT).
 """
 
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +29,7 @@ from domain.errors import ApprovalRefused, Conflict, DomainError, Forbidden, Inv
 from domain.reports import parse_health
 from domain.signatures import SignatureInvalid, unb64
 from services import auth, live, relays, rollups
+from services.caches import CACHES
 from settings import get_settings
 from storage.models import DraftRevisionRecord, PackageRecord, UserRecord
 from storage.models_devices import DeviceRecord
@@ -62,33 +61,22 @@ class DeviceAuth:
     kind: DeviceKind
 
 
-_lock = threading.Lock()
-_auth_cache: dict[int, tuple[float, DeviceAuth | None]] = {}
-_seen: dict[int, datetime] = {}  # device id -> last request not yet written to last_seen_at
-_flushed = [0.0]
-_areas_cache: list[Any] = [0.0, None]
 FLUSH_SEEN_S = 10.0  # last_seen_at of every device heard from is written in one statement this often per node
 
 
 def forget(device_id: int | None = None) -> None:
     """Drop cached device state (all of it, or one device's)."""
-    with _lock:
-        if device_id is None:
-            _auth_cache.clear()
-            _seen.clear()
-            _flushed[0] = 0.0
-            _areas_cache[:] = [0.0, None]
-        else:
-            _auth_cache.pop(device_id, None)
+    if device_id is None:
+        CACHES.device_auth.clear()
+        CACHES.seen.clear()
+        CACHES.area_map.clear()
+    else:
+        CACHES.device_auth.pop(device_id)
 
 
 def area_map(s: Session) -> dict[str, Area]:
-    """Every area by code (cached a minute: areas change with a seed reload, not per request)."""
-    now = time.monotonic()
-    if _areas_cache[1] is None or now - _areas_cache[0] > 60:
-        _areas_cache[:] = [now, areas.all_areas(s)]
-    result: dict[str, Area] = _areas_cache[1]
-    return result
+    """Every area by code (cached ``BANTIN_AREA_CACHE_S``: areas change with a seed reload, not per request)."""
+    return CACHES.area_map.get_or_build(None, lambda: areas.all_areas(s))
 
 
 def area_chain(code: str, all_areas: dict[str, Area]) -> list[str]:
@@ -177,16 +165,13 @@ def revoke(s: Session, device_id: int, *, username: str, reason: str = "") -> De
 # --- request authentication -------------------------------------------------------------------------
 
 def _load_auth(s: Session, device_id: int) -> DeviceAuth | None:
-    now = time.monotonic()
-    ttl = get_settings().device_cache_s
-    hit = _auth_cache.get(device_id)
-    if hit is not None and now - hit[0] <= ttl:
-        return hit[1]
+    hit = CACHES.device_auth.entry(device_id)
+    if hit is not None:
+        return hit.value
     rec = s.get(DeviceRecord, device_id)
     value = None if rec is None else DeviceAuth(rec.id, unb64(rec.public_key), DeviceStatus(rec.status),
                                                 rec.area_code, DeviceKind(rec.kind))
-    _auth_cache[device_id] = (now, value)
-    return value
+    return CACHES.device_auth.put(device_id, value)
 
 
 def may_listen(s: Session, device_id: int) -> bool:
@@ -229,13 +214,9 @@ def authenticate(s: Session, *, headers: Any, method: str, path_with_query: str,
         raise DeviceUnauthenticated(f"unknown device {device_id}")
     now = now or datetime.now(UTC)
     _verify(device, headers, method, path_with_query, body, now, require_authorised)
-    _seen[device.id] = now
-    if time.monotonic() - _flushed[0] >= FLUSH_SEEN_S:
-        _flushed[0] = time.monotonic()
-        with _lock:
-            pending = dict(_seen)
-            _seen.clear()
-        _write_seen(s, pending)
+    CACHES.seen.note(device.id, now)
+    if CACHES.seen.due(FLUSH_SEEN_S):
+        _write_seen(s, CACHES.seen.take())
     return device
 
 
@@ -253,16 +234,15 @@ def authenticate_cached(*, headers: Any, method: str, path_with_query: str, body
         DeviceUnauthenticated, DeviceForbidden: as :func:`authenticate`, for a cached device.
     """
     device_id = _device_id(headers)
-    hit = _auth_cache.get(device_id)
-    mono = time.monotonic()
-    if hit is None or hit[1] is None or mono - hit[0] > get_settings().device_cache_s:
+    device = CACHES.device_auth.get(device_id)
+    if device is None:
         return None
-    if mono - _flushed[0] >= FLUSH_SEEN_S:
+    if CACHES.seen.due(FLUSH_SEEN_S):
         return None  # the full path writes the pending last_seen_at values
     now = datetime.now(UTC)
-    _verify(hit[1], headers, method, path_with_query, body, now, True)
-    _seen[device_id] = now
-    return hit[1]
+    _verify(device, headers, method, path_with_query, body, now, True)
+    CACHES.seen.note(device_id, now)
+    return device
 
 
 # --- reports ----------------------------------------------------------------------------------------

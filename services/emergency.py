@@ -39,7 +39,6 @@ from storage.objects import LocalObjectStore, ObjectStore
 from storage.repositories import audit, drafts, packages
 
 log = logging.getLogger(__name__)
-DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 STOP_MIN_EXPIRY_S = 3600  # a stop stays retained at least this long, so late devices learn it too
 
 
@@ -58,7 +57,7 @@ class MqttMessage:
 
 
 def base_url() -> str:
-    return get_settings().public_base_url.rstrip("/") or DEFAULT_BASE_URL
+    return get_settings().base_url
 
 
 def emergency_items(s: Session, store: ObjectStore, package_id: int, area_code: str, now: datetime,

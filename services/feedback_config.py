@@ -25,7 +25,6 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 
 import holidays
@@ -107,9 +106,10 @@ def read_config(path: Path) -> FeedbackConfig:
         raise InvalidInput(f"feedback config {path.name} is not valid TOML: {exc}") from None
 
 
-@lru_cache(maxsize=4)
 def _cached(path: str | None) -> FeedbackConfig:
-    return read_config(Path(path)) if path else FeedbackConfig()
+    from services.caches import CACHES
+
+    return CACHES.feedback_config.get_or_build(path, lambda: read_config(Path(path)) if path else FeedbackConfig())
 
 
 def load_config() -> FeedbackConfig:

@@ -34,6 +34,7 @@ from domain.feedback import (
     validate_short,
     validate_text,
 )
+from domain.packages import AssetKind, PackageStatus
 from engines import asr, photos, qr
 from engines.errors import MediaError
 from services import auth
@@ -243,7 +244,7 @@ class PublicStatus:
     area_code: str
     area_name: str
     category: str
-    state: str
+    state: FeedbackState
     received_at: datetime
     due: date
     answered_at: datetime | None
@@ -264,9 +265,10 @@ def public_status(session: Session, code: str) -> PublicStatus:
     rec = repo.by_code(session, parse_tracking_code(code))
     tree = auth.area_tree(session)
     pkg_id, sha = _published_bulletin(session, rec)
-    shown_answer = rec.answer if rec.state in (FeedbackState.ANSWERED.value, FeedbackState.CLOSED.value) else ""
+    state = FeedbackState(rec.state)
+    shown_answer = rec.answer if state in (FeedbackState.ANSWERED, FeedbackState.CLOSED) else ""
     return PublicStatus(rec.tracking_code, rec.area_code, tree[rec.area_code].name if rec.area_code in tree else "",
-                        rec.category, rec.state, rec.received_at, date.fromisoformat(rec.due_date), rec.answered_at,
+                        rec.category, state, rec.received_at, date.fromisoformat(rec.due_date), rec.answered_at,
                         shown_answer, rec.reject_reason, rec.bulletin_draft_id, pkg_id, sha, rec.text)
 
 
@@ -275,12 +277,12 @@ def _published_bulletin(session: Session, rec: FeedbackRecord) -> tuple[int | No
     if rec.bulletin_draft_id is None:
         return None, None
     pkg = session.scalar(select(PackageRecord).where(PackageRecord.draft_id == rec.bulletin_draft_id,
-                                                     PackageRecord.status == "published")
+                                                     PackageRecord.status == PackageStatus.PUBLISHED.value)
                          .order_by(PackageRecord.id.desc()))
     if pkg is None:
         return None, None
-    sha = session.scalar(select(AssetRecord.sha256).where(AssetRecord.package_id == pkg.id, AssetRecord.kind == "audio",
-                                                          AssetRecord.language == "vi"))
+    sha = session.scalar(select(AssetRecord.sha256).where(
+        AssetRecord.package_id == pkg.id, AssetRecord.kind == AssetKind.AUDIO.value, AssetRecord.language == "vi"))
     return pkg.id, sha
 
 
@@ -304,9 +306,9 @@ def cited_bulletin_title(session: Session, package_id: int) -> str | None:
     language's slides) cites that earlier package: the draft's package on air stands for it.
     """
     pkg = session.get(PackageRecord, package_id)
-    if pkg is not None and pkg.status != "published":
+    if pkg is not None and pkg.status != PackageStatus.PUBLISHED.value:
         pkg = next((p for p in reversed(packages.packages_of_draft(session, pkg.draft_id))
-                    if p.status == "published"), None)
+                    if p.status == PackageStatus.PUBLISHED.value), None)
     if pkg is None:
         return None
     rev = session.get(DraftRevisionRecord, pkg.revision_id)

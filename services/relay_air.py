@@ -27,6 +27,7 @@ from services.runtime import object_store, session
 
 log = logging.getLogger(__name__)
 LEAD_S = 5.0  # the mount is fed this long before the slot starts
+FEED_SAFETY_S = 60.0  # ffmpeg stops by itself this long after the airing ends if the carrier could not stop it
 
 
 @dataclass
@@ -112,8 +113,11 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
         emergency_logged = False
 
         def start_relay() -> Feed:
-            return Feed(relay_command(src.url, target, enc, name=mount_name, duration_s=max(1.0, end - clock())),
-                        workdir / "relay.log")
+            # The carrier stops the feed at the airing's end; ffmpeg's own limit is only a safety net past it.
+            # A limit at the end itself ends early: Icecast's burst-on-connect hands ffmpeg seconds of audio at
+            # once, so "-t" of stream time runs out before the wall clock does and looks like an outage.
+            return Feed(relay_command(src.url, target, enc, name=mount_name,
+                                      duration_s=max(1.0, end - clock()) + FEED_SAFETY_S), workdir / "relay.log")
 
         try:
             feed, mode = start_relay(), "relay"

@@ -2,7 +2,6 @@
 a phone and in the PDF. Text uses Noto Sans, which has every Vietnamese letter."""
 
 import io
-from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
@@ -12,15 +11,19 @@ matplotlib.use("Agg")  # no display: render to bytes
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
+from services.caches import CACHES  # noqa: E402
 from settings import get_settings  # noqa: E402
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/noto"), Path("/usr/share/fonts/noto"), Path("/usr/share/fonts"))
 COLOUR = "#1f4e8c"
 
 
-@lru_cache(maxsize=4)
 def font_file(bold: bool = False) -> Path | None:
     """Noto Sans (regular or bold) from the configured font directory or the system's; None if absent."""
+    return CACHES.fonts.get_or_build(bold, lambda: _find_font(bold))
+
+
+def _find_font(bold: bool) -> Path | None:
     name = "NotoSans-Bold.ttf" if bold else "NotoSans-Regular.ttf"
     extra = get_settings().font_dir
     for d in ((extra,) if extra else ()) + FONT_DIRS:

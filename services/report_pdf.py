@@ -3,7 +3,6 @@ motto side by side, number and place/date, title, sections with tables and chart
 Noto Sans is embedded so every Vietnamese letter renders."""
 
 import io
-from functools import lru_cache
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -17,12 +16,16 @@ from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate
 
 from domain.errors import InvalidInput
 from services import report_charts
+from services.caches import CACHES
 from services.report_render import TEXT, VN_TZ, Header, _period_title, charts, coverage_map, number, sections
 from services.reports import ReportData
 
 
-@lru_cache(maxsize=1)
 def _fonts() -> tuple[str, str]:
+    return CACHES.pdf_fonts.get_or_build(None, _register_fonts)
+
+
+def _register_fonts() -> tuple[str, str]:
     regular, bold = report_charts.font_file(False), report_charts.font_file(True)
     if regular is None or bold is None:
         raise InvalidInput("thiếu phông chữ Noto Sans (gói fonts-noto-core) để in báo cáo tiếng Việt")

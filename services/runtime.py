@@ -6,11 +6,11 @@ nor safe to pickle across processes).
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from services.caches import CACHES
 from settings import get_settings
 from storage.db import get_engine, session_scope
 from storage.objects import ObjectStore, make_object_store
@@ -20,9 +20,8 @@ def db_engine() -> Engine:
     return get_engine(get_settings().database_url)
 
 
-@lru_cache(maxsize=1)
 def object_store() -> ObjectStore:
-    return make_object_store(get_settings())
+    return CACHES.object_store.get_or_build(None, lambda: make_object_store(get_settings()))
 
 
 @contextmanager
@@ -33,12 +32,6 @@ def session() -> Iterator[Session]:
 
 
 def reset() -> None:
-    """Forget cached settings and resources (tests switch databases and stores), and what was cached from the
-    installation's database: areas, devices and device schedules."""
-    from services import areas, device_schedule, devices
-
-    get_settings.cache_clear()
-    object_store.cache_clear()
-    devices.forget()
-    device_schedule.invalidate()
-    areas.forget_cache()
+    """Forget cached settings and resources (tests switch databases and stores), and everything cached from
+    the installation (see ``services.caches``)."""
+    CACHES.reset()

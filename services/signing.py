@@ -15,7 +15,6 @@ trusts only the old key verifies the endorsement and learns the new one during t
 import fcntl
 import json
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from domain.signatures import (
     unb64,
     verify_document,
 )
+from services.caches import CACHES
 from settings import get_settings
 
 
@@ -52,8 +52,7 @@ class KeyEntry:
                 "not_after": iso(self.not_after), "endorsement": self.endorsement}
 
 
-_lock = threading.Lock()
-_cache: dict[Path, tuple[float, list[KeyEntry], SigningKey]] = {}
+KeyState = tuple[int, list[KeyEntry], SigningKey]  # index mtime (ns, -1: none yet), key list, current key
 
 
 def keys_dir() -> Path:
@@ -121,10 +120,9 @@ def _state() -> tuple[list[KeyEntry], SigningKey]:
         mtime = index.stat().st_mtime_ns
     except FileNotFoundError:
         mtime = -1
-    with _lock:
-        hit = _cache.get(directory)
-        if hit is not None and hit[0] == mtime:
-            return hit[1], hit[2]
+    hit = CACHES.signing_keys.get(directory)
+    if hit is not None and hit[0] == mtime:
+        return hit[1], hit[2]
     with _file_lock(directory):
         entries = _read_index(directory)
         if not entries:
@@ -133,8 +131,7 @@ def _state() -> tuple[list[KeyEntry], SigningKey]:
             _write_index(directory, entries)
         current = _load_private(directory, entries[-1].key_id)
         mtime = index.stat().st_mtime_ns
-    with _lock:
-        _cache[directory] = (mtime, entries, current)
+    CACHES.signing_keys.put(directory, (mtime, entries, current))
     return entries, current
 
 
@@ -192,8 +189,7 @@ def rotate(now: datetime | None = None, grace: timedelta | None = None) -> KeyEn
             if e.not_after is not None and e.not_after <= now:
                 (directory / f"{e.key_id}.key").unlink(missing_ok=True)
         _write_index(directory, entries)
-    with _lock:
-        _cache.pop(directory, None)
+    CACHES.signing_keys.pop(directory)
     return entry
 
 

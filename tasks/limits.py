@@ -6,17 +6,22 @@ jobs a worker fleet runs at once); when it does not exist, as under the ephemera
 rather than an error, so local runs need no set-up.
 
 The per-minute ``due`` run holds the one slot of ``bantin-due`` (:func:`only_one`): a run that comes due while
-the previous one still works skips its turn. Slots are leased for :data:`LEASE_S` and renewed while held, so
-the slot of a run whose worker was killed (``kill -9``, a lost machine) frees itself within a minute; a
-deployment's own concurrency limit is leased for five minutes, which would hold crash recovery back that long.
+the previous one still works skips its turn. Scheduled programme builds and report runs do the same with
+``bantin-program`` and ``bantin-reports`` (:func:`one_at_a_time`). Slots are leased for :data:`LEASE_S` and
+renewed while held, so the slot of a run whose worker was killed (``kill -9``, a lost machine) frees itself
+within a minute; a deployment's own concurrency limit is leased for five minutes, which would hold crash
+recovery (and the next builds) back that long.
 """
 
 import logging
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 
 ML_LIMIT = "bantin-ml"
 DUE_LIMIT = "bantin-due"
+PROGRAM_LIMIT = "bantin-program"
+REPORTS_LIMIT = "bantin-reports"
+ONE_SLOT_LIMITS = (DUE_LIMIT, PROGRAM_LIMIT, REPORTS_LIMIT)  # one slot each; deployments.setup creates them
 LEASE_S = 60.0  # the shortest lease a Prefect server grants
 
 
@@ -61,3 +66,13 @@ def only_one(name: str) -> Iterator[bool]:
         except ConcurrencySlotAcquisitionError:
             held = False
         yield held
+
+
+def one_at_a_time(name: str, skip_if_busy: bool) -> AbstractContextManager[bool]:
+    """:func:`only_one` for a scheduled run (``skip_if_busy``: its deployment passes it), else nothing to hold
+    (a build an operator asked for runs whatever runs beside it).
+
+    Returns:
+        A context manager yielding whether this run may go on.
+    """
+    return only_one(name) if skip_if_busy else nullcontext(True)

@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 POOL = "bantin"
@@ -124,3 +125,109 @@ def _client() -> Iterator[Any]:
 
     with temporary_settings({PREFECT_API_URL: api_url()}), get_client(sync_client=True) as client:
         yield client
+
+
+# --- flow runs whose worker is gone (a machine crash): found by their heartbeats, crashed, queued again ---
+
+HEARTBEAT = "prefect.flow-run.heartbeat"  # what Prefect's flow engine emits every PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+LOST = "its worker stopped sending heartbeats (the machine or process is gone); marked crashed by the sweeper"
+RETRIED = "queued again by the sweeper after its worker was lost"
+MAX_CRASH_RETRIES = 2  # a run that took its machine down this many times stays crashed (a poison run)
+_ACTIVE_STATES = ("RUNNING", "PENDING")
+
+
+@dataclass(frozen=True)
+class ActiveRun:
+    """A flow run on the work pool that a worker took (pending) or runs (running), as the sweeper sees it."""
+
+    id: str
+    name: str
+    state_type: str  # "RUNNING" or "PENDING"
+    since: datetime  # when it entered that state
+    last_heartbeat: datetime | None  # its latest heartbeat in that state (None: none seen)
+    auto_scheduled: bool  # started by its deployment's schedule (the next scheduled run does its work)
+
+
+def is_lost(run: ActiveRun, now: datetime, *, lease_s: float, silent_s: float) -> bool:
+    """Whether ``run``'s worker is gone: no heartbeat for ``lease_s``; a pending run (no heartbeat yet: a worker
+    moves it to running within seconds) pending for ``lease_s``; a running run that never sent one (its worker
+    runs without heartbeats) running for ``silent_s``."""
+    if run.last_heartbeat is not None:
+        return now - max(run.last_heartbeat, run.since) > timedelta(seconds=lease_s)
+    return now - run.since > timedelta(seconds=lease_s if run.state_type == "PENDING" else silent_s)
+
+
+def active_runs(client: Any, now: datetime) -> list[ActiveRun]:
+    """The pending and running flow runs of the ``bantin`` pool, each with its latest heartbeat."""
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        WorkPoolFilter,
+        WorkPoolFilterName,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    flt = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+        any_=[StateType[s] for s in _ACTIVE_STATES])))
+    pool = WorkPoolFilter(name=WorkPoolFilterName(any_=[POOL]))
+    runs: list[Any] = []
+    while True:  # pages of the server's largest page (200)
+        page = client.read_flow_runs(flow_run_filter=flt, work_pool_filter=pool, limit=200, offset=len(runs))
+        runs += page
+        if len(page) < 200:
+            break
+    found = []
+    for run in runs:
+        if run.state is None or run.state.type.value not in _ACTIVE_STATES:
+            continue
+        since = run.state.timestamp
+        found.append(ActiveRun(id=str(run.id), name=run.name, state_type=run.state.type.value, since=since,
+                               last_heartbeat=last_heartbeat(client, str(run.id), since, now),
+                               auto_scheduled=bool(run.auto_scheduled)))
+    return found
+
+
+def last_heartbeat(client: Any, run_id: str, since: datetime, now: datetime) -> datetime | None:
+    """The time of the run's latest heartbeat between ``since`` (less one heartbeat interval: the first one
+    may precede the running state by a moment) and ``now``, or None."""
+    from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
+
+    page = client.read_events(EventFilter(
+        occurred=EventOccurredFilter(since=since - timedelta(seconds=30), until=now),
+        event=EventNameFilter(name=[HEARTBEAT]),
+        resource=EventResourceFilter(id=[f"prefect.flow-run.{run_id}"])), limit=1)
+    return max((e.occurred for e in page.events), default=None)
+
+
+@dataclass(frozen=True)
+class Recovered:
+    retried: list[str]  # ids of runs crashed and queued again
+    crashed: list[str]  # ids of runs crashed only: scheduled ones (their next run does the work) and poison runs
+
+
+def recover_lost_runs(client: Any, now: datetime, *, lease_s: float, silent_s: float,
+                      max_retries: int = MAX_CRASH_RETRIES) -> Recovered:
+    """Mark crashed the pool's runs whose worker is gone (:func:`is_lost`), which frees the concurrency slots
+    they held (their queue's, their deployment's), and queue each again (the same run, ``AwaitingRetry``, so
+    its tags and parameters stay; bantin's tasks are idempotent, so it resumes) unless its schedule starts the
+    next one anyway or it was lost ``max_retries`` times already.
+
+    Returns:
+        The runs retried and the runs left crashed.
+    """
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import AwaitingRetry, Crashed
+
+    retried, crashed = [], []
+    for run in active_runs(client, now):
+        if not is_lost(run, now, lease_s=lease_s, silent_s=silent_s):
+            continue
+        client.set_flow_run_state(run.id, Crashed(message=LOST), force=True)
+        crashes = sum(s.type == StateType.CRASHED for s in client.read_flow_run_states(run.id))
+        if run.auto_scheduled or crashes > max_retries:
+            crashed.append(run.id)
+            continue
+        client.set_flow_run_state(run.id, AwaitingRetry(scheduled_time=now, message=RETRIED), force=True)
+        retried.append(run.id)
+    return Recovered(retried=retried, crashed=crashed)

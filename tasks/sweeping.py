@@ -6,7 +6,9 @@ found by its age and handed back, without a person.
 - an approved package whose publish run was lost (nothing sent, nothing given up) is published again;
 - a delivery left ``sending`` past ``BANTIN_DELIVERY_CLAIM_TIMEOUT_S`` is marked failed and its package
   published again (the re-send carries the same idempotency key, so the receiver recognises it);
-- a failed MQTT emergency push (a broker outage) is pushed again once its backoff has passed.
+- a failed MQTT emergency push (a broker outage) is pushed again once its backoff has passed;
+- a flow run of the work pool whose worker is gone (its machine crashed: no heartbeat for
+  ``BANTIN_RUN_LEASE_S``) is marked crashed, freeing the concurrency slot it held, and queued again.
 
 Every task takes the time as an argument (an injected clock), so tests never sleep.
 """
@@ -139,6 +141,27 @@ def checkpoint_audit(now: datetime) -> int | None:
         get_run_logger().error("audit log broken, no checkpoint written: %s", "; ".join(report.problems[:3]))
         return None
     return report.head_seq
+
+
+@task
+def lost_runs(now: datetime) -> dict[str, list[str]]:
+    """Crash the work pool's flow runs whose worker is gone and queue them again
+    (:func:`tasks.runs.recover_lost_runs`); nothing without a Prefect server (runs then live in this process).
+
+    Returns:
+        The ids of the flow runs queued again (``retried``) and of those left crashed (``crashed``).
+    """
+    from tasks.runs import _client, recover_lost_runs, server_configured
+
+    if not server_configured():
+        return {"retried": [], "crashed": []}
+    settings = get_settings()
+    with _client() as client:
+        found = recover_lost_runs(client, now, lease_s=settings.run_lease_s, silent_s=settings.silent_run_timeout_s)
+    if found.retried or found.crashed:
+        get_run_logger().warning("runs whose worker is gone: queued again %s; left crashed %s", found.retried,
+                                 found.crashed)
+    return {"retried": found.retried, "crashed": found.crashed}
 
 
 @task

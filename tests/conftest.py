@@ -124,6 +124,22 @@ def bantin_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     runtime.reset()
 
 
+@pytest.fixture
+def web_address(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The web app on a free loopback port of this process, named as the installation's web address
+    (``BANTIN_WEB_HOST``/``BANTIN_WEB_PORT``, what ``bantin serve`` binds), so the asset links of HTTTN payloads
+    point at it. Ask for it after the fixture that makes the home."""
+    from settings import get_settings
+    from tests.web.conftest import _free_port, _serve
+    from web.app import create_app
+
+    port = _free_port()
+    monkeypatch.setenv("BANTIN_WEB_HOST", "127.0.0.1")
+    monkeypatch.setenv("BANTIN_WEB_PORT", str(port))
+    runtime.reset()
+    yield from _serve(create_app(get_settings()), port)
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """One Prefect test server for the session (start-up takes 10-20 s on 2 cores)."""

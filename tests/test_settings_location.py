@@ -105,3 +105,29 @@ def test_a_home_written_in_the_dotenv_is_relative_to_the_file(tmp_path: Path, mo
     monkeypatch.delenv("BANTIN_HOME", raising=False)
     monkeypatch.setenv("BANTIN_ENV_FILE", str(site / "bantin.env"))
     assert locate() == (site.resolve() / "state", site.resolve() / "bantin.env")
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, "http://127.0.0.1:8000"),
+    ({"BANTIN_WEB_HOST": "0.0.0.0", "BANTIN_WEB_PORT": "8080"}, "http://127.0.0.1:8080"),
+    ({"BANTIN_WEB_HOST": "10.1.2.3"}, "http://10.1.2.3:8000"),
+    ({"BANTIN_WEB_HOST": "fd00::5", "BANTIN_WEB_PORT": "9000"}, "http://[fd00::5]:9000"),
+    ({"BANTIN_WEB_HOST": "::"}, "http://[::1]:8000"),
+    ({"BANTIN_PUBLIC_BASE_URL": "https://bantin.tinh.example/", "BANTIN_WEB_PORT": "9000"},
+     "https://bantin.tinh.example"),
+])
+def test_the_base_url_is_the_public_one_else_the_web_apps_address(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str) -> None:
+    for var in ("BANTIN_WEB_HOST", "BANTIN_WEB_PORT", "BANTIN_PUBLIC_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    assert Settings(home=tmp_path).base_url == expected
+
+
+def test_a_public_base_url_must_be_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("BANTIN_PUBLIC_BASE_URL", "file:///srv/bantin")
+    with pytest.raises(ValidationError, match="http:// or https://"):
+        Settings(home=tmp_path)

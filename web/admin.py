@@ -25,10 +25,11 @@ from web.pages import checked_form
 router = APIRouter(include_in_schema=False)
 
 
-def require_admin(request: Request, s) -> str:  # type: ignore[no-untyped-def]
-    """The signed-in user's name, if they administer at least some areas."""
+def require_admin(request: Request, s: Session, *, everywhere: bool = False) -> str:
+    """The signed-in user's name, if they administer at least some areas (the services then check each
+    change's area), or with ``everywhere`` the whole installation (keys, models, the audit log)."""
     user = session_user(request, s)
-    if not auth.can(s, user, "admin"):
+    if not (auth.can(s, user, "admin") if everywhere else auth.can_anywhere(s, user, "admin")):
         raise Forbidden("admin")
     return user.username
 
@@ -59,7 +60,8 @@ def attempt(request: Request, change: Callable[[Session, str], object], refused:
 def admin_index(request: Request) -> Response:
     with session() as s:
         require_admin(request, s)
-    return render(request, "admin_index.html")
+        everywhere = auth.can(s, session_user(request, s), "admin")
+    return render(request, "admin_index.html", everywhere=everywhere)
 
 
 def _users_page(request: Request, status_code: int = 200, form: dict[str, str] | None = None) -> Response:
@@ -146,7 +148,7 @@ def keys_page(request: Request) -> Response:
     from services import signing
 
     with session() as s:
-        require_admin(request, s)
+        require_admin(request, s, everywhere=True)
     now = datetime.now(UTC)
     rows = [{"key_id": k.key_id, "fingerprint": fingerprint(k.public_key), "created": when(k.created_at),
              "not_after": when(k.not_after), "current": k.not_after is None} for k in signing.listed_keys(now)]
@@ -167,14 +169,14 @@ async def keys_rotate(request: Request) -> Response:
         flash(request, "error", translate(lang_of(request), "adm_rotate_unconfirmed"))
         return RedirectResponse("/admin/keys", status_code=303)
     with session() as s:
-        key_id = admin_service.rotate_signing_key(s, actor=require_admin(request, s))
+        key_id = admin_service.rotate_signing_key(s, actor=require_admin(request, s, everywhere=True))
     return done(request, "adm_key_rotated", "/admin/keys", key_id=key_id)
 
 
 def _models_page(request: Request, verify: bool) -> Response:
     lang = lang_of(request)
     with session() as s:
-        rows = admin_service.models_overview(s, actor=require_admin(request, s), verify=verify)
+        rows = admin_service.models_overview(s, actor=require_admin(request, s, everywhere=True), verify=verify)
     for r in rows:
         names = [language_name(lang, c) for c in r["languages"]]
         r["language_names"] = ", ".join(names[:6]) + (f" (+{len(names) - 6})" if len(names) > 6 else "")

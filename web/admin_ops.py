@@ -4,14 +4,17 @@ from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from domain.approvals import Role
+from domain.areas import AreaLevel
 from domain.deliveries import DestinationKind
 from domain.errors import DomainError, InvalidInput
 from services import administration as admin_service
 from services import approvals as approval_service
 from services import auth
 from services.runtime import session
+from storage.models import UserRecord
 from storage.repositories import destinations, templates, users
 from web.access import session_user
 from web.admin import attempt, done, require_admin, when
@@ -24,14 +27,30 @@ from web.pages import checked_form
 router = APIRouter(include_in_schema=False)
 
 
+def destination_areas(s: Session, user: UserRecord) -> list[tuple[str, str]]:
+    """``(code, name)`` of the areas an admin may file a destination under: their own admin areas, or for an
+    installation admin every area (code ``""``) and each province."""
+    tree = auth.area_tree(s)
+    own = {m.area_code for m in users.memberships_of(user) if m.role is Role.ADMIN}
+    if None in own:
+        provinces = sorted((a for a in tree.values() if a.level is AreaLevel.PROVINCE), key=lambda a: a.name)
+        return [("", ""), *((a.code, a.name) for a in provinces)]
+    return sorted(((c, tree[c].name) for c in own if c is not None and c in tree), key=lambda x: x[1])
+
+
 def _destinations_page(request: Request, status_code: int = 200, form: dict[str, str] | None = None,
                        check: dict[str, str] | None = None) -> Response:
     with session() as s:
         require_admin(request, s)
-        rows = [{"name": d.name, "kind": d.kind, "url": d.url, "enabled": d.enabled, "created": when(d.created_at)}
-                for d in destinations.list_destinations(s)]
+        user = session_user(request, s)  # an area's admin sees the destinations of their areas only
+        tree = auth.area_tree(s)
+        rows = [{"name": d.name, "kind": d.kind, "url": d.url, "enabled": d.enabled, "created": when(d.created_at),
+                 "area": tree[d.area_code].name if d.area_code in tree else (d.area_code or "")}
+                for d in destinations.list_destinations(s)
+                if auth.can(s, user, "admin", area_codes=[d.area_code] if d.area_code else [])]
+        areas = destination_areas(s, user)
     return render(request, "admin_destinations.html", status_code=status_code, rows=rows, form=form or {},
-                  kinds=[k.value for k in DestinationKind], check=check)
+                  kinds=[k.value for k in DestinationKind], check=check, areas=areas)
 
 
 @router.get("/admin/destinations")
@@ -43,7 +62,8 @@ def destinations_page(request: Request) -> Response:
 async def destination_add(request: Request) -> Response:
     form = await checked_form(request)
     return attempt(request, lambda s, actor: admin_service.add_destination(
-        s, actor=actor, name=form.get("name", ""), kind=form.get("kind", ""), url=form.get("url", "")),
+        s, actor=actor, name=form.get("name", ""), kind=form.get("kind", ""), url=form.get("url", ""),
+        area=form.get("area", "")),
         lambda: _destinations_page(request, 422, form), "adm_destination_added", "/admin/destinations",
         name=form.get("name", "").strip())
 
@@ -71,7 +91,7 @@ def _templates_page(request: Request, status_code: int = 200, form: dict[str, st
     lang = lang_of(request)
     with session() as s:
         user = session_user(request, s)  # administrators write templates, province approvers approve them
-        if not (auth.can(s, user, "admin") or Role.APPROVER in users.roles_of(user)):
+        if not (auth.can_anywhere(s, user, "admin") or Role.APPROVER in users.roles_of(user)):
             raise Forbidden("templates")
         me = user.username
         rows = [{"id": t.id, "name": t.name, "title": t.title, "body": t.body, "area": t.area_code,
@@ -128,7 +148,7 @@ def audit_page(request: Request, actor: str = "", action: str = "", page: int = 
     verify = request.query_params.get("verify") == "1"
     error = None
     with session() as s:
-        me = require_admin(request, s)
+        me = require_admin(request, s, everywhere=True)
         try:
             flt = admin_service.AuditFilter(actor=actor, action=action, day_from=_day(form["from"], "from"),
                                             day_to=_day(form["to"], "to"), page=max(page, 1))

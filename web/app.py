@@ -4,6 +4,7 @@
 Sessions are signed HttpOnly SameSite=Lax cookies; every form carries a CSRF token; Jinja2 escapes output.
 """
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -138,7 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     starter = FlowStarter(settings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         starter.shutdown()
         from services import live_air  # live sessions this process feeds end with it (recordings kept)

@@ -4,6 +4,7 @@ carry ``data-area-picker`` and ``/static/area-picker.js`` fills their suggestion
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
 from services import areas as area_service
 from services.runtime import session
@@ -12,7 +13,7 @@ from web.access import session_user
 router = APIRouter(include_in_schema=False)
 
 
-def area_code(s, text: str) -> str:  # type: ignore[no-untyped-def]
+def area_code(s: Session, text: str) -> str:
     """The code an area field means (a code as typed, or a name resolved); empty stays empty.
 
     Raises:

@@ -65,7 +65,7 @@ def area_page(request: Request, code: str) -> Response:
         board = dashboard.build(s, code, now=now, thresholds=Thresholds.from_settings())
         mine = dashboard_roles.panels(s, user.username, code, now=now)
         tree = auth.area_tree(s)
-        trail = []
+        trail: list[tuple[str, str]] = []
         current: str | None = board.area.parent_code
         while current is not None and current in tree:
             trail.insert(0, (current, tree[current].name))

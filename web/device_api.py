@@ -94,7 +94,7 @@ async def register(request: Request) -> Response:
         with session() as s:
             device, _ = device_service.register(s, reg)
             return JSONResponse({"device_id": device.id, "status": device.status}, status_code=202)
-    return await _guarded(work)  # type: ignore[return-value]
+    return await _guarded(work)
 
 
 @router.get("/keys")
@@ -152,7 +152,7 @@ async def schedule(request: Request) -> Response:
                 return _schedule_response(etag, None, if_none_match) or Response(status_code=304)
             etag, signed = device_schedule.signed_schedule(s, device, hours, base)
         return _schedule_response(etag, signed, None) or Response(status_code=500)
-    return await _guarded(work)  # type: ignore[return-value]
+    return await _guarded(work)
 
 
 @router.get("/files/{sha256}")
@@ -175,7 +175,7 @@ async def file(request: Request, sha256: str) -> Response:
             raise NotFound(f"file {sha256[:12]}… is missing from the store")
         return FileResponse(path, media_type=media_type or "application/octet-stream",
                             headers={"Cache-Control": "private, max-age=86400", "ETag": f'"{sha256}"'})
-    return await _guarded(work)  # type: ignore[return-value]
+    return await _guarded(work)
 
 
 def _no_content(_: Any) -> Response:
@@ -196,7 +196,7 @@ async def _report(request: Request, handle: Callable[[Any, device_service.Device
         with session() as s:
             result = handle(s, check(s), _json(body))
         return answer(result)
-    return await _guarded(work)  # type: ignore[return-value]
+    return await _guarded(work)
 
 
 @router.put("/inventory", status_code=204)

@@ -13,6 +13,7 @@ from domain.feeds import json_feed, rss_feed
 from services import auth
 from services import devices as device_service
 from services import outbox as outbox_service
+from services.areas import area_names
 from services.feeds import feed_entries, public_file
 from services.packages import titles_by_manifest
 from services.runtime import object_store, session
@@ -50,10 +51,11 @@ def devices_page(request: Request) -> Response:
         wanted = DeviceStatus(status) if status in {d.value for d in DeviceStatus} else None
         rows = [device_service.device_row(d) for d in device_repo.list_devices(s, status=wanted)
                 if auth.can(s, user, "admin", area_codes=[d.area_code])]
+        names = area_names(s, [str(r["area_code"]) for r in rows])
+    for r, name in zip(rows, names, strict=True):
+        r["seen"], r["area_name"] = _when(r["last_seen_at"]), name
     order = {"pending": 0, "authorised": 1, "revoked": 2}
     rows.sort(key=lambda r: (order.get(r["status"], 3), r["id"]))
-    for r in rows:
-        r["seen"] = _when(r["last_seen_at"])
     return render(request, "devices.html", rows=rows, status=status or "")
 
 
@@ -67,7 +69,7 @@ def device_page(request: Request, device_id: int) -> Response:
             raise Forbidden("admin")
         row = device_service.device_row(d)
         row["public_key"] = d.public_key
-        row["seen"] = _when(d.last_seen_at)
+        row["seen"], row["area_name"] = _when(d.last_seen_at), area_names(s, [d.area_code])[0]
         logs = [{"item_id": p.item_id, "manifest_hash": p.manifest_hash, "at": _when(p.started_at),
                  "ended": _when(p.ended_at), "completed": p.completed, "trigger": p.trigger}
                 for p in device_repo.play_logs(s, device_id=device_id, limit=200)]

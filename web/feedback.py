@@ -148,7 +148,7 @@ async def intake_submit(request: Request, area_code: str) -> Response:
     lang = lang_of(request)
     if _too_big(request):
         return _intake_page(request, area_code, 413, form={}, cited="",
-                            error=translate(lang, "fb_err_too_big") if lang == "en" else "Tệp tải lên quá lớn.")
+                            error=translate(lang, "fb_err_too_big"))
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     cited = values.get("cited", "")

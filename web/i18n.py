@@ -59,7 +59,8 @@ TRANSLATIONS: dict[str, gettext.GNUTranslations] = {lang: load_translations(lang
 
 def _catalogue(lang: str) -> dict[str, str]:
     # GNUTranslations keeps its messages in ``_catalog``; the header entry has the empty id.
-    return {str(k): str(v) for k, v in TRANSLATIONS[lang]._catalog.items() if k and isinstance(k, str)}  # noqa: SLF001
+    catalog: dict[object, object] = TRANSLATIONS[lang]._catalog  # type: ignore[attr-defined]  # noqa: SLF001
+    return {str(k): str(v) for k, v in catalog.items() if k and isinstance(k, str)}
 
 
 # Every message per language (read-only use: which texts are the UI's own, tests over the catalogues).

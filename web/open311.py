@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from domain.errors import NotFound
 from domain.feedback import VN_TZ, Channel, FeedbackError, FeedbackState, due_deadline, parse_tracking_code
@@ -217,7 +218,7 @@ def _view(rec: FeedbackRecord, names: dict[str, str], area_names: dict[str, str]
     }
 
 
-def _render(request: Request, s, recs: list[FeedbackRecord]) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+def _render(request: Request, s: Session, recs: list[FeedbackRecord]) -> list[dict[str, object]]:
     username = _api_user(request, request.query_params.get("api_key", ""))
     user = users.find_user(s, username) if username else None
     names = {c.code: c.name_vi for c in load_config().categories}

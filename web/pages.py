@@ -9,12 +9,13 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from domain.drafts import DraftRevision
+from domain.drafts import DraftRevision, SourceKind
 from domain.errors import ApprovalRefused, DomainError, InvalidInput, InvalidTransition, ManifestMismatch, NotFound
 from domain.intake import IntakeResult
 from domain.intake_policy import CleaningNeedsConfirmation, DraftAllBoilerplate, TitleNeeded
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
-from domain.packages import AssetKind, PackageStatus
+from domain.packages import WITHDRAWABLE, AssetKind, PackageStatus, VariantStatus
+from domain.priority import Priority
 from engines.errors import EngineError
 from services import approvals as approval_service
 from services import areas as area_service
@@ -54,9 +55,13 @@ def _submit_text(req: draft_service.DraftRequest) -> tuple[DraftRevision, Intake
         return draft_service.submit_cleaned_text_draft(s, object_store(), req)
 
 
-def _status_of(s, draft_id: int) -> str:  # type: ignore[no-untyped-def]
+NOT_PRODUCED = "submitted"  # what the draft list shows for a draft with no package yet (``st_submitted``)
+
+
+def _status_of(s: Session, draft_id: int) -> str:
+    """The draft's latest package's status (a :class:`PackageStatus` value), or :data:`NOT_PRODUCED`."""
     pkgs = packages.packages_of_draft(s, draft_id)
-    return pkgs[-1].status if pkgs else "submitted"
+    return PackageStatus(pkgs[-1].status).value if pkgs else NOT_PRODUCED
 
 
 @router.get("/")
@@ -163,7 +168,7 @@ def _draft_page(request: Request, draft_id: int, edit_form: dict[str, str] | Non
                       language_names=[language_name(lang_of(request), c) for c in rev.content.languages],
                       edit_form=edit_form or {"title": rev.content.title, "body": rev.content.body},
                       recording_url=f"/drafts/{draft_id}/recording" if rev.source_key and
-                      rev.source_kind.value == "audio" else None)
+                      rev.source_kind is SourceKind.AUDIO else None)
 
 
 @router.post("/drafts/{draft_id}/edit")
@@ -233,10 +238,10 @@ def package_page(request: Request, package_id: int) -> Response:
             # A person may fill a blocked variant, or correct one already made, in any language but the source
             # (the source text is corrected by editing the draft).
             var["can_translate"] = may_edit and var["language"] != SOURCE_LANGUAGE
-            var["can_record"] = may_edit and var["status"] == "ready"
+            var["can_record"] = may_edit and var["status"] == VariantStatus.READY
             var["can_change"] = variant_pages.may_change(s, package_id, str(var["language"]), user.username)
             var["voice"] = variant_pages.voice_of(s, package_id, str(var["language"]))
-        can_withdraw = v["status"] in ("approved", "scheduled", "published", "corrected") and auth.can(
+        can_withdraw = v["status"] in WITHDRAWABLE and auth.can(
             s, user, "package.approve", area_codes=areas)
         state = approval_service.approval_state(s, package_id)
         remaining = [f"{translate(lang_of(request), 'lvl_' + r.level.value)} · {r.area_code}" for r in state.remaining]
@@ -246,7 +251,8 @@ def package_page(request: Request, package_id: int) -> Response:
 
         progress = progress_view(s, package_id, user, lang_of(request))
     warnings = [w.text(lang_of(request)) for w in intake.freshness_of(store, revision)]
-    order = {"script": 0, "speech_text": 1, "audio": 2, "board_text": 3, "slide": 4}
+    order = {AssetKind.SCRIPT: 0, AssetKind.SPEECH_TEXT: 1, AssetKind.AUDIO: 2, AssetKind.BOARD_TEXT: 3,
+             AssetKind.SLIDE: 4}
     v["variants"].sort(key=lambda var: (var["language"] != SOURCE_LANGUAGE, var["language"]))
     lang = lang_of(request)
     refusal = officer_message(lang, refusal, fallback="err_generic_refused") if refusal else None
@@ -257,7 +263,7 @@ def package_page(request: Request, package_id: int) -> Response:
         var["language_name"] = language_name(lang, var["language"])
         var["assets"].sort(key=lambda a: order.get(a["kind"], 9))
         for a in var["assets"]:
-            if a["kind"] in ("script", "speech_text", "board_text"):
+            if a["kind"] in (AssetKind.SCRIPT, AssetKind.SPEECH_TEXT, AssetKind.BOARD_TEXT):
                 a["text"] = store.get_bytes(a["key"]).decode("utf-8")
     for a in v["approvals"]:
         a["at"] = datetime.fromisoformat(a["at"]).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
@@ -279,7 +285,7 @@ def device_status_block(s: Session, package_id: int, v: dict[str, object], areas
     for r in rows:
         r["acked"] = r["acked_at"].astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y") if r["acked_at"] else ""
     return {"devices": rows, "unconfirmed": [r for r in rows if not r["acked_at"]],
-            "emergency": v.get("priority") == "khan_cap",
+            "emergency": v.get("priority") == Priority.KHAN_CAP,
             "retractions": [{"destination": t.name, "action": r.action, "status": r.status, "attempts": r.attempts,
                              "receipt_id": r.receipt_id, "last_error": r.last_error}
                             for r, t in outbox.of_package(s, package_id, OutboxKind.RETRACTION)]}

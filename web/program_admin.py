@@ -15,6 +15,7 @@ from services import areas as area_service
 from services import auth
 from services import program_admin as service
 from services.runtime import session
+from storage.models import UserRecord
 from storage.repositories import users
 from web.access import session_user
 from web.app import Forbidden, flash, lang_of, render
@@ -26,7 +27,7 @@ router = APIRouter(include_in_schema=False)
 PAGE = "/programs/settings"
 
 
-def _home_area(user) -> str:  # type: ignore[no-untyped-def]
+def _home_area(user: UserRecord) -> str:
     return next((m.area_code for m in users.memberships_of(user) if m.area_code and m.role.value in
                  ("approver", "admin")), "")
 

@@ -5,12 +5,14 @@ from datetime import UTC, date, datetime, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from domain.errors import InvalidInput, NotFound
 from domain.programs import local_date
 from services import auth
 from services import programs as program_service
 from services.runtime import object_store, session
+from storage.models import UserRecord
 from storage.models_programs import ProgramEditionRecord
 from storage.repositories import areas as area_repo
 from storage.repositories import users
@@ -32,7 +34,7 @@ def _day(value: str | None) -> date:
         raise InvalidInput(f"'{value}' is not a date (use YYYY-MM-DD)") from None
 
 
-def _may_order(s, user, area_code: str) -> bool:  # type: ignore[no-untyped-def]
+def _may_order(s: Session, user: UserRecord, area_code: str) -> bool:
     return auth.can(s, user, "area.configure", area_codes=[area_code])
 
 

@@ -2,8 +2,11 @@
 HTML fragment the page polls while something is under way), failures in the officer's words, and the retry
 of a failed publication for the approvers and administrators of the package's areas."""
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from services import progress as progress_service
 from services.runtime import session
@@ -17,16 +20,16 @@ from web.pages import _start_kept, checked_form
 router = APIRouter(include_in_schema=False)
 
 
-def progress_view(s, package_id: int, user: UserRecord, lang: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def progress_view(s: Session, package_id: int, user: UserRecord, lang: str) -> dict[str, Any]:
     """The card's data with every reason in the reader's language (no engine message, path or command)."""
     p = progress_service.package_progress(s, package_id, user)
     p["error_text"] = officer_message(lang, str(p["error"]), fallback="err_production") if p["error"] else ""
     p["failure_text"] = officer_message(lang, str(p["failure"]), fallback="pr_err_other") if p["failure"] else ""
-    for row in p["production"]:  # type: ignore[attr-defined]
+    for row in p["production"]:
         row["language_name"] = language_name(lang, row["language"])
         row["blocked_text"] = officer_message(lang, row["blocked_reason"], fallback="err_blocked") \
             if row["blocked_reason"] else ""
-    for c in p["channels"]:  # type: ignore[attr-defined]
+    for c in p["channels"]:
         failed = c["status"] in ("failed", "dead")
         c["reason"] = officer_message(lang, str(c["detail"] or ""), fallback="pr_err_other") \
             if failed and c["detail"] else ""

@@ -184,7 +184,7 @@ class ReferenceReceiver:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
+        host, port = self.server.socket.getsockname()[:2]
         return f"http://{host}:{port}/packages"
 
     def __enter__(self) -> "ReferenceReceiver":

@@ -95,8 +95,9 @@ def search_page(request: Request, q: str = "", exact: str = "", area: str = "", 
                 channel: str = "", page: Annotated[int, Query(ge=1, le=1000)] = 1) -> Response:
     """The search form and one page of results (the dates come as ``from`` and ``to``)."""
 
-    form = {"q": q, "exact": bool(exact), "area": area, "from": request.query_params.get("from", ""),
-            "to": request.query_params.get("to", ""), "lang": lang, "priority": priority, "channel": channel}
+    day_from, day_to = request.query_params.get("from", ""), request.query_params.get("to", "")
+    form = {"q": q, "exact": bool(exact), "area": area, "from": day_from, "to": day_to, "lang": lang,
+            "priority": priority, "channel": channel}
     with session() as s:
         user = session_user(request, s)
         searched = any(v for k, v in form.items() if k != "exact")
@@ -104,7 +105,7 @@ def search_page(request: Request, q: str = "", exact: str = "", area: str = "", 
             return render(request, "search.html", form=form, res=None, items=[], error=None)
         try:
             res = archive_service.search_archive(
-                s, _request(q, bool(exact), area, form["from"], form["to"], lang, priority, channel, page),
+                s, _request(q, bool(exact), area, day_from, day_to, lang, priority, channel, page),
                 visible=auth.visible_area_codes(s, user))
         except InvalidInput as exc:  # the form again, with what was typed and the reason
             return render(request, "search.html", status_code=422, form=form, res=None, items=[], error=str(exc))

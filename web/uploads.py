@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import UploadFile
+from starlette.datastructures import UploadFile  # fastapi's is a subclass: both are taken
 
 from domain.errors import InvalidInput
 

@@ -7,6 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from domain.approvals import Decision
@@ -16,7 +17,7 @@ from domain.keys import manifest_key
 from domain.languages import parse_languages
 from domain.packages import Asset, AssetKind, PackageStatus, Variant, VariantStatus, build_manifest
 from domain.priority import Priority
-from domain.signatures import SigningKey, b64, generate_key, sign_bytes
+from domain.signatures import SigningKey, b64, generate_key, sign_bytes, unb64
 from services.runtime import object_store, session
 from storage.repositories import drafts, packages
 
@@ -120,3 +121,22 @@ def b64decode(text: str) -> bytes:
 
 def soon(hours: float = 1) -> datetime:
     return datetime.now(UTC) + timedelta(hours=hours)
+
+
+def deliver_to_receiver(package_id: int, manifest_hash: str, out_dir: Path) -> Any:
+    """Send one package to a reference receiver on loopback (http(s) links only, it checks our signatures)
+    through the outbox sender, once; returns what the receiver kept (it fetched and checked every asset)."""
+    from domain.deliveries import DeliveryStatus, DestinationKind
+    from services import signing
+    from storage.repositories import destinations, outbox
+    from tasks import outbox as sender
+    from web.reference_receiver import ReferenceReceiver
+
+    trusted = {k["key_id"]: unb64(k["public_key"]) for k in signing.keys_document()["keys"]}
+    with ReferenceReceiver(out_dir, trusted=trusted) as rx:
+        with session() as s:
+            dest = destinations.add_destination(s, name="htttn-tinh", kind=DestinationKind.HTTTN, url=rx.url)
+            row = outbox.ensure(s, package_id=package_id, destination_id=dest.id, manifest_hash=manifest_hash).id
+        assert sender.attempt(row) is DeliveryStatus.DELIVERED
+        (received,) = rx.state.by_key.values()
+    return received

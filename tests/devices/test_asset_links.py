@@ -10,17 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from domain.deliveries import DeliveryStatus, DestinationKind
 from domain.errors import Forbidden
 from domain.packages import PackageStatus
-from domain.signatures import unb64
-from services import asset_links, runtime, signing
-from services.runtime import session
+from services import asset_links, runtime
 from settings import get_settings
-from storage.repositories import destinations, outbox
-from tests.devices.factory import published_package
+from tests.devices.factory import deliver_to_receiver, published_package
 from tests.web.conftest import _serve
-from web.reference_receiver import ReferenceReceiver
 
 pytestmark = pytest.mark.integration
 
@@ -59,13 +54,7 @@ def test_a_loopback_receiver_fetches_every_asset_over_http(served: str, tmp_path
     from tasks import outbox as sender
 
     package_id, manifest = published_package(status=PackageStatus.APPROVED, languages="vi,km", slides=2)
-    trusted = {k["key_id"]: unb64(k["public_key"]) for k in signing.keys_document()["keys"]}
-    with ReferenceReceiver(tmp_path / "rx", trusted=trusted) as rx:  # http(s) only, like a real receiver
-        with session() as s:
-            dest = destinations.add_destination(s, name="htttn-tinh", kind=DestinationKind.HTTTN, url=rx.url)
-            row = outbox.ensure(s, package_id=package_id, destination_id=dest.id, manifest_hash=manifest).id
-        assert sender.attempt(row) is DeliveryStatus.DELIVERED
-        (received,) = rx.state.by_key.values()
+    received = deliver_to_receiver(package_id, manifest, tmp_path / "rx")  # http(s) only, like a real receiver
     assert received.verified_assets == 2 * (3 + 2)  # audio, script, board text and two slides per language
     assert len(list(received.path.glob("*"))) == 2 * 5 + 1  # and the manifest
 
@@ -83,6 +72,28 @@ def test_a_loopback_receiver_fetches_every_asset_over_http(served: str, tmp_path
         assert http.get(unsigned).status_code == 403
         other = urls[1].split("?")[0] + "?" + audio["url"].split("?")[1]  # a link's signature for another file
         assert http.get(other).status_code == 403
+
+
+def test_without_a_public_base_url_every_asset_is_fetched_from_the_web_apps_address(
+        home: Path, web_address: str, tmp_path: Path) -> None:
+    """The default installation (local store, no BANTIN_PUBLIC_BASE_URL): links name the address the web app
+    listens on, and a receiver that accepts only http(s) fetches and checks every asset."""
+    from tasks import outbox as sender
+
+    assert get_settings().public_base_url == ""
+    package_id, manifest = published_package(status=PackageStatus.APPROVED, languages="vi,km", slides=2)
+    received = deliver_to_receiver(package_id, manifest, tmp_path / "rx")
+    assert received.verified_assets == 10  # audio, script, board text and two slides, in vi and km
+    urls = [a["url"] for a in sender.PayloadCache().payload(package_id, "k")["assets"]]
+    assert len(urls) == 10 and all(u.startswith(f"{web_address}/htttn/v1/assets/") for u in urls)
+
+
+def test_links_never_use_file_urls_even_with_no_web_app_configured(home: Path) -> None:
+    from tasks import outbox as sender
+
+    package_id, _ = published_package(status=PackageStatus.APPROVED, languages="vi")
+    urls = [a["url"] for a in sender.PayloadCache().payload(package_id, "k")["assets"]]
+    assert urls and all(u.startswith("http://127.0.0.1:8000/htttn/v1/assets/") for u in urls)  # the defaults
 
 
 def test_a_resend_carries_fresh_links(served: str, monkeypatch: pytest.MonkeyPatch) -> None:

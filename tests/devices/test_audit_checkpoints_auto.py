@@ -9,14 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from domain.deliveries import DeliveryStatus, DestinationKind
 from domain.packages import PackageStatus
-from domain.signatures import unb64
-from services import audit_anchor, runtime, signing
+from services import audit_anchor, runtime
 from services.runtime import db_engine, object_store, session
-from storage.repositories import audit, destinations, outbox
-from tests.devices.factory import published_package
-from web.reference_receiver import ReferenceReceiver
+from storage.repositories import audit
+from tests.devices.factory import deliver_to_receiver, published_package
 
 pytestmark = pytest.mark.integration
 
@@ -50,19 +47,14 @@ def test_the_sweeper_checkpoints_when_the_log_grew(auditor_file: Path) -> None:
     assert len(auditor_file.read_text().splitlines()) == 2
 
 
-def test_pushes_carry_the_latest_checkpoint_and_the_receiver_keeps_it(auditor_file: Path, tmp_path: Path) -> None:
-    from tasks import outbox as sender
+def test_pushes_carry_the_latest_checkpoint_and_the_receiver_keeps_it(auditor_file: Path, web_address: str,
+                                                                      tmp_path: Path) -> None:
     from tasks.sweeping import checkpoint_audit
 
     package_id, manifest = published_package(status=PackageStatus.APPROVED, languages="vi")
     seq = checkpoint_audit.fn(T0)
     assert seq is not None
-    trusted = {k["key_id"]: unb64(k["public_key"]) for k in signing.keys_document()["keys"]}
-    with ReferenceReceiver(tmp_path / "rx", allow_file_urls=True, trusted=trusted) as rx:
-        with session() as s:
-            dest = destinations.add_destination(s, name="htttn-tinh", kind=DestinationKind.HTTTN, url=rx.url)
-            row = outbox.ensure(s, package_id=package_id, destination_id=dest.id, manifest_hash=manifest).id
-        assert sender.attempt(row) is DeliveryStatus.DELIVERED
+    deliver_to_receiver(package_id, manifest, tmp_path / "rx")
     kept = tmp_path / "rx" / "audit-checkpoints.jsonl"
     assert [line.count('"seq":') for line in kept.read_text().splitlines()] == [1]
     with session() as s:

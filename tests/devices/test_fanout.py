@@ -89,14 +89,15 @@ def rows_after(package_id: int) -> dict:
         return {t.name: d for d, t in outbox.of_package(s, package_id)}
 
 
-def test_a_publish_that_crashed_midway_resumes_without_sending_twice(fast_retries: None, tmp_path: Path,
+def test_a_publish_that_crashed_midway_resumes_without_sending_twice(fast_retries: None, web_address: str,
+                                                                     tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from flows.publish import publish_package
     from tasks import outbox as sender
 
     package_id, manifest = published_package(status=PackageStatus.APPROVED, languages="vi")
     trusted = {k["key_id"]: unb64(k["public_key"]) for k in signing.keys_document()["keys"]}
-    receivers = [ReferenceReceiver(tmp_path / f"rx{n}", allow_file_urls=True, trusted=trusted) for n in range(3)]
+    receivers = [ReferenceReceiver(tmp_path / f"rx{n}", trusted=trusted) for n in range(3)]
     for r in receivers:
         r.__enter__()
     try:

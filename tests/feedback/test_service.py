@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from domain.errors import InvalidTransition, NotFound
-from domain.feedback import Channel, FeedbackError, RoutingRule
+from domain.feedback import Channel, FeedbackError, FeedbackState, RoutingRule
 from services import feedback as fb
 from services import feedback_intake as intake
 from services.feedback_config import FeedbackConfig
@@ -155,7 +155,6 @@ def test_bad_input_is_refused_and_nothing_is_stored(engine, store, field: str, v
 def test_compare_and_set_refuses_a_stale_write(engine, store) -> None:
     with session_scope(engine) as s:
         fid = intake.submit(s, store, sub(), now=FRIDAY_BEFORE_TET).feedback_id
-    from domain.feedback import FeedbackState
     from storage.repositories import feedback as repo
 
     with session_scope(engine) as s1:
@@ -265,6 +264,7 @@ def test_public_status_shows_the_answer_and_never_contact_data(engine, store) ->
     with session_scope(engine) as s:
         st = intake.public_status(s, r.tracking_code.lower())
         assert (st.state, st.answer, st.area_name) == ("received", "", "Xã Đa Lộc")
+        assert st.state is FeedbackState.RECEIVED  # the enum, read from the database value
         assert "0912345678" not in repr(st)
         fb.assign(s, r.feedback_id, actor="canbo_daloc")
         fb.answer(s, r.feedback_id, actor="canbo_daloc", text="Xã đã thay bóng đèn ngày 23/2.")

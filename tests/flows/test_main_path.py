@@ -76,7 +76,7 @@ def loudness_of(mp3: bytes, tmp: Path) -> float:
     return float(pyloudnorm.Meter(rate).integrated_loudness(samples))
 
 
-def test_produce_approve_publish(app: Path, tmp_path: Path) -> None:
+def test_produce_approve_publish(app: Path, web_address: str, tmp_path: Path) -> None:
     draft_id = submit()
     package_id = produce(draft_id)
     v = view(package_id)
@@ -95,7 +95,7 @@ def test_produce_approve_publish(app: Path, tmp_path: Path) -> None:
     # Every slide carries the QR code of the area's feedback page citing this bulletin.
     for slide in (a for a in variants["vi"]["assets"] if a["kind"] == "slide"):
         png = Image.open(io.BytesIO(store.get_bytes(slide["key"])))
-        assert [r.text for r in zxingcpp.read_barcodes(png)] == [f"http://127.0.0.1:8000/phan-anh/29377?ban-tin={package_id}"]
+        assert [r.text for r in zxingcpp.read_barcodes(png)] == [f"{web_address}/phan-anh/29377?ban-tin={package_id}"]
     script = store.get_bytes(next(a["key"] for a in variants["vi"]["assets"] if a["kind"] == "script")).decode()
     assert script.startswith("Kính thưa") and "Trân trọng thông báo" in script
     assert "Đa Lộc" in script
@@ -104,7 +104,7 @@ def test_produce_approve_publish(app: Path, tmp_path: Path) -> None:
         manifest = verify_manifest(store.get_bytes(pkg.manifest_key or ""), pkg.manifest_hash or "")
     assert manifest["draft"]["id"] == draft_id
 
-    with ReferenceReceiver(tmp_path / "rx", allow_file_urls=True) as rx:
+    with ReferenceReceiver(tmp_path / "rx") as rx:  # fetches the assets from the web app, over HTTP
         with session() as s:
             destinations.add_destination(s, name="htttn", kind=DestinationKind.HTTTN, url=rx.url)
         with pytest.raises(ApprovalRefused, match="only approved"):

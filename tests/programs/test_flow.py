@@ -94,3 +94,34 @@ def test_build_programs_publishes_editions_to_device_schedules(
     with session() as s:
         assert [i.manifest_hash for i in programs_on_air.program_items(s, "29239", ("vi",), start, end)] == \
             [rebuilt.manifest_hash]
+
+
+def test_a_scheduled_build_skips_its_turn_while_another_holds_the_program_slot(
+        home, make_package: MakePackage, bulletin_mp3: Path, prefect_harness) -> None:  # type: ignore[no-untyped-def]
+    """No deployment limit (a killed build would hold it for five minutes): a scheduled build holds the
+    1-minute ``bantin-program`` slot, and one that comes while it is taken does nothing; an operator's build
+    (``bantin programs build``) runs regardless."""
+    from prefect.client.orchestration import get_client
+
+    from deployments.setup import ensure_global_limit
+    from flows.program import build_programs
+    from tasks.limits import PROGRAM_LIMIT, only_one
+
+    make_package(title="Tiêm chủng", areas_=("29239",), audio={"vi": bulletin_mp3})
+    with session() as s:
+        programs.save_program(s, area_code="29239", name="Bản tin sáng", at="06:00", languages="vi", actor="op")
+    day = (local_date(datetime.now(UTC)) + timedelta(days=1)).isoformat()
+    assert ensure_global_limit(PROGRAM_LIMIT, 1) == "created"
+    try:
+        with only_one(PROGRAM_LIMIT) as held:  # the previous scheduled build still works
+            assert held
+            assert build_programs(day=day, skip_if_busy=True) == {"built": 0, "failed": 0}
+            assert _editions() == {}
+            assert build_programs(day=day, area_code="29239") == {"built": 1, "failed": 0}
+        with session() as s:
+            programs.save_program(s, area_code="29239", name="Bản tin chiều", at="17:00", languages="vi",
+                                  actor="op")
+        assert build_programs(day=day, skip_if_busy=True) == {"built": 1, "failed": 0}  # the slot is free again
+    finally:
+        with get_client(sync_client=True) as client:
+            client.delete_global_concurrency_limit_by_name(PROGRAM_LIMIT)

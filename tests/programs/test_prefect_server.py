@@ -84,9 +84,14 @@ def test_served_program_deployment_runs_on_schedule_and_publishes(
             if failed:
                 log = runner_log.read_text(errors="replace") if runner_log.exists() else ""
                 pytest.fail(f"program run {failed[0]['state_name']}: {log[-1500:]}")
-            return done
+            with session() as s:  # a run that came while the build was going skipped its turn (completed too)
+                prog = programs.repo.find_program(s, "29239", "Bản tin sáng")
+                day = (local_date(datetime.now(UTC)) + timedelta(days=1)).isoformat()
+                built = programs.repo.get_edition(s, prog.id, day, "29239", "km") if prog else None
+                published = built is not None and built.status == "published"
+            return done if published else None
 
-        runs = wait_for("a completed scheduled program run", completed_run, 240)
+        runs = wait_for("a completed scheduled program run and its edition", completed_run, 240)
         assert runs[0]["auto_scheduled"] is True  # started by the deployment's schedule, not by hand
         assert httpx.get(f"{api}/v2/concurrency_limits/bantin-ml", timeout=10).status_code == 200
     finally:
@@ -132,10 +137,12 @@ def test_prefect_deploy_all_with_the_project_file(prefect_server) -> None:  # ty
     assert [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in program["schedules"]] == \
         [("*/15 * * * *", "Asia/Ho_Chi_Minh")]
     assert pooled["emergency"]["work_queue_name"] == "emergency"
-    assert program["global_concurrency_limit"]["limit"] == 1
-    assert program["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
+    assert program["global_concurrency_limit"] is None  # a killed build must not hold a 5-minute lease
+    assert program["parameters"] == pooled["reports"]["parameters"] == {"skip_if_busy": True}
     limit = httpx.get(f"{api}/v2/concurrency_limits/bantin-ml", timeout=10)
     assert limit.status_code == 200 and limit.json()["limit"] >= 1
+    for name in ("bantin-due", "bantin-program", "bantin-reports"):  # one slot each, leased for a minute
+        assert httpx.get(f"{api}/v2/concurrency_limits/{name}", timeout=10).json()["limit"] == 1
     queues = httpx.post(f"{api}/work_pools/bantin/queues/filter", json={}, timeout=10).json()
     priorities = {q["name"]: q["priority"] for q in queues}
     assert priorities["emergency"] < priorities["publishing"] < priorities["production"] < priorities["archive"]

@@ -60,9 +60,9 @@ def test_schedules_and_pools() -> None:
     assert deployments["transcribe-feedback-voice"]["tags"] == ["bantin", "ml"]
     assert deployments["relay-due"]["schedules"][0]["cron"] == "* * * * *"
     assert deployments["reports"]["schedules"] == [{"cron": "*/10 * * * *", "timezone": "Asia/Ho_Chi_Minh"}]
-    for name in ("program", "reports"):  # builds never overlap
-        assert deployments[name]["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
-    assert "concurrency_limit" not in deployments["due"]  # its 1-minute bantin-due slot keeps runs apart
+    for name in ("program", "reports", "due"):  # runs never overlap, through 1-minute slots, not 5-minute leases
+        assert "concurrency_limit" not in deployments[name]
+    assert deployments["program"]["parameters"] == deployments["reports"]["parameters"] == {"skip_if_busy": True}
 
 
 def test_serve_offers_the_same_deployments(tmp_path: Path) -> None:
@@ -76,8 +76,9 @@ def test_serve_offers_the_same_deployments(tmp_path: Path) -> None:
     assert schedule.schedule.interval.total_seconds() == 900
     assert served["due"].schedules[0].schedule.interval.total_seconds() == 60  # BANTIN_SWEEP_INTERVAL_S
     assert served["due"].concurrency_limit is None
-    assert served["program"].concurrency_limit == 1
-    assert served["program"].concurrency_options.collision_strategy == "CANCEL_NEW"
+    for name in ("program", "reports"):
+        assert served[name].concurrency_limit is None
+        assert served[name].parameters == {"skip_if_busy": True}
     assert build_deployments(settings, ["program"])[0].name == "program"
     (erase,) = served["erase-feedback-contacts"].schedules
     assert (erase.schedule.cron, erase.schedule.timezone) == ("30 2 * * *", "Asia/Ho_Chi_Minh")

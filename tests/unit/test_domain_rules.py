@@ -255,3 +255,11 @@ def test_speech_estimate_grows_with_text() -> None:
     assert 1.0 < short < 3.0
     assert long > 9 * short * 0.9
     assert timedelta(seconds=long) > timedelta(seconds=short)
+
+
+def test_the_withdrawable_states_are_those_that_may_still_go_off_the_air() -> None:
+    from domain.packages import WITHDRAWABLE, PackageStatus
+
+    assert WITHDRAWABLE == {PackageStatus.APPROVED, PackageStatus.SCHEDULED, PackageStatus.PUBLISHED,
+                            PackageStatus.CORRECTED}
+    assert "published" in WITHDRAWABLE and "in_review" not in WITHDRAWABLE  # database values compare equal

@@ -2,7 +2,6 @@
 
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -110,42 +109,85 @@ def two_tier_server(two_tier_home: Path, prefect_api: str, tmp_path: Path,
 def _live(home: Path, prefect_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from services import runtime
     from settings import get_settings
     from tests.orchestration.stack import worker
     from web.app import create_app
 
+    port = _free_port()  # the installation's web address: asset links in HTTTN payloads point here
     monkeypatch.setenv("PREFECT_API_URL", prefect_api)
-    with temporary_settings({PREFECT_API_URL: prefect_api}), worker(prefect_api, home, tmp_path / "worker.log"):
-        yield from _serve(create_app(get_settings()))
+    monkeypatch.setenv("BANTIN_WEB_PORT", str(port))
+    runtime.reset()
+    with temporary_settings({PREFECT_API_URL: prefect_api}), worker(prefect_api, home, tmp_path / "worker.log",
+                                                                     BANTIN_WEB_PORT=str(port)):
+        yield from _serve(create_app(get_settings()), port)
 
 
-def _serve(app: object) -> Iterator[str]:
-    import uvicorn
+def _serve(app: object, port: int | None = None) -> Iterator[str]:
+    from web.serving import serve_in_thread
 
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,  # type: ignore[arg-type]
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("web app did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serve_in_thread(app, port or _free_port()) as base:
+        yield base
 
 
 CHROMIUM = os.environ.get("BANTIN_CHROMIUM", "/usr/bin/chromium")
 PHONE = {"width": 360, "height": 740}  # the viewport of the browser walks
+DESKTOP = {"width": 1366, "height": 768}  # the office PC's: every page axe checks is checked at both
 
 
-def sign_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
+def assert_accessible(page) -> None:  # type: ignore[no-untyped-def]
+    """axe-core (WCAG 2 A/AA rules) finds nothing on the page as it is now, at 360 px and at 1366 px."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    size = page.viewport_size
+    try:
+        for viewport in (PHONE, DESKTOP):
+            page.set_viewport_size(viewport)
+            result = Axe().run(page)
+            assert result.violations_count == 0, (page.url, viewport["width"], result.generate_report())
+    finally:
+        page.set_viewport_size(size)
+
+
+class Tabs:
+    """A walk's browser tabs: each its own phone-sized Vietnamese context, screenshotted when a step fails, and
+    remembering every page it loaded so that :meth:`check_visited` can run axe over all of them at the end."""
+
+    def __init__(self, browser: object, request: pytest.FixtureRequest) -> None:
+        self.browser, self.node = browser, request.node
+        self.visited: list[tuple[object, list[str]]] = []
+        self.node.open_pages = []
+
+    def new(self, **context: object):  # type: ignore[no-untyped-def]
+        page = self.browser.new_context(viewport=PHONE, locale="vi-VN", **context).new_page()  # type: ignore[attr-defined]
+        urls: list[str] = []
+
+        def loaded(frame) -> None:  # type: ignore[no-untyped-def]
+            url = frame.url.split("#")[0]
+            if frame == page.main_frame and url.startswith("http") and url not in urls:
+                urls.append(url)
+        page.on("framenavigated", loaded)
+        self.node.open_pages.append(page)
+        self.visited.append((page, urls))
+        return page
+
+    def check_visited(self) -> int:
+        """Load each page every tab visited again (English ones last) and run axe on it at both widths; returns
+        how many pages were checked."""
+        count = 0
+        for page, urls in self.visited:
+            for url in sorted(set(urls), key=lambda u: ("lang=en" in u, urls.index(u))):
+                page.goto(url)  # type: ignore[attr-defined]
+                assert_accessible(page)
+                count += 1
+        return count
+
+
+def sign_in(page, base: str, username: str, password: str = PASSWORD) -> None:  # type: ignore[no-untyped-def]
     """Sign in through the login form (every test account has PASSWORD) and land on the drafts page."""
     page.goto(f"{base}/login")
     page.fill("#username", username)
-    page.fill("#password", PASSWORD)
+    page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
 

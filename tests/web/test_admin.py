@@ -164,3 +164,21 @@ def test_an_approver_level_may_be_typed_in_vietnamese(client: TestClient) -> Non
                                              "password": NEW_PASSWORD}).status_code == 303
     with session() as s:
         assert [m.spec for m in users.memberships_of(users.get_user(s, "binh"))] == ["approver:847:district"]
+
+
+def test_a_destination_is_filed_under_an_area_chosen_from_a_list(client: TestClient) -> None:
+    csrf = login(client, "admin")
+    form = client.get("/admin/destinations").text
+    options = re.findall(r'<option value="([^"]*)"', form[form.index('id="dest-area"'):form.index("</select>",
+                                                                                               form.index('id="dest-area"'))])
+    assert options[0] == "" and sorted(options[1:]) == ["08", "19", "48", "64", "84"]  # every area, the provinces
+    assert client.post("/admin/destinations", data={"csrf": csrf, "name": "htttn-84", "kind": "htttn",
+                                                    "url": "https://htttn.example/in", "area": "84"}).status_code == 303
+    unknown = client.post("/admin/destinations", data={"csrf": csrf, "name": "htttn-x", "kind": "htttn",
+                                                       "url": "https://htttn.example/x", "area": "99999"})
+    assert unknown.status_code == 422 and 'value="https://htttn.example/x"' in unknown.text
+    with session() as s:
+        assert {d.name: d.area_code for d in destinations.list_destinations(s)
+                if d.name.startswith("htttn-") and d.name != "htttn-tra-vinh"} == {"htttn-84": "84"}
+    listed = client.get("/admin/destinations").text
+    assert "Tỉnh Trà Vinh" in listed[listed.index('id="destination-htttn-84"'):]

@@ -4,19 +4,26 @@ units (Xã Châu Thành, Tỉnh Vĩnh Long).
 Editor submits in Vietnamese and Khmer (the area picked by name) -> the produce flow runs for real -> a
 translator fills the Khmer variant -> the package is produced again -> approver approves -> the publish flow
 delivers to a reference receiver; a second receiver refuses it, and the approver retries it from the live
-progress card. Screenshots of open pages are kept in test-artifacts/ when a step fails.
+progress card. A province set up on a phone after ``bantin init``: its admin account, a translator, a destination,
+a programme, and a loudspeaker box authorised from its page that then receives its schedule.
+Screenshots of open pages are kept in test-artifacts/ when a step fails.
 """
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from domain.deliveries import DestinationKind
+from domain.signatures import unb64, verify_document
+from services import signing
 from services.runtime import session
+from storage.repositories import audit as audit_repo
 from storage.repositories import destinations
+from tests.devices.factory import DeviceClient
 from tests.flows.receivers import scripted
 from tests.web.accounts import TWO_TIER_AREA
-from tests.web.conftest import PHONE, no_horizontal_scroll, sign_in, wait_for
+from tests.web.conftest import Tabs, assert_accessible, no_horizontal_scroll, sign_in, wait_for
 from web.reference_receiver import ReferenceReceiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.flow, pytest.mark.slow]
@@ -26,14 +33,6 @@ KHMER_BOARD = "ចាក់វ៉ាក់សាំងកញ្ជ្រឹល �
 BODY = ("Ủy ban nhân dân xã Châu Thành thông báo lịch tiêm vắc xin sởi cho trẻ em từ 1 đến 5 tuổi. "
         "Thời gian tiêm từ 7 giờ 30 đến 11 giờ các ngày 5 và 6 tháng 12 năm 2026 tại Trạm Y tế xã. "
         "Phụ huynh mang theo sổ tiêm chủng của trẻ.")
-
-
-def assert_accessible(page) -> None:  # type: ignore[no-untyped-def]
-    """axe-core (WCAG 2 A/AA rules) finds nothing on the page as it is now."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    result = Axe().run(page)
-    assert result.violations_count == 0, result.generate_report()
 
 
 ENGLISH_LEAKS = ("awaiting", "bantin ", "/tmp", "four-eyes", "register a", "models add", "Ghi âm recording",
@@ -58,14 +57,12 @@ def open_menu(page, label: str) -> None:  # type: ignore[no-untyped-def]
 def test_editor_to_published_on_a_phone(two_tier_server: str, chromium, tmp_path: Path,  # type: ignore[no-untyped-def]
                                         request: pytest.FixtureRequest) -> None:
     base = two_tier_server
-    with ReferenceReceiver(tmp_path / "rx", allow_file_urls=True) as receiver, scripted([400, 201]) as refusing:
+    with ReferenceReceiver(tmp_path / "rx") as receiver, scripted([400, 201]) as refusing:
         with session() as s:
             destinations.add_destination(s, name="htttn-vinh-long", kind=DestinationKind.HTTTN, url=receiver.url)
             destinations.add_destination(s, name="htttn-du-phong", kind=DestinationKind.HTTTN, url=refusing.url)
-        editor = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-        translator = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-        approver = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-        request.node.open_pages = [editor, translator, approver]
+        tabs = Tabs(chromium, request)
+        editor, translator, approver = tabs.new(), tabs.new(), tabs.new()
 
         sign_in(editor, base, "editor_ct")
         assert "Bản thảo" in editor.content()
@@ -187,6 +184,7 @@ def test_editor_to_published_on_a_phone(two_tier_server: str, chromium, tmp_path
         approver.goto(f"{package_url}?lang=en")
         assert "Published" in approver.content() and "Loudspeaker script" in approver.content()
         assert "Flow runs (Prefect)" in approver.content() and approver.locator("text=produce ·").count() == 1
+        assert tabs.check_visited() >= 12  # axe over every page the tabs loaded, at 360 px and 1366 px
 
 
 def _package_with_audio(seconds: float = 3.0) -> int:
@@ -206,75 +204,125 @@ def _package_with_audio(seconds: float = 3.0) -> int:
     return package_id
 
 
-def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # type: ignore[no-untyped-def]
+def create_user(page, base: str, username: str, full_name: str, role: str, area: str,  # type: ignore[no-untyped-def]
+                extra: str, password: str) -> None:
+    """Fill and send the new-user form of the users page."""
+    page.goto(f"{base}/admin/users")
+    page.click("summary:has-text('Tạo người dùng mới')")
+    page.fill("#username", username)
+    page.fill("#full_name", full_name)
+    page.select_option("#new-role", role)
+    page.fill("#new-area", area)  # a name: the field resolves it to the province's code
+    page.fill("#new-extra", extra)
+    page.fill("#password", password)
+    assert no_horizontal_scroll(page)
+    assert_accessible(page)
+    page.click("#new-user button[type=submit]")
+    page.wait_for_url(f"{base}/admin/users")
+    assert f"Đã tạo người dùng {username}." in page.content()
+
+
+def test_a_province_is_set_up_in_the_browser_and_audio_seeks_on_a_phone(  # type: ignore[no-untyped-def]
         two_tier_server: str, chromium, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """After ``bantin init`` (the installation admin and the areas), everything else on a phone: the province's
+    IT officer gets an admin account, then creates a translator, a destination, a programme with quiet hours,
+    and authorises a loudspeaker box that registered itself, which then receives its signed schedule."""
     base = two_tier_server
-    admin = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-    request.node.open_pages = [admin]
+    tabs = Tabs(chromium, request)
+    admin = tabs.new()
     sign_in(admin, base, "admin")
     open_menu(admin, "Quản trị")
     admin.click("text=Người dùng và phân quyền")
-    admin.click("summary:has-text('Tạo người dùng mới')")
-    admin.fill("#username", "sokha")
-    admin.fill("#full_name", "Thạch Sokha")
-    admin.select_option("#new-role", "translator")
-    admin.fill("#new-area", "Vĩnh Long")  # a name: the field resolves it to the province's code
-    admin.fill("#new-extra", "km")
-    admin.fill("#password", "mat-khau-cua-sokha-2026")
-    assert no_horizontal_scroll(admin)
-    assert_accessible(admin)
-    admin.click("#new-user button[type=submit]")
-    admin.wait_for_url(f"{base}/admin/users")
-    assert "Đã tạo người dùng sokha." in admin.content()
-    assert "Người dịch · 86 · Tiếng Khmer" in admin.locator("#user-sokha").inner_text()
+    create_user(admin, base, "cntt_vinhlong", "Nguyễn Văn An", "admin", "Vĩnh Long", "", "mat-khau-cntt-vinh-long-26")
+    assert "Quản trị viên · 86" in admin.locator("#user-cntt_vinhlong").inner_text()
     no_english(admin)
+
+    # The province's admin does the rest on their own phone.
+    it = tabs.new()
+    sign_in(it, base, "cntt_vinhlong", "mat-khau-cntt-vinh-long-26")
+    open_menu(it, "Quản trị")
+    it.click("text=Người dùng và phân quyền")
+    create_user(it, base, "sokha", "Thạch Sokha", "translator", "Vĩnh Long", "km", "mat-khau-cua-sokha-2026")
+    assert "Người dịch · 86 · Tiếng Khmer" in it.locator("#user-sokha").inner_text()
+    no_english(it)
 
     with ReferenceReceiver(tmp_path / "rx") as receiver:
-        admin.goto(f"{base}/admin")
-        admin.click("text=Nơi nhận tin")
-        admin.fill("#name", "htttn-vinh-long")
-        admin.select_option("#kind", "htttn")
-        admin.fill("#url", receiver.url)
-        admin.click("#new-destination button[type=submit]")
-        admin.wait_for_url(f"{base}/admin/destinations")
-        assert no_horizontal_scroll(admin)
-        admin.click("#destination-htttn-vinh-long >> button:has-text('Kiểm tra kết nối')")
-        assert "htttn-vinh-long: kết nối được" in admin.locator("#check-result").inner_text()
-        assert_accessible(admin)
+        it.goto(f"{base}/admin")
+        it.click("text=Nơi nhận tin")
+        assert it.locator("#dest-area option").all_inner_texts() == ["Tỉnh Vĩnh Long"]  # only what they manage
+        it.fill("#name", "htttn-vinh-long")
+        it.select_option("#kind", "htttn")
+        it.fill("#url", receiver.url)
+        it.click("#new-destination button[type=submit]")
+        it.wait_for_url(f"{base}/admin/destinations")
+        assert no_horizontal_scroll(it)
+        assert "Tỉnh Vĩnh Long" in it.locator("#destination-htttn-vinh-long").inner_text()
+        it.click("#destination-htttn-vinh-long >> button:has-text('Kiểm tra kết nối')")
+        assert "htttn-vinh-long: kết nối được" in it.locator("#check-result").inner_text()
+        assert_accessible(it)
+        no_english(it)
     with session() as s:
-        assert [d.url for d in destinations.list_destinations(s, enabled_only=True)] == [receiver.url]
+        assert [(d.url, d.area_code) for d in destinations.list_destinations(s, enabled_only=True)] == [
+            (receiver.url, "86")]
 
     # A programme for the commune, with its quiet hours, set up on the phone.
-    admin.goto(f"{base}/admin")
-    admin.click("text=Cài đặt chương trình phát thanh")
-    admin.fill("#area", TWO_TIER_AREA)
-    admin.click("#pick-area button[type=submit]")
-    assert admin.inner_text("#area-name") == "Xã Châu Thành"
-    admin.fill("#quiet-value", "22:00-05:00")
-    admin.click("#quiet-form button[type=submit]")
-    assert "Đã lưu giờ yên lặng." in admin.content()
-    admin.click("#new-program summary")
-    admin.fill("#new-name", "Bản tin sáng")
-    admin.fill("#new-at", "06:00")
-    admin.fill("#new-days", "t2-t6")
-    assert no_horizontal_scroll(admin)
-    assert_accessible(admin)
-    admin.click("#new-program button[type=submit]")
-    assert "06:00 · Bản tin sáng" in admin.inner_text("#programs-list")
-    no_english(admin)
+    it.goto(f"{base}/admin")
+    it.click("text=Cài đặt chương trình phát thanh")
+    it.fill("#area", TWO_TIER_AREA)
+    it.click("#pick-area button[type=submit]")
+    assert it.inner_text("#area-name") == "Xã Châu Thành"
+    it.fill("#quiet-value", "22:00-05:00")
+    it.click("#quiet-form button[type=submit]")
+    assert "Đã lưu giờ yên lặng." in it.content()
+    it.click("#new-program summary")
+    it.fill("#new-name", "Bản tin sáng")
+    it.fill("#new-at", "06:00")
+    it.fill("#new-days", "t2-t6")
+    assert no_horizontal_scroll(it)
+    assert_accessible(it)
+    it.click("#new-program button[type=submit]")
+    assert "06:00 · Bản tin sáng" in it.inner_text("#programs-list")
+    no_english(it)
+
+    # A loudspeaker box in the commune registers itself (the agent's HTTP call); it gets nothing until authorised.
+    with httpx.Client(base_url=base, timeout=10) as http:
+        box = DeviceClient.new(http)
+        assert box.register(TWO_TIER_AREA, "speaker").status_code == 202
+        assert box.request("GET", "/device/v1/schedule").status_code == 403
+        open_menu(it, "Thiết bị")
+        pending = it.locator(f"#device-{box.device_id}")
+        assert "Chờ cấp phép" in pending.inner_text() and "Xã Châu Thành" in pending.inner_text()
+        assert no_horizontal_scroll(it)
+        assert_accessible(it)
+        pending.locator("a").first.click()
+        it.wait_for_url(f"{base}/devices/{box.device_id}")
+        assert box.hardware_id in it.inner_text("main")  # the officer compares it with the label on the box
+        it.click("#device-decision summary:has-text('Cấp phép')")
+        assert no_horizontal_scroll(it)
+        assert_accessible(it)  # the device page with the confirmation open
+        no_english(it)
+        it.click("#device-decision form[action$='/authorize'] button[type=submit]")
+        it.wait_for_url(f"{base}/devices/{box.device_id}")
+        assert "Đã cấp phép cho thiết bị." in it.inner_text("main")
+        assert it.locator("#device-decision summary:has-text('Thu hồi')").count() == 1
+        no_english(it)
+        answer = box.request("GET", "/device/v1/schedule")
+        assert answer.status_code == 200
+        doc = answer.json()
+        trusted = {k["key_id"]: unb64(k["public_key"]) for k in signing.keys_document()["keys"]}
+        assert verify_document(doc, trusted) == signing.current_key().key_id
+        assert doc["device_id"] == box.device_id and doc["area_code"] == TWO_TIER_AREA
+        assert doc["quiet_hours"] == [{"from": "22:00", "to": "05:00"}]  # what the province's admin just set
+    with session() as s:
+        last = audit_repo.entries(s, entity="device", entity_id=box.device_id)[-1]
+        assert (last.action, last.actor) == ("device.authorised", "cntt_vinhlong")
 
     # The new translator signs in on a phone; the approver's audio can be sought (HTTP Range answered).
-    sokha = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-    request.node.open_pages.append(sokha)
-    sokha.goto(f"{base}/login")
-    sokha.fill("#username", "sokha")
-    sokha.fill("#password", "mat-khau-cua-sokha-2026")
-    sokha.click("button[type=submit]")
-    sokha.wait_for_url(f"{base}/")
+    sokha = tabs.new()
+    sign_in(sokha, base, "sokha", "mat-khau-cua-sokha-2026")
 
     package_id = _package_with_audio()
-    approver = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-    request.node.open_pages.append(approver)
+    approver = tabs.new()
     statuses: list[int] = []
     approver.on("response", lambda r: statuses.append(r.status) if "/assets/" in r.url else None)
     sign_in(approver, base, "approver_ct")
@@ -298,3 +346,4 @@ def test_admin_sets_up_a_user_and_a_destination_and_audio_seeks_on_a_phone(  # t
     approver.goto(f"{base}/drafts/abc")  # an unknown page: a Vietnamese page, not JSON
     assert "Không tìm thấy trang này" in approver.inner_text("body")
     no_english(approver)
+    assert tabs.check_visited() >= 15  # axe over every page the tabs loaded, at 360 px and 1366 px

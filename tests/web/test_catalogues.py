@@ -103,20 +103,36 @@ MAIN_PAGES = {
     "editor_daloc": ["/drafts/new", "/", "/translations", "/search", "/programs?area=" + DRAFT_AREA,
                      "/drafts/{draft}", "/packages/{package}", "/packages/{package}/translate/km"],
     "approver_daloc": ["/packages/{package}", "/queue", "/programs/settings?area=" + DRAFT_AREA, "/admin/templates",
-                       "/dashboard", "/feedback", "/reports"],
+                       "/dashboard", "/feedback", "/feedback/{feedback}", "/feedback/new", "/reports", "/relays",
+                       "/live"],
     "admin": ["/admin", "/admin/users", "/admin/destinations", "/admin/keys", "/admin/models", "/devices",
-              "/deliveries", "/programs/settings?area=" + DRAFT_AREA],
+              "/deliveries", "/programs/settings?area=" + DRAFT_AREA, "/relays", "/live"],
+    "": ["/phan-anh/" + DRAFT_AREA, "/phan-anh/theo-doi", "/phan-anh/theo-doi/{tracking}"],  # the public's pages
 }
+
+
+def _feedback_item() -> tuple[int, str]:
+    """A resident's feedback for Đa Lộc (its id and tracking code), through the intake service."""
+    from services import feedback_intake
+    from services.runtime import object_store, session
+
+    with session() as s:
+        receipt = feedback_intake.submit(s, object_store(), feedback_intake.Submission(
+            area_code=DRAFT_AREA, category="infrastructure",
+            text="Đèn đường ở thôn Ô Rồm bị hỏng hai tuần nay, buổi tối rất nguy hiểm cho học sinh."))
+    return receipt.feedback_id, receipt.tracking_code
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize("user", sorted(MAIN_PAGES))
 def test_no_english_reaches_the_vietnamese_ui(client: TestClient, user: str) -> None:
     draft_id, package_id, _ = make_item()
-    login(client, user)
+    feedback_id, tracking = _feedback_item()
+    if user:
+        login(client, user)
     found = {}
     for template in MAIN_PAGES[user]:
-        path = template.format(draft=draft_id, package=package_id)
+        path = template.format(draft=draft_id, package=package_id, feedback=feedback_id, tracking=tracking)
         resp = client.get(path, follow_redirects=True)
         assert resp.status_code == 200, (path, resp.status_code)
         text = visible_text(resp.text).replace("English", "")  # the language switch names its language
@@ -124,7 +140,7 @@ def test_no_english_reaches_the_vietnamese_ui(client: TestClient, user: str) -> 
         if leaks:
             found[path] = leaks
     assert found == {}
-    first = MAIN_PAGES[user][0].format(draft=draft_id, package=package_id)
+    first = MAIN_PAGES[user][0].format(draft=draft_id, package=package_id, feedback=feedback_id, tracking=tracking)
     english = visible_text(client.get(first + "?lang=en").text)  # the check does see English
     assert len(_english_leaks(english.replace("Tiếng Việt", ""))) >= 3
     client.get("/?lang=vi")

@@ -176,3 +176,65 @@ def test_one_approval_queue_for_pages_and_api(client: TestClient) -> None:
     assert f"/packages/{theirs}" in page and f"/packages/{own}\"" not in page
     other = client.get("/api/v1/queue", headers={"Authorization": f"Bearer {api_token('approver_daloc')}"}).json()
     assert {theirs, own} <= {row["id"] for row in other}
+
+
+def test_an_area_admin_administers_their_province_in_the_browser(client: TestClient) -> None:
+    """A province's admin uses the admin pages for their province only; keys, models and the audit log stay
+    with the installation's admins, and devices elsewhere cannot be authorised from their session."""
+    from tests.devices.factory import DeviceClient
+
+    with session() as s:
+        destinations.add_destination(s, name="htttn-84", kind=DestinationKind.HTTTN, url="https://a.example/in",
+                                     area_code="84")
+        destinations.add_destination(s, name="htttn-08", kind=DestinationKind.HTTTN, url="https://b.example/in",
+                                     area_code=OTHER_PROVINCE)
+    ours, theirs = DeviceClient.new(client), DeviceClient.new(client)
+    assert ours.register("29377").status_code == 202 and theirs.register(OTHER_PROVINCE).status_code == 202
+    csrf = sign_in(client, "admin_travinh")
+    index = client.get("/admin")
+    assert index.status_code == 200
+    assert all(f'href="{p}"' in index.text for p in ("/admin/users", "/admin/destinations", "/devices"))
+    assert not any(f'href="{p}"' in index.text for p in ("/admin/keys", "/admin/models", "/admin/audit"))
+    for path in ("/admin/keys", "/admin/models", "/admin/audit"):
+        assert client.get(path).status_code == 403, path
+    dests = client.get("/admin/destinations")
+    assert dests.status_code == 200 and "htttn-84" in dests.text and "htttn-08" not in dests.text
+
+    new_user = {"csrf": csrf, "full_name": "Lâm Thị Hoa", "role": "editor", "extra": "",
+                "password": "mat-khau-cua-hoa-2026"}
+    elsewhere = client.post("/admin/users", data={**new_user, "username": "hoa_tq", "area": OTHER_PROVINCE})
+    assert elsewhere.status_code == 422 and 'value="Lâm Thị Hoa"' in elsewhere.text  # refused, the form kept
+    assert client.post("/admin/users", data={**new_user, "username": "hoa_tv", "area": "84"}).status_code == 303
+    with session() as s:
+        assert users.find_user(s, "hoa_tq") is None
+        assert [(m.role, m.area_code) for m in users.memberships_of(users.get_user(s, "hoa_tv"))] == [
+            (Role.EDITOR, "84")]
+
+    listed = client.get("/devices").text
+    assert f'id="device-{ours.device_id}"' in listed and f'id="device-{theirs.device_id}"' not in listed
+    assert client.post(f"/devices/{theirs.device_id}/authorize", data={"csrf": csrf}).status_code == 403
+    assert theirs.request("GET", "/device/v1/schedule").status_code == 403  # still pending
+    page = client.get(f"/devices/{ours.device_id}").text
+    assert "Xã Đa Lộc (29377)" in page and ours.hardware_id in page
+    assert 'action="/devices/' + str(ours.device_id) + '/authorize"' in page
+    assert "Chỉ cấp phép khi mã phần cứng trùng" in page  # the confirmation says what to compare
+    assert client.post(f"/devices/{ours.device_id}/authorize", data={"csrf": csrf}).status_code == 303
+    assert ours.request("GET", "/device/v1/schedule").status_code == 200
+
+
+def test_an_area_admin_files_destinations_under_their_areas_only(client: TestClient) -> None:
+    csrf = sign_in(client, "admin_travinh")
+    form = client.get("/admin/destinations").text
+    select = form[form.index('id="dest-area"'):]
+    select = select[:select.index("</select>")]
+    assert re.findall(r'<option value="([^"]*)"', select) == ["84"] and "Tỉnh Trà Vinh" in select
+    new = {"csrf": csrf, "kind": "htttn", "url": "https://htttn.example/in"}
+    everywhere = client.post("/admin/destinations", data={**new, "name": "htttn-all", "area": ""})
+    assert everywhere.status_code == 422 and "htttn-all" in everywhere.text  # refused, the form kept
+    assert "Bạn không quản trị địa bàn này." in everywhere.text
+    other = client.post("/admin/destinations", data={**new, "name": "htttn-tq", "area": OTHER_PROVINCE})
+    assert other.status_code == 422
+    assert client.post("/admin/destinations", data={**new, "name": "htttn-tv", "area": "84"}).status_code == 303
+    with session() as s:
+        made = {d.name: d.area_code for d in destinations.list_destinations(s)}
+    assert made.get("htttn-tv") == "84" and "htttn-all" not in made and "htttn-tq" not in made
