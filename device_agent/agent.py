@@ -38,6 +38,7 @@ from device_agent.planner import (
     Planner,
     is_emergency,
     is_emergency_stream,
+    is_live_session,
     is_stream,
     quiet_from,
     volume_percent,
@@ -111,6 +112,7 @@ class Agent(EmergencyMixin):
         self._jitter = random.Random()  # seeded from the OS: every box draws its own waits
         self.plays = 0
         self.stream_stats: StreamStats | None = None  # the current (or last) relay stream
+        self._ended_stream: str | None = None  # the live session the server ended while it played
         self._last_inventory: tuple[list[str], str | None] | None = None
         self.mqtt: EmergencyListener | None = None
         self._poller: threading.Thread | None = None
@@ -271,7 +273,11 @@ class Agent(EmergencyMixin):
                 self.interrupt.set()
             elif cur is not None and is_stream(cur.item) and cur.item["item_id"] not in {
                     i["item_id"] for i in doc.get("items", [])}:
-                log.warning("relay %s taken off the schedule: stopping it", cur.item.get("title"))
+                if is_live_session(cur.item):  # the officer ended it: its play is complete, not cut
+                    log.info("live session %s ended: stopping the stream", cur.item.get("title"))
+                    self._ended_stream = cur.item["item_id"]
+                else:
+                    log.warning("relay %s taken off the schedule: stopping it", cur.item.get("title"))
                 self.interrupt.set()
             for item in doc.get("items", []):
                 if is_emergency(item):
@@ -433,8 +439,11 @@ class Agent(EmergencyMixin):
         until = expires.timestamp() if expires else started
         quiet = None if is_emergency_stream(item) else quiet_from(self.schedule, started, until, self.cfg.tz)
         stats = self.stream_stats = StreamStats(item["item_id"])
+        self._ended_stream = None
         completed = self.player.stream(item["stream"]["url"], quiet or until,
                                        volume_percent(self.schedule, started, self.cfg.tz), self.interrupt, stats)
+        if self._ended_stream == item["item_id"] and stats.connected_at is not None:
+            completed, quiet = True, None  # a live session that ended while it played was heard to its end
         log.info("stream %s: audio from %s, %d reconnect(s), %.0f s", item["item_id"],
                  iso(stats.connected_at) if stats.connected_at else "never", stats.reconnects, stats.seconds)
         return completed and quiet is None

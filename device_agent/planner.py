@@ -70,6 +70,11 @@ def is_emergency(item: dict[str, Any]) -> bool:
     return item.get("kind") == "emergency" or item.get("priority") == "khan_cap"
 
 
+def is_live_session(item: dict[str, Any]) -> bool:
+    """Whether an item is a live session (``live-<id>``, a stream that ends when the officer stops it)."""
+    return is_stream(item) and str(item.get("item_id", "")).startswith("live-")
+
+
 def is_emergency_stream(item: dict[str, Any]) -> bool:
     """Whether an item is an emergency live session (a ``khan_cap`` stream: it overrides everything)."""
     return is_stream(item) and item.get("priority") == "khan_cap"

@@ -17,6 +17,7 @@
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ from settings import get_settings
 from storage.models_live import LiveSessionRecord
 from storage.repositories import areas as area_repo
 from storage.repositories import audit
+from storage.repositories import reports as report_repo
 
 LIVE, ENDED = "live", "ended"
 REASONS = frozenset({"stopped", "max_length", "dropped", "failed"})
@@ -150,6 +152,37 @@ def session_hashes(s: Session, chain: Iterable[str], since: datetime) -> set[str
     wanted = set(chain)
     rows = s.scalars(select(LiveSessionRecord).where(LiveSessionRecord.started_at >= since))
     return {session_hash(r) for r in rows if wanted & set(r.area_codes)}
+
+
+def sessions_between(s: Session, start: datetime, end: datetime) -> list[LiveSessionRecord]:
+    """The sessions started in ``[start, end)``, oldest first (reports)."""
+    return list(s.scalars(select(LiveSessionRecord).where(LiveSessionRecord.started_at >= start,
+                                                          LiveSessionRecord.started_at < end)
+                          .order_by(LiveSessionRecord.id)))
+
+
+@dataclass(frozen=True, slots=True)
+class ProofOfPlay:
+    """Which devices carried one session: those it reaches, those that played it, their plays."""
+
+    devices: int
+    devices_played: int
+    plays: int
+    completed: int
+    first_play: datetime | None
+    minutes: float
+
+
+def proof_of_play(s: Session, rec: LiveSessionRecord) -> ProofOfPlay:
+    """The session's proof of play, from the devices' play logs (a play ended by the session's end is
+    complete)."""
+    from services.devices import devices_reaching  # services.devices accepts live play logs: imported late
+
+    reach = {d.id for d in devices_reaching(s, list(rec.area_codes))}
+    rows = [r for r in report_repo.stream_plays(s, [session_hash(rec)]) if r[1] in reach]
+    firsts = [_aware(r[4]) for r in rows]
+    return ProofOfPlay(len(reach), len(rows), sum(r[2] for r in rows), sum(r[3] for r in rows),
+                       min(firsts) if firsts else None, round(sum(r[5] for r in rows) / 60.0, 1))
 
 
 def stream_items(s: Session, chain: Iterable[str], now: datetime | None = None) -> list[dict[str, Any]]:

@@ -1,11 +1,13 @@
 """The agent's handling of verified emergency messages (in process, no server): interrupt, dedupe, stop."""
 
+import threading
 import time
 from pathlib import Path
 
 from device_agent.agent import Agent
 from device_agent.config import load_config
 from device_agent.planner import Choice
+from device_agent.streams import StreamStats
 from domain.signatures import b64, generate_key
 from tests.agent.helpers import emergency, item, ref
 
@@ -137,3 +139,50 @@ def test_an_emergency_live_session_plays_through_quiet_hours_and_an_ordinary_one
     agent.outbox.flush_plays(plays.extend)
     assert [(p["item_id"], p["completed"]) for p in plays] == [("live-uu_tien", False)]
     agent.outbox.close()
+
+
+class BlockingPlayer:
+    """Plays a stream (audio flows at once) until the agent stops it."""
+
+    name = "blocking"
+
+    def stream(self, url: str, until: float, volume: int, stop: threading.Event, stats: StreamStats) -> bool:
+        stats.connected_at = time.time()
+        stop.wait(20)
+        return False
+
+
+def _play_then_drop(agent: Agent, playing: dict) -> dict:
+    """Play ``playing`` from a signed schedule, then take it off the schedule; the play log entry."""
+    from tests.agent.helpers import schedule
+
+    agent.identity.device_id = 7
+    agent.player = BlockingPlayer()  # type: ignore[assignment]
+    agent._accept(schedule(KEY, [playing]), '"e1"')
+    worker = threading.Thread(target=agent._playout_step)
+    worker.start()
+    deadline = time.monotonic() + 5
+    while agent.current is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert agent.current is not None and agent.current.item["item_id"] == playing["item_id"]
+    agent._accept(schedule(KEY, []), '"e2"')  # the session stopped (or the relay slot was removed)
+    worker.join(5)
+    assert not worker.is_alive()
+    plays: list[dict] = []
+    agent.outbox.flush_plays(plays.extend)
+    agent.outbox.close()
+    assert len(plays) == 1
+    return plays[0]
+
+
+def test_a_live_session_the_officer_ends_is_logged_as_completed(tmp_path: Path) -> None:
+    now = time.time()
+    play = _play_then_drop(make_agent(tmp_path), _live_item("uu_tien", now - 5, now + 600))
+    assert (play["item_id"], play["trigger"], play["completed"]) == ("live-uu_tien", "schedule", True)
+
+
+def test_a_relay_taken_off_the_schedule_is_logged_as_interrupted(tmp_path: Path) -> None:
+    now = time.time()
+    relay = {**_live_item("uu_tien", now - 5, now + 600), "item_id": "relay-3-2026-12-07"}
+    play = _play_then_drop(make_agent(tmp_path), relay)
+    assert (play["item_id"], play["completed"]) == ("relay-3-2026-12-07", False)
