@@ -29,6 +29,7 @@ from domain.devices import iso
 from domain.errors import InvalidInput, NotFound
 from services import auth, relays
 from settings import get_settings
+from storage.models import UserRecord
 from storage.models_live import LiveSessionRecord
 from storage.repositories import areas as area_repo
 from storage.repositories import audit
@@ -51,6 +52,21 @@ def live_sessions(s: Session) -> list[LiveSessionRecord]:
     """Sessions on the air now (not yet stopped), oldest first."""
     return list(s.scalars(select(LiveSessionRecord).where(LiveSessionRecord.status == LIVE)
                           .order_by(LiveSessionRecord.id)))
+
+
+def recent_sessions(s: Session, user: UserRecord, limit: int = 20) -> list[LiveSessionRecord]:
+    """The ``limit`` newest sessions in the areas ``user`` sees (filtered before counting), newest first."""
+    visible = auth.visible_area_codes(s, user)
+    newest = select(LiveSessionRecord).order_by(LiveSessionRecord.id.desc())
+    if visible is None:
+        return list(s.scalars(newest.limit(limit)))
+    out: list[LiveSessionRecord] = []
+    for rec in s.scalars(newest.execution_options(yield_per=200)):
+        if len(out) >= limit:
+            break
+        if visible & set(rec.area_codes):
+            out.append(rec)
+    return out
 
 
 def get(s: Session, session_id: int) -> LiveSessionRecord:

@@ -189,3 +189,22 @@ def test_live_plays_are_in_the_session_proof_of_play_and_the_period_report(accou
     assert {k: v for k, v in data.headline.items() if k.startswith("live_")} == {
         "live_sessions": 1, "live_emergency": 1, "live_sessions_aired": 1, "live_device_plays": 1,
         "live_minutes": 11.0}
+
+
+def test_recent_sessions_filter_by_the_users_areas_before_the_limit(accounts: Path) -> None:
+    from services import live
+    from services.runtime import session
+    from storage.repositories import users
+
+    with session() as s:
+        mine = live.start(s, area_codes=["29377"], actor="approver_daloc", now=T0)
+        live.stop(s, mine.id, actor="approver_daloc", now=T0 + timedelta(minutes=1))
+        for n in range(25):  # newer sessions elsewhere push it past any limit taken before the filter
+            other = live.start(s, area_codes=["29380"], actor="approver_mychanh", now=T0 + timedelta(minutes=2 + n))
+            live.stop(s, other.id, actor="approver_mychanh", now=T0 + timedelta(minutes=2 + n, seconds=30))
+    with session() as s:
+        assert [r.id for r in live.recent_sessions(s, users.get_user(s, "approver_daloc"), 20)] == [mine.id]
+        assert len(live.recent_sessions(s, users.get_user(s, "approver_mychanh"), 20)) == 20
+        district = [r.id for r in live.recent_sessions(s, users.get_user(s, "approver_chauthanh"), 3)]
+        assert district == [mine.id + 25, mine.id + 24, mine.id + 23]
+        assert len(live.recent_sessions(s, users.get_user(s, "admin"), 30)) == 26
