@@ -95,8 +95,9 @@ def _open(session_id: int, actor: str) -> OnAir:
         mount, title = rec.mount, rec.title
     workdir = Path(tempfile.mkdtemp(prefix=f"bantin-live-{session_id}-"))
     copy = workdir / "recording.mp3"
+    target = streaming.mount_target(_mount_code(mount))
     try:
-        args = live_command(streaming.mount_target(_mount_code(mount)), streaming.encoding(), copy, name=title)
+        args = live_command(target, streaming.encoding(), copy, name=title)
     except EngineError:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
@@ -105,7 +106,8 @@ def _open(session_id: int, actor: str) -> OnAir:
         if found is not None:  # two first chunks raced: keep the first feed
             shutil.rmtree(workdir, ignore_errors=True)
             return found
-        air = _feeds[session_id] = OnAir(session_id, Feed(args, workdir / "ffmpeg.log", stdin=True), workdir, copy)
+        air = _feeds[session_id] = OnAir(session_id, Feed(args, workdir / "ffmpeg.log", stdin=True,
+                                                              target=target, name=title), workdir, copy)
     _ensure_watchdog()
     log.info("live session %s on %s", session_id, mount)
     threading.Thread(target=_nudge_when_up, args=(air, mount), name=f"live-nudge-{session_id}",
