@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from domain.canonical import canonical_json, sha256_hex
@@ -157,6 +157,33 @@ def expire_due(s: Session, now: datetime | None = None) -> list[int]:
     return done
 
 
+CARRIER_TIMEOUT = timedelta(seconds=120)  # a session whose carrier was silent this long has lost it
+
+
+def heartbeat(s: Session, session_ids: Iterable[int], now: datetime | None = None) -> None:
+    """The process feeding these sessions is alive (their ``updated_at``; the sweeper judges by it)."""
+    ids = list(session_ids)
+    if ids:
+        s.execute(update(LiveSessionRecord).where(LiveSessionRecord.id.in_(ids), LiveSessionRecord.status == LIVE)
+                  .values(updated_at=_now(now)))
+
+
+def sweep_orphans(s: Session, now: datetime) -> list[int]:
+    """End as ``failed`` the sessions still on the air whose carrier is gone: nothing fed them for
+    :data:`CARRIER_TIMEOUT` (the web node died, or no browser ever sent audio), or they are that long past
+    their maximum length (nobody stopped them). Audited like any stop; their ids."""
+    done = []
+    for rec in live_sessions(s):
+        silent = now - _aware(rec.updated_at) > CARRIER_TIMEOUT
+        over = now - _aware(rec.deadline) > CARRIER_TIMEOUT
+        if silent or over:
+            stop(s, rec.id, actor="system", reason="failed", now=now)
+            audit.record(s, actor="system", action="live.carrier_lost", entity="live_session", entity_id=rec.id,
+                         area_codes=list(rec.area_codes), why="past its end" if over else "no heartbeat")
+            done.append(rec.id)
+    return done
+
+
 def session_hash(rec: LiveSessionRecord) -> str:
     """A stable SHA-256 naming one session (the ``manifest_hash`` of its schedule item and play logs)."""
     return sha256_hex(canonical_json({"live": rec.id, "areas": list(rec.area_codes), "mount": rec.mount,
@@ -217,5 +244,7 @@ def stream_items(s: Session, chain: Iterable[str], now: datetime | None = None) 
 
 def generation_parts() -> list[Any]:
     """Scalar subqueries that change whenever a live session starts or stops (the schedule cache)."""
+    # not updated_at: the carrier's heartbeat moves it every few seconds. (sessions, sessions on the air)
+    # changes with every start (the first grows) and every stop (the second shrinks) and never repeats.
     return [select(func.count(LiveSessionRecord.id)).scalar_subquery(),
-            select(func.max(LiveSessionRecord.updated_at)).scalar_subquery()]
+            select(func.count(LiveSessionRecord.id)).where(LiveSessionRecord.status == LIVE).scalar_subquery()]

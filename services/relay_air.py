@@ -111,6 +111,7 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
         last_try = 0.0
         last_emergency_check = -emergency_check_s
         emergency_logged = False
+        last_beat = clock()
 
         def start_relay() -> Feed:
             # The carrier stops the feed at the airing's end; ffmpeg's own limit is only a safety net past it.
@@ -125,6 +126,10 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
             event("started", src.name)
             while clock() < end:
                 now = clock()
+                if now - last_beat >= relays.HEARTBEAT_S:  # the sweeper fails a run whose carrier went silent
+                    last_beat = now
+                    with session() as s:
+                        relays.heartbeat(s, slot_id, local_date)
                 if now - last_emergency_check >= emergency_check_s:
                     last_emergency_check = now
                     defaults, live = _area_state(area, datetime.fromtimestamp(now, UTC))

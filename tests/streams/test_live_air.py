@@ -91,3 +91,34 @@ def test_only_an_officer_of_the_area_may_feed_it_and_chunks_are_bounded(accounts
     with pytest.raises(InvalidInput, match="1 to"):
         live_air.push(session_id, b"", actor="approver_daloc")
     assert live_air.on_air() == []
+
+
+def test_a_session_ended_elsewhere_stops_its_feed_and_a_fed_one_is_kept_alive(
+        icecast: object, accounts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from services import live, live_air
+    from services.runtime import session
+
+    session_id = _start()
+    data = _webm(tmp_path)
+    try:
+        for n in range(0, len(data), 2000):
+            live_air.push(session_id, data[n:n + 2000], actor="approver_daloc")
+        wait_for(lambda: live_air.carrying(session_id), 10, "the session on its mount")
+        before = datetime.now(UTC)
+        monkeypatch.setattr(live_air, "_last_beat", time.monotonic() - live_air.HEARTBEAT_S)  # a beat is due
+        assert live_air.sweep(time.monotonic()) == []
+        with session() as s:
+            assert live.get(s, session_id).updated_at.replace(tzinfo=UTC) >= before
+            assert live.sweep_orphans(s, datetime.now(UTC)) == []  # fed here: not an orphan
+            live.stop(s, session_id, actor="approver_daloc")  # as ``bantin live stop`` does, in another process
+        assert live_air.sweep() == [(session_id, "stopped")]
+        assert live_air.on_air() == []
+        wait_for(lambda: f"/area-live-{session_id}.mp3" not in icecast.sources(), 10,  # type: ignore[attr-defined]
+                 "the mount to be released")
+    finally:
+        live_air.end_all()
+    with session() as s:
+        rec = live.get(s, session_id)
+        assert (rec.status, rec.end_reason) == ("ended", "stopped") and rec.archive_entry_id is not None
