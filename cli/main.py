@@ -24,6 +24,7 @@ from cli.audit import audit_app
 from cli.common import AsUser, echo, ensure_db, need_user
 from cli.drafts import draft_app
 from cli.feedback import feedback_app
+from cli.live import live_app
 from cli.models import models_app
 from cli.prefect import prefect_app
 from cli.relays import relays_app
@@ -66,6 +67,7 @@ app.add_typer(feedback_app, name="feedback")
 app.add_typer(reports_app, name="reports")
 app.add_typer(prefect_app, name="prefect")
 app.add_typer(relays_app, name="relays")
+app.add_typer(live_app, name="live")
 search_commands.register(app)
 device_commands.register(app)
 program_commands.register(app)

@@ -33,7 +33,16 @@ from device_agent.config import AgentConfig
 from device_agent.emergencies import EmergencyMixin
 from device_agent.identity import load_identity, save_identity, write_private
 from device_agent.mqtt import EmergencyListener
-from device_agent.planner import Choice, Planner, is_emergency, is_stream, quiet_from, volume_percent
+from device_agent.planner import (
+    Choice,
+    Planner,
+    is_emergency,
+    is_emergency_stream,
+    is_live_session,
+    is_stream,
+    quiet_from,
+    volume_percent,
+)
 from device_agent.player import make_player
 from device_agent.playlog import Outbox
 from device_agent.schedule import (
@@ -103,6 +112,7 @@ class Agent(EmergencyMixin):
         self._jitter = random.Random()  # seeded from the OS: every box draws its own waits
         self.plays = 0
         self.stream_stats: StreamStats | None = None  # the current (or last) relay stream
+        self._ended_stream: str | None = None  # the live session the server ended while it played
         self._last_inventory: tuple[list[str], str | None] | None = None
         self.mqtt: EmergencyListener | None = None
         self._poller: threading.Thread | None = None
@@ -263,7 +273,11 @@ class Agent(EmergencyMixin):
                 self.interrupt.set()
             elif cur is not None and is_stream(cur.item) and cur.item["item_id"] not in {
                     i["item_id"] for i in doc.get("items", [])}:
-                log.warning("relay %s taken off the schedule: stopping it", cur.item.get("title"))
+                if is_live_session(cur.item):  # the officer ended it: its play is complete, not cut
+                    log.info("live session %s ended: stopping the stream", cur.item.get("title"))
+                    self._ended_stream = cur.item["item_id"]
+                else:
+                    log.warning("relay %s taken off the schedule: stopping it", cur.item.get("title"))
                 self.interrupt.set()
             for item in doc.get("items", []):
                 if is_emergency(item):
@@ -418,14 +432,18 @@ class Agent(EmergencyMixin):
             log.info("interrupted: %s", item.get("title"))
 
     def _play_stream(self, item: dict[str, Any], started: float) -> bool:
-        """A relay stream until its end (or the start of quiet hours), reconnecting with backoff."""
+        """A relay or live stream until its end (or the start of quiet hours, unless it is an emergency live
+        session), reconnecting with backoff."""
         assert self.player is not None
         expires = parse_time(item["expires_at"])
         until = expires.timestamp() if expires else started
-        quiet = quiet_from(self.schedule, started, until, self.cfg.tz)
+        quiet = None if is_emergency_stream(item) else quiet_from(self.schedule, started, until, self.cfg.tz)
         stats = self.stream_stats = StreamStats(item["item_id"])
+        self._ended_stream = None
         completed = self.player.stream(item["stream"]["url"], quiet or until,
                                        volume_percent(self.schedule, started, self.cfg.tz), self.interrupt, stats)
+        if self._ended_stream == item["item_id"] and stats.connected_at is not None:
+            completed, quiet = True, None  # a live session that ended while it played was heard to its end
         log.info("stream %s: audio from %s, %d reconnect(s), %.0f s", item["item_id"],
                  iso(stats.connected_at) if stats.connected_at else "never", stats.reconnects, stats.seconds)
         return completed and quiet is None

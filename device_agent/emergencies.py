@@ -13,7 +13,7 @@ from typing import Any
 
 from device_agent.client import ProtocolError
 from device_agent.clock import Clock
-from device_agent.planner import Choice, Planner, PlanState, apply_emergency, is_stream
+from device_agent.planner import Choice, Planner, PlanState, apply_emergency, is_emergency_stream, is_stream
 from device_agent.playlog import Outbox
 from device_agent.schedule import emergency_items
 from device_agent.state import iso
@@ -85,14 +85,20 @@ class EmergencyMixin:
             t.join(timeout)
 
     def _maybe_preempt(self) -> None:
+        """Cut what plays when something above it is due: an emergency cuts any ordinary play, an emergency
+        live session cuts an emergency file too (nothing cuts an emergency live session but its end)."""
         with self.lock:
             cur = self.current
-            if cur is None or cur.trigger == "emergency":
+            if cur is None or (is_emergency_stream(cur.item) and cur.trigger == "emergency"):
                 return
             choice, _ = self.planner.choose(self.schedule, PlanState.from_json(json.loads(json.dumps(
                 self.plan.to_json()))), self.clock.time(), self._available)
-        if choice is not None and choice.trigger == "emergency":
+        if choice is not None and choice.trigger == "emergency" and cur.trigger != "emergency":
             log.warning("interrupting %s for an emergency", cur.item.get("title"))
+            self.interrupt.set()
+        elif choice is not None and choice.trigger == "emergency" and is_emergency_stream(choice.item):
+            log.warning("interrupting the emergency %s: the emergency live session %s overrides it",
+                        cur.item.get("title"), choice.item.get("title"))
             self.interrupt.set()
         elif choice is not None and is_stream(choice.item) and not is_stream(cur.item):
             log.info("interrupting %s: the relay %s starts", cur.item.get("title"), choice.item.get("title"))

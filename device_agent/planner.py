@@ -1,6 +1,9 @@
 """What plays now (pure: no I/O, no clock of its own; times are epoch seconds of the playout clock).
 
 Order, after Circular 39 and OpenBroadcaster's fallback chain:
+0. an emergency live session (a ``stream`` item of priority ``khan_cap``), OpenBroadcaster's emergency
+   override: it plays from its start to its end, also during quiet hours, and cuts any file or relay, an
+   emergency file included;
 1. emergencies (``khan_cap``, from the schedule or MQTT), played at once and repeated every
    ``repeat_every_s`` until ``expires_at``, also during quiet hours;
 2. nothing else during quiet hours;
@@ -65,6 +68,16 @@ def is_stream(item: dict[str, Any]) -> bool:
 def is_emergency(item: dict[str, Any]) -> bool:
     """Whether an item is an emergency (by kind or by ``khan_cap`` priority)."""
     return item.get("kind") == "emergency" or item.get("priority") == "khan_cap"
+
+
+def is_live_session(item: dict[str, Any]) -> bool:
+    """Whether an item is a live session (``live-<id>``, a stream that ends when the officer stops it)."""
+    return is_stream(item) and str(item.get("item_id", "")).startswith("live-")
+
+
+def is_emergency_stream(item: dict[str, Any]) -> bool:
+    """Whether an item is an emergency live session (a ``khan_cap`` stream: it overrides everything)."""
+    return is_stream(item) and item.get("priority") == "khan_cap"
 
 
 def _minutes(hhmm: str) -> int:
@@ -176,7 +189,7 @@ class Planner:
         """Emergency items from MQTT and the schedule, MQTT first, each once."""
         out: dict[str, dict[str, Any]] = dict(state.emergencies)
         for item in (schedule or {}).get("items", []):
-            if is_emergency(item):
+            if is_emergency(item) and not is_stream(item):  # emergency streams: see :meth:`live_stream`
                 out.setdefault(item["item_id"], item)
         return list(out.values())
 
@@ -188,6 +201,9 @@ class Planner:
             available: ``item -> bool``, whether the item's files are cached.
         """
         wake = [now + 3600.0]
+        override = self.live_stream(schedule, state, now, wake, emergency=True)
+        if override is not None and available(override):  # quiet hours do not silence it
+            return Choice(override, "emergency", f"{override['item_id']}@{override['starts_at']}"), now
         for item in self.emergencies(schedule, state):
             if not self._valid(item, schedule, state, now) or not available(item):
                 continue
@@ -246,11 +262,12 @@ class Planner:
         return None, min(wake)
 
     def live_stream(self, schedule: dict[str, Any] | None, state: PlanState, now: float,
-                    wake: list[float] | None = None) -> dict[str, Any] | None:
-        """The relay stream on the air now (the earliest started, if two), adding later starts to ``wake``."""
+                    wake: list[float] | None = None, *, emergency: bool = False) -> dict[str, Any] | None:
+        """The stream on the air now (the first in the schedule, if two), adding later starts to ``wake``:
+        with ``emergency`` only emergency live sessions, else only the other streams (relays, live)."""
         found = None
         for item in (schedule or {}).get("items", []):
-            if not is_stream(item) or not self._valid(item, schedule, state, now):
+            if not is_stream(item) or is_emergency(item) != emergency or not self._valid(item, schedule, state, now):
                 continue
             starts = _epoch(item.get("starts_at"))
             if starts is not None and starts > now:

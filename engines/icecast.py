@@ -6,7 +6,10 @@ process. Icecast refuses to run as root: when we are root the configuration tell
 ``icecast2`` user the Debian package creates (``nobody`` elsewhere), and it logs to its standard error (kept in
 ``icecast.log`` beside the configuration).
 
-Feeds are ffmpeg processes that push MP3 to a mount over the ``icecast://`` protocol: :func:`relay_command`
+Feeds are ffmpeg processes that encode MP3 for a mount: with a :class:`SourceTarget` ffmpeg writes to its standard
+output and :class:`Feed` sends the bytes to Icecast itself (an HTTP ``PUT`` whose ``Authorization`` header
+carries the source password), so the password is never in a process's argv (``ps``); ffmpeg 5.1 has no way
+to read an output URL from a file. A plain ``icecast://`` URL still works (test stations). :func:`relay_command`
 pulls an upstream (HTTP/Icecast MP3 or AAC, or HLS), normalises loudness on the fly (single-pass
 ``loudnorm``, the only kind a live signal allows) and stops by itself when the upstream stalls
 (``-rw_timeout``); :func:`files_command` plays files in a loop (the area's default content when an upstream
@@ -21,7 +24,9 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -247,6 +252,22 @@ class IcecastServer:
         self.stop()
 
 
+@dataclass(frozen=True)
+class SourceTarget:
+    """An Icecast mount a :class:`Feed` sends to with the source password in a header (never in argv)."""
+
+    host: str
+    port: int
+    mount: str
+    password: str = field(repr=False)
+
+    def __str__(self) -> str:
+        return f"http://{self.host}:{self.port}{self.mount}"
+
+
+Target = str | SourceTarget
+
+
 def source_url(port: int, password: str, mount: str, host: str = "127.0.0.1") -> str:
     """The ``icecast://`` URL ffmpeg pushes a mount with."""
     return f"icecast://{SOURCE_USER}:{quote(password, safe='')}@{host}:{port}{mount}"
@@ -270,14 +291,21 @@ class Encoding:
     bitrate: str = "128k"
 
 
-def _output(target: str, enc: Encoding, name: str) -> list[str]:
+def _destination(target: Target, name: str) -> list[str]:
+    """ffmpeg's output for ``target``: its standard output for a :class:`SourceTarget` (the feed sends it on),
+    else the ``icecast://`` URL itself."""
+    if isinstance(target, SourceTarget):
+        return ["-f", "mp3", "pipe:1"]
+    return ["-content_type", "audio/mpeg", "-ice_name", name, "-f", "mp3", target]
+
+
+def _output(target: Target, enc: Encoding, name: str) -> list[str]:
     chain = (f"loudnorm=I={enc.loudness_i}:TP={enc.loudness_tp}:LRA={enc.loudness_lra},"
              f"aresample={enc.sample_rate}")
-    return ["-vn", "-af", chain, "-ac", "2", "-c:a", "libmp3lame", "-b:a", enc.bitrate, "-content_type", "audio/mpeg",
-            "-ice_name", name, "-f", "mp3", target]
+    return ["-vn", "-af", chain, "-ac", "2", "-c:a", "libmp3lame", "-b:a", enc.bitrate, *_destination(target, name)]
 
 
-def relay_command(upstream: str, target: str, enc: Encoding, *, name: str = "bantin", stall_s: float = STALL_S,
+def relay_command(upstream: str, target: Target, enc: Encoding, *, name: str = "bantin", stall_s: float = STALL_S,
                   duration_s: float | None = None) -> list[str]:
     """ffmpeg pulling ``upstream`` into the mount at ``target`` (``icecast://``), ending after ``duration_s``
     or when the upstream is silent for ``stall_s`` (ffmpeg exits non-zero: the caller falls back)."""
@@ -288,7 +316,7 @@ def relay_command(upstream: str, target: str, enc: Encoding, *, name: str = "ban
     return args + _output(target, enc, name)
 
 
-def files_command(paths: Sequence[Path], target: str, enc: Encoding, list_path: Path, *, name: str = "bantin",
+def files_command(paths: Sequence[Path], target: Target, enc: Encoding, list_path: Path, *, name: str = "bantin",
                   duration_s: float | None = None) -> list[str]:
     """ffmpeg playing ``paths`` in a loop, in real time, into the mount at ``target`` (for ``duration_s``)."""
     if not paths:
@@ -304,7 +332,7 @@ def files_command(paths: Sequence[Path], target: str, enc: Encoding, list_path: 
     return args + _output(target, enc, name)
 
 
-def live_command(target: str, enc: Encoding, copy_path: Path, *, name: str = "bantin") -> list[str]:
+def live_command(target: Target, enc: Encoding, copy_path: Path, *, name: str = "bantin") -> list[str]:
     """ffmpeg reading a browser's MediaRecorder stream (WebM/Opus, or fragmented MP4/AAC from Safari) on its
     standard input, normalising loudness single-pass, and writing MP3 both to the mount at ``target`` and to
     ``copy_path`` (the session's recording). A small probe keeps the delay to the first audio short."""
@@ -312,8 +340,7 @@ def live_command(target: str, enc: Encoding, copy_path: Path, *, name: str = "ba
              f"aresample={enc.sample_rate},asplit=2[air][copy]")
     return [_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-fflags", "+nobuffer",
             "-probesize", "4096", "-analyzeduration", "0", "-i", "pipe:0", "-filter_complex", f"[0:a]{chain}",
-            "-map", "[air]", "-ac", "2", "-c:a", "libmp3lame", "-b:a", enc.bitrate, "-content_type", "audio/mpeg",
-            "-ice_name", name, "-f", "mp3", target,
+            "-map", "[air]", "-ac", "2", "-c:a", "libmp3lame", "-b:a", enc.bitrate, *_destination(target, name),
             "-map", "[copy]", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k", "-y", "-f", "mp3", str(copy_path)]
 
 
@@ -328,16 +355,54 @@ def tone_command(target: str, *, frequency: int = 440, duration_s: float | None 
 
 class Feed:
     """A running ffmpeg feed (stderr kept in a file: a pipe nobody reads would block it). With ``stdin`` the
-    caller writes the input (:meth:`write`) and ends it (:meth:`finish`)."""
+    caller writes the input (:meth:`write`) and ends it (:meth:`finish`). With ``target`` (a
+    :class:`SourceTarget`, the command built for it) a thread sends ffmpeg's output to the mount; Icecast
+    refusing the source or dropping it stops ffmpeg, as ffmpeg's own ``icecast://`` output would."""
 
-    def __init__(self, args: list[str], log_path: Path, *, stdin: bool = False) -> None:
+    def __init__(self, args: list[str], log_path: Path, *, stdin: bool = False, target: SourceTarget | None = None,
+                 name: str = "bantin") -> None:
         self.args = args
         self.log_path = log_path
+        self.target, self.name = target, name
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as err:
             self.proc = subprocess.Popen(args, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+                                         stdout=subprocess.PIPE if target else subprocess.DEVNULL, stderr=err,
+                                         start_new_session=True)
         self.started = time.monotonic()
+        self._pump: threading.Thread | None = None
+        if target is not None:
+            self._pump = threading.Thread(target=self._send, args=(target,), name=f"feed{target.mount}", daemon=True)
+            self._pump.start()
+
+    def again(self, log_path: Path) -> Feed:
+        """The same command started anew (to the same target)."""
+        return Feed(self.args, log_path, target=self.target, name=self.name)
+
+    def _send(self, target: SourceTarget) -> None:
+        """Send ffmpeg's standard output to the mount (an HTTP PUT, as ffmpeg's icecast protocol does)."""
+        out = self.proc.stdout
+        assert out is not None
+        try:
+            first = os.read(out.fileno(), 65536)  # the mount is taken only once ffmpeg has audio for it
+            if not first:
+                return
+            with socket.create_connection((target.host, target.port), timeout=10) as sock:
+                sock.sendall(source_request(target, self.name))
+                status = _status_line(sock)
+                if status not in (100, 200):
+                    raise ConnectionRefusedError(f"Icecast refused the source on {target.mount}: HTTP {status}")
+                chunk = first
+                while chunk:
+                    sock.sendall(chunk)
+                    chunk = os.read(out.fileno(), 65536)
+        except OSError as exc:
+            with self.log_path.open("ab") as err:
+                err.write(f"icecast source: {exc}\n".encode())
+            if self.proc.poll() is None:
+                self.proc.terminate()
+        finally:
+            out.close()
 
     def write(self, data: bytes) -> None:
         """Raises: MediaError: ffmpeg has ended (a wrong codec, the mount refused it)."""
@@ -361,6 +426,12 @@ class Feed:
         except subprocess.TimeoutExpired:
             _stop_process(self.proc)
             return self.proc.poll()
+        finally:
+            self._join()
+
+    def _join(self) -> None:
+        if self._pump is not None:
+            self._pump.join(timeout=5)
 
     def running(self) -> bool:
         return self.proc.poll() is None
@@ -371,6 +442,7 @@ class Feed:
 
     def stop(self) -> None:
         _stop_process(self.proc)
+        self._join()
 
     def error(self) -> str:
         """The last lines ffmpeg printed (why it ended)."""
@@ -378,6 +450,29 @@ class Feed:
             return stderr_tail(self.log_path.read_bytes()[-4000:]) or f"exit {self.proc.poll()}"
         except OSError:
             return f"exit {self.proc.poll()}"
+
+
+def source_request(target: SourceTarget, name: str) -> bytes:
+    """The head of a source's HTTP PUT to Icecast (2.4 and later): the password is in this header only."""
+    import base64
+
+    auth = base64.b64encode(f"{SOURCE_USER}:{target.password}".encode()).decode()
+    title = " ".join(name.split())[:200]
+    return (f"PUT {target.mount} HTTP/1.1\r\nHost: {target.host}:{target.port}\r\nAuthorization: Basic {auth}\r\n"
+            f"User-Agent: bantin\r\nContent-Type: audio/mpeg\r\nIce-Public: 0\r\nIce-Name: {title}\r\n"
+            "Expect: 100-continue\r\n\r\n").encode()
+
+
+def _status_line(sock: socket.socket) -> int:
+    """The status code of Icecast's answer to a source (0 when unreadable); reads its head only."""
+    head = b""
+    while b"\r\n\r\n" not in head and len(head) < 8192:
+        got = sock.recv(1024)
+        if not got:
+            break
+        head += got
+    parts = head.split(b" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from prefect import flow
 
+from tasks.relays import orphan_streams
 from tasks.sweeping import (
     checkpoint_audit,
     lost_runs,
@@ -28,16 +29,18 @@ def sweep(now: datetime | None = None) -> dict[str, object]:
 
     Returns:
         What was re-queued: drafts produced again, packages published again, MQTT pushes by outcome, flow runs
-        whose worker was lost; and the audit entry checkpointed (None: none due).
+        whose worker was lost; relay runs and live sessions whose carrier is gone (``streams``); and the audit
+        entry checkpointed (None: none due).
     """
     now = now or datetime.now(UTC)
     runs = lost_runs(now)  # first: the slots their runs held go to the work re-queued below
     drafts = stalled_productions(now)
     again = sorted(set(stalled_deliveries(now)) | set(unstarted_publications(now)))
     pushes = retry_pushes(now)
+    streams = orphan_streams(now)  # relay runs and live sessions whose carrier is gone: failed
     for package_id in again:
         requeue("publish", {"package_id": package_id})
     for draft_id in drafts:
         requeue("produce", {"draft_id": draft_id})
     return {"produced_again": drafts, "published_again": again, "pushes": pushes,
-            "audit_checkpoint": checkpoint_audit(now), "runs": runs}
+            "audit_checkpoint": checkpoint_audit(now), "runs": runs, "streams": streams}

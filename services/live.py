@@ -7,6 +7,9 @@
   goes away for ``BANTIN_LIVE_GRACE_S`` (the web layer calls :func:`stop` with reason ``dropped``).
 * A relay on air in a chosen area refuses an ordinary session; an emergency session preempts the relay:
   devices put live items before relay items, and the relay carries on its own mount unheard.
+* An emergency session's schedule item has priority ``khan_cap``: devices play it through quiet hours and
+  let it cut anything playing, an emergency file included (``device_agent.planner``); an ordinary one is
+  ``uu_tien`` and keeps quiet hours.
 * Every session has its own Icecast mount ``/area-live-<id>.mp3`` (so it never fights a relay for an
   area's mount); the device schedule carries one ``stream`` item per session for the devices of the chosen
   areas and the areas below them, with a listen URL signed per device (``services.relays.with_listen_urls``).
@@ -14,10 +17,11 @@
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from domain.canonical import canonical_json, sha256_hex
@@ -25,9 +29,11 @@ from domain.devices import iso
 from domain.errors import InvalidInput, NotFound
 from services import auth, relays
 from settings import get_settings
+from storage.models import UserRecord
 from storage.models_live import LiveSessionRecord
 from storage.repositories import areas as area_repo
 from storage.repositories import audit
+from storage.repositories import reports as report_repo
 
 LIVE, ENDED = "live", "ended"
 REASONS = frozenset({"stopped", "max_length", "dropped", "failed"})
@@ -46,6 +52,21 @@ def live_sessions(s: Session) -> list[LiveSessionRecord]:
     """Sessions on the air now (not yet stopped), oldest first."""
     return list(s.scalars(select(LiveSessionRecord).where(LiveSessionRecord.status == LIVE)
                           .order_by(LiveSessionRecord.id)))
+
+
+def recent_sessions(s: Session, user: UserRecord, limit: int = 20) -> list[LiveSessionRecord]:
+    """The ``limit`` newest sessions in the areas ``user`` sees (filtered before counting), newest first."""
+    visible = auth.visible_area_codes(s, user)
+    newest = select(LiveSessionRecord).order_by(LiveSessionRecord.id.desc())
+    if visible is None:
+        return list(s.scalars(newest.limit(limit)))
+    out: list[LiveSessionRecord] = []
+    for rec in s.scalars(newest.execution_options(yield_per=200)):
+        if len(out) >= limit:
+            break
+        if visible & set(rec.area_codes):
+            out.append(rec)
+    return out
 
 
 def get(s: Session, session_id: int) -> LiveSessionRecord:
@@ -136,6 +157,33 @@ def expire_due(s: Session, now: datetime | None = None) -> list[int]:
     return done
 
 
+CARRIER_TIMEOUT = timedelta(seconds=120)  # a session whose carrier was silent this long has lost it
+
+
+def heartbeat(s: Session, session_ids: Iterable[int], now: datetime | None = None) -> None:
+    """The process feeding these sessions is alive (their ``updated_at``; the sweeper judges by it)."""
+    ids = list(session_ids)
+    if ids:
+        s.execute(update(LiveSessionRecord).where(LiveSessionRecord.id.in_(ids), LiveSessionRecord.status == LIVE)
+                  .values(updated_at=_now(now)))
+
+
+def sweep_orphans(s: Session, now: datetime) -> list[int]:
+    """End as ``failed`` the sessions still on the air whose carrier is gone: nothing fed them for
+    :data:`CARRIER_TIMEOUT` (the web node died, or no browser ever sent audio), or they are that long past
+    their maximum length (nobody stopped them). Audited like any stop; their ids."""
+    done = []
+    for rec in live_sessions(s):
+        silent = now - _aware(rec.updated_at) > CARRIER_TIMEOUT
+        over = now - _aware(rec.deadline) > CARRIER_TIMEOUT
+        if silent or over:
+            stop(s, rec.id, actor="system", reason="failed", now=now)
+            audit.record(s, actor="system", action="live.carrier_lost", entity="live_session", entity_id=rec.id,
+                         area_codes=list(rec.area_codes), why="past its end" if over else "no heartbeat")
+            done.append(rec.id)
+    return done
+
+
 def session_hash(rec: LiveSessionRecord) -> str:
     """A stable SHA-256 naming one session (the ``manifest_hash`` of its schedule item and play logs)."""
     return sha256_hex(canonical_json({"live": rec.id, "areas": list(rec.area_codes), "mount": rec.mount,
@@ -149,6 +197,37 @@ def session_hashes(s: Session, chain: Iterable[str], since: datetime) -> set[str
     return {session_hash(r) for r in rows if wanted & set(r.area_codes)}
 
 
+def sessions_between(s: Session, start: datetime, end: datetime) -> list[LiveSessionRecord]:
+    """The sessions started in ``[start, end)``, oldest first (reports)."""
+    return list(s.scalars(select(LiveSessionRecord).where(LiveSessionRecord.started_at >= start,
+                                                          LiveSessionRecord.started_at < end)
+                          .order_by(LiveSessionRecord.id)))
+
+
+@dataclass(frozen=True, slots=True)
+class ProofOfPlay:
+    """Which devices carried one session: those it reaches, those that played it, their plays."""
+
+    devices: int
+    devices_played: int
+    plays: int
+    completed: int
+    first_play: datetime | None
+    minutes: float
+
+
+def proof_of_play(s: Session, rec: LiveSessionRecord) -> ProofOfPlay:
+    """The session's proof of play, from the devices' play logs (a play ended by the session's end is
+    complete)."""
+    from services.devices import devices_reaching  # services.devices accepts live play logs: imported late
+
+    reach = {d.id for d in devices_reaching(s, list(rec.area_codes))}
+    rows = [r for r in report_repo.stream_plays(s, [session_hash(rec)]) if r[1] in reach]
+    firsts = [_aware(r[4]) for r in rows]
+    return ProofOfPlay(len(reach), len(rows), sum(r[2] for r in rows), sum(r[3] for r in rows),
+                       min(firsts) if firsts else None, round(sum(r[5] for r in rows) / 60.0, 1))
+
+
 def stream_items(s: Session, chain: Iterable[str], now: datetime | None = None) -> list[dict[str, Any]]:
     """Schedule items of the live sessions on the air in any area of ``chain`` (a device's area and its
     ancestors), emergencies first; listen URLs are added per device like relays'."""
@@ -157,12 +236,15 @@ def stream_items(s: Session, chain: Iterable[str], now: datetime | None = None) 
     found = [r for r in live_sessions(s) if wanted & set(r.area_codes) and _aware(r.deadline) > now]
     found.sort(key=lambda r: (not r.emergency, r.id))
     return [{"item_id": f"live-{r.id}", "kind": "stream", "manifest_hash": session_hash(r),
-             "priority": "uu_tien", "language": "", "title": r.title, "starts_at": iso(_aware(r.started_at)),
+             "priority": "khan_cap" if r.emergency else "uu_tien", "language": "", "title": r.title,
+             "starts_at": iso(_aware(r.started_at)),
              "expires_at": iso(_aware(r.deadline)), "repeat_every_s": None, "audio": None, "slides": [],
              "stream": {"mount": r.mount, "url": None}} for r in found]
 
 
 def generation_parts() -> list[Any]:
     """Scalar subqueries that change whenever a live session starts or stops (the schedule cache)."""
+    # not updated_at: the carrier's heartbeat moves it every few seconds. (sessions, sessions on the air)
+    # changes with every start (the first grows) and every stop (the second shrinks) and never repeats.
     return [select(func.count(LiveSessionRecord.id)).scalar_subquery(),
-            select(func.max(LiveSessionRecord.updated_at)).scalar_subquery()]
+            select(func.count(LiveSessionRecord.id)).where(LiveSessionRecord.status == LIVE).scalar_subquery()]

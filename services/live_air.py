@@ -50,6 +50,8 @@ class OnAir:
 
 
 _feeds: dict[int, OnAir] = {}
+HEARTBEAT_S = 20.0  # how often the sessions fed here are marked alive (services.live.heartbeat)
+_last_beat = float("-inf")
 _lock = threading.Lock()
 _watchdog: threading.Thread | None = None
 Transcribe = Callable[..., Any]
@@ -95,8 +97,9 @@ def _open(session_id: int, actor: str) -> OnAir:
         mount, title = rec.mount, rec.title
     workdir = Path(tempfile.mkdtemp(prefix=f"bantin-live-{session_id}-"))
     copy = workdir / "recording.mp3"
+    target = streaming.mount_target(_mount_code(mount))
     try:
-        args = live_command(streaming.mount_target(_mount_code(mount)), streaming.encoding(), copy, name=title)
+        args = live_command(target, streaming.encoding(), copy, name=title)
     except EngineError:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
@@ -105,7 +108,8 @@ def _open(session_id: int, actor: str) -> OnAir:
         if found is not None:  # two first chunks raced: keep the first feed
             shutil.rmtree(workdir, ignore_errors=True)
             return found
-        air = _feeds[session_id] = OnAir(session_id, Feed(args, workdir / "ffmpeg.log", stdin=True), workdir, copy)
+        air = _feeds[session_id] = OnAir(session_id, Feed(args, workdir / "ffmpeg.log", stdin=True,
+                                                              target=target, name=title), workdir, copy)
     _ensure_watchdog()
     log.info("live session %s on %s", session_id, mount)
     threading.Thread(target=_nudge_when_up, args=(air, mount), name=f"live-nudge-{session_id}",
@@ -209,7 +213,10 @@ def archive_recording(session_id: int, path: Path, *, transcribe: Transcribe | N
 
 
 def sweep(now: float | None = None) -> list[tuple[int, str]]:
-    """End the sessions whose browser went silent or that reached their maximum length: (id, reason)."""
+    """End the sessions whose browser went silent or that reached their maximum length, and stop feeding those
+    ended elsewhere (the CLI, the sweeper): (id, reason). Marks the sessions fed here alive every
+    :data:`HEARTBEAT_S` (the sweeper fails a session whose carrier went silent)."""
+    global _last_beat
     now = time.monotonic() if now is None else now
     grace = get_settings().live_grace_s
     with _lock:
@@ -218,9 +225,19 @@ def sweep(now: float | None = None) -> list[tuple[int, str]]:
                   if not air.feed.running() or (not air.mount_up and now - air.started > grace)]
     with session() as s:
         expired = live.expire_due(s, datetime.now(UTC))
+        fed = on_air()
+        gone = [sid for sid in fed if sid not in expired and live.get(s, sid).status != live.LIVE]
+        if now - _last_beat >= HEARTBEAT_S:  # the sweeper fails sessions whose carrier went silent
+            _last_beat = now
+            live.heartbeat(s, [sid for sid in fed if sid not in gone])
     with _lock:
         expired = [sid for sid in expired if sid in _feeds]
     done = []
+    for sid in gone:  # stopped elsewhere (the CLI, another node, the sweeper): stop feeding, archive
+        end(sid, "stopped")
+        done.append((sid, "stopped"))
+    broken = [sid for sid in broken if sid not in gone]
+    silent = [sid for sid in silent if sid not in gone]
     for sid in expired:
         end(sid, "max_length")
         done.append((sid, "max_length"))

@@ -111,19 +111,25 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
         last_try = 0.0
         last_emergency_check = -emergency_check_s
         emergency_logged = False
+        last_beat = clock()
 
         def start_relay() -> Feed:
             # The carrier stops the feed at the airing's end; ffmpeg's own limit is only a safety net past it.
             # A limit at the end itself ends early: Icecast's burst-on-connect hands ffmpeg seconds of audio at
             # once, so "-t" of stream time runs out before the wall clock does and looks like an outage.
             return Feed(relay_command(src.url, target, enc, name=mount_name,
-                                      duration_s=max(1.0, end - clock()) + FEED_SAFETY_S), workdir / "relay.log")
+                                      duration_s=max(1.0, end - clock()) + FEED_SAFETY_S), workdir / "relay.log",
+                        target=target, name=mount_name)
 
         try:
             feed, mode = start_relay(), "relay"
             event("started", src.name)
             while clock() < end:
                 now = clock()
+                if now - last_beat >= relays.HEARTBEAT_S:  # the sweeper fails a run whose carrier went silent
+                    last_beat = now
+                    with session() as s:
+                        relays.heartbeat(s, slot_id, local_date)
                 if now - last_emergency_check >= emergency_check_s:
                     last_emergency_check = now
                     defaults, live = _area_state(area, datetime.fromtimestamp(now, UTC))
@@ -146,7 +152,8 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
                         files = []
                     if files:
                         feed = Feed(files_command(files, target, enc, workdir / "fallback.txt", name=mount_name,
-                                                  duration_s=max(1.0, end - clock())), workdir / "fallback.log")
+                                                  duration_s=max(1.0, end - clock())), workdir / "fallback.log",
+                                    target=target, name=mount_name)
                         mode = "fallback"
                         event("fallback", f"{len(files)} default item(s) on the mount", status="fallback")
                     else:
@@ -166,7 +173,7 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
                         feed, mode = start_relay(), "relay"
                         event("upstream_back", src.name, status="running")
                 elif mode == "fallback" and feed is not None and not feed.running() and end - clock() > 2.0:
-                    feed = Feed(feed.args, workdir / "fallback.log")  # the loop ended early: again
+                    feed = feed.again(workdir / "fallback.log")  # the loop ended early: again
                 sleep(check_s)
         except Exception as exc:  # our own failure (database, disk): the run must not stay "running"
             event("failed", str(exc)[:300], status="failed")

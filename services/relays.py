@@ -10,7 +10,7 @@
 """
 
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -236,6 +236,41 @@ def occurrence_of(s: Session, slot_id: int, local_date: str) -> tuple[RelayOccur
     if occ is None:
         raise InvalidInput(f"relay slot {slot_id} does not air on {local_date}")
     return occ, rec, repo.get_source(s, rec.source_id)
+
+
+HEARTBEAT_S = 20.0  # a carrier touches its run this often
+CARRIER_TIMEOUT = timedelta(seconds=120)  # a run silent this long (or this long past its end) has lost its carrier
+OPEN = ("running", "fallback")
+
+
+def heartbeat(s: Session, slot_id: int, local_date: str, now: datetime | None = None) -> None:
+    """The carrier of an airing is alive (its run's ``updated_at``; the sweeper judges by it)."""
+    run = repo.get_run(s, slot_id, local_date)
+    if run is not None:
+        run.updated_at = now or datetime.now(UTC)
+        s.flush()
+
+
+def sweep_orphans(s: Session, now: datetime) -> list[tuple[int, str]]:
+    """Mark failed the runs still open whose carrier is gone: silent for :data:`CARRIER_TIMEOUT` once the
+    airing is under way, or that long past the airing's end; each with a ``failed`` event and an audit entry.
+    Returns ``(slot id, Vietnam date)`` of each."""
+    done = []
+    for run in s.scalars(select(RelayRunRecord).where(RelayRunRecord.status.in_(OPEN))):
+        if any(e.get("event") in ("ended", "failed") for e in run.events):
+            continue  # a run that ended on default content keeps the status "fallback"
+        silent = now - _aware(run.updated_at) > CARRIER_TIMEOUT and now - _aware(run.starts_at) > CARRIER_TIMEOUT
+        over = now - _aware(run.ends_at) > CARRIER_TIMEOUT
+        if silent or over:
+            why = "the airing ended long ago" if over else "no heartbeat"
+            record_event(s, run.slot_id, run.local_date, "failed",
+                         f"the relay carrier is gone ({why}); marked failed by the sweeper", status="failed")
+            done.append((run.slot_id, run.local_date))
+    return done
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def record_event(s: Session, slot_id: int, local_date: str, event: str, detail: str = "", *,

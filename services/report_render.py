@@ -33,6 +33,10 @@ TEXT: dict[str, dict[str, str]] = {
         "devices": "Số thiết bị (cụm loa, bảng tin)", "commune_coverage_pct": "Tỷ lệ xã đã phát (%)",
         "device_coverage_pct": "Tỷ lệ thiết bị đã phát (%)", "on_time_pct": "Tỷ lệ phát đúng hạn (%)",
         "minutes_aired": "Tổng số phút phát", "plays": "Tổng lượt phát",
+        "live_sessions": "Buổi phát trực tiếp", "live_emergency": "Buổi phát trực tiếp khẩn cấp",
+        "live_sessions_aired": "Buổi phát trực tiếp đã lên loa",
+        "live_device_plays": "Lượt thiết bị phát trực tiếp (thiết bị × buổi)",
+        "live_minutes": "Số phút phát trực tiếp trên loa",
         "emergency_p50_s": "Tin khẩn: thời gian lên sóng, trung vị (giây)",
         "emergency_p90_s": "Tin khẩn: thời gian lên sóng, 90% (giây)",
         "emergency_ack_p50_s": "Tin khẩn: thời gian thiết bị xác nhận, trung vị (giây)",
@@ -69,6 +73,10 @@ TEXT: dict[str, dict[str, str]] = {
         "devices": "Devices (speakers, boards)", "commune_coverage_pct": "Communes that aired (%)",
         "device_coverage_pct": "Devices that aired (%)", "on_time_pct": "Aired on time (%)",
         "minutes_aired": "Minutes aired", "plays": "Plays",
+        "live_sessions": "Live sessions", "live_emergency": "Emergency live sessions",
+        "live_sessions_aired": "Live sessions aired on loudspeakers",
+        "live_device_plays": "Live device airings (devices × sessions)",
+        "live_minutes": "Minutes of live broadcast on loudspeakers",
         "emergency_p50_s": "Emergency time to air, median (s)", "emergency_p90_s": "Emergency time to air, p90 (s)",
         "emergency_ack_p50_s": "Emergency time to acknowledge, median (s)",
         "emergency_ack_p90_s": "Emergency time to acknowledge, p90 (s)",
@@ -92,7 +100,8 @@ TEXT: dict[str, dict[str, str]] = {
 RECIPIENT_LINES = {"vi": ("- Như trên;", "- Lưu: VT."), "en": ("- As above;", "- Archive.")}
 HEADLINE_KEYS = ("bulletins", "bulletins_aired", "communes", "communes_with_devices", "devices",
                  "commune_coverage_pct", "device_coverage_pct", "on_time_pct", "plays", "minutes_aired",
-                 "emergency_p50_s", "emergency_p90_s", "uptime_pct")
+                 "emergency_p50_s", "emergency_p90_s", "uptime_pct", "live_sessions", "live_emergency",
+                 "live_sessions_aired", "live_device_plays", "live_minutes")
 
 
 @dataclass(frozen=True, slots=True)

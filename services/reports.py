@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from domain.areas import Area
 from domain.errors import NotFound
 from domain.reports import Period, cut_off, descendants, leaves, parse_period, percentile, uptime_seconds
-from services import auth, feedback_adapter
+from services import auth, feedback_adapter, live
 from settings import get_settings
 from storage.repositories import reports as repo
 
@@ -200,6 +200,7 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         reached_n, aired_n = reaching.get(code, [0, 0])
         commune_lines.append(CommuneLine(code, tree[code].name, tree[parent].name if parent else "", len(ids),
                                          int(plays), round(secs / 60.0, 1), _mean(ups), reached_n, aired_n))
+    live_figures = _live_figures(s, start_utc, end_utc, reached, {d.id: d.area_code for d in devices})
     played_pairs = sum(b.devices_played for b in lines)
     feedback = feedback_adapter.report_figures(s, area_code, start_utc, end_utc, now)
     headline = {
@@ -214,10 +215,27 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         "emergency_p50_s": percentile(latency, 0.5), "emergency_p90_s": percentile(latency, 0.9),
         "emergency_ack_p50_s": percentile(ack_latency, 0.5), "emergency_ack_p90_s": percentile(ack_latency, 0.9),
         "uptime_pct": _mean(list(uptime.values())),
+        **live_figures,
     }
     per_language = {lang: (int(v[0]), int(v[1]), round(v[2] / 60.0, 1)) for lang, v in sorted(language_plays.items())}
     return ReportData(period, tree[area_code], last, now, headline, by_priority, by_language, per_language, by_level,
                       tuple(lines), tuple(commune_lines), tuple(sorted(per_day.items())), tuple(latency), feedback)
+
+
+def _live_figures(s: Session, start: datetime, end: datetime, reached: Any,
+                  device_area: dict[int, str]) -> dict[str, Any]:
+    """Live sessions of the period that reach the area (``reached(codes)``: the areas inside it a target
+    reaches): how many, how many emergencies, how many a device inside played, device airings and minutes."""
+    hits = {live.session_hash(r): (r, reached(tuple(r.area_codes))) for r in live.sessions_between(s, start, end)}
+    hits = {h: v for h, v in hits.items() if v[1]}
+    aired, pairs, seconds = set(), 0, 0.0
+    for manifest, device_id, _plays, _done, _first, secs in repo.stream_plays(s, hits):
+        if device_area.get(device_id) in hits[manifest][1]:
+            aired.add(manifest)
+            pairs += 1
+            seconds += secs
+    return {"live_sessions": len(hits), "live_emergency": sum(1 for r, _ in hits.values() if r.emergency),
+            "live_sessions_aired": len(aired), "live_device_plays": pairs, "live_minutes": round(seconds / 60.0, 1)}
 
 
 def repo_chain(code: str, parent_of: dict[str, str | None]) -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from domain.streams import Listener, TokenRefused, area_mount, listen_url, verify_listener
 from engines.errors import EngineError
-from engines.icecast import Encoding, IcecastConfig, IcecastServer, default_run_as, source_url
+from engines.icecast import Encoding, IcecastConfig, IcecastServer, SourceTarget, default_run_as
 from services.runtime import session
 from settings import Settings, get_settings
 from storage.repositories import relays as relay_repo
@@ -117,11 +117,11 @@ def serving(auth: str) -> Iterator[IcecastServer | None]:
         server.stop()
 
 
-def mount_target(area_code: str, settings: Settings | None = None) -> str:
-    """The ``icecast://`` URL that feeds an area's mount (for ffmpeg, in engines)."""
+def mount_target(area_code: str, settings: Settings | None = None) -> SourceTarget:
+    """Where an area's mount is fed (a feed sends there with the source password in a header, not in argv)."""
     st = settings or get_settings()
     host = "127.0.0.1" if st.icecast_bind in ("0.0.0.0", "::", "") else st.icecast_bind
-    return source_url(st.icecast_port, stream_secrets(st).source_password, area_mount(area_code), host)
+    return SourceTarget(host, st.icecast_port, area_mount(area_code), stream_secrets(st).source_password)
 
 
 def mount_has_source(mount: str) -> bool:

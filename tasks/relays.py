@@ -47,3 +47,22 @@ def carry_airing(slot_id: int, local_date: str, until: float | None = None) -> d
     """Carry one airing to its end; returns its final status and the events logged on the way."""
     done = relay_air.carry(slot_id, local_date, until=until)
     return {"status": done.status, "events": done.events}
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+def orphan_streams(now: datetime) -> dict[str, list[str]]:
+    """Relay runs and live sessions still open whose carrier is gone (no heartbeat, or long past their end),
+    marked failed with an event and an audit entry (run by the sweeper).
+
+    Returns:
+        ``relay_runs`` as ``slot/date`` and ``live_sessions`` as ids.
+    """
+    from services import live
+
+    with session() as s:
+        runs = [f"{slot}/{day}" for slot, day in relays.sweep_orphans(s, now)]
+        sessions = [str(i) for i in live.sweep_orphans(s, now)]
+    if runs or sessions:
+        get_run_logger().warning("streams whose carrier is gone, marked failed: relay runs %s, live sessions %s",
+                                 runs, sessions)
+    return {"relay_runs": runs, "live_sessions": sessions}

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 from services import auth, credentials
 from storage.models import UserRecord
 from storage.repositories import users
-from web.app import LoginRequired
+from web.app import Forbidden, LoginRequired
 
 
 def session_user(request: Request, s: Session) -> UserRecord:
@@ -23,6 +23,19 @@ def session_user(request: Request, s: Session) -> UserRecord:
     request.state.user_view = {"username": user.username, "full_name": user.full_name, "is_demo": user.is_demo,
                                "id": user.id, "roles": sorted(r.value for r in users.roles_of(user))}
     return user
+
+
+def page_user(request: Request, s: Session, action: str, page: str) -> tuple[UserRecord, set[str] | None]:
+    """The signed-in user of a page shown to whoever may do ``action`` somewhere, and the area codes they
+    see (None: all).
+
+    Raises:
+        Forbidden: the user may do ``action`` nowhere (``page`` names the page refused).
+    """
+    user = session_user(request, s)
+    if not auth.can_anywhere(s, user, action):
+        raise Forbidden(page)
+    return user, auth.visible_area_codes(s, user)
 
 
 def require(s: Session, user: UserRecord, action: str, *, area_codes: list[str] | None = None,

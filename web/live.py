@@ -14,11 +14,10 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.errors import DomainError, NotFound
 from services import areas as area_service
-from services import auth, live, live_air
+from services import live, live_air
 from services.runtime import session
 from settings import get_settings
-from storage.models_live import LiveSessionRecord
-from web.access import session_user
+from web.access import page_user, session_user
 from web.app import Forbidden, lang_of, render
 from web.i18n import translate
 from web.officer_text import error_text
@@ -47,14 +46,10 @@ def _refusal(request: Request, exc: DomainError) -> JSONResponse:
 @router.get("/live")
 def live_page(request: Request) -> Response:
     with session() as s:
-        user = session_user(request, s)
-        if not auth.can_anywhere(s, user, "live.broadcast"):
-            raise Forbidden("live")
-        visible = auth.visible_area_codes(s, user)
-        recent = s.query(LiveSessionRecord).order_by(LiveSessionRecord.id.desc()).limit(20).all()
+        user, _ = page_user(request, s, "live.broadcast", "live")
         rows = [{"id": r.id, "title": r.title, "areas": ", ".join(r.area_codes), "status": r.status,
                  "reason": r.end_reason, "emergency": r.emergency, "started": r.started_at.strftime("%d/%m %H:%M")}
-                for r in recent if visible is None or set(r.area_codes) & visible]
+                for r in live.recent_sessions(s, user, 20)]
         return render(request, "live.html", sessions=rows, max_minutes=get_settings().live_max_minutes)
 
 

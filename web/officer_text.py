@@ -69,6 +69,8 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), k) for p, k in [
     (r"area (?P<code>\S+) is already on air live \(session (?P<id>\d+) by (?P<who>[^)]*)\)", "err_live_busy"),
     (r"a relay of (?P<name>.+) is on air in area (?P<code>\S+) until", "err_live_relay"),
     (r"may not go on air live|may not stop a live session", "err_live_forbidden"),
+    (r"no live session (?P<id>\d+)", "err_live_missing"),
+    (r"who is acting\?", "err_who_acts"),
     (r"language\(s\) not used in the target areas (?P<codes>[^:]*): (?P<langs>[^;]+); choose among: "
      r"(?P<lang_choices>.+)$", "err_language_not_used"),
     # programme settings (services.program_admin, services.programs, services.default_content)

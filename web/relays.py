@@ -16,7 +16,7 @@ from services import relays as relay_service
 from services.runtime import session
 from storage.models import UserRecord
 from storage.repositories import relays as repo
-from web.access import session_user
+from web.access import page_user, session_user
 from web.app import Forbidden, flash, lang_of, render
 from web.forms import checked_form
 from web.i18n import translate
@@ -28,10 +28,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/relays")
 def relays_page(request: Request) -> Response:
     with session() as s:
-        user = session_user(request, s)
-        if not auth.can_anywhere(s, user, "relay.manage"):
-            raise Forbidden("relays")
-        visible = auth.visible_area_codes(s, user)
+        user, visible = page_user(request, s, "relay.manage", "relays")
         sources = repo.list_sources(s)
         names = {r.id: r.name for r in sources}
         slots = [{"id": r.id, "area_code": r.area_code, "label": relay_service.slot_label(r, lang_of(request)),

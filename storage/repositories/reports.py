@@ -192,6 +192,25 @@ def plays_per_manifest_since(session: Session, hashes: Iterable[str], since: dat
     return {h: (n, d) for h, n, d in rows}
 
 
+def stream_plays(session: Session, hashes: Iterable[str]) -> list[Any]:
+    """Per manifest and device: plays, completed plays, first start and seconds played (from the raw log; for
+    live sessions and relay airings, whose manifests are few)."""
+    hs = sorted(set(hashes))
+    if not hs:
+        return []
+    rows = session.execute(
+        select(PlayLogRecord.manifest_hash, PlayLogRecord.device_id, PlayLogRecord.started_at,
+               PlayLogRecord.ended_at, PlayLogRecord.completed).where(PlayLogRecord.manifest_hash.in_(hs)))
+    out: dict[tuple[str, int], list[Any]] = {}
+    for manifest, device_id, started, ended, completed in rows:
+        acc = out.setdefault((manifest, device_id), [manifest, device_id, 0, 0, started, 0.0])
+        acc[2] += 1
+        acc[3] += bool(completed)
+        acc[4] = min(acc[4], started)
+        acc[5] += max(0.0, (ended - started).total_seconds()) if ended is not None else 0.0
+    return [tuple(v) for v in out.values()]
+
+
 def acks_of(session: Session, manifest_hashes: Iterable[str]) -> list[EmergencyAckRecord]:
     hs = list(manifest_hashes)
     if not hs:

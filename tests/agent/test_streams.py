@@ -19,8 +19,8 @@ from tests.agent.test_planner import AUDIO, VN, at, doc, iso, planner, run
 URL = "http://radio.test/area-29377.mp3?t=7.1.ab"
 
 
-def stream(item_id: str, start: str, end: str, url: str = URL) -> dict[str, Any]:
-    out = item(item_id, kind="stream", priority="uu_tien", starts_at=iso(at(start)), expires_at=iso(at(end)))
+def stream(item_id: str, start: str, end: str, url: str = URL, priority: str = "uu_tien") -> dict[str, Any]:
+    out = item(item_id, kind="stream", priority=priority, starts_at=iso(at(start)), expires_at=iso(at(end)))
     out["stream"] = {"mount": "/area-29377.mp3", "url": url}
     return out
 
@@ -54,6 +54,28 @@ def test_quiet_hours_silence_a_relay_and_cut_one_that_runs_into_them() -> None:
     assert run(p, s, state, at("21:40")) == "schedule:relay-1"
     assert quiet_from(s, at("21:40"), at("22:30"), VN) == at("22:00")  # the agent stops the stream there
     assert quiet_from(s, at("21:00"), at("21:50"), VN) is None
+
+
+def test_an_emergency_live_session_overrides_emergency_files_relays_and_quiet_hours() -> None:
+    p, state = planner(), PlanState()
+    flood = item("lu", audio=AUDIO, priority="khan_cap", kind="emergency", repeat=600, expires_at=iso(at("23:30")))
+    live = stream("live-4", "21:50", "22:50", priority="khan_cap")
+    quiet = [{"from": "22:00", "to": "05:00"}]
+    s = doc([stream("relay-1", "21:30", "23:00"), flood, live], quiet=quiet)
+    assert run(p, s, state, at("21:55")) == "emergency:live-4"  # before the emergency file and the relay
+    assert run(p, s, state, at("22:10")) == "emergency:live-4"  # quiet hours do not silence it
+    assert run(p, s, state, at("22:50")) == "emergency:lu"  # over: the emergency file plays, in quiet hours
+    assert run(p, s, state, at("22:51")) is None  # the relay does not (quiet hours)
+    assert run(p, doc([live], quiet=[]), PlanState(), at("21:49")) is None  # not before its start
+
+
+def test_an_ordinary_live_session_keeps_quiet_hours_and_yields_to_emergency_files() -> None:
+    p, state = planner(), PlanState()
+    flood = item("lu", audio=AUDIO, priority="khan_cap", kind="emergency", expires_at=iso(at("23:30")))
+    s = doc([stream("live-5", "21:50", "22:50"), flood], quiet=[{"from": "22:00", "to": "05:00"}])
+    assert run(p, s, state, at("21:55")) == "emergency:lu"
+    assert run(p, s, state, at("21:56")) == "schedule:live-5"
+    assert run(p, s, state, at("22:10")) is None
 
 
 def test_boards_never_play_streams_and_a_stream_without_url_is_refused() -> None:

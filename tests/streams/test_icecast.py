@@ -3,6 +3,7 @@ upstream station, and listeners let in only with a valid signed URL (Icecast ask
 
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -34,6 +35,21 @@ def test_secrets_are_generated_once_and_kept_private(stream_home: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
 
 
+def _argv_holding(secret: str) -> list[str]:
+    """The command lines of this machine's processes that hold ``secret`` (what ``ps`` would show)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if secret in argv or quote(secret, safe="") in argv:
+            found.append(argv)
+    return found
+
+
 def boxes() -> tuple[int, int]:
     """Two loudspeakers of Đa Lộc: one authorised, one still pending."""
     from domain.devices import DeviceKind, Registration
@@ -58,9 +74,11 @@ def test_a_relayed_mount_reaches_a_device_with_a_signed_url_and_no_one_else(icec
     box, pending = boxes()
 
     station = upstream("/vov1.mp3")  # type: ignore[operator]
-    feed = Feed(relay_command(station, streaming.mount_target("29377"), streaming.encoding()), tmp_path / "relay.log")
+    target = streaming.mount_target("29377")
+    feed = Feed(relay_command(station, target, streaming.encoding()), tmp_path / "relay.log", target=target)
     try:
         wait_for(lambda: "/area-29377.mp3" in icecast.sources(), 15, "the relay on the area mount")  # type: ignore[attr-defined]
+        assert _argv_holding(target.password) == []  # not in any process's argv (ps) while it runs
         later = int(time.time()) + 600
         url = streaming.device_listen_url(box, "29377", later)
         audio = _mp3_bytes(url)
@@ -85,18 +103,20 @@ def test_a_relayed_mount_reaches_a_device_with_a_signed_url_and_no_one_else(icec
 
 
 def test_icecast_refuses_a_source_with_a_wrong_password(icecast: object, upstream: object, tmp_path: Path) -> None:
-    from engines.icecast import Feed, relay_command, source_url
+    import dataclasses
+
+    from engines.icecast import Feed, relay_command
     from services import streaming
-    from settings import get_settings
 
     station = upstream("/vov1.mp3")  # type: ignore[operator]
-    feed = Feed(relay_command(station, source_url(get_settings().icecast_port, "sai-mat-khau", "/area-29380.mp3"),
-                              streaming.encoding()), tmp_path / "bad.log")
+    wrong = dataclasses.replace(streaming.mount_target("29380"), password="sai-mat-khau")
+    feed = Feed(relay_command(station, wrong, streaming.encoding()), tmp_path / "bad.log", target=wrong)
     try:
         wait_for(lambda: not feed.running(), 15, "ffmpeg to give up")
     finally:
         feed.stop()
     assert feed.returncode != 0
+    assert "Icecast refused the source on /area-29380.mp3: HTTP 401" in feed.error()
     assert "/area-29380.mp3" not in icecast.sources()  # type: ignore[attr-defined]
 
 

@@ -131,8 +131,80 @@ def test_a_relay_on_air_refuses_an_ordinary_session_and_an_emergency_one_preempt
     streams = [i for i in json.loads(raw)["items"] if i["kind"] == "stream"]
     assert [i["item_id"][:5] for i in streams] == ["live-", "relay"]  # devices play the first stream on air
     assert streams[0]["item_id"] == f"live-{rec.id}" and streams[0]["title"] == "Lũ quét"
+    assert [i["priority"] for i in streams] == ["khan_cap", "uu_tien"]  # an emergency session overrides all
+    from zoneinfo import ZoneInfo
+
+    from device_agent.planner import Planner, PlanState
+
+    all_day = [{"from": "00:00", "to": "12:00"}, {"from": "12:00", "to": "00:00"}]
+    doc = {**json.loads(raw), "quiet_hours": all_day}  # quiet hours all day long
+    choice, _ = Planner(medium="audio", tz=ZoneInfo("Asia/Ho_Chi_Minh"), slots=[]).choose(
+        doc, PlanState(), time.time())
+    assert choice is not None and (choice.trigger, choice.item["item_id"]) == ("emergency", f"live-{rec.id}")
     assert streams[0]["stream"]["url"].startswith(f"{streaming.public_url()}/area-live-{rec.id}.mp3?t={dev.id}.")
     with session() as s:
         live.stop(s, rec.id, actor="approver_daloc")
         _, raw = device_schedule.signed_schedule(s, auth, 2, "http://bantin.test")  # the stop is seen at once
     assert [i["item_id"][:5] for i in json.loads(raw)["items"] if i["kind"] == "stream"] == ["relay"]
+
+
+def test_live_plays_are_in_the_session_proof_of_play_and_the_period_report(accounts: Path) -> None:
+    import uuid
+
+    from domain.devices import DeviceKind, DeviceStatus, Registration
+    from domain.signatures import generate_key
+    from services import devices, live, reports
+    from services.runtime import session
+
+    began = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    with session() as s:
+        rec = live.start(s, area_codes=["29377"], actor="approver_daloc", title="Họp dân", emergency=True, now=began)
+        other = live.start(s, area_codes=["29380"], actor="approver_mychanh", now=began)  # outside Đa Lộc
+        ids = []
+        for n in (1, 2):
+            dev, _ = devices.register(s, Registration(f"hw-{n}", generate_key().public, f"loa {n}", "29377",
+                                                      DeviceKind.SPEAKER))
+            devices.authorise(s, dev.id, username="admin")
+            ids.append(dev.id)
+        live.stop(s, rec.id, actor="approver_daloc", now=began + timedelta(minutes=12))
+        live.stop(s, other.id, actor="approver_mychanh", now=began + timedelta(minutes=12))
+        device = devices.DeviceAuth(ids[0], b"", DeviceStatus.AUTHORISED, "29377", DeviceKind.SPEAKER)
+
+        def entry(start: int, end: int, completed: bool) -> dict:
+            return {"log_id": str(uuid.uuid4()), "item_id": f"live-{rec.id}", "manifest_hash": live.session_hash(rec),
+                    "started_at": (began + timedelta(minutes=start)).isoformat(),
+                    "ended_at": (began + timedelta(minutes=end)).isoformat(), "completed": completed,
+                    "trigger": "emergency"}
+        # the box lost the stream after 2 minutes, came back, and heard the session to its end
+        assert devices.upload_play_logs(s, device, {"entries": [entry(0, 2, False), entry(3, 12, True)]}) == (2, 0)
+    with session() as s:
+        proof = live.proof_of_play(s, live.get(s, rec.id))
+        assert (proof.devices, proof.devices_played, proof.plays, proof.completed, proof.minutes) == (2, 1, 2, 1, 11.0)
+        assert proof.first_play is not None and proof.first_play == began
+        assert live.proof_of_play(s, live.get(s, other.id)).devices_played == 0
+        day = (began + timedelta(hours=7)).date().isoformat()  # Vietnam's days
+        today = (datetime.now(UTC) + timedelta(hours=7)).date()
+        data = reports.compute(s, reports.resolve_period(f"{day}..{today}", today=today), "29377",
+                               now=datetime.now(UTC))
+    assert {k: v for k, v in data.headline.items() if k.startswith("live_")} == {
+        "live_sessions": 1, "live_emergency": 1, "live_sessions_aired": 1, "live_device_plays": 1,
+        "live_minutes": 11.0}
+
+
+def test_recent_sessions_filter_by_the_users_areas_before_the_limit(accounts: Path) -> None:
+    from services import live
+    from services.runtime import session
+    from storage.repositories import users
+
+    with session() as s:
+        mine = live.start(s, area_codes=["29377"], actor="approver_daloc", now=T0)
+        live.stop(s, mine.id, actor="approver_daloc", now=T0 + timedelta(minutes=1))
+        for n in range(25):  # newer sessions elsewhere push it past any limit taken before the filter
+            other = live.start(s, area_codes=["29380"], actor="approver_mychanh", now=T0 + timedelta(minutes=2 + n))
+            live.stop(s, other.id, actor="approver_mychanh", now=T0 + timedelta(minutes=2 + n, seconds=30))
+    with session() as s:
+        assert [r.id for r in live.recent_sessions(s, users.get_user(s, "approver_daloc"), 20)] == [mine.id]
+        assert len(live.recent_sessions(s, users.get_user(s, "approver_mychanh"), 20)) == 20
+        district = [r.id for r in live.recent_sessions(s, users.get_user(s, "approver_chauthanh"), 3)]
+        assert district == [mine.id + 25, mine.id + 24, mine.id + 23]
+        assert len(live.recent_sessions(s, users.get_user(s, "admin"), 30)) == 26

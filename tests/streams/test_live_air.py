@@ -29,11 +29,9 @@ def _start(area: str = "29377") -> int:
         return live.start(s, area_codes=[area], actor="approver_daloc", title="Họp khẩn").id
 
 
-def test_a_silent_browser_ends_the_session_after_the_grace_and_the_recording_is_archived(
-        icecast: object, accounts: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from services import live, live_air
-    from services.runtime import session
-    from storage.models_archive import ArchiveEntryRecord
+def _on_air(tmp_path: Path) -> tuple[int, bytes]:
+    """A session whose browser sent four seconds of WebM/Opus, on its mount: its id and the audio."""
+    from services import live_air
 
     session_id = _start()
     data = _webm(tmp_path)
@@ -41,6 +39,20 @@ def test_a_silent_browser_ends_the_session_after_the_grace_and_the_recording_is_
         for n in range(0, len(data), 2000):
             live_air.push(session_id, data[n:n + 2000], actor="approver_daloc")
         wait_for(lambda: live_air.carrying(session_id), 10, "the session on its mount")
+    except BaseException:
+        live_air.end_all()
+        raise
+    return session_id, data
+
+
+def test_a_silent_browser_ends_the_session_after_the_grace_and_the_recording_is_archived(
+        icecast: object, accounts: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from services import live, live_air
+    from services.runtime import session
+    from storage.models_archive import ArchiveEntryRecord
+
+    session_id, data = _on_air(tmp_path)
+    try:
         assert f"/area-live-{session_id}.mp3" in icecast.sources()  # type: ignore[attr-defined]
         assert live_air.sweep(time.monotonic() + 5.0) == []  # within the 10 s grace
         with caplog.at_level(logging.WARNING, logger="services.live_air"):
@@ -91,3 +103,30 @@ def test_only_an_officer_of_the_area_may_feed_it_and_chunks_are_bounded(accounts
     with pytest.raises(InvalidInput, match="1 to"):
         live_air.push(session_id, b"", actor="approver_daloc")
     assert live_air.on_air() == []
+
+
+def test_a_session_ended_elsewhere_stops_its_feed_and_a_fed_one_is_kept_alive(
+        icecast: object, accounts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from services import live, live_air
+    from services.runtime import session
+
+    session_id, _ = _on_air(tmp_path)
+    try:
+        before = datetime.now(UTC)
+        monkeypatch.setattr(live_air, "_last_beat", time.monotonic() - live_air.HEARTBEAT_S)  # a beat is due
+        assert live_air.sweep(time.monotonic()) == []
+        with session() as s:
+            assert live.get(s, session_id).updated_at.replace(tzinfo=UTC) >= before
+            assert live.sweep_orphans(s, datetime.now(UTC)) == []  # fed here: not an orphan
+            live.stop(s, session_id, actor="approver_daloc")  # as ``bantin live stop`` does, in another process
+        assert live_air.sweep() == [(session_id, "stopped")]
+        assert live_air.on_air() == []
+        wait_for(lambda: f"/area-live-{session_id}.mp3" not in icecast.sources(), 10,  # type: ignore[attr-defined]
+                 "the mount to be released")
+    finally:
+        live_air.end_all()
+    with session() as s:
+        rec = live.get(s, session_id)
+        assert (rec.status, rec.end_reason) == ("ended", "stopped") and rec.archive_entry_id is not None
