@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 
 from domain.approvals import Role
 from domain.areas import Area, is_within
+from domain.devices import DeviceStatus
 from domain.feedback import FeedbackState
+from domain.packages import PackageStatus
 from domain.reports import descendants, leaves, periods_due
 from services import approvals, feedback
 from services.devices import area_map
@@ -114,7 +116,8 @@ def panels(s: Session, username: str, area_code: str, *, now: datetime) -> RoleP
     is_commune = not any(p == area_code for p in parent_of.values())
     devices_in: dict[str, list[int]] = {}
     for device_id, code in s.execute(select(DeviceRecord.id, DeviceRecord.area_code)
-                                     .where(DeviceRecord.status == "authorised", DeviceRecord.area_code.in_(inside))):
+                                     .where(DeviceRecord.status == DeviceStatus.AUTHORISED.value,
+                                            DeviceRecord.area_code.in_(inside))):
         devices_in.setdefault(code, []).append(device_id)
     out = RolePanels()
     if Role.EDITOR in roles:
@@ -154,7 +157,7 @@ def _my_bulletins(s: Session, username: str, inside: set[str], tree: dict[str, A
         .join(DraftRecord, DraftRecord.id == PackageRecord.draft_id)
         .join(DraftRevisionRecord, DraftRevisionRecord.id == PackageRecord.revision_id)
         .where(DraftRecord.author == username, PackageRecord.created_at >= now - RECENT,
-               PackageRecord.status != "superseded")
+               PackageRecord.status != PackageStatus.SUPERSEDED.value)
         .order_by(PackageRecord.id.desc()).limit(100)).all()
     mine = [(r, _reach(list(r[5] or ()), inside, tree)) for r in rows]
     mine = [(r, hit) for r, hit in mine if hit][:20]

@@ -4,7 +4,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from domain.approvals import Decision
 from domain.deliveries import DeliveryStatus, OutboxKind
+from domain.packages import AssetKind
 from storage.objects import ObjectStore
 from storage.repositories import audit, channels, drafts, outbox, packages
 
@@ -24,7 +26,7 @@ def package_view(s: Session, store: ObjectStore, package_id: int) -> dict[str, A
             "language": v.language, "status": v.status.value, "blocked_reason": v.blocked_reason,
             "assets": [{"kind": a.kind, "key": a.key, "sha256": a.sha256, "size": a.size, "meta": a.meta,
                         "location": store.url(a.key)}
-                       for a in assets if a.language == v.language and a.kind != "raw_speech"],
+                       for a in assets if a.language == v.language and a.kind != AssetKind.RAW_SPEECH],
         })
     return {
         "id": pkg.id, "draft_id": pkg.draft_id, "revision": rev.number, "status": pkg.status,
@@ -75,7 +77,7 @@ def draft_rejections(s: Session, draft_id: int) -> list[dict[str, Any]]:
     out = []
     for pkg in packages.packages_of_draft(s, draft_id):
         for a in packages.approvals_of(s, pkg.id):
-            if a.decision == "rejected":
+            if a.decision == Decision.REJECTED:
                 out.append({"package_id": pkg.id, "approver": a.approver, "reason": a.reason, "at": a.created_at})
     return sorted(out, key=lambda r: r["package_id"], reverse=True)
 

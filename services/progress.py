@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from domain.deliveries import OutboxKind
+from domain.deliveries import DeliveryStatus, OutboxKind, PushStatus
 from domain.errors import InvalidTransition
-from domain.packages import AssetKind, PackageStatus
+from domain.packages import AssetKind, PackageStatus, VariantStatus
 from services import auth
 from services.packages import channel_states
 from storage.models import UserRecord
@@ -54,7 +54,7 @@ def _production(s: Session, package_id: int, languages: list[str], status: str) 
     rows = []
     for lang in languages:
         var = variants.get(lang)
-        blocked = var is not None and var.status.value == "blocked"
+        blocked = var is not None and var.status is VariantStatus.BLOCKED
         steps, failed_marked = [], False
         for step, kinds in STEPS:
             if kinds & have.get(lang, set()):
@@ -85,7 +85,8 @@ def package_progress(s: Session, package_id: int, user: UserRecord | None = None
     rev = drafts.revision_by_id(s, pkg.revision_id)
     chans = channel_states(s, package_id)
     for c in chans:
-        c["retryable"] = c["status"] == "dead" or (c["channel"] != "http" and c["status"] == "failed")
+        c["retryable"] = c["status"] == DeliveryStatus.DEAD or (
+            c["channel"] != "http" and c["status"] == PushStatus.FAILED)
     failure = _publication_failure(s, package_id) if status in (PackageStatus.APPROVED, PackageStatus.SCHEDULED) \
         else None
     if status in (PackageStatus.PUBLISHED, PackageStatus.CORRECTED):

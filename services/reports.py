@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from domain.areas import Area
 from domain.errors import NotFound
+from domain.priority import Priority
 from domain.reports import Period, cut_off, descendants, leaves, parse_period, percentile, uptime_seconds
 from services import auth, feedback_adapter, live
 from settings import get_settings
@@ -120,7 +121,7 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
     default_em = timedelta(minutes=get_settings().emergency_default_minutes)
 
     def window_end(priority: str, expires: datetime | None, published: datetime) -> datetime:
-        return expires or published + (default_em if priority == "khan_cap" else ON_TIME_DEFAULT)
+        return expires or published + (default_em if priority == Priority.KHAN_CAP else ON_TIME_DEFAULT)
 
     counts: dict[str, list[Any]] = {}  # manifest -> [(area, devices, on time)]
     for manifest, area, n, on_time in repo.bulletin_area_counts(
@@ -131,13 +132,13 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         by_lang.setdefault(manifest, []).append((lang, area, int(n), int(plays or 0), float(secs or 0)))
     language_plays: dict[str, list[float]] = {}
     emergency_firsts: dict[str, list[Any]] = {}
-    for row in repo.firsts_for(s, [p[1] for p in pubs if p[1] and p[3] == "khan_cap"], end_utc):
+    for row in repo.firsts_for(s, [p[1] for p in pubs if p[1] and p[3] == Priority.KHAN_CAP], end_utc):
         emergency_firsts.setdefault(row[0], []).append(row)
     lines: list[BulletinLine] = []
     reaching: dict[str, list[int]] = {}  # commune -> [bulletins reaching it, aired there]
     latency: list[float] = []
     ack_latency: list[float] = []
-    emergency_pub = {p[1]: (p[7], reached(tuple(p[4]))) for p in pubs if p[1] and p[3] == "khan_cap"}
+    emergency_pub = {p[1]: (p[7], reached(tuple(p[4]))) for p in pubs if p[1] and p[3] == Priority.KHAN_CAP}
     device_area = {d.id: d.area_code for d in devices}
     for ack in repo.acks_of(s, list(emergency_pub)):
         published_at, hit = emergency_pub[ack.manifest_hash]
@@ -152,7 +153,7 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
             reach = reaching.setdefault(c, [0, 0])
             reach[0] += 1
             reach[1] += c in aired_at
-        if priority == "khan_cap":
+        if priority == Priority.KHAN_CAP:
             latency += [max(0.0, (_aware(r[3]) - published).total_seconds())
                         for r in emergency_firsts.get(manifest or "", []) if r[2] in areas_hit]
         aired_in = set()

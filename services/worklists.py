@@ -10,8 +10,6 @@ from services import translations as translation_service
 from storage.models import UserRecord
 from storage.repositories import users
 
-_RANK = {"khan_cap": 0, "uu_tien": 1}
-
 
 def approval_queue(s: Session, user: UserRecord) -> list[dict[str, object]]:
     """The approval queue (:func:`services.approvals.approval_queue`, the one the pages and the API show) as

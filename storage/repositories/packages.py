@@ -151,8 +151,8 @@ def variants_of(session: Session, package_id: int) -> list[Variant]:
     recs = session.scalars(select(VariantRecord).where(VariantRecord.package_id == package_id)
                            .order_by(VariantRecord.language))
     return [
-        Variant(r.language, VariantStatus(r.status), tuple(by_lang.get(r.language, ())) if r.status == "ready" else (),
-                r.blocked_reason)
+        Variant(r.language, VariantStatus(r.status),
+                tuple(by_lang.get(r.language, ())) if r.status == VariantStatus.READY else (), r.blocked_reason)
         for r in recs
     ]
 

@@ -7,6 +7,9 @@ from typing import Any
 from sqlalchemy import String, case, cast, func, select, update
 from sqlalchemy.orm import Session
 
+from domain.devices import DeviceStatus
+from domain.packages import PackageStatus, VariantStatus
+from domain.priority import Priority
 from domain.reports import Health
 from storage.db import rowcount
 from storage.models import AuditRecord, utcnow
@@ -343,7 +346,8 @@ def emergency_packages(session: Session, *, published_after: datetime) -> list[A
                DraftRevisionRecord.area_codes, DraftRevisionRecord.expires_at, pub.c.at)
         .join(DraftRevisionRecord, DraftRevisionRecord.id == PackageRecord.revision_id)
         .join(pub, pub.c.pid == cast(PackageRecord.id, String))
-        .where(PackageRecord.status == "published", DraftRevisionRecord.priority == "khan_cap"))
+        .where(PackageRecord.status == PackageStatus.PUBLISHED.value,
+               DraftRevisionRecord.priority == Priority.KHAN_CAP.value))
     return [(i, h, t, a, e, at if at is None or at.tzinfo else at.replace(tzinfo=UTC)) for i, h, t, a, e, at in rows]
 
 
@@ -351,13 +355,14 @@ def queue_rows(session: Session) -> list[Any]:
     """Packages in review with their target areas and blocked (awaiting translation) variants count."""
     from storage.models import DraftRevisionRecord, PackageRecord, VariantRecord
 
-    blocked = (select(VariantRecord.package_id, func.count().label("n")).where(VariantRecord.status == "blocked")
+    blocked = (select(VariantRecord.package_id, func.count().label("n"))
+               .where(VariantRecord.status == VariantStatus.BLOCKED.value)
                .group_by(VariantRecord.package_id).subquery())
     return list(session.execute(
         select(PackageRecord.id, DraftRevisionRecord.area_codes, func.coalesce(blocked.c.n, 0))
         .join(DraftRevisionRecord, DraftRevisionRecord.id == PackageRecord.revision_id)
         .outerjoin(blocked, blocked.c.package_id == PackageRecord.id)
-        .where(PackageRecord.status == "in_review")))
+        .where(PackageRecord.status == PackageStatus.IN_REVIEW.value)))
 
 
 def dead_delivery_areas(session: Session) -> list[Any]:
@@ -388,7 +393,7 @@ def device_state_counts(session: Session, online_after: datetime, offline_before
     database, so a province's dashboard reads hundreds of rows, not thousands."""
     seen = DeviceRecord.last_seen_at
     state = case((seen >= online_after, "online"), (seen >= offline_before, "stale"), else_="offline").label("st")
-    inner = select(DeviceRecord.area_code, state).where(DeviceRecord.status == "authorised").subquery()
+    inner = select(DeviceRecord.area_code, state).where(DeviceRecord.status == DeviceStatus.AUTHORISED.value).subquery()
     return list(session.execute(select(inner.c.area_code, inner.c.st, func.count())
                                 .group_by(inner.c.area_code, inner.c.st)))
 
@@ -402,7 +407,7 @@ def device_rows(session: Session, *, area_codes: Iterable[str] | None = None, se
                    DeviceRecord.last_seen_at, DeviceHealthRecord.free_bytes, DeviceHealthRecord.temperature_c,
                    DeviceHealthRecord.network, DeviceHealthRecord.uptime_s)
             .outerjoin(DeviceHealthRecord, DeviceHealthRecord.device_id == DeviceRecord.id)
-            .where(DeviceRecord.status == "authorised"))
+            .where(DeviceRecord.status == DeviceStatus.AUTHORISED.value))
     if area_codes is not None:
         stmt = stmt.where(DeviceRecord.area_code.in_(sorted(set(area_codes))))
     if seen_before is not None:
