@@ -15,7 +15,7 @@ demo: system-deps $(STAMP)
 
 test: system-deps test-system-deps $(STAMP) $(ML_STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy domain prompts storage engines services flows cli web settings.py
+	$(VENV)/bin/mypy domain prompts storage engines services tasks flows deployments cli web settings.py
 	$(VENV)/bin/python -m pytest
 
 setup: system-deps $(STAMP)

@@ -9,6 +9,8 @@ Rows (all in one run, on the same draft text, a fresh draft each time):
 * ``CLI warm``: ``bantin produce`` as a new process while ``bantin prefect up`` runs (reused server);
 * ``CLI warm, nothing to produce``: ``bantin produce`` of a draft already produced, with the server up: the
   command's own cost (start-up, imports, the flow run on the server) without engine work;
+* ``CLI with a warm worker``: ``bantin produce`` while the server and bantin's workers run (what ``bantin serve``
+  starts): the command hands the run to the warm production worker, models loaded, and waits for it;
 * ``--emergency``: approve -> the emergency's MQTT message on the device topic (what the device agent
   plays at once), through the work pool like the web app (``publish`` run on the ``publishing`` queue), with
   nothing queued and with ``--queued`` (50) produce runs waiting, for the warm worker (production runs in one
@@ -18,11 +20,12 @@ Rows (all in one run, on the same draft text, a fresh draft each time):
 Each row: median wall seconds over ``--repeats`` and the ratio to the engine sum (goal: warm <= 1.25x,
 CLI warm <= 10 s; emergency < 10 s). The 1-minute load average is printed beside each row.
 
-Usage: .venv/bin/python benchmarks/produce.py [--repeats 3] [--emergency [--queued 50]] [--no-cli]
+Usage: .venv/bin/python benchmarks/produce.py [--repeats 3] [--emergency [--queued 50]] [--no-cli] [--no-worker]
 """
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -114,12 +117,44 @@ def submit(env: dict[str, str], text_file: Path) -> int:
     return int(next(w for w in out.stdout.replace(":", " ").split() if w.isdigit()))
 
 
+def with_worker(env: dict[str, str], api: str) -> subprocess.Popen[bytes]:
+    """Register the deployments and start bantin's workers (warm ones for production and the urgent queues);
+    returns once the production queue has been polled."""
+    import httpx
+
+    env = dict(env, PREFECT_API_URL=api)
+    reg = subprocess.run([sys.executable, "-m", "deployments.serve", "--register-only"], env=env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    if reg.returncode != 0:
+        sys.exit(f"registering the deployments failed: {reg.stderr[-1500:]}")
+    logs = Path(env["BANTIN_HOME"]) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    worker = subprocess.Popen([sys.executable, "-m", "deployments.serve", "--worker-only"], env=env, cwd=ROOT,
+                              start_new_session=True, stdout=(logs / "bench-worker.log").open("wb"),
+                              stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if httpx.get(f"{api}/work_pools/bantin/queues/production", timeout=10).json().get("last_polled"):
+            return worker
+        time.sleep(1)
+    sys.exit("the worker did not poll the production queue within 300 s")
+
+
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--emergency", action="store_true", help="also measure emergency approve -> device")
     parser.add_argument("--queued", type=int, default=50, help="produce runs waiting during --emergency")
     parser.add_argument("--no-cli", action="store_true", help="skip the CLI and in-process rows")
+    parser.add_argument("--no-worker", action="store_true", help="skip the CLI-with-a-warm-worker row")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bantin-bench-produce-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "BANTIN_"))}
@@ -145,6 +180,16 @@ def main() -> None:
             draft_id = submit(env, text_file)
             add("CLI warm (bantin prefect up)", run([str(BIN / "bantin"), "produce", str(draft_id)], env))
             add("CLI warm, nothing to produce", run([str(BIN / "bantin"), "produce", str(draft_id)], env))
+        if not (args.no_cli or args.no_worker):  # CLI with bantin's workers running: the run goes to the warm one
+            worker = with_worker(env, "http://127.0.0.1:4299/api")
+            try:
+                run([str(BIN / "bantin"), "produce", str(submit(env, text_file))], env)  # warm-up: models load
+                for _ in range(args.repeats):
+                    draft_id = submit(env, text_file)
+                    add("CLI with a warm worker (bantin serve)",
+                        run([str(BIN / "bantin"), "produce", str(draft_id)], env))
+            finally:
+                stop_worker(worker)
         os.environ.update(BANTIN_HOME=str(home), PREFECT_API_URL="http://127.0.0.1:4299/api",
                           PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
         from flows.produce import produce_package

@@ -39,6 +39,8 @@ PROGRAM_ANCHOR = datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 TZ = "Asia/Ho_Chi_Minh"
 RESTART_S = 5.0
 MAIN_QUEUES = tuple(q for q, _, _ in QUEUES if q != RELAY_QUEUE)  # the main workers'; relays have their own
+BACKGROUND_QUEUES = frozenset({"production", "archive"})
+BACKGROUND_NICE = 10  # the CPU niceness of workers serving only BACKGROUND_QUEUES
 
 
 def _one_at_a_time() -> Any:
@@ -86,7 +88,7 @@ def _deployment(name: str) -> Callable[[Settings], Any]:
         from prefect.flows import load_flow_from_entrypoint
 
         spec = SPECS[name]
-        flow = load_flow_from_entrypoint(str(ROOT / spec.entrypoint))
+        flow: Any = load_flow_from_entrypoint(str(ROOT / spec.entrypoint))  # to_deployment's _sync is untyped
         # _sync: Prefect returns a coroutine when it believes it runs in an event loop (a caller's loop left
         # behind in this thread); building deployments is always synchronous here.
         return flow.to_deployment(name=name, tags=_tags(name), work_pool_name=POOL, work_queue_name=spec.queue,
@@ -162,21 +164,41 @@ def worker_commands(limit: int | None, *, warm: bool, relay_limit: int = 0) -> l
         for queues in (URGENT_QUEUES, WARM_QUEUES)] + relay
 
 
+def niceness(cmd: list[str]) -> int:
+    """How nice a worker process runs: production and archive runs (TTS, ffmpeg, Whisper: seconds to minutes of
+    CPU each) at :data:`BACKGROUND_NICE`, so on a busy machine the emergency and publishing runs get the cores
+    first; a worker serving any other queue (emergency, publishing, relay airings, which stream in real time)
+    at 0. The flow-run processes a worker starts (ffmpeg, espeak-ng) inherit it."""
+    queues = {cmd[i + 1] for i, arg in enumerate(cmd[:-1]) if arg in ("--queue", "--work-queue")}
+    return BACKGROUND_NICE if queues and queues <= BACKGROUND_QUEUES else 0
+
+
+def _child_setup(nice: int) -> Callable[[], None]:
+    from deployments.local import die_with_parent
+
+    def setup() -> None:  # in the child, before exec
+        die_with_parent()
+        if nice:
+            os.nice(nice)
+    return setup
+
+
 def run_worker(limit: int | None, *, warm: bool = False, relay_limit: int = 0) -> int:
     """Run the workers until SIGTERM/SIGINT, then stop them (SIGINT twice, SIGKILL after a grace period). A
-    worker that exits meanwhile is started again (the runs a warm worker took with it are marked crashed)."""
+    worker that exits meanwhile is started again (the runs a warm worker took with it are marked crashed).
+    Production and archive workers run nice (:func:`niceness`): an emergency never waits for the CPU either."""
     import time
 
-    from deployments.local import die_with_parent, stop
+    from deployments.local import stop
 
     env = dict(os.environ)
     env.setdefault("PREFECT_WORKER_QUERY_SECONDS", "2")  # an emergency is picked up within ~2 s
     env.setdefault("PREFECT_WORKER_PREFETCH_SECONDS", "0")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, preexec_fn=die_with_parent)
-             for cmd in worker_commands(limit, warm=warm, relay_limit=relay_limit)]
+    cmds = worker_commands(limit, warm=warm, relay_limit=relay_limit)
+    procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, preexec_fn=_child_setup(niceness(cmd))) for cmd in cmds]
     started = [time.monotonic()] * len(procs)
-    stopping = []
+    stopping: list[int] = []
 
     def on_signal(signum: int, frame: object) -> None:
         if stopping:  # already stopping the worker: a supervisor's second signal must not cut that short
@@ -192,11 +214,11 @@ def run_worker(limit: int | None, *, warm: bool = False, relay_limit: int = 0) -
             for n, proc in enumerate(procs):
                 # A worker that died (killed, out of memory) is started again, at most every RESTART_S.
                 if proc.poll() is not None and time.monotonic() - started[n] > RESTART_S:
-                    log.warning("worker %s exited with %s; starting it again", proc.args[:3], proc.returncode)
-                    if "deployments.warm" in proc.args:
-                        _mark_lost_runs(proc.pid, tuple(proc.args[i + 1] for i, a in enumerate(proc.args)
-                                                        if a == "--queue"))
-                    procs[n] = subprocess.Popen(proc.args, env=env, cwd=ROOT, preexec_fn=die_with_parent)
+                    cmd = cmds[n]
+                    log.warning("worker %s exited with %s; starting it again", cmd[:3], proc.returncode)
+                    if "deployments.warm" in cmd:
+                        _mark_lost_runs(proc.pid, tuple(cmd[i + 1] for i, a in enumerate(cmd) if a == "--queue"))
+                    procs[n] = subprocess.Popen(cmd, env=env, cwd=ROOT, preexec_fn=_child_setup(niceness(cmd)))
                     started[n] = time.monotonic()
     except KeyboardInterrupt:
         pass

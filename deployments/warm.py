@@ -61,6 +61,7 @@ def execute(flow_run_id: UUID, entrypoint: str) -> int:
         0 when the run reached a final state (completed or failed: the server has it), else 1 (the worker then
         marks it crashed).
     """
+    from prefect.client.schemas.objects import State
     from prefect.flow_engine import flow_run_logger, load_flow_run, run_flow
 
     flow_run = load_flow_run(flow_run_id=flow_run_id)
@@ -70,7 +71,7 @@ def execute(flow_run_id: UUID, entrypoint: str) -> int:
         flow_run_logger(flow_run=flow_run).exception("could not load the flow %s", entrypoint)
         return 1
     state = run_flow(flow, flow_run=flow_run, return_type="state")
-    return 0 if state is not None and state.is_final() else 1
+    return 0 if isinstance(state, State) and state.is_final() else 1
 
 
 class WarmWorker(ProcessWorker, abc.ABC):
@@ -86,7 +87,7 @@ class WarmWorker(ProcessWorker, abc.ABC):
         if task_status is not None:
             task_status.started(os.getpid())
         # The worker's limit caps how many runs are here at once (each holds one thread).
-        code = await anyio.to_thread.run_sync(execute, flow_run.id, deployment.entrypoint)
+        code = await anyio.to_thread.run_sync(execute, flow_run.id, deployment.entrypoint or "")
         return ProcessWorkerResult(status_code=code, identifier=str(os.getpid()))
 
 

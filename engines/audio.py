@@ -42,6 +42,7 @@ CREST_MARGIN_DB = 1.0  # head-room for the retargeted pass and MP3 peak overshoo
 LIMITER_STEPS = 3  # extra pass-1 measurements allowed while searching for the limiter cut
 MAX_LIMIT_DB = 18.0  # beyond this a limiter audibly wrecks speech; accept dynamic mode instead
 TRIAL_CUTS = (0.6, 0.8, 1.0, 1.25, 1.6)  # limiter cuts measured in one decode, as multiples of the first guess
+SYNTHETIC_CREST_DB = 19.0  # espeak-ng speech: about -19 LUFS under a 0 dBFS peak (the prior of a peaky input)
 _LOUDNORM_I_RANGE = (-70.0, -5.0)
 _LOUDNORM_TP_RANGE = (-9.0, 0.0)
 
@@ -154,8 +155,26 @@ def _tame_peaks(
     return best
 
 
+def _speculative_cuts(target: LoudnessTarget) -> list[float]:
+    """Limiter cuts below 0 dBFS to measure in the first decode of speech expected to be peaky (synthetic
+    speech peaks at full scale with a crest near :data:`SYNTHETIC_CREST_DB`): the first guess's trials."""
+    guess = 2.0 * (SYNTHETIC_CREST_DB - (target.tp - target.i - CREST_MARGIN_DB))
+    return sorted({round(min(guess * f, MAX_LIMIT_DB), 2) for f in TRIAL_CUTS})
+
+
+def _bracketed(points: list[tuple[float, float, float]], goal: float) -> tuple[float, float] | None:
+    """The cut reaching the crest ``goal``, interpolated between the two measured points (cut, crest, level)
+    that bracket it, and its level; None when no measured cut reaches it."""
+    for (cut_a, crest_a, i_a), (cut_b, crest_b, i_b) in itertools.pairwise(points):
+        if crest_b <= goal:
+            frac = min(max((crest_a - goal) / (crest_a - crest_b), 0.0), 1.0) if crest_a > crest_b else 1.0
+            return cut_a + frac * (cut_b - cut_a), i_a + frac * (i_b - i_a)
+    return None
+
+
 def _limiter_plan(
-    src: Path, target: LoudnessTarget, base: ff.Conditioning, first: fl.R128
+    src: Path, target: LoudnessTarget, base: ff.Conditioning, first: fl.R128,
+    tried: list[tuple[float, fl.R128]] | None = None,
 ) -> tuple[ff.Conditioning, float, float] | None:
     """Choose the conditioning whose peaks fit under the ceiling once gained to the target.
 
@@ -165,14 +184,22 @@ def _limiter_plan(
     0.65-1.5 times the guess) and the cut that reaches the crest goal is interpolated between the two
     that bracket it. Only when all five fall short is :data:`MAX_LIMIT_DB` measured as well.
 
+    ``tried``: cuts below 0 dBFS (no gain) already measured in the first decode (:func:`_speculative_cuts`);
+    when two of them bracket the goal no further decode is needed.
+
     Returns:
-        ``(conditioning, its integrated loudness, limiter cut in dB)``, or None when even
-        :data:`MAX_LIMIT_DB` leaves the crest too high (then loudnorm's dynamic mode is the tool).
+        ``(conditioning, its integrated loudness, limiter cut in dB under the input's peak)``, or None when
+        even :data:`MAX_LIMIT_DB` leaves the crest too high (then loudnorm's dynamic mode is the tool).
     """
     goal = target.tp - target.i - CREST_MARGIN_DB
     crest = first.peak - first.i
     if crest <= goal:
         return base, first.i, 0.0
+    if tried:
+        found = _bracketed([(0.0, crest, first.i), *((c, m.peak - m.i, m.i) for c, m in tried)], goal)
+        if found is not None:
+            cut, level = found
+            return replace(base, limit_dbfs=-cut), level, max(cut + first.peak, 0.0)
     gain = -first.peak  # put the loudest peak at 0 dBFS so the cut is relative to it
     guess = 2.0 * (crest - goal)  # speech loses ~0.5 dB crest per dB cut
     points = [(0.0, crest, first.i + gain)]
@@ -182,11 +209,9 @@ def _limiter_plan(
         trials = [replace(base, gain_db=gain, limit_dbfs=-cut) for cut in cuts]
         measured = fl.measure_variants(src, trials, true_peak=False, processes=2)
         points += [(c, m.peak - m.i, m.i) for c, m in zip(cuts, measured, strict=True)]
-        for (cut_a, crest_a, i_a), (cut_b, crest_b, i_b) in itertools.pairwise(points):
-            if crest_b <= goal:
-                frac = min(max((crest_a - goal) / (crest_a - crest_b), 0.0), 1.0) if crest_a > crest_b else 1.0
-                cut = cut_a + frac * (cut_b - cut_a)
-                return replace(base, gain_db=gain, limit_dbfs=-cut), i_a + frac * (i_b - i_a), cut
+        found = _bracketed(points, goal)
+        if found is not None:
+            return replace(base, gain_db=gain, limit_dbfs=-found[0]), found[1], found[0]
     return None
 
 
@@ -198,6 +223,7 @@ def normalize_to_mp3(
     sample_rate: int = 44100,
     bitrate: str = "128k",
     channels: int = 1,
+    peaky: bool = False,
 ) -> LoudnessReport:
     """Normalise any readable audio file to ``target`` and write it as MP3.
 
@@ -212,6 +238,9 @@ def normalize_to_mp3(
         sample_rate: Output sample rate in Hz.
         bitrate: MP3 bitrate such as ``"128k"``.
         channels: Output channel count (1 for loudspeakers).
+        peaky: The input is synthetic speech (full-scale peaks, a high crest factor): the limiter cuts it
+            most likely needs are measured in the first decode, beside the input's own loudness, which
+            saves a decode (and is only wasted work when the input was not peaky after all).
 
     Returns:
         A report; check :meth:`LoudnessReport.within` before accepting the asset.
@@ -223,12 +252,16 @@ def normalize_to_mp3(
     src, dst = Path(src), Path(dst)
     # Measured and limited at the input's own rate; encode_verified resamples last.
     base = ff.Conditioning(channels=channels)
-    first = fl.measure_variants(src, [base])[0]
+    cuts = _speculative_cuts(target) if peaky else []
+    trials = [replace(base, limit_dbfs=-cut) for cut in cuts]
+    first, *measured = fl.measure_variants(src, [base, *trials], true_peak=[True] + [False] * len(trials),
+                                           processes=2 if trials else 1)
     if not math.isfinite(first.i) or first.i <= SILENCE_LUFS:
         raise MediaError(
             f"audio is silent: {src.name} measures {first.i} LUFS (nothing above {SILENCE_LUFS:.0f})"
         )
-    plan = _limiter_plan(src, target, base, first) if first.lra <= target.lra else None
+    tried = list(zip(cuts, measured, strict=True))
+    plan = _limiter_plan(src, target, base, first, tried) if first.lra <= target.lra else None
     if plan is None:
         return _normalize_with_loudnorm(src, dst, ff.probe(src), target=target, sample_rate=sample_rate,
                                         bitrate=bitrate, channels=channels)

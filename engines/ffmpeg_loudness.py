@@ -102,11 +102,11 @@ def parse_summaries(stderr: str, count: int, what: str) -> list[R128]:
     return [found[k] for k in sorted(found)]
 
 
-def _variant_args(src: Path, preps: list[Conditioning], true_peak: bool) -> list[str]:
+def _variant_args(src: Path, preps: list[Conditioning], true_peaks: list[bool]) -> list[str]:
     count = len(preps)
     head = f"[0:a]asplit={count}" + "".join(f"[s{k}]" for k in range(count)) + ";" if count > 1 else ""
     branches = []
-    for k, prep in enumerate(preps):
+    for k, (prep, true_peak) in enumerate(zip(preps, true_peaks, strict=True)):
         source = f"[s{k}]" if count > 1 else "[0:a]"
         branches.append(f"{source}{filter_chain(prep)},{_meter(true_peak)}[m{k}]")
     args = [_binary("ffmpeg"), *_GLOBAL, "-i", _file_arg(src), "-filter_complex", head + ";".join(branches)]
@@ -119,7 +119,7 @@ def measure_variants(
     src: Path,
     preps: list[Conditioning],
     *,
-    true_peak: bool = True,
+    true_peak: bool | list[bool] = True,
     processes: int = 1,
     timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> list[R128]:
@@ -128,7 +128,8 @@ def measure_variants(
     Args:
         src: Input media.
         preps: One conditioning per variant (resampling, downmix, gain, limiter).
-        true_peak: Report true peak (4x oversampled, slower) rather than sample peak.
+        true_peak: Report true peak (4x oversampled, slower) rather than sample peak; one flag for every
+            variant, or one per variant.
         processes: Split the variants over this many concurrent ffmpeg processes.
         timeout_s: Seconds before ffmpeg is killed.
 
@@ -143,10 +144,12 @@ def measure_variants(
     _check_file(src)
     if not preps:
         return []
-    groups = [preps[k::processes] for k in range(max(1, min(processes, len(preps))))]
+    peaks = list(true_peak) if isinstance(true_peak, list) else [true_peak] * len(preps)
+    split = max(1, min(processes, len(preps)))
+    groups = [preps[k::split] for k in range(split)]
     what = f"loudness measurement of {src.name}"
-    procs = [subprocess.Popen(_variant_args(src, group, true_peak), stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for group in groups]
+    procs = [subprocess.Popen(_variant_args(src, group, peaks[k::split]), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for k, group in enumerate(groups)]
     try:
         outputs = [_finish(proc, what, timeout_s) for proc in procs]
     finally:

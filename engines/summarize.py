@@ -27,8 +27,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy
-from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
-from sumy.summarizers.lex_rank import LexRankSummarizer
 
 from domain.faithfulness import extract_facts
 from domain.framing import is_order
@@ -40,6 +38,8 @@ from engines.sentences import split_sentences as _split_sentences
 from engines.textnorm import normalize_for_speech
 
 if TYPE_CHECKING:
+    from sumy.summarizers.lex_rank import LexRankSummarizer
+
     from engines.registry import ModelEntry
 
 LEAD_WEIGHT = 0.5  # share of a sentence's score that comes from its position, which decays as 1/sqrt(1+i)
@@ -132,6 +132,8 @@ def _tokenizer() -> _VietnameseTokenizer:
 
 @lru_cache(maxsize=1)
 def _lexrank() -> LexRankSummarizer:
+    from sumy.summarizers.lex_rank import LexRankSummarizer  # sumy pulls in nltk and scipy.stats: 1-4 s
+
     return LexRankSummarizer()
 
 
@@ -160,6 +162,8 @@ def _scores(sentences: tuple[str, ...]) -> list[float]:
     n = len(sentences)
     centrality = [0.0] * n
     if n > 2:  # with two sentences LexRank's idf is zero for every word
+        from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+
         document = ObjectDocumentModel([Paragraph([Sentence(s, _tokenizer()) for s in sentences])])
         infos: list = []
 

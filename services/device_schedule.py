@@ -94,7 +94,7 @@ def _package_items(s: Session, store: ObjectStore, chain: set[str], languages: t
     if only is not None:
         query = query.where(PackageRecord.id.in_(only))
     rows = s.execute(query).tuples()
-    live: list[tuple[PackageRecord, DraftRevisionRecord]] = []
+    live: list[tuple[PackageRecord, DraftRevisionRecord, str]] = []  # with the manifest hash
     withdrawn: list[str] = []
     for pkg, rev in rows:
         if not pkg.manifest_hash or not chain.intersection(rev.area_codes):
@@ -110,10 +110,10 @@ def _package_items(s: Session, store: ObjectStore, chain: set[str], languages: t
             continue
         if rev.expires_at is not None and rev.expires_at <= start:
             continue
-        live.append((pkg, rev))
+        live.append((pkg, rev, pkg.manifest_hash))
     if not live:
         return [], withdrawn
-    ids = [p.id for p, _ in live]
+    ids = [p.id for p, _, _ in live]
     ready = {(v.package_id, v.language) for v in s.scalars(
         select(VariantRecord).where(VariantRecord.package_id.in_(ids), VariantRecord.status == VariantStatus.READY))}
     files: dict[tuple[int, str], list[AssetRecord]] = {}
@@ -122,7 +122,7 @@ def _package_items(s: Session, store: ObjectStore, chain: set[str], languages: t
                        .order_by(AssetRecord.position)):
         files.setdefault((a.package_id, a.language), []).append(a)
     items = []
-    for pkg, rev in live:
+    for pkg, rev, manifest in live:
         emergency = rev.priority == Priority.KHAN_CAP.value
         for lang in languages:
             assets = files.get((pkg.id, lang), [])
@@ -143,8 +143,8 @@ def _package_items(s: Session, store: ObjectStore, chain: set[str], languages: t
                 if expires <= now:
                     continue
             items.append(ScheduleItem(
-                item_id=f"{pkg.manifest_hash[:16]}.{lang}", kind="emergency" if emergency else "package",
-                manifest_hash=pkg.manifest_hash, priority=rev.priority, language=lang, title=rev.title,
+                item_id=f"{manifest[:16]}.{lang}", kind="emergency" if emergency else "package",
+                manifest_hash=manifest, priority=rev.priority, language=lang, title=rev.title,
                 starts_at=rev.embargo_at, expires_at=expires, audio=audio, slides=slides,
                 repeat_every_s=settings.emergency_repeat_s if emergency else None))
     return items, withdrawn

@@ -11,7 +11,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -191,7 +191,8 @@ def submit(session: Session, store: ObjectStore, sub: Submission, *, now: dateti
     unit = route(area.code, category.code, cfg.rules, parents)
     due = due_date(at, category.due_days, cfg.calendar())
     photo_key = store.put_bytes(photo.data, ext=photo.ext, media_type=photo.media_type).key if photo else None
-    voice_key = store.put_bytes(sub.voice, ext=voice[0].lstrip("."), media_type=voice[1]).key if voice else None  # type: ignore[arg-type]  # voice implies sub.voice
+    voice_key = (store.put_bytes(sub.voice, ext=voice[0].lstrip("."), media_type=voice[1]).key
+                 if voice and sub.voice else None)
     code = _new_code(session, random_bytes)
     rec = repo.add(session, tracking_code=code, area_code=area.code, unit_code=unit, hamlet=hamlet,
                    category=category.code, text=text, channel=sub.channel.value, state=FeedbackState.RECEIVED.value,
@@ -227,11 +228,7 @@ def submit_by_officer(session: Session, store: ObjectStore, sub: Submission, *, 
     codes = handled_units(session, users.get_user(session, officer))
     if codes is not None and sub.area_code not in codes:
         raise FeedbackError("forbidden", f"Tài khoản '{officer}' không tiếp nhận phản ánh của địa bàn {sub.area_code}.")
-    return submit(session, store, Submission(**{**_fields(sub), "entered_by": officer}), now=now, config=config)
-
-
-def _fields(sub: Submission) -> dict[str, object]:
-    return {f: getattr(sub, f) for f in Submission.__dataclass_fields__}
+    return submit(session, store, replace(sub, entered_by=officer), now=now, config=config)
 
 
 # --- the citizen's view -------------------------------------------------------------------------------

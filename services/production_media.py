@@ -136,7 +136,8 @@ def normalize_audio(package_id: int, language: str, *, log: Logger = LOG) -> boo
     with tempfile.TemporaryDirectory(prefix="bantin-loud-") as tmp:
         src = store.download(raw.key, Path(tmp) / "raw.wav")
         report = audio.normalize_to_mp3(src, Path(tmp) / "out.mp3", target=target,
-                                        sample_rate=settings.audio_sample_rate, bitrate=settings.audio_bitrate)
+                                        sample_rate=settings.audio_sample_rate, bitrate=settings.audio_bitrate,
+                                        peaky=bool(raw.meta.get("synthetic")))
         obj = store.put_file(Path(tmp) / "out.mp3", ext="mp3", media_type="audio/mpeg")
     meta = {**report.to_meta(), "engine": f"ffmpeg-{report.method}", "source_sha256": raw.sha256,
             "synthetic": bool(raw.meta.get("synthetic")), "on_target": report.within(0.5)}

@@ -44,6 +44,8 @@ def program_items(session: Session, area_code: str, languages: tuple[str, ...], 
     store = object_store()
     out: list[ScheduleItem] = []
     for e, rec in _on_air(session, editions):
+        if e.audio_key is None:  # _on_air keeps editions with audio only
+            continue
         local = e.starts_at.astimezone(VN_TZ)
         out.append(ScheduleItem(
             item_id=edition_item_id(e), kind="program", manifest_hash=e.manifest_hash or "",

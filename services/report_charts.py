@@ -3,6 +3,7 @@ a phone and in the PDF. Text uses Noto Sans, which has every Vietnamese letter."
 
 import io
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -33,7 +34,8 @@ def _find_font(bold: bool) -> Path | None:
     return None
 
 
-def _font() -> dict[str, object]:
+def _font() -> dict[str, Any]:  # Text properties: matplotlib types them as **kwargs: Any
+    """The Noto Sans family as keyword arguments of matplotlib's text calls (none: matplotlib's default)."""
     path = font_file()
     if path is None:
         return {}

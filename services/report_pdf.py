@@ -17,7 +17,17 @@ from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate
 from domain.errors import InvalidInput
 from services import report_charts
 from services.caches import CACHES
-from services.report_render import TEXT, VN_TZ, Header, _period_title, charts, coverage_map, number, sections
+from services.report_render import (
+    RECIPIENT_LINES,
+    TEXT,
+    VN_TZ,
+    Header,
+    _period_title,
+    charts,
+    coverage_map,
+    number,
+    sections,
+)
 from services.reports import ReportData
 
 
@@ -86,7 +96,7 @@ def to_pdf(data: ReportData, header: Header, lang: str = "vi") -> bytes:
         if title == t["s5"] and data.emergency_latency_s and len(images) > 3:
             story.append(_image(images[-1]))
     sign = Table([[p(t["recipients"], ParagraphStyle("r", parent=base, fontName=bold)), p(t["signer"], centre_bold)],
-                  [Paragraph("<br/>".join(escape(x) for x in t["recipient_lines"]), base),
+                  [Paragraph("<br/>".join(escape(x) for x in RECIPIENT_LINES[lang]), base),
                    p(t["sign_note"], centre)]], colWidths=[85 * mm, 90 * mm])
     story += [Spacer(1, 8 * mm), KeepTogether(sign)]
     buf = io.BytesIO()

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from domain.languages import LANGUAGES
 from domain.reports import PeriodKind
-from services import report_charts
 from services.reports import ReportData
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -18,7 +17,7 @@ LEVELS = {"vi": {"province": "Tỉnh", "district": "Huyện", "commune": "Xã", 
           "en": {"province": "Province", "district": "District", "commune": "Commune", "": "—"}}
 PRIORITIES = {"vi": {"thuong": "Thường", "uu_tien": "Ưu tiên", "khan_cap": "Khẩn cấp"},
               "en": {"thuong": "Normal", "uu_tien": "Priority", "khan_cap": "Emergency"}}
-TEXT = {
+TEXT: dict[str, dict[str, str]] = {
     "vi": {
         "motto1": "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "motto2": "Độc lập - Tự do - Hạnh phúc",
         "number": "Số:\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0/BC-TTCS", "title": "BÁO CÁO",
@@ -55,7 +54,7 @@ TEXT = {
         "chart_uptime": "Thời gian hoạt động thiết bị theo xã, phường (%)",
         "chart_latency": "Thời gian từ phát hành đến khi phát (tin khẩn cấp)", "seconds": "giây",
         "no_emergency": "Không có tin khẩn cấp được phát trong kỳ.",
-        "recipients": "Nơi nhận:", "recipient_lines": ["- Như trên;", "- Lưu: VT."],
+        "recipients": "Nơi nhận:",
         "signer": "NGƯỜI LẬP BÁO CÁO", "sign_note": "(Ký, ghi rõ họ tên)", "na": "—",
         "place_date": "{place}, ngày {d:02d} tháng {m:02d} năm {y}",
     },
@@ -93,11 +92,12 @@ TEXT = {
         "chart_days": "Plays per day", "chart_minutes": "Minutes aired per commune",
         "chart_uptime": "Device uptime per commune (%)", "chart_latency": "Emergency time to air",
         "seconds": "seconds", "no_emergency": "No emergency was aired in the period.",
-        "recipients": "Recipients:", "recipient_lines": ["- As above;", "- Archive."],
+        "recipients": "Recipients:",
         "signer": "PREPARED BY", "sign_note": "(Signature, full name)", "na": "—",
         "place_date": "{place}, {y}-{m:02d}-{d:02d}",
     },
 }
+RECIPIENT_LINES = {"vi": ("- Như trên;", "- Lưu: VT."), "en": ("- As above;", "- Archive.")}
 HEADLINE_KEYS = ("bulletins", "bulletins_aired", "communes", "communes_with_devices", "devices",
                  "commune_coverage_pct", "device_coverage_pct", "on_time_pct", "plays", "minutes_aired",
                  "emergency_p50_s", "emergency_p90_s", "uptime_pct", "live_sessions", "live_emergency",
@@ -235,6 +235,8 @@ def to_xlsx(data: ReportData, header: Header, lang: str = "vi") -> bytes:
 
 def coverage_map(data: ReportData, lang: str = "vi") -> bytes:
     """Communes as tiles grouped by their parent, coloured by the share of the period's bulletins they aired."""
+    from services import report_charts  # matplotlib: only when a chart is drawn (not for every CLI command)
+
     groups: dict[str, list[tuple[str, float | None]]] = {}
     for c in data.communes:
         groups.setdefault(c.parent or data.area.name, []).append((c.name, c.aired_pct))
@@ -244,6 +246,8 @@ def coverage_map(data: ReportData, lang: str = "vi") -> bytes:
 
 def charts(data: ReportData, lang: str = "vi") -> list[bytes]:
     """The report's charts as PNG: plays per day, minutes per commune, uptime per commune, emergency latency."""
+    from services import report_charts
+
     t = TEXT[lang]
     out = [report_charts.bars([d[5:] for d, _ in data.plays_per_day], [n for _, n in data.plays_per_day],
                               title=t["chart_days"], xlabel=t["plays"])]

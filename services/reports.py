@@ -149,9 +149,9 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         played = [(a, n, ok) for a, n, ok in counts.get(manifest or "", []) if a in areas_hit]
         aired_at = {a for a, _, _ in played}
         for c in areas_hit & communes:
-            acc = reaching.setdefault(c, [0, 0])
-            acc[0] += 1
-            acc[1] += c in aired_at
+            reach = reaching.setdefault(c, [0, 0])
+            reach[0] += 1
+            reach[1] += c in aired_at
         if priority == "khan_cap":
             latency += [max(0.0, (_aware(r[3]) - published).total_seconds())
                         for r in emergency_firsts.get(manifest or "", []) if r[2] in areas_hit]
@@ -159,10 +159,10 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
         for lang, area, n, plays, secs in by_lang.get(manifest or "", []):
             if area in areas_hit:
                 aired_in.add(lang)
-                acc = language_plays.setdefault(lang, [0, 0, 0.0])
-                acc[0] += plays
-                acc[1] += n
-                acc[2] += secs
+                heard = language_plays.setdefault(lang, [0, 0, 0.0])
+                heard[0] += plays
+                heard[1] += n
+                heard[2] += secs
         known = [c for c in codes if c in tree]
         widest = min(known, key=lambda c: len(repo_chain(c, parent_of))) if known else None
         lines.append(BulletinLine(pid, title, priority, tree[widest].level.value if widest else "",
@@ -239,7 +239,8 @@ def _live_figures(s: Session, start: datetime, end: datetime, reached: Any,
 
 
 def repo_chain(code: str, parent_of: dict[str, str | None]) -> list[str]:
-    out, cur = [], code
+    out: list[str] = []
+    cur: str | None = code
     while cur is not None:
         out.append(cur)
         cur = parent_of.get(cur)

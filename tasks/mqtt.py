@@ -60,15 +60,15 @@ def push_once(package_id: int, action: str = EmergencyAction.PLAY, *, now: datet
         publish_mqtt(messages)
     except Exception as exc:  # the broker is down or did not confirm: the sweeper retries; deliveries go on
         with session() as s:
-            rec = s.get(ChannelRecord, push_id)
-            assert rec is not None
-            channels.set_push_status(s, rec, PushStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+            failed = s.get(ChannelRecord, push_id)
+            assert failed is not None
+            channels.set_push_status(s, failed, PushStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         return PushStatus.FAILED
     with session() as s:
         record_broadcast(s, package_id, messages)
-        rec = s.get(ChannelRecord, push_id)
-        assert rec is not None
-        channels.set_push_status(s, rec, PushStatus.SENT)
+        sent = s.get(ChannelRecord, push_id)
+        assert sent is not None
+        channels.set_push_status(s, sent, PushStatus.SENT)
     return PushStatus.SENT
 
 

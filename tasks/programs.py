@@ -24,11 +24,10 @@ from services.runtime import object_store, session
 from settings import get_settings
 from storage.repositories import audit
 from storage.repositories import programs as repo
-from tasks.retry import retry_if_transient
+from tasks.retry import RETRY_TRANSIENT
 
 PROGRAM_SCHEMA = "bantin.program/1"
 FRAME_VERSION = 2  # bump when engines.program_audio's chime or assembly changes the sound
-_RETRY = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def _extra_inputs() -> dict[str, Any]:
                         load_prompt(*program_service.OUTRO_PROMPT).sha256]}
 
 
-@task(**_RETRY)
+@task(**RETRY_TRANSIENT)
 def plan_window(start_iso: str, end_iso: str, area_code: str | None = None) -> list[EditionJob]:
     """Plan the editions of slots starting in ``[start, end)``; record those that will not air, and return the
     ones whose audio must be (re)built.
@@ -81,7 +80,7 @@ def plan_window(start_iso: str, end_iso: str, area_code: str | None = None) -> l
         for p in plans:
             left = [{"package_id": x.package_id, "title": x.title, "reason": x.reason.value, "detail": x.detail}
                     for x in (p.selection.left_out if p.selection else ())]
-            common = dict(program_id=p.program_id, slot_date=p.slot_date, area_code=p.area_code,
+            common: dict[str, Any] = dict(program_id=p.program_id, slot_date=p.slot_date, area_code=p.area_code,
                           language=p.language, starts_at=p.slot.starts_at, actor="system")
             if p.selection is None or p.selection.empty:
                 status = (EditionStatus.SKIPPED if p.selection is None else EditionStatus.EMPTY).value
@@ -108,7 +107,7 @@ def plan_window(start_iso: str, end_iso: str, area_code: str | None = None) -> l
     return jobs
 
 
-@task(task_run_name="edition-{job.area_code}-{job.slot_date}-{job.language}-p{job.program_id}", **_RETRY)
+@task(task_run_name="edition-{job.area_code}-{job.slot_date}-{job.language}-p{job.program_id}", **RETRY_TRANSIENT)
 def build_edition(job: EditionJob) -> str:
     """Assemble one edition (intro, bulletins with gaps, outro, loudness-normalised), store its audio and
     manifest, and publish it: from then on :func:`services.programs_on_air.program_items` hands it to devices.

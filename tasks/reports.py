@@ -9,19 +9,18 @@ from domain.reports import periods_due
 from services import auth, report_files, rollups
 from services.runtime import object_store, session
 from storage.repositories import reports as repo
-from tasks.retry import retry_if_transient
+from tasks.retry import RETRY_TRANSIENT
 
-_RETRY = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
 SYSTEM_ACTOR = "system:reports"
 
 
-@task(name="fold-play-rollups", **_RETRY)
+@task(name="fold-play-rollups", **RETRY_TRANSIENT)
 def fold_rollups() -> int:
     """Fold every new play log row into ``play_daily`` and ``play_firsts``; returns rows folded."""
     return rollups.fold_all(session)
 
 
-@task(name="record-device-states", **_RETRY)
+@task(name="record-device-states", **RETRY_TRANSIENT)
 def record_device_states() -> int:
     with session() as s:
         return rollups.record_state_changes(s, datetime.now(UTC), rollups.Thresholds.from_settings())
@@ -37,7 +36,7 @@ def reports_due(today: str, formats: list[str], lead_days: int) -> list[tuple[st
                 for fmt in formats if not repo.report_exists(s, p.label, code, fmt)]
 
 
-@task(name="generate-report", **_RETRY)
+@task(name="generate-report", **RETRY_TRANSIENT)
 def generate_report(period: str, area_code: str, fmt: str) -> int:
     with session() as s:
         rec = report_files.generate(s, object_store(), period=period, area_code=area_code, fmt=fmt,

@@ -27,3 +27,8 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
     """``retry_condition_fn`` for Prefect tasks: retry only transient failures."""
     exc = state.data if isinstance(state.data, BaseException) else None
     return exc is not None and is_transient(exc)
+
+
+# A step's task options: two retries (after 1 s and 5 s) of transient failures only (``@task(**RETRY_TRANSIENT)``).
+RETRY_TRANSIENT: dict[str, Any] = {"retries": 2, "retry_delay_seconds": [1, 5],
+                                   "retry_condition_fn": retry_if_transient}

@@ -194,7 +194,7 @@ def last_heartbeat(client: Any, run_id: str, since: datetime, now: datetime) -> 
     from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
 
     page = client.read_events(EventFilter(
-        occurred=EventOccurredFilter(since=since - timedelta(seconds=30), until=now),
+        occurred=EventOccurredFilter.model_validate({"since": since - timedelta(seconds=30), "until": now}),
         event=EventNameFilter(name=[HEARTBEAT]),
         resource=EventResourceFilter(id=[f"prefect.flow-run.{run_id}"])), limit=1)
     return max((e.occurred for e in page.events), default=None)
@@ -231,3 +231,70 @@ def recover_lost_runs(client: Any, now: datetime, *, lease_s: float, silent_s: f
         client.set_flow_run_state(run.id, AwaitingRetry(scheduled_time=now, message=RETRIED), force=True)
         retried.append(run.id)
     return Recovered(retried=retried, crashed=crashed)
+
+
+# --- the CLI hands a run to a running worker (its models loaded) instead of running the flow itself ---
+
+SERVED_WITHIN_S = 30.0  # a queue polled this recently has a worker (bantin's poll every 2 s, Prefect's every 10)
+FINAL_STATES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+
+
+class RunFailed(Exception):
+    """A flow run handed to a worker ended other than completed: an infrastructure outcome (see its message)."""
+
+
+def queue_served(queue: str, now: datetime | None = None) -> bool:
+    """Whether a worker polls ``queue`` of the ``bantin`` pool: it was polled within :data:`SERVED_WITHIN_S`
+    and is not paused. False without a server, or when the server cannot say."""
+    from datetime import UTC
+
+    if not server_configured():
+        return False
+    try:
+        with _client() as client:
+            found = client.read_work_queue_by_name(queue, work_pool_name=POOL)
+    except Exception:  # noqa: BLE001 (no pool, no queue, no server: nobody serves it)
+        return False
+    polled = found.last_polled
+    return bool(polled and not found.is_paused and
+                (now or datetime.now(UTC)) - polled <= timedelta(seconds=SERVED_WITHIN_S))
+
+
+def start_if_served(name: str, parameters: dict[str, Any], *, username: str = "") -> str | None:
+    """Start a run of deployment ``name`` when a worker serves its queue (:func:`queue_served`) and the
+    deployment is registered.
+
+    Returns:
+        The flow run id, or None: run the flow in this process instead.
+    """
+    if not queue_served(DEPLOYMENTS[name].queue):
+        return None
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        return start_deployment(name, parameters, username=username)
+    except ObjectNotFound:  # the server runs, but bantin's deployments are not registered on it
+        return None
+
+
+def wait_for_run(run_id: str, *, poll_s: float = 0.25, sleep: Any = None) -> str:
+    """Wait until the flow run ends.
+
+    Returns:
+        Its final state's type (``COMPLETED``).
+
+    Raises:
+        RunFailed: it failed, crashed or was cancelled (the message names the run and its state's message).
+    """
+    import time
+
+    sleep = sleep or time.sleep
+    with _client() as client:
+        while True:
+            run = client.read_flow_run(run_id)
+            state = run.state
+            if state is not None and state.type.value in FINAL_STATES:
+                if state.type.value == "COMPLETED":
+                    return "COMPLETED"
+                raise RunFailed(f"{run.name} {state.name.lower()}: {state.message or 'see the Prefect UI'}")
+            sleep(poll_s)

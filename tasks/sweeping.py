@@ -182,9 +182,9 @@ def requeue(deployment: str, parameters: dict[str, int]) -> str:
     if deployment == "produce":
         from flows.produce import produce_package
 
-        produce_package(**parameters)
+        produce_package(parameters["draft_id"])
     else:
         from flows.publish import publish_package
 
-        publish_package(**parameters)
+        publish_package(parameters["package_id"])
     return "inline"

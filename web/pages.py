@@ -387,12 +387,13 @@ def _translate_page(request: Request, package_id: int, language: str, form: dict
         title = drafts.revision_by_id(s, pkg.revision_id).content.title
         src = {kind: packages.get_asset(s, package_id=package_id, language=SOURCE_LANGUAGE, kind=kind)
                for kind in (AssetKind.SCRIPT, AssetKind.BOARD_TEXT)}
-    if language not in LANGUAGES or any(a is None for a in src.values()):
+    script, board = src[AssetKind.SCRIPT], src[AssetKind.BOARD_TEXT]
+    if language not in LANGUAGES or script is None or board is None:
         raise NotFound("no such variant to translate")
     return render(request, "translate.html", status_code=status_code, package_id=package_id, language=language,
                   language_name=language_name(lang_of(request), language), title=title, form=form,
-                  source_script=store.get_bytes(src[AssetKind.SCRIPT].key).decode("utf-8"),  # type: ignore[union-attr]
-                  source_board=store.get_bytes(src[AssetKind.BOARD_TEXT].key).decode("utf-8"))  # type: ignore[union-attr]
+                  source_script=store.get_bytes(script.key).decode("utf-8"),
+                  source_board=store.get_bytes(board.key).decode("utf-8"))
 
 
 @router.get("/packages/{package_id}/translate/{language}")

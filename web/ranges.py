@@ -2,6 +2,7 @@
 iPhones refuse to play audio from a server that does not answer it with 206."""
 
 import re
+from typing import Literal
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -9,7 +10,7 @@ from fastapi.responses import Response
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
-def byte_range(header: str | None, size: int) -> tuple[int, int] | None | bool:
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None | Literal[False]:
     """The inclusive ``(first, last)`` byte of a single-range ``Range`` header, ``None`` when the whole body
     should be sent (no header, a multi-range or malformed one), ``False`` when the range is unsatisfiable."""
     m = _RANGE.fullmatch((header or "").strip())
@@ -34,6 +35,6 @@ def ranged_response(request: Request, data: bytes, media_type: str, headers: dic
         return Response(data, media_type=media_type, headers=base)
     if span is False:
         return Response(status_code=416, headers={**base, "Content-Range": f"bytes */{len(data)}"})
-    first, last = span  # type: ignore[misc]
+    first, last = span
     return Response(data[first:last + 1], status_code=206, media_type=media_type,
                     headers={**base, "Content-Range": f"bytes {first}-{last}/{len(data)}"})

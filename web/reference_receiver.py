@@ -184,7 +184,9 @@ class ReferenceReceiver:
 
     @property
     def url(self) -> str:
-        host, port = self.server.socket.getsockname()[:2]
+        host, port = self.server.server_address[:2]  # kept after close (a closed socket has no name)
+        if isinstance(host, bytes):  # typed str | bytes; an AF_INET server's is a str
+            host = host.decode()
         return f"http://{host}:{port}/packages"
 
     def __enter__(self) -> "ReferenceReceiver":

@@ -310,3 +310,40 @@ def _ffprobe_audio(path: Path) -> dict:
     out = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(path)],
                          check=True, capture_output=True, timeout=30).stdout
     return next(s for s in json.loads(out)["streams"] if s["codec_type"] == "audio")
+
+
+def test_speech_marked_peaky_measures_its_limiter_cuts_in_the_first_decode(
+    espeak_speech: tuple[Path, Path, LoudnessReport], tmp_path: Path, decoded: Decoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    wav, _, told_nothing = espeak_speech
+    calls: list[int] = []
+    real = fl.measure_variants
+
+    def counted(src: Path, preps: list[ff.Conditioning], **kwargs: object) -> list[fl.R128]:
+        calls.append(len(preps))
+        return real(src, preps, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fl, "measure_variants", counted)
+    report = normalize_to_mp3(wav, tmp_path / "peaky.mp3", target=LoudnessTarget(), peaky=True)
+    assert calls == [6]  # one measurement: the input and five limiter cuts, no second decode
+    assert (report.encodes, report.method) == (1, "gain")
+    assert report.limiter_db == pytest.approx(told_nothing.limiter_db, abs=1.0)  # about the same cut
+    samples, rate = decoded(tmp_path / "peaky.mp3")
+    assert integrated_lufs(samples, rate) == pytest.approx(-16.0, abs=0.5)
+    assert true_peak_dbtp(samples) <= -1.0
+
+    calls.clear()  # the same input not marked: measured, then its limiter cuts in a second decode
+    normalize_to_mp3(wav, tmp_path / "plain.mp3", target=LoudnessTarget())
+    assert calls == [1, 5]
+
+
+def test_a_quiet_input_marked_peaky_gets_the_cut_it_would_have_got(
+        quiet_wav: Path, normalised: dict, tmp_path: Path, decoded: Decoder) -> None:
+    # The speculative cuts are set under full scale; a quiet input's peak is far below it, so they cut less
+    # than their nominal values and the one it needs is found again by the second decode, or between them.
+    report = normalize_to_mp3(quiet_wav, tmp_path / "quiet.mp3", target=LoudnessTarget(), peaky=True)
+    unmarked = normalised[-16.0][1]
+    assert report.encodes == 1 and report.limiter_db == pytest.approx(unmarked.limiter_db, abs=0.5)
+    samples, rate = decoded(tmp_path / "quiet.mp3")
+    assert integrated_lufs(samples, rate) == pytest.approx(-16.0, abs=0.5)

@@ -127,3 +127,12 @@ def test_warm_workers_serve_production_and_the_urgent_queues_and_a_process_worke
         ["emergency", "publishing", "production", "archive"] and every[every.index("--pool") + 1] == "bantin"
     *_, relay = worker_commands(3, warm=True, relay_limit=8)  # relay airings: a process worker of their own
     assert relay[-4:] == ["--work-queue", "relay", "--limit", "8"]
+
+
+def test_production_and_archive_workers_yield_the_cpu_to_urgent_ones() -> None:
+    from deployments.serve import niceness, worker_commands
+
+    cold, urgent, production, relay = worker_commands(3, warm=True, relay_limit=8)
+    assert [niceness(c) for c in (cold, urgent, production, relay)] == [10, 0, 10, 0]  # relays stream: never nice
+    (every,) = worker_commands(3, warm=False)  # one worker with the emergency queue: runs at full priority
+    assert niceness(every) == 0

@@ -13,7 +13,7 @@ import pytest
 from domain.packages import PackageStatus
 from services.runtime import session
 from storage.repositories import packages
-from tests.web.conftest import CHROMIUM, PHONE, _serve, no_horizontal_scroll, sign_in
+from tests.web.conftest import CHROMIUM, PHONE, _serve, assert_accessible, no_horizontal_scroll, sign_in
 from tests.web.test_authz import make_item
 
 pytestmark = [pytest.mark.integration, pytest.mark.flow, pytest.mark.slow]
@@ -88,6 +88,7 @@ def test_edit_a_script_and_record_a_voice_on_a_phone(edit_server: str, phone_wit
     page.fill("#board_text", "Cắt điện 7 giờ - 11 giờ ngày 5/12/2026, tại ấp Đa Hòa.")  # 54: two lines
     assert page.locator("#board-lines").inner_text() == "2"
     assert no_horizontal_scroll(page)
+    assert_accessible(page)  # the edit page with its counters, at 360 px and 1366 px
     page.click("#edit-form button[type=submit]")
     page.wait_for_url(f"{base}/packages/*#variant-vi", timeout=240_000)
     edited = int(page.url.split("/packages/")[1].split("#")[0])
@@ -103,11 +104,13 @@ def test_edit_a_script_and_record_a_voice_on_a_phone(edit_server: str, phone_wit
     page.click("#rec-stop")
     page.wait_for_selector("#rec-play", state="visible")  # played back before saving
     assert page.locator("#rec-save").is_visible()
+    assert_accessible(page)  # the recorder with its playback
     page.click("#rec-save")
     page.wait_for_url(f"{base}/packages/*#variant-vi", timeout=240_000)
     recorded = int(page.url.split("/packages/")[1].split("#")[0])
     assert recorded != edited
     assert "Giọng người đọc: editor_daloc" in page.content()
+    assert_accessible(page)
     with session() as s:
         assert packages.get_package(s, recorded).status == PackageStatus.IN_REVIEW
         assert packages.get_package(s, edited).status == PackageStatus.SUPERSEDED

@@ -18,7 +18,7 @@ from services.packages import package_view
 from services.runtime import object_store, session
 from storage.models_feedback import FeedbackRecord
 from storage.repositories import destinations
-from tests.web.conftest import PHONE, no_horizontal_scroll, sign_in, wait_for
+from tests.web.conftest import Tabs, no_horizontal_scroll, sign_in, wait_for
 from web.reference_receiver import ReferenceReceiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.flow, pytest.mark.slow]
@@ -44,11 +44,8 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
     with ReferenceReceiver(tmp_path / "rx") as receiver:
         with session() as s:
             destinations.add_destination(s, name="htttn-tra-vinh", kind=DestinationKind.HTTTN, url=receiver.url)
-        citizen = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-        officer = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-        translator = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-        approver = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-        request.node.open_pages = [citizen, officer, translator, approver]
+        tabs = Tabs(chromium, request)
+        citizen, officer, translator, approver = tabs.new(), tabs.new(), tabs.new(), tabs.new()
 
         # 1. The citizen opens the link of the QR code printed on the commune's slides.
         citizen.goto(public_feedback_url(base, "29377"))
@@ -148,8 +145,7 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
         scanned = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(
             object_store().get_bytes(vi_slides[0]["key"]))))]
         assert scanned == [f"{base}/phan-anh/29377?ban-tin={package_id}"]  # the web app's address
-        neighbour = chromium.new_context(viewport=PHONE, locale="vi-VN").new_page()
-        request.node.open_pages.append(neighbour)
+        neighbour = tabs.new()
         neighbour.goto(scanned[0])
         assert "Trả lời phản ánh của người dân" in neighbour.inner_text("#fb-cited") and no_horizontal_scroll(neighbour)
         neighbour.select_option("#category", "broadcast_unclear")
@@ -160,3 +156,4 @@ def test_citizen_to_answer_on_air_on_a_phone(live_server: str, chromium, tmp_pat
         with session() as s:
             cited = s.query(FeedbackRecord.cited_package_id).filter_by(tracking_code=reply_code).scalar()
         assert cited == package_id
+        assert tabs.check_visited() >= 10  # axe over every page the tabs loaded, at 360 px and 1366 px
