@@ -240,5 +240,28 @@ def device_detail(s: Session, device_id: int, *, now: datetime,
             "uptime_s": h.uptime_s if h else None, "reboots_total": h.reboots_total if h else 0,
             "temperature_c": h.temperature_c if h else None, "network": h.network if h else None,
             "rejected_values": h.rejected_values if h else 0}
-    plays = [PlayRow(r[0], r[1], bool(r[2]), r[3], r[6] or r[4], r[7]) for r in repo.device_plays(s, device_id)]
+    rows = repo.device_plays(s, device_id)
+    streams = stream_titles(s, [r[4] for r in rows if not r[6]])
+    plays = [PlayRow(r[0], r[1], bool(r[2]), r[3], r[6] or streams.get(r[4], r[4]), r[7]) for r in rows]
     return info, plays
+
+
+def stream_titles(s: Session, item_ids: list[str]) -> dict[str, str]:
+    """Titles for the play log item ids of live sessions (``live-<id>``: the session's title) and relay
+    airings (``relay-<slot>-<date>``: the station's name), which are no packages."""
+    from storage.models_live import LiveSessionRecord
+    from storage.repositories import relays as relay_repo
+
+    out: dict[str, str] = {}
+    live_ids = {int(i[5:]): i for i in item_ids if i.startswith("live-") and i[5:].isdigit()}
+    if live_ids:
+        for rec in s.query(LiveSessionRecord).filter(LiveSessionRecord.id.in_(live_ids)):
+            out[live_ids[rec.id]] = rec.title
+    sources = {r.id: r.name for r in relay_repo.list_sources(s)} if any(i.startswith("relay-") for i in item_ids) \
+        else {}
+    slots = {r.id: sources.get(r.source_id, "") for r in relay_repo.list_slots(s)} if sources else {}
+    for item_id in item_ids:
+        parts = item_id.split("-", 2)
+        if parts[0] == "relay" and len(parts) == 3 and parts[1].isdigit() and slots.get(int(parts[1])):
+            out[item_id] = slots[int(parts[1])]
+    return out

@@ -182,6 +182,11 @@ def test_live_plays_are_in_the_session_proof_of_play_and_the_period_report(accou
         assert (proof.devices, proof.devices_played, proof.plays, proof.completed, proof.minutes) == (2, 1, 2, 1, 11.0)
         assert proof.first_play is not None and proof.first_play == began
         assert live.proof_of_play(s, live.get(s, other.id)).devices_played == 0
+        from services import dashboard
+
+        _, plays = dashboard.device_detail(s, ids[0], now=datetime.now(UTC))
+        assert [(p.title, p.completed, p.trigger) for p in plays] == [("Họp dân", True, "emergency"),
+                                                                      ("Họp dân", False, "emergency")]
         day = (began + timedelta(hours=7)).date().isoformat()  # Vietnam's days
         today = (datetime.now(UTC) + timedelta(hours=7)).date()
         data = reports.compute(s, reports.resolve_period(f"{day}..{today}", today=today), "29377",

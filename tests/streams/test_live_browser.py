@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.agent.conftest import AgentProcess, mqtt_broker, wait_for  # noqa: F401 (a fixture)
+from tests.streams.test_live_devices import start_box
 from tests.web.conftest import CHROMIUM, PASSWORD, PHONE, sign_in
 
 ON_AIR_S = 5.0
@@ -35,11 +36,11 @@ def test_a_live_session_from_a_phone_reaches_a_device_and_is_archived(
     from domain.areas import AreaLevel
     from domain.users import Membership
     from engines.ffmpeg import probe
-    from services import devices, live_air, signing
+    from services import live_air, signing
     from services.runtime import object_store, session
     from settings import get_settings
     from storage.models_archive import ArchiveEntryRecord
-    from storage.models_devices import DeviceRecord, PlayLogRecord
+    from storage.models_devices import PlayLogRecord
     from storage.models_live import LiveSessionRecord
     from storage.repositories import users
 
@@ -61,15 +62,7 @@ def test_a_live_session_from_a_phone_reaches_a_device_and_is_archived(
     context.grant_permissions(["microphone"], origin=web_url)
     page = context.new_page()
     try:
-        agent.start()
-
-        def registered() -> int | None:
-            with session() as s:
-                found = s.query(DeviceRecord).first()
-                return found.id if found else None
-        device_id = wait_for(registered, 30, "the box to register")
-        with session() as s:
-            devices.authorise(s, device_id, username="admin")
+        device_id = start_box(agent)
         wait_for(lambda: agent.status().get("mqtt_connected"), 30, "the box to listen on MQTT")
 
         sign_in(page, web_url, "approver_daloc")

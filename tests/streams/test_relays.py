@@ -147,3 +147,18 @@ def test_devices_below_the_area_get_a_stream_item_with_their_own_listen_url(acco
     assert listener.device_id == auths[0].id
     assert listener.expires == int(ends.timestamp()) + 600
     assert [i for i in json.loads(board_raw)["items"] if i["kind"] == "stream"] == []  # boards have no sound
+
+
+def test_relay_and_live_plays_are_named_on_the_device_page(accounts: Path) -> None:
+    from services import dashboard, live
+    from services.runtime import session
+    from storage.repositories import relays as repo
+
+    source_id = _source("VOV1 thời sự")
+    with session() as s:
+        slot = repo.add_slot(s, actor="admin", source_id=source_id, area_code="29377", starts="06:00", ends="06:30",
+                             weekdays="01234", priority="uu_tien")
+        rec = live.start(s, area_codes=["29377"], actor="approver_daloc", title="Họp dân")
+        names = dashboard.stream_titles(s, [f"relay-{slot.id}-2026-12-07", f"live-{rec.id}", "live-999",
+                                            "relay-999-2026-12-07", "abc.vi"])
+    assert names == {f"relay-{slot.id}-2026-12-07": "VOV1 thời sự", f"live-{rec.id}": "Họp dân"}

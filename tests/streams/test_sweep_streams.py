@@ -65,3 +65,17 @@ def test_a_live_session_without_a_carrier_is_ended_as_failed(accounts: Path) -> 
         (str(quiet.id), "no heartbeat"), (str(fed.id), "past its end")]
     assert [(e["entity_id"], e["reason"]) for e in _audit("live.stop")] == [
         (str(quiet.id), "failed"), (str(fed.id), "failed")]
+
+
+def test_the_sweep_flow_fails_a_live_session_whose_carrier_is_gone(prefect_harness: None, accounts: Path) -> None:
+    from flows.sweep import sweep
+    from services import live
+    from services.runtime import session
+
+    with session() as s:
+        orphan = live.start(s, area_codes=["29377"], actor="approver_daloc").id  # no browser ever fed it
+    now = datetime.now(UTC)
+    assert sweep(now=now)["streams"] == {"relay_runs": [], "live_sessions": []}
+    assert sweep(now=now + timedelta(seconds=121))["streams"] == {"relay_runs": [], "live_sessions": [str(orphan)]}
+    with session() as s:
+        assert (live.get(s, orphan).status, live.get(s, orphan).end_reason) == ("ended", "failed")
