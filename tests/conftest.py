@@ -161,9 +161,11 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield api
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[object]:
-    """One Playwright (sync API) for the session: a second one cannot start while the first runs."""
+    """One Playwright (sync API) per test module (a second one cannot start while the first runs). Not per
+    session: while it runs, its event loop is the thread's running loop, and a later module's
+    ``asyncio.run`` (a Prefect worker polled in the test) would be refused."""
     if not (Path(_chromium()).exists() or shutil.which(_chromium())):
         unavailable(f"Chromium not found at {_chromium()} (apt-get install chromium); browser tests need it")
     from playwright.sync_api import sync_playwright

@@ -206,7 +206,7 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 240.0) -> No
         time.sleep(1.0)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(playwright_driver: object) -> Iterator[object]:
     """Debian's Chromium driven by Playwright (no browser download)."""
     browser = playwright_driver.chromium.launch(  # type: ignore[attr-defined]
