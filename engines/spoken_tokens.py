@@ -26,10 +26,11 @@ URL_RE = re.compile(
 # I to XXXIX only: C, D, L and M alone are letters far more often (bằng lái hạng C, nhóm D).
 _ROMAN = r"X{0,3}(?:IX|IV|V?I{0,3})"
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10}
-# Words after which a Roman numeral is a number: headings (Phần II), periods (Quý III), terms (Khóa XV).
+# Words after which a Roman numeral is a number: headings (Phần II), periods (Quý III), terms (Khóa XV),
+# flood and tide alert levels (báo động III).
 _ROMAN_AFTER = (
     "phần|chương|mục|tiểu mục|phụ lục|quý|khóa|khoá|đại hội|kỳ|kì|tập|bài|đợt|giai đoạn|vòng|cấp|hạng|"
-    "thế kỷ|thế kỉ|thứ|loại|vùng|khu vực"
+    "thế kỷ|thế kỉ|thứ|loại|vùng|khu vực|báo động|cấp độ"
 )
 ROMAN_RE = re.compile(rf"(?<!\w)((?i:{_ROMAN_AFTER})\s+)({_ROMAN})(?:/([0-9]{{4}}))?(?![\w/])")
 # A heading numbered at the start of a line: "II. Nội dung", "IV) Tổ chức thực hiện".

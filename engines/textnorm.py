@@ -11,7 +11,8 @@ one leaves only words behind, which is why a second run changes nothing:
 2. Phone numbers (a leading ``0`` or ``+84``, 10-11 digits, optionally grouped by spaces, dots or
    hyphens) are read digit by digit, one comma-separated group per written group, so espeak pauses
    where the writer did: ``0294 3870 115`` → ``không hai chín bốn, ba tám bảy không, một một năm``.
-   An ungrouped number is grouped 4-3-3 (10 digits) or 4-4-3 (11 digits).
+   An ungrouped number is grouped 4-3-3 (10 digits) or 4-4-3 (11 digits). Service numbers (``1800``,
+   ``1900`` and 4 or 6 more digits: ``1900 1234``, ``1800 599 920``) are read digit by digit too.
 3. Document numbers ``215/KH-UBND`` or ``45/2026/NĐ-CP`` become ``số hai trăm mười lăm, kế hoạch,
    Ủy ban nhân dân`` (``số`` is not repeated when the text already says it; a year part is read
    ``năm ...``; unknown codes are kept as written). A comma closes the number if the sentence goes on.
@@ -35,7 +36,7 @@ one leaves only words behind, which is why a second run changes nothing:
 7. Times ``7h``, ``7h30``, ``07:30``, ``16:58:00`` → ``bảy giờ ba mươi phút`` (``:00``/``h00`` add
    nothing; seconds read ``giây``).
    Times already written with ``giờ`` only get their numbers read.
-8. Units after a number (km, m, cm, mm, kg, g, ha, m2/m², m3/m³, km/h, °C/oC, %, đ/VNĐ/đồng ...);
+8. Units after a number (km, m, cm, mm, kg, g, ha, m2/m², m3/m³, km/h, °C/oC, %, ‰, đ/VNĐ/đồng ...);
    a price per unit reads ``một`` (``đồng/kg`` → ``đồng một ki lô gam``), other rates ``trên``.
 9. All other numbers: ``1.000.000`` (dots group thousands; so do commas in ``413,713`` and
    ``1,234,567``, except one group before a scale word: ``1,125 tỷ``), ``2,5`` (comma decimals), a
@@ -87,6 +88,7 @@ UNIT_WORDS: dict[str, str] = {
     "oC": "độ xê",
     "°": "độ",
     "%": "phần trăm",
+    "‰": "phần nghìn",
     "VNĐ": "đồng",
     "VND": "đồng",
     "đồng": "đồng",
@@ -111,6 +113,8 @@ def _alternation(words: list[str]) -> str:
 
 _PHONE_WORD_RE = re.compile(r"(?<!\w)ĐT(?=\s*[:.]?\s*(?:\+84|0)[0-9])")
 _ROAD_RE = re.compile(r"(?<!\w)(ĐT|QL)\s*(?=[1-9][0-9]{0,3}(?![0-9]))")
+# Service numbers (1800 free, 1900 paid): 8 or 10 digits, read digit by digit like a phone number.
+_SERVICE_RE = re.compile(r"(?<![\w.,/+])(1[89]00)((?:[ .-]?[0-9]{2,4}){1,2})(?![0-9]|[.,][0-9])")
 _PHONE_RE = re.compile(r"(?<![\w.,/+])(\+84[ .]?|0)([0-9]{1,10}(?:[ .-][0-9]{2,4}){0,3})(?![0-9/]|[.,][0-9])")
 _CODE = r"[A-ZĐ][A-Za-zĐđ]{0,7}"  # KH, QĐ, TTr, UBND ...
 _DOC_RE = re.compile(rf"(?<![\w/.,])([0-9]+)(?:/([0-9]{{4}}))?/({_CODE}(?:[-–]{_CODE})*)(?!\w)")
@@ -177,6 +181,17 @@ def _phone(match: re.Match[str]) -> str:
         groups = [solid[:cut], solid[cut:-3], solid[-3:]]
     words = ", ".join(read_digits(g) for g in groups)
     return ("" if national else "cộng tám bốn, ") + words + rest
+
+
+def _service_number(match: re.Match[str]) -> str:
+    prefix, rest = match.group(1), match.group(2)
+    groups = [g for g in re.split(r"[ .-]", rest) if g]
+    digits = "".join(groups)
+    if len(prefix) + len(digits) not in (8, 10):
+        return match.group(0)  # "1900 ha" is a year and a number, not a hotline
+    if len(groups) == 1 and len(digits) == 6:
+        groups = [digits[:3], digits[3:]]  # 1800599920 is said "1800, 599, 920"
+    return ", ".join(read_digits(g) for g in [prefix, *groups])
 
 
 def _document(codes: Mapping[str, str], match: re.Match[str]) -> str:
@@ -307,6 +322,7 @@ def _passes(acronyms: Acronyms) -> tuple[Pass, ...]:
             (_PHONE_WORD_RE, "điện thoại"),
             (_ROAD_RE, lambda m: "đường tỉnh " if m.group(1) == "ĐT" else "quốc lộ "),
             (_PHONE_RE, _phone),
+            (_SERVICE_RE, _service_number),
             (_DOC_RE, functools.partial(_document, acronyms.doc_codes)),
             (_HCM_RE, "thành phố Hồ Chí Minh"),
             *([(abbreviations, lambda m: words[m.group(0)])] if abbreviations else []),

@@ -99,6 +99,15 @@ CASES = [
     ("giai đoạn 2021-2025", "giai đoạn hai nghìn không trăm hai mươi mốt đến hai nghìn không trăm hai mươi lăm"),
     ("15/40 hộ", "mười lăm trên bốn mươi hộ"),
     ("Quốc lộ 1A", "Quốc lộ một A"),
+    # per mille (salinity), service numbers, alert levels
+    ("độ mặn 12‰", "độ mặn mười hai phần nghìn"),
+    ("gọi 1900 1234", "gọi một chín không không, một hai ba bốn"),
+    ("gọi 1800.599.920", "gọi một tám không không, năm chín chín, chín hai không"),
+    ("số 18001091", "số một tám không không, một không chín một"),
+    ("năm 1900 có 1234 hộ", "năm một nghìn chín trăm có một nghìn hai trăm ba mươi tư hộ"),
+    ("từ 1800 đến 1900 người", "từ một nghìn tám trăm đến một nghìn chín trăm người"),
+    ("vượt báo động III", "vượt báo động ba"),
+    ("rủi ro thiên tai cấp độ II", "rủi ro thiên tai cấp độ hai"),
     # abbreviations
     ("UBND xã Tân Lập", "Ủy ban nhân dân xã Tân Lập"),
     ("HĐND huyện", "Hội đồng nhân dân huyện"),

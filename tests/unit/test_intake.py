@@ -8,7 +8,7 @@ from domain.errors import InvalidInput
 from domain.intake import clean_intake, dates_in, parse_rules, plausible_title, suggest_title
 from prompts import load_data
 
-RULES = parse_rules(load_data("intake", "rules-v1.tsv")[1], version="intake/rules-v1")
+RULES = parse_rules(load_data("intake", "rules-v2.tsv")[1], version="intake/rules-v2")
 
 PAGE = """English | Khmer
 Trang chủ | Giới thiệu | Tin tức | Văn bản | Liên hệ
@@ -65,7 +65,23 @@ def test_portal_page_keeps_only_the_article() -> None:
     assert result.body.startswith("Ủy ban nhân dân xã Tân Lập thông báo")
     assert result.content_lines == 27
     assert result.removed_share == pytest.approx(22 / 27)
-    assert result.rules_version == "intake/rules-v1"
+    assert result.rules_version == "intake/rules-v2"
+
+
+def test_the_was_this_helpful_widget_goes_and_prose_about_helpfulness_stays() -> None:
+    text = """Lịch cắt điện tuần này trên địa bàn xã Châu Thành
+Điện lực cắt điện từ 7 giờ đến 11 giờ ngày 12/12/2026 để bảo trì lưới điện.
+Bạn thấy bài viết này thế nào? Hữu ích (12) Không hữu ích (3)
+Hữu ích (12) Không hữu ích (3)
+Bài viết có hữu ích cho bạn không?
+Đánh giá bài viết:
+★★★★☆ (4,5/5)
+Thông tin hữu ích cho bà con nông dân trong mùa khô."""
+    result = clean_intake(text, RULES)
+    assert [(r.number, r.rule_id) for r in result.removed] == [
+        (3, "poll-rating"), (4, "poll-rating"), (5, "poll-rating"), (6, "poll-rating"), (7, "poll-rating")]
+    assert result.body == ("Điện lực cắt điện từ 7 giờ đến 11 giờ ngày 12/12/2026 để bảo trì lưới điện.\n"
+                           "Thông tin hữu ích cho bà con nông dân trong mùa khô.")
 
 
 def test_report_names_line_and_reason_in_both_languages() -> None:
