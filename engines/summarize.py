@@ -56,6 +56,7 @@ WHERE_WEIGHT = 0.3
 NUMBER_WEIGHT = 0.2
 WHO_WEIGHT = 0.1
 ORDER_WEIGHT = 0.3  # what residents must do ("yêu cầu", "nghiêm cấm", "phải"): the point of an announcement
+CONTACT_WEIGHT = 0.3  # on the board, a number to call: a reader can note it down, a listener may not
 _PLACE_WORD = re.compile(r"(?<!\w)(?:tại|ở|địa điểm|nơi)(?!\w)", re.I)
 
 
@@ -199,11 +200,12 @@ def _boosted(sentences: tuple[str, ...], scores: list[float] | None = None, *, s
     boosted = []
     for score, sentence in zip(base, sentences, strict=True):
         when, where = when_where(sentence)
-        value = score + WHEN_WEIGHT * when + WHERE_WEIGHT * where
+        value = score + WHEN_WEIGHT * when + WHERE_WEIGHT * where + ORDER_WEIGHT * is_order(sentence)
+        kinds = {f.kind for f in extract_facts(sentence)}
         if script:
-            kinds = {f.kind for f in extract_facts(sentence)}
-            value += (NUMBER_WEIGHT * bool(kinds & {"number", "phone"}) + WHO_WEIGHT * ("name" in kinds)
-                      + ORDER_WEIGHT * is_order(sentence))
+            value += NUMBER_WEIGHT * bool(kinds & {"number", "phone"}) + WHO_WEIGHT * ("name" in kinds)
+        else:
+            value += CONTACT_WEIGHT * ("phone" in kinds)
         boosted.append(value)
     return boosted
 
