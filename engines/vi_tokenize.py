@@ -8,6 +8,7 @@ unaffected. A process that imported underthesea earlier keeps it as it is.
 """
 
 import sys
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -17,8 +18,19 @@ _UNUSED = ("underthesea.pipeline.translate", "underthesea.pipeline.classificatio
            "underthesea.pipeline.lang_detect", "underthesea.agent", "underthesea.address")
 
 
+_LOADING = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _tokenizers() -> tuple[Callable[..., Any], Callable[..., Any]]:
+    # A warm worker runs several productions in threads of one process: underthesea loads its CRF models on
+    # first use without a lock (a second thread then found a model without its featurizer), so they are
+    # loaded here, once, under one.
+    with _LOADING:
+        return _load()
+
+
+def _load() -> tuple[Callable[..., Any], Callable[..., Any]]:
     if "underthesea" not in sys.modules:
         blocked = [m for m in _UNUSED if m not in sys.modules]
         for name in blocked:
@@ -31,6 +43,8 @@ def _tokenizers() -> tuple[Callable[..., Any], Callable[..., Any]]:
                     del sys.modules[name]
     else:
         import underthesea
+    underthesea.word_tokenize("khởi động")
+    underthesea.sent_tokenize("Khởi động.")
     return underthesea.sent_tokenize, underthesea.word_tokenize
 
 
