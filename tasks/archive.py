@@ -5,11 +5,12 @@ and a missing model would fail the same way on every attempt.
 """
 
 from prefect import get_run_logger, task
+from sqlalchemy.exc import IntegrityError
 
 from services.archive import indexing, ingest
 from services.runtime import object_store, session
 from tasks.limits import ml_slot
-from tasks.retry import retry_if_transient
+from tasks.retry import TransientError, retry_if_transient
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
@@ -22,8 +23,13 @@ def index_package(package_id: int) -> list[int]:
     Returns:
         The ids of its archive entries, one per ready language variant.
     """
-    with session() as s:
-        ids = indexing.index_package(s, object_store(), package_id)
+    try:
+        with session() as s:
+            ids = indexing.index_package(s, object_store(), package_id)
+    except IntegrityError as exc:
+        # Two publishes of one package index it at once: the other run's entry went in between our read and
+        # our insert. This attempt is rolled back whole; the retry finds that entry and updates it.
+        raise TransientError(f"package {package_id} was indexed by another run at the same time") from exc
     get_run_logger().info("package %s: %d archive entr%s", package_id, len(ids), "y" if len(ids) == 1 else "ies")
     return ids
 

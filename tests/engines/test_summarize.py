@@ -174,6 +174,29 @@ def test_demo_board_shows_when_and_where() -> None:
     assert check_faithfulness(board, SAMPLE_BODY).ok
 
 
+TIDE_BODY = (
+    "Theo Trung tâm Khí tượng Thủy văn tỉnh Vĩnh Long, từ ngày 8 đến 12/12/2026 triều cường trên sông Cổ Chiên "
+    "dâng cao, đỉnh triều tại Trà Vinh ở mức 1,85 m, vượt báo động III khoảng 0,15 m.\n"
+    "Độ mặn tại cửa sông có thể lên tới 12‰, xâm nhập sâu 45 km.\n"
+    "UBND xã Châu Thành đề nghị bà con gia cố bờ bao, kiểm tra cống, không lấy nước tưới khi độ mặn trên 4‰.\n"
+    "Mọi thông tin liên hệ đường dây nóng 0294.3862.115 hoặc 1900 1234."
+)
+
+
+def test_board_keeps_the_number_to_call_over_a_measurement() -> None:
+    # Before the contact bonus the last two board lines were the salinity figures; a reader at the board
+    # needs the hotline to note down.
+    board = summarize(TIDE_BODY, max_seconds=60, board_lines=6).board_text
+    assert board == (
+        "Theo Trung tâm Khí tượng Thủy văn tỉnh Vĩnh\n"
+        "Long, từ ngày 8 đến 12/12/2026 triều cường trên\n"
+        "sông Cổ Chiên dâng cao, đỉnh triều tại Trà Vinh\n"
+        "ở mức 1,85 m, vượt báo động III khoảng 0,15 m.\n"
+        "Mọi thông tin liên hệ đường dây nóng\n"
+        "0294.3862.115 hoặc 1900 1234."
+    )
+
+
 def test_demo_script_keeps_the_dates_under_a_tight_budget() -> None:
     sentences = split_sentences(SAMPLE_BODY)
     dated = next(i for i, s in enumerate(sentences) if "tháng 12 năm 2026" in s)
