@@ -45,16 +45,23 @@ def queue(session: Session, *, username: str, dead_only: bool = False, package_i
         Forbidden: the user administers no area.
     """
     user = _admin_somewhere(session, username)
+    everywhere = auth.can(session, user, "admin")
     areas_of: dict[int, bool] = {}
-    rows = []
-    for d, t in outbox.listing(session, status=DeliveryStatus.DEAD if dead_only else None, package_id=package_id,
-                               limit=limit):
-        if d.package_id not in areas_of:
-            areas_of[d.package_id] = auth.can(session, user, "admin",
-                                              area_codes=auth.package_area_codes(session, d.package_id))
-        if areas_of[d.package_id]:
-            rows.append(QueueRow(d.id, d.kind, d.action, d.package_id, t.name, d.status, d.attempts, d.receipt_id,
-                                 d.last_error, d.updated_at))
+    rows: list[QueueRow] = []
+    before: int | None = None
+    while len(rows) < limit:  # filtered by area page by page, so the limit counts rows the user may see
+        page = outbox.listing(session, status=DeliveryStatus.DEAD if dead_only else None, package_id=package_id,
+                              limit=limit, before_id=before)
+        for d, t in page:
+            if d.package_id not in areas_of:
+                areas_of[d.package_id] = everywhere or auth.can(
+                    session, user, "admin", area_codes=auth.package_area_codes(session, d.package_id))
+            if areas_of[d.package_id] and len(rows) < limit:
+                rows.append(QueueRow(d.id, d.kind, d.action, d.package_id, t.name, d.status, d.attempts,
+                                     d.receipt_id, d.last_error, d.updated_at))
+        if len(page) < limit:
+            break
+        before = page[-1][0].id
     return rows
 
 

@@ -155,11 +155,14 @@ def of_package(session: Session, package_id: int,
 
 
 def listing(session: Session, *, status: DeliveryStatus | None = None, package_id: int | None = None,
-            kind: OutboxKind | None = None, limit: int = 500) -> list[tuple[OutboxRecord, DestinationRecord]]:
-    """Rows with their destinations, newest first (the queue and dead-letter views)."""
+            kind: OutboxKind | None = None, limit: int = 500,
+            before_id: int | None = None) -> list[tuple[OutboxRecord, DestinationRecord]]:
+    """Rows with their destinations, newest first (the queue and dead-letter views); ``before_id`` pages on."""
     stmt = (select(OutboxRecord, DestinationRecord)
             .join(DestinationRecord, OutboxRecord.destination_id == DestinationRecord.id)
             .order_by(OutboxRecord.id.desc()).limit(limit))
+    if before_id is not None:
+        stmt = stmt.where(OutboxRecord.id < before_id)
     if status is not None:
         stmt = stmt.where(OutboxRecord.status == status.value)
     if package_id is not None:

@@ -109,6 +109,20 @@ def test_deliveries_page_and_resend_are_scoped(client: TestClient) -> None:
     assert client.get("/deliveries").status_code == 403  # no admin anywhere
 
 
+def test_the_limit_counts_the_rows_a_province_admin_may_see(accounts: Path) -> None:
+    from services import outbox as outbox_service
+
+    ours = dead_delivery("29377", "htttn-tra-vinh")
+    newer_theirs = [dead_delivery(OTHER_PROVINCE, f"htttn-tuyen-quang-{n}") for n in range(3)]
+    with session() as s:
+        # the three newest dead rows are another province's: a limit of 2 still finds this province's one
+        seen = outbox_service.queue(s, username="admin_travinh", dead_only=True, limit=2)
+        assert [r.id for r in seen] == [ours]
+        assert outbox_service.dead_count(s, users.get_user(s, "admin_travinh")) == 1
+        everything = outbox_service.queue(s, username="admin", dead_only=True, limit=2)
+        assert [r.id for r in everything] == [newer_theirs[2], newer_theirs[1]]
+
+
 @pytest.mark.parametrize(("actor", "area", "allowed"), [
     ("admin_daloc", "29377", True), ("admin_daloc", "84", False), ("admin_daloc", OTHER_PROVINCE, False),
     ("admin_travinh", "847", True), ("admin_travinh", OTHER_PROVINCE, False),
