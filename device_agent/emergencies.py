@@ -100,7 +100,8 @@ class EmergencyMixin:
             log.warning("interrupting the emergency %s: the emergency live session %s overrides it",
                         cur.item.get("title"), choice.item.get("title"))
             self.interrupt.set()
-        elif choice is not None and is_stream(choice.item) and not is_stream(cur.item):
+        elif (choice is not None and is_stream(choice.item) and not is_stream(cur.item)
+              and cur.trigger != "emergency"):  # a relay cuts ordinary files, never an emergency
             log.info("interrupting %s: the relay %s starts", cur.item.get("title"), choice.item.get("title"))
             self.interrupt.set()
 

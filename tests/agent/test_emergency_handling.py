@@ -113,6 +113,22 @@ def test_an_emergency_live_session_interrupts_a_playing_emergency_file(tmp_path:
     agent.outbox.close()
 
 
+def test_a_relay_starting_cuts_an_ordinary_file_but_never_an_emergency_file(tmp_path: Path) -> None:
+    agent = make_agent(tmp_path)
+    now = time.time()
+    relay = _live_item("uu_tien", now - 5, now + 600)  # an ordinary stream due now (a relay slot)
+    agent.schedule = {"items": [relay], "quiet_hours": [], "withdrawn": []}
+    flood = item("lu-quet.vi", audio=ref(b"flood"), kind="emergency", priority="khan_cap", repeat=0,
+                 expires_at="2099-01-01T00:00:00Z")
+    agent.current = Choice(flood, "emergency", "lu-quet.vi")  # a one-off emergency file plays to its end
+    agent._maybe_preempt()
+    assert not agent.interrupt.is_set()
+    agent.current = Choice(item("bulletin.vi", audio=ref(b"x")), "schedule", "bulletin.vi@1")
+    agent._maybe_preempt()
+    assert agent.interrupt.is_set()  # an ordinary bulletin gives way to the relay
+    agent.outbox.close()
+
+
 def test_an_emergency_live_session_plays_through_quiet_hours_and_an_ordinary_one_is_cut_there(
         tmp_path: Path) -> None:
     agent = make_agent(tmp_path)
