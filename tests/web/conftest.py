@@ -43,6 +43,22 @@ def two_tier_home(bantin_env: Path) -> Path:
     return bantin_env
 
 
+@pytest.fixture
+def after_init_home(bantin_env: Path) -> Path:
+    """A home as a new installation starts: ``bantin init`` (migrated database, today's bundled area seed) and the
+    installation admin made as an operator makes it, ``bantin users add admin --role admin`` (no ``--as``: no
+    admin exists yet); no other account."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    cli = CliRunner()
+    for args in (["init"], ["users", "add", "admin", "--name", "Quản trị hệ thống", "--role", "admin"]):
+        result = cli.invoke(app, args, env={"BANTIN_PASSWORD": PASSWORD})
+        assert result.exit_code == 0, (args, result.output)
+    return bantin_env
+
+
 @pytest.fixture(scope="module")
 def shared_web_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Like ``web_home`` but shared by a module's tests (password hashing makes accounts slow to create);
@@ -104,6 +120,14 @@ def two_tier_server(two_tier_home: Path, prefect_api: str, tmp_path: Path,
                     monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Like ``live_server``, on today's two-tier units (``two_tier_home``)."""
     yield from _live(two_tier_home, prefect_api, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def after_init_server(after_init_home: Path, prefect_api: str, tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Like ``live_server``, on a home just after ``bantin init`` with only the installation admin
+    (``after_init_home``)."""
+    yield from _live(after_init_home, prefect_api, tmp_path, monkeypatch)
 
 
 def _live(home: Path, prefect_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:

@@ -71,11 +71,11 @@ def _wav(seconds: float = 1.0, rate: int = 16000) -> bytes:
 WAV = _wav()
 
 
-def make_item(area: str = DRAFT_AREA) -> tuple[int, int, str]:
-    """A draft for Đa Lộc (or ``area``) with a package in review and one stored asset: (draft id, package id,
-    asset key)."""
+def make_item(area: str = DRAFT_AREA, *, author: str = "editor_daloc") -> tuple[int, int, str]:
+    """A draft for Đa Lộc (or ``area``) by ``author`` with a package in review and one stored asset: (draft id,
+    package id, asset key)."""
     with session() as s:
-        rev = drafts.create_draft(s, author="editor_daloc", content=DraftContent(
+        rev = drafts.create_draft(s, author=author, content=DraftContent(
             title="Thông báo cắt điện", body="Điện lực thông báo cắt điện từ 7 giờ đến 11 giờ ngày 5/12.",
             area_codes=(area,), languages=("vi", "km"), priority=Priority.THUONG))
         pkg = packages.create_package(s, draft_id=rev.draft_id,

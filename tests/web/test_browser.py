@@ -19,7 +19,7 @@ from domain.signatures import unb64, verify_document
 from services import signing
 from services.runtime import session
 from storage.repositories import audit as audit_repo
-from storage.repositories import destinations
+from storage.repositories import destinations, users
 from tests.devices.factory import DeviceClient
 from tests.flows.receivers import scripted
 from tests.web.accounts import TWO_TIER_AREA
@@ -187,14 +187,15 @@ def test_editor_to_published_on_a_phone(two_tier_server: str, chromium, tmp_path
         assert tabs.check_visited() >= 12  # axe over every page the tabs loaded, at 360 px and 1366 px
 
 
-def _package_with_audio(seconds: float = 3.0) -> int:
-    """A package in review for Xã Châu Thành whose Vietnamese variant has a stored WAV (made by hand, no flow)."""
+def _package_with_audio(seconds: float = 3.0, *, author: str) -> int:
+    """A package in review for Xã Châu Thành, written by ``author``, whose Vietnamese variant has a stored WAV
+    (made by hand, no flow)."""
     from domain.packages import AssetKind, PackageStatus, VariantStatus
     from services.runtime import object_store
     from storage.repositories import packages
     from tests.web.test_authz import _wav, make_item
 
-    _, package_id, _ = make_item(TWO_TIER_AREA)
+    _, package_id, _ = make_item(TWO_TIER_AREA, author=author)
     with session() as s:
         stored = object_store().put_bytes(_wav(seconds), ext="wav", media_type="audio/wav")
         packages.record_asset(s, package_id=package_id, language="vi", kind=AssetKind.AUDIO, stored=stored,
@@ -223,11 +224,16 @@ def create_user(page, base: str, username: str, full_name: str, role: str, area:
 
 
 def test_a_province_is_set_up_in_the_browser_and_audio_seeks_on_a_phone(  # type: ignore[no-untyped-def]
-        two_tier_server: str, chromium, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    """After ``bantin init`` (the installation admin and the areas), everything else on a phone: the province's
-    IT officer gets an admin account, then creates a translator, a destination, a programme with quiet hours,
-    and authorises a loudspeaker box that registered itself, which then receives its signed schedule."""
-    base = two_tier_server
+        after_init_server: str, chromium, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """After ``bantin init`` and ``bantin users add admin`` (the areas and the installation admin, nothing else),
+    everything else on a phone: the province's IT officer gets an admin account, then creates the province's
+    approver, a commune editor and a translator, a destination, a programme with quiet hours, and authorises a
+    loudspeaker box that registered itself, which then receives its signed schedule; the new accounts sign in,
+    and the approver seeks in the audio of the new editor's bulletin."""
+    base = after_init_server
+    with session() as s:  # what the walk starts from: the installation admin alone
+        assert [(u.username, [m.spec for m in users.memberships_of(u)]) for u in users.list_users(s)] == [
+            ("admin", ["admin"])]
     tabs = Tabs(chromium, request)
     admin = tabs.new()
     sign_in(admin, base, "admin")
@@ -242,9 +248,17 @@ def test_a_province_is_set_up_in_the_browser_and_audio_seeks_on_a_phone(  # type
     sign_in(it, base, "cntt_vinhlong", "mat-khau-cntt-vinh-long-26")
     open_menu(it, "Quản trị")
     it.click("text=Người dùng và phân quyền")
+    create_user(it, base, "lan", "Nguyễn Thị Lan", "approver", "Vĩnh Long", "tỉnh", "mat-khau-cua-lan-2026")
+    assert "Người duyệt · 86 · cấp tỉnh" in it.locator("#user-lan").inner_text()
+    create_user(it, base, "hoa", "Trần Thị Hoa", "editor", "Châu Thành, Vĩnh Long", "", "mat-khau-cua-hoa-2026")
+    assert f"Biên tập viên · {TWO_TIER_AREA}" in it.locator("#user-hoa").inner_text()
     create_user(it, base, "sokha", "Thạch Sokha", "translator", "Vĩnh Long", "km", "mat-khau-cua-sokha-2026")
     assert "Người dịch · 86 · Tiếng Khmer" in it.locator("#user-sokha").inner_text()
     no_english(it)
+    with session() as s:  # the roles as the services stored them, areas resolved from the names typed
+        assert {u.username: [m.spec for m in users.memberships_of(u)] for u in users.list_users(s)} == {
+            "admin": ["admin"], "cntt_vinhlong": ["admin:86"], "lan": ["approver:86:province"],
+            "hoa": ["editor:29374"], "sokha": ["translator:86:km"]}
 
     with ReferenceReceiver(tmp_path / "rx") as receiver:
         it.goto(f"{base}/admin")
@@ -317,15 +331,20 @@ def test_a_province_is_set_up_in_the_browser_and_audio_seeks_on_a_phone(  # type
         last = audit_repo.entries(s, entity="device", entity_id=box.device_id)[-1]
         assert (last.action, last.actor) == ("device.authorised", "cntt_vinhlong")
 
-    # The new translator signs in on a phone; the approver's audio can be sought (HTTP Range answered).
+    # The new accounts sign in on their phones; the new editor's bulletin is in review and the new approver's
+    # audio can be sought (HTTP Range answered).
     sokha = tabs.new()
     sign_in(sokha, base, "sokha", "mat-khau-cua-sokha-2026")
+    hoa = tabs.new()
+    sign_in(hoa, base, "hoa", "mat-khau-cua-hoa-2026")
+    assert "Bản thảo" in hoa.content()
+    no_english(hoa)
 
-    package_id = _package_with_audio()
+    package_id = _package_with_audio(author="hoa")
     approver = tabs.new()
     statuses: list[int] = []
     approver.on("response", lambda r: statuses.append(r.status) if "/assets/" in r.url else None)
-    sign_in(approver, base, "approver_ct")
+    sign_in(approver, base, "lan", "mat-khau-cua-lan-2026")
     approver.click("label.menu-button")  # the menu opened on a phone
     assert_accessible(approver)
     approver.goto(f"{base}/packages/{package_id}")
