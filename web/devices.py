@@ -14,6 +14,7 @@ from services import auth
 from services import devices as device_service
 from services import outbox as outbox_service
 from services.areas import area_names
+from services.dashboard import stream_titles
 from services.feeds import feed_entries, public_file
 from services.packages import titles_by_manifest
 from services.runtime import object_store, session
@@ -76,6 +77,12 @@ def device_page(request: Request, device_id: int) -> Response:
         titles = titles_by_manifest(s, [str(p["manifest_hash"] or "") for p in logs])
         for p in logs:  # the bulletin's title, not its hash
             p.update(titles.get(str(p["manifest_hash"] or ""), {}))
+        # live sessions and relay airings are no packages: their title or station's name, not their id
+        streams = stream_titles(s, [str(p["item_id"]) for p in logs if not p.get("title")]
+                                + [str(row["playing"] or "")])
+        for p in logs:
+            p["stream_title"] = streams.get(str(p["item_id"]), "")
+        row["playing_title"] = streams.get(str(row["playing"] or ""), "")
     return render(request, "devices_show.html", d=row, logs=logs)
 
 

@@ -62,6 +62,20 @@ def test_admin_authorises_a_device_and_sees_its_play_log(client: Any) -> None:
     assert "khẩn cấp" in detail
     # the play log names the bulletin (with a link), not the item's hash
     assert f'<a href="/packages/{package_id}">' in detail and f"{manifest[:16]}.vi" not in detail
+    # a live session is no package: the page names it by its title, in the log and as what plays now
+    from domain.devices import PlayEntry, PlayTrigger
+    from services import live
+    from storage.repositories import devices as device_repo
+
+    with session() as s:
+        session_id = live.start(s, area_codes=["29377"], actor="admin", title="Họp dân ấp Mỹ Hòa").id
+        device_repo.add_play_logs(s, dev.device_id, [PlayEntry(
+            str(uuid.uuid4()), f"live-{session_id}", "", started, started + timedelta(seconds=30), True,
+            PlayTrigger.SCHEDULE)], datetime.now(UTC))
+    inv["playing"] = f"live-{session_id}"
+    assert dev.request("PUT", "/device/v1/inventory", inv).status_code == 204
+    detail = client.get(f"/devices/{dev.device_id}").text
+    assert detail.count("Họp dân ấp Mỹ Hòa") == 2 and f"live-{session_id}" not in detail
     pkg_page = client.get(f"/packages/{package_id}").text
     assert 'id="unconfirmed"' in pkg_page and "1/1" in pkg_page  # an emergency nobody confirmed yet
     ack = {"manifest_hash": manifest, "item_id": entry["item_id"], "received_at": datetime.now(UTC).isoformat(),
