@@ -42,25 +42,26 @@ def _when(value: datetime | None) -> str:
 @devices_app.command("list")
 def devices_list(
     status: Annotated[str | None, typer.Option(help="pending, authorised or revoked.")] = None,
+    as_user: AsUser = "",
 ) -> None:
-    """List devices with their area, status and when they were last heard from."""
+    """List the devices of the areas you administer, with their status and when they were last heard from."""
     ensure_db()
     try:
         wanted = DeviceStatus(status) if status else None
     except ValueError:
         raise InvalidInput("--status: pending, authorised or revoked") from None
     with session() as s:
-        for d in device_repo.list_devices(s, status=wanted):
+        for d in device_service.devices_for(s, need_user(as_user), wanted):
             echo(f"{d.id:>4}  {d.status:<10} {d.kind:<7} {d.area_code:>5}  {d.name}  "
                  f"(hw {d.hardware_id}, seen {_when(d.last_seen_at)})")
 
 
 @devices_app.command("show")
-def devices_show(device_id: int) -> None:
-    """Show one device: identity, key, inventory and its latest play logs."""
+def devices_show(device_id: int, as_user: AsUser = "") -> None:
+    """Show one device of an area you administer: identity, key, inventory and its latest play logs."""
     ensure_db()
     with session() as s:
-        d = device_service.require_device(s, device_id)
+        d = device_service.device_for(s, need_user(as_user), device_id)
         row = device_service.device_row(d)
         logs = device_repo.play_logs(s, device_id=device_id, limit=20)
         echo(f"device {d.id}: {d.name} [{d.kind}] in {d.area_code}: {d.status}")

@@ -25,7 +25,7 @@ from domain.devices import (
     parse_playlogs,
     verify_request,
 )
-from domain.errors import ApprovalRefused, Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from domain.errors import ApprovalRefused, Conflict, DomainError, Forbidden, InvalidInput, Unauthenticated
 from domain.reports import parse_health
 from domain.signatures import SignatureInvalid, unb64
 from services import auth, live, relays, rollups
@@ -353,8 +353,26 @@ def package_device_status(s: Session, manifest_hash: str | None, area_codes: lis
     return out
 
 
-def require_device(s: Session, device_id: int) -> DeviceRecord:
-    try:
-        return repo.get_device(s, device_id)
-    except NotFound:
-        raise InvalidInput(f"no device with id {device_id}; see 'bantin devices list'") from None
+def devices_for(s: Session, username: str, status: DeviceStatus | None = None) -> list[DeviceRecord]:
+    """The devices in the areas ``username`` administers (every device for an installation admin), for the web
+    page and the CLI alike.
+
+    Raises:
+        Forbidden: the user administers no area.
+    """
+    user = auth.acting_user(s, username, what="see devices")
+    if not auth.can_anywhere(s, user, "admin"):
+        raise Forbidden(f"user '{user.username}' administers no area")
+    return [d for d in repo.list_devices(s, status=status) if auth.can(s, user, "admin", area_codes=[d.area_code])]
+
+
+def device_for(s: Session, username: str, device_id: int) -> DeviceRecord:
+    """One device, shown to an admin of its area only (its key, inventory and play log).
+
+    Raises:
+        NotFound: no such device.
+        ApprovalRefused: the user is not an admin of the device's area.
+    """
+    device = repo.get_device(s, device_id)
+    _admin_for(s, username, device)
+    return device

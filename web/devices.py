@@ -48,10 +48,9 @@ def devices_page(request: Request) -> Response:
     """Devices the admin manages, pending ones first."""
     status = request.query_params.get("status") or None
     with session() as s:
-        user = _admin_somewhere(request, s)
+        user = session_user(request, s)
         wanted = DeviceStatus(status) if status in {d.value for d in DeviceStatus} else None
-        rows = [device_service.device_row(d) for d in device_repo.list_devices(s, status=wanted)
-                if auth.can(s, user, "admin", area_codes=[d.area_code])]
+        rows = [device_service.device_row(d) for d in device_service.devices_for(s, user.username, wanted)]
         names = area_names(s, [str(r["area_code"]) for r in rows])
     for r, name in zip(rows, names, strict=True):
         r["seen"], r["area_name"] = _when(r["last_seen_at"]), name
@@ -65,9 +64,7 @@ def device_page(request: Request, device_id: int) -> Response:
     """One device: identity, inventory and its play log."""
     with session() as s:
         user = session_user(request, s)
-        d = device_repo.get_device(s, device_id)
-        if not auth.can(s, user, "admin", area_codes=[d.area_code]):
-            raise Forbidden("admin")
+        d = device_service.device_for(s, user.username, device_id)
         row = device_service.device_row(d)
         row["public_key"] = d.public_key
         row["seen"], row["area_name"] = _when(d.last_seen_at), area_names(s, [d.area_code])[0]

@@ -7,11 +7,13 @@ import typer
 from typer.testing import CliRunner
 
 from cli import devices as device_commands
+from domain.approvals import Role
 from domain.deliveries import DeliveryStatus, DestinationKind
 from domain.packages import PackageStatus
+from domain.users import Membership
 from services import signing
 from services.runtime import session
-from storage.repositories import destinations, outbox
+from storage.repositories import destinations, outbox, users
 from tests.devices.factory import DeviceClient, published_package
 
 pytestmark = pytest.mark.integration
@@ -31,13 +33,21 @@ def run(*args: str) -> Any:
 def test_device_commands(client: Any) -> None:
     dev = DeviceClient.new(client)
     dev.register()
-    listed = run("devices", "list", "--status", "pending")
+    with session() as s:  # an admin of another province (Tuyên Quang) sees nothing of Trà Vinh's devices
+        users.add_user(s, username="admin_tuyenquang", full_name="x", password=None,
+                       memberships=[Membership(Role.ADMIN, "08")])
+    assert "who is acting" in str(run("devices", "list").exception)
+    assert "administers no area" in str(run("devices", "list", "--as", "demo-editor").exception)
+    assert run("devices", "list", "--as", "admin_tuyenquang").output == ""
+    listed = run("devices", "list", "--status", "pending", "--as", "admin")
     assert listed.exit_code == 0 and f"{dev.device_id:>4}  pending" in listed.output
     refused = run("devices", "authorize", str(dev.device_id), "--as", "demo-editor")
     assert refused.exit_code != 0 and "not an admin" in str(refused.exception)
     assert run("devices", "authorize", str(dev.device_id), "--as", "admin").exit_code == 0
     assert dev.request("GET", "/device/v1/schedule").status_code == 200
-    shown = run("devices", "show", str(dev.device_id))
+    refused = run("devices", "show", str(dev.device_id), "--as", "admin_tuyenquang")
+    assert "not an admin" in str(refused.exception) and dev.hardware_id not in refused.output
+    shown = run("devices", "show", str(dev.device_id), "--as", "admin")
     assert "authorised" in shown.output and dev.hardware_id in shown.output
     assert run("devices", "revoke", str(dev.device_id), "--reason", "hỏng", "--as", "admin").exit_code == 0
     assert dev.request("GET", "/device/v1/schedule").status_code == 403
