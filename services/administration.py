@@ -25,8 +25,8 @@ _LEVELS_VI = {"xã": "commune", "xa": "commune", "huyện": "district", "huyen":
 
 
 def _admin(session: Session, actor: str, area_codes: list[str]) -> UserRecord:
-    """:func:`services.accounts.require_admin` (raises ApprovalRefused)."""
-    return accounts.require_admin(session, actor, area_codes)
+    """:func:`services.auth.require_admin` (raises ApprovalRefused)."""
+    return auth.require_admin(session, actor, area_codes)
 
 
 def membership_from_form(role: str, area: str, extra: str) -> Membership:
