@@ -8,12 +8,13 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.orm import Session
 
-from cli.common import AsUser, echo, ensure_db
+from cli.common import AsUser, echo, ensure_db, need_user
 from domain.errors import InvalidInput
 from domain.programs import format_weekdays, local_date, parse_range_text
 from services import areas as area_service
-from services import default_content
+from services import default_content, program_admin
 from services import programs as program_service
+from services.program_admin import ProgramForm
 from services.runtime import session
 from settings import configure_prefect_env, get_settings
 from storage.repositories import programs as repo
@@ -56,9 +57,11 @@ def add(
     ensure_db()
     with session() as s:
         area = area_service.code_from_option(s, area)  # a code or a name
-        rec = program_service.save_program(s, area_code=area, name=name, at=at, days=days, max_minutes=max_minutes,
-                                           gap_s=gap, priority=priority, languages=languages, active=not inactive,
-                                           actor=as_user or "operator")
+        form = ProgramForm(area_code=area, name=name, at=at, days=days,
+                           max_minutes="" if max_minutes is None else str(max_minutes),
+                           gap_s="" if gap is None else str(gap), priority=priority, languages=languages,
+                           active=not inactive)
+        rec = program_admin.define_program(s, form, actor=need_user(as_user), replace=True)
         echo(f"program {rec.id}: {rec.name} at {rec.at} ({format_weekdays(map(int, rec.weekdays), 'en')}) "
              f"in {rec.area_code}, up to {rec.max_s / 60:.0f} min" + ("" if rec.active else " [inactive]"))
 

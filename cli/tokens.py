@@ -1,8 +1,11 @@
 """``bantin api-token``: bearer tokens for the JSON API, stored hashed, listed, expiring and revocable.
 
-    bantin api-token create lan --name "tỉnh Trà Vinh" --days 30
+    bantin api-token create lan --name "tỉnh Trà Vinh" --days 30 --as lan
     bantin api-token list [lan]
-    bantin api-token revoke 7
+    bantin api-token revoke 7 --as lan
+
+``create`` and ``revoke`` act as ``--as``: a user manages their own tokens, an admin those of the people they
+administer (the same area rule as for the accounts).
 
 The token is printed once by ``create``; only its hash is kept. A password change, disabling the account
 or a role change revokes every token of the user.
@@ -13,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import AsUser, echo, ensure_db
+from cli.common import AsUser, echo, ensure_db, need_user
 from services import credentials
 from services.runtime import session
 from settings import get_settings
@@ -32,7 +35,7 @@ def token_create(
     ensure_db()
     with session() as s:
         info, token = credentials.create_api_token(s, username, name=name, days=days or get_settings().api_token_days,
-                                                   actor=as_user or "cli")
+                                                   actor=need_user(as_user))
     typer.echo(f"token #{info.id} for {info.username}, expires {info.expires_at:%Y-%m-%d %H:%M} UTC", err=True)
     echo(token)
 
@@ -57,5 +60,5 @@ def token_revoke(token_id: int, as_user: AsUser = "") -> None:
     """Revoke a token by the id 'list' shows; it stops working at once."""
     ensure_db()
     with session() as s:
-        info = credentials.revoke_api_token(s, token_id, actor=as_user or "cli")
+        info = credentials.revoke_api_token(s, token_id, actor=need_user(as_user))
     echo(f"token #{info.id} of {info.username} revoked")

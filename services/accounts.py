@@ -12,28 +12,14 @@ log names them ``cli``. From the first such admin on, ``--as`` is needed and che
 from sqlalchemy.orm import Session
 
 from domain.approvals import Role
-from domain.errors import ApprovalRefused, InvalidInput
+from domain.errors import InvalidInput
 from domain.users import Membership, parse_membership, validate_password
-from services import auth, credentials
+from services import credentials
+from services.auth import require_admin, user_admin_scope
 from storage.models import UserRecord
 from storage.repositories import users
 
 BOOTSTRAP_ACTOR = "cli"
-
-
-def require_admin(session: Session, actor: str, area_codes: list[str]) -> UserRecord:
-    """The acting user, if they administer every one of ``area_codes`` (none: the whole installation).
-
-    Raises:
-        InvalidInput: nobody named as acting.
-        ApprovalRefused: they do not administer those areas (or are unknown or disabled).
-    """
-    user = auth.acting_user(session, actor, what="manage accounts")
-    installation_wide = any(m.role is Role.ADMIN and m.area_code is None for m in users.memberships_of(user))
-    if not auth.can(session, user, "admin", area_codes=area_codes) or (not area_codes and not installation_wide):
-        where = ", ".join(area_codes) or "every area"
-        raise ApprovalRefused(f"user '{actor}' is not an administrator for {where}")
-    return user
 
 
 def memberships_from_specs(session: Session, specs: list[str], *, area: str | None = None,
@@ -89,12 +75,6 @@ def _actor_for(session: Session, actor: str, memberships: list[Membership]) -> s
     for m in memberships:
         require_admin(session, actor, _scope(m))
     return actor
-
-
-def _user_scope(user: UserRecord) -> list[str]:
-    """The areas an admin must hold to act on ``user`` as a whole ([] when one of their roles is everywhere)."""
-    scopes = [m.area_code for m in users.memberships_of(user)]
-    return [] if None in scopes or not scopes else [c for c in scopes if c]
 
 
 def find(session: Session, username: str) -> UserRecord:
@@ -161,7 +141,7 @@ def set_active(session: Session, username: str, active: bool, *, actor: str) -> 
         ApprovalRefused: not an admin there.
     """
     user = find(session, username)
-    require_admin(session, actor, _user_scope(user))
+    require_admin(session, actor, user_admin_scope(user))
     if user.username == actor and not active:
         raise InvalidInput("you cannot disable your own account")
     users.set_active(session, user, active, actor=actor)
@@ -180,6 +160,6 @@ def set_password(session: Session, username: str, password: str, *, actor: str) 
     """
     user = find(session, username)
     if actor != user.username:
-        require_admin(session, actor, _user_scope(user))
+        require_admin(session, actor, user_admin_scope(user))
     users.set_password(session, user, validate_password(password), actor=actor)
     credentials.revoke_all(session, user, reason="password_changed", actor=actor)

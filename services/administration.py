@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from domain.deliveries import DestinationKind
 from domain.errors import InvalidInput
 from domain.users import Membership, parse_membership
-from services import accounts, auth
+from services import accounts, audit_anchor, auth
 from services import areas as area_service
+from services.runtime import object_store
+from settings import get_settings
 from storage.models import AuditRecord, DestinationRecord, UserRecord
 from storage.repositories import audit, destinations, users
 
@@ -25,8 +27,8 @@ _LEVELS_VI = {"xã": "commune", "xa": "commune", "huyện": "district", "huyen":
 
 
 def _admin(session: Session, actor: str, area_codes: list[str]) -> UserRecord:
-    """:func:`services.accounts.require_admin` (raises ApprovalRefused)."""
-    return accounts.require_admin(session, actor, area_codes)
+    """:func:`services.auth.require_admin` (raises ApprovalRefused)."""
+    return auth.require_admin(session, actor, area_codes)
 
 
 def membership_from_form(role: str, area: str, extra: str) -> Membership:
@@ -184,10 +186,14 @@ def audit_entries(session: Session, *, actor: str, flt: AuditFilter, tz: Any = U
 
 
 def verify_audit(session: Session, *, actor: str) -> tuple[int, list[str]]:
-    """Check the hash chain: the number of entries and a line per break found."""
+    """Check the log as ``bantin audit verify`` does (:func:`services.audit_anchor.verify`): the hash chain,
+    its append-only triggers, and the signed checkpoints in the object store and in the auditor's file
+    (``BANTIN_AUDIT_CHECKPOINT_FILE``, when it exists), so a cut-off end, an emptied or a recomputed log is
+    reported, not only a break in the middle. Returns the number of entries and a line per problem."""
     _admin(session, actor, [])
-    count, findings = audit.verify(session)
-    return count, [f"#{f.seq}: {f.problem}" for f in findings]
+    kept = get_settings().audit_checkpoint_file
+    report = audit_anchor.verify(session, object_store(), files=[kept] if kept is not None and kept.exists() else [])
+    return report.count, report.problems
 
 
 def rotate_signing_key(session: Session, *, actor: str) -> str:

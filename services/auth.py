@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from domain.approvals import Role
 from domain.areas import Area, is_within
-from domain.errors import Forbidden, InvalidInput
+from domain.errors import ApprovalRefused, Forbidden, InvalidInput
 from domain.users import ANY_LANGUAGE, Membership, dummy_hash, needs_rehash, verify_password
 from storage.models import UserRecord
 from storage.repositories import areas, drafts, packages, users
@@ -139,6 +139,27 @@ def require_actor(session: Session, username: str, action: str, *, area_codes: l
     user = acting_user(session, username, what=what)
     require(session, user, action, area_codes=area_codes)
     return user
+
+
+def require_admin(session: Session, actor: str, area_codes: list[str]) -> UserRecord:
+    """The acting user, if they administer every one of ``area_codes`` (none: the whole installation).
+
+    Raises:
+        InvalidInput: nobody named as acting.
+        ApprovalRefused: they do not administer those areas (or are unknown or disabled).
+    """
+    user = acting_user(session, actor, what="manage accounts")
+    installation_wide = any(m.role is Role.ADMIN and m.area_code is None for m in users.memberships_of(user))
+    if not can(session, user, "admin", area_codes=area_codes) or (not area_codes and not installation_wide):
+        where = ", ".join(area_codes) or "every area"
+        raise ApprovalRefused(f"user '{actor}' is not an administrator for {where}")
+    return user
+
+
+def user_admin_scope(user: UserRecord) -> list[str]:
+    """The areas an admin must hold to act on ``user`` as a whole ([] when one of their roles is everywhere)."""
+    scopes = [m.area_code for m in users.memberships_of(user)]
+    return [] if None in scopes or not scopes else [c for c in scopes if c]
 
 
 def package_area_codes(session: Session, package_id: int) -> list[str]:

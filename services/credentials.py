@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from domain.errors import InvalidInput, NotFound
+from services import auth
 from storage.models import UserRecord
 from storage.models_credentials import ApiTokenRecord
 from storage.repositories import audit, credentials, users
@@ -91,13 +92,29 @@ class TokenInfo:
         return "expired" if self.expires_at <= now else "active"
 
 
-def create_api_token(s: Session, username: str, *, name: str = "", days: int, actor: str,
-                     now: datetime | None = None) -> tuple[TokenInfo, str]:
-    """A new bearer token for an active user; returns its listing and the token (shown once, never stored).
+def _require_token_rights(s: Session, actor: str, user: UserRecord) -> None:
+    """A user manages their own tokens; anyone else must administer every area the user has a role in (the
+    rule for administering the account itself: an editor cannot mint the installation admin's token).
 
     Raises:
-        InvalidInput: ``days`` outside 1-365 or a name over 100 characters.
-        NotFound: unknown or disabled user.
+        InvalidInput: nobody named as acting.
+        NotFound: unknown or disabled actor.
+        ApprovalRefused: someone else who does not administer the user.
+    """
+    me = auth.acting_user(s, actor, what="manage API tokens")
+    if me.id != user.id:
+        auth.require_admin(s, actor, auth.user_admin_scope(user))
+
+
+def create_api_token(s: Session, username: str, *, name: str = "", days: int, actor: str,
+                     now: datetime | None = None) -> tuple[TokenInfo, str]:
+    """A new bearer token for an active user, made by that user or an admin of theirs; returns its listing
+    and the token (shown once, never stored).
+
+    Raises:
+        InvalidInput: ``days`` outside 1-365 or a name over 100 characters; nobody named as acting.
+        NotFound: unknown or disabled user or actor.
+        ApprovalRefused: the actor is someone else who does not administer the user.
     """
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise InvalidInput(f"a token lives 1-{MAX_TOKEN_DAYS} days, not {days}")
@@ -105,6 +122,7 @@ def create_api_token(s: Session, username: str, *, name: str = "", days: int, ac
     if len(name) > 100 or "\x00" in name:
         raise InvalidInput("a token name is at most 100 characters")
     user = users.get_user(s, username)
+    _require_token_rights(s, actor, user)
     now = _now(now)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     rec = credentials.add_token(s, token_hash=_hash(token), user_id=user.id, name=name, created_by=actor,
@@ -142,16 +160,21 @@ def list_api_tokens(s: Session, username: str | None = None) -> list[TokenInfo]:
 
 
 def revoke_api_token(s: Session, token_id: int, *, actor: str, now: datetime | None = None) -> TokenInfo:
-    """Revoke one token by its listed id.
+    """Revoke one token by its listed id, as its user or an admin of theirs.
 
     Raises:
-        NotFound: no such token.
+        NotFound: no such token; unknown or disabled actor.
+        InvalidInput: nobody named as acting.
+        ApprovalRefused: the actor is someone else who does not administer the token's user.
     """
     rec = credentials.get_token(s, token_id)
     if rec is None:
         raise NotFound(f"no API token #{token_id}")
     user = s.get(UserRecord, rec.user_id)
-    username = user.username if user else str(rec.user_id)
+    if user is None:
+        raise NotFound(f"no API token #{token_id}")
+    _require_token_rights(s, actor, user)
+    username = user.username
     if rec.revoked_at is None:
         credentials.revoke_token(s, rec, at=_now(now), reason="revoked")
         audit.record(s, actor=actor, action="api_token.revoked", entity="user", entity_id=username,

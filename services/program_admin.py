@@ -36,6 +36,7 @@ class ProgramForm:
     languages: str = ""
     active: bool = True
     program_id: int | None = None
+    gap_s: str = ""
 
 
 def _number(value: str, what: str) -> float | None:
@@ -48,8 +49,13 @@ def _number(value: str, what: str) -> float | None:
         raise InvalidInput(f"'{value}' is not a number ({what})") from None
 
 
-def define_program(session: Session, form: ProgramForm, *, actor: str) -> ProgramRecord:
-    """Create a programme, or change one (``form.program_id``), renaming it if the name changed.
+def define_program(session: Session, form: ProgramForm, *, actor: str, replace: bool = False) -> ProgramRecord:
+    """Create a programme, or change one (``form.program_id``), renaming it if the name changed. The web
+    page and ``bantin programs add`` both come here, so both are checked the same way.
+
+    Args:
+        replace: A new programme with the name of one the area has updates that one (the CLI's "create or
+            update") instead of being refused.
 
     Raises:
         Forbidden: the actor may not configure the area (or the programme's area, when editing).
@@ -70,11 +76,12 @@ def define_program(session: Session, form: ProgramForm, *, actor: str) -> Progra
                 raise InvalidInput(f"a program named '{name}' exists in this area")
             rec.name = name  # save_program below finds it under the new name and records the change
             session.flush()
-    elif name and repo.find_program(session, form.area_code, name) is not None:
+    elif name and not replace and repo.find_program(session, form.area_code, name) is not None:
         raise InvalidInput(f"a program named '{name}' exists in this area")
     return program_service.save_program(
         session, area_code=form.area_code, name=name, at=form.at, days=form.days or "daily",
-        max_minutes=_number(form.max_minutes, "length in minutes"), priority=form.priority or "thuong",
+        max_minutes=_number(form.max_minutes, "length in minutes"), gap_s=_number(form.gap_s, "gap in seconds"),
+        priority=form.priority or "thuong",
         languages=form.languages, active=form.active, actor=actor)
 
 

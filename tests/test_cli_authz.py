@@ -12,12 +12,12 @@ from cli.main import app
 from domain.deliveries import DeliveryStatus, DestinationKind
 from domain.errors import Forbidden, InvalidInput
 from domain.users import parse_membership
-from services import signing
+from services import credentials, signing
 from services.runtime import session
 from settings import get_settings
 from storage.migrate import upgrade
 from storage.models import AuditRecord
-from storage.repositories import areas, audit, destinations, outbox, templates, users
+from storage.repositories import areas, audit, destinations, outbox, programs, templates, users
 from tests.devices.factory import published_package
 
 pytestmark = pytest.mark.integration
@@ -77,6 +77,24 @@ MATRIX: list[tuple[list[str], str, bool]] = [
     (["deliveries", "resend", "{dead_other}"], "qt-xa", False),  # a Gia Lai package's delivery
     (["template", "retire", "{template}", "--reason", "Hết mùa"], "qt-xa", False),  # a province template
     (["template", "retire", "{template}", "--reason", "Hết mùa"], "duyet-tinh", True),
+    (["programs", "add", "84", "Bản tin tỉnh", "--at", "06:00"], "bien-tap", False),  # editors define none
+    (["programs", "add", "84", "Bản tin tỉnh", "--at", "06:00"], "qt-xa", False),  # the province is above
+    (["programs", "add", "84", "Bản tin tỉnh", "--at", "06:00"], "qt-gia-lai", False),
+    (["programs", "add", "84", "Bản tin tỉnh", "--at", "06:00"], "qt-tinh", True),
+    (["programs", "add", "Xã Đa Lộc", "Bản tin Đa Lộc", "--at", "06:05"], "qt-xa", True),
+    (["programs", "add", "29380", "Bản tin Mỹ Chánh", "--at", "06:05"], "qt-xa", False),  # next door
+    (["api-token", "create", "root", "--days", "1"], "bien-tap", False),  # the installation admin's token
+    (["api-token", "create", "root", "--days", "1"], "qt-tinh", False),  # a province admin is not above root
+    (["api-token", "create", "bien-tap", "--days", "1"], "qt-gia-lai", False),
+    (["api-token", "create", "duyet-tinh", "--days", "1"], "qt-xa", False),  # a province-level person
+    (["api-token", "create", "bien-tap", "--days", "1"], "qt-xa", True),
+    (["api-token", "create", "bien-tap", "--days", "1"], "bien-tap", True),  # their own
+    (["api-token", "revoke", "{root_token}"], "bien-tap", False),
+    (["api-token", "revoke", "{root_token}"], "qt-tinh", False),
+    (["api-token", "revoke", "{root_token}"], "root", True),
+    (["api-token", "revoke", "{xa_token}"], "qt-gia-lai", False),
+    (["api-token", "revoke", "{xa_token}"], "bien-tap", False),
+    (["api-token", "revoke", "{xa_token}"], "qt-tinh", True),
 ]
 
 
@@ -93,7 +111,10 @@ def test_cli_admin_commands_follow_the_same_rules_as_the_web(home: Path) -> None
         outbox.set_status(s, dead, DeliveryStatus.DEAD, error="HTTP 503")
         tpl = templates.add_template(s, name="bao", title="Bão", body="Bão số 9 vào bờ.", languages=["vi"],
                                      area_code="84", content_hash="0" * 64, author="bien-tap")
-        ids = {"dead_other": str(dead.id), "template": str(tpl.id)}
+        root_token = credentials.create_api_token(s, "root", days=1, actor="root")[0].id
+        xa_token = credentials.create_api_token(s, "qt-xa", days=1, actor="qt-xa")[0].id
+        ids = {"dead_other": str(dead.id), "template": str(tpl.id), "root_token": str(root_token),
+               "xa_token": str(xa_token)}
     runner = CliRunner()
     wrong = []
     for args, user, allowed in MATRIX:
@@ -121,6 +142,14 @@ def test_cli_admin_commands_follow_the_same_rules_as_the_web(home: Path) -> None
         assert [(e.actor, e.detail["name"]) for e in added] == [("root", "htttn-tw"), ("qt-tinh", "htttn-tv")]
         assert [e.actor for e in _logged(s, "signing_key.rotated")] == ["root"]
         assert templates.get_template(s, tpl.id).retired_at is not None
+        assert sorted((p.area_code, p.name) for p in programs.list_programs(s)) == \
+            [("29377", "Bản tin Đa Lộc"), ("84", "Bản tin tỉnh")]
+        assert [(e.actor, e.detail["area_code"]) for e in _logged(s, "program.created")] == \
+            [("qt-tinh", "84"), ("qt-xa", "29377")]
+        assert [(e.actor, e.entity_id) for e in _logged(s, "api_token.created")] == \
+            [("root", "root"), ("qt-xa", "qt-xa"), ("qt-xa", "bien-tap"), ("bien-tap", "bien-tap")]
+        assert [(e.actor, e.detail["token_id"]) for e in _logged(s, "api_token.revoked")] == \
+            [("root", root_token), ("qt-tinh", xa_token)]
 
 
 def test_without_as_only_the_first_admin_can_be_made(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

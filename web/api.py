@@ -1,5 +1,6 @@
 """JSON API (``/api/v1``) for provincial systems and scripts: the same operations as the pages,
-authenticated with a bearer token from ``bantin api-token create USER`` (revocable, expiring). OpenAPI at ``/docs``."""
+authenticated with a bearer token from ``bantin api-token create USER --as USER`` (revocable, expiring).
+OpenAPI at ``/docs``."""
 
 from datetime import datetime
 from typing import Annotated, Any

@@ -58,7 +58,7 @@ def test_web_app_runs_go_through_prioritised_queues_and_survive_a_restart(
             app = create_app(get_settings())
             with TestClient(app, base_url="http://bantin.test") as client:
                 with runtime.session() as s:
-                    token = credentials.create_api_token(s, "demo-editor", days=1, actor="test")[1]
+                    token = credentials.create_api_token(s, "demo-editor", days=1, actor="demo-editor")[1]
                 auth = {"Authorization": "Bearer " + token}
                 made = client.post("/api/v1/drafts", headers=auth, json={
                     "title": "Lịch tiêm chủng", "body": "Trạm y tế xã tiêm vắc xin sởi cho trẻ em vào sáng thứ Bảy.",

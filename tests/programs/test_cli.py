@@ -25,8 +25,14 @@ def test_programs_commands(home, make_package: MakePackage) -> None:  # type: ig
 
     urgent = make_package(title="Cảnh báo lũ", areas_=("84",), audio={"vi": 40.0}, priority=Priority.UU_TIEN)
     normal = make_package(title="Họp tổ dân phố", areas_=("29239",), audio={"vi": 30.0})
+    nobody = cli.invoke(app, ["programs", "add", "842", "Bản tin sáng", "--at", "6:00"])
+    assert isinstance(nobody.exception, InvalidInput) and "--as" in str(nobody.exception)
     assert "program 1: Bản tin sáng at 06:00 (Mon-Fri) in 842" in ok("programs", "add", "842", "Bản tin sáng",
-                                                                      "--at", "6:00", "--days", "t2-t6")
+                                                                      "--at", "6:00", "--days", "t2-t6",
+                                                                      "--as", "op")
+    again = ok("programs", "add", "842", "Bản tin sáng", "--at", "6:00", "--days", "t2-t6", "--max-minutes", "20",
+               "--gap", "2", "--as", "op")  # same area and name: updated, not refused
+    assert "program 1: Bản tin sáng at 06:00 (Mon-Fri) in 842, up to 20 min" in again
     assert "Mon-Fri" in ok("programs", "list")
     with session() as s:
         users.add_user(s, username="officer", full_name="Cán bộ", password="mat-khau-thu-nghiem-2026",
@@ -43,7 +49,9 @@ def test_programs_commands(home, make_package: MakePackage) -> None:  # type: ig
     assert ok("programs", "quiet", "29239").strip() == "22:00-05:00"  # inherited from the province
     ok("programs", "volume", "842", "05:00-07:00=60", "07:00-21:00=85%", "--as", "tinh")
     assert ok("programs", "volume", "29239").strip() == "05:00-07:00=60%, 07:00-21:00=85%"
-    bad = cli.invoke(app, ["programs", "add", "842", "Tối", "--at", "23:00"])
+    denied = cli.invoke(app, ["programs", "add", "842", "Trưa", "--at", "11:00", "--as", "officer"])
+    assert isinstance(denied.exception, Forbidden) and "may not" in str(denied.exception)  # 842 is above 29239
+    bad = cli.invoke(app, ["programs", "add", "842", "Tối", "--at", "23:00", "--as", "op"])
     assert isinstance(bad.exception, InvalidInput) and "quiet hours" in str(bad.exception)
 
     rows = json.loads(ok("programs", "plan", "--date", "2026-11-24", "--area", "29239", "--json"))

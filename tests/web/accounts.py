@@ -45,4 +45,4 @@ def api_token(username: str, *, days: int = 30) -> str:
     from services.runtime import session
 
     with session() as s:
-        return credentials.create_api_token(s, username, name="test", days=days, actor="test")[1]
+        return credentials.create_api_token(s, username, name="test", days=days, actor=username)[1]

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from services.runtime import session
-from storage.repositories import destinations, users
+from services import audit_anchor
+from services.runtime import db_engine, object_store, session
+from storage.repositories import audit, destinations, users
+from tests.storage.test_audit_anchor import _hash_of, _rewind_head, _tamper
 from tests.web.test_authz import csrf_of, login
 from web.reference_receiver import ReferenceReceiver
 
@@ -124,6 +126,26 @@ def test_keys_show_fingerprints_and_the_audit_chain_verifies(client: TestClient)
     assert re.search(r'id="verify-result">Nhật ký nguyên vẹn: \d+ mục', checked)
     bad_day = client.get("/admin/audit?from=hom-qua")
     assert bad_day.status_code == 422
+
+
+def test_the_audit_page_reports_a_log_cut_off_after_a_checkpoint(fresh: TestClient) -> None:
+    """The page checks as ``bantin audit verify`` does: an intruder who deletes the last entries and rewinds
+    the head keeps a consistent chain, but no longer reaches the signed checkpoint."""
+    login(fresh, "admin")
+    with session() as s:
+        document, report = audit_anchor.write_checkpoint(s, object_store())
+        head, _ = audit.head(s)
+    assert document is not None and report.problems == [] and head >= 3
+    assert 'id="verify-result">Nhật ký nguyên vẹn' in fresh.get("/admin/audit?verify=1").text
+    engine = db_engine()
+    _tamper(engine, (f"DELETE FROM audit_log WHERE seq > {head - 2}", {}),
+            _rewind_head(head - 2, _hash_of(engine, head - 2)))
+    with session() as s:
+        assert audit.verify(s)[1] == []  # the chain alone still looks intact
+    page = fresh.get("/admin/audit?verify=1")
+    assert page.status_code == 200
+    assert 'class="flash error" role="status" id="verify-result">Nhật ký có chỗ bị sửa hoặc xóa: 1' in page.text
+    assert f"the log ends at #{head - 2}, but the checkpoint" in page.text and "(the end was cut off)" in page.text
 
 
 def test_rotating_the_signing_key_needs_confirmation_and_is_audited(client: TestClient) -> None:

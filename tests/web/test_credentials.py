@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli_app
 from domain.approvals import Role
-from domain.errors import InvalidInput, NotFound
+from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.users import Membership
 from services import accounts, credentials
 from services.runtime import session
@@ -96,7 +96,7 @@ def test_password_change_ends_sessions_and_tokens(client: TestClient) -> None:
     name = new_user()
     cookie = sign_in(client, name)
     with session() as s:
-        _, token = credentials.create_api_token(s, name, days=30, actor="test")
+        _, token = credentials.create_api_token(s, name, days=30, actor=name)
     assert page_with(client, cookie) == 200 and api_status(client, token) == 200
     with session() as s:
         accounts.set_password(s, name, "mat-khau-moi-2026", actor="admin")
@@ -108,7 +108,7 @@ def test_disable_then_enable_does_not_bring_old_credentials_back(client: TestCli
     name = new_user()
     cookie = sign_in(client, name)
     with session() as s:
-        _, token = credentials.create_api_token(s, name, days=30, actor="test")
+        _, token = credentials.create_api_token(s, name, days=30, actor=name)
     with session() as s:
         accounts.set_active(s, name, False, actor="admin")
     assert api_status(client, token) == 401 and page_with(client, cookie) == 303
@@ -117,7 +117,7 @@ def test_disable_then_enable_does_not_bring_old_credentials_back(client: TestCli
     assert api_status(client, token) == 401
     assert page_with(client, cookie) == 303
     with session() as s:
-        _, fresh = credentials.create_api_token(s, name, days=30, actor="test")
+        _, fresh = credentials.create_api_token(s, name, days=30, actor=name)
     assert api_status(client, fresh) == 200
 
 
@@ -125,11 +125,11 @@ def test_role_change_ends_sessions_and_tokens(client: TestClient) -> None:
     name = new_user()
     cookie = sign_in(client, name)
     with session() as s:
-        _, token = credentials.create_api_token(s, name, days=30, actor="test")
+        _, token = credentials.create_api_token(s, name, days=30, actor=name)
         accounts.grant(s, name, [Membership(Role.EDITOR, "29380")], actor="admin")
     assert page_with(client, cookie) == 303 and api_status(client, token) == 401
     with session() as s:
-        _, token = credentials.create_api_token(s, name, days=30, actor="test")
+        _, token = credentials.create_api_token(s, name, days=30, actor=name)
         accounts.grant(s, name, [Membership(Role.EDITOR, "29380")], actor="admin")  # nothing changes
     assert api_status(client, token) == 200
     with session() as s:
@@ -141,7 +141,7 @@ def test_tokens_and_sessions_expire_on_the_injected_clock(shared_web_home: Path)
     name = new_user()
     t0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
     with session() as s:
-        _, token = credentials.create_api_token(s, name, days=2, actor="test", now=t0)
+        _, token = credentials.create_api_token(s, name, days=2, actor=name, now=t0)
         sid = credentials.open_session(s, users.get_user(s, name), now=t0)
     with session() as s:
         assert credentials.api_token_user(s, token, now=t0 + timedelta(days=1, hours=23)) is not None
@@ -157,14 +157,17 @@ def test_token_is_stored_hashed(shared_web_home: Path) -> None:
 
     name = new_user()
     with session() as s:
-        info, token = credentials.create_api_token(s, name, days=1, actor="test")
+        info, token = credentials.create_api_token(s, name, days=1, actor=name)
         rec = s.get(ApiTokenRecord, info.id)
         assert rec is not None and token not in rec.token_hash and len(rec.token_hash) == 64
 
 
 def test_cli_create_list_revoke(client: TestClient) -> None:
     name = new_user()
-    out = runner.invoke(cli_app, ["api-token", "create", name, "--name", "tỉnh Trà Vinh", "--days", "7"])
+    nobody = runner.invoke(cli_app, ["api-token", "create", name, "--days", "7"])
+    assert isinstance(nobody.exception, InvalidInput) and "--as" in str(nobody.exception)
+    out = runner.invoke(cli_app, ["api-token", "create", name, "--name", "tỉnh Trà Vinh", "--days", "7",
+                                  "--as", name])
     assert out.exit_code == 0, out.output
     token = out.stdout.strip().splitlines()[-1]
     assert token.startswith("bantin_") and api_status(client, token) == 200
@@ -173,13 +176,33 @@ def test_cli_create_list_revoke(client: TestClient) -> None:
     assert token not in listing.stdout
     token_id = re.search(r"#(\d+)", listing.stdout)
     assert token_id is not None
-    revoked = runner.invoke(cli_app, ["api-token", "revoke", token_id.group(1)])
+    assert isinstance(runner.invoke(cli_app, ["api-token", "revoke", token_id.group(1)]).exception, InvalidInput)
+    revoked = runner.invoke(cli_app, ["api-token", "revoke", token_id.group(1), "--as", name])
     assert revoked.exit_code == 0 and "revoked" in revoked.stdout
     assert api_status(client, token) == 401
     assert "revoked (revoked)" in runner.invoke(cli_app, ["api-token", "list", name]).stdout
-    too_long = runner.invoke(cli_app, ["api-token", "create", name, "--days", "400"])
+    too_long = runner.invoke(cli_app, ["api-token", "create", name, "--days", "400", "--as", name])
     assert isinstance(too_long.exception, InvalidInput) and "1-365 days" in str(too_long.exception)
-    assert isinstance(runner.invoke(cli_app, ["api-token", "revoke", "999999"]).exception, NotFound)
+    assert isinstance(runner.invoke(cli_app, ["api-token", "revoke", "999999", "--as", name]).exception, NotFound)
+
+
+def test_only_the_user_or_their_admin_manages_their_tokens(client: TestClient) -> None:
+    editor = new_user()
+    other = new_user()
+    with session() as s:
+        before = len(credentials.list_api_tokens(s, "admin"))
+        with pytest.raises(Forbidden):  # an editor minting the installation admin's token
+            credentials.create_api_token(s, "admin", days=1, actor=editor)
+        with pytest.raises(Forbidden):  # a colleague of the same commune is no admin of it
+            credentials.create_api_token(s, other, days=1, actor=editor)
+        assert len(credentials.list_api_tokens(s, "admin")) == before
+        info, token = credentials.create_api_token(s, editor, days=1, actor="admin")  # their admin may
+        with pytest.raises(Forbidden):
+            credentials.revoke_api_token(s, info.id, actor=other)
+    assert api_status(client, token) == 200
+    with session() as s:
+        credentials.revoke_api_token(s, info.id, actor="admin")
+    assert api_status(client, token) == 401
 
 
 # --- client addresses ---

@@ -84,7 +84,7 @@ def test_api_asks_for_confirmation_of_heavy_cleaning(web_home: Path) -> None:
     app.state.flows = RecordingFlows()
     with TestClient(app) as client:
         with session() as s:
-            token = credentials.create_api_token(s, "editor_daloc", days=1, actor="test")[1]
+            token = credentials.create_api_token(s, "editor_daloc", days=1, actor="editor_daloc")[1]
         headers = {"Authorization": "Bearer " + token}
         body = {"title": "", "body": PAGE, "areas": ["29377"]}
         refused = client.post("/api/v1/drafts", json={**body, "title": "Lịch cắt điện thôn Đông"}, headers=headers)

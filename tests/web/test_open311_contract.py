@@ -49,7 +49,7 @@ def client(shared_web_home: Path) -> Iterator[TestClient]:
 
 def key(client: TestClient, username: str = "editor_daloc") -> str:
     with session() as s:
-        return credentials.create_api_token(s, username, days=1, actor="test")[1]
+        return credentials.create_api_token(s, username, days=1, actor=username)[1]
 
 
 def assert_error(resp, status: int) -> None:  # type: ignore[no-untyped-def]
