@@ -44,7 +44,7 @@ from services.runtime import object_store, session
 from settings import configure_prefect_env, get_settings, pin_environment
 from storage.errors import StorageError
 from storage.migrate import upgrade
-from storage.repositories import areas, destinations, drafts, packages, users
+from storage.repositories import areas, drafts, packages, users
 from tasks.runs import RunFailed
 
 app = typer.Typer(help="bantin: bulletins for commune loudspeakers, e-boards and source systems.",
@@ -149,11 +149,13 @@ def destinations_add(
 
 
 @dest_app.command("list")
-def destinations_list() -> None:
-    """List destinations."""
+def destinations_list(as_user: AsUser = "") -> None:
+    """List the destinations of the areas you administer."""
+    from services import administration
+
     ensure_db()
     with session() as s:
-        for d in destinations.list_destinations(s):
+        for d in administration.destinations_for(s, actor=need_user(as_user)):
             echo(f"{d.id:>3}  {d.name:<20} {d.kind:<6} {'on ' if d.enabled else 'off'}  {d.area_code or '*':>5}  "
                  f"{d.url}")
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.deliveries import DestinationKind
-from domain.errors import InvalidInput
+from domain.errors import Forbidden, InvalidInput
 from domain.users import Membership, parse_membership
 from services import accounts, audit_anchor, auth
 from services import areas as area_service
@@ -119,6 +119,20 @@ def add_destination(session: Session, *, actor: str, name: str, kind: str, url: 
     audit.record(session, actor=actor, action="destination.added", entity="destination", entity_id=rec.id,
                  name=rec.name, kind=rec.kind, url=rec.url, area_code=rec.area_code)
     return rec
+
+
+def destinations_for(session: Session, *, actor: str) -> list[DestinationRecord]:
+    """The destinations an admin manages: those filed under their areas (every one for an installation
+    admin, including those for every area), for the web page and the CLI alike.
+
+    Raises:
+        Forbidden: the user administers no area.
+    """
+    user = auth.acting_user(session, actor, what="see destinations")
+    if not auth.can_anywhere(session, user, "admin"):
+        raise Forbidden(f"user '{user.username}' administers no area")
+    return [d for d in destinations.list_destinations(session)
+            if auth.can(session, user, "admin", area_codes=[d.area_code] if d.area_code else [])]
 
 
 def disable_destination(session: Session, *, actor: str, name: str) -> None:

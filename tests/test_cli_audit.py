@@ -57,6 +57,6 @@ def test_destination_urls_with_line_breaks_are_refused(home: Path) -> None:
                 "https://htttn.example/ in", "https://htttn.example/\x00"):
         out = runner.invoke(app, ["destinations", "add", "htttn-tinh", url, "--as", "root"])
         assert isinstance(out.exception, InvalidInput) and "one line" in str(out.exception), url
-    assert "htttn-tinh" not in runner.invoke(app, ["destinations", "list"]).stdout
+    assert "htttn-tinh" not in runner.invoke(app, ["destinations", "list", "--as", "root"]).stdout
     assert runner.invoke(app, ["destinations", "add", "htttn-tinh", "https://htttn.example/in",
                                "--as", "root"]).exit_code == 0

@@ -150,6 +150,14 @@ def test_cli_admin_commands_follow_the_same_rules_as_the_web(home: Path) -> None
             [("root", "root"), ("qt-xa", "qt-xa"), ("qt-xa", "bien-tap"), ("bien-tap", "bien-tap")]
         assert [(e.actor, e.detail["token_id"]) for e in _logged(s, "api_token.revoked")] == \
             [("root", root_token), ("qt-tinh", xa_token)]
+    # Lists show what the acting admin manages, as on the web: the province admin sees Trà Vinh's destination,
+    # another province's admin none, an editor is refused.
+    listed = {u: runner.invoke(app, ["destinations", "list", "--as", u]) for u in ("root", "qt-tinh", "qt-gia-lai",
+                                                                                   "bien-tap")}
+    assert [line.split()[1] for line in listed["root"].output.splitlines()] == ["htttn-gl", "htttn-tw", "htttn-tv"]
+    assert [line.split()[1] for line in listed["qt-tinh"].output.splitlines()] == ["htttn-tv"]
+    assert listed["qt-gia-lai"].exit_code == 0 and listed["qt-gia-lai"].output == ""
+    assert isinstance(listed["bien-tap"].exception, Forbidden)
 
 
 def test_without_as_only_the_first_admin_can_be_made(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

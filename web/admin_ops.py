@@ -15,7 +15,7 @@ from services import approvals as approval_service
 from services import auth
 from services.runtime import session
 from storage.models import UserRecord
-from storage.repositories import destinations, templates, users
+from storage.repositories import templates, users
 from web.access import session_user
 from web.admin import attempt, done, require_admin, when
 from web.app import Forbidden, flash, lang_of, render
@@ -46,8 +46,7 @@ def _destinations_page(request: Request, status_code: int = 200, form: dict[str,
         tree = auth.area_tree(s)
         rows = [{"name": d.name, "kind": d.kind, "url": d.url, "enabled": d.enabled, "created": when(d.created_at),
                  "area": tree[d.area_code].name if d.area_code in tree else (d.area_code or "")}
-                for d in destinations.list_destinations(s)
-                if auth.can(s, user, "admin", area_codes=[d.area_code] if d.area_code else [])]
+                for d in admin_service.destinations_for(s, actor=user.username)]
         areas = destination_areas(s, user)
     return render(request, "admin_destinations.html", status_code=status_code, rows=rows, form=form or {},
                   kinds=[k.value for k in DestinationKind], check=check, areas=areas)
