@@ -16,8 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.errors import InvalidInput
+from domain.packages import PackageStatus
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
+# An emergency is exported as CAP once approved, and stays exportable after it went off the air (a cancel).
+EXPORTABLE = frozenset({PackageStatus.APPROVED, PackageStatus.SCHEDULED, PackageStatus.PUBLISHED,
+                        PackageStatus.CORRECTED, PackageStatus.WITHDRAWN, PackageStatus.KILLED})
 
 # priority -> (urgency, severity, certainty)
 _LEVELS = {

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from sqlalchemy.orm import Session
 
 from domain.canonical import canonical_json
+from domain.cap import EXPORTABLE as CAP_EXPORTABLE
 from domain.cap import CapAlert, CapInfo, CapResource, build_cap, cap_reference
 from domain.devices import (
     EmergencyAction,
@@ -248,8 +249,7 @@ def cap_xml(s: Session, store: ObjectStore, package_id: int) -> str:
     """
     pkg = packages.get_package(s, package_id)
     status = PackageStatus(pkg.status)
-    if status not in (PackageStatus.APPROVED, PackageStatus.SCHEDULED, PackageStatus.PUBLISHED,
-                      PackageStatus.CORRECTED, PackageStatus.WITHDRAWN, PackageStatus.KILLED):
+    if status not in CAP_EXPORTABLE:
         raise InvalidInput(f"package {package_id} is {status.value}; only approved packages are exported")
     settings = get_settings()
     rev = drafts.revision_by_id(s, pkg.revision_id).content

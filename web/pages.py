@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from domain.cap import EXPORTABLE as CAP_EXPORTABLE
 from domain.drafts import DraftRevision, SourceKind
 from domain.errors import ApprovalRefused, DomainError, InvalidInput, InvalidTransition, ManifestMismatch, NotFound
 from domain.intake import IntakeResult
@@ -219,6 +220,19 @@ async def draft_produce(request: Request, draft_id: int) -> Response:
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
 
+@router.get("/packages/{package_id}/cap.xml")
+def package_cap(request: Request, package_id: int) -> Response:
+    """An approved emergency as a CAP 1.2 alert, for the provincial warning systems (``bantin cap export``)."""
+    from services.emergency import cap_xml
+
+    with session() as s:
+        user = session_user(request, s)
+        require(s, user, "package.view", area_codes=package_areas(s, package_id))
+        xml = cap_xml(s, object_store(), package_id)
+    return Response(xml, media_type="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="bantin-{package_id}-cap.xml"'})
+
+
 @router.get("/packages/{package_id}")
 def package_page(request: Request, package_id: int) -> Response:
     store = object_store()
@@ -250,6 +264,7 @@ def package_page(request: Request, package_id: int) -> Response:
         from web.progress_pages import progress_view
 
         progress = progress_view(s, package_id, user, lang_of(request))
+    v["cap"] = v["priority"] == Priority.KHAN_CAP and PackageStatus(v["status"]) in CAP_EXPORTABLE
     warnings = [w.text(lang_of(request)) for w in intake.freshness_of(store, revision)]
     order = {AssetKind.SCRIPT: 0, AssetKind.SPEECH_TEXT: 1, AssetKind.AUDIO: 2, AssetKind.BOARD_TEXT: 3,
              AssetKind.SLIDE: 4}

@@ -169,3 +169,19 @@ def test_cap_export_has_one_info_per_language_and_cancels_a_withdrawal(home: Any
     in_review, _ = published_package(languages="vi", status=PackageStatus.IN_REVIEW)
     with session() as s, pytest.raises(InvalidInput, match="only approved"):
         cap_xml(s, store, in_review)
+
+
+def test_an_officer_downloads_an_emergencys_cap_alert_from_its_page(client: Any) -> None:
+    package_id, manifest = published_package(title="Cảnh báo lũ quét", languages="vi", priority="khan_cap")
+    ordinary, _ = published_package(title="Lịch tiêm chủng", languages="vi")
+    login(client)
+    page = client.get(f"/packages/{package_id}").text
+    assert f'href="/packages/{package_id}/cap.xml"' in page and "Tải cảnh báo CAP 1.2" in page
+    download = client.get(f"/packages/{package_id}/cap.xml")
+    assert download.status_code == 200 and download.headers["content-type"].startswith("application/xml")
+    assert f'filename="bantin-{package_id}-cap.xml"' in download.headers["content-disposition"]
+    root = ET.fromstring(download.content)
+    assert root.findtext(f"{{{CAP_NS}}}identifier") == f"bantin-{manifest[:32]}"
+    assert "cap.xml" not in client.get(f"/packages/{ordinary}").text  # CAP is for emergencies only
+    refused = client.get(f"/packages/{ordinary}/cap.xml")
+    assert refused.status_code == 422 and "<alert" not in refused.text
