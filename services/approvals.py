@@ -292,6 +292,13 @@ def _template_check(session: Session, template_id: int, username: str) -> tuple[
     return tpl, user
 
 
+def may_retire_template(session: Session, tpl: EmergencyTemplateRecord, user: UserRecord) -> bool:
+    """Whether ``user`` may retire ``tpl``: a province approver over its area or an admin of its area."""
+    province = Requirement(AreaLevel.PROVINCE, tpl.area_code)
+    return (any(covers(g, province, auth.area_tree(session)) for g in approver_grants(user))
+            or auth.can(session, user, "admin", area_codes=[tpl.area_code]))
+
+
 def retire_template(session: Session, *, template_id: int, username: str, reason: str,
                     now: datetime | None = None) -> EmergencyTemplateRecord:
     """Retire a template for good: it can no longer be approved or used, and emergencies made from it lose the
@@ -306,9 +313,7 @@ def retire_template(session: Session, *, template_id: int, username: str, reason
         raise InvalidInput("retiring a template needs a reason")
     tpl = templates.get_template(session, template_id)
     user = auth.acting_user(session, username, what="retire templates")
-    province = Requirement(AreaLevel.PROVINCE, tpl.area_code)
-    approver = any(covers(g, province, auth.area_tree(session)) for g in approver_grants(user))
-    if not approver and not auth.can(session, user, "admin", area_codes=[tpl.area_code]):
+    if not may_retire_template(session, tpl, user):
         raise Forbidden(f"only a province approver or an admin of area {tpl.area_code} may retire template "
                         f"'{tpl.name}'")
     if tpl.retired_at is not None:

@@ -97,7 +97,8 @@ def _templates_page(request: Request, status_code: int = 200, form: dict[str, st
                  "languages": ", ".join(language_name(lang, c) for c in t.languages), "author": t.created_by,
                  "approved_by": t.approved_by, "approved": when(t.approved_at), "retired": t.retired_at is not None,
                  "may_approve": t.approved_by is None and t.retired_at is None and t.created_by != me and
-                 approval_service.template_refusal(s, template_id=t.id, username=me) is None}
+                 approval_service.template_refusal(s, template_id=t.id, username=me) is None,
+                 "may_retire": t.retired_at is None and approval_service.may_retire_template(s, t, user)}
                 for t in templates.list_templates(s)]
     return render(request, "admin_templates.html", status_code=status_code, rows=rows, form=form or {})
 
@@ -128,6 +129,20 @@ async def template_approve(request: Request, template_id: int) -> Response:
         flash(request, "error", error_text(lang_of(request), exc))
         return _templates_page(request, 403)
     return done(request, "adm_template_approved", "/admin/templates", name=str(template_id))
+
+
+@router.post("/admin/templates/{template_id}/retire")
+async def template_retire(request: Request, template_id: int) -> Response:
+    form = await checked_form(request)
+    try:
+        with session() as s:
+            user = session_user(request, s)  # a province approver or an admin of its area; the service checks
+            approval_service.retire_template(s, template_id=template_id, username=user.username,
+                                             reason=form.get("reason", ""))
+    except DomainError as exc:
+        flash(request, "error", error_text(lang_of(request), exc))
+        return _templates_page(request, 422 if isinstance(exc, InvalidInput) else 403)
+    return done(request, "adm_template_retired", "/admin/templates", name=str(template_id))
 
 
 def _day(value: str, field: str) -> date | None:

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from services import audit_anchor
 from services.runtime import db_engine, object_store, session
-from storage.repositories import audit, destinations, users
+from storage.repositories import audit, destinations, templates, users
 from tests.storage.test_audit_anchor import _hash_of, _rewind_head, _tamper
 from tests.web.test_authz import csrf_of, login
 from web.reference_receiver import ReferenceReceiver
@@ -116,6 +116,22 @@ def test_templates_written_by_an_admin_are_approved_by_a_province_approver(clien
     assert f'action="/admin/templates/{tpl_id}/approve"' in province.get("/admin/templates").text
     assert province.post(f"/admin/templates/{tpl_id}/approve", data={"csrf": token}).status_code == 303
     assert "approver_travinh" in province.get("/admin/templates").text
+
+    # Retiring it for good: not the commune approver; the province approver, with a reason, after confirming.
+    assert f"/admin/templates/{tpl_id}/retire" not in commune.get("/admin/templates").text
+    assert commune.post(f"/admin/templates/{tpl_id}/retire",
+                        data={"csrf": csrf_of(commune), "reason": "cũ"}).status_code == 403
+    page = province.get("/admin/templates").text
+    assert f'action="/admin/templates/{tpl_id}/retire"' in page and "Ngừng dùng mẫu" in page
+    assert province.post(f"/admin/templates/{tpl_id}/retire", data={"csrf": token, "reason": " "}).status_code == 422
+    done = province.post(f"/admin/templates/{tpl_id}/retire", data={"csrf": token, "reason": "thay bằng mẫu mới"},
+                         follow_redirects=True)
+    assert done.status_code == 200 and "Đã ngừng dùng mẫu tin." in done.text
+    assert f'action="/admin/templates/{tpl_id}/retire"' not in done.text  # retired: no second retirement
+    with session() as s:
+        assert templates.get_template(s, int(tpl_id)).retired_at is not None
+        retired = [e for e in audit.entries(s, entity="template", entity_id=tpl_id) if e.action == "template.retired"]
+        assert [(e.actor, e.detail["reason"]) for e in retired] == [("approver_travinh", "thay bằng mẫu mới")]
 
 
 def test_keys_show_fingerprints_and_the_audit_chain_verifies(client: TestClient) -> None:
