@@ -106,7 +106,8 @@ MAIN_PAGES = {
                        "/dashboard", "/feedback", "/feedback/{feedback}", "/feedback/new", "/reports", "/relays",
                        "/live"],
     "admin": ["/admin", "/admin/users", "/admin/destinations", "/admin/keys", "/admin/models", "/devices",
-              "/deliveries", "/programs/settings?area=" + DRAFT_AREA, "/relays", "/live"],
+              "/deliveries", "/deliveries?dead=1", "/programs/settings?area=" + DRAFT_AREA, "/relays", "/live",
+              "/admin/templates", "/packages/{package}"],
     "": ["/phan-anh/" + DRAFT_AREA, "/phan-anh/theo-doi", "/phan-anh/theo-doi/{tracking}"],  # the public's pages
 }
 
