@@ -233,3 +233,41 @@ def test_a_late_carrier_of_a_failed_run_feeds_nothing(stream_home: Path, monkeyp
     done = relay_air.carry(slot_id, "2026-12-07", clock=lambda: clock, sleep=no_feed)
     assert (done.status, done.events) == ("failed", ["not_carried"])
     assert _runs()["2026-12-07"] == ("failed", ["queued", "failed", "not_carried"])
+
+
+def test_the_sweep_flow_asks_prefect_whether_a_claimed_runs_flow_run_is_gone(prefect_harness: None,
+                                                                            stream_home: Path) -> None:
+    """A claimed airing whose flow run is still waiting on the busy relay queue is left for its carrier; one
+    whose flow run finished (or that Prefect does not know) without carrying it is failed."""
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+
+    from flows.sweep import sweep
+    from services import relays
+    from services.runtime import session
+    from tasks.relays import flow_run_gone
+
+    @flow(name="relay-stand-in")
+    def stand_in() -> str:
+        from prefect.runtime import flow_run
+
+        return str(flow_run.id)
+
+    finished = stand_in()
+    with get_client(sync_client=True) as client:
+        waiting = str(client.create_flow_run(stand_in).id)  # scheduled: no worker took it yet
+    assert (flow_run_gone(finished), flow_run_gone(waiting)) == (True, False)
+    assert flow_run_gone("5b0c5bd2-52d6-4c4f-9a53-1d2b06c1c0de") is True  # unknown to the server
+
+    slot_id = _slot()
+    _claim(slot_id)
+    with session() as s:
+        relays.queued(s, slot_id, "2026-12-07", waiting)
+    ten_minutes_in = STARTS + timedelta(minutes=10)  # the airing is on, its carrier not yet started
+    assert sweep(now=ten_minutes_in)["streams"] == {"relay_runs": [], "live_sessions": []}
+    assert _runs() == {"2026-12-07": ("claimed", ["queued"])}
+    with session() as s:  # queued again (say, by hand), and that run ended without carrying it
+        relays.queued(s, slot_id, "2026-12-07", finished)
+    streams = sweep(now=ten_minutes_in + timedelta(seconds=10))["streams"]
+    assert streams == {"relay_runs": [f"{slot_id}/2026-12-07"], "live_sessions": []}
+    assert _runs() == {"2026-12-07": ("failed", ["queued", "queued", "failed"])}
