@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 from domain.errors import InvalidInput
@@ -27,6 +28,7 @@ from domain.programs import (
     format_weekdays,
     local_date,
 )
+from domain.statemachine import check_transition
 
 MAX_RELAY_S = 6 * 3600  # a relay longer than six hours is a typo, not a programme
 MIN_RELAY_S = 60
@@ -142,3 +144,41 @@ def check_no_overlap(rule: RelaySlotRule, others: Iterable[RelaySlotRule]) -> No
     if clash is not None:
         raise InvalidInput(f"the relay slot {rule.label('en')} overlaps relay slot {clash.slot_id} "
                            f"({clash.label('en')}) in area {rule.area_code}")
+
+
+class RelayRunStatus(StrEnum):
+    """Where one airing's run is. ``relay-due`` claims it (``claimed``); the carrier that starts feeding the
+    mount takes it (``claimed`` -> ``running``, compare-and-set: one carrier only, and never a run the sweeper
+    failed); while carried it moves between ``running`` (the upstream) and ``fallback`` (default content).
+    It ends ``done`` (no outage), ``fallback`` (with an ``ended`` event: there were outages) or ``failed``
+    (the carrier failed, never started before the airing ended, or went silent)."""
+
+    CLAIMED = "claimed"
+    RUNNING = "running"
+    FALLBACK = "fallback"
+    DONE = "done"
+    PREEMPTED = "preempted"
+    FAILED = "failed"
+
+
+RELAY_RUN_TRANSITIONS: dict[RelayRunStatus, frozenset[RelayRunStatus]] = {
+    RelayRunStatus.CLAIMED: frozenset({RelayRunStatus.RUNNING, RelayRunStatus.FAILED}),
+    RelayRunStatus.RUNNING: frozenset({RelayRunStatus.FALLBACK, RelayRunStatus.DONE, RelayRunStatus.PREEMPTED,
+                                       RelayRunStatus.FAILED}),
+    RelayRunStatus.FALLBACK: frozenset({RelayRunStatus.RUNNING, RelayRunStatus.PREEMPTED, RelayRunStatus.FAILED}),
+    RelayRunStatus.DONE: frozenset(),
+    RelayRunStatus.PREEMPTED: frozenset(),
+    RelayRunStatus.FAILED: frozenset(),
+}
+CARRYING = frozenset({RelayRunStatus.RUNNING, RelayRunStatus.FALLBACK})  # a carrier feeds the mount (or did)
+
+
+def transition_relay_run(current: RelayRunStatus, target: RelayRunStatus) -> RelayRunStatus:
+    """Enforce :data:`RELAY_RUN_TRANSITIONS` (staying in a state is no move and always allowed).
+
+    Raises:
+        InvalidTransition: the edge is not in the table.
+    """
+    if current is target:
+        return target
+    return check_transition("relay run", RELAY_RUN_TRANSITIONS, current, target)

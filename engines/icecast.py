@@ -11,7 +11,8 @@ output and :class:`Feed` sends the bytes to Icecast itself (an HTTP ``PUT`` whos
 carries the source password), so the password is never in a process's argv (``ps``); ffmpeg 5.1 has no way
 to read an output URL from a file. A plain ``icecast://`` URL still works (test stations). :func:`relay_command`
 pulls an upstream (HTTP/Icecast MP3 or AAC, or HLS), normalises loudness on the fly (single-pass
-``loudnorm``, the only kind a live signal allows) and stops by itself when the upstream stalls
+``loudnorm``; a live session's voice goes through :func:`live_loudness_chain` instead, which has no 3 s
+look-ahead) and stops by itself when the upstream stalls
 (``-rw_timeout``); :func:`files_command` plays files in a loop (the area's default content when an upstream
 fails). :func:`probe_stream` checks an upstream before it is accepted: reachable, and audio.
 """
@@ -332,12 +333,27 @@ def files_command(paths: Sequence[Path], target: Target, enc: Encoding, list_pat
     return args + _output(target, enc, name)
 
 
+# A live voice cannot wait for loudnorm: its single pass looks 3 s ahead, and devices heard the session that much
+# later. speechnorm scales each half-wave towards a peak of 0.95 (at most 25x louder, 2x quieter; the gain
+# moves slowly), which puts speech about 19 LU under full scale whatever the phone's microphone level; a fixed
+# gain moves that to the target and a 5 ms limiter holds the true-peak ceiling. It looks ahead milliseconds.
+SPEECH_LOUDNESS = -19.0  # LUFS of speech after speechnorm (p=0.95) before the gain
+
+
+def live_loudness_chain(enc: Encoding) -> str:
+    """The low-latency loudness chain of live sessions (``speechnorm``, a fixed gain, a 5 ms limiter)."""
+    gain = enc.loudness_i - SPEECH_LOUDNESS
+    ceiling = 10 ** (enc.loudness_tp / 20)
+    return (f"speechnorm=p=0.95:e=25:c=2:r=0.0005:l=1,volume={gain:.1f}dB,"
+            f"alimiter=limit={ceiling:.4f}:attack=5:release=50:level=false")
+
+
 def live_command(target: Target, enc: Encoding, copy_path: Path, *, name: str = "bantin") -> list[str]:
     """ffmpeg reading a browser's MediaRecorder stream (WebM/Opus, or fragmented MP4/AAC from Safari) on its
-    standard input, normalising loudness single-pass, and writing MP3 both to the mount at ``target`` and to
-    ``copy_path`` (the session's recording). A small probe keeps the delay to the first audio short."""
-    chain = (f"loudnorm=I={enc.loudness_i}:TP={enc.loudness_tp}:LRA={enc.loudness_lra},"
-             f"aresample={enc.sample_rate},asplit=2[air][copy]")
+    standard input, bringing it to the loudness target with :func:`live_loudness_chain` (no look-ahead to
+    wait for), and writing MP3 both to the mount at ``target`` and to ``copy_path`` (the session's
+    recording). A small probe keeps the delay to the first audio short."""
+    chain = f"{live_loudness_chain(enc)},aresample={enc.sample_rate},asplit=2[air][copy]"
     return [_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-fflags", "+nobuffer",
             "-probesize", "4096", "-analyzeduration", "0", "-i", "pipe:0", "-filter_complex", f"[0:a]{chain}",
             "-map", "[air]", "-ac", "2", "-c:a", "libmp3lame", "-b:a", enc.bitrate, *_destination(target, name),

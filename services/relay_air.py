@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from domain.devices import DeviceKind
+from domain.errors import InvalidTransition
+from domain.relays import RelayRunStatus
 from engines.errors import EngineError, MediaError
 from engines.icecast import Feed, files_command, probe_stream, relay_command
 from services import device_schedule, relays, streaming
@@ -91,10 +93,10 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
     target, enc = streaming.mount_target(area), streaming.encoding()
     mount_name = f"{src.name} ({area})"
 
-    def event(name: str, detail: str = "", status: str | None = None) -> None:
+    def event(name: str, detail: str = "", status: RelayRunStatus | None = None) -> None:
         result.events.append(name)
         if status:
-            result.status = status
+            result.status = status.value
         log.log(logging.WARNING if name in ("upstream_down", "no_fallback", "failed") else logging.INFO,
                 "relay %s %s in %s: %s %s", slot_id, local_date, area, name, detail)
         with session() as s:
@@ -103,6 +105,14 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
     wait = occ.starts_at.timestamp() - LEAD_S - clock()
     if wait > 0:
         sleep(wait)
+    with session() as s:  # the handover: claimed -> running, or not carried at all
+        taken = relays.take(s, slot_id, local_date, now=datetime.fromtimestamp(clock(), UTC))
+        result.status = relays.run_status(s, slot_id, local_date) or result.status
+    if not taken:
+        log.warning("relay %s %s in %s not carried: its run is %s (another carrier has it, it ended, or the "
+                    "sweeper failed it)", slot_id, local_date, area, result.status)
+        result.events.append("not_carried")
+        return result
     with tempfile.TemporaryDirectory(prefix="bantin-relay-") as tmp:
         workdir = Path(tmp)
         feed: Feed | None = None
@@ -123,13 +133,16 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
 
         try:
             feed, mode = start_relay(), "relay"
-            event("started", src.name)
+            result.events.append("started")  # logged on the run by the handover (relays.take)
+            log.info("relay %s %s in %s: started %s", slot_id, local_date, area, src.name)
             while clock() < end:
                 now = clock()
                 if now - last_beat >= relays.HEARTBEAT_S:  # the sweeper fails a run whose carrier went silent
                     last_beat = now
                     with session() as s:
-                        relays.heartbeat(s, slot_id, local_date)
+                        carried = relays.heartbeat(s, slot_id, local_date, now=datetime.fromtimestamp(now, UTC))
+                    if not carried:
+                        raise InvalidTransition("relay run", "failed by the sweeper", "running")
                 if now - last_emergency_check >= emergency_check_s:
                     last_emergency_check = now
                     defaults, live = _area_state(area, datetime.fromtimestamp(now, UTC))
@@ -155,11 +168,11 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
                                                   duration_s=max(1.0, end - clock())), workdir / "fallback.log",
                                     target=target, name=mount_name)
                         mode = "fallback"
-                        event("fallback", f"{len(files)} default item(s) on the mount", status="fallback")
+                        event("fallback", f"{len(files)} default item(s) on the mount", status=RelayRunStatus.FALLBACK)
                     else:
                         mode = "silent"
                         event("no_fallback", "the area has no default content: devices play their own files",
-                              status="fallback")
+                              status=RelayRunStatus.FALLBACK)
                     last_try = clock()
                 elif mode in ("fallback", "silent") and clock() - last_try >= retry_s:
                     last_try = clock()
@@ -171,16 +184,22 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
                         if feed is not None:
                             feed.stop()
                         feed, mode = start_relay(), "relay"
-                        event("upstream_back", src.name, status="running")
+                        event("upstream_back", src.name, status=RelayRunStatus.RUNNING)
                 elif mode == "fallback" and feed is not None and not feed.running() and end - clock() > 2.0:
                     feed = feed.again(workdir / "fallback.log")  # the loop ended early: again
                 sleep(check_s)
+        except InvalidTransition as exc:  # the sweeper failed the run meanwhile: it is not ours to write to
+            log.warning("relay %s %s in %s: the carrier stops, its run was moved without it (%s)", slot_id,
+                        local_date, area, exc)
+            result.status = RelayRunStatus.FAILED.value
+            result.events.append("superseded")
+            return result
         except Exception as exc:  # our own failure (database, disk): the run must not stay "running"
-            event("failed", str(exc)[:300], status="failed")
+            event("failed", str(exc)[:300], status=RelayRunStatus.FAILED)
             raise
         finally:
             if feed is not None:
                 feed.stop()
-    final = "done" if outages == 0 else "fallback"
+    final = RelayRunStatus.DONE if outages == 0 else RelayRunStatus.FALLBACK
     event("ended", f"{outages} outage(s)", status=final)
     return result

@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session
 
 from domain.canonical import canonical_json, sha256_hex
 from domain.devices import iso
-from domain.errors import Forbidden, InvalidInput, NotFound
+from domain.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from domain.priority import parse_priority
 from domain.programs import format_clock, format_weekdays, parse_clock, parse_weekdays
 from domain.relays import (
+    CARRYING,
     RelayOccurrence,
+    RelayRunStatus,
     RelaySlotRule,
     check_no_overlap,
     check_source,
@@ -240,32 +242,104 @@ def occurrence_of(s: Session, slot_id: int, local_date: str) -> tuple[RelayOccur
 
 HEARTBEAT_S = 20.0  # a carrier touches its run this often
 CARRIER_TIMEOUT = timedelta(seconds=120)  # a run silent this long (or this long past its end) has lost its carrier
-OPEN = ("running", "fallback")
+FlowRunGone = Callable[[str], bool]  # whether the flow run of this id is over or unknown (the sweeper asks Prefect)
 
 
-def heartbeat(s: Session, slot_id: int, local_date: str, now: datetime | None = None) -> None:
-    """The carrier of an airing is alive (its run's ``updated_at``; the sweeper judges by it)."""
+def queued(s: Session, slot_id: int, local_date: str, flow_run_id: str) -> None:
+    """Note on a claimed run the flow run that will carry it (a ``queued`` event): the sweeper asks whether
+    that flow run is gone before it fails a run whose carrier has not started yet."""
     run = repo.get_run(s, slot_id, local_date)
     if run is not None:
-        run.updated_at = now or datetime.now(UTC)
-        s.flush()
+        repo.add_event(s, run, "queued", flow_run_id)
 
 
-def sweep_orphans(s: Session, now: datetime) -> list[tuple[int, str]]:
-    """Mark failed the runs still open whose carrier is gone: silent for :data:`CARRIER_TIMEOUT` once the
-    airing is under way, or that long past the airing's end; each with a ``failed`` event and an audit entry.
+def run_status(s: Session, slot_id: int, local_date: str) -> str | None:
+    """The status of an airing's run (None: no run)."""
+    run = repo.get_run(s, slot_id, local_date)
+    return None if run is None else run.status
+
+
+def take(s: Session, slot_id: int, local_date: str, now: datetime | None = None) -> bool:
+    """The carrier's handover: move the claimed run to ``running`` (compare-and-set), so one carrier only
+    carries an airing and never one the sweeper has failed.
+
+    A run that is not ``claimed`` any more (another carrier has it, it ended, the sweeper failed it) is not
+    carried: a ``not_carried`` event and an audit entry say so, its status stays. A run whose airing ended
+    before any carrier started is failed (``missed``). Returns whether this carrier carries the run.
+    """
+    now = now or datetime.now(UTC)
+    run = repo.get_run(s, slot_id, local_date)
+    if run is None:
+        return False
+    why = ""
+    if run.status == RelayRunStatus.CLAIMED and now >= _aware(run.ends_at):
+        try:
+            repo.move_run(s, run, RelayRunStatus.FAILED, "missed",
+                          "no carrier started before the airing ended (a busy relay queue)", at=now)
+        except InvalidTransition:
+            pass
+        else:
+            _audit_event(s, run, "missed", "no carrier started before the airing ended")
+            return False
+    if run.status == RelayRunStatus.CLAIMED:
+        try:
+            repo.move_run(s, run, RelayRunStatus.RUNNING, "started", "a carrier took the airing", at=now)
+            return True
+        except InvalidTransition:
+            why = f"another writer moved it first (now {run.status})"
+    detail = f"the run is already {run.status}: this carrier does not carry it" + (f"; {why}" if why else "")
+    repo.add_event(s, run, "not_carried", detail, at=now)
+    _audit_event(s, run, "not_carried", detail)
+    return False
+
+
+def heartbeat(s: Session, slot_id: int, local_date: str, now: datetime | None = None) -> bool:
+    """The carrier of an airing is alive (its run's ``updated_at``; the sweeper judges by it).
+
+    Returns:
+        Whether the run is still carried (False: the sweeper failed it meanwhile; the carrier stops).
+    """
+    run = repo.get_run(s, slot_id, local_date)
+    if run is None or run.status not in CARRYING:
+        return False
+    run.updated_at = now or datetime.now(UTC)
+    s.flush()
+    return True
+
+
+def sweep_orphans(s: Session, now: datetime, *, flow_run_gone: FlowRunGone | None = None) -> list[tuple[int, str]]:
+    """Mark failed the runs still open whose carrier is gone, each with a ``failed`` event and an audit entry
+    (compare-and-set: a carrier that takes or moves the run at the same moment wins, the run is left alone).
+
+    * a carried run (``running``/``fallback``, not ended) silent for :data:`CARRIER_TIMEOUT`: no heartbeat;
+    * a claimed run whose carrier never started: only once the flow run queued for it is gone
+      (``flow_run_gone``; a busy relay queue starts it late, and it carries the rest of the airing), or once
+      the airing ended :data:`CARRIER_TIMEOUT` ago.
+
     Returns ``(slot id, Vietnam date)`` of each."""
     done = []
-    for run in s.scalars(select(RelayRunRecord).where(RelayRunRecord.status.in_(OPEN))):
+    open_states = [RelayRunStatus.CLAIMED.value, *sorted(c.value for c in CARRYING)]
+    for run in s.scalars(select(RelayRunRecord).where(RelayRunRecord.status.in_(open_states))):
         if any(e.get("event") in ("ended", "failed") for e in run.events):
             continue  # a run that ended on default content keeps the status "fallback"
-        silent = now - _aware(run.updated_at) > CARRIER_TIMEOUT and now - _aware(run.starts_at) > CARRIER_TIMEOUT
         over = now - _aware(run.ends_at) > CARRIER_TIMEOUT
-        if silent or over:
+        if run.status == RelayRunStatus.CLAIMED:
+            flow_runs = [e.get("detail", "") for e in run.events if e.get("event") == "queued"]
+            gone = bool(flow_runs) and flow_run_gone is not None and flow_run_gone(flow_runs[-1])
+            if not (gone or over):
+                continue
+            why = "its flow run ended without carrying it" if gone else "no carrier started before the airing ended"
+        else:
+            if not (over or now - _aware(run.updated_at) > CARRIER_TIMEOUT):
+                continue
             why = "the airing ended long ago" if over else "no heartbeat"
-            record_event(s, run.slot_id, run.local_date, "failed",
-                         f"the relay carrier is gone ({why}); marked failed by the sweeper", status="failed")
-            done.append((run.slot_id, run.local_date))
+        detail = f"the relay carrier is gone ({why}); marked failed by the sweeper"
+        try:
+            repo.move_run(s, run, RelayRunStatus.FAILED, "failed", detail, at=now)
+        except InvalidTransition:
+            continue
+        _audit_event(s, run, "failed", detail)
+        done.append((run.slot_id, run.local_date))
     return done
 
 
@@ -273,13 +347,25 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _audit_event(s: Session, run: RelayRunRecord, event: str, detail: str) -> None:
+    audit.record(s, actor="system", action=f"relay.{event}", entity="relay_slot", entity_id=run.slot_id,
+                 date=run.local_date, area_code=run.area_code, detail=detail[:300])
+
+
 def record_event(s: Session, slot_id: int, local_date: str, event: str, detail: str = "", *,
-                 status: str | None = None) -> None:
-    """Log what happened to an airing (and, for outages and fallbacks, in the audit log as the system)."""
+                 status: RelayRunStatus | None = None) -> None:
+    """Log what happened to an airing (and, for outages and fallbacks, in the audit log as the system); a
+    ``status`` moves the run (compare-and-set).
+
+    Raises:
+        InvalidTransition: the run cannot move there, or the sweeper moved it first (it failed the run).
+    """
     run = repo.get_run(s, slot_id, local_date)
     if run is None:
         return
-    repo.add_event(s, run, event, detail, status=status)
+    if status is None:
+        repo.add_event(s, run, event, detail)
+    else:
+        repo.move_run(s, run, status, event, detail)
     if event in ("upstream_down", "fallback", "no_fallback", "upstream_back", "emergency", "failed"):
-        audit.record(s, actor="system", action=f"relay.{event}", entity="relay_slot", entity_id=slot_id,
-                     date=local_date, area_code=run.area_code, detail=detail[:300])
+        _audit_event(s, run, event, detail)

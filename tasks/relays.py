@@ -36,9 +36,13 @@ def start_airing(slot_id: int, local_date: str) -> str:
 
     if server_configured():
         try:
-            return start_deployment("relay", {"slot_id": slot_id, "local_date": local_date}, username="relay")
+            run_id = start_deployment("relay", {"slot_id": slot_id, "local_date": local_date}, username="relay")
         except Exception as exc:  # noqa: BLE001 (no relay deployment on this server: carry it here instead)
             get_run_logger().warning("could not queue relay %s %s (%s); carrying it here", slot_id, local_date, exc)
+        else:
+            with session() as s:  # the sweeper asks about this flow run before failing a run not yet carried
+                relays.queued(s, slot_id, local_date, run_id)
+            return run_id
     return relay_air.carry(slot_id, local_date).status
 
 
@@ -60,9 +64,24 @@ def orphan_streams(now: datetime) -> dict[str, list[str]]:
     from services import live
 
     with session() as s:
-        runs = [f"{slot}/{day}" for slot, day in relays.sweep_orphans(s, now)]
+        runs = [f"{slot}/{day}" for slot, day in relays.sweep_orphans(s, now, flow_run_gone=flow_run_gone)]
         sessions = [str(i) for i in live.sweep_orphans(s, now)]
     if runs or sessions:
         get_run_logger().warning("streams whose carrier is gone, marked failed: relay runs %s, live sessions %s",
                                  runs, sessions)
     return {"relay_runs": runs, "live_sessions": sessions}
+
+
+def flow_run_gone(run_id: str) -> bool:
+    """Whether a relay airing's flow run is over (completed, failed, crashed, cancelled) or unknown to the
+    server; False when no server runs or it cannot say (the sweeper then waits for the airing's end)."""
+    from tasks.runs import FINAL_STATES, _client, server_configured
+
+    if not server_configured():
+        return False
+    try:
+        with _client() as client:
+            run = client.read_flow_run(run_id)
+    except Exception as exc:  # noqa: BLE001 (unknown id: gone; no answer: not known gone)
+        return type(exc).__name__ == "ObjectNotFound"
+    return run.state is not None and run.state.type.value in FINAL_STATES

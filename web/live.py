@@ -43,13 +43,25 @@ def _refusal(request: Request, exc: DomainError) -> JSONResponse:
     return JSONResponse({"error": error_text(lang_of(request), exc)}, status_code=status)
 
 
+def _minutes(value: float, lang: str) -> str:
+    """Minutes as officers write them: ``11``, ``10,5`` in Vietnamese (``10.5`` in English)."""
+    text = f"{value:.1f}".removesuffix(".0")
+    return text.replace(".", ",") if lang == "vi" else text
+
+
 @router.get("/live")
 def live_page(request: Request) -> Response:
     with session() as s:
         user, _ = page_user(request, s, "live.broadcast", "live")
-        rows = [{"id": r.id, "title": r.title, "areas": ", ".join(r.area_codes), "status": r.status,
-                 "reason": r.end_reason, "emergency": r.emergency, "started": r.started_at.strftime("%d/%m %H:%M")}
-                for r in live.recent_sessions(s, user, 20)]
+        lang = lang_of(request)
+        rows = []
+        for r in live.recent_sessions(s, user, 20):
+            proof = live.proof_of_play(s, r)
+            rows.append({"id": r.id, "title": r.title, "areas": ", ".join(r.area_codes), "status": r.status,
+                         "reason": r.end_reason, "emergency": r.emergency,
+                         "started": r.started_at.strftime("%d/%m %H:%M"),
+                         "devices": proof.devices, "played": proof.devices_played, "plays": proof.plays,
+                         "completed": proof.completed, "minutes": _minutes(proof.minutes, lang)})
         return render(request, "live.html", sessions=rows, max_minutes=get_settings().live_max_minutes)
 
 

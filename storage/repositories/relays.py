@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 from domain.errors import NotFound
 from domain.priority import Priority
 from domain.programs import parse_clock
-from domain.relays import RelaySlotRule
+from domain.relays import RelayRunStatus, RelaySlotRule, transition_relay_run
 from storage.models_relays import RelayRunRecord, RelaySlotRecord, RelaySourceRecord
+from storage.repositories.cas import compare_and_set
 
 
 def get_source(session: Session, source_id: int) -> RelaySourceRecord:
@@ -79,21 +80,40 @@ def list_runs(session: Session, *, area_code: str | None = None, limit: int = 50
 
 def start_run(session: Session, *, slot_id: int, local_date: str, area_code: str, starts_at: datetime,
               ends_at: datetime) -> RelayRunRecord:
-    """The run of this airing, created as ``running`` (an existing one is returned as it is)."""
+    """The run of this airing, created as ``claimed`` (an existing one is returned as it is)."""
     rec = get_run(session, slot_id, local_date)
     if rec is None:
         rec = RelayRunRecord(slot_id=slot_id, local_date=local_date, area_code=area_code, starts_at=starts_at,
-                             ends_at=ends_at, status="running", events=[])
+                             ends_at=ends_at, status=RelayRunStatus.CLAIMED.value, events=[])
         session.add(rec)
         session.flush()
     return rec
 
 
+def _event(at: datetime, event: str, detail: str) -> dict[str, str]:
+    return {"at": at.isoformat().replace("+00:00", "Z"), "event": event, "detail": detail[:500]}
+
+
 def add_event(session: Session, run: RelayRunRecord, event: str, detail: str = "", *,
-              status: str | None = None, at: datetime | None = None) -> None:
-    """Append an event to a run (a new list, so the JSON column is written), and set its status."""
-    stamp = (at or datetime.now(UTC)).isoformat().replace("+00:00", "Z")
-    run.events = [*run.events, {"at": stamp, "event": event, "detail": detail[:500]}]
-    if status is not None:
-        run.status = status
+              at: datetime | None = None) -> None:
+    """Append an event to a run (a new list, so the JSON column is written); its status stays."""
+    run.events = [*run.events, _event(at or datetime.now(UTC), event, detail)]
     session.flush()
+
+
+def move_run(session: Session, run: RelayRunRecord, target: RelayRunStatus, event: str, detail: str = "", *,
+             at: datetime | None = None) -> None:
+    """Move a run along :data:`domain.relays.RELAY_RUN_TRANSITIONS` with an event, compare-and-set on the
+    status read earlier (and mark it alive: ``updated_at``).
+
+    Raises:
+        InvalidTransition: not an edge of the table, or another writer (a carrier, the sweeper) moved the run
+            first.
+    """
+    current = RelayRunStatus(run.status)
+    transition_relay_run(current, target)
+    now = at or datetime.now(UTC)
+    session.flush()
+    compare_and_set(session, run, "relay run", current.value, target.value,
+                    {"status": target.value, "events": [*run.events, _event(now, event, detail)],
+                     "updated_at": now})

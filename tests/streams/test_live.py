@@ -6,6 +6,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,35 +149,43 @@ def test_a_relay_on_air_refuses_an_ordinary_session_and_an_emergency_one_preempt
     assert [i["item_id"][:5] for i in json.loads(raw)["items"] if i["kind"] == "stream"] == ["relay"]
 
 
-def test_live_plays_are_in_the_session_proof_of_play_and_the_period_report(accounts: Path) -> None:
+def speakers_hearing(s: Any, rec: Any, began: datetime, plays: list[tuple[int, int, bool]], *, tag: str = "hw",
+                     trigger: str = "emergency") -> list[int]:
+    """Two authorised speakers in Đa Lộc (29377); the first uploads a play log of session ``rec`` for each
+    ``(start s, end s, completed)`` after ``began``. Returns the two device ids."""
     import uuid
 
     from domain.devices import DeviceKind, DeviceStatus, Registration
     from domain.signatures import generate_key
-    from services import devices, live, reports
+    from services import devices, live
+
+    ids = []
+    for n in (1, 2):
+        dev, _ = devices.register(s, Registration(f"{tag}-{n}", generate_key().public, f"loa {n}", "29377",
+                                                  DeviceKind.SPEAKER))
+        devices.authorise(s, dev.id, username="admin")
+        ids.append(dev.id)
+    device = devices.DeviceAuth(ids[0], b"", DeviceStatus.AUTHORISED, "29377", DeviceKind.SPEAKER)
+    entries = [{"log_id": str(uuid.uuid4()), "item_id": f"live-{rec.id}", "manifest_hash": live.session_hash(rec),
+                "started_at": (began + timedelta(seconds=start)).isoformat(),
+                "ended_at": (began + timedelta(seconds=end)).isoformat(), "completed": completed,
+                "trigger": trigger} for start, end, completed in plays]
+    assert devices.upload_play_logs(s, device, {"entries": entries}) == (len(plays), 0)
+    return ids
+
+
+def test_live_plays_are_in_the_session_proof_of_play_and_the_period_report(accounts: Path) -> None:
+    from services import live, reports
     from services.runtime import session
 
     began = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
     with session() as s:
         rec = live.start(s, area_codes=["29377"], actor="approver_daloc", title="Họp dân", emergency=True, now=began)
         other = live.start(s, area_codes=["29380"], actor="approver_mychanh", now=began)  # outside Đa Lộc
-        ids = []
-        for n in (1, 2):
-            dev, _ = devices.register(s, Registration(f"hw-{n}", generate_key().public, f"loa {n}", "29377",
-                                                      DeviceKind.SPEAKER))
-            devices.authorise(s, dev.id, username="admin")
-            ids.append(dev.id)
         live.stop(s, rec.id, actor="approver_daloc", now=began + timedelta(minutes=12))
         live.stop(s, other.id, actor="approver_mychanh", now=began + timedelta(minutes=12))
-        device = devices.DeviceAuth(ids[0], b"", DeviceStatus.AUTHORISED, "29377", DeviceKind.SPEAKER)
-
-        def entry(start: int, end: int, completed: bool) -> dict:
-            return {"log_id": str(uuid.uuid4()), "item_id": f"live-{rec.id}", "manifest_hash": live.session_hash(rec),
-                    "started_at": (began + timedelta(minutes=start)).isoformat(),
-                    "ended_at": (began + timedelta(minutes=end)).isoformat(), "completed": completed,
-                    "trigger": "emergency"}
         # the box lost the stream after 2 minutes, came back, and heard the session to its end
-        assert devices.upload_play_logs(s, device, {"entries": [entry(0, 2, False), entry(3, 12, True)]}) == (2, 0)
+        ids = speakers_hearing(s, rec, began, [(0, 120, False), (180, 720, True)])
     with session() as s:
         proof = live.proof_of_play(s, live.get(s, rec.id))
         assert (proof.devices, proof.devices_played, proof.plays, proof.completed, proof.minutes) == (2, 1, 2, 1, 11.0)

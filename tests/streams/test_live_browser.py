@@ -13,7 +13,7 @@ import pytest
 
 from tests.agent.conftest import AgentProcess, mqtt_broker, wait_for  # noqa: F401 (a fixture)
 from tests.streams.test_live_devices import start_box
-from tests.web.conftest import CHROMIUM, PASSWORD, PHONE, sign_in
+from tests.web.conftest import CHROMIUM, PASSWORD, PHONE, assert_accessible, no_horizontal_scroll, sign_in
 
 ON_AIR_S = 5.0
 
@@ -108,6 +108,11 @@ def test_a_live_session_from_a_phone_reaches_a_device_and_is_archived(
         # next poll is up to 30 s away.
         # The officer ended the session: the box heard it to its end, so the play is complete, not interrupted.
         assert wait_for(logged, 75, "the box to report the live play") == [(f"live-{session_id}", True)]
+        page.goto(f"{web_url}/live")  # the session's proof of play, on a 360 px phone
+        proof = " ".join((page.text_content(f".proof[data-session='{session_id}']") or "").split())
+        assert proof.startswith("Thiết bị đã phát: 1/1 · Lượt phát trọn vẹn: 1/1 · Đã phát "), proof
+        assert no_horizontal_scroll(page)
+        assert_accessible(page)
     finally:
         context.close()
         agent.stop()

@@ -175,7 +175,7 @@ def test_an_airing_is_claimed_once_and_only_when_due(stream_home: Path) -> None:
         saturday = datetime(2026, 12, 12, 5, 59, tzinfo=VN_TZ).astimezone(UTC)
         assert relays.due_airings(s, saturday) == []  # weekdays only
     with session() as s:
-        assert [(r.status, r.local_date) for r in repo.list_runs(s)] == [("running", "2026-12-07")]
+        assert [(r.status, r.local_date) for r in repo.list_runs(s)] == [("claimed", "2026-12-07")]
 
 
 @pytest.mark.slow

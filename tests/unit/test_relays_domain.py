@@ -62,3 +62,18 @@ def test_overlapping_slots_of_one_area_are_refused_touching_ones_and_other_areas
         check_no_overlap(RelaySlotRule(0, 2, "29377", time(6, 15), time(6, 45), frozenset({0})), existing)
     with pytest.raises(InvalidInput, match="overlaps relay slot 2"):
         check_no_overlap(RelaySlotRule(0, 2, "29377", time(17, 0), time(18, 30), frozenset({6})), existing)
+
+
+def test_a_relay_run_moves_only_along_its_table() -> None:
+    from domain.errors import InvalidTransition
+    from domain.relays import RelayRunStatus as R
+    from domain.relays import transition_relay_run
+
+    assert transition_relay_run(R.CLAIMED, R.RUNNING) is R.RUNNING  # the carrier's handover
+    assert transition_relay_run(R.CLAIMED, R.FAILED) is R.FAILED  # the sweeper: never carried
+    assert transition_relay_run(R.RUNNING, R.FALLBACK) is R.FALLBACK
+    assert transition_relay_run(R.FALLBACK, R.FALLBACK) is R.FALLBACK  # ended on default content
+    for current, target in ((R.FAILED, R.RUNNING), (R.DONE, R.RUNNING), (R.CLAIMED, R.DONE),
+                            (R.CLAIMED, R.FALLBACK), (R.FALLBACK, R.DONE)):
+        with pytest.raises(InvalidTransition):
+            transition_relay_run(current, target)

@@ -53,3 +53,29 @@ def test_start_refusals_in_vietnamese_and_a_stop(client: TestClient) -> None:
         assert (rec.status, rec.end_reason, rec.title) == ("ended", "stopped", "Họp dân")
     late = client.post(f"/live/sessions/{session_id}/audio", content=b"\x1a\x45", headers=headers)
     assert late.status_code == 400
+
+
+def test_each_session_shows_its_proof_of_play(client: TestClient) -> None:
+    """Two speakers in Đa Lộc; one heard the session twice (it lost the stream after 2 minutes, came back
+    and heard it to its end): 1 of 2 devices played, 1 of 2 plays completed, 10.5 minutes."""
+    import html
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    from services import live
+    from services.runtime import session
+    from tests.streams.test_live import speakers_hearing
+
+    began = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    with session() as s:
+        rec = live.start(s, area_codes=["29377"], actor="approver_daloc", title="Họp dân tổ 3", now=began)
+        live.stop(s, rec.id, actor="approver_daloc", now=began + timedelta(minutes=12))
+        speakers_hearing(s, rec, began, [(0, 120, False), (180, 690, True)], tag="hw-proof", trigger="schedule")
+        session_id = rec.id
+    login(client, "approver_daloc")
+    page = client.get("/live")
+    assert page.status_code == 200
+    found = re.search(rf'<span class="muted proof" data-session="{session_id}">(.*?)</span>', page.text, re.S)
+    assert found is not None
+    text = " ".join(html.unescape(found.group(1)).split())
+    assert text == "Thiết bị đã phát: 1/2 · Lượt phát trọn vẹn: 1/2 · Đã phát 10,5 phút"
