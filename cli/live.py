@@ -17,7 +17,6 @@ from storage.repositories import users
 
 live_app = typer.Typer(help="Live sessions: officers on air for chosen areas.", no_args_is_help=True)
 VN = timedelta(hours=7)
-EXIT_REFUSED, EXIT_FORBIDDEN = 2, 4
 
 
 def _t(key: str, **fields: object) -> str:
@@ -28,17 +27,16 @@ def _t(key: str, **fields: object) -> str:
 
 @contextmanager
 def _officer_errors() -> Iterator[None]:
-    """A refusal as the officer reads it on the live page (Vietnamese, no internals), and its exit status."""
+    """A refusal as the officer reads it on the live page (Vietnamese, no internals), with the exit status of
+    the CLI's one table (:data:`cli.main.EXIT_CODES`)."""
+    from cli.main import exit_status  # cli.main imports this module to register its commands
     from web.officer_text import error_text
 
     try:
         yield
-    except Forbidden:
-        typer.echo(_t("err_live_forbidden"), err=True)
-        raise typer.Exit(EXIT_FORBIDDEN) from None
     except DomainError as exc:
-        typer.echo(error_text("vi", exc), err=True)
-        raise typer.Exit(EXIT_REFUSED) from None
+        typer.echo(_t("err_live_forbidden") if isinstance(exc, Forbidden) else error_text("vi", exc), err=True)
+        raise typer.Exit(exit_status(exc)) from None
 
 
 def _when(at: datetime) -> str:

@@ -387,9 +387,14 @@ def demo(
     run_demo(quiet=keep_quiet)
 
 
-# The one table from error classes to exit statuses: 1 infrastructure, 2 bad input (and every other
-# domain or engine error), 3 a tampered audit log (``bantin audit``), 4 not allowed.
-EXIT_CODES: dict[type[Exception], int] = {StorageError: 1, DomainError: 2, Forbidden: 4}  # RunFailed: 1
+# The one table from error classes to exit statuses: 1 infrastructure (a run a worker failed too), 2 bad
+# input (and every other domain or engine error), 3 a tampered audit log (``bantin audit``), 4 not allowed.
+EXIT_CODES: dict[type[Exception], int] = {StorageError: 1, RunFailed: 1, DomainError: 2, Forbidden: 4}
+
+
+def exit_status(exc: BaseException) -> int:
+    """The exit status of :data:`EXIT_CODES` for ``exc`` (its nearest class in the table; 1 when none is)."""
+    return next((EXIT_CODES[c] for c in type(exc).__mro__ if c in EXIT_CODES), EXIT_CODES[StorageError])
 
 
 def main() -> None:
@@ -400,13 +405,13 @@ def main() -> None:
         app()
     except Forbidden as exc:
         typer.echo(f"error: not allowed: {exc}", err=True)
-        sys.exit(EXIT_CODES[Forbidden])
+        sys.exit(exit_status(exc))
     except (OverflowError, UnicodeError, DataError):
         typer.echo("error: a value is out of range or holds characters that cannot be stored", err=True)
         sys.exit(EXIT_CODES[DomainError])
     except (DomainError, EngineError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_CODES[DomainError])
+        sys.exit(EXIT_CODES[DomainError])  # engine and file errors are bad input too
     except ValidationError as exc:  # settings from the environment
         first = exc.errors()[0]
         loc = "_".join(str(x) for x in first.get("loc", ())).upper()
@@ -415,7 +420,7 @@ def main() -> None:
         sys.exit(2)
     except (StorageError, DBAPIError, OSError, PublicationFailed, RunFailed) as exc:
         typer.echo(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True)
-        sys.exit(EXIT_CODES[StorageError])
+        sys.exit(exit_status(exc))
 
 
 if __name__ == "__main__":

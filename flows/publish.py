@@ -5,8 +5,6 @@ from prefect import flow, get_run_logger
 
 from domain.devices import EmergencyAction
 from domain.packages import PackageStatus
-from services.runtime import session
-from storage.repositories import packages
 from tasks.archive import index_package
 from tasks.devices import refresh_schedules
 from tasks.limits import DUE_LIMIT, only_one
@@ -22,7 +20,7 @@ from tasks.publishing import (
     prepare_deliveries,
     reopen_dead_deliveries,
 )
-from tasks.retractions import packages_to_retract, prepare_retractions
+from tasks.retractions import packages_to_retract, prepare_retractions, retraction_due
 
 
 @flow(name="publish-package", flow_run_name="publish-package-{package_id}", validate_parameters=True)
@@ -85,10 +83,7 @@ def retract_package(package_id: int) -> dict[str, int]:
         How many notices ended in each status.
     """
     refresh_schedules()
-    with session() as s:
-        status = packages.get_package(s, package_id).status
-    if status not in (PackageStatus.WITHDRAWN, PackageStatus.KILLED):
-        get_run_logger().info("package %s is %s: nothing to retract", package_id, status)
+    if not retraction_due(package_id):
         return {}
     index_package(package_id)  # the archive keeps it, flagged withdrawn or killed
     if emergency_stop_due(package_id):

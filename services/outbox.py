@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from domain.deliveries import DeliveryStatus, OutboxKind
+from domain.deliveries import DeliveryStatus, OutboxAction, OutboxKind
 from domain.errors import Forbidden, InvalidInput
 from domain.packages import PackageStatus
 from services import auth
@@ -107,6 +107,34 @@ def resend_package(session: Session, *, username: str, package_id: int) -> tuple
     auth.require(session, user, "admin", area_codes=auth.package_area_codes(session, package_id))
     kind = _owed_kind(session, package_id)
     return outbox.reopen_dead(session, package_id, actor=user.username, kind=kind), _FLOW[kind]
+
+
+def retraction_owed(session: Session, package_id: int) -> bool:
+    """Whether the package is withdrawn or killed: then its destinations are owed a notice and its devices drop
+    it (the retract flow goes on); otherwise there is nothing to retract."""
+    return _owed_kind(session, package_id) is OutboxKind.RETRACTION
+
+
+def prepare_retractions(session: Session, package_id: int) -> list[int]:
+    """A withdrawal or kill notice (once) for every destination that was delivered this package, if it is
+    withdrawn or killed.
+
+    Returns:
+        IDs of the notices still to send (neither delivered nor given up).
+    """
+    pkg = packages.get_package(session, package_id)
+    if pkg.status not in (PackageStatus.WITHDRAWN, PackageStatus.KILLED):
+        return []
+    action = OutboxAction.KILL if pkg.status == PackageStatus.KILLED else OutboxAction.WITHDRAW
+    todo = []
+    for d, _t in outbox.of_package(session, package_id, OutboxKind.DELIVERY):
+        if d.status != DeliveryStatus.DELIVERED:
+            continue
+        r = outbox.ensure(session, package_id=package_id, destination_id=d.destination_id, action=action,
+                          manifest_hash=pkg.manifest_hash or "")
+        if r.status not in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
+            todo.append(r.id)
+    return todo
 
 
 _FLOW = {OutboxKind.DELIVERY: "publish", OutboxKind.RETRACTION: "retract"}

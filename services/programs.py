@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -50,6 +51,7 @@ from services import auth
 from settings import get_settings
 from storage.models_programs import AreaProfileRecord, ProgramRecord
 from storage.repositories import areas as area_repo
+from storage.repositories import audit
 from storage.repositories import programs as repo
 
 INTRO_PROMPT = ("programs/intro", 1)
@@ -335,6 +337,90 @@ def plan_editions(session: Session, *, start: datetime, end: datetime, area_code
                                          intro, outro, selection, reason, rec.priority))
     plans.sort(key=lambda p: (p.slot.starts_at, p.area_code, p.program_id, p.language))
     return plans
+
+
+@dataclass(frozen=True)
+class EditionJob:
+    """Everything a build needs, as plain values (``tasks.programs.build_edition`` runs one)."""
+
+    program_id: int
+    program_name: str
+    area_code: str
+    language: str
+    slot_date: str
+    starts_at: str  # ISO, UTC
+    inputs_hash: str
+    intro_text: str
+    outro_text: str
+    gap_s: float
+    items: tuple[dict[str, Any], ...]
+    left_out: tuple[dict[str, Any], ...]
+    estimated_s: float
+    max_s: float
+
+
+def plan_builds(session: Session, *, start: datetime, end: datetime, area_code: str | None,
+                extra_inputs: Mapping[str, Any], flow_run_id: str) -> list[EditionJob]:
+    """Plan the editions of slots starting in ``[start, end)``; save those that will not air, and return the
+    ones whose audio must be (re)built. The planning run is audited as ``flow.program``.
+
+    Skipped (overlap, quiet hours) and empty editions are saved with their reason so the programs page
+    shows why nothing airs; an edition already published from the same inputs (``extra_inputs``: what the
+    build adds, frame version, loudness target, voice...) is left alone.
+    """
+    plans = plan_editions(session, start=start, end=end, area_code=area_code)
+    jobs: list[EditionJob] = []
+    unchanged = 0
+    for p in plans:
+        left = [{"package_id": x.package_id, "title": x.title, "reason": x.reason.value, "detail": x.detail}
+                for x in (p.selection.left_out if p.selection else ())]
+        common: dict[str, Any] = dict(program_id=p.program_id, slot_date=p.slot_date, area_code=p.area_code,
+                                      language=p.language, starts_at=p.slot.starts_at, actor="system")
+        if p.selection is None or p.selection.empty:
+            status = (EditionStatus.SKIPPED if p.selection is None else EditionStatus.EMPTY).value
+            repo.save_edition(session, status=status, inputs_hash="", manifest_hash=None, manifest_key=None,
+                              audio_key=None, audio_sha256=None, audio_size=None, duration_s=0.0, items=[],
+                              left_out=left, detail={"reason": p.skipped_reason}, error="", **common)
+            continue
+        inputs = p.inputs_hash(dict(extra_inputs))
+        current = repo.get_edition(session, p.program_id, p.slot_date, p.area_code, p.language)
+        if current is not None and current.status == EditionStatus.PUBLISHED and current.inputs_hash == inputs:
+            unchanged += 1
+            continue
+        items = tuple({"package_id": i.package_id, "manifest_hash": i.manifest_hash, "title": i.title,
+                       "priority": i.priority.value, "audio_key": i.audio.key, "audio_sha256": i.audio.sha256,
+                       "duration_s": round(i.audio.duration_s, 2), "offset_s": round(i.offset_s, 2)}
+                      for i in p.selection.items)
+        jobs.append(EditionJob(p.program_id, p.program_name, p.area_code, p.language, p.slot_date,
+                               p.slot.starts_at.isoformat(), inputs, p.intro_text, p.outro_text, p.gap_s,
+                               items, tuple(left), round(p.selection.total_s, 1), p.selection.max_s))
+    audit.record(session, actor="system", action="flow.program", entity="program", entity_id="*",
+                 window=[start.isoformat(), end.isoformat()], area_code=area_code, planned=len(plans),
+                 to_build=len(jobs), unchanged=unchanged, flow_run_id=flow_run_id)
+    return jobs
+
+
+def record_build_failure(session: Session, job: EditionJob, error: str) -> str | None:
+    """Record why an edition could not be built.
+
+    A previously published build of the same edition stays on offer (its packages are re-checked at every
+    device poll, so it never carries a withdrawn item); the error is kept beside it for the programs page and
+    audited. Without one the edition is saved as failed.
+
+    Returns:
+        The manifest hash of the build kept on offer, or None when the edition is now failed.
+    """
+    current = repo.get_edition(session, job.program_id, job.slot_date, job.area_code, job.language)
+    if current is not None and current.status == EditionStatus.PUBLISHED:
+        current.error = error[:2000]
+        audit.record(session, actor="system", action="program.edition.build_failed", entity="program",
+                     entity_id=job.program_id, slot_date=job.slot_date, area_code=job.area_code,
+                     language=job.language, error=error[:500], kept=current.manifest_hash)
+        return current.manifest_hash
+    repo.save_edition(session, program_id=job.program_id, slot_date=job.slot_date, area_code=job.area_code,
+                      language=job.language, starts_at=datetime.fromisoformat(job.starts_at),
+                      status=EditionStatus.FAILED.value, actor="system", error=error[:2000], inputs_hash="")
+    return None
 
 
 def plan_day(session: Session, day: date, *, area_code: str | None = None) -> list[EditionPlan]:

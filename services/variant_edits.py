@@ -227,3 +227,14 @@ def record_voice(session: Session, store: ObjectStore, req: VoiceRecording) -> R
     audit.record(session, actor=user.username, action="recording.submitted", entity="package", entity_id=new.id,
                  replaces=old.id, language=req.language, recording_id=rec.id, key=obj.key, **levels.to_meta())
     return Revision(new.id, req.language)
+
+
+def start_revision(session: Session, package_id: int, language: str, *, flow_run_id: str) -> bool:
+    """Whether the revise flow should go on: true (and audited as ``flow.revise`` run ``flow_run_id``) while
+    the package made by :func:`edit_text` or :func:`record_voice` is being produced; a package already in
+    review or replaced is left as it is, so a second run of the flow changes nothing."""
+    if packages.get_package(session, package_id).status != PackageStatus.PRODUCING:
+        return False
+    audit.record(session, actor="system", action="flow.revise", entity="package", entity_id=package_id,
+                 language=language, flow_run_id=flow_run_id)
+    return True

@@ -6,7 +6,6 @@ assembled once and its audio reused, so the flow can run every few minutes.
 """
 
 import tempfile
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,34 +19,14 @@ from domain.keys import manifest_key
 from engines import audio, program_audio
 from prompts import load_prompt
 from services import programs as program_service
+from services.programs import EditionJob
 from services.runtime import object_store, session
 from settings import get_settings
-from storage.repositories import audit
 from storage.repositories import programs as repo
 from tasks.retry import RETRY_TRANSIENT
 
 PROGRAM_SCHEMA = "bantin.program/1"
 FRAME_VERSION = 2  # bump when engines.program_audio's chime or assembly changes the sound
-
-
-@dataclass(frozen=True)
-class EditionJob:
-    """Everything a build needs, as plain values."""
-
-    program_id: int
-    program_name: str
-    area_code: str
-    language: str
-    slot_date: str
-    starts_at: str  # ISO, UTC
-    inputs_hash: str
-    intro_text: str
-    outro_text: str
-    gap_s: float
-    items: tuple[dict[str, Any], ...]
-    left_out: tuple[dict[str, Any], ...]
-    estimated_s: float
-    max_s: float
 
 
 def _extra_inputs() -> dict[str, Any]:
@@ -70,40 +49,11 @@ def plan_window(start_iso: str, end_iso: str, area_code: str | None = None) -> l
     Returns:
         Jobs for :func:`build_edition`.
     """
-    logger = get_run_logger()
-    start, end = datetime.fromisoformat(start_iso), datetime.fromisoformat(end_iso)
-    extra = _extra_inputs()
-    jobs: list[EditionJob] = []
     with session() as s:
-        plans = program_service.plan_editions(s, start=start, end=end, area_code=area_code)
-        unchanged = 0
-        for p in plans:
-            left = [{"package_id": x.package_id, "title": x.title, "reason": x.reason.value, "detail": x.detail}
-                    for x in (p.selection.left_out if p.selection else ())]
-            common: dict[str, Any] = dict(program_id=p.program_id, slot_date=p.slot_date, area_code=p.area_code,
-                          language=p.language, starts_at=p.slot.starts_at, actor="system")
-            if p.selection is None or p.selection.empty:
-                status = (EditionStatus.SKIPPED if p.selection is None else EditionStatus.EMPTY).value
-                repo.save_edition(s, status=status, inputs_hash="", manifest_hash=None, manifest_key=None,
-                                  audio_key=None, audio_sha256=None, audio_size=None, duration_s=0.0, items=[],
-                                  left_out=left, detail={"reason": p.skipped_reason}, error="", **common)
-                continue
-            inputs = p.inputs_hash(extra)
-            current = repo.get_edition(s, p.program_id, p.slot_date, p.area_code, p.language)
-            if current is not None and current.status == EditionStatus.PUBLISHED and current.inputs_hash == inputs:
-                unchanged += 1
-                continue
-            items = tuple({"package_id": i.package_id, "manifest_hash": i.manifest_hash, "title": i.title,
-                           "priority": i.priority.value, "audio_key": i.audio.key, "audio_sha256": i.audio.sha256,
-                           "duration_s": round(i.audio.duration_s, 2), "offset_s": round(i.offset_s, 2)}
-                          for i in p.selection.items)
-            jobs.append(EditionJob(p.program_id, p.program_name, p.area_code, p.language, p.slot_date,
-                                   p.slot.starts_at.isoformat(), inputs, p.intro_text, p.outro_text, p.gap_s,
-                                   items, tuple(left), round(p.selection.total_s, 1), p.selection.max_s))
-        audit.record(s, actor="system", action="flow.program", entity="program", entity_id="*",
-                     window=[start_iso, end_iso], area_code=area_code, planned=len(plans), to_build=len(jobs),
-                     unchanged=unchanged, flow_run_id=str(flow_run.id or ""))
-    logger.info("%d edition(s) planned, %d to build, %d unchanged", len(plans), len(jobs), unchanged)
+        jobs = program_service.plan_builds(s, start=datetime.fromisoformat(start_iso),
+                                           end=datetime.fromisoformat(end_iso), area_code=area_code,
+                                           extra_inputs=_extra_inputs(), flow_run_id=str(flow_run.id or ""))
+    get_run_logger().info("%d edition(s) to build", len(jobs))
     return jobs
 
 
@@ -191,14 +141,4 @@ def mark_edition_failed(job: EditionJob, error: str) -> None:
     device poll, so it never carries a withdrawn item); the error is kept beside it for the programs page.
     """
     with session() as s:
-        current = repo.get_edition(s, job.program_id, job.slot_date, job.area_code, job.language)
-        if current is not None and current.status == EditionStatus.PUBLISHED:
-            current.error = error[:2000]
-            audit.record(s, actor="system", action="program.edition.build_failed", entity="program",
-                         entity_id=job.program_id, slot_date=job.slot_date, area_code=job.area_code,
-                         language=job.language, error=error[:500], kept=current.manifest_hash)
-            return
-        repo.save_edition(s, program_id=job.program_id, slot_date=job.slot_date, area_code=job.area_code,
-                          language=job.language, starts_at=datetime.fromisoformat(job.starts_at),
-                          status=EditionStatus.FAILED.value,
-                          actor="system", error=error[:2000], inputs_hash="")
+        program_service.record_build_failure(s, job, error)

@@ -15,21 +15,18 @@ from prefect.runtime import flow_run
 from sqlalchemy.orm import Session
 
 from domain.approvals import check_publishable
-from domain.deliveries import DeliveryStatus, OutboxKind, PublicationFailed, destination_takes
-from domain.errors import InvalidInput
-from domain.packages import PackageStatus, verify_manifest
-from services import auth, device_schedule
-from services.devices import devices_reaching
+from domain.deliveries import DeliveryStatus, OutboxKind, PublicationFailed
+from domain.packages import PackageStatus
+from services import device_schedule, publication
 from services.runtime import object_store, session
 from storage.models import PackageRecord
-from storage.repositories import audit, destinations, drafts, outbox, packages
+from storage.repositories import drafts, outbox, packages
 from tasks.outbox import earlier_published
 from tasks.retry import retry_if_transient
 
 
 def _reaching_devices(s: Session, package_id: int) -> int:
-    pkg = packages.get_package(s, package_id)
-    return len(devices_reaching(s, list(drafts.revision_by_id(s, pkg.revision_id).content.area_codes)))
+    return publication.reaching_devices(s, package_id)
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
@@ -48,29 +45,7 @@ def prepare_deliveries(package_id: int) -> list[int]:
     """
     logger = get_run_logger()
     with session() as s:
-        pkg = packages.get_package(s, package_id)
-        check_publishable(status=PackageStatus(pkg.status), manifest_hash=pkg.manifest_hash or "",
-                          approved_hashes=packages.approved_hashes(s, package_id))
-        manifest_hash, manifest_key = pkg.manifest_hash or "", pkg.manifest_key or ""
-        tree = auth.area_tree(s)
-        codes = auth.package_area_codes(s, package_id)
-        targets = [d for d in destinations.list_destinations(s, enabled_only=True)
-                   if destination_takes(d.area_code, codes, tree)]
-        if not targets and not _reaching_devices(s, package_id):
-            raise InvalidInput("no destination is configured and no authorised device reaches these areas; add one "
-                               "with 'bantin destinations add NAME URL' or authorise a device")
-        store = object_store()
-        manifest = verify_manifest(store.get_bytes(manifest_key), manifest_hash)
-        missing = [a["key"] for v in manifest["variants"] for a in v["assets"] if not store.exists(a["key"])]
-        if missing:
-            raise InvalidInput(f"package {package_id} lacks {len(missing)} stored asset(s), e.g. {missing[0]}")
-        audit.record(s, actor="system", action="flow.publish", entity="package", entity_id=package_id,
-                     flow_run_id=str(flow_run.id or ""))
-        todo = []
-        for dest in targets:
-            d = outbox.ensure(s, package_id=package_id, manifest_hash=manifest_hash, destination_id=dest.id)
-            if d.status not in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
-                todo.append(d.id)
+        todo = publication.prepare_deliveries(s, object_store(), package_id, flow_run_id=str(flow_run.id or ""))
     logger.info("package %s: %d deliveries to send", package_id, len(todo))
     return todo
 

@@ -2,15 +2,25 @@
 the package (sent by ``tasks.outbox`` like a delivery: per-destination state, retries with backoff and jitter,
 dead letters), and the sweep that finds what is still owed (run by ``publish_due`` every minute)."""
 
-from prefect import task
+from prefect import get_run_logger, task
 
-from domain.deliveries import DeliveryStatus, OutboxAction, OutboxKind
 from domain.devices import EmergencyAction
 from domain.packages import PackageStatus
 from services import device_schedule
+from services import outbox as outbox_service
 from services.runtime import session
 from storage.repositories import outbox, packages
 from tasks.retry import retry_if_transient
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+def retraction_due(package_id: int) -> bool:
+    """True when the package is withdrawn or killed and the retract flow should go on (``services.outbox``)."""
+    with session() as s:
+        due = outbox_service.retraction_owed(s, package_id)
+    if not due:
+        get_run_logger().info("package %s is neither withdrawn nor killed: nothing to retract", package_id)
+    return due
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
@@ -21,18 +31,7 @@ def prepare_retractions(package_id: int) -> list[int]:
         IDs of the notices still to send.
     """
     with session() as s:
-        pkg = packages.get_package(s, package_id)
-        if pkg.status not in (PackageStatus.WITHDRAWN, PackageStatus.KILLED):
-            return []
-        action = OutboxAction.KILL if pkg.status == PackageStatus.KILLED else OutboxAction.WITHDRAW
-        todo = []
-        for d, _t in outbox.of_package(s, package_id, OutboxKind.DELIVERY):
-            if d.status != DeliveryStatus.DELIVERED:
-                continue
-            r = outbox.ensure(s, package_id=package_id, destination_id=d.destination_id, action=action,
-                              manifest_hash=pkg.manifest_hash or "")
-            if r.status not in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
-                todo.append(r.id)
+        todo = outbox_service.prepare_retractions(s, package_id)
     device_schedule.invalidate()
     return todo
 

@@ -3,9 +3,8 @@
 from prefect import get_run_logger, task
 from prefect.runtime import flow_run
 
-from domain.packages import PackageStatus
+from services import variant_edits
 from services.runtime import session
-from storage.repositories import audit, packages
 
 
 @task
@@ -13,10 +12,7 @@ def start_revision(package_id: int, language: str) -> bool:
     """True when the package is being produced (made by ``services.variant_edits``) and the flow should go on;
     a package already in review or replaced is left as it is (a second run of the flow changes nothing)."""
     with session() as s:
-        pkg = packages.get_package(s, package_id)
-        if pkg.status != PackageStatus.PRODUCING:
-            get_run_logger().info("package %s is %s; nothing to revise", package_id, pkg.status)
-            return False
-        audit.record(s, actor="system", action="flow.revise", entity="package", entity_id=package_id,
-                     language=language, flow_run_id=str(flow_run.id or ""))
-        return True
+        go_on = variant_edits.start_revision(s, package_id, language, flow_run_id=str(flow_run.id or ""))
+    if not go_on:
+        get_run_logger().info("package %s is no longer being produced; nothing to revise", package_id)
+    return go_on

@@ -140,3 +140,25 @@ def test_package_edit_and_record_refuse_cleanly(home: Path) -> None:
         out = run(home, *args)
         assert out.returncode == 2 and message in out.stderr, (args, out.stderr)
         assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_one_exit_table_covers_runs_that_failed_on_a_worker(monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from cli import main as cli_main
+    from domain.errors import ApprovalRefused, NotFound
+    from storage.errors import StorageError
+    from tasks.runs import RunFailed
+
+    assert [cli_main.exit_status(e) for e in (RunFailed("x"), StorageError("x"), NotFound("x"),
+                                               ApprovalRefused("x"), ValueError("x"))] == [1, 1, 2, 4, 1]
+
+    def failed_run() -> None:
+        raise RunFailed("produce-draft-3 failed: Flow run encountered an exception: boom")
+
+    monkeypatch.setattr(cli_main, "app", failed_run)
+    monkeypatch.setattr(cli_main, "pin_environment", lambda: None)
+    with pytest.raises(SystemExit) as stop:
+        cli_main.main()
+    assert stop.value.code == 1
+    assert capsys.readouterr().err == ("error: RunFailed: produce-draft-3 failed: Flow run encountered an "
+                                       "exception: boom\n")

@@ -152,3 +152,27 @@ def test_area_scoped_destinations_take_only_their_areas_bulletins(quick: None) -
         assert (len(tra_vinh.keys), len(gia_lai.keys), len(everywhere.keys)) == (1, 0, 1)
     with session() as s:
         assert sorted(t.name for _, t in outbox.of_package(s, package_id)) == ["htttn-tra-vinh", "htttn-tw"]
+
+
+def test_the_retraction_decision_is_the_services_and_notices_go_only_where_it_was_delivered(home: Path) -> None:
+    package_id, manifest = published_package(languages="vi")
+    with session() as s:
+        got = destinations.add_destination(s, name="co-nhan", kind=DestinationKind.HTTTN, url="http://127.0.0.1:9/a")
+        never = destinations.add_destination(s, name="chua-nhan", kind=DestinationKind.HTTTN, url="http://127.0.0.1:9/b")
+        d = outbox.ensure(s, package_id=package_id, destination_id=got.id, manifest_hash=manifest)
+        outbox.set_status(s, d, DeliveryStatus.SENDING)
+        outbox.set_status(s, d, DeliveryStatus.DELIVERED, receipt_id="r-0")
+        outbox.ensure(s, package_id=package_id, destination_id=never.id, manifest_hash=manifest)  # still pending
+        assert outbox_service.retraction_owed(s, package_id) is False
+        assert outbox_service.prepare_retractions(s, package_id) == []
+        packages.set_status(s, packages.get_package(s, package_id), PackageStatus.WITHDRAWN, actor="test",
+                            reason="hết hiệu lực")
+        assert outbox_service.retraction_owed(s, package_id) is True
+        [notice] = outbox_service.prepare_retractions(s, package_id)
+        assert outbox_service.prepare_retractions(s, package_id) == [notice]  # once per destination
+        r = outbox.get(s, notice)
+        assert (r.kind, r.action, r.destination_id, r.status) == ("retraction", "withdraw", got.id, "pending")
+    killed, _dest, _r = _killed_with_delivery("http://127.0.0.1:9/c")
+    with session() as s:
+        assert outbox_service.retraction_owed(s, killed) is True
+        assert [outbox.get(s, i).action for i in outbox_service.prepare_retractions(s, killed)] == ["kill"]

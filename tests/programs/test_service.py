@@ -14,6 +14,7 @@ from domain.users import Membership
 from services import programs
 from services.runtime import session
 from storage.repositories import audit, users
+from storage.repositories import programs as repo
 from tests.programs.conftest import MakePackage
 
 DAY = date(2026, 11, 24)  # a Tuesday
@@ -111,3 +112,59 @@ def test_officer_reorders_and_skips_only_normal_items(home, make_package: MakePa
         with pytest.raises(InvalidInput, match="does not cover"):
             programs.reorder(s, program_id=prog.id, day=DAY, area_code="29236", order=[a], actor="op")
         assert [e.action for e in audit.entries(s, entity="program", entity_id=prog.id)][-1] == "program.reordered"
+
+
+def _plan_run_entries() -> list[dict[str, object]]:
+    with session() as s:
+        return [dict(e.detail) for e in audit.entries(s, entity="program", entity_id="*") if e.action == "flow.program"]
+
+
+def test_plan_builds_saves_what_will_not_air_and_skips_unchanged_published_editions(
+        home, make_package: MakePackage) -> None:  # type: ignore[no-untyped-def]
+    a = make_package(title="A", areas_=("842",), audio={"vi": 30.0})
+    start, end = datetime(2026, 11, 23, 17, 0, tzinfo=UTC), datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
+    with session() as s:
+        ward = programs.save_program(s, area_code="29239", name="Chiều", at="17:00", languages="vi", actor="op")
+        danang = programs.save_program(s, area_code="20194", name="Sáng", at="06:00", languages="vi", actor="op")
+        jobs = programs.plan_builds(s, start=start, end=end, area_code=None, extra_inputs={"frame_version": 2},
+                                    flow_run_id="run-1")
+        assert [(j.program_id, j.area_code, j.language, j.slot_date, j.starts_at) for j in jobs] == [
+            (ward.id, "29239", "vi", "2026-11-24", "2026-11-24T10:00:00+00:00")]
+        assert [i["package_id"] for i in jobs[0].items] == [a]
+        empty = repo.get_edition(s, danang.id, "2026-11-24", "20194", "vi")
+        assert empty is not None and (empty.status, empty.items) == ("empty", [])
+    assert [(d["planned"], d["to_build"], d["unchanged"], d["flow_run_id"]) for d in _plan_run_entries()] == [
+        (2, 1, 0, "run-1")]
+    with session() as s:  # built and published from these inputs: the next run leaves it alone
+        repo.save_edition(s, program_id=ward.id, slot_date="2026-11-24", area_code="29239", language="vi",
+                          starts_at=datetime(2026, 11, 24, 10, 0, tzinfo=UTC), status="published", actor="system",
+                          inputs_hash=jobs[0].inputs_hash, manifest_hash="m" * 64, error="")
+        assert programs.plan_builds(s, start=start, end=end, area_code=None, extra_inputs={"frame_version": 2},
+                                    flow_run_id="run-2") == []
+        # a new frame version changes the inputs: rebuilt
+        again = programs.plan_builds(s, start=start, end=end, area_code=None, extra_inputs={"frame_version": 3},
+                                     flow_run_id="run-3")
+        assert [j.program_id for j in again] == [ward.id] and again[0].inputs_hash != jobs[0].inputs_hash
+    assert [(d["unchanged"], d["to_build"], d["flow_run_id"]) for d in _plan_run_entries()][1:] == [
+        (1, 0, "run-2"), (0, 1, "run-3")]
+
+
+def test_a_failed_build_keeps_the_published_edition_or_marks_the_edition_failed(
+        home, make_package: MakePackage) -> None:  # type: ignore[no-untyped-def]
+    make_package(title="A", areas_=("29239",), audio={"vi": 30.0})
+    start, end = datetime(2026, 11, 23, 17, 0, tzinfo=UTC), datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
+    with session() as s:
+        prog = programs.save_program(s, area_code="29239", name="Chiều", at="17:00", languages="vi", actor="op")
+        [job] = programs.plan_builds(s, start=start, end=end, area_code=None, extra_inputs={}, flow_run_id="r")
+        assert programs.record_build_failure(s, job, "ffmpeg exited 1") is None
+        failed = repo.get_edition(s, prog.id, "2026-11-24", "29239", "vi")
+        assert failed is not None and (failed.status, failed.error) == ("failed", "ffmpeg exited 1")
+        repo.save_edition(s, program_id=prog.id, slot_date="2026-11-24", area_code="29239", language="vi",
+                          starts_at=datetime(2026, 11, 24, 10, 0, tzinfo=UTC), status="published", actor="system",
+                          inputs_hash="old", manifest_hash="k" * 64, error="")
+        assert programs.record_build_failure(s, job, "x" * 3000) == "k" * 64
+        kept = repo.get_edition(s, prog.id, "2026-11-24", "29239", "vi")
+        assert kept is not None and (kept.status, kept.manifest_hash, len(kept.error)) == ("published", "k" * 64, 2000)
+        [entry] = [e for e in audit.entries(s, entity="program", entity_id=prog.id)
+                   if e.action == "program.edition.build_failed"]
+        assert (entry.detail["kept"], len(entry.detail["error"]), entry.detail["area_code"]) == ("k" * 64, 500, "29239")
