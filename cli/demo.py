@@ -18,6 +18,7 @@ import typer
 
 from cli.main import DEMO_PASSWORD, seed_demo_users
 from domain.deliveries import DestinationKind
+from domain.packages import VariantStatus
 from services import approvals as approval_service
 from services import drafts as draft_service
 from services import runtime
@@ -137,7 +138,7 @@ def _report(view: dict[str, Any], steps: list[tuple[str, float]], received: list
     typer.echo(f"\nTitle: {view['title']}")
     typer.echo(f"Manifest SHA-256: {view['manifest_hash']}")
     for v in view["variants"]:
-        if v["status"] != "ready":
+        if v["status"] != VariantStatus.READY:
             typer.echo(f"\n[{v['language']}] BLOCKED: {v['blocked_reason']}")
             continue
         by_kind: dict[str, list[dict[str, Any]]] = {}

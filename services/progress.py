@@ -28,7 +28,8 @@ STEPS: tuple[tuple[str, frozenset[str]], ...] = (
 PUBLISHABLE = frozenset({PackageStatus.APPROVED, PackageStatus.SCHEDULED, PackageStatus.PUBLISHED,
                          PackageStatus.CORRECTED})
 _MARKS = ("flow.publish", "publish.retry", "publish.failed")
-_OPEN = frozenset({"pending", "sending", "failed"})  # a channel still on its way (failed: retried by itself)
+# a channel still on its way (failed: retried by itself); push channels use the same three values
+_OPEN = frozenset({DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.FAILED})
 
 
 def record_publication_failure(s: Session, package_id: int, reason: str) -> None:
