@@ -19,6 +19,7 @@ import typer
 from cli.main import DEMO_PASSWORD, seed_demo_users
 from domain.deliveries import DestinationKind
 from domain.packages import VariantStatus
+from domain.priority import Priority
 from services import approvals as approval_service
 from services import drafts as draft_service
 from services import runtime
@@ -108,7 +109,7 @@ def _chain(
     """Submit, produce, approve, publish; returns (draft id, package id)."""
     def submit() -> int:
         req = draft_service.DraftRequest(
-            body=text, area_codes=[AREA], languages="vi,km", priority="uu_tien", author="demo-editor",
+            body=text, area_codes=[AREA], languages="vi,km", priority=Priority.UU_TIEN, author="demo-editor",
             source_ref="215/KH-UBND", requesting_unit="Ủy ban nhân dân xã Châu Thành",
         )
         with session() as s:

@@ -24,14 +24,24 @@ COMPARED = re.compile(r"(?:\.(?:status|state|priority|decision|kind)(?:\.value)?
                       r"|\[\s*[\"']" + _FIELD + r"[\"']\s*\]|\.get\(\s*[\"']" + _FIELD + r"[\"'][^)]*\))\s*"
                       r"(?:==|!=|in|not in)\s*[\(\[{]?\s*[\"']([a-z_]+)[\"']")
 # a ranking or a set of states written out as bare strings: order = {"pending": 0, ...}, frozenset({"sent", ...
+# a state handed over or stored as a bare string: Draft(priority="uu_tien"), status = "failed"
+ASSIGNED = re.compile(r"\b" + _FIELD + r"\s*=\s*[\"']([a-z_]+)[\"']")
 RANKED = re.compile(r"\{\s*[\"']([a-z_]+)[\"']\s*:\s*\d|(?:frozenset|set)\(\s*[\{\[\(]\s*[\"']([a-z_]+)[\"']")
 
 
+# relay/live states: see the live2 work (another helper is changing relay and live state handling there)
+NOT_YET = {"services/relays.py", "services/relay_air.py", "services/live.py", "services/live_air.py",
+           "web/live.py", "web/relays.py"}
+
+
 def _bare(files: list[Path]) -> list[str]:
-    return [f"{f.relative_to(ROOT)}:{n}: {m.group(1)}"
-            for f in files
+    return [f"{f.relative_to(ROOT)}:{n}: {m[m.lastindex or 1]}"
+            for f in files if f.relative_to(ROOT).as_posix() not in NOT_YET
+            # migrations are history: they write the database values as SQL text, on purpose
+            and "migrations" not in f.relative_to(ROOT).parts
             for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1)
-            for pattern in (COMPARED, RANKED) for m in pattern.finditer(line) if m[m.lastindex or 1] in VALUES]
+            for pattern in (COMPARED, ASSIGNED, RANKED) for m in pattern.finditer(line)
+            if m[m.lastindex or 1] in VALUES]
 
 
 def test_the_pattern_catches_what_it_is_for() -> None:
@@ -39,6 +49,8 @@ def test_the_pattern_catches_what_it_is_for() -> None:
                                                    'and a.kind in ("audio", "slide") or r["status"] == "ready" '
                                                    "or c.get('state') not in ('dead', 'x')")]
     assert found == ["published", "khan_cap", "audio", "ready", "dead"]
+    assigned = 'Draft(priority="uu_tien", kind="x"); status = "failed"; status == "dead"'
+    assert [m.group(1) for m in ASSIGNED.finditer(assigned)] == ["uu_tien", "x", "failed"]
     ranked = 'order = {"pending": 0, "authorised": 1}; _OPEN = frozenset({"sending", "failed"})'
     assert [m[m.lastindex or 1] for m in RANKED.finditer(ranked)] == ["pending", "sending"]
 
