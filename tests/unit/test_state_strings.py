@@ -12,11 +12,12 @@ from domain.editions import EditionStatus
 from domain.feedback import FeedbackState
 from domain.packages import AssetKind, PackageStatus, VariantStatus
 from domain.priority import Priority
+from domain.reports import DeviceState
 
 ROOT = Path(__file__).parents[2]
 VALUES = {m.value for enum in (PackageStatus, VariantStatus, AssetKind, DeliveryStatus, PushStatus, DeviceStatus,
                                FeedbackState, Priority, Decision, EditionStatus, OutboxKind, OutboxAction,
-                               DeviceKind, EmergencyAction) for m in enum}
+                               DeviceKind, EmergencyAction, DeviceState) for m in enum}
 _FIELD = r"(?:status|state|priority|decision|kind)"
 # x.status == "published", rec.priority != "khan_cap", priority == "khan_cap", a.kind in ("audio", ...,
 # r["status"] == "published", row.get('status') != "ready"
@@ -31,7 +32,7 @@ RANKED = re.compile(r"\{\s*[\"']([a-z_]+)[\"']\s*:\s*\d|(?:frozenset|set)\(\s*[\
 
 # relay/live states: see the live2 work (another helper is changing relay and live state handling there)
 NOT_YET = {"services/relays.py", "services/relay_air.py", "services/live.py", "services/live_air.py",
-           "web/live.py", "web/relays.py"}
+           "web/live.py", "web/relays.py", "web/templates/live.html", "web/templates/relays.html"}
 
 
 def _bare(files: list[Path]) -> list[str]:
@@ -59,3 +60,19 @@ def test_no_state_is_compared_as_a_bare_string() -> None:
     files = [f for layer in ("services", "storage", "tasks", "flows", "web", "cli")
              for f in sorted((ROOT / layer).rglob("*.py"))]
     assert _bare(files) == []
+
+
+def test_no_page_compares_a_state_as_a_bare_string() -> None:
+    """The templates get the enums as globals (web.app.STATE_ENUMS): {% if d.status == DeviceStatus.PENDING %}."""
+    assert _bare(sorted((ROOT / "web" / "templates").rglob("*.html"))) == []
+
+
+def test_the_pages_name_only_members_that_exist() -> None:
+    """A misspelt member (DeviceStatus.PENDNG) is undefined to Jinja and compares false without a word."""
+    from web.app import STATE_ENUMS
+
+    named = [(f.name, m.group(0)) for f in sorted((ROOT / "web" / "templates").rglob("*.html"))
+             for m in re.finditer(r"\b([A-Z][A-Za-z]+)\.([A-Z_]+)\b", f.read_text(encoding="utf-8"))
+             if m.group(1) in STATE_ENUMS]
+    assert ("devices.html", "DeviceStatus.PENDING") in named
+    assert [n for n in named if not hasattr(STATE_ENUMS[n[1].split(".")[0]], n[1].split(".")[1])] == []
