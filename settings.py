@@ -261,15 +261,17 @@ def get_settings() -> Settings:
     return Settings(_env_file=env_file, home=home)  # type: ignore[call-arg]  # pydantic-settings' init-only option
 
 
-def configure_prefect_env(settings: Settings) -> None:
+def prefect_defaults(home: Path) -> None:
     """Prefect reads its settings from the environment at import; set safe offline defaults first.
 
     Telemetry off on both sides (Prefect's only outbound calls: the server's analytics, and since 3.8 the
     client SDK's events, which honour ``DO_NOT_TRACK``), a longer ephemeral start-up timeout (a cold start on
-    2 cores takes ~20 s), and a Prefect home inside ours. Values already set win.
+    2 cores takes ~20 s), and a Prefect home inside ``home``. Values already set win. Importing ``tasks``
+    (which ``flows`` and ``deployments`` do first) calls this with the installation's home, so no Prefect
+    import in bantin runs without it.
     """
     defaults = {
-        "PREFECT_HOME": str((settings.home / "prefect").resolve()),
+        "PREFECT_HOME": str((home / "prefect").resolve()),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
@@ -281,6 +283,13 @@ def configure_prefect_env(settings: Settings) -> None:
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+
+
+def configure_prefect_env(settings: Settings) -> None:
+    """:func:`prefect_defaults`, and the local Prefect server that ``bantin serve`` or ``bantin prefect up``
+    runs for this installation when ``PREFECT_API_URL`` names none (asked over loopback, so only where a
+    command is about to run or start flows)."""
+    prefect_defaults(settings.home)
     if not os.environ.get("PREFECT_API_URL"):
         url = running_local_server(settings)
         if url:  # `bantin serve` or `bantin prefect up` runs one: no temporary server per command

@@ -18,6 +18,8 @@ import typer
 
 from cli.main import DEMO_PASSWORD, seed_demo_users
 from domain.deliveries import DestinationKind
+from domain.packages import VariantStatus
+from domain.priority import Priority
 from services import approvals as approval_service
 from services import drafts as draft_service
 from services import runtime
@@ -107,7 +109,7 @@ def _chain(
     """Submit, produce, approve, publish; returns (draft id, package id)."""
     def submit() -> int:
         req = draft_service.DraftRequest(
-            body=text, area_codes=[AREA], languages="vi,km", priority="uu_tien", author="demo-editor",
+            body=text, area_codes=[AREA], languages="vi,km", priority=Priority.UU_TIEN, author="demo-editor",
             source_ref="215/KH-UBND", requesting_unit="Ủy ban nhân dân xã Châu Thành",
         )
         with session() as s:
@@ -137,7 +139,7 @@ def _report(view: dict[str, Any], steps: list[tuple[str, float]], received: list
     typer.echo(f"\nTitle: {view['title']}")
     typer.echo(f"Manifest SHA-256: {view['manifest_hash']}")
     for v in view["variants"]:
-        if v["status"] != "ready":
+        if v["status"] != VariantStatus.READY:
             typer.echo(f"\n[{v['language']}] BLOCKED: {v['blocked_reason']}")
             continue
         by_kind: dict[str, list[dict[str, Any]]] = {}

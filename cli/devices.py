@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from cli.common import AsUser, echo, ensure_db, need_user
+from domain.deliveries import OutboxKind
 from domain.devices import DeviceStatus
 from domain.errors import InvalidInput
 from domain.signatures import b64
@@ -136,7 +137,7 @@ def deliveries_list(
         rows = outbox_service.queue(s, username=need_user(as_user), dead_only=dead, package_id=package)
         for d in rows:
             extra = f"receipt {d.receipt_id}" if d.receipt_id else (d.last_error[:80] if d.last_error else "")
-            what = "" if d.kind == "delivery" else f" ({d.action})"
+            what = "" if d.kind == OutboxKind.DELIVERY else f" ({d.action})"
             echo(f"{d.id:>5}  package {d.package_id:>4} -> {d.destination:<20} {d.status:<9} {d.attempts} attempt(s)"
                  f"{what}  {extra}")
         if not rows:

@@ -34,7 +34,7 @@ from cli.tokens import tokens_app
 from cli.users import users_app
 from domain.approvals import Role
 from domain.areas import AreaLevel, tree_levels
-from domain.deliveries import DestinationKind, PublicationFailed
+from domain.deliveries import DeliveryStatus, DestinationKind, PublicationFailed
 from domain.errors import DomainError, Forbidden, InvalidInput
 from engines.errors import EngineError
 from services import approvals as approval_service
@@ -229,7 +229,8 @@ def package_show(package_id: int, as_json: Annotated[bool, typer.Option("--json"
     for d in view["deliveries"]:
         echo(f"  -> {d['destination']}: {d['status']} after {d['attempts']} attempt(s)"
               + (f", receipt {d['receipt_id']}" if d["receipt_id"] else "")
-              + (f", last error {d['last_error']}" if d["last_error"] and d["status"] != "delivered" else ""))
+              + (f", last error {d['last_error']}"
+                 if d["last_error"] and d["status"] != DeliveryStatus.DELIVERED else ""))
 
 
 @app.command()

@@ -9,6 +9,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from cli.common import AsUser, echo, ensure_db, need_user
+from domain.editions import EditionStatus
 from domain.errors import InvalidInput
 from domain.programs import format_weekdays, local_date, parse_range_text
 from services import areas as area_service
@@ -102,7 +103,7 @@ def plan(day: DateOpt = None, area: Annotated[str | None, typer.Option(help="Onl
     for r in rows:
         head = f"{r['date']} {r['time']}  {r['area_code']} {r['area_name']}  [{r['language']}]  {r['program']} " \
                f"(#{r['program_id']}): {r['status']}"
-        echo(head + (f", {float(r['duration_s']):.0f} s" if r["status"] == "published" else ""))
+        echo(head + (f", {float(r['duration_s']):.0f} s" if r["status"] == EditionStatus.PUBLISHED else ""))
         if r["skipped_reason"]:
             echo(f"    not aired: {r['skipped_reason']}")
         for i in r["items"]:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import echo, ensure_db
+from domain.search import IngestStatus
 from settings import configure_prefect_env, get_settings
 from tasks.limits import ML_LIMIT
 
@@ -117,10 +118,11 @@ def register(app: typer.Typer) -> None:
 
             with progress_listener(advance):
                 counts = ingest_recordings(source, area, lang, limit)
-        echo(f"{counts['done']} transcribed, {counts['skipped']} already archived, {counts['failed']} failed")
+        echo(f"{counts[IngestStatus.DONE]} transcribed, {counts[IngestStatus.SKIPPED]} already archived, "
+             f"{counts[IngestStatus.FAILED]} failed")
         for ref, message in counts["errors"].items():
             echo(f"  failed: {message if message.startswith(ref) else f'{ref}: {message}'}")
-        if counts["failed"]:
+        if counts[IngestStatus.FAILED]:
             raise typer.Exit(1)
 
     @archive_app.command("reindex")

@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from domain.errors import InvalidInput
 
@@ -28,6 +29,14 @@ MAX_QUERY_CHARS = 500
 MAX_CLAUSES = 12
 MAX_TOKEN_CHARS = 60  # longer "words" (hashes, URLs run together) are not indexed nor searched
 MIN_PREFIX_CHARS = 2
+
+
+class IngestStatus(StrEnum):
+    """What an archive ingest made of one recording."""
+
+    DONE = "done"  # transcribed into a new archive entry
+    SKIPPED = "skipped"  # already in the archive
+    FAILED = "failed"  # the recording could not be read or transcribed
 
 
 def _mark_class() -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.futures import as_completed
 
+from domain.search import IngestStatus
 from services.archive import ingest
 from settings import get_settings
 from tasks.archive import ingest_recording, plan_ingest, rebuild_index
@@ -45,7 +46,7 @@ def ingest_recordings(source: str, area_code: str, language: str | None = None,
     language, refs = plan_ingest(source, area_code, language, limit)
     for callback in _listeners:
         callback({"status": "listed", "count": len(refs)})
-    counts: dict[str, Any] = {"done": 0, "skipped": 0, "failed": 0, "errors": {}}
+    counts: dict[str, Any] = {**{s.value: 0 for s in IngestStatus}, "errors": {}}
     # A sliding window of submitted files: at most `workers` transcriptions in this run at once, however
     # many threads the task runner has (the bantin-ml slot also bounds the whole fleet).
     workers = get_settings().archive_ingest_workers
@@ -61,12 +62,13 @@ def ingest_recordings(source: str, area_code: str, language: str | None = None,
         try:
             outcome = future.result()
         except Exception as exc:  # a model or storage error: reported, the other files continue
-            outcome = {"source": ref, "status": "failed", "entry_id": None, "message": f"{type(exc).__name__}: {exc}"}
+            outcome = {"source": ref, "status": IngestStatus.FAILED.value, "entry_id": None,
+                       "message": f"{type(exc).__name__}: {exc}"}
         ingest.tally(counts, ref, outcome)
         for callback in _listeners:
             callback(outcome)
-    get_run_logger().info("ingest of %s: %d done, %d skipped, %d failed", source, counts["done"], counts["skipped"],
-                          counts["failed"])
+    get_run_logger().info("ingest of %s: %d done, %d skipped, %d failed", source, counts[IngestStatus.DONE],
+                          counts[IngestStatus.SKIPPED], counts[IngestStatus.FAILED])
     return counts
 
 

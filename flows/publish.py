@@ -3,6 +3,7 @@ enabled destination; the retract flow tells destinations and devices about a wit
 
 from prefect import flow, get_run_logger
 
+from domain.deliveries import DeliveryStatus
 from domain.devices import EmergencyAction
 from domain.packages import PackageStatus
 from tasks.archive import index_package
@@ -60,8 +61,8 @@ def _publish(package_id: int, resend_dead: bool) -> str:
         push = push_emergency.submit(package_id, EmergencyAction.PLAY)  # beside the deliveries, never before them
     try:
         counts = send_outbox(todo) if todo else {}
-        if counts.get("dead"):
-            logger.warning("%d delivery(ies) are dead; see 'bantin deliveries list --dead'", counts["dead"])
+        if dead := counts.get(DeliveryStatus.DEAD):
+            logger.warning("%d delivery(ies) are dead; see 'bantin deliveries list --dead'", dead)
         status = complete_publication(package_id)
     finally:
         if push is not None:

@@ -145,7 +145,7 @@ class QueueEntry:
     area_codes: tuple[str, ...]
 
 
-_URGENCY = {"khan_cap": 2, "uu_tien": 1}
+_URGENCY: dict[str, int] = {Priority.KHAN_CAP: 2, Priority.UU_TIEN: 1}
 
 
 def approval_queue(session: Session, username: str) -> list[QueueEntry]:

@@ -35,6 +35,7 @@ from domain.feedback import (
     similarity,
 )
 from domain.feedback_figures import Figures, ItemTimes, compute_figures
+from domain.priority import Priority
 from services import auth
 from services.feedback_config import FeedbackConfig, load_config
 from storage.models import UserRecord
@@ -301,7 +302,7 @@ def answer_on_air(session: Session, store: ObjectStore, feedback_id: int, *, act
     languages = list(area_languages(area.code, auth.area_tree(session)))
     revision = draft_service.submit_text_draft(session, store, draft_service.DraftRequest(
         body=body, title=title, area_codes=[area.code], languages=languages,
-        priority="thuong", author=actor, source_ref=f"Phản ánh {rec.tracking_code}", requesting_unit=unit.name))
+        priority=Priority.THUONG, author=actor, source_ref=f"Phản ánh {rec.tracking_code}", requesting_unit=unit.name))
     repo.update_fields(session, rec, bulletin_draft_id=revision.draft_id)
     audit.record(session, actor=actor, action="feedback.on_air", entity=ENTITY, entity_id=rec.id,
                  draft_id=revision.draft_id)

@@ -6,6 +6,7 @@ Everything is read from the records the flows write (assets, deliveries, channel
 the card needs no extra bookkeeping and says what the database says.
 """
 
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,6 +19,17 @@ from services.packages import channel_states
 from storage.models import UserRecord
 from storage.repositories import audit, drafts, outbox, packages
 
+
+class StepState(StrEnum):
+    """Where one production step of one language stands on the live card."""
+
+    DONE = "done"
+    BLOCKED = "blocked"  # the variant is blocked (its text needs a translator)
+    FAILED = "failed"  # the step the failed production stopped at
+    TODO = "todo"  # production still running
+    SKIPPED = "skipped"  # produced without it (no board text for loudspeaker-only bulletins...)
+
+
 # (step, asset kinds that show it is done: any of them)
 STEPS: tuple[tuple[str, frozenset[str]], ...] = (
     ("text", frozenset({AssetKind.SCRIPT.value})),
@@ -28,7 +40,8 @@ STEPS: tuple[tuple[str, frozenset[str]], ...] = (
 PUBLISHABLE = frozenset({PackageStatus.APPROVED, PackageStatus.SCHEDULED, PackageStatus.PUBLISHED,
                          PackageStatus.CORRECTED})
 _MARKS = ("flow.publish", "publish.retry", "publish.failed")
-_OPEN = frozenset({"pending", "sending", "failed"})  # a channel still on its way (failed: retried by itself)
+# a channel still on its way (failed: retried by itself); push channels use the same three values
+_OPEN = frozenset({DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.FAILED})
 
 
 def record_publication_failure(s: Session, package_id: int, reason: str) -> None:
@@ -58,16 +71,16 @@ def _production(s: Session, package_id: int, languages: list[str], status: str) 
         steps, failed_marked = [], False
         for step, kinds in STEPS:
             if kinds & have.get(lang, set()):
-                state = "done"
+                state = StepState.DONE
             elif blocked:
-                state = "blocked"
+                state = StepState.BLOCKED
             elif status == PackageStatus.FAILED and not failed_marked:
-                state, failed_marked = "failed", True
+                state, failed_marked = StepState.FAILED, True
             elif status == PackageStatus.PRODUCING:
-                state = "todo"
+                state = StepState.TODO
             else:
-                state = "skipped"  # produced without it (no board text for loudspeaker-only bulletins...)
-            steps.append({"step": step, "state": state})
+                state = StepState.SKIPPED
+            steps.append({"step": step, "state": state.value})
         rows.append({"language": lang, "steps": steps, "blocked_reason": var.blocked_reason if blocked and var else ""})
     return rows
 

@@ -10,6 +10,7 @@ from domain.drafts import clean_text
 from domain.errors import ApprovalRefused, InvalidInput, InvalidTransition, NotFound
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import AssetKind, PackageStatus, VariantStatus
+from domain.priority import Priority
 from services import auth
 from storage.objects import ObjectStore
 from storage.repositories import audit, drafts, packages, translations, users
@@ -57,7 +58,7 @@ def pending_translations(session: Session, username: str) -> list[dict[str, obje
             ):
                 out.append({"package_id": pkg.id, "language": v.language, "title": rev.content.title,
                             "priority": rev.content.priority.value, "areas": list(rev.content.area_codes)})
-    rank = {"khan_cap": 0, "uu_tien": 1}
+    rank: dict[str, int] = {Priority.KHAN_CAP: 0, Priority.UU_TIEN: 1}
     return sorted(out, key=lambda r: (rank.get(str(r["priority"]), 2), r["package_id"], r["language"]))
 
 

@@ -7,6 +7,7 @@ and a missing model would fail the same way on every attempt.
 from prefect import get_run_logger, task
 from sqlalchemy.exc import IntegrityError
 
+from domain.search import IngestStatus
 from services.archive import indexing, ingest
 from services.runtime import object_store, session
 from tasks.limits import ml_slot
@@ -53,8 +54,9 @@ def ingest_recording(ref: str, area_code: str, language: str | None = None) -> d
     outcome = ingest.ingest_recording(session, object_store(), ref, area_code=area_code, language=language,
                                      slot=ml_slot)
     log = get_run_logger()
-    (log.warning if outcome.status == "failed" else log.info)("%s: %s %s", ref, outcome.status, outcome.message)
-    return {"source": outcome.source, "status": outcome.status, "entry_id": outcome.entry_id,
+    failed = outcome.status is IngestStatus.FAILED
+    (log.warning if failed else log.info)("%s: %s %s", ref, outcome.status.value, outcome.message)
+    return {"source": outcome.source, "status": outcome.status.value, "entry_id": outcome.entry_id,
             "message": outcome.message}
 
 

@@ -17,6 +17,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DataError
 from starlette.middleware.sessions import SessionMiddleware
 
+from domain.deliveries import DeliveryStatus, PushStatus
+from domain.devices import DeviceStatus
+from domain.editions import EditionStatus
 from domain.errors import (  # noqa: F401 (Forbidden: web modules import it from here)
     ApprovalRefused,
     Conflict,
@@ -28,6 +31,10 @@ from domain.errors import (  # noqa: F401 (Forbidden: web modules import it from
     NotFound,
     Unauthenticated,
 )
+from domain.feedback import FeedbackState
+from domain.packages import AssetKind, PackageStatus, VariantStatus
+from domain.priority import Priority
+from domain.reports import DeviceState
 from engines.errors import EngineError, MediaError
 from settings import Settings, get_settings
 from web.error_pages import add_error_text, add_html_error_pages
@@ -36,8 +43,11 @@ from web.jobs import FlowStarter, RunRefused
 from web.security import LoginThrottle, RateLimit, load_secret, new_csrf_token, parse_proxies
 
 HERE = Path(__file__).parent
+STATE_ENUMS = {e.__name__: e for e in (PackageStatus, VariantStatus, AssetKind, DeliveryStatus, PushStatus,
+                                        DeviceStatus, DeviceState, EditionStatus, FeedbackState, Priority)}
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 add_error_text(templates)
+templates.env.globals.update(STATE_ENUMS)  # pages compare states as the domain's enums, never bare strings
 
 
 class LoginRequired(Exception):

@@ -54,7 +54,7 @@ def devices_page(request: Request) -> Response:
         names = area_names(s, [str(r["area_code"]) for r in rows])
     for r, name in zip(rows, names, strict=True):
         r["seen"], r["area_name"] = _when(r["last_seen_at"]), name
-    order = {"pending": 0, "authorised": 1, "revoked": 2}
+    order = {DeviceStatus.PENDING: 0, DeviceStatus.AUTHORISED: 1, DeviceStatus.REVOKED: 2}
     rows.sort(key=lambda r: (order.get(r["status"], 3), r["id"]))
     return render(request, "devices.html", rows=rows, status=status or "")
 

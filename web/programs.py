@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from domain.editions import EditionStatus
 from domain.errors import InvalidInput, NotFound
 from domain.programs import local_date
 from services import auth
@@ -57,7 +58,7 @@ def programs_page(request: Request, area: str = "", day: str = "") -> Response:
             rows = [r for r in program_service.day_overview(s, when, area_code=area) if r["area_code"] == area]
             may_order = _may_order(s, user, area)
             for r in rows:
-                if r["status"] == "published":
+                if r["status"] == EditionStatus.PUBLISHED:
                     ed = s.query(ProgramEditionRecord).filter_by(
                         program_id=r["program_id"], slot_date=r["date"], area_code=area,
                         language=r["language"]).one()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from domain.deliveries import DeliveryStatus, PushStatus
 from services import progress as progress_service
 from services.runtime import session
 from storage.models import UserRecord
@@ -30,7 +31,7 @@ def progress_view(s: Session, package_id: int, user: UserRecord, lang: str) -> d
         row["blocked_text"] = officer_message(lang, row["blocked_reason"], fallback="err_blocked") \
             if row["blocked_reason"] else ""
     for c in p["channels"]:
-        failed = c["status"] in ("failed", "dead")
+        failed = c["status"] in (DeliveryStatus.FAILED, DeliveryStatus.DEAD, PushStatus.FAILED)
         c["reason"] = officer_message(lang, str(c["detail"] or ""), fallback="pr_err_other") \
             if failed and c["detail"] else ""
         c["label"] = translate(lang, "pr_channel_" + c["channel"]).format(name=c["name"]) \

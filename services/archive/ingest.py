@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from domain.drafts import Channel
 from domain.errors import InvalidInput
+from domain.search import IngestStatus
 from engines import asr
 from services.archive import AUDIO_SUFFIXES, day_start
 from settings import get_settings
@@ -28,7 +29,7 @@ from storage.repositories import archive, areas, audit
 @dataclass(frozen=True, slots=True)
 class IngestOutcome:
     source: str
-    status: str  # "done", "skipped" (already in the archive) or "failed"
+    status: IngestStatus
     entry_id: int | None = None
     message: str = ""
 
@@ -133,7 +134,7 @@ def plan_ingest(s: Session, source: str, area_code: str, language: str | None,
 def tally(counts: dict[str, Any], ref: str, outcome: dict[str, Any]) -> None:
     """Add one file's outcome to an ingest's counts; a failure's message is kept by its source."""
     counts[outcome["status"]] += 1
-    if outcome["status"] == "failed":
+    if outcome["status"] == IngestStatus.FAILED:
         counts["errors"][ref] = outcome["message"]
 
 
@@ -162,13 +163,13 @@ def ingest_recording(
         with open_session() as s:
             done = archive.find_entry(s, source_sha256=sha)
             if done is not None:
-                return IngestOutcome(ref, "skipped", done.id, "already in the archive")
+                return IngestOutcome(ref, IngestStatus.SKIPPED, done.id, "already in the archive")
         suffix = path.suffix.lower()
         try:
             with slot():
                 transcript = transcribe(path, language=language)
         except (MediaError, InvalidInput) as exc:
-            return IngestOutcome(ref, "failed", None, str(exc))
+            return IngestOutcome(ref, IngestStatus.FAILED, None, str(exc))
         stored = store.put_file(path, ext=suffix.lstrip("."), media_type=AUDIO_SUFFIXES[suffix])
     body = json.dumps(transcript.to_dict(), ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
     transcript_obj = store.put_bytes(body, ext="json", media_type="application/json")
@@ -187,7 +188,7 @@ def ingest_recording(
                      source=ref, sha256=sha, recording_key=stored.key, transcript_key=transcript_obj.key,
                      engine=transcript.engine, model=transcript.model, model_sha256=transcript.model_sha256,
                      language=data.language, duration_s=transcript.duration_s)
-        return IngestOutcome(ref, "done", rec.id, f"{len(transcript.segments)} segments")
+        return IngestOutcome(ref, IngestStatus.DONE, rec.id, f"{len(transcript.segments)} segments")
 
 
 def _title_of(name: str) -> str:

@@ -114,6 +114,24 @@ def test_prefect_telemetry_is_off_on_both_sides(monkeypatch, tmp_path) -> None: 
     assert not is_telemetry_enabled() and os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
 
 
+def test_importing_a_flow_sets_prefects_environment_before_prefect_reads_it(tmp_path: Path) -> None:
+    """No call site has to remember it: a fresh process that only imports a flow module (as a worker or a
+    script does) runs Prefect with its home inside the installation's and telemetry off."""
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "user"), "BANTIN_HOME": str(tmp_path / "inst"),
+           "PYTHONPATH": str(Path(__file__).parents[2])}  # no PREFECT_* nor DO_NOT_TRACK: an operator's shell
+    (tmp_path / "inst").mkdir()
+    code = ("import flows.archive\n"
+            "from prefect.settings import get_current_settings\n"
+            "s = get_current_settings()\n"
+            "print(s.home, s.server.analytics_enabled, s.flows.heartbeat_frequency)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
+                         timeout=60, check=True).stdout.split()
+    assert out == [str(tmp_path / "inst" / "prefect"), "False", "30"]
+
+
 def test_warm_workers_serve_production_and_the_urgent_queues_and_a_process_worker_the_archive() -> None:
     from deployments.serve import worker_commands
 
