@@ -11,11 +11,19 @@ it keeps its ETag between polls.
 import hmac
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from hashlib import sha256
 from urllib.parse import parse_qs, urlsplit
 
 MOUNT = re.compile(r"^/area-([0-9A-Za-z_-]{1,32})\.mp3\Z")
 TOKEN = re.compile(r"^(\d{1,12})\.(\d{1,12})\.([0-9a-f]{32})\Z")
+
+
+class LiveStatus(StrEnum):
+    """A live session is on the air (``live``) until the officer, its deadline or the sweeper ends it."""
+
+    LIVE = "live"
+    ENDED = "ended"
 
 
 class TokenRefused(Exception):

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from domain.canonical import canonical_json, sha256_hex
 from domain.devices import iso
 from domain.errors import InvalidInput, NotFound
+from domain.streams import LiveStatus
 from services import auth, relays
 from settings import get_settings
 from storage.models import UserRecord
@@ -35,7 +36,7 @@ from storage.repositories import areas as area_repo
 from storage.repositories import audit
 from storage.repositories import reports as report_repo
 
-LIVE, ENDED = "live", "ended"
+LIVE, ENDED = LiveStatus.LIVE, LiveStatus.ENDED
 REASONS = frozenset({"stopped", "max_length", "dropped", "failed"})
 TITLE_MAX = 200
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from domain.drafts import Channel
 from domain.errors import InvalidInput
+from domain.priority import Priority
 from engines.errors import EngineError, MediaError
 from engines.icecast import Feed, live_command
 from services import auth, live, streaming
@@ -202,9 +203,9 @@ def archive_recording(session_id: int, path: Path, *, transcribe: Transcribe | N
         data = archive.EntryData(
             kind="recording", language="vi", title=rec.title, sections=[{"kind": "transcript", "text": text}],
             area_codes=list(rec.area_codes), status="archived", broadcast_at=rec.started_at, source_sha256=digest,
-            priority="khan_cap" if rec.emergency else "uu_tien", channels=[Channel.LOUDSPEAKER.value],
-            segments=segments, recording_key=stored.key, source_name=f"live-{session_id}", duration_s=duration,
-            meta=meta)
+            priority=(Priority.KHAN_CAP if rec.emergency else Priority.UU_TIEN).value,
+            channels=[Channel.LOUDSPEAKER.value], segments=segments, recording_key=stored.key,
+            source_name=f"live-{session_id}", duration_s=duration, meta=meta)
         entry, _ = archive.upsert_entry(s, data, salt=session_id)
         rec.recording_key, rec.archive_entry_id = stored.key, entry.id
         audit.record(s, actor="system", action="live.archived", entity="live_session", entity_id=session_id,

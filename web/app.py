@@ -34,7 +34,9 @@ from domain.errors import (  # noqa: F401 (Forbidden: web modules import it from
 from domain.feedback import FeedbackState
 from domain.packages import AssetKind, PackageStatus, VariantStatus
 from domain.priority import Priority
+from domain.relays import RelayRunStatus
 from domain.reports import DeviceState
+from domain.streams import LiveStatus
 from engines.errors import EngineError, MediaError
 from settings import Settings, get_settings
 from web.error_pages import add_error_text, add_html_error_pages
@@ -44,7 +46,8 @@ from web.security import LoginThrottle, RateLimit, load_secret, new_csrf_token, 
 
 HERE = Path(__file__).parent
 STATE_ENUMS = {e.__name__: e for e in (PackageStatus, VariantStatus, AssetKind, DeliveryStatus, PushStatus,
-                                        DeviceStatus, DeviceState, EditionStatus, FeedbackState, Priority)}
+                                        DeviceStatus, DeviceState, EditionStatus, FeedbackState, Priority,
+                                        LiveStatus, RelayRunStatus)}
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 add_error_text(templates)
 templates.env.globals.update(STATE_ENUMS)  # pages compare states as the domain's enums, never bare strings
