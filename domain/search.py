@@ -31,6 +31,17 @@ MAX_TOKEN_CHARS = 60  # longer "words" (hashes, URLs run together) are not index
 MIN_PREFIX_CHARS = 2
 
 
+class EntryKind(StrEnum):
+    """What an archive entry holds: a published package's variant, or a recording (ingested or a live session)."""
+
+    PACKAGE = "package"
+    RECORDING = "recording"
+
+
+# A recording's entry status (a package's entry carries its package's status: published, withdrawn, killed).
+ARCHIVED = "archived"
+
+
 class IngestStatus(StrEnum):
     """What an archive ingest made of one recording."""
 

@@ -27,6 +27,7 @@ from typing import Any
 from domain.drafts import Channel
 from domain.errors import InvalidInput
 from domain.priority import Priority
+from domain.search import ARCHIVED, EntryKind
 from engines.errors import EngineError, MediaError
 from engines.icecast import Feed, live_command
 from services import auth, live, streaming
@@ -201,8 +202,8 @@ def archive_recording(session_id: int, path: Path, *, transcribe: Transcribe | N
     with session() as s:
         rec = live.get(s, session_id)
         data = archive.EntryData(
-            kind="recording", language="vi", title=rec.title, sections=[{"kind": "transcript", "text": text}],
-            area_codes=list(rec.area_codes), status="archived", broadcast_at=rec.started_at, source_sha256=digest,
+            kind=EntryKind.RECORDING, language="vi", title=rec.title, sections=[{"kind": "transcript", "text": text}],
+            area_codes=list(rec.area_codes), status=ARCHIVED, broadcast_at=rec.started_at, source_sha256=digest,
             priority=(Priority.KHAN_CAP if rec.emergency else Priority.UU_TIEN).value,
             channels=[Channel.LOUDSPEAKER.value], segments=segments, recording_key=stored.key,
             source_name=f"live-{session_id}", duration_s=duration, meta=meta)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from domain.errors import InvalidInput
+from domain.search import EntryKind
 from services import archive as archive_service
 from services import auth
 from services.runtime import object_store, session
@@ -39,7 +40,7 @@ def _request(q: str, exact: bool, area: str | None, date_from: str | None, date_
 def _api_item(item: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in item.items() if k not in ("snippet", "moments", "has_recording", "source")}
     out["snippet"] = [{"text": t, "match": hit} for t, hit in item["snippet"]]
-    out["source"] = item["source"] if item["kind"] == "recording" else None
+    out["source"] = item["source"] if item["kind"] == EntryKind.RECORDING else None
     url = f"/api/v1/archive/entries/{item['id']}/recording" if item["has_recording"] else None
     out["recording_url"] = url
     out["moments"] = [{"start": m["start"], "end": m["end"], "url": f"{url}#t={m['start']}",

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from domain.packages import AssetKind, PackageStatus, VariantStatus
+from domain.search import EntryKind
 from services.archive import ARCHIVED_STATUSES
 from storage.objects import ObjectStore
 from storage.repositories import archive, audit, drafts, packages
@@ -68,7 +69,7 @@ def index_package(s: Session, store: ObjectStore, package_id: int, *, actor: str
             elif asset.kind is AssetKind.AUDIO:
                 audio_key = asset.key
         data = archive.EntryData(
-            kind="package", package_id=package_id, language=variant.language, title=content.title,
+            kind=EntryKind.PACKAGE, package_id=package_id, language=variant.language, title=content.title,
             sections=sections, area_codes=list(content.area_codes), status=pkg.status, broadcast_at=at,
             priority=content.priority.value, channels=[c.value for c in content.channels], recording_key=audio_key,
             source_name=f"package {package_id} (draft {rev.draft_id} r{rev.number})",
@@ -108,7 +109,7 @@ def reindex(open_session: Callable[[], AbstractContextManager[Session]], store: 
     with open_session() as s:
         archive.clear_index(s)
         package_ids = archived_package_ids(s)
-        recording_ids = archive.all_entry_ids(s, kind="recording")
+        recording_ids = archive.all_entry_ids(s, kind=EntryKind.RECORDING)
     entries = 0
     for i in range(0, len(package_ids), batch):
         with open_session() as s:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from domain.drafts import Channel
 from domain.errors import InvalidInput
-from domain.search import IngestStatus
+from domain.search import ARCHIVED, EntryKind, IngestStatus
 from engines import asr
 from services.archive import AUDIO_SUFFIXES, day_start
 from settings import get_settings
@@ -175,8 +175,8 @@ def ingest_recording(
     transcript_obj = store.put_bytes(body, ext="json", media_type="application/json")
     name = Path(ref).name
     data = archive.EntryData(
-        kind="recording", language=language or transcript.language, title=_title_of(name),
-        sections=[{"kind": "transcript", "text": transcript.text}], area_codes=[area_code], status="archived",
+        kind=EntryKind.RECORDING, language=language or transcript.language, title=_title_of(name),
+        sections=[{"kind": "transcript", "text": transcript.text}], area_codes=[area_code], status=ARCHIVED,
         broadcast_at=recorded_at(name, mtime), source_sha256=sha, channels=[Channel.LOUDSPEAKER.value],
         segments=[[seg.start, seg.end, seg.text] for seg in transcript.segments], recording_key=stored.key,
         transcript_key=transcript_obj.key, source_name=ref, duration_s=transcript.duration_s,

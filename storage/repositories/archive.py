@@ -7,13 +7,13 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from domain.search import FacetFilter, Query, area_tokens, facet_tokens, tokens
+from domain.search import EntryKind, FacetFilter, Query, area_tokens, facet_tokens, tokens
 from storage.models import AreaRecord, PackageRecord
 from storage.models_archive import ArchiveEntryRecord
 from storage.models_devices import DeviceRecord, PlayLogRecord
 from storage.search import Hit, IndexDoc, backend_for, doc_key
 
-ENTRY_KINDS = ("package", "recording")
+ENTRY_KINDS = tuple(EntryKind)
 
 
 @dataclass(frozen=True, slots=True)
