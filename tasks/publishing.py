@@ -8,6 +8,8 @@ so a package reaching authorised devices is published as soon as its publish sta
 not wait for slow HTTP receivers), and emergencies are also pushed over MQTT (``tasks.mqtt``).
 """
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from prefect import get_run_logger, task
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from domain.approvals import check_publishable
 from domain.deliveries import DeliveryStatus, OutboxKind, PublicationFailed
+from domain.errors import InvalidTransition
 from domain.packages import PackageStatus
 from services import device_schedule, publication
 from services.runtime import object_store, session
@@ -23,6 +26,8 @@ from storage.models import PackageRecord
 from storage.repositories import drafts, outbox, packages
 from tasks.outbox import earlier_published
 from tasks.retry import retry_if_transient
+
+OTHER_RUNNER_WAIT_S = 120.0  # a second runner waits this long for the first one's sends in flight
 
 
 def _reaching_devices(s: Session, package_id: int) -> int:
@@ -129,6 +134,30 @@ def complete_publication(package_id: int) -> str:
         PublicationFailed: no destination accepted the package and no device reaches it (it stays approved;
             resend later).
     """
+    return complete(package_id)
+
+
+def complete(package_id: int, *, clock: Callable[[], float] = time.monotonic,
+             sleep: Callable[[float], None] = time.sleep, wait_s: float = OTHER_RUNNER_WAIT_S) -> str:
+    """:func:`complete_publication`'s work. A second runner of the same publication (two publishes at once)
+    finds the first one's sends in flight: it waits for them (up to ``wait_s``) rather than answer "approved",
+    and a package the other runner marked published meanwhile is published, not a conflict."""
+    deadline = clock() + wait_s
+    while True:
+        try:
+            status = _complete_once(package_id, give_up=clock() >= deadline)
+        except InvalidTransition:
+            with session() as s:  # the other runner published it between our read and our write
+                status = packages.get_package(s, package_id).status
+            if status != PackageStatus.PUBLISHED:
+                raise
+        if status is not None:
+            return status
+        sleep(0.5)
+
+
+def _complete_once(package_id: int, *, give_up: bool) -> str | None:
+    """The package's status once published (or left to another runner when ``give_up``); None: wait."""
     with session() as s:
         pkg = packages.get_package(s, package_id)
         rows = outbox.of_package(s, package_id, OutboxKind.DELIVERY)
@@ -137,7 +166,7 @@ def complete_publication(package_id: int) -> str:
         if reached:
             delivered.append(f"devices ({reached})")
         if not delivered and any(d.status == DeliveryStatus.SENDING for d, _ in rows):
-            return pkg.status  # another runner is sending it and will complete the publication
+            return pkg.status if give_up else None  # another runner is sending it
         if not delivered:
             errors = "; ".join(f"{t.name}: {d.last_error or d.status}" for d, t in rows)
             raise PublicationFailed(f"no destination accepted package {package_id} ({errors}); "
