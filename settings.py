@@ -148,6 +148,10 @@ class Settings(BaseSettings):
     mqtt_retry_backoff_s: float = Field(default=30.0, ge=0.0, le=3600.0)
     # Flow runs the worker `bantin serve` starts runs at once (each is a process; more only thrash 2 cores).
     worker_limit: int = Field(default=4, ge=1, le=256)
+    # The database of the Prefect server that `bantin serve` and `bantin prefect up` start: empty, SQLite under
+    # <home>/prefect; a PostgreSQL URL (created if missing) takes concurrent writes, so an emergency's run is
+    # created at once while a burst of runs comes in (deployments/prefect_db.py).
+    prefect_database_url: str = ""
     # Production runs (produce, transcribe, programmes) execute inside one warm worker process that keeps models
     # loaded (deployments/warm.py); false: a process per run, like every other queue.
     warm_worker: bool = True

@@ -17,10 +17,14 @@ Rows (all in one run, on the same draft text, a fresh draft each time):
   warm process) and the process worker alone (``BANTIN_WARM_WORKER=false``). Needs Mosquitto on
   127.0.0.1:1883.
 
-Each row: median wall seconds over ``--repeats`` and the ratio to the engine sum (goal: warm <= 1.25x,
-CLI warm <= 10 s; emergency < 10 s). The 1-minute load average is printed beside each row.
+Each row: median, min and max wall seconds over ``--repeats`` and the ratio to the engine sum (goal: warm <=
+1.25x, CLI warm <= 10 s; emergency < 10 s, every run), then every run's time. The 1-minute load average is
+printed beside each row. The Prefect server (``bantin prefect up``) keeps its database in SQLite, or with
+``--prefect-postgres postgresql://USER@HOST:PORT`` in a fresh PostgreSQL database on that server (created,
+and dropped at the end), as ``BANTIN_PREFECT_DATABASE_URL`` does.
 
 Usage: .venv/bin/python benchmarks/produce.py [--repeats 3] [--emergency [--queued 50]] [--no-cli] [--no-worker]
+       [--prefect-postgres URL]
 """
 
 import argparse
@@ -155,6 +159,8 @@ def main() -> None:
     parser.add_argument("--queued", type=int, default=50, help="produce runs waiting during --emergency")
     parser.add_argument("--no-cli", action="store_true", help="skip the CLI and in-process rows")
     parser.add_argument("--no-worker", action="store_true", help="skip the CLI-with-a-warm-worker row")
+    parser.add_argument("--prefect-postgres", default="", metavar="URL",
+                        help="keep the Prefect server's database on this PostgreSQL server (a fresh database)")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bantin-bench-produce-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "BANTIN_"))}
@@ -162,7 +168,11 @@ def main() -> None:
                DO_NOT_TRACK="1", PREFECT_LOGGING_LEVEL="WARNING")
     text_file = home / "draft.txt"
     text_file.write_text(draft_text(), encoding="utf-8")
-    print(f"draft: {len(draft_text().split())} words; home {home}")
+    prefect_db = prefect_database(args.prefect_postgres) if args.prefect_postgres else ""
+    if prefect_db:
+        env["BANTIN_PREFECT_DATABASE_URL"] = prefect_db
+    print(f"draft: {len(draft_text().split())} words; home {home}; Prefect database: "
+          f"{'PostgreSQL' if prefect_db else 'SQLite'}")
     run([str(BIN / "bantin"), "init", "--demo-users"], env)
 
     rows: dict[str, list[tuple[float, float]]] = {}
@@ -213,14 +223,46 @@ def main() -> None:
                 rows.setdefault(name, []).append((seconds, avg))
     finally:
         run([str(BIN / "bantin"), "prefect", "down"], env)
-    base = statistics.median(engines)
+        if prefect_db:
+            drop_database(prefect_db)
+    base = statistics.median(engines) if engines else float("nan")
     print(f"\nengines (sum of calls, warm): {base:.2f} s median")
-    print(f"{'path':<58} {'median s':>9} {'min s':>7} {'x engines':>10} {'load 1 min':>11}")
+    print(f"{'path':<64} {'median s':>9} {'min s':>7} {'max s':>7} {'x engines':>10} {'load 1 min':>11}")
     for name, values in rows.items():
-        med = statistics.median(v for v, _ in values)
+        times = [v for v, _ in values]
+        med = statistics.median(times)
         ratio = f"{med / base:>9.2f}x" if not name.startswith("emergency") else f"{'':>10}"
         avg = statistics.median(a for _, a in values)
-        print(f"{name:<58} {med:>9.2f} {min(v for v, _ in values):>7.2f} {ratio} {avg:>11.1f}")
+        print(f"{name:<64} {med:>9.2f} {min(times):>7.2f} {max(times):>7.2f} {ratio} {avg:>11.1f}")
+    print("\nevery run (s, load):")
+    for name, values in rows.items():
+        print(f"  {name}: " + ", ".join(f"{v:.2f} ({a:.1f})" for v, a in values))
+
+
+def prefect_database(server: str) -> str:
+    """A fresh database on the PostgreSQL ``server`` for the Prefect server; its URL."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server).set(drivername="postgresql+psycopg", database=f"bantin_bench_{uuid.uuid4().hex[:8]}")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url).set(drivername="postgresql+psycopg")
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()
 
 
 if __name__ == "__main__":

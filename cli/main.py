@@ -352,7 +352,8 @@ def serve(
         return
     echo("starting Prefect" + ("" if environ.get("PREFECT_API_URL") else
                                f" server on http://127.0.0.1:{prefect_port}/ (log: {settings.home}/logs)") + " ...")
-    with local_stack(home=settings.home, prefect_port=prefect_port) as api_url:
+    with local_stack(home=settings.home, prefect_port=prefect_port,
+                     database_url=settings.prefect_database_url) as api_url:
         echo(f"Prefect API {api_url}; deployments registered, worker running (log: {settings.home}/logs/flows.log)")
         if flows_only:
             from deployments.local import block_until_stopped

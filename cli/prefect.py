@@ -26,8 +26,10 @@ def up(port: Annotated[int, typer.Option(help="Port of the local Prefect server.
         echo(f"Prefect server already running: {url}")
         return
     configure_prefect_env(settings)
-    url = start_detached_server(settings.home, port)
-    echo(f"Prefect server running: {url} (UI: {url.removesuffix('/api')}/); stop it with: bantin prefect down")
+    url = start_detached_server(settings.home, port, settings.prefect_database_url)
+    store = "PostgreSQL (BANTIN_PREFECT_DATABASE_URL)" if settings.prefect_database_url else "SQLite"
+    echo(f"Prefect server running: {url} (UI: {url.removesuffix('/api')}/; database: {store}); "
+         "stop it with: bantin prefect down")
 
 
 @prefect_app.command("down")

@@ -58,20 +58,35 @@ def record_server(home: Path, api_url: str, pid: int) -> Path:
     return path
 
 
-def start_detached_server(home: Path, port: int) -> str:
+def server_environment(env: dict[str, str], api_url: str, database_url: str) -> dict[str, str]:
+    """The environment of a local ``prefect server start``: its UI calls the API on ``api_url`` (not Prefect's
+    default port), and its database is ``database_url`` (PostgreSQL, created if missing) or SQLite ("")."""
+    from deployments.prefect_db import ensure_database, server_env
+
+    env = dict(env)
+    env.pop("PREFECT_API_URL", None)
+    env["PREFECT_UI_API_URL"] = env["PREFECT_SERVER_UI_API_URL"] = api_url
+    if database_url:
+        ensure_database(database_url)
+        env.update(server_env(database_url))
+    return env
+
+
+def start_detached_server(home: Path, port: int, database_url: str = "") -> str:
     """Start a Prefect server that outlives this command (``bantin prefect up``); returns its API URL.
 
+    Args:
+        database_url: its database (``BANTIN_PREFECT_DATABASE_URL``): PostgreSQL, or "" for SQLite.
+
     Raises:
-        InvalidInput: the port is taken, or the server did not become healthy.
+        InvalidInput: the port is taken, the database cannot be reached, or the server did not become healthy.
     """
     api_url = f"http://127.0.0.1:{port}/api"
     if _answers(api_url):
         raise InvalidInput(f"a Prefect server already answers on port {port}")
     logs = home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env.pop("PREFECT_API_URL", None)
-    env["PREFECT_UI_API_URL"] = env["PREFECT_SERVER_UI_API_URL"] = api_url
+    env = server_environment(dict(os.environ), api_url, database_url)
     with (logs / "prefect-server.log").open("ab") as out:
         proc = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host",
                                  "127.0.0.1", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -164,11 +179,12 @@ def block_until_stopped() -> None:
 
 @contextmanager
 def local_stack(*, home: Path, prefect_port: int = 4200, flows: bool = True,
-                log: bool = True) -> Iterator[str]:
+                log: bool = True, database_url: str = "") -> Iterator[str]:
     """Start what is missing for flows to run here, yield the Prefect API URL, and stop it all on exit.
 
     With ``PREFECT_API_URL`` set, that server is used; otherwise ``prefect server start`` runs on
-    127.0.0.1:``prefect_port`` with its SQLite database under ``home`` (its UI lists deployments and runs).
+    127.0.0.1:``prefect_port`` with its database at ``database_url`` (PostgreSQL) or, without one, in SQLite
+    under ``home`` (its UI lists deployments and runs).
     With ``flows``, ``python -m deployments.serve`` serves every deployment.
 
     Args:
@@ -184,10 +200,10 @@ def local_stack(*, home: Path, prefect_port: int = 4200, flows: bool = True,
     bin_dir = Path(sys.executable).parent
     record: Path | None = None
 
-    def spawn(args: list[str], name: str) -> subprocess.Popen[bytes]:
+    def spawn(args: list[str], name: str, child_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         out = (logs / f"{name}.log").open("ab") if log else None
         # A session of its own: a Ctrl-C in the terminal must not reach the server before the runner is stopped.
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
+        proc = subprocess.Popen(args, env=child_env or env, stdout=out, stderr=subprocess.STDOUT if out else None,
                                 start_new_session=True, preexec_fn=die_with_parent)
         started.append(proc)
         return proc
@@ -199,10 +215,9 @@ def local_stack(*, home: Path, prefect_port: int = 4200, flows: bool = True,
             if _answers(api_url):  # someone else's server: do not silently share it
                 raise InvalidInput(f"a Prefect server already answers on port {prefect_port}: set "
                                    f"PREFECT_API_URL={api_url} to use it, or choose --prefect-port")
-            # The UI must call the API on this port, not Prefect's default 4200.
-            env["PREFECT_UI_API_URL"] = env["PREFECT_SERVER_UI_API_URL"] = api_url
+            env["PREFECT_UI_API_URL"] = env["PREFECT_SERVER_UI_API_URL"] = api_url  # the UI's API: this port
             server = spawn([str(bin_dir / "prefect"), "server", "start", "--host", "127.0.0.1", "--port",
-                            str(prefect_port)], "prefect-server")
+                            str(prefect_port)], "prefect-server", server_environment(env, api_url, database_url))
             wait_healthy(api_url, server)
             record = record_server(home, api_url, server.pid)  # CLI commands meanwhile use this server
             env["PREFECT_API_URL"] = api_url

@@ -13,6 +13,7 @@ call them on the event loop, where Prefect's dual sync/async helpers return coro
 """
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -79,12 +80,41 @@ def start_deployment(name: str, parameters: dict[str, Any], *, username: str = "
         KeyError: not a bantin deployment.
         prefect.exceptions.ObjectNotFound: the deployment is not registered on the server.
     """
+    import httpx
+
     spec = DEPLOYMENTS[name]
     tags = ["bantin", f"queue:{spec.queue}"] + ([user_tag(username)] if username else [])
-    with _client() as client:
-        deployment = client.read_deployment_by_name(spec.key)
-        run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters, tags=tags)
-    return str(run.id)
+    client = _kept_client()
+    key = (api_url(), spec.key)
+    for attempt in range(2):
+        if key not in _DEPLOYMENT_IDS:  # one look-up per process and deployment, not one per run
+            _DEPLOYMENT_IDS[key] = client.read_deployment_by_name(spec.key).id
+        try:
+            run = client.create_flow_run_from_deployment(_DEPLOYMENT_IDS[key], parameters=parameters, tags=tags)
+            return str(run.id)
+        except httpx.HTTPStatusError as exc:  # the deployment was deleted and registered again: a new id
+            _DEPLOYMENT_IDS.pop(key, None)
+            if exc.response.status_code != 404 or attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+_DEPLOYMENT_IDS: dict[tuple[str, str], Any] = {}  # (API URL, "<flow>/<name>") -> deployment id
+_KEPT = threading.local()  # this thread's open clients, by API URL
+
+
+def _kept_client() -> Any:
+    """This thread's long-lived synchronous client for :func:`api_url`: creating a run is then one request on
+    an open connection (a new client per run also opens a connection and asks for a CSRF token first)."""
+    url = api_url()
+    kept: dict[str, Any] = _KEPT.__dict__.setdefault("clients", {})
+    if url not in kept:
+        from prefect.client.orchestration import get_client
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings({PREFECT_API_URL: url}):
+            kept[url] = get_client(sync_client=True).__enter__()
+    return kept[url]
 
 
 def queued_runs(username: str) -> int:
@@ -100,8 +130,7 @@ def queued_runs(username: str) -> int:
     flt = FlowRunFilter(tags=FlowRunFilterTags(all_=[user_tag(username)]),
                         state=FlowRunFilterState(type=FlowRunFilterStateType(
                             any_=[StateType[s] for s in WAITING_STATES])))
-    with _client() as client:
-        return int(client.count_flow_runs(flow_run_filter=flt))
+    return int(_kept_client().count_flow_runs(flow_run_filter=flt))
 
 
 def api_url() -> str:
