@@ -282,7 +282,7 @@ def prefect_defaults(home: Path) -> None:
         "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
         "PREFECT_LOGGING_EXTRA_LOGGERS": "engines,storage",
         # Every flow run says it is alive (an event every 30 s, Prefect's minimum): the sweeper tells a run
-        # whose machine died from a slow one by it (tasks.runs.recover_lost_runs).
+        # whose machine died from a slow one by it (tasks.lost_runs.recover_lost_runs).
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
     }
     for key, value in defaults.items():

@@ -146,22 +146,25 @@ def checkpoint_audit(now: datetime) -> int | None:
 @task
 def lost_runs(now: datetime) -> dict[str, list[str]]:
     """Crash the work pool's flow runs whose worker is gone and queue them again
-    (:func:`tasks.runs.recover_lost_runs`); nothing without a Prefect server (runs then live in this process).
+    (:func:`tasks.lost_runs.recover_lost_runs`), and the subflow runs their attempts left running; nothing
+    without a Prefect server (runs then live in this process).
 
     Returns:
-        The ids of the flow runs queued again (``retried``) and of those left crashed (``crashed``).
+        The ids of the flow runs queued again (``retried``), of those left crashed (``crashed``) and of the
+        subflow runs crashed (``children``).
     """
-    from tasks.runs import _client, recover_lost_runs, server_configured
+    from tasks.lost_runs import recover_lost_runs
+    from tasks.runs import _client, server_configured
 
     if not server_configured():
-        return {"retried": [], "crashed": []}
+        return {"retried": [], "crashed": [], "children": []}
     settings = get_settings()
     with _client() as client:
         found = recover_lost_runs(client, now, lease_s=settings.run_lease_s, silent_s=settings.silent_run_timeout_s)
-    if found.retried or found.crashed:
-        get_run_logger().warning("runs whose worker is gone: queued again %s; left crashed %s", found.retried,
-                                 found.crashed)
-    return {"retried": found.retried, "crashed": found.crashed}
+    if found.retried or found.crashed or found.children:
+        get_run_logger().warning("runs whose worker is gone: queued again %s; left crashed %s; their subflow runs "
+                                 "crashed %s", found.retried, found.crashed, found.children)
+    return {"retried": found.retried, "crashed": found.crashed, "children": found.children}
 
 
 @task
