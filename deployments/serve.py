@@ -43,14 +43,6 @@ BACKGROUND_QUEUES = frozenset({"production", "archive"})
 BACKGROUND_NICE = 10  # the CPU niceness of workers serving only BACKGROUND_QUEUES
 
 
-def _one_at_a_time() -> Any:
-    """Scheduled sweeps must not overlap (two program builds would race for the same editions): a run that
-    comes due while the previous one is still going is cancelled; the next one catches up."""
-    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
-
-    return ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
-
-
 def _every(seconds: int) -> Any:
     from prefect.schedules import Interval
 
@@ -66,10 +58,12 @@ def _options(s: Settings) -> dict[str, dict[str, Any]]:
         # No deployment limit: a killed run would hold it for Prefect's 5-minute lease, and recovering from
         # kills is this run's job; publish_due holds the 1-minute ``bantin-due`` slot instead.
         "due": {"schedules": [_every(s.sweep_interval_s)]},
-        # Daily at 02:30 Vietnam time, when nobody is answering feedback.
-        "erase-feedback-contacts": {"schedules": [Cron("30 2 * * *", timezone=TZ)],
-                                    "concurrency_limit": _one_at_a_time()},
-        "relay-due": {"schedules": [Cron("* * * * *", timezone=TZ)], "concurrency_limit": _one_at_a_time()},
+        # Daily at 02:30 Vietnam time, when nobody is answering feedback. Like relay-due, no deployment limit
+        # (a killed run would hold it for five minutes): two overlapping runs do the work once, each item erased
+        # and audited by one of them (compare-and-set), each airing claimed by one (an insert that skips a taken
+        # airing): tests/integration/test_overlapping_runs.py.
+        "erase-feedback-contacts": {"schedules": [Cron("30 2 * * *", timezone=TZ)]},
+        "relay-due": {"schedules": [Cron("* * * * *", timezone=TZ)]},
         # Builds must not overlap, but not through a deployment limit either (a killed run would hold it for
         # five minutes): a scheduled run holds the 1-minute bantin-program (bantin-reports) slot, or skips its turn.
         "program": {"schedules": [_every(s.program_build_interval_s)], "parameters": {"skip_if_busy": True}},

@@ -328,10 +328,11 @@ def erase_expired_contacts(session: Session, *, now: datetime | None = None, ret
     voices: set[str] = set()
     items = 0
     for rec in repo.contacts_older_than(session, at - timedelta(days=days)):
-        if rec.voice_key:
-            voices.add(rec.voice_key)
-        repo.update_fields(session, rec, contact_name=None, contact_phone=None, voice_key=None, voice_type=None,
-                           contact_erased_at=at)
+        voice = rec.voice_key
+        if not repo.erase_contact(session, rec, at):  # an overlapping run erased it first: its entry, not ours
+            continue
+        if voice:
+            voices.add(voice)
         audit.record(session, actor=actor, action="feedback.contact_erased", entity=ENTITY, entity_id=rec.id,
                      retention_days=days)
         items += 1

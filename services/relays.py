@@ -218,10 +218,9 @@ def due_airings(s: Session, now: datetime, ahead: timedelta = timedelta(minutes=
 
 
 def claim(s: Session, occ: RelayOccurrence) -> RelayRunRecord | None:
-    """Take an airing for one relay run (None when another run took it first)."""
-    if repo.get_run(s, occ.slot_id, occ.local_date.isoformat()) is not None:
-        return None
-    return repo.start_run(s, slot_id=occ.slot_id, local_date=occ.local_date.isoformat(), area_code=occ.area_code,
+    """Take an airing for one relay run (None when another run took it first, even at the same moment: the
+    insert skips an existing run, so overlapping ``relay-due`` runs start each airing once)."""
+    return repo.claim_run(s, slot_id=occ.slot_id, local_date=occ.local_date.isoformat(), area_code=occ.area_code,
                           starts_at=occ.starts_at, ends_at=occ.ends_at)
 
 

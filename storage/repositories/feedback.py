@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from domain.errors import NotFound
 from domain.feedback import FeedbackError, FeedbackState
@@ -99,6 +100,22 @@ def contacts_older_than(session: Session, before: datetime) -> list[FeedbackReco
     stmt = select(FeedbackRecord).where(
         FeedbackRecord.received_at < before, FeedbackRecord.contact_erased_at.is_(None))
     return list(session.scalars(stmt.order_by(FeedbackRecord.id)))
+
+
+def erase_contact(session: Session, rec: FeedbackRecord, at: datetime) -> bool:
+    """Erase the item's contact data and voice link, compare-and-set on its not being erased yet: of two
+    erasers at the same moment (overlapping runs), one erases it and the other gets False (PostgreSQL makes
+    the second wait for the first one's transaction, then finds it erased)."""
+    values: dict[str, Any] = {"contact_name": None, "contact_phone": None, "voice_key": None, "voice_type": None,
+                              "contact_erased_at": at}
+    result = session.execute(update(FeedbackRecord).where(
+        FeedbackRecord.id == rec.id, FeedbackRecord.contact_erased_at.is_(None)).values(**values)
+        .execution_options(synchronize_session=False))
+    if rowcount(result) != 1:
+        return False
+    for key, value in values.items():
+        set_committed_value(rec, key, value)
+    return True
 
 
 def voice_in_use(session: Session, key: str) -> bool:

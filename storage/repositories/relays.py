@@ -78,16 +78,20 @@ def list_runs(session: Session, *, area_code: str | None = None, limit: int = 50
     return list(session.scalars(q))
 
 
-def start_run(session: Session, *, slot_id: int, local_date: str, area_code: str, starts_at: datetime,
-              ends_at: datetime) -> RelayRunRecord:
-    """The run of this airing, created as ``claimed`` (an existing one is returned as it is)."""
-    rec = get_run(session, slot_id, local_date)
-    if rec is None:
-        rec = RelayRunRecord(slot_id=slot_id, local_date=local_date, area_code=area_code, starts_at=starts_at,
-                             ends_at=ends_at, status=RelayRunStatus.CLAIMED.value, events=[])
-        session.add(rec)
-        session.flush()
-    return rec
+def claim_run(session: Session, *, slot_id: int, local_date: str, area_code: str, starts_at: datetime,
+              ends_at: datetime) -> RelayRunRecord | None:
+    """Create the run of this airing as ``claimed``, or None when a run of it exists: one insert that skips on
+    the (slot, date) key, so of two claimers at the same moment (two overlapping ``relay-due`` runs) one gets
+    it and the other None, never an error (PostgreSQL waits for the first one's transaction)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    run_id = session.scalar(insert(RelayRunRecord).values(
+        slot_id=slot_id, local_date=local_date, area_code=area_code, starts_at=starts_at, ends_at=ends_at,
+        status=RelayRunStatus.CLAIMED.value, events=[],
+    ).on_conflict_do_nothing(index_elements=["slot_id", "local_date"]).returning(RelayRunRecord.id))
+    return None if run_id is None else session.get(RelayRunRecord, run_id)
 
 
 def _event(at: datetime, event: str, detail: str) -> dict[str, str]:

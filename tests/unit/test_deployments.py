@@ -62,6 +62,8 @@ def test_schedules_and_pools() -> None:
     assert deployments["reports"]["schedules"] == [{"cron": "*/10 * * * *", "timezone": "Asia/Ho_Chi_Minh"}]
     for name in ("program", "reports", "due"):  # runs never overlap, through 1-minute slots, not 5-minute leases
         assert "concurrency_limit" not in deployments[name]
+    for name in ("relay-due", "erase-feedback-contacts"):  # overlapping runs do the work once (no limit needed)
+        assert "concurrency_limit" not in deployments[name]
     assert deployments["program"]["parameters"] == deployments["reports"]["parameters"] == {"skip_if_busy": True}
 
 
@@ -82,7 +84,8 @@ def test_serve_offers_the_same_deployments(tmp_path: Path) -> None:
     assert build_deployments(settings, ["program"])[0].name == "program"
     (erase,) = served["erase-feedback-contacts"].schedules
     assert (erase.schedule.cron, erase.schedule.timezone) == ("30 2 * * *", "Asia/Ho_Chi_Minh")
-    assert served["erase-feedback-contacts"].concurrency_options.collision_strategy == "CANCEL_NEW"
+    for name in ("relay-due", "erase-feedback-contacts"):  # tests/integration/test_overlapping_runs.py
+        assert served[name].concurrency_limit is None and served[name].concurrency_options is None
     assert "ml" in served["transcribe-feedback-voice"].tags and not served["transcribe-feedback-voice"].schedules
 
 
