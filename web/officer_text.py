@@ -90,6 +90,14 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), k) for p, k in [
     (r"default content holds at most", "pa_err_default_many"),
     (r"is not a list of package numbers", "pa_err_default_numbers"),
     (r"unknown language '(?P<code>[^']*)'", "pa_err_language"),
+    # areas by code or name (services.areas.resolve, storage's get_area): the candidates are listed
+    (r"unknown area(?: code)? '(?P<query>[^']*)': no current unit; before 1 July 2025: (?P<moves>.+)$",
+     "err_area_former"),
+    (r"unknown area '(?P<query>[^']*)': no code or name matches; close: (?P<candidates>.+)$", "err_area_close"),
+    (r"area (?P<code>\S+) \((?P<name>[^)]*)\) no longer exists since 1 July 2025; it is now part of (?P<now>.+)$",
+     "err_area_retired"),
+    (r"'(?P<query>[^']*)' names (?P<n>\d+) areas: (?P<candidates>.+?)(?:; and \d+ more)?\. Give the code",
+     "err_area_candidates"),
     (r"unknown area code '(?P<codes>[^']*)'|unknown area '(?P<query>[^']*)'", "pa_err_area"),
     (r"names (?P<n>\d+) areas", "pa_err_area_ambiguous"),
     # publication (tasks.publishing, delivery and push errors)

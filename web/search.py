@@ -112,6 +112,9 @@ def search_page(request: Request, q: str = "", exact: str = "", area: str = "", 
             return render(request, "search.html", status_code=422, form=form, res=None, items=[], error=str(exc))
     for item in res.items:
         item["language_name"] = language_name(lang_of(request), str(item.get("language") or ""))
+        # an item filed under a unit retired in 2025 shows both names: "29377 Xã Đa Lộc (nay thuộc Xã Châu Thành)"
+        item["where"] = ", ".join(f"{c} {n}" if n != c else c for c, n in zip(item["areas"], item["area_names"],
+                                                                               strict=True))
         item["when"] = datetime.fromisoformat(item["broadcast_at"]).astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
         for m in item["moments"]:
             m["clock"] = _clock(m["start"])

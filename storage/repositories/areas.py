@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.area_history import Conversion
-from domain.areas import Area, AreaLevel, validate_hierarchy
+from domain.area_history import Conversion, where_they_went
+from domain.areas import Area, AreaLevel, describe, validate_hierarchy
 from domain.drafts import decode_text
 from domain.errors import InvalidInput, NotFound
 from storage.models import AreaRecord
@@ -113,14 +113,20 @@ def get_area(session: Session, code: str) -> Area:
     """A current area.
 
     Raises:
-        NotFound: unknown code, or a unit retired in 2025 (the message names where it went).
+        NotFound: unknown code, or a unit retired in 2025 or a pre-2025 code this installation never held
+            (the message names the current units it went to, with their province).
     """
     rec = session.get(AreaRecord, code)
     if rec is None:
+        former = read_conversion().get(code)
+        went = where_they_went([former], read_conversion(), all_areas(session)) if former else ""
+        if went:  # a pre-2025 code this installation never held: say what it became
+            raise NotFound(f"unknown area code '{code}': no current unit; before 1 July 2025: {went}")
         raise NotFound(f"unknown area code '{code}' (see 'bantin areas list')")
     if rec.successors is not None:
-        raise NotFound(f"area {code} ({rec.name}) no longer exists since 1 July 2025; "
-                       f"it is now part of {', '.join(rec.successors)}")
+        current = all_areas(session)
+        now = ", ".join(describe(current[c], current) if c in current else c for c in rec.successors)
+        raise NotFound(f"area {code} ({rec.name}) no longer exists since 1 July 2025; it is now part of {now}")
     return _area(rec)
 
 
