@@ -48,7 +48,7 @@ class FeedbackConfig:
         """Raises FeedbackError for an unknown category code."""
         found = category_map(self.categories).get(code)
         if found is None:
-            raise FeedbackError("unknown_category", f"Không có lĩnh vực phản ánh '{code}'.", category=code)
+            raise FeedbackError("unknown_category", f"Không có lĩnh vực phản ánh '{code[:40]}'.", category=code[:40])
         return found
 
     def calendar(self) -> WorkCalendar:
