@@ -130,15 +130,23 @@ def _language_names(lang: str, names: str) -> str:
     return ", ".join(LANGUAGES[n].name_en if n in LANGUAGES else n for n in names.split(", "))
 
 
-def officer_message(lang: str, message: str, exc_type: type[Exception] | None = None,
-                    fallback: str = "err_generic") -> str:
-    """``message`` (an exception's text or a stored reason) as an officer should read it in ``lang``."""
+def known_message(lang: str, message: str) -> str | None:
+    """``message`` in ``lang`` when one of :data:`PATTERNS` says it, else None."""
     for pattern, key in PATTERNS:
         m = pattern.search(message)
         if m:
             fields = {k: _language_names(lang, v) if k.startswith("lang") and v else v
                       for k, v in m.groupdict().items()}
             return translate(lang, key).format(**fields)
+    return None
+
+
+def officer_message(lang: str, message: str, exc_type: type[Exception] | None = None,
+                    fallback: str = "err_generic") -> str:
+    """``message`` (an exception's text or a stored reason) as an officer should read it in ``lang``."""
+    known = known_message(lang, message)
+    if known is not None:
+        return known
     if lang != "vi":
         return message
     for cls, key in _GENERIC:

@@ -20,7 +20,7 @@ from web.access import session_user
 from web.api import ApiUser, _user
 from web.app import lang_of, render
 from web.i18n import VN_TZ
-from web.officer_text import language_name
+from web.officer_text import known_message, language_name
 from web.ranges import ranged_response
 
 router = APIRouter()
@@ -108,8 +108,9 @@ def search_page(request: Request, q: str = "", exact: str = "", area: str = "", 
             res = archive_service.search_archive(
                 s, _request(q, bool(exact), area, day_from, day_to, lang, priority, channel, page),
                 visible=auth.visible_area_codes(s, user))
-        except InvalidInput as exc:  # the form again, with what was typed and the reason
-            return render(request, "search.html", status_code=422, form=form, res=None, items=[], error=str(exc))
+        except InvalidInput as exc:  # the form again, with what was typed and the reason (areas: the officer's words)
+            error = known_message(lang_of(request), str(exc)) or str(exc)
+            return render(request, "search.html", status_code=422, form=form, res=None, items=[], error=error)
     for item in res.items:
         item["language_name"] = language_name(lang_of(request), str(item.get("language") or ""))
         # an item filed under a unit retired in 2025 shows both names: "29377 Xã Đa Lộc (nay thuộc Xã Châu Thành)"

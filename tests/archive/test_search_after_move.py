@@ -2,6 +2,7 @@
 filed under the old commune it absorbed, and each result names both units (the old code and name, and what it
 is part of now); searching the old name's new unit by name works too."""
 
+import html
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,3 +42,14 @@ def test_a_current_commune_finds_its_old_units_bulletins_with_both_names(client:
         assert page.status_code == 200, page.text[:300]
         assert f'href="/packages/{daloc}"' in page.text
         assert "· 29377 Xã Đa Lộc (nay thuộc Xã Châu Thành)" in page.text
+
+
+def test_an_ambiguous_or_unknown_area_is_refused_in_the_officers_words(client: TestClient) -> None:
+    login(client, "admin")
+    page = client.get("/search", params={"q": "cat dien", "area": "Châu Thành"})
+    assert page.status_code == 422 and "bantin areas" not in page.text
+    assert "Có 2 địa bàn tên “Châu Thành”: 847 Huyện Châu Thành (Tỉnh Trà Vinh); 29374 Thị trấn Châu Thành " \
+           "(Tỉnh Trà Vinh)." in html.unescape(page.text)
+    unknown = client.get("/search", params={"q": "cat dien", "area": "99999"})
+    assert unknown.status_code == 422 and "bantin areas" not in unknown.text
+    assert "Không tìm thấy địa bàn này; hãy nhập mã hoặc tên xã, phường, tỉnh." in unknown.text
