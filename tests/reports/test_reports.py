@@ -104,7 +104,7 @@ def test_quarterly_report_figures(aired) -> None:
     others = [c for c in data.communes if c.devices == 0]
     assert len(others) == province_communes - 4 and {c.aired_pct for c in others} == {None}
     assert data.feedback == {"received": 0, "answered": 0, "answered_on_time": 0, "on_time_pct": None,
-                             "overdue": 0}  # no citizen feedback in this province yet
+                             "overdue": 0, "median_hours": None}  # no citizen feedback in this province yet
 
     with session() as s:  # the same figures for district 070 alone: d1 and 071's bulletin drop out
         d = report_service.compute(s, report_service.resolve_period(_quarter(now), today=now.date()), "070",
