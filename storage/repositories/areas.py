@@ -1,7 +1,7 @@
 """Areas: loading the seed list and looking codes up."""
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -119,15 +119,26 @@ def get_area(session: Session, code: str) -> Area:
     rec = session.get(AreaRecord, code)
     if rec is None:
         former = read_conversion().get(code)
-        went = where_they_went([former], read_conversion(), all_areas(session)) if former else ""
+        went = where_they_went([former], read_conversion(), _with_parents(session, former.new_codes)) if former else ""
         if went:  # a pre-2025 code this installation never held: say what it became
             raise NotFound(f"unknown area code '{code}': no current unit; before 1 July 2025: {went}")
         raise NotFound(f"unknown area code '{code}' (see 'bantin areas list')")
     if rec.successors is not None:
-        current = all_areas(session)
+        current = _with_parents(session, rec.successors)
         now = ", ".join(describe(current[c], current) if c in current else c for c in rec.successors)
         raise NotFound(f"area {code} ({rec.name}) no longer exists since 1 July 2025; it is now part of {now}")
     return _area(rec)
+
+
+def _with_parents(session: Session, codes: Iterable[str]) -> dict[str, Area]:
+    """The current areas among ``codes`` with the areas above them (enough to name each with its province)."""
+    found: dict[str, Area] = {}
+    wanted = set(codes)
+    while wanted:
+        rows = list(session.scalars(select(AreaRecord).where(AreaRecord.code.in_(sorted(wanted)), _ACTIVE)))
+        found.update((r.code, _area(r)) for r in rows)
+        wanted = {r.parent_code for r in rows if r.parent_code and r.parent_code not in found}
+    return found
 
 
 def retire(session: Session, code: str, successors: list[str]) -> None:
