@@ -161,9 +161,19 @@ def wrap(measure: Measure, paragraph: str, width: int) -> list[str]:
 
 
 def ellipsize(measure: Measure, text: str, width: int) -> str:
-    """``text`` if it fits ``width``, else cut between clusters and ended with "…"."""
+    """``text`` if it fits ``width``, else cut and ended with "…".
+
+    The cut falls between words ("… tháng 12…", never "… nă…"), and between clusters only when not even the
+    first word fits (a script written without spaces, such as Khmer).
+    """
     if measure(text) <= width:
         return text
+    words = text.split(" ")
+    while len(words) > 1:
+        words.pop()
+        kept = " ".join(words).rstrip(" ,;:-–")
+        if kept and measure(kept + "…") <= width:
+            return kept + "…"
     parts = clusters(text)
     while parts and measure("".join(parts) + "…") > width:
         parts.pop()
