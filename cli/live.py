@@ -3,12 +3,13 @@ live page; what an officer reads is in Vietnamese (the catalogue's ``cli_live_*`
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
 
 from cli.common import AsUser, echo, ensure_db, need_user
+from domain.clock import as_utc
 from domain.errors import DomainError, Forbidden
 from services import areas as area_service
 from services import live
@@ -40,7 +41,7 @@ def _officer_errors() -> Iterator[None]:
 
 
 def _when(at: datetime) -> str:
-    return ((at if at.tzinfo else at.replace(tzinfo=UTC)) + VN).strftime("%d/%m/%Y %H:%M")
+    return (as_utc(at) + VN).strftime("%d/%m/%Y %H:%M")
 
 
 @live_app.command("list")

@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from domain.canonical import canonical_json, sha256_hex
+from domain.clock import as_utc
 from domain.devices import iso
 from domain.errors import InvalidInput, NotFound
 from domain.streams import LiveStatus
@@ -43,10 +44,6 @@ TITLE_MAX = 200
 
 def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def live_sessions(s: Session) -> list[LiveSessionRecord]:
@@ -139,11 +136,11 @@ def stop(s: Session, session_id: int, *, actor: str, reason: str = "stopped",
     if rec.status != LIVE:
         return rec
     now = _now(now)
-    rec.status, rec.ended_at, rec.end_reason = ENDED, min(now, _aware(rec.deadline)), reason
+    rec.status, rec.ended_at, rec.end_reason = ENDED, min(now, as_utc(rec.deadline)), reason
     s.flush()
     audit.record(s, actor=actor, action="live.stop", entity="live_session", entity_id=rec.id, reason=reason,
                  area_codes=list(rec.area_codes),
-                 seconds=round((_aware(rec.ended_at) - _aware(rec.started_at)).total_seconds(), 1))
+                 seconds=round((as_utc(rec.ended_at) - as_utc(rec.started_at)).total_seconds(), 1))
     return rec
 
 
@@ -152,7 +149,7 @@ def expire_due(s: Session, now: datetime | None = None) -> list[int]:
     now = _now(now)
     done = []
     for rec in live_sessions(s):
-        if _aware(rec.deadline) <= now:
+        if as_utc(rec.deadline) <= now:
             stop(s, rec.id, actor="system", reason="max_length", now=now)
             done.append(rec.id)
     return done
@@ -175,8 +172,8 @@ def sweep_orphans(s: Session, now: datetime) -> list[int]:
     their maximum length (nobody stopped them). Audited like any stop; their ids."""
     done = []
     for rec in live_sessions(s):
-        silent = now - _aware(rec.updated_at) > CARRIER_TIMEOUT
-        over = now - _aware(rec.deadline) > CARRIER_TIMEOUT
+        silent = now - as_utc(rec.updated_at) > CARRIER_TIMEOUT
+        over = now - as_utc(rec.deadline) > CARRIER_TIMEOUT
         if silent or over:
             stop(s, rec.id, actor="system", reason="failed", now=now)
             audit.record(s, actor="system", action="live.carrier_lost", entity="live_session", entity_id=rec.id,
@@ -188,7 +185,7 @@ def sweep_orphans(s: Session, now: datetime) -> list[int]:
 def session_hash(rec: LiveSessionRecord) -> str:
     """A stable SHA-256 naming one session (the ``manifest_hash`` of its schedule item and play logs)."""
     return sha256_hex(canonical_json({"live": rec.id, "areas": list(rec.area_codes), "mount": rec.mount,
-                                      "from": iso(_aware(rec.started_at))}))
+                                      "from": iso(as_utc(rec.started_at))}))
 
 
 def session_hashes(s: Session, chain: Iterable[str], since: datetime) -> set[str]:
@@ -224,7 +221,7 @@ def proof_of_play(s: Session, rec: LiveSessionRecord) -> ProofOfPlay:
 
     reach = {d.id for d in devices_reaching(s, list(rec.area_codes))}
     rows = [r for r in report_repo.stream_plays(s, [session_hash(rec)]) if r[1] in reach]
-    firsts = [_aware(r[4]) for r in rows]
+    firsts = [as_utc(r[4]) for r in rows]
     return ProofOfPlay(len(reach), len(rows), sum(r[2] for r in rows), sum(r[3] for r in rows),
                        min(firsts) if firsts else None, round(sum(r[5] for r in rows) / 60.0, 1))
 
@@ -234,12 +231,12 @@ def stream_items(s: Session, chain: Iterable[str], now: datetime | None = None) 
     ancestors), emergencies first; listen URLs are added per device like relays'."""
     now = _now(now)
     wanted = set(chain)
-    found = [r for r in live_sessions(s) if wanted & set(r.area_codes) and _aware(r.deadline) > now]
+    found = [r for r in live_sessions(s) if wanted & set(r.area_codes) and as_utc(r.deadline) > now]
     found.sort(key=lambda r: (not r.emergency, r.id))
     return [{"item_id": f"live-{r.id}", "kind": "stream", "manifest_hash": session_hash(r),
              "priority": "khan_cap" if r.emergency else "uu_tien", "language": "", "title": r.title,
-             "starts_at": iso(_aware(r.started_at)),
-             "expires_at": iso(_aware(r.deadline)), "repeat_every_s": None, "audio": None, "slides": [],
+             "starts_at": iso(as_utc(r.started_at)),
+             "expires_at": iso(as_utc(r.deadline)), "repeat_every_s": None, "audio": None, "slides": [],
              "stream": {"mount": r.mount, "url": None}} for r in found]
 
 

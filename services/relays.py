@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.canonical import canonical_json, sha256_hex
+from domain.clock import as_utc
 from domain.devices import iso
 from domain.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from domain.priority import parse_priority
@@ -272,7 +273,7 @@ def take(s: Session, slot_id: int, local_date: str, now: datetime | None = None)
     if run is None:
         return False
     why = ""
-    if run.status == RelayRunStatus.CLAIMED and now >= _aware(run.ends_at):
+    if run.status == RelayRunStatus.CLAIMED and now >= as_utc(run.ends_at):
         try:
             repo.move_run(s, run, RelayRunStatus.FAILED, "missed",
                           "no carrier started before the airing ended (a busy relay queue)", at=now)
@@ -322,7 +323,7 @@ def sweep_orphans(s: Session, now: datetime, *, flow_run_gone: FlowRunGone | Non
     for run in s.scalars(select(RelayRunRecord).where(RelayRunRecord.status.in_(open_states))):
         if any(e.get("event") in ("ended", "failed") for e in run.events):
             continue  # a run that ended on default content keeps the status "fallback"
-        over = now - _aware(run.ends_at) > CARRIER_TIMEOUT
+        over = now - as_utc(run.ends_at) > CARRIER_TIMEOUT
         if run.status == RelayRunStatus.CLAIMED:
             flow_runs = [e.get("detail", "") for e in run.events if e.get("event") == "queued"]
             gone = bool(flow_runs) and flow_run_gone is not None and flow_run_gone(flow_runs[-1])
@@ -330,7 +331,7 @@ def sweep_orphans(s: Session, now: datetime, *, flow_run_gone: FlowRunGone | Non
                 continue
             why = "its flow run ended without carrying it" if gone else "no carrier started before the airing ended"
         else:
-            if not (over or now - _aware(run.updated_at) > CARRIER_TIMEOUT):
+            if not (over or now - as_utc(run.updated_at) > CARRIER_TIMEOUT):
                 continue
             why = "the airing ended long ago" if over else "no heartbeat"
         detail = f"the relay carrier is gone ({why}); marked failed by the sweeper"
@@ -341,10 +342,6 @@ def sweep_orphans(s: Session, now: datetime, *, flow_run_gone: FlowRunGone | Non
         _audit_event(s, run, "failed", detail)
         done.append((run.slot_id, run.local_date))
     return done
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _audit_event(s: Session, run: RelayRunRecord, event: str, detail: str) -> None:
