@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.canonical import canonical_json, sha256_hex
@@ -29,7 +29,7 @@ from domain.clock import as_utc
 from domain.devices import iso
 from domain.errors import InvalidInput, NotFound
 from domain.streams import LiveStatus
-from services import auth, relays
+from services import auth, carriers, relays
 from settings import get_settings
 from storage.models import UserRecord
 from storage.models_live import LiveSessionRecord
@@ -155,25 +155,20 @@ def expire_due(s: Session, now: datetime | None = None) -> list[int]:
     return done
 
 
-CARRIER_TIMEOUT = timedelta(seconds=120)  # a session whose carrier was silent this long has lost it
-
-
-def heartbeat(s: Session, session_ids: Iterable[int], now: datetime | None = None) -> None:
-    """The process feeding these sessions is alive (their ``updated_at``; the sweeper judges by it)."""
+def heartbeat(s: Session, session_ids: Iterable[int], now: datetime | None = None) -> int:
+    """The process feeding these sessions is alive (their ``updated_at``, :func:`services.carriers.beat`; the
+    sweeper judges by it); how many are still on the air."""
     ids = list(session_ids)
-    if ids:
-        s.execute(update(LiveSessionRecord).where(LiveSessionRecord.id.in_(ids), LiveSessionRecord.status == LIVE)
-                  .values(updated_at=_now(now)))
+    return carriers.beat(s, LiveSessionRecord, LiveSessionRecord.id.in_(ids), [LIVE], _now(now)) if ids else 0
 
 
 def sweep_orphans(s: Session, now: datetime) -> list[int]:
-    """End as ``failed`` the sessions still on the air whose carrier is gone: nothing fed them for
-    :data:`CARRIER_TIMEOUT` (the web node died, or no browser ever sent audio), or they are that long past
-    their maximum length (nobody stopped them). Audited like any stop; their ids."""
+    """End as ``failed`` the sessions still on the air whose carrier is gone: nothing fed them for the carrier
+    timeout (``BANTIN_CARRIER_TIMEOUT_S``; the web node died, or no browser ever sent audio), or they are that
+    long past their maximum length (nobody stopped them). Audited like any stop; their ids."""
     done = []
     for rec in live_sessions(s):
-        silent = now - as_utc(rec.updated_at) > CARRIER_TIMEOUT
-        over = now - as_utc(rec.deadline) > CARRIER_TIMEOUT
+        silent, over = carriers.overdue(rec.updated_at, now), carriers.overdue(rec.deadline, now)
         if silent or over:
             stop(s, rec.id, actor="system", reason="failed", now=now)
             audit.record(s, actor="system", action="live.carrier_lost", entity="live_session", entity_id=rec.id,

@@ -24,7 +24,7 @@ from domain.errors import InvalidTransition
 from domain.relays import RelayRunStatus
 from engines.errors import EngineError, MediaError
 from engines.icecast import Feed, files_command, probe_stream, relay_command
-from services import device_schedule, relays, streaming
+from services import carriers, device_schedule, relays, streaming
 from services.runtime import object_store, session
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
         last_try = 0.0
         last_emergency_check = -emergency_check_s
         emergency_logged = False
-        last_beat = clock()
+        pulse = carriers.Pulse(clock())  # the handover just marked the run
 
         def start_relay() -> Feed:
             # The carrier stops the feed at the airing's end; ffmpeg's own limit is only a safety net past it.
@@ -137,8 +137,7 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
             log.info("relay %s %s in %s: started %s", slot_id, local_date, area, src.name)
             while clock() < end:
                 now = clock()
-                if now - last_beat >= relays.HEARTBEAT_S:  # the sweeper fails a run whose carrier went silent
-                    last_beat = now
+                if pulse.due(now):  # the sweeper fails a run whose carrier went silent
                     with session() as s:
                         carried = relays.heartbeat(s, slot_id, local_date, now=datetime.fromtimestamp(now, UTC))
                     if not carried:
