@@ -100,7 +100,7 @@ def _open(session_id: int, actor: str) -> OnAir:
     copy = workdir / "recording.mp3"
     target = streaming.mount_target(_mount_code(mount))
     try:
-        args = live_command(target, streaming.encoding(), copy, name=title)
+        command = live_command(target, streaming.encoding(), copy, name=title)
     except EngineError:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
@@ -109,8 +109,7 @@ def _open(session_id: int, actor: str) -> OnAir:
         if found is not None:  # two first chunks raced: keep the first feed
             shutil.rmtree(workdir, ignore_errors=True)
             return found
-        air = _feeds[session_id] = OnAir(session_id, Feed(args, workdir / "ffmpeg.log", stdin=True,
-                                                              target=target, name=title), workdir, copy)
+        air = _feeds[session_id] = OnAir(session_id, Feed(command, workdir / "ffmpeg.log", stdin=True), workdir, copy)
     _ensure_watchdog()
     log.info("live session %s on %s", session_id, mount)
     threading.Thread(target=_nudge_when_up, args=(air, mount), name=f"live-nudge-{session_id}",

@@ -128,8 +128,7 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
             # A limit at the end itself ends early: Icecast's burst-on-connect hands ffmpeg seconds of audio at
             # once, so "-t" of stream time runs out before the wall clock does and looks like an outage.
             return Feed(relay_command(src.url, target, enc, name=mount_name,
-                                      duration_s=max(1.0, end - clock()) + FEED_SAFETY_S), workdir / "relay.log",
-                        target=target, name=mount_name)
+                                      duration_s=max(1.0, end - clock()) + FEED_SAFETY_S), workdir / "relay.log")
 
         try:
             feed, mode = start_relay(), "relay"
@@ -164,8 +163,7 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
                         files = []
                     if files:
                         feed = Feed(files_command(files, target, enc, workdir / "fallback.txt", name=mount_name,
-                                                  duration_s=max(1.0, end - clock())), workdir / "fallback.log",
-                                    target=target, name=mount_name)
+                                                  duration_s=max(1.0, end - clock())), workdir / "fallback.log")
                         mode = "fallback"
                         event("fallback", f"{len(files)} default item(s) on the mount", status=RelayRunStatus.FALLBACK)
                     else:
