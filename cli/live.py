@@ -54,8 +54,9 @@ def list_sessions(limit: Annotated[int, typer.Option(min=1, max=500, help="How m
         rows = live.recent_sessions(s, user, limit)
         if not rows:
             echo(_t("cli_live_none"))
+        proofs = live.proofs_of_play(s, rows)
         for r in rows:
-            proof = live.proof_of_play(s, r)
+            proof = proofs[r.id]
             state = _t("live_on_air") if r.status == live.LIVE else _t(f"live_reason_{r.end_reason or 'stopped'}")
             echo(_t("cli_live_row", id=r.id, started=_when(r.started_at), areas=", ".join(r.area_codes),
                     state=state, kind=_t("cli_live_emergency") if r.emergency else _t("cli_live_ordinary"),
