@@ -22,7 +22,9 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
+
+from domain.clock import as_utc
 
 Measure = Callable[[str], float]
 NBSP = "\u00a0"
@@ -245,7 +247,5 @@ def valid_until_text(moment: datetime | None) -> str:
     """``Hiệu lực đến 17:00 ngày 08/12/2026`` in Vietnam time (naive times are taken as UTC)."""
     if moment is None:
         return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(VIETNAM)
+    local = as_utc(moment).astimezone(VIETNAM)
     return f"Hiệu lực đến {local:%H:%M} ngày {local:%d/%m/%Y}"
