@@ -57,8 +57,8 @@ def length_warning(meta: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     audio, script = meta.get(AssetKind.AUDIO, {}), meta.get(AssetKind.SCRIPT, {})
     if not audio.get("duration_s") or not script.get("target_seconds"):
         return None
-    warning = slot_warning(float(audio["duration_s"]), float(script["target_seconds"]),
-                           whole=script.get("method") == "whole")
+    whole = script.get("method") == "whole" and bool(audio.get("synthetic"))  # the machine read the whole draft
+    warning = slot_warning(float(audio["duration_s"]), float(script["target_seconds"]), whole=whole)
     return warning.to_meta() if warning else None
 
 
