@@ -1,6 +1,6 @@
 """Bulletin quality on the intake corpus (tests/data/intake): what a commune officer would hear and see.
 
-For every pasted portal page the benchmark cleans the text (prompts/intake/rules-v2.tsv), summarises the
+For every pasted portal page the benchmark cleans the text (prompts/intake/rules-v3.tsv), summarises the
 body to the loudspeaker slot exactly as production does (the versioned frame's seconds taken off the
 target, length estimated on the normalised speech text), speaks the framed script with espeak-ng (the
 embedded voice, through engines.tts) and measures the produced audio with ffprobe.

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from domain.approvals import Role
 from domain.areas import Area, is_within
+from domain.clock import as_utc
 from domain.devices import DeviceStatus
 from domain.feedback import FeedbackState
 from domain.packages import PackageStatus
@@ -175,7 +176,7 @@ def _waiting(s: Session, username: str, inside: set[str], tree: dict[str, Area])
     entries = [e for e in approvals.approval_queue(s, username) if _reach(list(e.area_codes), inside, tree)]
     since = {i: at for i, at in s.execute(select(PackageRecord.id, PackageRecord.updated_at)
                                           .where(PackageRecord.id.in_([e.package_id for e in entries])))}
-    return tuple(Waiting(e.package_id, e.title, e.priority, repo.aware(since[e.package_id])) for e in entries)
+    return tuple(Waiting(e.package_id, e.title, e.priority, as_utc(since[e.package_id])) for e in entries)
 
 
 def _open_feedback(s: Session, username: str, area_code: str, now: datetime) -> tuple[OpenFeedback, ...]:

@@ -258,7 +258,10 @@ def package_page(request: Request, package_id: int) -> Response:
         can_withdraw = v["status"] in WITHDRAWABLE and auth.can(
             s, user, "package.approve", area_codes=areas)
         state = approval_service.approval_state(s, package_id)
-        remaining = [f"{translate(lang_of(request), 'lvl_' + r.level.value)} · {r.area_code}" for r in state.remaining]
+        area_names = area_service.area_names(s, list(v["areas"]))
+        names = area_service.area_names(s, [r.area_code for r in state.remaining])
+        remaining = [f"{translate(lang_of(request), 'lvl_' + r.level.value)} · {name}"
+                     for r, name in zip(state.remaining, names, strict=True)]
         device_rows = device_status_block(s, package_id, v, areas)
         revision = drafts.revision_by_id(s, packages.get_package(s, package_id).revision_id)
         from web.progress_pages import progress_view
@@ -286,8 +289,8 @@ def package_page(request: Request, package_id: int) -> Response:
         r["at"] = datetime.fromisoformat(r["at"]).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
     prefect_ui = os.environ.get("PREFECT_UI_URL", "").rstrip("/")
     return render(request, "package.html", v=v, can_approve=can_approve, refusal=refusal, remaining=remaining,
-                  can_withdraw=can_withdraw, prefect_ui=prefect_ui, device_rows=device_rows, warnings=warnings,
-                  progress=progress)
+                  area_names=area_names, can_withdraw=can_withdraw, prefect_ui=prefect_ui, device_rows=device_rows,
+                  warnings=warnings, progress=progress)
 
 
 def device_status_block(s: Session, package_id: int, v: dict[str, object], areas: list[str]) -> dict[str, object]:
