@@ -39,6 +39,7 @@ from domain.reports import DeviceState
 from domain.streams import LiveStatus
 from engines.errors import EngineError, MediaError
 from settings import Settings, get_settings
+from web.area_labels import area_map
 from web.error_pages import add_error_text, add_html_error_pages
 from web.i18n import LANGS, translate
 from web.jobs import FlowStarter, RunRefused
@@ -51,6 +52,7 @@ STATE_ENUMS = {e.__name__: e for e in (PackageStatus, VariantStatus, AssetKind, 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 add_error_text(templates)
 templates.env.globals.update(STATE_ENUMS)  # pages compare states as the domain's enums, never bare strings
+templates.env.globals["area_map"] = area_map  # area names for pages whose handler passes codes
 
 
 class LoginRequired(Exception):

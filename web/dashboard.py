@@ -17,6 +17,7 @@ from services.runtime import object_store, session
 from storage.repositories import reports as repo
 from web.access import package_areas, session_user, visible
 from web.app import flash, lang_of, render
+from web.area_labels import names_by_code
 from web.i18n import VN_TZ, translate
 from web.pages import checked_form
 
@@ -142,9 +143,12 @@ def coverage_map(request: Request, package_id: int) -> Response:
 def reports_page(request: Request) -> Response:
     with session() as s:
         user = session_user(request, s)
-        rows = [{"id": r.id, "period": r.period, "area_code": r.area_code, "format": r.format, "cut_off": r.cut_off,
+        files = report_files.visible_reports(s, user.username)
+        names = names_by_code(s, [r.area_code for r in files])
+        rows = [{"id": r.id, "period": r.period, "area_code": r.area_code,
+                 "area_name": names.get(r.area_code, r.area_code), "format": r.format, "cut_off": r.cut_off,
                  "created_at": _when(r.created_at), "created_by": r.created_by, "size": _size(r.size)}
-                for r in report_files.visible_reports(s, user.username)]
+                for r in files]
         home = dashboard.home_area(s, user) or ""
     return render(request, "reports.html", rows=rows, home=home)
 

@@ -29,6 +29,7 @@ from storage.repositories import drafts, packages, users
 from web import asset_pages, login_pages, variant_pages
 from web.access import package_areas, require, session_user, visible
 from web.app import flash, lang_of, render
+from web.area_labels import names_by_code
 from web.error_pages import error_page
 from web.forms import checked_form  # noqa: F401 (other page modules import it from here)
 from web.i18n import VN_TZ, translate
@@ -69,11 +70,13 @@ def _status_of(s: Session, draft_id: int) -> str:
 def draft_list(request: Request) -> Response:
     with session() as s:
         user = session_user(request, s)
+        shown = [r for r in drafts.list_drafts(s, limit=200) if visible(s, user, list(r.area_codes))]
+        names = names_by_code(s, [c for r in shown for c in r.area_codes])  # one lookup for the page
         rows = [
             {"draft_id": r.draft_id, "number": r.number, "title": r.title, "priority": r.priority,
-             "status": _status_of(s, r.draft_id), "areas": ", ".join(r.area_codes),
+             "status": _status_of(s, r.draft_id), "areas": names.of(r.area_codes),
              "created": r.created_at.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")}
-            for r in drafts.list_drafts(s, limit=200) if visible(s, user, list(r.area_codes))
+            for r in shown
         ]
         return render(request, "drafts.html", rows=rows)
 

@@ -51,7 +51,7 @@ def test_admin_creates_a_user_grants_revokes_and_disables(client: TestClient) ->
     assert client.post("/admin/users/lan/grant", data={"csrf": csrf, "role": "translator", "area": "84",
                                                        "extra": "km"}).status_code == 303
     page = client.get("/admin/users").text
-    assert "Người dịch · 84 · Tiếng Khmer" in page and "Người duyệt · 29377 · cấp xã" in page
+    assert "Người dịch · Tỉnh Trà Vinh · Tiếng Khmer" in page and "Người duyệt · Xã Đa Lộc · cấp xã" in page
     assert client.post("/admin/users/lan/revoke", data={"csrf": csrf, "spec": "translator:84:km"}).status_code == 303
     with session() as s:
         assert [m.spec for m in users.memberships_of(users.get_user(s, "lan"))] == ["approver:29377:commune"]
