@@ -69,6 +69,9 @@ def test_intake_page_is_public_phone_first_and_lists_categories(client: TestClie
     assert r.status_code == 200
     assert "Xã Đa Lộc" in r.text and 'name="website"' in r.text and 'value="12"' in r.text
     assert '<option value="broadcast_loud">Loa quá to</option>' in r.text
+    # nothing chosen until the citizen chooses: the first option is empty, selected, and the field required
+    assert '<select id="category" name="category" required>\n    <option value="" selected>— Chọn lĩnh vực —</option>' \
+        in r.text
     assert 'name="viewport" content="width=device-width' in r.text
     unknown = client.get("/phan-anh/00000")
     assert unknown.status_code == 404 and "Không có địa bàn này" in unknown.text and "bantin areas" not in unknown.text
@@ -97,6 +100,7 @@ def test_photo_location_is_kept_only_when_the_citizen_opts_in(client: TestClient
 @pytest.mark.parametrize("fields,files,status,message", [
     ({"text": ""}, None, 422, "Nội dung phản ánh đang trống"),
     ({"category": "weather"}, None, 422, "Không có lĩnh vực phản ánh"),
+    ({"category": ""}, None, 422, "Hãy chọn lĩnh vực phản ánh"),
     ({}, {"photo": ("x.jpg", b"GIF89a not a jpeg at all", "image/jpeg")}, 422, "hoặc không phải là ảnh"),
     ({}, {"photo": ("x.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "image/gif")}, 422, "Tệp ảnh bị hỏng"),
     ({}, {"voice": ("note.exe", b"MZ....", "application/octet-stream")}, 422, "Tin nhắn thoại phải là tệp âm thanh"),
