@@ -175,6 +175,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        max_age=12 * 3600, same_site="lax", https_only=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def _favicon() -> Response:  # browsers ask for it on every page whatever base.html links
+        return Response(status_code=301, headers={"Location": "/static/favicon.svg",
+                                                  "Cache-Control": "public, max-age=86400"})
+
     from web import (
         admin,
         admin_ops,
