@@ -251,8 +251,8 @@ def charts(data: ReportData, lang: str = "vi") -> list[bytes]:
     from services import report_charts
 
     t = TEXT[lang]
-    out = [report_charts.bars([d[5:] for d, _ in data.plays_per_day], [n for _, n in data.plays_per_day],
-                              title=t["chart_days"], xlabel=t["plays"])]
+    days = [report_charts.day_label(d) for d, _ in data.plays_per_day]
+    out = [report_charts.bars(days, [n for _, n in data.plays_per_day], title=t["chart_days"], xlabel=t["plays"])]
     busiest = sorted(data.communes, key=lambda c: -c.minutes)
     out.append(report_charts.bars([c.name for c in busiest], [c.minutes for c in busiest],
                                   title=t["chart_minutes"], xlabel=t["minutes"], horizontal=True))

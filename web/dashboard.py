@@ -90,7 +90,7 @@ def plays_chart(request: Request, code: str) -> Response:
     for _area, day, plays, *_ in rows:
         per_day[day] = per_day.get(day, 0) + int(plays)
     days = [(today - timedelta(days=29 - i)).isoformat() for i in range(30)]
-    png = report_charts.bars([d[5:] for d in days], [per_day.get(d, 0) for d in days],
+    png = report_charts.bars([report_charts.day_label(d) for d in days], [per_day.get(d, 0) for d in days],
                              title=translate(lang_of(request), "dash_chart_plays"))
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
