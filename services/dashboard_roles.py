@@ -65,6 +65,13 @@ class OpenFeedback:
     category: str
     due_date: str
     overdue: bool
+    excerpt: str = ""  # the first words of the citizen's text
+
+
+def first_words(text: str, n: int = 8) -> str:
+    """The first ``n`` words of ``text`` (with "…" when there are more), on one line."""
+    words = text.split()
+    return " ".join(words[:n]) + (" …" if len(words) > n else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +190,8 @@ def _open_feedback(s: Session, username: str, area_code: str, now: datetime) -> 
     """Open feedback written from the commune that the user handles, overdue first, then by due date."""
     items = [r for r in feedback.queue(s, username) if r.area_code == area_code
              and FeedbackState(r.state) not in (FeedbackState.ANSWERED, FeedbackState.CLOSED, FeedbackState.REJECTED)]
-    rows = [OpenFeedback(r.id, r.tracking_code, r.category, r.due_date, feedback.overdue(r, now)) for r in items]
+    rows = [OpenFeedback(r.id, r.tracking_code, r.category, r.due_date, feedback.overdue(r, now), first_words(r.text))
+            for r in items]
     return tuple(sorted(rows, key=lambda f: (not f.overdue, f.due_date, f.feedback_id))[:20])
 
 

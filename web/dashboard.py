@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from domain.errors import DomainError, NotFound
 from domain.reports import descendants
 from services import auth, coverage, dashboard, dashboard_roles, report_charts, report_files, rollups
+from services.feedback_config import load_config
 from services.report_render import language_name
 from services.rollups import Thresholds
 from services.runtime import object_store, session
@@ -18,6 +19,7 @@ from storage.repositories import reports as repo
 from web.access import package_areas, session_user, visible
 from web.app import flash, lang_of, render
 from web.area_labels import names_by_code
+from web.feedback import day as day_label
 from web.i18n import VN_TZ, translate
 from web.pages import checked_form
 
@@ -72,7 +74,9 @@ def area_page(request: Request, code: str) -> Response:
         while current is not None and current in tree:
             trail.insert(0, (current, tree[current].name))
             current = tree[current].parent_code
-    return render(request, "dashboard.html", b=board, p=mine, trail=trail, when=_when, size=_size)
+    cats = {c.code: c.name(lang_of(request)) for c in load_config().categories} if mine.feedback else {}
+    return render(request, "dashboard.html", b=board, p=mine, trail=trail, when=_when, size=_size, day=day_label,
+                  cats=cats)
 
 
 @router.get("/dashboard/area/{code}/plays.png")
@@ -146,7 +150,7 @@ def reports_page(request: Request) -> Response:
         files = report_files.visible_reports(s, user.username)
         names = names_by_code(s, [r.area_code for r in files])
         rows = [{"id": r.id, "period": r.period, "area_code": r.area_code,
-                 "area_name": names.get(r.area_code, r.area_code), "format": r.format, "cut_off": r.cut_off,
+                 "area_name": names.get(r.area_code, r.area_code), "format": r.format, "cut_off": day_label(r.cut_off),
                  "created_at": _when(r.created_at), "created_by": r.created_by, "size": _size(r.size)}
                 for r in files]
         home = dashboard.home_area(s, user) or ""

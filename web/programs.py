@@ -20,6 +20,7 @@ from storage.repositories import users
 from web.access import session_user
 from web.app import Forbidden, flash, lang_of, render
 from web.area_picker import area_code
+from web.feedback import day as day_label
 from web.i18n import translate
 from web.pages import checked_form
 
@@ -65,7 +66,7 @@ def programs_page(request: Request, area: str = "", day: str = "") -> Response:
                     r["edition_id"] = ed.id
         return render(request, "programs.html", rows=rows, area=area, area_name=area_name, day=when.isoformat(),
                       prev_day=(when - timedelta(days=1)).isoformat(), next_day=(when + timedelta(days=1)).isoformat(),
-                      may_order=may_order)
+                      may_order=may_order, shown_days=[day_label(when + timedelta(days=n)) for n in (-1, 0, 1)])
 
 
 @router.post("/programs/{program_id}/reorder")

@@ -37,3 +37,31 @@ def test_a_plays_chart_with_no_plays_starts_at_zero_with_whole_number_ticks() ->
     minutes = report_charts.bars_figure(["Xã Đa Lộc"], [0.0], title="Phút", horizontal=True).axes[0]
     assert minutes.get_xlim() == (0.0, 1.0)
     assert report_charts.bars(days, [0, 0, 0], title="Lượt phát").startswith(b"\x89PNG")
+
+
+def test_programmes_reports_and_the_feedback_panel_write_days_as_dd_mm_yyyy(client: TestClient) -> None:
+    from datetime import UTC, datetime
+
+    from services import feedback_intake
+    from services.runtime import object_store, session
+    from storage.repositories import reports
+
+    text = "Đèn đường ấp Phú Hòa bị hỏng hơn một tuần, buổi tối rất tối, đề nghị xã sửa sớm."
+    with session() as s:
+        fid = feedback_intake.submit(s, object_store(), feedback_intake.Submission(
+            area_code="29377", category="infrastructure", text=text),
+            now=datetime(2026, 12, 7, 2, 0, tzinfo=UTC)).feedback_id
+        reports.add_report(s, period="2026-11", kind="month", area_code="29377", format="pdf", key="r/1.pdf",
+                           sha256="0" * 64, size=1000, cut_off="2026-12-07", figures={}, created_by="admin")
+    login(client, "admin")
+    programmes = client.get("/programs?area=29377&day=2026-12-09").text
+    assert 'day=2026-12-08">&larr; 08/12/2026</a>' in programmes
+    assert "<strong>Xã Đa Lộc</strong> · 09/12/2026 ·" in programmes
+    assert 'day=2026-12-10">10/12/2026 &rarr;</a>' in programmes
+    assert "<td>07/12/2026</td>" in client.get("/reports").text
+    panel = client.get("/dashboard/area/29377").text
+    item = panel[panel.index(f'<a href="/feedback/{fid}">'):]
+    item = item[:item.index("</li>")]
+    # the category and the first words, then the tracking code and the due date as officers write it
+    assert ">Hạ tầng (đường, điện, nước)</a>: Đèn đường ấp Phú Hòa bị hỏng hơn …" in item, item
+    assert "· hạn 21/12/2026</span>" in item  # ten working days after Monday 7 December
