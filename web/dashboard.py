@@ -19,6 +19,7 @@ from storage.repositories import reports as repo
 from web.access import package_areas, session_user, visible
 from web.app import flash, lang_of, render
 from web.area_labels import names_by_code
+from web.area_picker import area_code
 from web.feedback import day as day_label
 from web.i18n import VN_TZ, translate
 from web.pages import checked_form
@@ -170,7 +171,8 @@ async def reports_generate(request: Request) -> Response:
             user = session_user(request, s)
             try:
                 report_files.generate(s, object_store(), period=form.get("period", ""),
-                                      area_code=form.get("area", ""), fmt=form.get("format", "pdf"),
+                                      area_code=area_code(s, form.get("area", "")),  # a code or a name
+                                      fmt=form.get("format", "pdf"),
                                       actor=user.username, now=datetime.now(UTC), lang=lang)
             except DomainError as exc:
                 return str(exc)

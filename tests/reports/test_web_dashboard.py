@@ -70,6 +70,10 @@ def test_reports_page_generates_and_downloads(province, client) -> None:
     unknown = client.post("/reports", data={"csrf": token, "period": "2026-Q3", "area": "99", "format": "pdf"},
                           follow_redirects=True)
     assert unknown.status_code == 200 and "không có địa bàn mã" in unknown.text
+    by_name = client.post("/reports", data={"csrf": token, "period": "2026-Q3", "area": "Tỉnh Tuyên Quang",
+                                            "format": "pdf"}, follow_redirects=True)
+    assert by_name.status_code == 200 and "Đã lập báo cáo." in by_name.text  # the field takes names too
+    assert by_name.text.count(">Tỉnh Tuyên Quang</a>") == 2  # both reports, named in the table
 
 
 def test_scoped_user_sees_only_their_area(province, client) -> None:

@@ -65,3 +65,22 @@ def test_programmes_reports_and_the_feedback_panel_write_days_as_dd_mm_yyyy(clie
     # the category and the first words, then the tracking code and the due date as officers write it
     assert ">Hạ tầng (đường, điện, nước)</a>: Đèn đường ấp Phú Hòa bị hỏng hơn …" in item, item
     assert "· hạn 21/12/2026</span>" in item  # ten working days after Monday 7 December
+
+
+def test_the_approval_and_feedback_queues_name_the_areas(client: TestClient) -> None:
+    from services import feedback_intake
+    from services.runtime import object_store, session
+    from tests.web.test_authz import make_item
+
+    _, package_id, _ = make_item()
+    with session() as s:
+        fid = feedback_intake.submit(s, object_store(), feedback_intake.Submission(
+            area_code="29377", category="infrastructure", text="Cống thoát nước ở ấp Phú Hòa bị tắc đã lâu."),
+        ).feedback_id
+    login(client, "approver_daloc")
+    queue = client.get("/queue").text
+    assert f"#{package_id} · Xã Đa Lộc</span>" in queue
+    login(client, "admin")
+    feedback = client.get("/feedback").text
+    item = feedback[feedback.index(f'href="/feedback/{fid}"'):]
+    assert '<span class="muted">Xã Đa Lộc · ' in item[:item.index("</li>")]
