@@ -13,7 +13,7 @@ from domain.cap import EXPORTABLE as CAP_EXPORTABLE
 from domain.drafts import DraftRevision, SourceKind
 from domain.errors import ApprovalRefused, DomainError, InvalidInput, InvalidTransition, ManifestMismatch, NotFound
 from domain.intake import IntakeResult
-from domain.intake_policy import CleaningNeedsConfirmation, DraftAllBoilerplate, TitleNeeded
+from domain.intake_policy import CleaningNeedsConfirmation, DraftAllBoilerplate, TitleNeeded, kept_lines_of
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import WITHDRAWABLE, AssetKind, PackageStatus, VariantStatus
 from domain.priority import Priority
@@ -123,7 +123,7 @@ async def draft_create(request: Request) -> Response:
             rev, cleaning = await run_in_threadpool(_submit_text, req)
     except (DraftAllBoilerplate, CleaningNeedsConfirmation, TitleNeeded) as exc:
         # The form comes back with the removed lines, each with "keep this line", and what to do next.
-        flash(request, "error", str(exc))
+        flash(request, "error", _cleaning_refusal(lang_of(request), exc))
         return render(request, "draft_new.html", status_code=422, form=form, keep=set(keep),
                       removed=exc.result.removed if exc.result else (),
                       needs_confirm=isinstance(exc, CleaningNeedsConfirmation),
@@ -139,6 +139,20 @@ async def draft_create(request: Request) -> Response:
     elif has_recording:
         flash(request, "info", translate(lang_of(request), "transcript_ready"))
     return RedirectResponse(f"/drafts/{rev.draft_id}", status_code=303)
+
+
+def _kept_note(lang: str, note: str) -> str:
+    """A revision's note for the officer: the lines kept back in words, any other note as written."""
+    kept = kept_lines_of(note)
+    return translate(lang, "kept_lines_note").format(lines=", ".join(map(str, sorted(kept)))) if kept else note
+
+
+def _cleaning_refusal(lang: str, exc: DraftAllBoilerplate | CleaningNeedsConfirmation | TitleNeeded) -> str:
+    """What the cleaning refusal asks of the editor, in their language (the lines are listed on the form)."""
+    if isinstance(exc, CleaningNeedsConfirmation):
+        return translate(lang, "cleaning_needs_confirm").format(removed=exc.result.lines_removed,
+                                                                total=exc.result.content_lines)
+    return translate(lang, "title_needed_refusal" if isinstance(exc, TitleNeeded) else "cleaning_all_boilerplate")
 
 
 @router.get("/drafts/{draft_id}")
@@ -165,7 +179,7 @@ def _draft_page(request: Request, draft_id: int, edit_form: dict[str, str] | Non
         warnings = [w.text(lang_of(request)) for w in intake.freshness_of(object_store(), rev)]
         return render(request, "draft.html", status_code=status_code, rev=rev, pkgs=pkgs, can_produce=can_produce,
                       can_edit=can_edit, rejections=rejections, removed=report.removed if report else (),
-                      warnings=warnings,
+                      warnings=warnings, kept_note=_kept_note(lang_of(request), rev.note),
                       language_names=[language_name(lang_of(request), c) for c in rev.content.languages],
                       edit_form=edit_form or {"title": rev.content.title, "body": rev.content.body},
                       recording_url=f"/drafts/{draft_id}/recording" if rev.source_key and
