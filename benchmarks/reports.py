@@ -32,6 +32,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -145,30 +147,35 @@ def _build(devices: int, plays: int, seed: int = 7) -> dict[str, Any]:
         for dd in (day, day + 1):
             by_day.setdefault(dd, []).append((manifest, at, reached, bilingual))
     written = 0
-    batch: list[tuple[Any, ...]] = []
-    sink = _play_sink(engine)
-    for day in range(DAYS):
-        live = by_day.get(day, [])
-        for i in ids:
-            mine = [p for p in live if area_of[i] in p[2]] or live[:1]
-            for n in range(per_device_day):
-                manifest, at, _, bilingual = mine[n % len(mine)]
-                start = max(at, datetime(2026, 7, 1, tzinfo=UTC) + timedelta(days=day, hours=5)) + timedelta(
-                    minutes=7 * n + rnd.randint(0, 5))
-                lang = "km" if bilingual and i % 3 == 0 else "vi"
-                batch.append((i, str(uuid.UUID(int=rnd.getrandbits(128))), f"{manifest[:16]}.{lang}", manifest,
-                              start, start + timedelta(seconds=rnd.randint(30, 180)), rnd.random() > 0.1,
-                              "schedule", start))
-            if len(batch) >= 50_000:
-                sink(batch)
-                written += len(batch)
-                batch = []
-    if batch:
-        sink(batch)
-        written += len(batch)
-    em_manifest = packages[-1][0]
-    sink([(i, str(uuid.uuid4()), f"{em_manifest[:16]}.vi", em_manifest, now - timedelta(minutes=19), None, True,
-           "emergency", now) for i in ids[: len(ids) // 2]])
+    with _bulk_plays(engine) as sink:
+        fmt = sink.time
+        batch: list[tuple[Any, ...]] = []
+        seq = 0
+        for day in range(DAYS):
+            live = by_day.get(day, [])
+            morning = datetime(2026, 7, 1, tzinfo=UTC) + timedelta(days=day, hours=5)
+            for i in ids:
+                mine = [p for p in live if area_of[i] in p[2]] or live[:1]
+                for n in range(per_device_day):
+                    manifest, at, _, bilingual = mine[n % len(mine)]
+                    start = max(at, morning) + timedelta(minutes=7 * n + int(rnd.random() * 6))
+                    lang = "km" if bilingual and i % 3 == 0 else "vi"
+                    seq += 1
+                    s_start = fmt(start)
+                    batch.append((i, f"b{seq:x}", f"{manifest[:16]}.{lang}", manifest, s_start,
+                                  fmt(start + timedelta(seconds=30 + int(rnd.random() * 151))),
+                                  rnd.random() > 0.1, "schedule", s_start))
+                if len(batch) >= 200_000:
+                    sink.write(batch)
+                    written += len(batch)
+                    batch = []
+        if batch:
+            sink.write(batch)
+            written += len(batch)
+        em_manifest = packages[-1][0]
+        at = fmt(now - timedelta(minutes=19))
+        sink.write([(i, str(uuid.uuid4()), f"{em_manifest[:16]}.vi", em_manifest, at, None, True, "emergency",
+                     fmt(now)) for i in ids[: len(ids) // 2]])
     return {"communes": len(communes), "packages": len(packages), "plays": written, "build_meta_s": build_meta,
             "build_plays_s": time.perf_counter() - t1, "commune": communes[0], "package_manifest": packages[5][0]}
 
@@ -177,33 +184,76 @@ PLAY_COLUMNS = ("device_id", "log_id", "item_id", "manifest_hash", "started_at",
                 "received_at")
 
 
-def _play_sink(engine: Any) -> Any:
-    """A function writing play log tuples (``PLAY_COLUMNS``) in bulk through the driver, one transaction each."""
-    cols = ", ".join(PLAY_COLUMNS)
-    if engine.dialect.name == "postgresql":
-        def copy(rows: list[tuple[Any, ...]]) -> None:
-            raw = engine.raw_connection()
-            try:
-                with raw.driver_connection.cursor() as cur, cur.copy(f"COPY play_logs ({cols}) FROM STDIN") as cp:
-                    for row in rows:
-                        cp.write_row(row)
-                raw.commit()
-            finally:
-                raw.close()
-        return copy
+class _PlaySink:
+    """Writes play log tuples (``PLAY_COLUMNS``, times already formatted by :meth:`time`) through the driver's
+    bulk path, one transaction a batch: PostgreSQL ``COPY`` text, SQLite ``executemany``."""
 
-    def many(rows: list[tuple[Any, ...]]) -> None:  # SQLite stores UTC times as naive text, as SQLAlchemy does
-        fmt = "%Y-%m-%d %H:%M:%S.%f"
-        raw = engine.raw_connection()
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.pg = engine.dialect.name == "postgresql"
+        self._times: dict[datetime, str] = {}
+
+    def time(self, at: datetime) -> str:
+        """A UTC time as the column stores it (SQLite: naive text as SQLAlchemy writes it; PostgreSQL: ISO text
+        with its zone), cached: the simulated starts fall on few distinct instants."""
+        s = self._times.get(at)
+        if s is None:
+            s = self._times[at] = (at.isoformat(sep=" ") if self.pg
+                                   else at.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f"))
+        return s
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        cols = ", ".join(PLAY_COLUMNS)
+        raw = self.engine.raw_connection()
         try:
-            raw.cursor().executemany(
-                f"INSERT INTO play_logs ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(r[0], r[1], r[2], r[3], r[4].strftime(fmt), r[5].strftime(fmt) if r[5] else None, int(r[6]), r[7],
-                  r[8].strftime(fmt)) for r in rows])
+            if self.pg:
+                text_rows = "".join(
+                    f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5] or chr(92) + 'N'}\t{'t' if r[6] else 'f'}\t"
+                    f"{r[7]}\t{r[8]}\n" for r in rows)
+                with raw.driver_connection.cursor() as cur, cur.copy(f"COPY play_logs ({cols}) FROM STDIN") as cp:
+                    cp.write(text_rows.encode())
+            else:
+                raw.cursor().execute("PRAGMA synchronous=OFF")  # this connection only; a crash loses the bench
+                raw.cursor().executemany(f"INSERT INTO play_logs ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                         [(*r[:6], int(r[6]), *r[7:]) for r in rows])
             raw.commit()
         finally:
             raw.close()
-    return many
+
+
+@contextmanager
+def _bulk_plays(engine: Any) -> Iterator[_PlaySink]:
+    """A sink for a bulk load of ``play_logs``: its secondary indexes (and on PostgreSQL its unique and foreign
+    key constraints) are dropped for the load and built again after it, one sort each instead of ten million
+    random B-tree inserts; SQLite's batches are written without syncing."""
+    from sqlalchemy import inspect
+
+    insp = inspect(engine)
+    indexes = [ix for ix in insp.get_indexes("play_logs")
+               if not ix.get("unique") and not ix.get("duplicates_constraint")]
+    pg = engine.dialect.name == "postgresql"
+    uniques = insp.get_unique_constraints("play_logs") if pg else []
+    fks = insp.get_foreign_keys("play_logs") if pg else []
+    with engine.begin() as conn:
+        for ix in indexes:
+            conn.exec_driver_sql(f'DROP INDEX "{ix["name"]}"')
+        for c in [*uniques, *fks]:
+            conn.exec_driver_sql(f'ALTER TABLE play_logs DROP CONSTRAINT "{c["name"]}"')
+    try:
+        yield _PlaySink(engine)
+    finally:
+        with engine.begin() as conn:
+            for ix in indexes:
+                cols = ", ".join(f'"{c}"' for c in ix["column_names"])
+                conn.exec_driver_sql(f'CREATE INDEX "{ix["name"]}" ON play_logs ({cols})')
+            for c in uniques:
+                cols = ", ".join(f'"{x}"' for x in c["column_names"])
+                conn.exec_driver_sql(f'ALTER TABLE play_logs ADD CONSTRAINT "{c["name"]}" UNIQUE ({cols})')
+            for c in fks:
+                cols = ", ".join(f'"{x}"' for x in c["constrained_columns"])
+                ref = ", ".join(f'"{x}"' for x in c["referred_columns"])
+                conn.exec_driver_sql(f'ALTER TABLE play_logs ADD CONSTRAINT "{c["name"]}" FOREIGN KEY ({cols}) '
+                                     f'REFERENCES "{c["referred_table"]}" ({ref})')
 
 
 def _existing(devices: int) -> dict[str, Any] | None:
