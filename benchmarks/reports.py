@@ -10,8 +10,8 @@ Builds one simulated province (Tuyên Quang, code 08, every commune of the pre-2
 ``--plays`` play log rows spread over those days (each device plays what targets its area), device health and
 online/offline changes, and one emergency in force now. A quarter of the bulletins are bilingual (vi, km): a
 third of the devices play their Khmer variant. The issue's scale is 3,000 devices and 90 days, about 10 million
-rows (``--plays 10000000``: about 12 minutes to write and 17 to fold on 2 cores shared with a load of 13); the
-default here is 1 million so a run takes minutes.
+rows (``--plays 10000000``: about 12 minutes to write at a load of 13 on 2 cores, and 4-5 minutes to fold at a
+load of 4-7, 17 at 13); the default here is 1 million so a run takes minutes.
 
 Timed (median of ``--runs``): folding every play log into the rollups (``services.rollups.fold_all``, once);
 the province's dashboard and one commune's (``services.dashboard.build``) and the provincial admin's panels
