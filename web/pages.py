@@ -22,6 +22,7 @@ from services import approvals as approval_service
 from services import areas as area_service
 from services import auth, intake
 from services import drafts as draft_service
+from services import progress as progress_service
 from services import translations as translation_service
 from services.packages import current_package_id, draft_rejections, package_view
 from services.runtime import object_store, session
@@ -59,10 +60,11 @@ def _submit_text(req: draft_service.DraftRequest) -> tuple[DraftRevision, Intake
 NOT_PRODUCED = "submitted"  # what the draft list shows for a draft with no package yet (``st_submitted``)
 
 
-def _status_of(s: Session, draft_id: int) -> str:
-    """The draft's latest package's status (a :class:`PackageStatus` value), or :data:`NOT_PRODUCED`."""
+def _status_of(s: Session, draft_id: int) -> tuple[str, int | None]:
+    """The draft's latest package's status (a :class:`PackageStatus` value), or :data:`NOT_PRODUCED`, and
+    that package's id."""
     pkgs = packages.packages_of_draft(s, draft_id)
-    return PackageStatus(pkgs[-1].status).value if pkgs else NOT_PRODUCED
+    return (PackageStatus(pkgs[-1].status).value, pkgs[-1].id) if pkgs else (NOT_PRODUCED, None)
 
 
 @router.get("/")
@@ -71,10 +73,15 @@ def draft_list(request: Request) -> Response:
         user = session_user(request, s)
         rows = [
             {"draft_id": r.draft_id, "number": r.number, "title": r.title, "priority": r.priority,
-             "status": _status_of(s, r.draft_id), "areas": ", ".join(r.area_codes),
+             "status": status, "package_id": package_id, "areas": ", ".join(r.area_codes),
              "created": r.created_at.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")}
             for r in drafts.list_drafts(s, limit=200) if visible(s, user, list(r.area_codes))
+            for status, package_id in [_status_of(s, r.draft_id)]
         ]
+        failed = progress_service.failed_publications(
+            s, [pid for r in rows if isinstance(pid := r["package_id"], int)])
+        for row in rows:
+            row["publication_failed"] = row["package_id"] in failed
         return render(request, "drafts.html", rows=rows)
 
 
@@ -267,6 +274,7 @@ def package_page(request: Request, package_id: int) -> Response:
         from web.progress_pages import progress_view
 
         progress = progress_view(s, package_id, user, lang_of(request))
+        v["publication_failed"] = package_id in progress_service.failed_publications(s, [package_id])
     v["cap"] = v["priority"] == Priority.KHAN_CAP and PackageStatus(v["status"]) in CAP_EXPORTABLE
     warnings = [w.text(lang_of(request)) for w in intake.freshness_of(store, revision)]
     order = {AssetKind.SCRIPT: 0, AssetKind.SPEECH_TEXT: 1, AssetKind.AUDIO: 2, AssetKind.BOARD_TEXT: 3,
