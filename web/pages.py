@@ -145,6 +145,8 @@ async def draft_create(request: Request) -> Response:
             flash(request, "info", translate(lang_of(request), "producing_started"))
     elif has_recording:
         flash(request, "info", translate(lang_of(request), "transcript_ready"))
+    else:
+        flash(request, "info", translate(lang_of(request), "flash_draft_saved"))
     return RedirectResponse(f"/drafts/{rev.draft_id}", status_code=303)
 
 
@@ -242,6 +244,13 @@ def package_cap(request: Request, package_id: int) -> Response:
 
 @router.get("/packages/{package_id}")
 def package_page(request: Request, package_id: int) -> Response:
+    return _package_page(request, package_id)
+
+
+def _package_page(request: Request, package_id: int, typed: dict[str, str] | None = None,
+                  status_code: int = 200) -> Response:
+    """The package; ``typed``: a refused decision's form to show again, open, with what was typed
+    (``decision``: ``reject`` or ``withdraw``, ``reason``)."""
     store = object_store()
     with session() as s:
         user = session_user(request, s)
@@ -296,8 +305,9 @@ def package_page(request: Request, package_id: int) -> Response:
     for r in v["flow_runs"]:
         r["at"] = datetime.fromisoformat(r["at"]).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
     prefect_ui = os.environ.get("PREFECT_UI_URL", "").rstrip("/")
-    return render(request, "package.html", v=v, can_approve=can_approve, refusal=refusal, remaining=remaining,
-                  area_names=area_names, can_withdraw=can_withdraw, prefect_ui=prefect_ui, device_rows=device_rows,
+    return render(request, "package.html", status_code=status_code, typed=typed or {}, v=v,
+                  can_approve=can_approve, refusal=refusal, remaining=remaining, area_names=area_names,
+                  can_withdraw=can_withdraw, prefect_ui=prefect_ui, device_rows=device_rows,
                   warnings=warnings, progress=progress)
 
 
@@ -335,7 +345,10 @@ async def package_approve(request: Request, package_id: int) -> Response:
     if refused is not None:
         return _refused_page(request, refused, current)
     if status == PackageStatus.APPROVED:
-        await _start_kept(request, "publish", package_id)  # approval starts publication
+        if await _start_kept(request, "publish", package_id):  # approval starts publication
+            flash(request, "info", translate(lang_of(request), "flash_approved_publishing"))
+    else:  # another level still has to approve
+        flash(request, "info", translate(lang_of(request), "flash_approval_recorded"))
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
 
 
@@ -349,27 +362,47 @@ def _refused_page(request: Request, exc: Exception, current: int | None) -> Resp
                       link=request.url.path.rsplit("/", 1)[0], link_text=translate(lang, "package"))
 
 
-async def _decide(request: Request, package_id: int, decide: Callable[[Session, str, dict[str, str]], object]) -> None:
-    """Shared by the approver's decisions: CSRF, sign-in, approval rights over the areas, then ``decide``."""
+async def _decide(request: Request, package_id: int, which: str,
+                  decide: Callable[[Session, str, dict[str, str]], object]) -> Response | None:
+    """Shared by the approver's decisions: CSRF, sign-in, approval rights over the areas, then ``decide``; a
+    refused input (no reason) is the package page again with the form open and what was typed (else None)."""
     form = await checked_form(request)
     with session() as s:
         user = session_user(request, s)
         require(s, user, "package.approve", area_codes=package_areas(s, package_id))
-        decide(s, user.username, form)
+        try:
+            decide(s, user.username, form)
+        except InvalidInput as exc:
+            failed: Exception | None = exc
+        else:
+            failed = None
+    if failed is None:
+        return None
+    flash(request, "error", error_text(lang_of(request), failed))
+    return _package_page(request, package_id, typed={"decision": which, "reason": form.get("reason", "")},
+                         status_code=422)
 
 
 @router.post("/packages/{package_id}/reject")
 async def package_reject(request: Request, package_id: int) -> Response:
-    await _decide(request, package_id, lambda s, username, form: approval_service.reject_package(
+    refused = await _decide(request, package_id, "reject", lambda s, username, form: approval_service.reject_package(
         s, package_id=package_id, username=username, reason=form.get("reason", "")))
+    if refused is not None:
+        return refused
+    flash(request, "info", translate(lang_of(request), "flash_rejected"))
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
 
 
 @router.post("/packages/{package_id}/withdraw")
 async def package_withdraw(request: Request, package_id: int) -> Response:
     """Withdraw (or kill) a package that is approved, scheduled or on the air."""
-    await _decide(request, package_id, lambda s, username, form: approval_service.withdraw_package(
-        s, package_id=package_id, username=username, reason=form.get("reason", ""), kill=form.get("kill") == "1"))
+    refused = await _decide(request, package_id, "withdraw", lambda s, username, form:
+                            approval_service.withdraw_package(s, package_id=package_id, username=username,
+                                                              reason=form.get("reason", ""),
+                                                              kill=form.get("kill") == "1"))
+    if refused is not None:
+        return refused
+    flash(request, "info", translate(lang_of(request), "flash_withdrawn"))
     await _start_kept(request, "retract", package_id)  # devices now (MQTT stop for emergencies), then destinations
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
 

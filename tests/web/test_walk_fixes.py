@@ -90,3 +90,74 @@ def test_an_admin_enables_a_locked_destination_after_confirming(client: TestClie
         assert destinations.get_by_name(s, "htttn-khoa").enabled is True  # type: ignore[union-attr]
         assert [(e.actor, e.action) for e in audit.entries(s, entity="destination", entity_id="htttn-khoa")] \
             == [("admin", "destination.enabled")]
+
+
+def _flashes(client: TestClient, url: str) -> str:
+    return " ".join(visible_text(client.get(url).text).split())
+
+
+def test_each_decision_says_what_happened(client: TestClient) -> None:
+    csrf = login(client, "approver_daloc")
+    _, package_id, _ = make_item()
+    with session() as s:  # only the ready variant counts: make it a one-language bulletin ready for approval
+        pkg = packages.get_package(s, package_id)
+        packages.set_variant(s, package_id=package_id, language="km", status=packages.VariantStatus.READY)
+        reviewed = pkg.manifest_hash
+    resp = client.post(f"/packages/{package_id}/approve", data={"csrf": csrf, "manifest_hash": reviewed})
+    assert resp.status_code == 303
+    assert "Đã duyệt; đang phát hành…" in _flashes(client, f"/packages/{package_id}")
+    resp = client.post(f"/packages/{package_id}/withdraw", data={"csrf": csrf, "reason": "Sai giờ"})
+    assert resp.status_code == 303 and "Đã rút tin." in _flashes(client, f"/packages/{package_id}")
+
+    _, other, _ = make_item()
+    resp = client.post(f"/packages/{other}/reject", data={"csrf": csrf, "reason": "Sai giờ cắt điện"})
+    assert resp.status_code == 303
+    assert "Đã từ chối; người soạn sẽ thấy lý do." in _flashes(client, f"/packages/{other}")
+    client.get("/?lang=en")
+    client.cookies.set("lang", "en")
+    _, third, _ = make_item()
+    client.post(f"/packages/{third}/reject", data={"csrf": csrf, "reason": "Wrong time"})
+    assert "Rejected; the editor will see your reason." in _flashes(client, f"/packages/{third}")
+
+
+def test_a_submitted_draft_says_how_to_send_it_for_approval(client: TestClient) -> None:
+    csrf = login(client, "editor_daloc")
+    body = "Mời bà con ấp Phước Hảo dự họp dân lúc 19 giờ tối thứ Sáu tại nhà văn hóa ấp."
+    resp = client.post("/drafts", data={"csrf": csrf, "title": "Họp dân ấp Phước Hảo", "body": body,
+                                        "area": DRAFT_AREA, "languages": "vi", "priority": "thuong"},
+                       files={"recording": ("", b"", "application/octet-stream")})
+    assert resp.status_code == 303
+    assert "Đã lưu bản thảo. Bấm 'Sản xuất gói tin' để gửi duyệt." in _flashes(client, resp.headers["location"])
+
+
+@pytest.mark.parametrize(("decision", "field"), [("reject", "reason"), ("withdraw", "withdraw-reason")])
+def test_a_blank_reason_comes_back_on_the_package_page_with_the_form_open(client: TestClient, decision: str,
+                                                                         field: str) -> None:
+    csrf = login(client, "approver_daloc")
+    if decision == "withdraw":
+        _, package_id = _approved(failed=False)
+        expected = "Hãy ghi lý do rút tin."
+    else:
+        _, package_id, _ = make_item()
+        expected = "Hãy ghi lý do từ chối để người soạn biết cần sửa gì."
+    resp = client.post(f"/packages/{package_id}/{decision}", data={"csrf": csrf, "reason": "   "})
+    assert resp.status_code == 422 and "Lỗi 422" not in resp.text
+    assert expected in resp.text and 'id="decision"' in resp.text
+    assert '<details class="confirm" open><summary' in resp.text
+    assert re.search(rf'<input id="{field}" name="reason" type="text" required value="   ">', resp.text)
+    with session() as s:
+        status = packages.get_package(s, package_id).status
+    assert status == (PackageStatus.APPROVED if decision == "withdraw" else PackageStatus.IN_REVIEW)
+
+
+def test_the_programs_page_says_what_is_wrong_with_a_date_or_an_area_and_keeps_them(client: TestClient) -> None:
+    login(client, "editor_daloc")
+    bad_day = client.get(f"/programs?area={DRAFT_AREA}&day=31/12/2026")
+    assert bad_day.status_code == 422 and "Lỗi 422" not in bad_day.text
+    assert "'31/12/2026' không phải là ngày hợp lệ" in " ".join(visible_text(bad_day.text).split())
+    assert 'name="day" value="31/12/2026"' in bad_day.text and f'name="area" value="{DRAFT_AREA}"' in bad_day.text
+    vague = client.get("/programs?area=Châu Thành")
+    assert vague.status_code == 422 and "Lỗi 422" not in vague.text
+    assert 'name="area" value="Châu Thành"' in vague.text
+    text = " ".join(visible_text(vague.text).split())
+    assert "Châu Thành" in text and "Thông tin nhập chưa hợp lệ" not in text
