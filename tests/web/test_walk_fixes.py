@@ -161,3 +161,17 @@ def test_the_programs_page_says_what_is_wrong_with_a_date_or_an_area_and_keeps_t
     assert 'name="area" value="Châu Thành"' in vague.text
     text = " ".join(visible_text(vague.text).split())
     assert "Châu Thành" in text and "Thông tin nhập chưa hợp lệ" not in text
+
+
+def test_an_approver_is_warned_before_editing_a_variant_that_they_cannot_then_approve(client: TestClient) -> None:
+    _, package_id, _ = make_item()
+    login(client, "approver_daloc")
+    form = client.get(f"/packages/{package_id}/variants/vi/edit")
+    assert form.status_code == 200
+    warning = re.search(r'<div class="flash error" role="alert" id="self-approval-warning">([^<]*)</div>', form.text)
+    assert warning and warning.group(1) == "Sau khi sửa, bạn không thể tự duyệt; cần một người duyệt khác."
+    assert form.text.index('id="self-approval-warning"') < form.text.index('id="edit-form"')  # before saving
+    client.cookies.clear()
+    login(client, "editor_daloc")  # an editor never approves: nothing to lose
+    page = client.get(f"/packages/{package_id}/variants/vi/edit")
+    assert page.status_code == 200 and 'id="self-approval-warning"' not in page.text
