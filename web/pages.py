@@ -89,6 +89,7 @@ def draft_list(request: Request) -> Response:
 def draft_form(request: Request) -> Response:
     with session() as s:
         user = session_user(request, s)
+        auth.require_anywhere(s, user, "draft.create")  # refused before anything is typed (the POST checks the areas)
         home_area = next((m.area_code for m in users.memberships_of(user) if m.area_code), "")
         return render(request, "draft_new.html", form={"area": home_area})
 

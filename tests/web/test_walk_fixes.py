@@ -175,3 +175,15 @@ def test_an_approver_is_warned_before_editing_a_variant_that_they_cannot_then_ap
     login(client, "editor_daloc")  # an editor never approves: nothing to lose
     page = client.get(f"/packages/{package_id}/variants/vi/edit")
     assert page.status_code == 200 and 'id="self-approval-warning"' not in page.text
+
+
+def test_the_new_draft_form_is_refused_to_an_approver_before_anything_is_typed(client: TestClient) -> None:
+    login(client, "approver_daloc")
+    resp = client.get("/drafts/new")
+    assert resp.status_code == 403 and resp.headers["content-type"].startswith("text/html")
+    assert 'name="body"' not in resp.text and "<textarea" not in resp.text
+    assert "Lỗi 403" in resp.text and "draft.create" not in resp.text
+    client.cookies.clear()
+    login(client, "editor_daloc")
+    form = client.get("/drafts/new")
+    assert form.status_code == 200 and '<textarea' in form.text
