@@ -274,6 +274,7 @@ def _package_page(request: Request, package_id: int, typed: dict[str, str] | Non
             var["voice"] = variant_pages.voice_of(s, package_id, str(var["language"]))
         can_withdraw = v["status"] in WITHDRAWABLE and auth.can(
             s, user, "package.approve", area_codes=areas)
+        show_runs = auth.can(s, user, "admin", area_codes=areas)  # the workflow runs are for administrators
         state = approval_service.approval_state(s, package_id)
         area_names = area_service.area_names(s, list(v["areas"]))
         names = area_service.area_names(s, [r.area_code for r in state.remaining])
@@ -308,8 +309,8 @@ def _package_page(request: Request, package_id: int, typed: dict[str, str] | Non
     prefect_ui = os.environ.get("PREFECT_UI_URL", "").rstrip("/")
     return render(request, "package.html", status_code=status_code, typed=typed or {}, v=v,
                   can_approve=can_approve, refusal=refusal, remaining=remaining, area_names=area_names,
-                  can_withdraw=can_withdraw, prefect_ui=prefect_ui, device_rows=device_rows,
-                  warnings=warnings, progress=progress)
+                  can_withdraw=can_withdraw, prefect_ui=prefect_ui, show_runs=show_runs,
+                  device_rows=device_rows, warnings=warnings, progress=progress)
 
 
 def device_status_block(s: Session, package_id: int, v: dict[str, object], areas: list[str]) -> dict[str, object]:

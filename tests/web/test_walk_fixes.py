@@ -187,3 +187,25 @@ def test_the_new_draft_form_is_refused_to_an_approver_before_anything_is_typed(c
     login(client, "editor_daloc")
     form = client.get("/drafts/new")
     assert form.status_code == 200 and '<textarea' in form.text
+
+
+def test_the_package_header_is_short_and_the_workflow_runs_are_for_administrators(client: TestClient) -> None:
+    draft_id, package_id, _ = make_item()
+    with session() as s:
+        pkg = packages.get_package(s, package_id)
+        pkg.manifest_hash = "d32460" + "ab" * 29
+        audit.record(s, actor="system", action="flow.produce", entity="package", entity_id=package_id,
+                     flow_run_id="0b7c5d1e-1111-2222-3333-444455556666")
+    login(client, "approver_daloc")
+    page = client.get(f"/packages/{package_id}").text
+    text = " ".join(visible_text(page).split())
+    assert f"Gói tin #{package_id} · Bản thảo #{draft_id} · Lần sửa 1" in text
+    assert f'<a href="/drafts/{draft_id}">Bản thảo #{draft_id}</a>' in page
+    full = "d32460" + "ab" * 29
+    assert f'<summary>Mã kiểm: <code title="{full}">d32460ababab…</code></summary>' in page
+    assert "Mã kiểm đầy đủ: <code" in page and full in page
+    assert "Prefect" not in page and "0b7c5d1e-1111-2222-3333-444455556666" not in page
+    client.cookies.clear()
+    login(client, "admin")
+    admin_page = client.get(f"/packages/{package_id}").text
+    assert "Lượt chạy quy trình" in admin_page and "0b7c5d1e-1111-2222-3333-444455556666" in admin_page
