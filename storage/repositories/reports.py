@@ -361,6 +361,16 @@ def queue_rows(session: Session) -> list[Any]:
         .where(PackageRecord.status == PackageStatus.IN_REVIEW.value)))
 
 
+def publishing_package_areas(session: Session) -> list[Any]:
+    """Approved or scheduled packages (publication not yet done) with their target areas."""
+    from storage.models import DraftRevisionRecord, PackageRecord
+
+    return list(session.execute(
+        select(PackageRecord.id, DraftRevisionRecord.area_codes)
+        .join(DraftRevisionRecord, DraftRevisionRecord.id == PackageRecord.revision_id)
+        .where(PackageRecord.status.in_([PackageStatus.APPROVED.value, PackageStatus.SCHEDULED.value]))))
+
+
 def dead_delivery_areas(session: Session) -> list[Any]:
     """Target areas of each dead delivery (outbox rows of kind delivery)."""
     from domain.deliveries import DeliveryStatus, OutboxKind

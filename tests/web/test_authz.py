@@ -123,7 +123,7 @@ PAGE_CASES = [
     # (method, path template, form, allowed users, status when allowed)
     ("GET", "/", {}, EVERYONE, 200),
     ("GET", "/queue", {}, EVERYONE, 200),
-    ("GET", "/drafts/new", {}, EVERYONE, 200),
+    ("GET", "/drafts/new", {}, CREATORS | {"editor_mychanh"}, 200),  # editors anywhere: the areas are chosen on it
     ("POST", "/drafts", {"title": "Họp dân", "body": "Mời bà con dự họp dân lúc 19 giờ tại nhà văn hóa ấp.",
                          "area": DRAFT_AREA, "languages": "vi", "priority": "thuong"}, CREATORS, 303),
     ("GET", "/drafts/{draft}", {}, VIEWERS, 200),
