@@ -86,6 +86,14 @@ async def destination_disable(request: Request, name: str) -> Response:
     return done(request, "adm_destination_disabled", "/admin/destinations", name=name)
 
 
+@router.post("/admin/destinations/{name}/enable")
+async def destination_enable(request: Request, name: str) -> Response:
+    await checked_form(request)
+    with session() as s:
+        admin_service.enable_destination(s, actor=require_admin(request, s), name=name)
+    return done(request, "adm_destination_enabled", "/admin/destinations", name=name)
+
+
 def _templates_page(request: Request, status_code: int = 200, form: dict[str, str] | None = None) -> Response:
     lang = lang_of(request)
     with session() as s:

@@ -60,8 +60,9 @@ class LoginRequired(Exception):
 
 
 # How ``bantin serve`` runs uvicorn: its proxy-header middleware would believe X-Forwarded-For from any
-# loopback client; client addresses are resolved by the app against BANTIN_TRUSTED_PROXIES instead.
-SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "server_header": False}
+# loopback client; client addresses are resolved by the app against BANTIN_TRUSTED_PROXIES instead. A stop
+# waits at most 5 s for open requests (a phone polling a progress card must not keep the stack running).
+SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "server_header": False, "timeout_graceful_shutdown": 5}
 
 
 # The one table from error classes to HTTP statuses (first match wins; other domain errors are 400).

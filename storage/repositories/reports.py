@@ -72,7 +72,7 @@ def upsert_daily(session: Session, rows: list[dict[str, Any]]) -> None:
     """Add counts into ``play_daily`` (rows keyed by day and device)."""
     if not rows:
         return
-    stmt = _insert(session, PlayDailyRecord)
+    stmt = _insert(session, PlayDailyRecord.__table__)  # Core: no ORM bulk bookkeeping per row
     ex = stmt.excluded
     stmt = stmt.on_conflict_do_update(index_elements=["day", "device_id"], set_={
         "plays": PlayDailyRecord.plays + ex.plays, "completed": PlayDailyRecord.completed + ex.completed,
@@ -86,7 +86,7 @@ def upsert_firsts(session: Session, rows: list[dict[str, Any]]) -> None:
     """Add counts into ``play_firsts`` (keyed by manifest and device), keeping the earliest and latest play."""
     if not rows:
         return
-    stmt = _insert(session, PlayFirstRecord)
+    stmt = _insert(session, PlayFirstRecord.__table__)
     ex = stmt.excluded
     stmt = stmt.on_conflict_do_update(index_elements=["manifest_hash", "device_id"], set_={
         "first_at": case((ex.first_at < PlayFirstRecord.first_at, ex.first_at), else_=PlayFirstRecord.first_at),
@@ -100,7 +100,7 @@ def upsert_languages(session: Session, rows: list[dict[str, Any]]) -> None:
     """Add counts into ``play_languages`` (keyed by manifest, language and device), keeping the earliest play."""
     if not rows:
         return
-    stmt = _insert(session, PlayLanguageRecord)
+    stmt = _insert(session, PlayLanguageRecord.__table__)
     ex = stmt.excluded
     stmt = stmt.on_conflict_do_update(index_elements=["manifest_hash", "language", "device_id"], set_={
         "first_at": case((ex.first_at < PlayLanguageRecord.first_at, ex.first_at),
@@ -359,6 +359,16 @@ def queue_rows(session: Session) -> list[Any]:
         .join(DraftRevisionRecord, DraftRevisionRecord.id == PackageRecord.revision_id)
         .outerjoin(blocked, blocked.c.package_id == PackageRecord.id)
         .where(PackageRecord.status == PackageStatus.IN_REVIEW.value)))
+
+
+def publishing_package_areas(session: Session) -> list[Any]:
+    """Approved or scheduled packages (publication not yet done) with their target areas."""
+    from storage.models import DraftRevisionRecord, PackageRecord
+
+    return list(session.execute(
+        select(PackageRecord.id, DraftRevisionRecord.area_codes)
+        .join(DraftRevisionRecord, DraftRevisionRecord.id == PackageRecord.revision_id)
+        .where(PackageRecord.status.in_([PackageStatus.APPROVED.value, PackageStatus.SCHEDULED.value]))))
 
 
 def dead_delivery_areas(session: Session) -> list[Any]:

@@ -211,3 +211,20 @@ def test_a_source_tag_at_the_start_of_the_lead_goes_and_the_sentence_stays(line:
 def test_text_that_only_looks_like_a_source_tag_is_kept(line: str) -> None:
     result = clean_intake(f"Tỉnh chủ động ứng phó với bão số 15\n{line}", RULES)
     assert result.body == line
+
+
+@pytest.mark.parametrize("line", ["Cổng thông tin điện tử xã Châu Thành", "CỔNG THÔNG TIN ĐIỆN TỬ TỈNH VĨNH LONG",
+                                  "Trang thông tin điện tử UBND xã Đa Lộc", "Cổng TTĐT tỉnh Gia Lai"])
+def test_the_portals_own_name_goes_and_is_never_the_title(line: str) -> None:
+    text = f"{line}\nThông báo lịch cắt điện ngày 12/12/2026 trên địa bàn xã\nĐiện lực thông báo tạm ngừng cấp điện."
+    result = clean_intake(text, RULES)
+    assert [(r.number, r.rule_id) for r in result.removed] == [(1, "site-name")]
+    assert result.title == "Thông báo lịch cắt điện ngày 12/12/2026 trên địa bàn xã"
+
+
+def test_a_headline_about_the_portal_is_kept() -> None:
+    text = ("Cổng thông tin điện tử xã Châu Thành chính thức hoạt động từ ngày 1/12\n"
+            "Từ ngày 1/12/2026, người dân tra cứu thủ tục hành chính trên cổng thông tin của xã.")
+    result = clean_intake(text, RULES)
+    assert result.removed == ()
+    assert result.title == "Cổng thông tin điện tử xã Châu Thành chính thức hoạt động từ ngày 1/12"

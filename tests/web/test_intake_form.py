@@ -36,6 +36,8 @@ def test_heavy_cleaning_is_confirmed_and_a_removed_line_kept(web_home: Path) -> 
         assert resp.status_code == 422
         assert 'name="confirm_cleaning"' in resp.text
         assert "English | Khmer" in resp.text and 'name="keep" value="7"' in resp.text
+        assert "(hơn một nửa). Hãy xem lại các dòng bị bỏ bên dưới" in resp.text
+        assert "Cleaning removed" not in resp.text  # the officer's language only, not a bilingual message
         resp = client.post("/drafts", data={**form, "csrf": csrf_of(client), "confirm_cleaning": "1"})
         assert resp.status_code == 303, resp.text[:400]
         draft_id = int(resp.headers["location"].rsplit("/", 1)[1])
@@ -53,7 +55,9 @@ def test_heavy_cleaning_is_confirmed_and_a_removed_line_kept(web_home: Path) -> 
         assert kept.content.body.split("\n") == [
             "Điện lực xã cắt điện thôn Đông từ 7 giờ đến 11 giờ ngày 10/12/2026 để sửa đường dây.", "Nguyễn Văn An"]
         assert kept.source_key == first.source_key  # the original stays the source
-        assert 'name="keep" value="7"' not in client.get(f"/drafts/{draft_id}").text
+        page = client.get(f"/drafts/{draft_id}").text
+        assert 'name="keep" value="7"' not in page
+        assert "Đã giữ lại dòng 7 mà bộ lọc đã bỏ." in page and "kept lines" not in page
 
 
 def test_missing_title_is_highlighted(web_home: Path) -> None:
@@ -67,6 +71,8 @@ def test_missing_title_is_highlighted(web_home: Path) -> None:
                                             "priority": "thuong", "csrf": csrf})
         assert resp.status_code == 422
         assert 'class="invalid" aria-invalid="true"' in resp.text
+        assert "Chưa có tiêu đề phù hợp: hãy nhập tiêu đề của bản tin." in resp.text
+        assert "No usable title" not in resp.text
 
 
 def test_old_news_warning_on_the_draft_page(web_home: Path) -> None:

@@ -1,4 +1,5 @@
-"""Fixes from the commune officer's walk at 360 px: the site icon, dates as dd/mm/yyyy, the dashboard chart."""
+"""Fixes from the commune officer's walk at 360 px (second part): the site icon, days as dd/mm/yyyy, the dashboard
+chart, areas named in the queues."""
 
 import pytest
 from fastapi.testclient import TestClient
