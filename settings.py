@@ -126,6 +126,11 @@ class Settings(BaseSettings):
     # A live session from a browser stops after this long; a browser silent for live_grace_s ends it.
     live_max_minutes: int = Field(default=30, ge=1, le=240)
     live_grace_s: float = Field(default=10.0, gt=0.0, le=300.0)
+    # The process carrying a relay airing or a live session marks it alive this often; the sweeper fails one
+    # whose carrier was silent for carrier_timeout_s, or that is that long past its end (services/carriers.py).
+    # The timeout must cover at least three heartbeats.
+    carrier_heartbeat_s: float = Field(default=20.0, ge=1.0, le=600.0)
+    carrier_timeout_s: float = Field(default=120.0, ge=10.0, le=3600.0)
 
     # --- orchestration: crash recovery and fairness ---
     # A delivery left "sending" this long (its runner died) may be claimed again; the sweeper fails it so the
@@ -215,6 +220,9 @@ class Settings(BaseSettings):
                                          "network") from None
         if self.public_base_url and not self.public_base_url.startswith(("http://", "https://")):
             raise ValueError("BANTIN_PUBLIC_BASE_URL must be an http:// or https:// URL")
+        if self.carrier_timeout_s < 3 * self.carrier_heartbeat_s:
+            raise ValueError("BANTIN_CARRIER_TIMEOUT_S must cover at least three heartbeats (3 x "
+                             "BANTIN_CARRIER_HEARTBEAT_S): the sweeper would fail airings still carried")
         if self.store == "s3" and not (self.s3_endpoint and self.s3_access_key and self.s3_secret_key):
             raise ValueError("BANTIN_STORE=s3 needs BANTIN_S3_ENDPOINT, BANTIN_S3_ACCESS_KEY and BANTIN_S3_SECRET_KEY")
         return self

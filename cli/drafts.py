@@ -108,7 +108,9 @@ def _print_removed(result: IntakeResult) -> None:
     if not result.removed:
         echo("cleaning: no web boilerplate found")
         return
-    echo(f"cleaning ({result.rules_version}): removed {len(result.removed)} of {result.content_lines} lines:")
+    tags = len(result.removed) - result.lines_removed
+    also = f" and {tags} source tag(s) at the start of a line" if tags else ""
+    echo(f"cleaning ({result.rules_version}): removed {result.lines_removed} of {result.content_lines} lines{also}:")
     for line in result.removed:
         echo(f"  - line {line.describe('en')}")
 

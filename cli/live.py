@@ -3,12 +3,13 @@ live page; what an officer reads is in Vietnamese (the catalogue's ``cli_live_*`
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
 
 from cli.common import AsUser, echo, ensure_db, need_user
+from domain.clock import as_utc
 from domain.errors import DomainError, Forbidden
 from services import areas as area_service
 from services import live
@@ -40,7 +41,7 @@ def _officer_errors() -> Iterator[None]:
 
 
 def _when(at: datetime) -> str:
-    return ((at if at.tzinfo else at.replace(tzinfo=UTC)) + VN).strftime("%d/%m/%Y %H:%M")
+    return (as_utc(at) + VN).strftime("%d/%m/%Y %H:%M")
 
 
 @live_app.command("list")
@@ -53,8 +54,9 @@ def list_sessions(limit: Annotated[int, typer.Option(min=1, max=500, help="How m
         rows = live.recent_sessions(s, user, limit)
         if not rows:
             echo(_t("cli_live_none"))
+        proofs = live.proofs_of_play(s, rows)
         for r in rows:
-            proof = live.proof_of_play(s, r)
+            proof = proofs[r.id]
             state = _t("live_on_air") if r.status == live.LIVE else _t(f"live_reason_{r.end_reason or 'stopped'}")
             echo(_t("cli_live_row", id=r.id, started=_when(r.started_at), areas=", ".join(r.area_codes),
                     state=state, kind=_t("cli_live_emergency") if r.emergency else _t("cli_live_ordinary"),

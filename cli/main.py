@@ -202,6 +202,15 @@ def produce(draft_id: int) -> None:
         drafts.get_draft(s, draft_id)
     package_id = _run_flow("produce", draft_id)
     echo(f"package {package_id} produced; review it with: bantin package show {package_id}")
+    with session() as s:
+        for v in package_view(s, object_store(), package_id)["variants"]:
+            _warn_length(v, f"[{v['language']}] ")
+
+
+def _warn_length(variant: dict[str, Any], prefix: str) -> None:
+    """A variant whose audio lands more than 10 % off its slot, said in both languages."""
+    if variant["length_warning"]:
+        echo(f"{prefix}WARNING: {variant['length_warning']['en']} / {variant['length_warning']['vi']}")
 
 
 @package_app.command("show")
@@ -221,6 +230,7 @@ def package_show(package_id: int, as_json: Annotated[bool, typer.Option("--json"
         echo(f"  error:    {view['error']}")
     for v in view["variants"]:
         echo(f"  [{v['language']}] {v['status']}" + (f": {v['blocked_reason']}" if v["blocked_reason"] else ""))
+        _warn_length(v, "      ")
         for a in v["assets"]:
             echo(f"      {a['kind']:<10} {a['size']:>8} B  {a['location']}")
     for a in view["approvals"]:

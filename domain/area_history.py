@@ -9,10 +9,12 @@ province went into one new province.
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from domain.areas import Area, AreaLevel
+from domain.areas import Area, AreaLevel, describe, name_matches
 from domain.errors import InvalidInput
 
 MAX_NAMED_PREDECESSORS = 4
+MAX_FORMER_SHOWN = 6  # old units listed in a message about a pre-2025 code or name
+MAX_SUCCESSORS_SHOWN = 8  # current units listed for one old unit (a district went to many communes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,49 @@ def label(area: Area, table: Mapping[str, Conversion]) -> str:
     shown = ", ".join(_lower_type(n) for n in others[:MAX_NAMED_PREDECESSORS])
     more = "…" if len(others) > MAX_NAMED_PREDECESSORS else ""
     return f"{area.name} (gồm {shown} cũ{more})"
+
+
+def _old_ancestors(conversion: Conversion, table: Mapping[str, Conversion]) -> list[Conversion]:
+    """The old units above an old unit (its district, its province), nearest first."""
+    chain: list[Conversion] = []
+    parent = conversion.old_parent
+    while parent and parent in table and len(chain) < 3:
+        chain.append(table[parent])
+        parent = table[parent].old_parent
+    return chain
+
+
+def former_units(query: str, table: Mapping[str, Conversion]) -> list[Conversion]:
+    """The pre-2025 units an old code or an old name means (with or without diacritics and the type word;
+    ``"Đa Lộc, Trà Vinh"`` narrows by an old enclosing unit), provinces first, then by code."""
+    text = query.strip()
+    if text in table:
+        return [table[text]]
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        return []
+    found = [c for c in table.values() if name_matches(parts[0], c.old_name)
+             and all(any(name_matches(p, a.old_name) for a in _old_ancestors(c, table)) for p in parts[1:])]
+    return sorted(found, key=lambda c: (c.level.rank, c.old_code))
+
+
+def where_they_went(found: Iterable[Conversion], table: Mapping[str, Conversion], current: Mapping[str, Area]
+                    ) -> str:
+    """``"29377 Xã Đa Lộc (Tỉnh Trà Vinh) -> 29374 Xã Châu Thành (Tỉnh Vĩnh Long)"`` for each old unit whose
+    territory went to units of ``current`` (joined by "; "); empty when none did (a legacy tree)."""
+    shown = []
+    for conversion in found:
+        now = [describe(current[c], current) for c in conversion.new_codes if c in current]
+        if not now:
+            continue
+        if len(now) > MAX_SUCCESSORS_SHOWN:
+            now = [*now[:MAX_SUCCESSORS_SHOWN], "…"]
+        above = _old_ancestors(conversion, table)
+        province = f" ({above[-1].old_name})" if above else ""
+        shown.append(f"{conversion.old_code} {conversion.old_name}{province} -> {', '.join(now)}")
+    if len(shown) > MAX_FORMER_SHOWN:
+        shown = [*shown[:MAX_FORMER_SHOWN], "…"]
+    return "; ".join(shown)
 
 
 def related_codes(codes: Iterable[str], table: Mapping[str, Conversion]) -> set[str]:

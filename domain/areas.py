@@ -169,6 +169,12 @@ def _bare(name: str) -> str:
     return folded
 
 
+def name_matches(query: str, name: str) -> bool:
+    """True when ``query`` names ``name`` (with or without diacritics and the type word: "da loc" and
+    "Xã Đa Lộc" both name "Xã Đa Lộc")."""
+    return _bare(name) == _bare(query) or _full(name) == _full(query)
+
+
 def describe(area: Area, areas: Mapping[str, Area]) -> str:
     """``"29374 Xã Châu Thành (Tỉnh Vĩnh Long)"``: code, name and province, for lists of candidates."""
     if area.parent_code is None:
@@ -201,21 +207,26 @@ def find_areas(query: str, areas: Mapping[str, Area]) -> list[Area]:
     return sorted(chosen, key=lambda a: (a.level.rank, a.code))
 
 
+MAX_CLOSE = 5  # names that begin with or contain what was typed, offered when nothing matches exactly
+
+
 def resolve_area(query: str, areas: Mapping[str, Area], *, levels: Iterable[AreaLevel] | None = None) -> Area:
     """The one area a code or name means.
 
     Raises:
-        InvalidInput: nothing matches, or several areas do (the message lists each with its province, and
-            how to narrow: ``"Xã Châu Thành, Vĩnh Long"`` or the code).
+        InvalidInput: nothing matches (the message offers up to :data:`MAX_CLOSE` names that begin with or
+            contain the text), or several areas do (the message lists each with its province, and how to
+            narrow: ``"Xã Châu Thành, Vĩnh Long"`` or the code).
     """
     if not query or not query.strip():
         raise InvalidInput("give an area code or name")
     found = find_areas(query, areas)
-    if levels is not None:
-        allowed = set(levels)
-        found = [a for a in found if a.level in allowed]
+    allowed = set(levels) if levels is not None else set(AreaLevel)
+    found = [a for a in found if a.level in allowed]
     if not found:
-        raise InvalidInput(f"unknown area '{query.strip()}': no code or name matches")
+        close = [a for a in suggest_areas(query, areas) if a.level in allowed][:MAX_CLOSE]
+        hint = f"; close: {'; '.join(describe(a, areas) for a in close)}" if close else ""
+        raise InvalidInput(f"unknown area '{query.strip()}': no code or name matches{hint}")
     if len(found) > 1:
         listed = "; ".join(describe(a, areas) for a in found[:12])
         more = f"; and {len(found) - 12} more" if len(found) > 12 else ""

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from domain.areas import Area
+from domain.clock import require_aware
 from domain.errors import InvalidInput
 from domain.priority import Priority
-from domain.programs import VN_TZ, aware
+from domain.programs import VN_TZ
 
 
 class EditionStatus(StrEnum):
@@ -181,7 +182,7 @@ def select_for_slot(
     Returns:
         The selection with offsets, what was left out and why, and the total length.
     """
-    starts_at = aware(starts_at)
+    starts_at = require_aware(starts_at)
     rank_in_officer = {pid: n for n, pid in enumerate(officer.order)}
     eligible: list[tuple[Candidate, AudioRef]] = []
     left: list[LeftOut] = []

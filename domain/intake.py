@@ -22,7 +22,7 @@ from domain.errors import InvalidInput
 
 _LOWER = "aàáảãạăằắẳẵặâầấẩẫậbcdđeèéẻẽẹêềếểễệfghiìíỉĩịjklmnoòóỏõọôồốổỗộơờớởỡợpqrstuùúủũụưừứửữựvwxyỳýỷỹỵz"
 _MACROS = {"{U}": "[" + _LOWER.upper() + "]", "{L}": "[" + _LOWER + "]"}
-SCOPES = ("line", "block", "run")
+SCOPES = ("line", "block", "run", "prefix")
 MIN_RUN = 3  # a menu or link list: at least three short lines in a row
 MAX_BLOCK_LINES = 25
 # Document types that head official texts; alone on a line they are not a title.
@@ -54,6 +54,14 @@ class IntakeRule:
     def matches(self, line: str) -> bool:
         return self.pattern.fullmatch(line) is not None
 
+    def prefix_of(self, line: str) -> str:
+        """The boilerplate at the start of ``line`` this (prefix) rule takes off, or "" when it does not
+        apply: the pattern must match at the start and leave a sentence of the text behind."""
+        match = self.pattern.match(line)
+        if match is None or not match.group(0).strip():
+            return ""
+        return match.group(0) if is_prose(line[match.end():].strip()) else ""
+
 
 @dataclass(frozen=True, slots=True)
 class IntakeRules:
@@ -74,6 +82,7 @@ class RemovedLine:
     category: str
     explanation_vi: str
     explanation_en: str
+    partial: bool = False  # only ``text``, the start of the line, was taken off; the rest of the line is kept
 
     def describe(self, language: str = "vi") -> str:
         why = self.explanation_en if language == "en" else self.explanation_vi
@@ -106,8 +115,13 @@ class IntakeResult:
     content_lines: int
 
     @property
+    def lines_removed(self) -> int:
+        """Lines removed whole (a source tag taken off the start of a line does not count)."""
+        return sum(1 for r in self.removed if not r.partial)
+
+    @property
     def removed_share(self) -> float:
-        return len(self.removed) / self.content_lines if self.content_lines else 0.0
+        return self.lines_removed / self.content_lines if self.content_lines else 0.0
 
     @property
     def nothing_left(self) -> bool:
@@ -233,9 +247,12 @@ def clean_intake(text: str, rules: IntakeRules, *, keep: frozenset[int] = frozen
     removed: list[RemovedLine] = []
     kept: list[str] = []
     dated: list[tuple[str, date]] = []
+    prefixes = [r for r in rules.rules if r.scope == "prefix"]
     for i, line in enumerate(lines):
         rule = verdict.get(i)
         if rule is None or (i + 1) in keep:
+            if line and (i + 1) not in keep:
+                line = _strip_prefix(i + 1, line, prefixes, removed)
             if line or (kept and kept[-1]):
                 kept.append(line)
             continue
@@ -248,6 +265,18 @@ def clean_intake(text: str, rules: IntakeRules, *, keep: frozenset[int] = frozen
     title, body, problem = suggest_title(clean)
     return IntakeResult(clean, tuple(removed), article_date, title, body, problem, rules.version,
                         sum(1 for x in lines if x))
+
+
+def _strip_prefix(number: int, line: str, prefixes: list[IntakeRule], removed: list[RemovedLine]) -> str:
+    """``line`` without a source tag at its start ("(Cổng TTĐT) - ", "TTXVN - "), the tag reported."""
+    for rule in prefixes:
+        cut = rule.prefix_of(line)
+        if cut:
+            removed.append(RemovedLine(number, cut.strip(), rule.id, rule.category, rule.explanation_vi,
+                                       rule.explanation_en, partial=True))
+            rest = line[len(cut):].lstrip()
+            return rest[:1].upper() + rest[1:]
+    return line
 
 
 def _mark_runs(lines: list[str], rules: IntakeRules, verdict: dict[int, IntakeRule]) -> None:

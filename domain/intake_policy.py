@@ -26,9 +26,9 @@ class CleaningNeedsConfirmation(InvalidInput):
     """Cleaning removed more than half of the lines: the editor confirms before the draft is stored."""
 
     def __init__(self, result: IntakeResult) -> None:
-        super().__init__(f"Bộ lọc đã bỏ {len(result.removed)} trên {result.content_lines} dòng (hơn một nửa). "
+        super().__init__(f"Bộ lọc đã bỏ {result.lines_removed} trên {result.content_lines} dòng (hơn một nửa). "
                          "Hãy xem lại các dòng bị bỏ và xác nhận để gửi. / Cleaning removed "
-                         f"{len(result.removed)} of {result.content_lines} lines (more than half); review them "
+                         f"{result.lines_removed} of {result.content_lines} lines (more than half); review them "
                          "and confirm to submit.")
         self.result = result
 

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.areas import Area
+from domain.clock import require_aware
 from domain.errors import InvalidInput
 from domain.priority import Priority
 
@@ -160,15 +161,9 @@ class Slot:
         return self.starts_at.astimezone(VN_TZ)
 
 
-def aware(now: datetime) -> datetime:
-    if now.tzinfo is None:
-        raise InvalidInput("times must carry a time zone (got a naive datetime)")
-    return now
-
-
 def local_date(moment: datetime) -> date:
     """The Vietnam calendar date of an instant."""
-    return aware(moment).astimezone(VN_TZ).date()
+    return require_aware(moment).astimezone(VN_TZ).date()
 
 
 def day_window(day: date) -> tuple[datetime, datetime]:
@@ -191,7 +186,7 @@ def occurrences(rule: SlotRule, start: datetime, end: datetime) -> list[Slot]:
     The window may span any number of days and cross midnight in UTC or in Vietnam; both ends must be
     time-zone aware.
     """
-    start, end = aware(start), aware(end)
+    start, end = require_aware(start), require_aware(end)
     if end <= start:
         return []
     out = []
@@ -207,7 +202,7 @@ def occurrences(rule: SlotRule, start: datetime, end: datetime) -> list[Slot]:
 
 def next_occurrences(rule: SlotRule, now: datetime, count: int = 1) -> list[Slot]:
     """The next ``count`` slots of ``rule`` starting strictly after ``now``."""
-    now = aware(now)
+    now = require_aware(now)
     out: list[Slot] = []
     day = local_date(now)
     while len(out) < count:
@@ -315,7 +310,7 @@ def _no_overlap(ranges: Sequence[ClockRange], what: str) -> None:
 
 def quiet_at(moment: datetime, quiet: Sequence[ClockRange]) -> ClockRange | None:
     """The quiet range covering ``moment`` (any zone; compared in Vietnam time), or None."""
-    t = aware(moment).astimezone(VN_TZ).time()
+    t = require_aware(moment).astimezone(VN_TZ).time()
     return next((r for r in quiet if r.contains(t)), None)
 
 
@@ -329,7 +324,7 @@ def slot_quiet_conflict(slot: Slot, quiet: Sequence[ClockRange]) -> ClockRange |
 
 def volume_at(moment: datetime, profile: Sequence[VolumeStep], default: int = 100) -> int:
     """The volume percent a device uses at ``moment`` (``default`` outside every range)."""
-    t = aware(moment).astimezone(VN_TZ).time()
+    t = require_aware(moment).astimezone(VN_TZ).time()
     return next((s.percent for s in profile if s.range.contains(t)), default)
 
 

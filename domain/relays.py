@@ -18,12 +18,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from domain.clock import require_aware
 from domain.errors import InvalidInput
 from domain.priority import Priority
 from domain.programs import (
     ALL_DAYS,
     VN_TZ,
-    aware,
     format_clock,
     format_weekdays,
     local_date,
@@ -115,7 +115,7 @@ def occurrence_on(rule: RelaySlotRule, day: date) -> RelayOccurrence | None:
 
 def occurrences(rule: RelaySlotRule, start: datetime, end: datetime) -> list[RelayOccurrence]:
     """Airings of ``rule`` that are on the air at some time in ``[start, end)``, in time order."""
-    start, end = aware(start), aware(end)
+    start, end = require_aware(start), require_aware(end)
     out = []
     day = local_date(start) - timedelta(days=1)
     while day <= local_date(end):

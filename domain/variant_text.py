@@ -8,7 +8,7 @@ import difflib
 import math
 from dataclasses import dataclass
 
-from domain.speech import SpeakingRate
+from domain.speech import SLOT_TOLERANCE, SpeakingRate
 
 # Characters of body text on one line of a 1920x1080 slide at the normal body size (conservative for
 # Vietnamese with diacritics). The web form's live counter uses the same number.
@@ -26,7 +26,7 @@ class TextBudget:
 
     @property
     def script_over(self) -> bool:
-        return self.script_seconds > self.target_seconds * 1.1  # the ±10% the summaries aim for
+        return self.script_seconds > self.target_seconds * (1 + SLOT_TOLERANCE)  # the ±10 % summaries aim for
 
     @property
     def board_over(self) -> bool:

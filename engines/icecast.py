@@ -6,15 +6,16 @@ process. Icecast refuses to run as root: when we are root the configuration tell
 ``icecast2`` user the Debian package creates (``nobody`` elsewhere), and it logs to its standard error (kept in
 ``icecast.log`` beside the configuration).
 
-Feeds are ffmpeg processes that encode MP3 for a mount: with a :class:`SourceTarget` ffmpeg writes to its standard
-output and :class:`Feed` sends the bytes to Icecast itself (an HTTP ``PUT`` whose ``Authorization`` header
-carries the source password), so the password is never in a process's argv (``ps``); ffmpeg 5.1 has no way
-to read an output URL from a file. A plain ``icecast://`` URL still works (test stations). :func:`relay_command`
-pulls an upstream (HTTP/Icecast MP3 or AAC, or HLS), normalises loudness on the fly (single-pass
-``loudnorm``; a live session's voice goes through :func:`live_loudness_chain` instead, which has no 3 s
-look-ahead) and stops by itself when the upstream stalls
-(``-rw_timeout``); :func:`files_command` plays files in a loop (the area's default content when an upstream
-fails). :func:`probe_stream` checks an upstream before it is accepted: reachable, and audio.
+Feeds are ffmpeg processes that encode MP3 for a mount. The command builders return a :class:`FeedCommand`, which
+holds the arguments together with the mount they were built for, and :class:`Feed` runs one: with a
+:class:`SourceTarget` ffmpeg writes to its standard output and the feed sends the bytes to Icecast itself (an HTTP
+``PUT`` whose ``Authorization`` header carries the source password), so the password is never in a process's argv
+(``ps``); ffmpeg 5.1 has no way to read an output URL from a file. A plain ``icecast://`` URL still works (test
+stations). :func:`relay_command` pulls an upstream (HTTP/Icecast MP3 or AAC, or HLS), normalises loudness on the
+fly (single-pass ``loudnorm``; a live session's voice goes through :func:`live_loudness_chain` instead, which has
+no 3 s look-ahead) and stops by itself when the upstream stalls (``-rw_timeout``); :func:`files_command` plays
+files in a loop (the area's default content when an upstream fails). :func:`probe_stream` checks an upstream before
+it is accepted: reachable, and audio.
 """
 
 from __future__ import annotations
@@ -306,19 +307,29 @@ def _output(target: Target, enc: Encoding, name: str) -> list[str]:
     return ["-vn", "-af", chain, "-ac", "2", "-c:a", "libmp3lame", "-b:a", enc.bitrate, *_destination(target, name)]
 
 
+@dataclass(frozen=True)
+class FeedCommand:
+    """An ffmpeg command and the mount it was built for (one place for the target: a :class:`Feed` sends to the
+    mount its command names, so a command built for a :class:`SourceTarget` cannot be run without its sender)."""
+
+    args: tuple[str, ...]
+    target: Target
+    name: str = "bantin"  # the stream's title on the mount
+
+
 def relay_command(upstream: str, target: Target, enc: Encoding, *, name: str = "bantin", stall_s: float = STALL_S,
-                  duration_s: float | None = None) -> list[str]:
+                  duration_s: float | None = None) -> FeedCommand:
     """ffmpeg pulling ``upstream`` into the mount at ``target`` (``icecast://``), ending after ``duration_s``
     or when the upstream is silent for ``stall_s`` (ffmpeg exits non-zero: the caller falls back)."""
     args = [_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning",
             "-rw_timeout", str(int(stall_s * 1_000_000)), "-i", upstream]
     if duration_s is not None:
         args += ["-t", f"{duration_s:.3f}"]
-    return args + _output(target, enc, name)
+    return FeedCommand((*args, *_output(target, enc, name)), target, name)
 
 
 def files_command(paths: Sequence[Path], target: Target, enc: Encoding, list_path: Path, *, name: str = "bantin",
-                  duration_s: float | None = None) -> list[str]:
+                  duration_s: float | None = None) -> FeedCommand:
     """ffmpeg playing ``paths`` in a loop, in real time, into the mount at ``target`` (for ``duration_s``)."""
     if not paths:
         raise MediaError("no files to play")
@@ -330,7 +341,7 @@ def files_command(paths: Sequence[Path], target: Target, enc: Encoding, list_pat
             "-f", "concat", "-safe", "0", "-i", str(list_path)]
     if duration_s is not None:
         args += ["-t", f"{duration_s:.3f}"]
-    return args + _output(target, enc, name)
+    return FeedCommand((*args, *_output(target, enc, name)), target, name)
 
 
 # A live voice cannot wait for loudnorm: its single pass looks 3 s ahead, and devices heard the session that much
@@ -348,41 +359,47 @@ def live_loudness_chain(enc: Encoding) -> str:
             f"alimiter=limit={ceiling:.4f}:attack=5:release=50:level=false")
 
 
-def live_command(target: Target, enc: Encoding, copy_path: Path, *, name: str = "bantin") -> list[str]:
+def live_command(target: Target, enc: Encoding, copy_path: Path, *, name: str = "bantin") -> FeedCommand:
     """ffmpeg reading a browser's MediaRecorder stream (WebM/Opus, or fragmented MP4/AAC from Safari) on its
     standard input, bringing it to the loudness target with :func:`live_loudness_chain` (no look-ahead to
     wait for), and writing MP3 both to the mount at ``target`` and to ``copy_path`` (the session's
     recording). A small probe keeps the delay to the first audio short."""
     chain = f"{live_loudness_chain(enc)},aresample={enc.sample_rate},asplit=2[air][copy]"
-    return [_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-fflags", "+nobuffer",
+    args = (_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-fflags", "+nobuffer",
             "-probesize", "4096", "-analyzeduration", "0", "-i", "pipe:0", "-filter_complex", f"[0:a]{chain}",
             "-map", "[air]", "-ac", "2", "-c:a", "libmp3lame", "-b:a", enc.bitrate, *_destination(target, name),
-            "-map", "[copy]", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k", "-y", "-f", "mp3", str(copy_path)]
+            "-map", "[copy]", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k", "-y", "-f", "mp3", str(copy_path))
+    return FeedCommand(args, target, name)
 
 
-def tone_command(target: str, *, frequency: int = 440, duration_s: float | None = None) -> list[str]:
-    """ffmpeg sending a sine tone in real time to ``target`` (an ``icecast://`` URL): a test upstream."""
+def tone_command(target: str, *, frequency: int = 440, duration_s: float | None = None) -> FeedCommand:
+    """ffmpeg sending a sine tone in real time to ``target`` (an ``icecast://`` URL, or a file): a test
+    upstream."""
     args = [_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-re", "-f", "lavfi", "-i",
             f"sine=frequency={frequency}:sample_rate=44100"]
     if duration_s is not None:
         args += ["-t", f"{duration_s:.3f}"]
-    return args + ["-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3", target]
+    return FeedCommand((*args, "-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3",
+                        target), target)
 
 
 class Feed:
     """A running ffmpeg feed (stderr kept in a file: a pipe nobody reads would block it). With ``stdin`` the
-    caller writes the input (:meth:`write`) and ends it (:meth:`finish`). With ``target`` (a
-    :class:`SourceTarget`, the command built for it) a thread sends ffmpeg's output to the mount; Icecast
-    refusing the source or dropping it stops ffmpeg, as ffmpeg's own ``icecast://`` output would."""
+    caller writes the input (:meth:`write`) and ends it (:meth:`finish`). A command built for a
+    :class:`SourceTarget` has a thread send ffmpeg's output to that mount; Icecast refusing the source or
+    dropping it stops ffmpeg, as ffmpeg's own ``icecast://`` output would. The mount is the command's own
+    (:class:`FeedCommand`): there is no second place to name it, or to forget it."""
 
-    def __init__(self, args: list[str], log_path: Path, *, stdin: bool = False, target: SourceTarget | None = None,
-                 name: str = "bantin") -> None:
-        self.args = args
+    def __init__(self, command: FeedCommand, log_path: Path, *, stdin: bool = False) -> None:
+        if not isinstance(command, FeedCommand):
+            raise TypeError("a Feed runs a FeedCommand (from relay_command, files_command, live_command or "
+                            "tone_command), which names its mount")
+        self.command = command
         self.log_path = log_path
-        self.target, self.name = target, name
+        target = command.target if isinstance(command.target, SourceTarget) else None
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as err:
-            self.proc = subprocess.Popen(args, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            self.proc = subprocess.Popen(command.args, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                          stdout=subprocess.PIPE if target else subprocess.DEVNULL, stderr=err,
                                          start_new_session=True)
         self.started = time.monotonic()
@@ -392,8 +409,8 @@ class Feed:
             self._pump.start()
 
     def again(self, log_path: Path) -> Feed:
-        """The same command started anew (to the same target)."""
-        return Feed(self.args, log_path, target=self.target, name=self.name)
+        """The same command started anew (to the same mount)."""
+        return Feed(self.command, log_path)
 
     def _send(self, target: SourceTarget) -> None:
         """Send ffmpeg's standard output to the mount (an HTTP PUT, as ffmpeg's icecast protocol does)."""
@@ -404,7 +421,7 @@ class Feed:
             if not first:
                 return
             with socket.create_connection((target.host, target.port), timeout=10) as sock:
-                sock.sendall(source_request(target, self.name))
+                sock.sendall(source_request(target, self.command.name))
                 status = _status_line(sock)
                 if status not in (100, 200):
                     raise ConnectionRefusedError(f"Icecast refused the source on {target.mount}: HTTP {status}")

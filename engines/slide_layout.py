@@ -22,7 +22,9 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
+
+from domain.clock import as_utc
 
 Measure = Callable[[str], float]
 NBSP = "\u00a0"
@@ -161,9 +163,19 @@ def wrap(measure: Measure, paragraph: str, width: int) -> list[str]:
 
 
 def ellipsize(measure: Measure, text: str, width: int) -> str:
-    """``text`` if it fits ``width``, else cut between clusters and ended with "…"."""
+    """``text`` if it fits ``width``, else cut and ended with "…".
+
+    The cut falls between words ("… tháng 12…", never "… nă…"), and between clusters only when not even the
+    first word fits (a script written without spaces, such as Khmer).
+    """
     if measure(text) <= width:
         return text
+    words = text.split(" ")
+    while len(words) > 1:
+        words.pop()
+        kept = " ".join(words).rstrip(" ,;:-–")
+        if kept and measure(kept + "…") <= width:
+            return kept + "…"
     parts = clusters(text)
     while parts and measure("".join(parts) + "…") > width:
         parts.pop()
@@ -235,7 +247,5 @@ def valid_until_text(moment: datetime | None) -> str:
     """``Hiệu lực đến 17:00 ngày 08/12/2026`` in Vietnam time (naive times are taken as UTC)."""
     if moment is None:
         return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(VIETNAM)
+    local = as_utc(moment).astimezone(VIETNAM)
     return f"Hiệu lực đến {local:%H:%M} ngày {local:%d/%m/%Y}"

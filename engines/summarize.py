@@ -57,6 +57,9 @@ NUMBER_WEIGHT = 0.2
 WHO_WEIGHT = 0.1
 ORDER_WEIGHT = 0.3  # what residents must do ("yêu cầu", "nghiêm cấm", "phải"): the point of an announcement
 CONTACT_WEIGHT = 0.3  # on the board, a number to call: a reader can note it down, a listener may not
+# In an emergency (a key instruction is given) what to do and whom to call outweigh forecast details.
+URGENT_ORDER_WEIGHT = 0.4
+URGENT_CONTACT_WEIGHT = 0.4
 _PLACE_WORD = re.compile(r"(?<!\w)(?:tại|ở|địa điểm|nơi)(?!\w)", re.I)
 
 
@@ -195,19 +198,34 @@ def board_rank(sentences: tuple[str, ...], scores: list[float] | None = None) ->
     return _order(_boosted(sentences, scores))
 
 
-def _boosted(sentences: tuple[str, ...], scores: list[float] | None = None, *, script: bool = False) -> list[float]:
+def _boosted(sentences: tuple[str, ...], scores: list[float] | None = None, *, script: bool = False,
+             urgent: bool = False) -> list[float]:
     base = scores if scores is not None else _scores(sentences)
     boosted = []
     for score, sentence in zip(base, sentences, strict=True):
         when, where = when_where(sentence)
         value = score + WHEN_WEIGHT * when + WHERE_WEIGHT * where + ORDER_WEIGHT * is_order(sentence)
         kinds = {f.kind for f in extract_facts(sentence)}
+        if urgent:
+            value += URGENT_ORDER_WEIGHT * is_order(sentence) + URGENT_CONTACT_WEIGHT * ("phone" in kinds)
         if script:
             value += NUMBER_WEIGHT * bool(kinds & {"number", "phone"}) + WHO_WEIGHT * ("name" in kinds)
         else:
             value += CONTACT_WEIGHT * ("phone" in kinds)
         boosted.append(value)
     return boosted
+
+
+def _board_order(sentences: tuple[str, ...], base: list[float], complete: set[int], keep: str) -> list[int]:
+    """Board candidates, best first. With a key instruction (an emergency's), it leads and a number to call
+    comes next: a reader glancing at the board must learn what to do and whom to call before any detail."""
+    ranked = [i for i in board_rank(sentences, base) if i in complete]
+    key = [i for i in ranked if keep and sentences[i] == keep][:1]
+    if not key:
+        return ranked
+    rest = [i for i in ranked if i != key[0]]
+    calls = [i for i in rest if any(f.kind == "phone" for f in extract_facts(sentences[i]))]
+    return key + calls + [i for i in rest if i not in calls]
 
 
 def _cut_to_fit(sentence: str, max_seconds: float, rate: SpeakingRate | None = None) -> tuple[str, str]:
@@ -296,11 +314,10 @@ def summarize(text: str, *, max_seconds: float, board_lines: int, board_line_cha
                            f"({'; '.join(sentences[:3])})")
     rate = rate or SpeakingRate()
     base = _scores(sentences)
-    scores = _boosted(sentences, base, script=True)
+    scores = _boosted(sentences, base, script=True, urgent=bool(keep))
     complete = set(whole_set)
     ranked = [i for i in _order(scores) if i in complete]
-    board = _board(sentences, [i for i in board_rank(sentences, base) if i in complete], board_lines,
-                   board_line_chars)
+    board = _board(sentences, _board_order(sentences, base, complete, keep), board_lines, board_line_chars)
     notes: list[str] = []
     if len(whole_set) < len(sentences):
         notes.append(f"left out {len(sentences) - len(whole_set)} fragment(s) (names, headings, list items)")

@@ -144,6 +144,15 @@ def disable_destination(session: Session, *, actor: str, name: str) -> None:
     audit.record(session, actor=actor, action="destination.disabled", entity="destination", entity_id=name)
 
 
+def enable_destination(session: Session, *, actor: str, name: str) -> None:
+    """Deliver to a disabled destination again, as an admin of its area (or of the installation for one
+    without); audited. Publications that stopped for want of it are sent again by a retry."""
+    rec = destinations.get_by_name(session, name)
+    _admin(session, actor, [rec.area_code] if rec is not None and rec.area_code else [])
+    destinations.set_enabled(session, name, True)
+    audit.record(session, actor=actor, action="destination.enabled", entity="destination", entity_id=name)
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectionCheck:
     reachable: bool

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from sqlalchemy.orm import Session
 
 from domain.approvals import Role
-from domain.area_history import label, related_codes
+from domain.area_history import former_units, label, related_codes, where_they_went
 from domain.areas import Area, AreaLevel, describe, find_areas, resolve_area, suggest_areas
 from domain.errors import ApprovalRefused, InvalidInput
 from domain.languages import parse_languages
@@ -24,16 +24,22 @@ MAX_MATCHES = 20
 def resolve(session: Session, query: str) -> Area:
     """The one current area a code or name means (``"29374"``, ``"Châu Thành, Vĩnh Long"``, ``"chau thanh"``).
 
-    An old code (before July 2025) is answered with where the unit went.
+    An old code or name (before July 2025) is answered with where the unit went.
 
     Raises:
-        InvalidInput: no match, or several (listed with their province).
-        NotFound: a code of a unit retired in 2025.
+        InvalidInput: no match (with the current units an old name's unit went to, or names close to it), or
+            several (listed with their province).
+        NotFound: an unknown code (a pre-2025 one with the units it went to).
     """
     text = query.strip()
     tree = auth.area_tree(session)
     if text and text not in tree and text.replace("-", "").isdigit():
         return areas.get_area(session, text)  # unknown, or retired: the message says where it went
+    if text and not find_areas(text, tree):  # perhaps a unit's name before July 2025: say what it became
+        table = areas.read_conversion()
+        went = where_they_went(former_units(text, table), table, tree)
+        if went:
+            raise InvalidInput(f"unknown area '{text}': no current unit; before 1 July 2025: {went}")
     return resolve_area(text, tree)
 
 

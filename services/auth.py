@@ -122,6 +122,13 @@ def require(session: Session, user: UserRecord, action: str, *, area_codes: list
         raise Forbidden(f"user '{user.username}' may not do {action}{where}")
 
 
+def require_anywhere(session: Session, user: UserRecord, action: str) -> None:
+    """Raise :class:`Forbidden` unless :func:`can_anywhere` says yes (before a form whose areas are chosen on
+    it: the form is then refused before anything is typed into it)."""
+    if not can_anywhere(session, user, action):
+        raise Forbidden(f"user '{user.username}' may not do {action} in any area")
+
+
 def acting_user(session: Session, username: str, *, what: str) -> UserRecord:
     """The active user named as acting (the web's signed-in user, the API's token, the CLI's ``--as``).
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from domain.areas import Area
 from domain.errors import NotFound
 from domain.reports import DeviceState, child_towards, descendants, device_state
-from services import auth, feedback_adapter
+from services import auth, feedback_adapter, progress
 from services import devices as device_service
 from services.rollups import Thresholds
 from settings import get_settings
@@ -206,6 +206,9 @@ def _queues(s: Session, inside: set[str], area_code: str, now: datetime) -> dict
             to_approve += 1
             to_translate += int(blocked or 0)
     dead = sum(1 for _id, areas in repo.dead_delivery_areas(s) if set(areas) & inside)
+    # and packages whose publication run stopped before any delivery existed (every destination locked, none...)
+    dead += len(progress.stopped_publications(
+        s, [pid for pid, areas in repo.publishing_package_areas(s) if set(areas) & inside]))
     return {"to_approve": to_approve, "to_translate": to_translate, "failed_deliveries": dead,
             "overdue_feedback": feedback_adapter.overdue_count(s, area_code, now)}
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from domain.approvals import Role
 from domain.areas import Area, is_within
+from domain.clock import as_utc
 from domain.devices import DeviceStatus
 from domain.feedback import FeedbackState
 from domain.packages import PackageStatus
@@ -64,6 +65,13 @@ class OpenFeedback:
     category: str
     due_date: str
     overdue: bool
+    excerpt: str = ""  # the first words of the citizen's text
+
+
+def first_words(text: str, n: int = 8) -> str:
+    """The first ``n`` words of ``text`` (with "…" when there are more), on one line."""
+    words = text.split()
+    return " ".join(words[:n]) + (" …" if len(words) > n else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,14 +183,15 @@ def _waiting(s: Session, username: str, inside: set[str], tree: dict[str, Area])
     entries = [e for e in approvals.approval_queue(s, username) if _reach(list(e.area_codes), inside, tree)]
     since = {i: at for i, at in s.execute(select(PackageRecord.id, PackageRecord.updated_at)
                                           .where(PackageRecord.id.in_([e.package_id for e in entries])))}
-    return tuple(Waiting(e.package_id, e.title, e.priority, repo.aware(since[e.package_id])) for e in entries)
+    return tuple(Waiting(e.package_id, e.title, e.priority, as_utc(since[e.package_id])) for e in entries)
 
 
 def _open_feedback(s: Session, username: str, area_code: str, now: datetime) -> tuple[OpenFeedback, ...]:
     """Open feedback written from the commune that the user handles, overdue first, then by due date."""
     items = [r for r in feedback.queue(s, username) if r.area_code == area_code
              and FeedbackState(r.state) not in (FeedbackState.ANSWERED, FeedbackState.CLOSED, FeedbackState.REJECTED)]
-    rows = [OpenFeedback(r.id, r.tracking_code, r.category, r.due_date, feedback.overdue(r, now)) for r in items]
+    rows = [OpenFeedback(r.id, r.tracking_code, r.category, r.due_date, feedback.overdue(r, now), first_words(r.text))
+            for r in items]
     return tuple(sorted(rows, key=lambda f: (not f.overdue, f.due_date, f.feedback_id))[:20])
 
 

@@ -7,6 +7,7 @@ caches at once; other nodes catch up within that many seconds, and emergencies d
 (they also go out over MQTT).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.areas import Area, ancestors, is_within
+from domain.areas import Area, ancestors
 from domain.devices import (
     PLAYLOG_MAX_AGE,
     DeviceKind,
@@ -329,11 +330,24 @@ def device_row(d: DeviceRecord) -> dict[str, Any]:
 
 
 def devices_reaching(s: Session, area_codes: list[str]) -> list[DeviceRecord]:
-    """Authorised devices inside any of these areas (they receive a package targeted at them)."""
+    """Authorised devices inside any of these areas (they receive a package targeted at them), by id."""
+    return devices_reaching_each(s, [area_codes])[0]
+
+
+def devices_reaching_each(s: Session, groups: Sequence[Sequence[str]]) -> list[list[DeviceRecord]]:
+    """:func:`devices_reaching` for each list of areas in ``groups``, from one query of the devices however many
+    lists there are (a list page's proof of play)."""
     all_areas = area_map(s)
-    known = [c for c in area_codes if c in all_areas]
-    return [d for d in repo.list_devices(s, status=DeviceStatus.AUTHORISED)
-            if d.area_code in all_areas and any(is_within(d.area_code, c, all_areas) for c in known)]
+    inside: dict[str, list[DeviceRecord]] = {}  # an area -> the authorised devices in it or below it
+    for d in repo.list_devices(s, status=DeviceStatus.AUTHORISED):
+        if d.area_code in all_areas:
+            for code in area_chain(d.area_code, all_areas):
+                inside.setdefault(code, []).append(d)
+    out = []
+    for codes in groups:
+        found = {d.id: d for c in codes for d in inside.get(c, [])}
+        out.append([found[i] for i in sorted(found)])
+    return out
 
 
 def package_device_status(s: Session, manifest_hash: str | None, area_codes: list[str]) -> list[dict[str, Any]]:

@@ -45,10 +45,12 @@ class FeedbackConfig:
     window_s: float = 3600.0
 
     def category(self, code: str) -> Category:
-        """Raises FeedbackError for an unknown category code."""
+        """Raises FeedbackError for an unknown category code, or none chosen (``no_category``)."""
+        if not code:
+            raise FeedbackError("no_category", "Hãy chọn lĩnh vực phản ánh (ví dụ: đường sá, môi trường).")
         found = category_map(self.categories).get(code)
         if found is None:
-            raise FeedbackError("unknown_category", f"Không có lĩnh vực phản ánh '{code}'.", category=code)
+            raise FeedbackError("unknown_category", f"Không có lĩnh vực phản ánh '{code[:40]}'.", category=code[:40])
         return found
 
     def calendar(self) -> WorkCalendar:

@@ -1,6 +1,6 @@
 """Intake cleaning as a service: the versioned rules loaded once, and the cleaning report of a revision.
 
-The rules live in ``prompts/intake/rules-v2.tsv``; :func:`domain.intake.apply_intake` decides what a
+The rules live in ``prompts/intake/rules-v3.tsv``; :func:`domain.intake.apply_intake` decides what a
 cleaning result means for a draft (refused, needs confirmation, needs a title). The text as sent is
 stored with every text revision (its ``source_key``), so the report can always be rebuilt from it.
 """
@@ -17,7 +17,7 @@ from prompts import load_data
 from settings import get_settings
 from storage.objects import ObjectStore
 
-RULES_FILE = ("intake", "rules-v2.tsv")
+RULES_FILE = ("intake", "rules-v3.tsv")
 
 
 @lru_cache(maxsize=1)

@@ -16,19 +16,20 @@
 * Every start and stop is in the audit log.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.canonical import canonical_json, sha256_hex
+from domain.clock import as_utc
 from domain.devices import iso
 from domain.errors import InvalidInput, NotFound
 from domain.streams import LiveStatus
-from services import auth, relays
+from services import auth, carriers, relays
 from settings import get_settings
 from storage.models import UserRecord
 from storage.models_live import LiveSessionRecord
@@ -43,10 +44,6 @@ TITLE_MAX = 200
 
 def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def live_sessions(s: Session) -> list[LiveSessionRecord]:
@@ -139,11 +136,11 @@ def stop(s: Session, session_id: int, *, actor: str, reason: str = "stopped",
     if rec.status != LIVE:
         return rec
     now = _now(now)
-    rec.status, rec.ended_at, rec.end_reason = ENDED, min(now, _aware(rec.deadline)), reason
+    rec.status, rec.ended_at, rec.end_reason = ENDED, min(now, as_utc(rec.deadline)), reason
     s.flush()
     audit.record(s, actor=actor, action="live.stop", entity="live_session", entity_id=rec.id, reason=reason,
                  area_codes=list(rec.area_codes),
-                 seconds=round((_aware(rec.ended_at) - _aware(rec.started_at)).total_seconds(), 1))
+                 seconds=round((as_utc(rec.ended_at) - as_utc(rec.started_at)).total_seconds(), 1))
     return rec
 
 
@@ -152,31 +149,26 @@ def expire_due(s: Session, now: datetime | None = None) -> list[int]:
     now = _now(now)
     done = []
     for rec in live_sessions(s):
-        if _aware(rec.deadline) <= now:
+        if as_utc(rec.deadline) <= now:
             stop(s, rec.id, actor="system", reason="max_length", now=now)
             done.append(rec.id)
     return done
 
 
-CARRIER_TIMEOUT = timedelta(seconds=120)  # a session whose carrier was silent this long has lost it
-
-
-def heartbeat(s: Session, session_ids: Iterable[int], now: datetime | None = None) -> None:
-    """The process feeding these sessions is alive (their ``updated_at``; the sweeper judges by it)."""
+def heartbeat(s: Session, session_ids: Iterable[int], now: datetime | None = None) -> int:
+    """The process feeding these sessions is alive (their ``updated_at``, :func:`services.carriers.beat`; the
+    sweeper judges by it); how many are still on the air."""
     ids = list(session_ids)
-    if ids:
-        s.execute(update(LiveSessionRecord).where(LiveSessionRecord.id.in_(ids), LiveSessionRecord.status == LIVE)
-                  .values(updated_at=_now(now)))
+    return carriers.beat(s, LiveSessionRecord, LiveSessionRecord.id.in_(ids), [LIVE], _now(now)) if ids else 0
 
 
 def sweep_orphans(s: Session, now: datetime) -> list[int]:
-    """End as ``failed`` the sessions still on the air whose carrier is gone: nothing fed them for
-    :data:`CARRIER_TIMEOUT` (the web node died, or no browser ever sent audio), or they are that long past
-    their maximum length (nobody stopped them). Audited like any stop; their ids."""
+    """End as ``failed`` the sessions still on the air whose carrier is gone: nothing fed them for the carrier
+    timeout (``BANTIN_CARRIER_TIMEOUT_S``; the web node died, or no browser ever sent audio), or they are that
+    long past their maximum length (nobody stopped them). Audited like any stop; their ids."""
     done = []
     for rec in live_sessions(s):
-        silent = now - _aware(rec.updated_at) > CARRIER_TIMEOUT
-        over = now - _aware(rec.deadline) > CARRIER_TIMEOUT
+        silent, over = carriers.overdue(rec.updated_at, now), carriers.overdue(rec.deadline, now)
         if silent or over:
             stop(s, rec.id, actor="system", reason="failed", now=now)
             audit.record(s, actor="system", action="live.carrier_lost", entity="live_session", entity_id=rec.id,
@@ -188,7 +180,7 @@ def sweep_orphans(s: Session, now: datetime) -> list[int]:
 def session_hash(rec: LiveSessionRecord) -> str:
     """A stable SHA-256 naming one session (the ``manifest_hash`` of its schedule item and play logs)."""
     return sha256_hex(canonical_json({"live": rec.id, "areas": list(rec.area_codes), "mount": rec.mount,
-                                      "from": iso(_aware(rec.started_at))}))
+                                      "from": iso(as_utc(rec.started_at))}))
 
 
 def session_hashes(s: Session, chain: Iterable[str], since: datetime) -> set[str]:
@@ -220,13 +212,27 @@ class ProofOfPlay:
 def proof_of_play(s: Session, rec: LiveSessionRecord) -> ProofOfPlay:
     """The session's proof of play, from the devices' play logs (a play ended by the session's end is
     complete)."""
-    from services.devices import devices_reaching  # services.devices accepts live play logs: imported late
+    return proofs_of_play(s, [rec])[rec.id]
 
-    reach = {d.id for d in devices_reaching(s, list(rec.area_codes))}
-    rows = [r for r in report_repo.stream_plays(s, [session_hash(rec)]) if r[1] in reach]
-    firsts = [_aware(r[4]) for r in rows]
-    return ProofOfPlay(len(reach), len(rows), sum(r[2] for r in rows), sum(r[3] for r in rows),
-                       min(firsts) if firsts else None, round(sum(r[5] for r in rows) / 60.0, 1))
+
+def proofs_of_play(s: Session, recs: Sequence[LiveSessionRecord]) -> dict[int, ProofOfPlay]:
+    """:func:`proof_of_play` of each session by id, in the same few statements however many sessions (the
+    devices once, the play logs of all the sessions once)."""
+    from services.devices import devices_reaching_each  # services.devices accepts live play logs: imported late
+
+    reaches = devices_reaching_each(s, [list(r.area_codes) for r in recs])
+    hashes = {session_hash(r): r.id for r in recs}
+    plays: dict[int, list[Any]] = {r.id: [] for r in recs}
+    for row in report_repo.stream_plays(s, hashes):
+        plays[hashes[row[0]]].append(row)
+    out = {}
+    for rec, devices in zip(recs, reaches, strict=True):
+        reach = {d.id for d in devices}
+        rows = [r for r in plays[rec.id] if r[1] in reach]
+        firsts = [as_utc(r[4]) for r in rows]
+        out[rec.id] = ProofOfPlay(len(reach), len(rows), sum(r[2] for r in rows), sum(r[3] for r in rows),
+                                  min(firsts) if firsts else None, round(sum(r[5] for r in rows) / 60.0, 1))
+    return out
 
 
 def stream_items(s: Session, chain: Iterable[str], now: datetime | None = None) -> list[dict[str, Any]]:
@@ -234,12 +240,12 @@ def stream_items(s: Session, chain: Iterable[str], now: datetime | None = None) 
     ancestors), emergencies first; listen URLs are added per device like relays'."""
     now = _now(now)
     wanted = set(chain)
-    found = [r for r in live_sessions(s) if wanted & set(r.area_codes) and _aware(r.deadline) > now]
+    found = [r for r in live_sessions(s) if wanted & set(r.area_codes) and as_utc(r.deadline) > now]
     found.sort(key=lambda r: (not r.emergency, r.id))
     return [{"item_id": f"live-{r.id}", "kind": "stream", "manifest_hash": session_hash(r),
              "priority": "khan_cap" if r.emergency else "uu_tien", "language": "", "title": r.title,
-             "starts_at": iso(_aware(r.started_at)),
-             "expires_at": iso(_aware(r.deadline)), "repeat_every_s": None, "audio": None, "slides": [],
+             "starts_at": iso(as_utc(r.started_at)),
+             "expires_at": iso(as_utc(r.deadline)), "repeat_every_s": None, "audio": None, "slides": [],
              "stream": {"mount": r.mount, "url": None}} for r in found]
 
 

@@ -30,7 +30,7 @@ from domain.priority import Priority
 from domain.search import ARCHIVED, EntryKind
 from engines.errors import EngineError, MediaError
 from engines.icecast import Feed, live_command
-from services import auth, live, streaming
+from services import auth, carriers, live, streaming
 from services.runtime import object_store, session
 from settings import get_settings
 from storage.repositories import archive, audit
@@ -52,8 +52,7 @@ class OnAir:
 
 
 _feeds: dict[int, OnAir] = {}
-HEARTBEAT_S = 20.0  # how often the sessions fed here are marked alive (services.live.heartbeat)
-_last_beat = float("-inf")
+_pulse = carriers.Pulse()  # when the sessions fed here are next marked alive (services.live.heartbeat)
 _lock = threading.Lock()
 _watchdog: threading.Thread | None = None
 Transcribe = Callable[..., Any]
@@ -101,7 +100,7 @@ def _open(session_id: int, actor: str) -> OnAir:
     copy = workdir / "recording.mp3"
     target = streaming.mount_target(_mount_code(mount))
     try:
-        args = live_command(target, streaming.encoding(), copy, name=title)
+        command = live_command(target, streaming.encoding(), copy, name=title)
     except EngineError:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
@@ -110,8 +109,7 @@ def _open(session_id: int, actor: str) -> OnAir:
         if found is not None:  # two first chunks raced: keep the first feed
             shutil.rmtree(workdir, ignore_errors=True)
             return found
-        air = _feeds[session_id] = OnAir(session_id, Feed(args, workdir / "ffmpeg.log", stdin=True,
-                                                              target=target, name=title), workdir, copy)
+        air = _feeds[session_id] = OnAir(session_id, Feed(command, workdir / "ffmpeg.log", stdin=True), workdir, copy)
     _ensure_watchdog()
     log.info("live session %s on %s", session_id, mount)
     threading.Thread(target=_nudge_when_up, args=(air, mount), name=f"live-nudge-{session_id}",
@@ -217,8 +215,7 @@ def archive_recording(session_id: int, path: Path, *, transcribe: Transcribe | N
 def sweep(now: float | None = None) -> list[tuple[int, str]]:
     """End the sessions whose browser went silent or that reached their maximum length, and stop feeding those
     ended elsewhere (the CLI, the sweeper): (id, reason). Marks the sessions fed here alive every
-    :data:`HEARTBEAT_S` (the sweeper fails a session whose carrier went silent)."""
-    global _last_beat
+    ``BANTIN_CARRIER_HEARTBEAT_S`` (the sweeper fails a session whose carrier went silent)."""
     now = time.monotonic() if now is None else now
     grace = get_settings().live_grace_s
     with _lock:
@@ -229,8 +226,7 @@ def sweep(now: float | None = None) -> list[tuple[int, str]]:
         expired = live.expire_due(s, datetime.now(UTC))
         fed = on_air()
         gone = [sid for sid in fed if sid not in expired and live.get(s, sid).status != live.LIVE]
-        if now - _last_beat >= HEARTBEAT_S:  # the sweeper fails sessions whose carrier went silent
-            _last_beat = now
+        if _pulse.due(now):  # the sweeper fails sessions whose carrier went silent
             live.heartbeat(s, [sid for sid in fed if sid not in gone])
     with _lock:
         expired = [sid for sid in expired if sid in _feeds]

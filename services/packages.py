@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from domain.approvals import Decision
 from domain.deliveries import DeliveryStatus, OutboxKind
 from domain.packages import AssetKind
+from domain.speech import slot_warning
 from storage.objects import ObjectStore
 from storage.repositories import audit, channels, drafts, outbox, packages
 
@@ -22,11 +23,13 @@ def package_view(s: Session, store: ObjectStore, package_id: int) -> dict[str, A
     assets = packages.assets_of(s, package_id)
     variants = []
     for v in packages.variants_of(s, package_id):
+        mine = [a for a in assets if a.language == v.language]
         variants.append({
             "language": v.language, "status": v.status.value, "blocked_reason": v.blocked_reason,
             "assets": [{"kind": a.kind, "key": a.key, "sha256": a.sha256, "size": a.size, "meta": a.meta,
                         "location": store.url(a.key)}
-                       for a in assets if a.language == v.language and a.kind != AssetKind.RAW_SPEECH],
+                       for a in mine if a.kind != AssetKind.RAW_SPEECH],
+            "length_warning": length_warning({a.kind: a.meta for a in mine}),
         })
     return {
         "id": pkg.id, "draft_id": pkg.draft_id, "revision": rev.number, "status": pkg.status,
@@ -45,6 +48,18 @@ def package_view(s: Session, store: ObjectStore, package_id: int) -> dict[str, A
                        for d, t in outbox.of_package(s, package_id, OutboxKind.DELIVERY)],
         "channels": channel_states(s, package_id),
     }
+
+
+def length_warning(meta: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """How far a variant's produced audio lands from its slot, when more than the tolerance (see
+    :func:`domain.speech.slot_warning`): its duration against the slot its script was made for. None when the
+    variant has no audio yet or its script names no slot (a person's translation)."""
+    audio, script = meta.get(AssetKind.AUDIO, {}), meta.get(AssetKind.SCRIPT, {})
+    if not audio.get("duration_s") or not script.get("target_seconds"):
+        return None
+    whole = script.get("method") == "whole" and bool(audio.get("synthetic"))  # the machine read the whole draft
+    warning = slot_warning(float(audio["duration_s"]), float(script["target_seconds"]), whole=whole)
+    return warning.to_meta() if warning else None
 
 
 def channel_states(s: Session, package_id: int) -> list[dict[str, Any]]:

@@ -59,6 +59,29 @@ def _publication_failure(s: Session, package_id: int) -> str | None:
     return str(last.detail.get("error", "")) if last is not None and last.action == "publish.failed" else None
 
 
+def stopped_publications(s: Session, package_ids: list[int]) -> set[int]:
+    """Which of the packages are approved or scheduled and their last publication run stopped (no destination,
+    every destination locked, no device...) with nothing tried since."""
+    last = audit.last_actions(s, entity="package", entity_ids=[str(i) for i in package_ids], actions=_MARKS)
+    return {pid for pid in package_ids if last.get(str(pid)) == "publish.failed"
+            and PackageStatus(packages.get_package(s, pid).status) in (PackageStatus.APPROVED, PackageStatus.SCHEDULED)}
+
+
+def failed_publications(s: Session, package_ids: list[int]) -> set[int]:
+    """Which of the packages have a failed publication: a publication run that stopped
+    (:func:`stopped_publications`), or a delivery or push that gave up (retries used up)."""
+    out = stopped_publications(s, package_ids)
+    for pid in set(package_ids) - out:
+        if PackageStatus(packages.get_package(s, pid).status) in PUBLISHABLE \
+                and any(_gave_up(c) for c in channel_states(s, pid)):
+            out.add(pid)
+    return out
+
+
+def _gave_up(c: dict[str, Any]) -> bool:
+    return bool(c["status"] == DeliveryStatus.DEAD or (c["channel"] != "http" and c["status"] == PushStatus.FAILED))
+
+
 def _production(s: Session, package_id: int, languages: list[str], status: str) -> list[dict[str, Any]]:
     have: dict[str, set[str]] = {}
     for a in packages.assets_of(s, package_id):
@@ -98,8 +121,7 @@ def package_progress(s: Session, package_id: int, user: UserRecord | None = None
     rev = drafts.revision_by_id(s, pkg.revision_id)
     chans = channel_states(s, package_id)
     for c in chans:
-        c["retryable"] = c["status"] == DeliveryStatus.DEAD or (
-            c["channel"] != "http" and c["status"] == PushStatus.FAILED)
+        c["retryable"] = _gave_up(c)
     failure = _publication_failure(s, package_id) if status in (PackageStatus.APPROVED, PackageStatus.SCHEDULED) \
         else None
     if status in (PackageStatus.PUBLISHED, PackageStatus.CORRECTED):

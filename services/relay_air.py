@@ -24,7 +24,7 @@ from domain.errors import InvalidTransition
 from domain.relays import RelayRunStatus
 from engines.errors import EngineError, MediaError
 from engines.icecast import Feed, files_command, probe_stream, relay_command
-from services import device_schedule, relays, streaming
+from services import carriers, device_schedule, relays, streaming
 from services.runtime import object_store, session
 
 log = logging.getLogger(__name__)
@@ -121,15 +121,14 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
         last_try = 0.0
         last_emergency_check = -emergency_check_s
         emergency_logged = False
-        last_beat = clock()
+        pulse = carriers.Pulse(clock())  # the handover just marked the run
 
         def start_relay() -> Feed:
             # The carrier stops the feed at the airing's end; ffmpeg's own limit is only a safety net past it.
             # A limit at the end itself ends early: Icecast's burst-on-connect hands ffmpeg seconds of audio at
             # once, so "-t" of stream time runs out before the wall clock does and looks like an outage.
             return Feed(relay_command(src.url, target, enc, name=mount_name,
-                                      duration_s=max(1.0, end - clock()) + FEED_SAFETY_S), workdir / "relay.log",
-                        target=target, name=mount_name)
+                                      duration_s=max(1.0, end - clock()) + FEED_SAFETY_S), workdir / "relay.log")
 
         try:
             feed, mode = start_relay(), "relay"
@@ -137,8 +136,7 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
             log.info("relay %s %s in %s: started %s", slot_id, local_date, area, src.name)
             while clock() < end:
                 now = clock()
-                if now - last_beat >= relays.HEARTBEAT_S:  # the sweeper fails a run whose carrier went silent
-                    last_beat = now
+                if pulse.due(now):  # the sweeper fails a run whose carrier went silent
                     with session() as s:
                         carried = relays.heartbeat(s, slot_id, local_date, now=datetime.fromtimestamp(now, UTC))
                     if not carried:
@@ -165,8 +163,7 @@ def carry(slot_id: int, local_date: str, *, until: float | None = None, clock: C
                         files = []
                     if files:
                         feed = Feed(files_command(files, target, enc, workdir / "fallback.txt", name=mount_name,
-                                                  duration_s=max(1.0, end - clock())), workdir / "fallback.log",
-                                    target=target, name=mount_name)
+                                                  duration_s=max(1.0, end - clock())), workdir / "fallback.log")
                         mode = "fallback"
                         event("fallback", f"{len(files)} default item(s) on the mount", status=RelayRunStatus.FALLBACK)
                     else:

@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from domain.canonical import canonical_json, sha256_hex
+from domain.clock import as_utc
 from domain.devices import iso
 from domain.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from domain.priority import parse_priority
@@ -34,7 +35,7 @@ from domain.relays import (
 from domain.streams import area_mount
 from engines.errors import EngineError
 from engines.icecast import NotAudio, StreamInfo, UpstreamUnreachable, probe_stream
-from services import auth, streaming
+from services import auth, carriers, streaming
 from settings import get_settings
 from storage.models_relays import RelayRunRecord, RelaySlotRecord, RelaySourceRecord
 from storage.repositories import areas as area_repo
@@ -239,8 +240,6 @@ def occurrence_of(s: Session, slot_id: int, local_date: str) -> tuple[RelayOccur
     return occ, rec, repo.get_source(s, rec.source_id)
 
 
-HEARTBEAT_S = 20.0  # a carrier touches its run this often
-CARRIER_TIMEOUT = timedelta(seconds=120)  # a run silent this long (or this long past its end) has lost its carrier
 FlowRunGone = Callable[[str], bool]  # whether the flow run of this id is over or unknown (the sweeper asks Prefect)
 
 
@@ -271,7 +270,7 @@ def take(s: Session, slot_id: int, local_date: str, now: datetime | None = None)
     if run is None:
         return False
     why = ""
-    if run.status == RelayRunStatus.CLAIMED and now >= _aware(run.ends_at):
+    if run.status == RelayRunStatus.CLAIMED and now >= as_utc(run.ends_at):
         try:
             repo.move_run(s, run, RelayRunStatus.FAILED, "missed",
                           "no carrier started before the airing ended (a busy relay queue)", at=now)
@@ -293,27 +292,24 @@ def take(s: Session, slot_id: int, local_date: str, now: datetime | None = None)
 
 
 def heartbeat(s: Session, slot_id: int, local_date: str, now: datetime | None = None) -> bool:
-    """The carrier of an airing is alive (its run's ``updated_at``; the sweeper judges by it).
+    """The carrier of an airing is alive (its run's ``updated_at``, :func:`services.carriers.beat`; the sweeper
+    judges by it).
 
     Returns:
         Whether the run is still carried (False: the sweeper failed it meanwhile; the carrier stops).
     """
-    run = repo.get_run(s, slot_id, local_date)
-    if run is None or run.status not in CARRYING:
-        return False
-    run.updated_at = now or datetime.now(UTC)
-    s.flush()
-    return True
+    where = and_(RelayRunRecord.slot_id == slot_id, RelayRunRecord.local_date == local_date)
+    return carriers.beat(s, RelayRunRecord, where, CARRYING, now or datetime.now(UTC)) > 0
 
 
 def sweep_orphans(s: Session, now: datetime, *, flow_run_gone: FlowRunGone | None = None) -> list[tuple[int, str]]:
     """Mark failed the runs still open whose carrier is gone, each with a ``failed`` event and an audit entry
     (compare-and-set: a carrier that takes or moves the run at the same moment wins, the run is left alone).
 
-    * a carried run (``running``/``fallback``, not ended) silent for :data:`CARRIER_TIMEOUT`: no heartbeat;
+    * a carried run (``running``/``fallback``, not ended) silent for the carrier timeout: no heartbeat;
     * a claimed run whose carrier never started: only once the flow run queued for it is gone
       (``flow_run_gone``; a busy relay queue starts it late, and it carries the rest of the airing), or once
-      the airing ended :data:`CARRIER_TIMEOUT` ago.
+      the airing ended the carrier timeout ago (``BANTIN_CARRIER_TIMEOUT_S``, :mod:`services.carriers`).
 
     Returns ``(slot id, Vietnam date)`` of each."""
     done = []
@@ -321,7 +317,7 @@ def sweep_orphans(s: Session, now: datetime, *, flow_run_gone: FlowRunGone | Non
     for run in s.scalars(select(RelayRunRecord).where(RelayRunRecord.status.in_(open_states))):
         if any(e.get("event") in ("ended", "failed") for e in run.events):
             continue  # a run that ended on default content keeps the status "fallback"
-        over = now - _aware(run.ends_at) > CARRIER_TIMEOUT
+        over = carriers.overdue(run.ends_at, now)
         if run.status == RelayRunStatus.CLAIMED:
             flow_runs = [e.get("detail", "") for e in run.events if e.get("event") == "queued"]
             gone = bool(flow_runs) and flow_run_gone is not None and flow_run_gone(flow_runs[-1])
@@ -329,7 +325,7 @@ def sweep_orphans(s: Session, now: datetime, *, flow_run_gone: FlowRunGone | Non
                 continue
             why = "its flow run ended without carrying it" if gone else "no carrier started before the airing ended"
         else:
-            if not (over or now - _aware(run.updated_at) > CARRIER_TIMEOUT):
+            if not (over or carriers.overdue(run.updated_at, now)):
                 continue
             why = "the airing ended long ago" if over else "no heartbeat"
         detail = f"the relay carrier is gone ({why}); marked failed by the sweeper"
@@ -340,10 +336,6 @@ def sweep_orphans(s: Session, now: datetime, *, flow_run_gone: FlowRunGone | Non
         _audit_event(s, run, "failed", detail)
         done.append((run.slot_id, run.local_date))
     return done
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _audit_event(s: Session, run: RelayRunRecord, event: str, detail: str) -> None:

@@ -50,10 +50,24 @@ def _png(fig: "plt.Figure") -> bytes:
     return buf.getvalue()
 
 
+def day_label(iso_day: str) -> str:
+    """A day on a chart's axis as Vietnamese readers write it: ``"2026-11-09"`` -> ``"09/11"``."""
+    return f"{iso_day[8:10]}/{iso_day[5:7]}"
+
+
 def bars(labels: list[str], values: list[float], *, title: str, xlabel: str = "", horizontal: bool = False,
          limit: int = 40) -> bytes:
     """A bar chart: vertical for a series (e.g. days), horizontal for long names (e.g. communes, at most
     ``limit`` bars)."""
+    return _png(bars_figure(labels, values, title=title, xlabel=xlabel, horizontal=horizontal, limit=limit))
+
+
+def bars_figure(labels: list[str], values: list[float], *, title: str, xlabel: str = "", horizontal: bool = False,
+                limit: int = 40) -> "plt.Figure":
+    """The figure of ``bars``. The value axis starts at 0 (0 to 1 when every value is 0, not -0.04 to 0.04),
+    with whole-number ticks when the values are counts."""
+    from matplotlib.ticker import MaxNLocator
+
     if horizontal:
         labels, values = labels[:limit], values[:limit]
     font = _font()
@@ -70,8 +84,13 @@ def bars(labels: list[str], values: list[float], *, title: str, xlabel: str = ""
     ax.set_title(title, fontsize=11, **font)
     if xlabel:
         (ax.set_xlabel if horizontal else ax.set_ylabel)(xlabel, fontsize=8, **font)
+    axis, set_lim = (ax.xaxis, ax.set_xlim) if horizontal else (ax.yaxis, ax.set_ylim)
+    top = max(values, default=0)
+    set_lim(0, None if top > 0 else 1)
+    if all(float(v).is_integer() for v in values):
+        axis.set_major_locator(MaxNLocator(integer=True))
     ax.spines[["top", "right"]].set_visible(False)
-    return _png(fig)
+    return fig
 
 
 def histogram(values: list[float], *, title: str, xlabel: str) -> bytes:

@@ -50,6 +50,7 @@ TEXT: dict[str, dict[str, str]] = {
         "chart_map": "Tỷ lệ bản tin đã phát theo xã, phường (%)", "no_devices": "chưa có thiết bị",
         "received": "Phản ánh tiếp nhận", "answered": "Đã trả lời", "answered_on_time": "Trả lời đúng hạn",
         "fb_on_time_pct": "Tỷ lệ trả lời đúng hạn (%)", "overdue": "Quá hạn chưa trả lời",
+        "fb_median_hours": "Thời gian trả lời trung vị (giờ)",
         "chart_days": "Lượt phát theo ngày", "chart_minutes": "Số phút phát theo xã, phường",
         "chart_uptime": "Thời gian hoạt động thiết bị theo xã, phường (%)",
         "chart_latency": "Thời gian từ phát hành đến khi phát (tin khẩn cấp)", "seconds": "giây",
@@ -89,6 +90,7 @@ TEXT: dict[str, dict[str, str]] = {
         "chart_map": "Share of bulletins aired, by commune (%)", "no_devices": "no devices",
         "received": "Feedback received", "answered": "Answered", "answered_on_time": "Answered on time",
         "fb_on_time_pct": "Answered on time (%)", "overdue": "Overdue, unanswered",
+        "fb_median_hours": "Median time to answer (hours)",
         "chart_days": "Plays per day", "chart_minutes": "Minutes aired per commune",
         "chart_uptime": "Device uptime per commune (%)", "chart_latency": "Emergency time to air",
         "seconds": "seconds", "no_emergency": "No emergency was aired in the period.",
@@ -165,7 +167,7 @@ def sections(data: ReportData, lang: str = "vi") -> list[tuple[str, list[str], l
     fb = data.feedback
     out.append((t["s6"], [t["figure"], t["value"]],
                 [[t[k], fb.get(k)] for k in ("received", "answered", "answered_on_time", "overdue")]
-                + [[t["fb_on_time_pct"], fb.get("on_time_pct")]]))
+                + [[t["fb_on_time_pct"], fb.get("on_time_pct")], [t["fb_median_hours"], fb.get("median_hours")]]))
     out.append((t["chart_days"], [t["day"], t["plays"]], [[d, n] for d, n in data.plays_per_day]))
     return out
 
@@ -249,8 +251,8 @@ def charts(data: ReportData, lang: str = "vi") -> list[bytes]:
     from services import report_charts
 
     t = TEXT[lang]
-    out = [report_charts.bars([d[5:] for d, _ in data.plays_per_day], [n for _, n in data.plays_per_day],
-                              title=t["chart_days"], xlabel=t["plays"])]
+    days = [report_charts.day_label(d) for d, _ in data.plays_per_day]
+    out = [report_charts.bars(days, [n for _, n in data.plays_per_day], title=t["chart_days"], xlabel=t["plays"])]
     busiest = sorted(data.communes, key=lambda c: -c.minutes)
     out.append(report_charts.bars([c.name for c in busiest], [c.minutes for c in busiest],
                                   title=t["chart_minutes"], xlabel=t["minutes"], horizontal=True))

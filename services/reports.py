@@ -7,12 +7,13 @@ reports flow, so a province's quarter reads thousands of rows. Rendering is in `
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from domain.areas import Area
+from domain.clock import as_utc
 from domain.errors import NotFound
 from domain.priority import Priority
 from domain.reports import Period, cut_off, descendants, leaves, parse_period, percentile, uptime_seconds
@@ -143,7 +144,7 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
     for ack in repo.acks_of(s, list(emergency_pub)):
         published_at, hit = emergency_pub[ack.manifest_hash]
         if device_area.get(ack.device_id) in hit:
-            ack_latency.append(max(0.0, (_aware(ack.acked_at) - published_at).total_seconds()))
+            ack_latency.append(max(0.0, (as_utc(ack.acked_at) - published_at).total_seconds()))
     for pid, manifest, title, priority, codes, langs, _expires, published, _status in pubs:
         areas_hit = reached(tuple(codes))
         targets = sum(len(devices_in.get(c, ())) for c in areas_hit)
@@ -154,7 +155,7 @@ def compute(s: Session, period: Period, area_code: str, *, now: datetime) -> Rep
             reach[0] += 1
             reach[1] += c in aired_at
         if priority == Priority.KHAN_CAP:
-            latency += [max(0.0, (_aware(r[3]) - published).total_seconds())
+            latency += [max(0.0, (as_utc(r[3]) - published).total_seconds())
                         for r in emergency_firsts.get(manifest or "", []) if r[2] in areas_hit]
         aired_in = set()
         for lang, area, n, plays, secs in by_lang.get(manifest or "", []):
@@ -248,16 +249,12 @@ def repo_chain(code: str, parent_of: dict[str, str | None]) -> list[str]:
     return out
 
 
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-
 def device_uptime(s: Session, device_ids: list[int], start: datetime, end: datetime) -> dict[int, float]:
     """Percent of the time each device was online within [start, end), counted from its first recorded state
     when that came after ``start`` (devices with no recorded state are left out)."""
     changes: dict[int, list[tuple[datetime, bool]]] = {}
     for device_id, at, online in repo.state_changes(s, device_ids, end):
-        changes.setdefault(device_id, []).append((_aware(at), bool(online)))
+        changes.setdefault(device_id, []).append((as_utc(at), bool(online)))
     out = {}
     for device_id, ch in changes.items():
         before = [o for t, o in ch if t <= start]

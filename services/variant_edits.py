@@ -93,6 +93,13 @@ def check_editable(session: Session, package_id: int, language: str, username: s
     _editable(session, package_id, language, username)
 
 
+def edit_forfeits_approval(session: Session, package_id: int, username: str) -> bool:
+    """Whether the user may approve this package but would not after changing one of its variants (the changed
+    package counts them among its authors, so another approver signs it off): to warn them before they save."""
+    user = users.get_user(session, username)
+    return auth.can(session, user, "package.approve", area_codes=auth.package_area_codes(session, package_id))
+
+
 def current_texts(session: Session, store: ObjectStore, package_id: int, language: str) -> tuple[str, str]:
     """The variant's loudspeaker script and board text as they are now. Raises NotFound: no such package."""
     packages.get_package(session, package_id)

@@ -1,6 +1,7 @@
 """The ``bantin`` command as an operator runs it: real entry point, real process, one-line errors."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,9 @@ def test_init_on_a_fresh_machine_knows_todays_units(tmp_path: Path) -> None:
     out = run(tmp_path, "init")
     assert out.returncode == 0, out.stderr
     assert "3355 areas (34 province, 3321 commune)" in out.stdout
+    with sqlite3.connect(tmp_path / "bantin.db") as db:  # counted in the database, not from bantin's summary
+        counts = dict(db.execute("SELECT level, count(*) FROM areas WHERE successors IS NULL GROUP BY level"))
+    assert counts == {"province": 34, "commune": 3321}
     provinces = run(tmp_path, "areas", "list").stdout.strip().splitlines()
     assert len(provinces) == 34 and any("Tỉnh Vĩnh Long" in line and "[vi,km]" in line for line in provinces)
     vinh_long = run(tmp_path, "areas", "list", "--parent", "86").stdout

@@ -39,7 +39,9 @@ def test_names_with_and_without_diacritics_and_ambiguity(bantin_env: Path) -> No
     assert "25585 Xã Châu Thành (Tỉnh Tây Ninh)" in many
     listing = runner.invoke(app, ["areas", "list", "--parent", "Vinh Long"])
     assert listing.exit_code == 0 and "29374  commune   Xã Châu Thành" in listing.stdout
-    assert "unknown area code '847'" in _error(runner.invoke(app, ["areas", "list", "--parent", "847"]))
+    assert _error(runner.invoke(app, ["areas", "list", "--parent", "847"])).startswith(
+        "unknown area code '847': no current unit; before 1 July 2025: 847 Huyện Châu Thành (Tỉnh Trà Vinh) -> "
+        "29254 Phường Nguyệt Hóa (Tỉnh Vĩnh Long), 29374 Xã Châu Thành (Tỉnh Vĩnh Long)")
 
 
 def test_languages_are_editable_by_an_admin(bantin_env: Path) -> None:
@@ -114,3 +116,33 @@ def test_users_area_option_takes_a_name(bantin_env: Path) -> None:
     assert "approver:29374:commune" in out.stdout
     assert "names 5 areas" in _error(runner.invoke(app, ["users", "add", "an", "--name", "An", "--role", "editor",
                                                          "--area", "Châu Thành", "--no-password"]))
+
+
+def test_role_specs_name_their_area_with_or_without_diacritics(bantin_env: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+
+    def add(username: str, role: str) -> Result:
+        return runner.invoke(app, ["users", "add", username, "--name", username, "--role", role, "--no-password"])
+
+    for username, role, spec in (("tinh", "approver:Vinh Long", "approver:86:province"),
+                                 ("lan", "approver:chau thanh, vinh long", "approver:29374:commune"),
+                                 ("sokha", "translator:Vĩnh Long:km", "translator:86:km"),
+                                 ("qtv", "admin:Tỉnh Vĩnh Long", "admin:86")):
+        out = add(username, role)
+        assert out.exit_code == 0, out.output
+        assert out.stdout.strip() == f"user {username} added: {spec}"
+    ambiguous = _error(add("an", "editor:Châu Thành"))
+    assert ambiguous == ("'Châu Thành' names 5 areas: 25585 Xã Châu Thành (Tỉnh Tây Ninh); 28519 Xã Châu Thành "
+                         "(Tỉnh Đồng Tháp); 29374 Xã Châu Thành (Tỉnh Vĩnh Long); 30880 Xã Châu Thành (Tỉnh An Giang); "
+                         "31366 Xã Châu Thành (Thành phố Cần Thơ). Give the code, or add the province after a comma "
+                         "(e.g. 'Châu Thành, Vĩnh Long')")
+    # A name or code from before July 2025 says which current unit took it over.
+    assert _error(add("an", "editor:da loc, tra vinh")) == (
+        "unknown area 'da loc, tra vinh': no current unit; before 1 July 2025: "
+        "29377 Xã Đa Lộc (Tỉnh Trà Vinh) -> 29374 Xã Châu Thành (Tỉnh Vĩnh Long)")
+    assert _error(add("an", "editor:29377")) == (
+        "unknown area code '29377': no current unit; before 1 July 2025: "
+        "29377 Xã Đa Lộc (Tỉnh Trà Vinh) -> 29374 Xã Châu Thành (Tỉnh Vĩnh Long)")
+    assert _error(add("an", "editor:Xã Không Có")) == "unknown area 'Xã Không Có': no code or name matches"
+    with session() as s:
+        assert users.find_user(s, "an") is None  # nothing stored for the refused ones

@@ -17,6 +17,7 @@ from services import auth
 from services.runtime import session
 from web.access import session_user
 from web.app import Forbidden, flash, lang_of, render
+from web.area_labels import names_by_code
 from web.area_picker import area_code
 from web.i18n import VN_TZ, translate
 from web.officer_text import error_text, language_name
@@ -68,11 +69,12 @@ def _users_page(request: Request, status_code: int = 200, form: dict[str, str] |
     with session() as s:
         actor = require_admin(request, s)
         rows = admin_service.list_users(s, actor=actor)
+        names = names_by_code(s, [m["area"] for u in rows for m in u["memberships"] if m["area"]])
     lang = lang_of(request)
     for u in rows:
         for m in u["memberships"]:
             m["label"] = " · ".join(x for x in (
-                translate(lang, "role_" + m["role"]), m["area"] or translate(lang, "every_area"),
+                translate(lang, "role_" + m["role"]), names.get(m["area"], m["area"]) or translate(lang, "every_area"),
                 language_name(lang, m["extra"]) if m["role"] == "translator" and m["extra"] != "*"
                 else (translate(lang, "lvl_" + m["extra"]) if m["role"] == "approver" and m["extra"] else "")) if x)
     return render(request, "admin_users.html", status_code=status_code, rows=rows, form=form or {},

@@ -20,7 +20,7 @@ from web.access import session_user
 from web.admin import attempt, done, require_admin, when
 from web.app import Forbidden, flash, lang_of, render
 from web.area_picker import area_code
-from web.i18n import VN_TZ, translate
+from web.i18n import MESSAGES, VN_TZ, translate
 from web.officer_text import error_text, language_name
 from web.pages import checked_form
 
@@ -84,6 +84,14 @@ async def destination_disable(request: Request, name: str) -> Response:
     with session() as s:
         admin_service.disable_destination(s, actor=require_admin(request, s), name=name)
     return done(request, "adm_destination_disabled", "/admin/destinations", name=name)
+
+
+@router.post("/admin/destinations/{name}/enable")
+async def destination_enable(request: Request, name: str) -> Response:
+    await checked_form(request)
+    with session() as s:
+        admin_service.enable_destination(s, actor=require_admin(request, s), name=name)
+    return done(request, "adm_destination_enabled", "/admin/destinations", name=name)
 
 
 def _templates_page(request: Request, status_code: int = 200, form: dict[str, str] | None = None) -> Response:
@@ -154,6 +162,13 @@ def _day(value: str, field: str) -> date | None:
         raise InvalidInput(f"'{value}' is not a date ({field})") from None
 
 
+def action_label(lang: str, action: str) -> str:
+    """An audit entry's action code in the officer's words (``package.published``: "Phát hành gói tin"); a code
+    without a label is "another action". The page keeps the code beside it: the code is the record."""
+    key = "aud_" + action.replace(".", "_")
+    return translate(lang, key if key in MESSAGES["vi"] else "aud_other")
+
+
 @router.get("/admin/audit")
 def audit_page(request: Request, actor: str = "", action: str = "", page: int = 1) -> Response:
     """The audit log, newest first, filtered by who, what (a prefix) and days (Vietnam time)."""
@@ -170,7 +185,9 @@ def audit_page(request: Request, actor: str = "", action: str = "", page: int = 
             error = error_text(lang_of(request), exc)
             flt = admin_service.AuditFilter(actor=actor, action=action)
         rows, more = admin_service.audit_entries(s, actor=me, flt=flt, tz=VN_TZ)
-        entries = [{"seq": r.seq, "at": when(r.at), "actor": r.actor, "action": r.action,
+        lang = lang_of(request)
+        entries = [{"seq": r.seq, "at": when(r.at), "action": r.action, "label": action_label(lang, r.action),
+                    "actor": translate(lang, "aud_system") if r.actor == "system" else r.actor,
                     "entity": f"{r.entity} {r.entity_id}", "detail": r.detail} for r in rows]
         checked = admin_service.verify_audit(s, actor=me) if verify else None
     return render(request, "admin_audit.html", status_code=422 if error else 200, form=form, rows=entries,

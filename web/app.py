@@ -39,6 +39,7 @@ from domain.reports import DeviceState
 from domain.streams import LiveStatus
 from engines.errors import EngineError, MediaError
 from settings import Settings, get_settings
+from web.area_labels import area_map
 from web.error_pages import add_error_text, add_html_error_pages
 from web.i18n import LANGS, translate
 from web.jobs import FlowStarter, RunRefused
@@ -51,6 +52,7 @@ STATE_ENUMS = {e.__name__: e for e in (PackageStatus, VariantStatus, AssetKind, 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 add_error_text(templates)
 templates.env.globals.update(STATE_ENUMS)  # pages compare states as the domain's enums, never bare strings
+templates.env.globals["area_map"] = area_map  # area names for pages whose handler passes codes
 
 
 class LoginRequired(Exception):
@@ -58,8 +60,9 @@ class LoginRequired(Exception):
 
 
 # How ``bantin serve`` runs uvicorn: its proxy-header middleware would believe X-Forwarded-For from any
-# loopback client; client addresses are resolved by the app against BANTIN_TRUSTED_PROXIES instead.
-SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "server_header": False}
+# loopback client; client addresses are resolved by the app against BANTIN_TRUSTED_PROXIES instead. A stop
+# waits at most 5 s for open requests (a phone polling a progress card must not keep the stack running).
+SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "server_header": False, "timeout_graceful_shutdown": 5}
 
 
 # The one table from error classes to HTTP statuses (first match wins; other domain errors are 400).
@@ -172,6 +175,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret, session_cookie="bantin_session",
                        max_age=12 * 3600, same_site="lax", https_only=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def _favicon() -> Response:  # browsers ask for it on every page whatever base.html links
+        return Response(status_code=301, headers={"Location": "/static/favicon.svg",
+                                                  "Cache-Control": "public, max-age=86400"})
 
     from web import (
         admin,

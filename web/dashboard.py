@@ -11,12 +11,16 @@ from starlette.concurrency import run_in_threadpool
 from domain.errors import DomainError, NotFound
 from domain.reports import descendants
 from services import auth, coverage, dashboard, dashboard_roles, report_charts, report_files, rollups
+from services.feedback_config import load_config
 from services.report_render import language_name
 from services.rollups import Thresholds
 from services.runtime import object_store, session
 from storage.repositories import reports as repo
 from web.access import package_areas, session_user, visible
 from web.app import flash, lang_of, render
+from web.area_labels import names_by_code
+from web.area_picker import area_code
+from web.feedback import day as day_label
 from web.i18n import VN_TZ, translate
 from web.pages import checked_form
 
@@ -71,7 +75,9 @@ def area_page(request: Request, code: str) -> Response:
         while current is not None and current in tree:
             trail.insert(0, (current, tree[current].name))
             current = tree[current].parent_code
-    return render(request, "dashboard.html", b=board, p=mine, trail=trail, when=_when, size=_size)
+    cats = {c.code: c.name(lang_of(request)) for c in load_config().categories} if mine.feedback else {}
+    return render(request, "dashboard.html", b=board, p=mine, trail=trail, when=_when, size=_size, day=day_label,
+                  cats=cats)
 
 
 @router.get("/dashboard/area/{code}/plays.png")
@@ -89,7 +95,7 @@ def plays_chart(request: Request, code: str) -> Response:
     for _area, day, plays, *_ in rows:
         per_day[day] = per_day.get(day, 0) + int(plays)
     days = [(today - timedelta(days=29 - i)).isoformat() for i in range(30)]
-    png = report_charts.bars([d[5:] for d in days], [per_day.get(d, 0) for d in days],
+    png = report_charts.bars([report_charts.day_label(d) for d in days], [per_day.get(d, 0) for d in days],
                              title=translate(lang_of(request), "dash_chart_plays"))
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
@@ -142,9 +148,12 @@ def coverage_map(request: Request, package_id: int) -> Response:
 def reports_page(request: Request) -> Response:
     with session() as s:
         user = session_user(request, s)
-        rows = [{"id": r.id, "period": r.period, "area_code": r.area_code, "format": r.format, "cut_off": r.cut_off,
+        files = report_files.visible_reports(s, user.username)
+        names = names_by_code(s, [r.area_code for r in files])
+        rows = [{"id": r.id, "period": r.period, "area_code": r.area_code,
+                 "area_name": names.get(r.area_code, r.area_code), "format": r.format, "cut_off": day_label(r.cut_off),
                  "created_at": _when(r.created_at), "created_by": r.created_by, "size": _size(r.size)}
-                for r in report_files.visible_reports(s, user.username)]
+                for r in files]
         home = dashboard.home_area(s, user) or ""
     return render(request, "reports.html", rows=rows, home=home)
 
@@ -162,7 +171,8 @@ async def reports_generate(request: Request) -> Response:
             user = session_user(request, s)
             try:
                 report_files.generate(s, object_store(), period=form.get("period", ""),
-                                      area_code=form.get("area", ""), fmt=form.get("format", "pdf"),
+                                      area_code=area_code(s, form.get("area", "")),  # a code or a name
+                                      fmt=form.get("format", "pdf"),
                                       actor=user.username, now=datetime.now(UTC), lang=lang)
             except DomainError as exc:
                 return str(exc)

@@ -9,10 +9,12 @@ with a fake clock there), a request size cap, media checks in the service. Jinja
 import logging
 import time
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from domain.errors import NotFound
@@ -57,9 +59,9 @@ def day(value: date | str) -> str:
     return (date.fromisoformat(value) if isinstance(value, str) else value).strftime("%d/%m/%Y")
 
 
-def _too_big(request: Request) -> bool:
+def _too_big(request: Request, limit: int = MAX_REQUEST_BYTES) -> bool:
     try:
-        return int(request.headers.get("content-length", "0")) > MAX_REQUEST_BYTES
+        return int(request.headers.get("content-length", "0")) > limit
     except ValueError:
         return True
 
@@ -192,19 +194,42 @@ async def transcribe_later(request: Request, feedback_id: int) -> bool:
 # --- JSON API ---------------------------------------------------------------------------------------
 
 class FeedbackIn(BaseModel):
-    area_code: str = Field(min_length=2, max_length=5)
-    category: str = Field(min_length=1, max_length=40)
-    text: str = Field(min_length=1, max_length=4000)
-    hamlet: str = Field(default="", max_length=100)
-    contact_name: str = Field(default="", max_length=100)
-    contact_phone: str = Field(default="", max_length=20)
+    """A submission; lengths, the area and the category are checked by the service (its messages are the
+    citizen's Vietnamese ones), the request's size here (:data:`MAX_API_BYTES`)."""
+
+    area_code: str
+    category: str
+    text: str
+    hamlet: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
     contact_consent: bool = False
-    cited_package_id: int | None = None
+    cited_package_id: int | None = Field(default=None, ge=1, lt=2**31)
+
+
+MAX_API_BYTES = 64 * 1024  # a submission without media: 4,000 characters of text and a few short fields
+# The label of each field in messages about it (catalogue keys).
+FIELD_LABELS = {"area_code": "fb_area", "category": "fb_category", "text": "fb_text", "hamlet": "fb_field_hamlet",
+                "contact_name": "fb_name", "contact_phone": "fb_phone", "contact_consent": "fb_field_consent",
+                "cited_package_id": "fb_cites"}
 
 
 def _api_error(exc: FeedbackError, lang: str) -> JSONResponse:
     status = 429 if exc.code in ("rate_limited", "area_rate_limited") else 422
     return JSONResponse({"error": error_text(lang, exc), "code": exc.code}, status_code=status)
+
+
+def api_invalid(lang: str, errors: list[dict[str, Any]]) -> JSONResponse:
+    """A body that is not the submission's JSON object, or one of whose fields is missing or of the wrong
+    type: 422 naming the field in the reader's language (the first problem only)."""
+    first = errors[0] if errors else {}
+    loc = [str(x) for x in first.get("loc", ())]
+    field = loc[0] if loc and loc[0] in FIELD_LABELS else ""
+    if not field:
+        return JSONResponse({"error": translate(lang, "fb_err_not_json"), "code": "not_json"}, status_code=422)
+    key = "fb_err_missing_field" if first.get("type") == "missing" else "fb_err_bad_field"
+    message = translate(lang, key).format(label=translate(lang, FIELD_LABELS[field]), field=field)
+    return JSONResponse({"error": message, "code": "invalid_field", "field": field}, status_code=422)
 
 
 @router.get("/api/v1/feedback/categories", tags=["feedback"])
@@ -215,9 +240,25 @@ def api_categories(request: Request) -> list[dict[str, object]]:
             for c in load_config().categories]
 
 
-@router.post("/api/v1/feedback", tags=["feedback"], status_code=201)
-def api_submit(request: Request, body: FeedbackIn) -> Response:
-    """Submit feedback (no login; rate-limited). Returns the tracking code and due date."""
+@router.post("/api/v1/feedback", tags=["feedback"], status_code=201, openapi_extra={"requestBody": {
+    "required": True, "content": {"application/json": {"schema": FeedbackIn.model_json_schema()}}}})
+async def api_submit(request: Request) -> Response:
+    """Submit feedback (a JSON object of FeedbackIn's fields; no login; rate-limited, at most 64 KB). Returns the
+    tracking code and due date; a refusal is ``{"error": <message in Vietnamese>, "code": ...}`` with 4xx."""
+    lang = lang_of(request)
+    if _too_big(request, MAX_API_BYTES):
+        return JSONResponse({"error": translate(lang, "fb_err_request_too_big"), "code": "too_big"}, status_code=413)
+    raw = await request.body()
+    if len(raw) > MAX_API_BYTES:
+        return JSONResponse({"error": translate(lang, "fb_err_request_too_big"), "code": "too_big"}, status_code=413)
+    try:
+        body = FeedbackIn.model_validate_json(raw)
+    except ValidationError as exc:
+        return api_invalid(lang, [dict(e) for e in exc.errors()])
+    return await run_in_threadpool(_api_store, request, body)
+
+
+def _api_store(request: Request, body: FeedbackIn) -> Response:
     try:
         limits(request).check(client_key(request), body.area_code)
         with session() as s:
@@ -239,6 +280,9 @@ def api_status(request: Request, code: str) -> Response:
             st = intake.public_status(s, code)
     except FeedbackError as exc:
         return _api_error(exc, lang_of(request))
+    except NotFound:
+        return JSONResponse({"error": translate(lang_of(request), "fb_err_not_found"), "code": "not_found"},
+                            status_code=404)
     return JSONResponse({
         "tracking_code": st.tracking_code, "area_code": st.area_code, "category": st.category, "state": st.state,
         "received_at": st.received_at.isoformat(), "due": st.due.isoformat(),

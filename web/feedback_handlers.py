@@ -17,6 +17,7 @@ from services.runtime import object_store, session
 from storage.repositories import areas as area_repo
 from web.access import session_user
 from web.app import Forbidden, flash, lang_of, render
+from web.area_labels import names_by_code
 from web.feedback import day, error_text
 from web.i18n import translate
 from web.jobs import RunRefused, start
@@ -36,10 +37,13 @@ def queue_page(request: Request, all: str = "") -> Response:  # noqa: A002 (a qu
     with session() as s:
         user = session_user(request, s)
         states = [st.value for st in FeedbackState] if all else None
-        rows = [{"id": r.id, "code": r.tracking_code, "state": r.state, "category": r.category, "area": r.area_code,
-                 "unit": r.unit_code, "due": day(r.due_date), "overdue": fb.overdue(r), "assignee": r.assignee,
+        items = fb.queue(s, user.username, states=states)
+        names = names_by_code(s, [c for r in items for c in (r.area_code, r.unit_code)])
+        rows = [{"id": r.id, "code": r.tracking_code, "state": r.state, "category": r.category,
+                 "area": names.get(r.area_code, r.area_code), "unit": names.get(r.unit_code, r.unit_code),
+                 "due": day(r.due_date), "overdue": fb.overdue(r), "assignee": r.assignee,
                  "text": r.text[:160], "received": day(local_date(r.received_at))}
-                for r in fb.queue(s, user.username, states=states)]
+                for r in items]
         may_enter = fb.handled_units(s, user) != set()
     return render(request, "feedback_queue.html", rows=rows, cats=_cat_names(lang_of(request)), all=bool(all),
                   may_enter=may_enter, overdue=sum(1 for r in rows if r["overdue"]))

@@ -55,8 +55,10 @@ def live_page(request: Request) -> Response:
         user, _ = page_user(request, s, "live.broadcast", "live")
         lang = lang_of(request)
         rows = []
-        for r in live.recent_sessions(s, user, 20):
-            proof = live.proof_of_play(s, r)
+        sessions = live.recent_sessions(s, user, 20)
+        proofs = live.proofs_of_play(s, sessions)
+        for r in sessions:
+            proof = proofs[r.id]
             rows.append({"id": r.id, "title": r.title, "areas": ", ".join(r.area_codes), "status": r.status,
                          "reason": r.end_reason, "emergency": r.emergency,
                          "started": r.started_at.strftime("%d/%m %H:%M"),

@@ -21,6 +21,9 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), k) for p, k in [
     (r"unknown area code\(s\): (?P<codes>[^(]+?) \(", "err_unknown_area"),
     (r"no target area given", "err_no_area"),
     (r"nothing changed", "err_nothing_changed"),
+    (r"a rejection needs a reason", "err_reject_reason"),
+    (r"'(?P<value>[^']*)' is not a date \(use YYYY-MM-DD\)", "err_bad_date"),
+    (r"withdrawing or killing a bulletin needs a reason", "err_withdraw_reason"),
     (r"may not change the \S+ variant", "ve_err_may_not"),
     (r"it can be changed only while in review", "ve_err_state"),
     (r"variant has no text yet", "ve_err_no_text"),
@@ -90,6 +93,14 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), k) for p, k in [
     (r"default content holds at most", "pa_err_default_many"),
     (r"is not a list of package numbers", "pa_err_default_numbers"),
     (r"unknown language '(?P<code>[^']*)'", "pa_err_language"),
+    # areas by code or name (services.areas.resolve, storage's get_area): the candidates are listed
+    (r"unknown area(?: code)? '(?P<query>[^']*)': no current unit; before 1 July 2025: (?P<moves>.+)$",
+     "err_area_former"),
+    (r"unknown area '(?P<query>[^']*)': no code or name matches; close: (?P<candidates>.+)$", "err_area_close"),
+    (r"area (?P<code>\S+) \((?P<name>[^)]*)\) no longer exists since 1 July 2025; it is now part of (?P<now>.+)$",
+     "err_area_retired"),
+    (r"'(?P<query>[^']*)' names (?P<n>\d+) areas: (?P<candidates>.+?)(?:; and \d+ more)?\. Give the code",
+     "err_area_candidates"),
     (r"unknown area code '(?P<codes>[^']*)'|unknown area '(?P<query>[^']*)'", "pa_err_area"),
     (r"names (?P<n>\d+) areas", "pa_err_area_ambiguous"),
     # publication (tasks.publishing, delivery and push errors)
@@ -122,15 +133,23 @@ def _language_names(lang: str, names: str) -> str:
     return ", ".join(LANGUAGES[n].name_en if n in LANGUAGES else n for n in names.split(", "))
 
 
-def officer_message(lang: str, message: str, exc_type: type[Exception] | None = None,
-                    fallback: str = "err_generic") -> str:
-    """``message`` (an exception's text or a stored reason) as an officer should read it in ``lang``."""
+def known_message(lang: str, message: str) -> str | None:
+    """``message`` in ``lang`` when one of :data:`PATTERNS` says it, else None."""
     for pattern, key in PATTERNS:
         m = pattern.search(message)
         if m:
             fields = {k: _language_names(lang, v) if k.startswith("lang") and v else v
                       for k, v in m.groupdict().items()}
             return translate(lang, key).format(**fields)
+    return None
+
+
+def officer_message(lang: str, message: str, exc_type: type[Exception] | None = None,
+                    fallback: str = "err_generic") -> str:
+    """``message`` (an exception's text or a stored reason) as an officer should read it in ``lang``."""
+    known = known_message(lang, message)
+    if known is not None:
+        return known
     if lang != "vi":
         return message
     for cls, key in _GENERIC:

@@ -15,7 +15,8 @@ How bantin maps the specification:
   ``status_notes`` holds the public answer or the rejection reason. ``description``, ``lat`` and ``long``
   are returned only to an ``api_key`` whose user handles the item (the public sees state and answer).
 - Errors are the specification's array of ``{"code", "description"}`` (XML: ``<errors><error><code>…``)
-  with HTTP 400, 403 or 404 (429 when rate-limited), in the format the URL asked for.
+  with HTTP 400, 403 or 404 (429 when rate-limited), in the format the URL asked for; descriptions are in
+  Vietnamese (an app may show them to the citizen).
 - Formats: every endpoint answers ``.json`` and ``.xml`` (the specification's element names: a list is an
   element holding one child per item, ``services/service``, ``service_requests/request``,
   ``errors/error``; an absent value is an empty element); any other format answers 400 in JSON.
@@ -89,7 +90,7 @@ def _format_ok(fmt: str) -> bool:
 
 
 def _bad_format(name: str) -> Response:
-    return errors(400, f"unknown format: use {name}.json or {name}.xml")
+    return errors(400, f"Định dạng không được hỗ trợ: dùng {name}.json hoặc {name}.xml.")
 
 
 def w3(at: datetime | None) -> str | None:
@@ -101,9 +102,9 @@ def _parse_w3(value: str, name: str) -> datetime:
     try:
         at = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise FeedbackError("bad_date", f"{name} must be a W3C date-time, e.g. 2026-01-01T00:00:00Z") from None
+        raise FeedbackError("bad_date", f"{name} phải là thời điểm theo W3C, ví dụ 2026-01-01T00:00:00Z.") from None
     if at.tzinfo is None:
-        raise FeedbackError("bad_date", f"{name} must include a time zone (Z or +07:00)")
+        raise FeedbackError("bad_date", f"{name} phải có múi giờ (Z hoặc +07:00).")
     return at
 
 
@@ -137,7 +138,7 @@ def service_definition(service_code: str, fmt: str) -> Response:
     if not _format_ok(fmt):
         return _bad_format(f"services/{service_code}")
     if service_code not in {c.code for c in load_config().categories}:
-        return errors(404, f"service_code {service_code} was not found", fmt)
+        return errors(404, f"Không có lĩnh vực phản ánh (service_code) '{service_code[:40]}'.", fmt)
     return reply({"service_code": service_code, "attributes": []}, fmt, "service_definition")
 
 
@@ -157,23 +158,22 @@ async def post_request(request: Request, fmt: str) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
     username = _api_user(request, form.get("api_key", ""))
     if username is None:
-        return errors(403, "api_key missing or invalid: use a bantin API token", fmt)
+        return errors(403, "Thiếu api_key hoặc api_key không đúng: hãy dùng mã truy cập API do bantin cấp.", fmt)
     code = form.get("service_code", "").strip()
     if not code:
-        return errors(400, "service_code was not provided", fmt)
+        return errors(400, "Thiếu service_code (lĩnh vực phản ánh).", fmt)
     if code not in {c.code for c in load_config().categories}:
-        return errors(404, f"service_code {code} was not found", fmt)
+        return errors(404, f"Không có lĩnh vực phản ánh (service_code) '{code[:40]}'.", fmt)
     area = form.get("address_id", "").strip()
     if not area:
-        return errors(400, "address_id (a bantin area code, e.g. a commune's 5-digit code) was not provided",
-                      fmt)
+        return errors(400, "Thiếu address_id (mã địa bàn, ví dụ mã 5 chữ số của xã, phường).", fmt)
     try:
         lat = float(form["lat"]) if form.get("lat") else None
         long = float(form["long"]) if form.get("long") else None
     except ValueError:
-        return errors(400, "lat and long must be decimal numbers (WGS84)", fmt)
+        return errors(400, "lat và long phải là số thập phân (WGS84).", fmt)
     if (lat is None) != (long is None):
-        return errors(400, "lat and long must be sent together", fmt)
+        return errors(400, "Cần gửi cả lat và long.", fmt)
     name = " ".join(x for x in (form.get("first_name", "").strip(), form.get("last_name", "").strip()) if x)
     phone = form.get("phone", "")
     try:
@@ -187,8 +187,8 @@ async def post_request(request: Request, fmt: str) -> Response:
     except FeedbackError as exc:
         status = 429 if exc.code in ("rate_limited", "area_rate_limited") else 400
         return errors(status, str(exc), fmt)
-    except NotFound as exc:
-        return errors(403, str(exc), fmt)
+    except NotFound:  # the token's account was disabled or removed
+        return errors(403, "Tài khoản của api_key không còn hoạt động.", fmt)
     notice = f"Đã tiếp nhận; hạn trả lời {r.due.isoformat()}."
     return reply([{"service_request_id": r.tracking_code, "service_notice": notice, "account_id": None}], fmt,
                  "service_requests")
@@ -253,15 +253,15 @@ def get_requests(request: Request, fmt: str) -> Response:
             elif end is None:
                 end = start + DEFAULT_SPAN
             if start > end:
-                return errors(400, "start_date is after end_date", fmt)
+                return errors(400, "start_date sau end_date.", fmt)
             if end - start > DEFAULT_SPAN:
-                return errors(400, "start_date and end_date may not span more than 90 days", fmt)
+                return errors(400, "Từ start_date đến end_date tối đa 90 ngày.", fmt)
             stmt = stmt.where(FeedbackRecord.received_at >= start, FeedbackRecord.received_at <= end)
             if q.get("service_code"):
                 stmt = stmt.where(FeedbackRecord.category.in_([c for c in q["service_code"].split(",") if c]))
             statuses = {x for x in q.get("status", "").split(",") if x}
             if statuses - {"open", "closed"}:
-                return errors(400, "status must be open, closed or both (comma-separated)", fmt)
+                return errors(400, "status phải là open, closed hoặc cả hai (cách nhau bằng dấu phẩy).", fmt)
             if statuses == {"open"}:
                 stmt = stmt.where(FeedbackRecord.state.in_(OPEN))
             elif statuses == {"closed"}:
@@ -277,9 +277,9 @@ def get_request(request: Request, service_request_id: str, fmt: str) -> Response
     try:
         code = parse_tracking_code(service_request_id)
     except FeedbackError:
-        return errors(404, f"service_request_id {service_request_id[:20]} was not found", fmt)
+        return errors(404, f"Không tìm thấy phản ánh (service_request_id) {service_request_id[:20]}.", fmt)
     with session() as s:
         rec = s.scalar(select(FeedbackRecord).where(FeedbackRecord.tracking_code == code))
         if rec is None:
-            return errors(404, f"service_request_id {code} was not found", fmt)
+            return errors(404, f"Không tìm thấy phản ánh (service_request_id) {code}.", fmt)
         return reply(_render(request, s, [rec]), fmt, "service_requests")

@@ -13,7 +13,7 @@ from domain.cap import EXPORTABLE as CAP_EXPORTABLE
 from domain.drafts import DraftRevision, SourceKind
 from domain.errors import ApprovalRefused, DomainError, InvalidInput, InvalidTransition, ManifestMismatch, NotFound
 from domain.intake import IntakeResult
-from domain.intake_policy import CleaningNeedsConfirmation, DraftAllBoilerplate, TitleNeeded
+from domain.intake_policy import CleaningNeedsConfirmation, DraftAllBoilerplate, TitleNeeded, kept_lines_of
 from domain.languages import LANGUAGES, SOURCE_LANGUAGE
 from domain.packages import WITHDRAWABLE, AssetKind, PackageStatus, VariantStatus
 from domain.priority import Priority
@@ -22,6 +22,7 @@ from services import approvals as approval_service
 from services import areas as area_service
 from services import auth, intake
 from services import drafts as draft_service
+from services import progress as progress_service
 from services import translations as translation_service
 from services.packages import current_package_id, draft_rejections, package_view
 from services.runtime import object_store, session
@@ -29,6 +30,7 @@ from storage.repositories import drafts, packages, users
 from web import asset_pages, login_pages, variant_pages
 from web.access import package_areas, require, session_user, visible
 from web.app import flash, lang_of, render
+from web.area_labels import names_by_code
 from web.error_pages import error_page
 from web.forms import checked_form  # noqa: F401 (other page modules import it from here)
 from web.i18n import VN_TZ, translate
@@ -59,22 +61,30 @@ def _submit_text(req: draft_service.DraftRequest) -> tuple[DraftRevision, Intake
 NOT_PRODUCED = "submitted"  # what the draft list shows for a draft with no package yet (``st_submitted``)
 
 
-def _status_of(s: Session, draft_id: int) -> str:
-    """The draft's latest package's status (a :class:`PackageStatus` value), or :data:`NOT_PRODUCED`."""
+def _status_of(s: Session, draft_id: int) -> tuple[str, int | None]:
+    """The draft's latest package's status (a :class:`PackageStatus` value), or :data:`NOT_PRODUCED`, and
+    that package's id."""
     pkgs = packages.packages_of_draft(s, draft_id)
-    return PackageStatus(pkgs[-1].status).value if pkgs else NOT_PRODUCED
+    return (PackageStatus(pkgs[-1].status).value, pkgs[-1].id) if pkgs else (NOT_PRODUCED, None)
 
 
 @router.get("/")
 def draft_list(request: Request) -> Response:
     with session() as s:
         user = session_user(request, s)
+        shown = [r for r in drafts.list_drafts(s, limit=200) if visible(s, user, list(r.area_codes))]
+        names = names_by_code(s, [c for r in shown for c in r.area_codes])  # one lookup for the page
         rows = [
             {"draft_id": r.draft_id, "number": r.number, "title": r.title, "priority": r.priority,
-             "status": _status_of(s, r.draft_id), "areas": ", ".join(r.area_codes),
+             "status": status, "package_id": package_id, "areas": names.of(r.area_codes),
              "created": r.created_at.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")}
-            for r in drafts.list_drafts(s, limit=200) if visible(s, user, list(r.area_codes))
+            for r in shown
+            for status, package_id in [_status_of(s, r.draft_id)]
         ]
+        failed = progress_service.failed_publications(
+            s, [pid for r in rows if isinstance(pid := r["package_id"], int)])
+        for row in rows:
+            row["publication_failed"] = row["package_id"] in failed
         return render(request, "drafts.html", rows=rows)
 
 
@@ -82,6 +92,7 @@ def draft_list(request: Request) -> Response:
 def draft_form(request: Request) -> Response:
     with session() as s:
         user = session_user(request, s)
+        auth.require_anywhere(s, user, "draft.create")  # refused before anything is typed (the POST checks the areas)
         home_area = next((m.area_code for m in users.memberships_of(user) if m.area_code), "")
         return render(request, "draft_new.html", form={"area": home_area})
 
@@ -123,7 +134,7 @@ async def draft_create(request: Request) -> Response:
             rev, cleaning = await run_in_threadpool(_submit_text, req)
     except (DraftAllBoilerplate, CleaningNeedsConfirmation, TitleNeeded) as exc:
         # The form comes back with the removed lines, each with "keep this line", and what to do next.
-        flash(request, "error", str(exc))
+        flash(request, "error", _cleaning_refusal(lang_of(request), exc))
         return render(request, "draft_new.html", status_code=422, form=form, keep=set(keep),
                       removed=exc.result.removed if exc.result else (),
                       needs_confirm=isinstance(exc, CleaningNeedsConfirmation),
@@ -138,7 +149,23 @@ async def draft_create(request: Request) -> Response:
             flash(request, "info", translate(lang_of(request), "producing_started"))
     elif has_recording:
         flash(request, "info", translate(lang_of(request), "transcript_ready"))
+    else:
+        flash(request, "info", translate(lang_of(request), "flash_draft_saved"))
     return RedirectResponse(f"/drafts/{rev.draft_id}", status_code=303)
+
+
+def _kept_note(lang: str, note: str) -> str:
+    """A revision's note for the officer: the lines kept back in words, any other note as written."""
+    kept = kept_lines_of(note)
+    return translate(lang, "kept_lines_note").format(lines=", ".join(map(str, sorted(kept)))) if kept else note
+
+
+def _cleaning_refusal(lang: str, exc: DraftAllBoilerplate | CleaningNeedsConfirmation | TitleNeeded) -> str:
+    """What the cleaning refusal asks of the editor, in their language (the lines are listed on the form)."""
+    if isinstance(exc, CleaningNeedsConfirmation):
+        return translate(lang, "cleaning_needs_confirm").format(removed=exc.result.lines_removed,
+                                                                total=exc.result.content_lines)
+    return translate(lang, "title_needed_refusal" if isinstance(exc, TitleNeeded) else "cleaning_all_boilerplate")
 
 
 @router.get("/drafts/{draft_id}")
@@ -165,7 +192,7 @@ def _draft_page(request: Request, draft_id: int, edit_form: dict[str, str] | Non
         warnings = [w.text(lang_of(request)) for w in intake.freshness_of(object_store(), rev)]
         return render(request, "draft.html", status_code=status_code, rev=rev, pkgs=pkgs, can_produce=can_produce,
                       can_edit=can_edit, rejections=rejections, removed=report.removed if report else (),
-                      warnings=warnings,
+                      warnings=warnings, kept_note=_kept_note(lang_of(request), rev.note),
                       language_names=[language_name(lang_of(request), c) for c in rev.content.languages],
                       edit_form=edit_form or {"title": rev.content.title, "body": rev.content.body},
                       recording_url=f"/drafts/{draft_id}/recording" if rev.source_key and
@@ -235,6 +262,13 @@ def package_cap(request: Request, package_id: int) -> Response:
 
 @router.get("/packages/{package_id}")
 def package_page(request: Request, package_id: int) -> Response:
+    return _package_page(request, package_id)
+
+
+def _package_page(request: Request, package_id: int, typed: dict[str, str] | None = None,
+                  status_code: int = 200) -> Response:
+    """The package; ``typed``: a refused decision's form to show again, open, with what was typed
+    (``decision``: ``reject`` or ``withdraw``, ``reason``)."""
     store = object_store()
     with session() as s:
         user = session_user(request, s)
@@ -257,13 +291,18 @@ def package_page(request: Request, package_id: int) -> Response:
             var["voice"] = variant_pages.voice_of(s, package_id, str(var["language"]))
         can_withdraw = v["status"] in WITHDRAWABLE and auth.can(
             s, user, "package.approve", area_codes=areas)
+        show_runs = auth.can(s, user, "admin", area_codes=areas)  # the workflow runs are for administrators
         state = approval_service.approval_state(s, package_id)
-        remaining = [f"{translate(lang_of(request), 'lvl_' + r.level.value)} · {r.area_code}" for r in state.remaining]
+        area_names = area_service.area_names(s, list(v["areas"]))
+        names = area_service.area_names(s, [r.area_code for r in state.remaining])
+        remaining = [f"{translate(lang_of(request), 'lvl_' + r.level.value)} · {name}"
+                     for r, name in zip(state.remaining, names, strict=True)]
         device_rows = device_status_block(s, package_id, v, areas)
         revision = drafts.revision_by_id(s, packages.get_package(s, package_id).revision_id)
         from web.progress_pages import progress_view
 
         progress = progress_view(s, package_id, user, lang_of(request))
+        v["publication_failed"] = package_id in progress_service.failed_publications(s, [package_id])
     v["cap"] = v["priority"] == Priority.KHAN_CAP and PackageStatus(v["status"]) in CAP_EXPORTABLE
     warnings = [w.text(lang_of(request)) for w in intake.freshness_of(store, revision)]
     order = {AssetKind.SCRIPT: 0, AssetKind.SPEECH_TEXT: 1, AssetKind.AUDIO: 2, AssetKind.BOARD_TEXT: 3,
@@ -285,9 +324,10 @@ def package_page(request: Request, package_id: int) -> Response:
     for r in v["flow_runs"]:
         r["at"] = datetime.fromisoformat(r["at"]).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
     prefect_ui = os.environ.get("PREFECT_UI_URL", "").rstrip("/")
-    return render(request, "package.html", v=v, can_approve=can_approve, refusal=refusal, remaining=remaining,
-                  can_withdraw=can_withdraw, prefect_ui=prefect_ui, device_rows=device_rows, warnings=warnings,
-                  progress=progress)
+    return render(request, "package.html", status_code=status_code, typed=typed or {}, v=v,
+                  can_approve=can_approve, refusal=refusal, remaining=remaining, area_names=area_names,
+                  can_withdraw=can_withdraw, prefect_ui=prefect_ui, show_runs=show_runs,
+                  device_rows=device_rows, warnings=warnings, progress=progress)
 
 
 def device_status_block(s: Session, package_id: int, v: dict[str, object], areas: list[str]) -> dict[str, object]:
@@ -324,7 +364,10 @@ async def package_approve(request: Request, package_id: int) -> Response:
     if refused is not None:
         return _refused_page(request, refused, current)
     if status == PackageStatus.APPROVED:
-        await _start_kept(request, "publish", package_id)  # approval starts publication
+        if await _start_kept(request, "publish", package_id):  # approval starts publication
+            flash(request, "info", translate(lang_of(request), "flash_approved_publishing"))
+    else:  # another level still has to approve
+        flash(request, "info", translate(lang_of(request), "flash_approval_recorded"))
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
 
 
@@ -338,27 +381,47 @@ def _refused_page(request: Request, exc: Exception, current: int | None) -> Resp
                       link=request.url.path.rsplit("/", 1)[0], link_text=translate(lang, "package"))
 
 
-async def _decide(request: Request, package_id: int, decide: Callable[[Session, str, dict[str, str]], object]) -> None:
-    """Shared by the approver's decisions: CSRF, sign-in, approval rights over the areas, then ``decide``."""
+async def _decide(request: Request, package_id: int, which: str,
+                  decide: Callable[[Session, str, dict[str, str]], object]) -> Response | None:
+    """Shared by the approver's decisions: CSRF, sign-in, approval rights over the areas, then ``decide``; a
+    refused input (no reason) is the package page again with the form open and what was typed (else None)."""
     form = await checked_form(request)
     with session() as s:
         user = session_user(request, s)
         require(s, user, "package.approve", area_codes=package_areas(s, package_id))
-        decide(s, user.username, form)
+        try:
+            decide(s, user.username, form)
+        except InvalidInput as exc:
+            failed: Exception | None = exc
+        else:
+            failed = None
+    if failed is None:
+        return None
+    flash(request, "error", error_text(lang_of(request), failed))
+    return _package_page(request, package_id, typed={"decision": which, "reason": form.get("reason", "")},
+                         status_code=422)
 
 
 @router.post("/packages/{package_id}/reject")
 async def package_reject(request: Request, package_id: int) -> Response:
-    await _decide(request, package_id, lambda s, username, form: approval_service.reject_package(
+    refused = await _decide(request, package_id, "reject", lambda s, username, form: approval_service.reject_package(
         s, package_id=package_id, username=username, reason=form.get("reason", "")))
+    if refused is not None:
+        return refused
+    flash(request, "info", translate(lang_of(request), "flash_rejected"))
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
 
 
 @router.post("/packages/{package_id}/withdraw")
 async def package_withdraw(request: Request, package_id: int) -> Response:
     """Withdraw (or kill) a package that is approved, scheduled or on the air."""
-    await _decide(request, package_id, lambda s, username, form: approval_service.withdraw_package(
-        s, package_id=package_id, username=username, reason=form.get("reason", ""), kill=form.get("kill") == "1"))
+    refused = await _decide(request, package_id, "withdraw", lambda s, username, form:
+                            approval_service.withdraw_package(s, package_id=package_id, username=username,
+                                                              reason=form.get("reason", ""),
+                                                              kill=form.get("kill") == "1"))
+    if refused is not None:
+        return refused
+    flash(request, "info", translate(lang_of(request), "flash_withdrawn"))
     await _start_kept(request, "retract", package_id)  # devices now (MQTT stop for emergencies), then destinations
     return RedirectResponse(f"/packages/{package_id}", status_code=303)
 

@@ -20,7 +20,9 @@ from storage.repositories import users
 from web.access import session_user
 from web.app import Forbidden, flash, lang_of, render
 from web.area_picker import area_code
+from web.feedback import day as day_label
 from web.i18n import translate
+from web.officer_text import error_text
 from web.pages import checked_form
 
 router = APIRouter(include_in_schema=False)
@@ -41,17 +43,23 @@ def _may_order(s: Session, user: UserRecord, area_code: str) -> bool:
 
 @router.get("/programs")
 def programs_page(request: Request, area: str = "", day: str = "") -> Response:
-    """Programmes of one area on one date (default: the user's own area, tomorrow)."""
+    """Programmes of one area on one date (default: the user's own area, tomorrow); a date or area name that
+    cannot be read is said on the form, kept as typed."""
     with session() as s:
         user = session_user(request, s)
         if not area:
             area = next((m.area_code for m in users.memberships_of(user) if m.area_code), "")
-        when = _day(day)
+        try:
+            when = _day(day)
+            area = area_code(s, area)  # a name typed in the picker
+        except InvalidInput as exc:
+            flash(request, "error", error_text(lang_of(request), exc))
+            return render(request, "programs.html", status_code=422, rows=[], area=area, day=day, invalid=True,
+                          area_name="", prev_day="", next_day="", may_order=False)
         rows: list[dict[str, object]] = []
         area_name = ""
         may_order = False
         if area:
-            area = area_code(s, area)  # a name typed in the picker
             area_name = area_repo.get_area(s, area).name
             if not auth.can(s, user, "package.view", area_codes=[area]):
                 raise Forbidden("programs")
@@ -65,7 +73,7 @@ def programs_page(request: Request, area: str = "", day: str = "") -> Response:
                     r["edition_id"] = ed.id
         return render(request, "programs.html", rows=rows, area=area, area_name=area_name, day=when.isoformat(),
                       prev_day=(when - timedelta(days=1)).isoformat(), next_day=(when + timedelta(days=1)).isoformat(),
-                      may_order=may_order)
+                      may_order=may_order, shown_days=[day_label(when + timedelta(days=n)) for n in (-1, 0, 1)])
 
 
 @router.post("/programs/{program_id}/reorder")

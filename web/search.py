@@ -19,8 +19,9 @@ from services.runtime import object_store, session
 from web.access import session_user
 from web.api import ApiUser, _user
 from web.app import lang_of, render
+from web.area_labels import names_by_code
 from web.i18n import VN_TZ
-from web.officer_text import language_name
+from web.officer_text import known_message, language_name
 from web.ranges import ranged_response
 
 router = APIRouter()
@@ -108,10 +109,17 @@ def search_page(request: Request, q: str = "", exact: str = "", area: str = "", 
             res = archive_service.search_archive(
                 s, _request(q, bool(exact), area, day_from, day_to, lang, priority, channel, page),
                 visible=auth.visible_area_codes(s, user))
-        except InvalidInput as exc:  # the form again, with what was typed and the reason
-            return render(request, "search.html", status_code=422, form=form, res=None, items=[], error=str(exc))
+        except InvalidInput as exc:  # the form again, with what was typed and the reason (areas: the officer's words)
+            error = known_message(lang_of(request), str(exc)) or str(exc)
+            return render(request, "search.html", status_code=422, form=form, res=None, items=[], error=error)
+    with session() as s:  # the play counts' areas by name, one lookup for the page
+        names = names_by_code(s, [a["code"] for item in res.items for a in item["plays"]["areas"][:5]])
     for item in res.items:
+        for a in item["plays"]["areas"]:
+            a["name"] = names.get(a["code"], a["code"])
         item["language_name"] = language_name(lang_of(request), str(item.get("language") or ""))
+        # an item filed under a unit retired in 2025 shows both names: "Xã Đa Lộc (nay thuộc Xã Châu Thành)"
+        item["where"] = ", ".join(item["area_names"])
         item["when"] = datetime.fromisoformat(item["broadcast_at"]).astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
         for m in item["moments"]:
             m["clock"] = _clock(m["start"])

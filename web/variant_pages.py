@@ -79,6 +79,7 @@ def _edit_page(request: Request, package_id: int, language: str, form: dict[str,
         pkg = packages.get_package(s, package_id)
         title = drafts.revision_by_id(s, pkg.revision_id).content.title
         voice = voice_of(s, package_id, language)
+        forfeits = edits.edit_forfeits_approval(s, package_id, user.username)
     form = form or {"script": script, "board_text": board}
     settings = get_settings()
     current = edits.text_budget(form.get("script", ""), form.get("board_text", ""), language)
@@ -86,7 +87,7 @@ def _edit_page(request: Request, package_id: int, language: str, form: dict[str,
                   language=language, language_name=language_name(lang, language), title=title, form=form,
                   budget=current, voice=voice, rate=speaking_rate(settings),
                   target_seconds=settings.script_seconds, target_lines=settings.board_lines,
-                  chars_per_line=BOARD_CHARS_PER_LINE)
+                  chars_per_line=BOARD_CHARS_PER_LINE, forfeits_approval=forfeits)
 
 
 @router.get("/packages/{package_id}/variants/{language}/edit")

@@ -1,7 +1,7 @@
 """Areas: loading the seed list and looking codes up."""
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.area_history import Conversion
-from domain.areas import Area, AreaLevel, validate_hierarchy
+from domain.area_history import Conversion, where_they_went
+from domain.areas import Area, AreaLevel, describe, validate_hierarchy
 from domain.drafts import decode_text
 from domain.errors import InvalidInput, NotFound
 from storage.models import AreaRecord
@@ -113,15 +113,32 @@ def get_area(session: Session, code: str) -> Area:
     """A current area.
 
     Raises:
-        NotFound: unknown code, or a unit retired in 2025 (the message names where it went).
+        NotFound: unknown code, or a unit retired in 2025 or a pre-2025 code this installation never held
+            (the message names the current units it went to, with their province).
     """
     rec = session.get(AreaRecord, code)
     if rec is None:
+        former = read_conversion().get(code)
+        went = where_they_went([former], read_conversion(), _with_parents(session, former.new_codes)) if former else ""
+        if went:  # a pre-2025 code this installation never held: say what it became
+            raise NotFound(f"unknown area code '{code}': no current unit; before 1 July 2025: {went}")
         raise NotFound(f"unknown area code '{code}' (see 'bantin areas list')")
     if rec.successors is not None:
-        raise NotFound(f"area {code} ({rec.name}) no longer exists since 1 July 2025; "
-                       f"it is now part of {', '.join(rec.successors)}")
+        current = _with_parents(session, rec.successors)
+        now = ", ".join(describe(current[c], current) if c in current else c for c in rec.successors)
+        raise NotFound(f"area {code} ({rec.name}) no longer exists since 1 July 2025; it is now part of {now}")
     return _area(rec)
+
+
+def _with_parents(session: Session, codes: Iterable[str]) -> dict[str, Area]:
+    """The current areas among ``codes`` with the areas above them (enough to name each with its province)."""
+    found: dict[str, Area] = {}
+    wanted = set(codes)
+    while wanted:
+        rows = list(session.scalars(select(AreaRecord).where(AreaRecord.code.in_(sorted(wanted)), _ACTIVE)))
+        found.update((r.code, _area(r)) for r in rows)
+        wanted = {r.parent_code for r in rows if r.parent_code and r.parent_code not in found}
+    return found
 
 
 def retire(session: Session, code: str, successors: list[str]) -> None:

@@ -66,6 +66,18 @@ def entries(session: Session, *, entity: str, entity_id: str | int) -> list[Audi
     return list(session.scalars(stmt.order_by(AuditRecord.seq)))
 
 
+def last_actions(session: Session, *, entity: str, entity_ids: list[str], actions: tuple[str, ...]) -> dict[str, str]:
+    """The newest of ``actions`` recorded for each of ``entity_ids`` (ids without any are left out)."""
+    if not entity_ids:
+        return {}
+    newest = (select(AuditRecord.entity_id, func.max(AuditRecord.seq).label("seq"))
+              .where(AuditRecord.entity == entity, AuditRecord.entity_id.in_(entity_ids),
+                     AuditRecord.action.in_(actions)).group_by(AuditRecord.entity_id).subquery())
+    rows = session.execute(select(AuditRecord.entity_id, AuditRecord.action).join(
+        newest, (newest.c.entity_id == AuditRecord.entity_id) & (newest.c.seq == AuditRecord.seq)))
+    return {str(eid): str(action) for eid, action in rows}
+
+
 def head(session: Session) -> tuple[int, str]:
     """The sequence number and hash of the last entry written (0 and the genesis hash when empty)."""
     rec = session.get(AuditHeadRecord, HEAD_ID)

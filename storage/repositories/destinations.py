@@ -38,10 +38,14 @@ def list_destinations(session: Session, *, enabled_only: bool = False) -> list[D
 
 
 def disable_destination(session: Session, name: str) -> None:
+    set_enabled(session, name, False)
+
+
+def set_enabled(session: Session, name: str, enabled: bool) -> None:
     rec = get_by_name(session, name)
     if rec is None:
         raise NotFound(f"no destination named '{name}'")
-    rec.enabled = False
+    rec.enabled = enabled
 
 
 def move_area(session: Session, old: str, new: str) -> int:

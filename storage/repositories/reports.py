@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import String, case, cast, func, select, update
 from sqlalchemy.orm import Session
 
+from domain.clock import as_utc
 from domain.devices import DeviceStatus
 from domain.packages import PackageStatus, VariantStatus
 from domain.priority import Priority
@@ -27,11 +28,6 @@ from storage.repositories.devices import _insert
 
 VN_OFFSET = timedelta(hours=7)  # Vietnam keeps UTC+7 all year
 PLAYS = "plays"
-
-
-def aware(at: datetime) -> datetime:
-    """A stored time as UTC-aware (SQLite returns naive values from plain columns)."""
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def vn_day(at: datetime) -> str:
@@ -76,7 +72,7 @@ def upsert_daily(session: Session, rows: list[dict[str, Any]]) -> None:
     """Add counts into ``play_daily`` (rows keyed by day and device)."""
     if not rows:
         return
-    stmt = _insert(session, PlayDailyRecord)
+    stmt = _insert(session, PlayDailyRecord.__table__)  # Core: no ORM bulk bookkeeping per row
     ex = stmt.excluded
     stmt = stmt.on_conflict_do_update(index_elements=["day", "device_id"], set_={
         "plays": PlayDailyRecord.plays + ex.plays, "completed": PlayDailyRecord.completed + ex.completed,
@@ -90,7 +86,7 @@ def upsert_firsts(session: Session, rows: list[dict[str, Any]]) -> None:
     """Add counts into ``play_firsts`` (keyed by manifest and device), keeping the earliest and latest play."""
     if not rows:
         return
-    stmt = _insert(session, PlayFirstRecord)
+    stmt = _insert(session, PlayFirstRecord.__table__)
     ex = stmt.excluded
     stmt = stmt.on_conflict_do_update(index_elements=["manifest_hash", "device_id"], set_={
         "first_at": case((ex.first_at < PlayFirstRecord.first_at, ex.first_at), else_=PlayFirstRecord.first_at),
@@ -104,7 +100,7 @@ def upsert_languages(session: Session, rows: list[dict[str, Any]]) -> None:
     """Add counts into ``play_languages`` (keyed by manifest, language and device), keeping the earliest play."""
     if not rows:
         return
-    stmt = _insert(session, PlayLanguageRecord)
+    stmt = _insert(session, PlayLanguageRecord.__table__)
     ex = stmt.excluded
     stmt = stmt.on_conflict_do_update(index_elements=["manifest_hash", "language", "device_id"], set_={
         "first_at": case((ex.first_at < PlayLanguageRecord.first_at, ex.first_at),
@@ -230,7 +226,7 @@ def published_times(session: Session, package_ids: Iterable[int]) -> dict[int, d
                                .where(AuditRecord.entity == "package", AuditRecord.action == "package.published",
                                       AuditRecord.entity_id.in_(ids[i:i + 500]))
                                .group_by(AuditRecord.entity_id))
-        out.update({int(e): at if at.tzinfo else at.replace(tzinfo=UTC) for e, at in rows})
+        out.update({int(e): as_utc(at) for e, at in rows})
     return out
 
 
@@ -278,7 +274,7 @@ def last_seen_of(session: Session, device_ids: Iterable[int]) -> dict[int, datet
     """Device id -> when it was last heard from, as stored."""
     rows = session.execute(select(DeviceRecord.id, DeviceRecord.last_seen_at)
                            .where(DeviceRecord.id.in_(list(device_ids))))
-    return {i: at if at is None or at.tzinfo else at.replace(tzinfo=UTC) for i, at in rows}
+    return {i: None if at is None else as_utc(at) for i, at in rows}
 
 
 def add_state_changes(session: Session, changes: list[dict[str, Any]]) -> None:
@@ -348,7 +344,7 @@ def emergency_packages(session: Session, *, published_after: datetime) -> list[A
         .join(pub, pub.c.pid == cast(PackageRecord.id, String))
         .where(PackageRecord.status == PackageStatus.PUBLISHED.value,
                DraftRevisionRecord.priority == Priority.KHAN_CAP.value))
-    return [(i, h, t, a, e, at if at is None or at.tzinfo else at.replace(tzinfo=UTC)) for i, h, t, a, e, at in rows]
+    return [(i, h, t, a, e, None if at is None else as_utc(at)) for i, h, t, a, e, at in rows]
 
 
 def queue_rows(session: Session) -> list[Any]:
@@ -363,6 +359,16 @@ def queue_rows(session: Session) -> list[Any]:
         .join(DraftRevisionRecord, DraftRevisionRecord.id == PackageRecord.revision_id)
         .outerjoin(blocked, blocked.c.package_id == PackageRecord.id)
         .where(PackageRecord.status == PackageStatus.IN_REVIEW.value)))
+
+
+def publishing_package_areas(session: Session) -> list[Any]:
+    """Approved or scheduled packages (publication not yet done) with their target areas."""
+    from storage.models import DraftRevisionRecord, PackageRecord
+
+    return list(session.execute(
+        select(PackageRecord.id, DraftRevisionRecord.area_codes)
+        .join(DraftRevisionRecord, DraftRevisionRecord.id == PackageRecord.revision_id)
+        .where(PackageRecord.status.in_([PackageStatus.APPROVED.value, PackageStatus.SCHEDULED.value]))))
 
 
 def dead_delivery_areas(session: Session) -> list[Any]:
@@ -442,7 +448,7 @@ def last_change_at(session: Session, device_ids: Iterable[int]) -> dict[int, dat
         rows = session.execute(select(DeviceStateChangeRecord.device_id, func.max(DeviceStateChangeRecord.at))
                                .where(DeviceStateChangeRecord.device_id.in_(ids[i:i + 500]))
                                .group_by(DeviceStateChangeRecord.device_id))
-        out.update({d: at if at.tzinfo else at.replace(tzinfo=UTC) for d, at in rows})
+        out.update({d: as_utc(at) for d, at in rows})
     return out
 
 
@@ -477,8 +483,7 @@ def published_between(session: Session, start: datetime, end: datetime) -> list[
         .where(pub.c.at >= start, pub.c.at < end).order_by(pub.c.at))
     out = []
     for r in rows:
-        at = r[7] if r[7].tzinfo else r[7].replace(tzinfo=UTC)
-        out.append((*r[:7], at, r[8]))
+        out.append((*r[:7], as_utc(r[7]), r[8]))
     return out
 
 

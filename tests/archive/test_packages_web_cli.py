@@ -169,7 +169,7 @@ def test_search_page_and_recording(client: TestClient, archive_home: dict[str, i
     page = client.get("/search", params={"q": "ubnd xa", "area": "847"})
     assert page.status_code == 200
     assert "<mark>UBND</mark> <mark>xã</mark> Đa Lộc" in page.text and "Tuyên" not in page.text
-    assert "Đã phát: 2 · 1 thiết bị · 29377 (2)" in page.text
+    assert "Đã phát: 2 · 1 thiết bị · Xã Đa Lộc (2)" in page.text  # the commune by name, not 29377
     bad = client.get("/search", params={"q": "<script>x*"})
     assert bad.status_code == 200 and "<script>x" not in bad.text  # escaped
     bad = client.get("/search", params={"q": "x*"})

@@ -350,3 +350,16 @@ def test_a_long_emergency_title_moves_left_of_the_qr_panel() -> None:
 def test_an_overlong_feedback_link_is_refused() -> None:
     with pytest.raises(RenderError, match="QR"):
         plan(BODY, feedback_url="https://bantin.example.vn/phan-anh/29377?x=" + "a" * 600)
+
+
+def test_a_cut_title_ends_on_a_whole_word() -> None:
+    from engines.slide_layout import ellipsize
+    title = "Thông báo lịch tiêm vắc xin sởi cho trẻ em tháng 12 năm 2026"
+    assert ellipsize(len, title, 55) == "Thông báo lịch tiêm vắc xin sởi cho trẻ em tháng 12…"
+    assert ellipsize(len, title, 60) == title
+    assert ellipsize(len, "Hạn chót: ngày 5, tháng 12", 17) == "Hạn chót: ngày 5…"
+
+
+def test_text_without_spaces_is_still_cut_between_clusters() -> None:
+    from engines.slide_layout import ellipsize
+    assert ellipsize(len, "abcdefghij", 5) == "abcd…"

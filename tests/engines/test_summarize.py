@@ -283,3 +283,32 @@ def test_fragments_are_never_read_and_the_script_ends_on_a_sentence(max_seconds:
 def test_text_of_fragments_only_is_refused() -> None:
     with pytest.raises(SummaryError, match="no complete sentence"):
         summarize("Trang chủ\nNguyễn Văn An\nTrạm Y tế xã", max_seconds=30, board_lines=6)
+
+
+STORM = "\n".join((
+    "Theo Trung tâm Dự báo khí tượng thủy văn quốc gia, hồi 7 giờ sáng nay, vị trí tâm bão số 15 ở khoảng 12,5 độ "
+    "Vĩ Bắc; 110,2 độ Kinh Đông, cách bờ biển Khánh Hòa khoảng 150 km về phía Đông.",
+    "Sức gió mạnh nhất vùng gần tâm bão mạnh cấp 11 (103-117 km/giờ), giật cấp 13.",
+    "Dự báo trong 12 giờ tới, bão di chuyển theo hướng Tây, tốc độ 15-20 km/giờ, đi vào đất liền các tỉnh từ Gia Lai "
+    "đến Khánh Hòa.",
+    "Ủy ban nhân dân xã yêu cầu các hộ dân ở khu vực ven biển, nhà tạm, nhà xung yếu di dời đến nơi an toàn trước "
+    "16:00 ngày 07/12/2026.",
+    "Tuyệt đối không ra khơi, không ở lại trên lồng bè, chòi canh nuôi trồng thủy sản khi bão đổ bộ.",
+    "Khi cần hỗ trợ khẩn cấp, gọi đường dây nóng của Ban Chỉ huy phòng thủ dân sự xã: 0258.3822.115 hoặc 112.",
+))
+STORM_KEY = STORM.split("\n")[3]
+
+
+def test_an_emergency_board_shows_what_to_do_and_whom_to_call_before_any_forecast_detail() -> None:
+    board = summarize(STORM, max_seconds=40, board_lines=6, keep=STORM_KEY).board_text
+    assert " ".join(board.split()) == " ".join(STORM.split("\n")[3:6:2])
+    ordinary = summarize(STORM, max_seconds=40, board_lines=6).board_text
+    assert ordinary.startswith("Theo Trung tâm Dự báo")  # without a key instruction the lead ranks first
+
+
+def test_an_emergency_script_prefers_orders_to_forecast_details() -> None:
+    sentences = split_sentences(STORM)
+    urgent = summarize(STORM, max_seconds=38, board_lines=6, keep=STORM_KEY, min_seconds=30)
+    plain = summarize(STORM, max_seconds=38, board_lines=6, min_seconds=30)
+    assert sentences.index(STORM.split("\n")[4]) in urgent.sentence_indexes
+    assert sentences.index(STORM.split("\n")[4]) not in plain.sentence_indexes

@@ -162,3 +162,34 @@ def test_a_persons_voice_replaces_the_synthetic_one_and_bad_takes_are_refused(ap
     r2 = edit(r.package_id)
     revise(r2.package_id, "vi")
     assert assets(r2.package_id, "vi")["audio"]["meta"]["synthetic"] is True
+
+
+def test_the_cli_edits_and_records_a_variant_and_says_when_it_is_off_its_slot(app: Path, tmp_path: Path) -> None:  # noqa: F811
+    from typer.testing import CliRunner
+
+    from cli.main import app as cli
+
+    first = produce(submit("vi"))
+    long_script = " ".join(["Bà con chú ý nghe thông báo của Ủy ban nhân dân xã Đa Lộc."] * 20)  # about 90 s
+    (tmp_path / "script.txt").write_text(long_script, encoding="utf-8")
+    out = CliRunner().invoke(cli, ["package", "edit", str(first), "--lang", "vi", "--script-file",
+                                   str(tmp_path / "script.txt"), "--as", "demo-editor"])
+    assert out.exit_code == 0, out.output
+    assert "OVER BUDGET (kept as written)" in out.output and "needs a new approval" in out.output
+    edited = int(out.output.split("package ", 1)[1].split(" ", 1)[0])
+    assert view(edited)["status"] == "in_review"
+    assert object_store().get_bytes(assets(edited, "vi")["script"]["key"]).decode() == long_script  # not cut
+    warning = next(v for v in view(edited)["variants"] if v["language"] == "vi")["length_warning"]
+    assert warning["code"] == "long" and warning["seconds"] > 66 and warning["whole"] is False
+    shown = CliRunner().invoke(cli, ["package", "show", str(edited)])
+    assert "over its 60 s slot. Shorten the script. / Bản tin đọc hết" in shown.output
+
+    take = tone(tmp_path / "take.m4a", seconds=8, volume=3, codec="aac")
+    out = CliRunner().invoke(cli, ["package", "record", str(edited), "--lang", "vi", "--file", str(take),
+                                   "--as", "demo-editor"])
+    assert out.exit_code == 0, out.output
+    recorded = int(out.output.split("package ", 1)[1].split(" ", 1)[0])
+    assert recorded != edited and view(recorded)["status"] == "in_review"
+    assert assets(recorded, "vi")["audio"]["meta"]["synthetic"] is False
+    warning = next(v for v in view(recorded)["variants"] if v["language"] == "vi")["length_warning"]
+    assert warning["code"] == "short" and warning["whole"] is False  # a person read 8 s of a 60 s slot

@@ -64,7 +64,7 @@ def test_cleaned_draft_keeps_the_original_and_reports(app: Path) -> None:
         detail = dict(entry.detail)
     assert detail["removed_lines"] == [1, 2, 4, 6]
     assert detail["article_date"] == "2026-12-07"
-    assert detail["cleaning_rules"] == "intake/rules-v2"
+    assert detail["cleaning_rules"] == "intake/rules-v3"
 
 
 def test_all_boilerplate_refused_and_nothing_stored(app: Path) -> None:

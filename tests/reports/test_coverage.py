@@ -59,6 +59,34 @@ def test_coverage_within_one_commune(province) -> None:
     assert cov.devices_played == 1
 
 
+def test_a_bulletin_whose_whole_window_fell_in_quiet_hours_is_explained(province) -> None:
+    """Commune 02206 keeps quiet hours around now (Vietnam wall clock) and the bulletin expires in 30 minutes:
+    its devices that polled and did not play are silent because of the quiet hours; b1 (no quiet hours there)
+    polled and did not play for no known reason; b2 was never heard from. An emergency ignores quiet hours."""
+    from services import programs
+
+    now = datetime.now(UTC)
+    vn = now + timedelta(hours=7)
+    quiet = [{"from": (vn - timedelta(hours=1)).strftime("%H:%M"), "to": (vn + timedelta(hours=2)).strftime("%H:%M")}]
+    with session() as s:
+        programs.set_area_profile(s, area_code="02206", quiet_hours=quiet, actor="admin")
+    pid, manifest = published_package(title="Thông báo đêm", areas=("070",), languages="vi",
+                                      expires_at=now + timedelta(minutes=30))
+    em, _ = published_package(title="Cảnh báo cháy rừng", areas=("070",), languages="vi", priority="khan_cap",
+                              expires_at=now + timedelta(minutes=30))
+    for name in ("b1", "c1", "c2"):
+        assert province.devices[name].request("GET", "/device/v1/schedule").status_code == 200
+    province.play("a1", manifest, _published(pid) + timedelta(seconds=5))
+    with session() as s:
+        cov = coverage.package_coverage(s, pid, now=datetime.now(UTC), thresholds=TH)
+        urgent = coverage.package_coverage(s, em, now=datetime.now(UTC), thresholds=TH)
+    why = {d.device_id: d.why_not for d in cov.devices}
+    assert why == {province.id("a1"): None, province.id("a2"): "offline", province.id("b1"): "unknown",
+                   province.id("b2"): "offline", province.id("c1"): "quiet_hours", province.id("c2"): "quiet_hours"}
+    assert cov.reasons == {"offline": 2, "unknown": 1, "quiet_hours": 2}
+    assert {d.device_id: d.why_not for d in urgent.devices}[province.id("c1")] == "unknown"
+
+
 def test_emergency_time_to_air_and_to_acknowledge(province) -> None:
     pid, manifest = published_package(title="Cảnh báo lũ quét", areas=("08",), languages="vi", priority="khan_cap")
     t0 = _published(pid)

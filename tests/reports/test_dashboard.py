@@ -80,3 +80,30 @@ def test_device_detail_lists_plays_with_titles(province) -> None:
         info, plays = dashboard.device_detail(s, province.id("a1"), now=datetime.now(UTC), thresholds=TH)
     assert info["state"] == "online"
     assert [(p.title, p.completed, p.package_id) for p in plays] == [("Thông báo nộp thuế", False, pid)]
+
+
+def test_queues_count_translations_and_dead_deliveries_of_the_area(province) -> None:
+    """Packages in review with a Khmer variant waiting for its translation, and deliveries given up on (dead), in
+    district 070 and in 071: the district's dashboard counts its own, the province's both."""
+    from domain.deliveries import DeliveryStatus, DestinationKind
+    from domain.packages import VariantStatus
+    from storage.repositories import destinations, outbox, packages
+
+    with session() as s:
+        dest = destinations.add_destination(s, name="htttn-tinh", kind=DestinationKind.HTTTN, url="http://127.0.0.1:9/")
+    for area in ("02200", "071"):
+        waiting, _ = published_package(title=f"Chờ dịch {area}", areas=(area,), languages="vi,km",
+                                       status=PackageStatus.IN_REVIEW)
+        sent, manifest = published_package(title=f"Gửi lỗi {area}", areas=(area,), languages="vi")
+        with session() as s:
+            packages.set_variant(s, package_id=waiting, language="km", status=VariantStatus.BLOCKED,
+                                 blocked_reason="chờ bản dịch")
+            d = outbox.ensure(s, package_id=sent, manifest_hash=manifest, destination_id=dest.id)
+            outbox.set_status(s, d, DeliveryStatus.SENDING)
+            outbox.set_status(s, d, DeliveryStatus.DEAD, error="ConnectError: refused")
+    now = datetime.now(UTC)
+    with session() as s:
+        district = dashboard.build(s, "070", now=now, thresholds=TH).queues
+        whole = dashboard.build(s, "08", now=now, thresholds=TH).queues
+    assert district == {"to_approve": 1, "to_translate": 1, "failed_deliveries": 1, "overdue_feedback": 0}
+    assert whole == {"to_approve": 2, "to_translate": 2, "failed_deliveries": 2, "overdue_feedback": 0}

@@ -30,7 +30,8 @@ def test_zero_figures_without_feedback(province) -> None:
     with session() as s:
         data = report_service.compute(s, Q3, "08", now=NOW)
         board = dashboard.build(s, "08", now=NOW, thresholds=Thresholds(300, 3600))
-    assert data.feedback == {"received": 0, "answered": 0, "answered_on_time": 0, "on_time_pct": None, "overdue": 0}
+    assert data.feedback == {"received": 0, "answered": 0, "answered_on_time": 0, "on_time_pct": None, "overdue": 0,
+                             "median_hours": None}
     assert board.queues["overdue_feedback"] == 0
     rows = to_csv(data).decode("utf-8-sig").splitlines()
     assert "Phản ánh tiếp nhận,0" in rows and "Tỷ lệ trả lời đúng hạn (%)," in rows
@@ -52,11 +53,14 @@ def test_figures_from_feedback_items(province) -> None:
         overdue = {code: feedback_adapter.overdue_count(s, code, NOW) for code in ("08", "070", "071", "84")}
         board = dashboard.build(s, "08", now=NOW, thresholds=Thresholds(300, 3600))
     # 08: five received in Q3; of the three that count (two answered, one overdue) one answered on time.
-    assert province_q3 == {"received": 5, "answered": 2, "answered_on_time": 1, "on_time_pct": 33.3, "overdue": 1}
+    # Answered after 2 h (2 July) and after 72 days (10 July to 20 September, 1728 h): the median is 865 h.
+    assert province_q3 == {"received": 5, "answered": 2, "answered_on_time": 1, "on_time_pct": 33.3, "overdue": 1,
+                           "median_hours": 865.0}
     # 070: four received (not 071's); two count, one on time.
     assert district_q3.feedback == {"received": 4, "answered": 2, "answered_on_time": 1, "on_time_pct": 50.0,
-                                    "overdue": 0}
+                                    "overdue": 0, "median_hours": 865.0}
     assert overdue == {"08": 2, "070": 1, "071": 1, "84": 1}
     assert board.queues["overdue_feedback"] == 2
     rows = to_csv(district_q3).decode("utf-8-sig").splitlines()
     assert "Phản ánh tiếp nhận,4" in rows and "Tỷ lệ trả lời đúng hạn (%),50.0" in rows
+    assert "Thời gian trả lời trung vị (giờ),865.0" in rows

@@ -78,6 +78,10 @@ def test_quarterly_report_figures(aired) -> None:
     assert h["plays"] == 6
     assert h["minutes_aired"] == 5.0  # 60+30+60+30+60+60 seconds
     assert h["device_coverage_pct"] == 26.2  # mean of 3/6, 2/7 and 0/1
+    # Communes that aired each bulletin, averaged: 2 of 070's communes, 2 of the province's (02200 by a1, 02233 by
+    # d1) and none of 071's.
+    n070 = _communes_of({"070"})
+    assert h["commune_coverage_pct"] == round((100 * 2 / n070 + 100 * 2 / province_communes + 0) / 3, 1)
     assert h["on_time_pct"] == 80.0  # 4 of the 5 first plays in their window
     assert (h["emergency_p50_s"], h["emergency_p90_s"]) == (67.5, 85.5)
     assert h["uptime_pct"] == 100.0
@@ -104,12 +108,18 @@ def test_quarterly_report_figures(aired) -> None:
     others = [c for c in data.communes if c.devices == 0]
     assert len(others) == province_communes - 4 and {c.aired_pct for c in others} == {None}
     assert data.feedback == {"received": 0, "answered": 0, "answered_on_time": 0, "on_time_pct": None,
-                             "overdue": 0}  # no citizen feedback in this province yet
+                             "overdue": 0, "median_hours": None}  # no citizen feedback in this province yet
 
     with session() as s:  # the same figures for district 070 alone: d1 and 071's bulletin drop out
         d = report_service.compute(s, report_service.resolve_period(_quarter(now), today=now.date()), "070",
                                    now=now).headline
     assert (d["bulletins"], d["devices"], d["plays"]) == (2, 6, 5)
+    with session() as s:  # one commune's report: 070's and the province's bulletins reach 02200, a1 and a2 played
+        c = report_service.compute(s, report_service.resolve_period(_quarter(now), today=now.date()), "02200",
+                                   now=now)
+    assert (c.headline["bulletins"], c.headline["bulletins_aired"], c.headline["devices"], c.headline["plays"],
+            c.headline["minutes_aired"], c.headline["communes"]) == (2, 2, 2, 4, 3.5, 1)
+    assert [(x.code, x.plays) for x in c.communes] == [("02200", 4)]
 
 
 def test_report_files_pdf_xlsx_csv(aired, tmp_path) -> None:  # noqa: ANN001

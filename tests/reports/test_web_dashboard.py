@@ -70,6 +70,27 @@ def test_reports_page_generates_and_downloads(province, client) -> None:
     unknown = client.post("/reports", data={"csrf": token, "period": "2026-Q3", "area": "99", "format": "pdf"},
                           follow_redirects=True)
     assert unknown.status_code == 200 and "không có địa bàn mã" in unknown.text
+    by_name = client.post("/reports", data={"csrf": token, "period": "2026-Q3", "area": "Tỉnh Tuyên Quang",
+                                            "format": "pdf"}, follow_redirects=True)
+    assert by_name.status_code == 200 and "Đã lập báo cáo." in by_name.text  # the field takes names too
+    assert by_name.text.count(">Tỉnh Tuyên Quang</a>") == 2  # both reports, named in the table
+    future = client.post("/reports", data={"csrf": token, "period": "2099-Q1", "area": "08", "format": "pdf"},
+                         follow_redirects=True)
+    assert future.status_code == 200 and "kỳ báo cáo" in future.text and "chưa bắt đầu" in future.text
+    assert "Traceback" not in future.text
+
+
+def test_absurd_telemetry_is_counted_on_the_device_page(province, client) -> None:
+    """A box sending a negative uptime and 400 °C: the values are dropped, the device page still opens and says
+    how many were refused; the sane network type is kept."""
+    assert province.inventory("b1", health={"uptime_s": -5, "temperature_c": 400, "network": "wifi"}
+                              ).status_code == 204
+    login(client)
+    page = client.get(f"/dashboard/device/{province.id('b1')}")
+    assert page.status_code == 200
+    card = " ".join(page.text.split('id="health"')[1].split("</div>")[0].split())
+    assert "Giá trị bất thường bị loại: 2" in card
+    assert "Nhiệt độ: –" in card and "Mạng: wifi" in card  # 400 °C dropped, the network kept
 
 
 def test_scoped_user_sees_only_their_area(province, client) -> None:

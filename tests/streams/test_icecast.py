@@ -75,7 +75,7 @@ def test_a_relayed_mount_reaches_a_device_with_a_signed_url_and_no_one_else(icec
 
     station = upstream("/vov1.mp3")  # type: ignore[operator]
     target = streaming.mount_target("29377")
-    feed = Feed(relay_command(station, target, streaming.encoding()), tmp_path / "relay.log", target=target)
+    feed = Feed(relay_command(station, target, streaming.encoding()), tmp_path / "relay.log")
     try:
         wait_for(lambda: "/area-29377.mp3" in icecast.sources(), 15, "the relay on the area mount")  # type: ignore[attr-defined]
         assert _argv_holding(target.password) == []  # not in any process's argv (ps) while it runs
@@ -110,7 +110,7 @@ def test_icecast_refuses_a_source_with_a_wrong_password(icecast: object, upstrea
 
     station = upstream("/vov1.mp3")  # type: ignore[operator]
     wrong = dataclasses.replace(streaming.mount_target("29380"), password="sai-mat-khau")
-    feed = Feed(relay_command(station, wrong, streaming.encoding()), tmp_path / "bad.log", target=wrong)
+    feed = Feed(relay_command(station, wrong, streaming.encoding()), tmp_path / "bad.log")
     try:
         wait_for(lambda: not feed.running(), 15, "ffmpeg to give up")
     finally:

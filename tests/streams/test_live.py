@@ -191,6 +191,9 @@ def test_live_plays_are_in_the_session_proof_of_play_and_the_period_report(accou
         assert (proof.devices, proof.devices_played, proof.plays, proof.completed, proof.minutes) == (2, 1, 2, 1, 11.0)
         assert proof.first_play is not None and proof.first_play == began
         assert live.proof_of_play(s, live.get(s, other.id)).devices_played == 0
+        both = live.proofs_of_play(s, [live.get(s, rec.id), live.get(s, other.id)])  # a list's, at once
+        assert {i: (p.devices, p.devices_played, p.plays, p.completed, p.minutes) for i, p in both.items()} == {
+            rec.id: (2, 1, 2, 1, 11.0), other.id: (0, 0, 0, 0, 0.0)}
         from services import dashboard
 
         _, plays = dashboard.device_detail(s, ids[0], now=datetime.now(UTC))

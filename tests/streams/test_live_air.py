@@ -109,13 +109,13 @@ def test_a_session_ended_elsewhere_stops_its_feed_and_a_fed_one_is_kept_alive(
         icecast: object, accounts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import UTC, datetime
 
-    from services import live, live_air
+    from services import carriers, live, live_air
     from services.runtime import session
 
     session_id, _ = _on_air(tmp_path)
     try:
         before = datetime.now(UTC)
-        monkeypatch.setattr(live_air, "_last_beat", time.monotonic() - live_air.HEARTBEAT_S)  # a beat is due
+        monkeypatch.setattr(live_air, "_pulse", carriers.Pulse())  # a beat is due
         assert live_air.sweep(time.monotonic()) == []
         with session() as s:
             assert live.get(s, session_id).updated_at.replace(tzinfo=UTC) >= before

@@ -48,7 +48,8 @@ def real_package(tmp_path: Path, *, title: str, area: str = "29377", priority: s
     from tests.devices.factory import published_package
 
     mp3 = tmp_path / f"{frequency}-{title[:8]}.mp3"
-    subprocess.run(tone_command(str(mp3), frequency=frequency, duration_s=3.0), check=True, capture_output=True)
+    subprocess.run(tone_command(str(mp3), frequency=frequency, duration_s=3.0).args, check=True,
+                   capture_output=True)
     package_id, manifest = published_package(title=title, areas=(area,), languages="vi", priority=priority,
                                              expires_at=expires_at)
     stored = object_store().put_file(mp3, ext="mp3", media_type="audio/mpeg")

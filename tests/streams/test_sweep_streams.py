@@ -271,3 +271,39 @@ def test_the_sweep_flow_asks_prefect_whether_a_claimed_runs_flow_run_is_gone(pre
     streams = sweep(now=ten_minutes_in + timedelta(seconds=10))["streams"]
     assert streams == {"relay_runs": [f"{slot_id}/2026-12-07"], "live_sessions": []}
     assert _runs() == {"2026-12-07": ("failed", ["queued", "queued", "failed"])}
+
+
+def test_both_sweepers_use_the_carrier_timeout_setting_and_a_heartbeat_is_compare_and_set(
+        accounts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``BANTIN_CARRIER_TIMEOUT_S=60`` a relay run and a live session silent 61 s are failed; a heartbeat
+    touches only what is still carried and says so (one mechanism for relays and live sessions)."""
+    from services import live, relays, runtime
+    from services.runtime import session
+
+    monkeypatch.setenv("BANTIN_CARRIER_HEARTBEAT_S", "15")
+    monkeypatch.setenv("BANTIN_CARRIER_TIMEOUT_S", "60")
+    runtime.reset()
+    slot_id = _slot()
+    _claim(slot_id)
+    with session() as s:
+        assert relays.take(s, slot_id, "2026-12-07", now=STARTS) is True
+        assert relays.heartbeat(s, slot_id, "2026-12-07", now=STARTS + timedelta(seconds=30)) is True
+        assert relays.heartbeat(s, slot_id, "2026-12-08", now=STARTS + timedelta(seconds=30)) is False  # no run
+    with session() as s:
+        assert relays.sweep_orphans(s, STARTS + timedelta(seconds=90)) == []  # 60 s since the beat
+        assert relays.sweep_orphans(s, STARTS + timedelta(seconds=91)) == [(slot_id, "2026-12-07")]
+    with session() as s:
+        assert relays.heartbeat(s, slot_id, "2026-12-07", now=STARTS + timedelta(seconds=92)) is False
+
+    t0 = datetime.now(UTC).replace(microsecond=0)
+    with session() as s:
+        quiet = live.start(s, area_codes=["29377"], actor="approver_daloc", now=t0)
+        fed = live.start(s, area_codes=["29380"], actor="approver_mychanh", now=t0)
+        assert live.heartbeat(s, [quiet.id, fed.id], now=t0 + timedelta(seconds=5)) == 2
+    with session() as s:
+        assert live.heartbeat(s, [fed.id], now=t0 + timedelta(seconds=50)) == 1
+        assert live.sweep_orphans(s, t0 + timedelta(seconds=65)) == []  # 60 s since the quiet one's beat
+        assert live.sweep_orphans(s, t0 + timedelta(seconds=66)) == [quiet.id]
+    with session() as s:
+        assert live.heartbeat(s, [quiet.id, fed.id], now=t0 + timedelta(seconds=70)) == 1  # the ended one stays
+        assert live.get(s, quiet.id).updated_at.replace(tzinfo=UTC) < t0 + timedelta(seconds=70)

@@ -4,6 +4,7 @@ as optional children, and areas found by the names people use."""
 import pytest
 
 from domain.approvals import Grant, Requirement, Role, choose_grant, covers, outstanding, required_approvals
+from domain.area_history import Conversion, former_units, where_they_went
 from domain.areas import (
     Area,
     AreaLevel,
@@ -121,3 +122,39 @@ def test_ambiguous_and_unknown_names_list_candidates_with_their_province() -> No
         resolve_area("Xã Không Có", TWO_TIER)
     with pytest.raises(InvalidInput, match="give an area code or name"):
         resolve_area("  ", TWO_TIER)
+
+
+def test_an_unknown_name_offers_the_names_that_begin_with_it() -> None:
+    with pytest.raises(InvalidInput) as err:
+        resolve_area("chau th", TWO_TIER)
+    assert str(err.value) == ("unknown area 'chau th': no code or name matches; close: "
+                              "25585 Xã Châu Thành (Tỉnh Tây Ninh); 29374 Xã Châu Thành (Tỉnh Vĩnh Long)")
+    with pytest.raises(InvalidInput) as only_provinces:
+        resolve_area("chau th", TWO_TIER, levels=[P])
+    assert str(only_provinces.value) == "unknown area 'chau th': no code or name matches"
+
+
+# Two Đa Lộc communes before July 2025 (Trà Vinh's, and Thanh Hóa's that went outside this tree) and Trà Vinh's
+# district that was divided among several of today's communes.
+FORMER = {c.old_code: c for c in (
+    Conversion("84", "Tỉnh Trà Vinh", P, None, ("86",)),
+    Conversion("847", "Huyện Châu Thành", D, "84", ("29374", "29386")),
+    Conversion("29377", "Xã Đa Lộc", C, "847", ("29374",)),
+    Conversion("38", "Tỉnh Thanh Hóa", P, None, ("38",)),
+    Conversion("400", "Huyện Hậu Lộc", D, "38", ("16078",)),
+    Conversion("16087", "Xã Đa Lộc", C, "400", ("16078",)),
+)}
+
+
+def test_old_codes_and_names_say_which_current_units_they_became() -> None:
+    assert [c.old_code for c in former_units("da loc", FORMER)] == ["16087", "29377"]
+    assert [c.old_code for c in former_units("Đa Lộc, Trà Vinh", FORMER)] == ["29377"]
+    assert [c.old_code for c in former_units("847", FORMER)] == ["847"]
+    assert former_units("Xã Không Có", FORMER) == []
+    # Thanh Hóa's Đa Lộc went to a commune this tree does not hold: only Trà Vinh's is shown.
+    assert where_they_went(former_units("da loc", FORMER), FORMER, TWO_TIER) == \
+        "29377 Xã Đa Lộc (Tỉnh Trà Vinh) -> 29374 Xã Châu Thành (Tỉnh Vĩnh Long)"
+    assert where_they_went([FORMER["847"]], FORMER, TWO_TIER) == (
+        "847 Huyện Châu Thành (Tỉnh Trà Vinh) -> 29374 Xã Châu Thành (Tỉnh Vĩnh Long), "
+        "29386 Xã Hòa Thuận (Tỉnh Vĩnh Long)")
+    assert where_they_went([FORMER["16087"]], FORMER, TWO_TIER) == ""

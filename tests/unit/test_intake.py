@@ -8,7 +8,7 @@ from domain.errors import InvalidInput
 from domain.intake import clean_intake, dates_in, parse_rules, plausible_title, suggest_title
 from prompts import load_data
 
-RULES = parse_rules(load_data("intake", "rules-v2.tsv")[1], version="intake/rules-v2")
+RULES = parse_rules(load_data("intake", "rules-v3.tsv")[1], version="intake/rules-v3")
 
 PAGE = """English | Khmer
 Trang chủ | Giới thiệu | Tin tức | Văn bản | Liên hệ
@@ -65,7 +65,7 @@ def test_portal_page_keeps_only_the_article() -> None:
     assert result.body.startswith("Ủy ban nhân dân xã Tân Lập thông báo")
     assert result.content_lines == 27
     assert result.removed_share == pytest.approx(22 / 27)
-    assert result.rules_version == "intake/rules-v2"
+    assert result.rules_version == "intake/rules-v3"
 
 
 def test_the_was_this_helpful_widget_goes_and_prose_about_helpfulness_stays() -> None:
@@ -181,3 +181,50 @@ def test_malformed_rules_are_refused() -> None:
         parse_rules("x\tmenu\tpage\ti\t-\tabc\tgiải thích | why", version="t")
     with pytest.raises(InvalidInput, match="bad pattern"):
         parse_rules("x\tmenu\tline\ti\t-\t(abc\tgiải thích | why", version="t")
+
+
+@pytest.mark.parametrize(("line", "tag", "rest"), [
+    ("(Cổng TTĐT) - Theo Trung tâm Dự báo khí tượng thủy văn quốc gia, bão số 15 đang mạnh lên.",
+     "(Cổng TTĐT) -", "Theo Trung tâm Dự báo khí tượng thủy văn quốc gia, bão số 15 đang mạnh lên."),
+    ("Vĩnh Long, 7/12 (TTXVN) – sáng nay, tỉnh tổ chức diễn tập phòng chống thiên tai.",
+     "Vĩnh Long, 7/12 (TTXVN) –", "Sáng nay, tỉnh tổ chức diễn tập phòng chống thiên tai."),
+    ("VOV.VN - Chiều 7/12, Ủy ban nhân dân tỉnh họp bàn phương án ứng phó bão.",
+     "VOV.VN -", "Chiều 7/12, Ủy ban nhân dân tỉnh họp bàn phương án ứng phó bão."),
+    ("Chinhphu.vn - Thủ tướng yêu cầu các địa phương chủ động sơ tán dân khỏi vùng nguy hiểm.",
+     "Chinhphu.vn -", "Thủ tướng yêu cầu các địa phương chủ động sơ tán dân khỏi vùng nguy hiểm."),
+])
+def test_a_source_tag_at_the_start_of_the_lead_goes_and_the_sentence_stays(line: str, tag: str, rest: str) -> None:
+    result = clean_intake(f"Tỉnh chủ động ứng phó với bão số 15\n{line}", RULES)
+    assert result.body == rest
+    assert [(r.number, r.text, r.partial) for r in result.removed] == [(2, tag, True)]
+    assert result.lines_removed == 0 and result.removed_share == 0.0
+    assert result.report("en") == (f"2: {tag}  [news source tag at the start of the lead]",)
+    assert clean_intake(f"Tỉnh chủ động ứng phó với bão số 15\n{line}", RULES, keep=frozenset({2})).body == line
+
+
+@pytest.mark.parametrize("line", [
+    "COVID - 19 vẫn diễn biến phức tạp trên địa bàn xã trong tháng qua.",
+    "(1) - Các hộ dân ven sông phải di dời trước 17 giờ ngày 8/12/2026.",
+    "Bão số 15 (bão Man-yi) - cơn bão mạnh nhất năm - đang tiến vào đất liền các tỉnh Nam Trung Bộ.",
+    "(Cổng TTĐT) - Xem thêm",
+])
+def test_text_that_only_looks_like_a_source_tag_is_kept(line: str) -> None:
+    result = clean_intake(f"Tỉnh chủ động ứng phó với bão số 15\n{line}", RULES)
+    assert result.body == line
+
+
+@pytest.mark.parametrize("line", ["Cổng thông tin điện tử xã Châu Thành", "CỔNG THÔNG TIN ĐIỆN TỬ TỈNH VĨNH LONG",
+                                  "Trang thông tin điện tử UBND xã Đa Lộc", "Cổng TTĐT tỉnh Gia Lai"])
+def test_the_portals_own_name_goes_and_is_never_the_title(line: str) -> None:
+    text = f"{line}\nThông báo lịch cắt điện ngày 12/12/2026 trên địa bàn xã\nĐiện lực thông báo tạm ngừng cấp điện."
+    result = clean_intake(text, RULES)
+    assert [(r.number, r.rule_id) for r in result.removed] == [(1, "site-name")]
+    assert result.title == "Thông báo lịch cắt điện ngày 12/12/2026 trên địa bàn xã"
+
+
+def test_a_headline_about_the_portal_is_kept() -> None:
+    text = ("Cổng thông tin điện tử xã Châu Thành chính thức hoạt động từ ngày 1/12\n"
+            "Từ ngày 1/12/2026, người dân tra cứu thủ tục hành chính trên cổng thông tin của xã.")
+    result = clean_intake(text, RULES)
+    assert result.removed == ()
+    assert result.title == "Cổng thông tin điện tử xã Châu Thành chính thức hoạt động từ ngày 1/12"

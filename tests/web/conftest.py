@@ -102,6 +102,12 @@ def fresh(web_home: Path) -> Iterator[object]:
     yield from _recording_app_client()
 
 
+@pytest.fixture
+def two_tier_client(two_tier_home: Path) -> Iterator[object]:
+    """A page client on a home of its own on today's two-tier units."""
+    yield from _recording_app_client()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -51,7 +51,7 @@ def test_admin_creates_a_user_grants_revokes_and_disables(client: TestClient) ->
     assert client.post("/admin/users/lan/grant", data={"csrf": csrf, "role": "translator", "area": "84",
                                                        "extra": "km"}).status_code == 303
     page = client.get("/admin/users").text
-    assert "Người dịch · 84 · Tiếng Khmer" in page and "Người duyệt · 29377 · cấp xã" in page
+    assert "Người dịch · Tỉnh Trà Vinh · Tiếng Khmer" in page and "Người duyệt · Xã Đa Lộc · cấp xã" in page
     assert client.post("/admin/users/lan/revoke", data={"csrf": csrf, "spec": "translator:84:km"}).status_code == 303
     with session() as s:
         assert [m.spec for m in users.memberships_of(users.get_user(s, "lan"))] == ["approver:29377:commune"]
@@ -62,8 +62,11 @@ def test_admin_creates_a_user_grants_revokes_and_disables(client: TestClient) ->
     assert again.post("/login", data={"username": "lan", "password": NEW_PASSWORD,
                                       "csrf": csrf_of(again)}).status_code == 401
     audit_page = client.get("/admin/audit?actor=admin&action=user.").text
-    for action in ("user.created", "user.granted", "user.revoked", "user.disabled"):
-        assert f"<strong>{action}</strong>" in audit_page, action
+    for action, label in (("user.created", "Tạo tài khoản"), ("user.granted", "Giao quyền cho tài khoản"),
+                          ("user.revoked", "Thu hồi quyền của tài khoản"), ("user.disabled", "Khóa tài khoản")):
+        # the officer's words, and the code itself in small type beside them (it is the record)
+        assert f"<strong>{label}</strong> · admin " in audit_page, action
+        assert f'<code translate="no">{action} · user lan</code>' in audit_page, action
 
 
 def test_a_refused_new_user_keeps_the_form_but_not_the_password(client: TestClient) -> None:
@@ -176,7 +179,8 @@ def test_rotating_the_signing_key_needs_confirmation_and_is_audited(client: Test
     ids = re.findall(r"<li><strong>([^<]+)</strong>", after)
     assert ids[:len(before)] == before and len(ids) == len(before) + 1
     assert "Còn hiệu lực đến" in after  # the old key stays listed for its grace period
-    assert "<strong>signing_key.rotated</strong>" in client.get("/admin/audit?action=signing_key.").text
+    rotated = client.get("/admin/audit?action=signing_key.").text
+    assert "<strong>Đổi khóa ký</strong>" in rotated and '<code translate="no">signing_key.rotated · ' in rotated
     editor = fresh_client(client)
     token = login(editor, "editor_daloc")
     assert editor.post("/admin/keys/rotate", data={"csrf": token, "confirm": "1"}).status_code == 403

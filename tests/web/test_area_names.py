@@ -36,3 +36,27 @@ def test_a_draft_named_by_its_commune_and_a_name_that_matches_nothing(client: Te
     assert unknown.status_code == 422 and "Xã Không Có" in unknown.text
     with session() as s:
         assert len(drafts.list_drafts(s)) == 1  # nothing stored for the bad one
+
+
+def test_lists_and_pages_name_the_areas_instead_of_showing_codes(client: TestClient) -> None:
+    csrf = login(client, "editor_daloc")
+    ok = client.post("/drafts", data={"title": "Họp dân", "body": BODY, "area": "29377", "languages": "vi",
+                                      "priority": "thuong", "csrf": csrf})
+    assert ok.status_code == 303, ok.text[:300]
+    listing = client.get("/").text
+    assert "· Xã Đa Lộc ·" in listing and "29377" not in listing
+    page = client.get(ok.headers["location"]).text
+    assert "· Xã Đa Lộc ·" in page and "· 29377 ·" not in page
+
+
+def test_admin_users_names_the_area_of_each_role(client: TestClient) -> None:
+    login(client, "admin")
+    page = client.get("/admin/users").text
+    assert "Huyện Châu Thành · cấp huyện" in page and "· 847 ·" not in page
+
+
+def test_area_fields_say_they_take_names(client: TestClient) -> None:
+    login(client, "editor_daloc")
+    assert "Địa bàn (tên hoặc mã)" in client.get("/drafts/new").text
+    search = client.get("/search").text
+    assert 'placeholder="Châu Thành, Vĩnh Long"' in search and 'placeholder="847"' not in search

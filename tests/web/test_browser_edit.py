@@ -95,6 +95,8 @@ def test_edit_a_script_and_record_a_voice_on_a_phone(edit_server: str, phone_wit
     assert edited != first and "Máy chủ ước tính" in page.content()
     assert "Giọng máy (espeak-ng)" in page.content()
     assert page.locator("#variant-vi audio").count() == 1 and "7 giờ đến 11 giờ" in page.content()
+    # The edited script reads in about 15 s of a 60 s slot: said plainly, not padded.
+    assert "ngắn hơn khung 60 giây" in page.locator("#length-vi").inner_text()
     assert no_horizontal_scroll(page)
 
     page.click("#edit-vi")

@@ -76,8 +76,10 @@ def test_translate_falls_back_to_vietnamese_then_to_the_key() -> None:
 
 
 def visible_text(page: str) -> str:
-    """What a reader sees or hears of a page: text and the attributes shown or announced."""
+    """What a reader sees or hears of a page: text and the attributes shown or announced. Text marked
+    ``translate="no"`` is a record shown as written (an audit entry's action code and detail), not UI text."""
     page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    page = re.sub(r'<(\w+)\b[^>]*\btranslate="no"[^>]*>.*?</\1>', " ", page, flags=re.S)
     attrs = " ".join(m.group(2) for m in re.finditer(r'\b(placeholder|aria-label|title|alt)="([^"]*)"', page))
     body = re.sub(r"<title>.*?</title>", " ", page, flags=re.S)
     return html.unescape(re.sub(r"<[^>]+>", " ", body) + " " + attrs)
@@ -105,9 +107,9 @@ MAIN_PAGES = {
     "approver_daloc": ["/packages/{package}", "/queue", "/programs/settings?area=" + DRAFT_AREA, "/admin/templates",
                        "/dashboard", "/feedback", "/feedback/{feedback}", "/feedback/new", "/reports", "/relays",
                        "/live"],
-    "admin": ["/admin", "/admin/users", "/admin/destinations", "/admin/keys", "/admin/models", "/devices",
-              "/deliveries", "/deliveries?dead=1", "/programs/settings?area=" + DRAFT_AREA, "/relays", "/live",
-              "/admin/templates", "/packages/{package}"],
+    "admin": ["/admin", "/admin/users", "/admin/destinations", "/admin/keys", "/admin/models", "/admin/audit",
+              "/devices", "/deliveries", "/deliveries?dead=1", "/programs/settings?area=" + DRAFT_AREA, "/relays",
+              "/live", "/admin/templates", "/packages/{package}"],
     "": ["/phan-anh/" + DRAFT_AREA, "/phan-anh/theo-doi", "/phan-anh/theo-doi/{tracking}"],  # the public's pages
 }
 
@@ -145,3 +147,57 @@ def test_no_english_reaches_the_vietnamese_ui(client: TestClient, user: str) -> 
     english = visible_text(client.get(first + "?lang=en").text)  # the check does see English
     assert len(_english_leaks(english.replace("Tiếng Việt", ""))) >= 3
     client.get("/?lang=vi")
+
+
+# The audit actions built at run time, each family with every value it takes (the enums and literals at the call).
+AUDIT_FAMILIES = {
+    "package.": ("created", "revising", "producing", "failed", "in_review", "approved", "rejected", "scheduled",
+                 "published", "corrected", "superseded", "withdrawn", "killed"),
+    "device.": ("pending", "authorised", "revoked"),
+    "approval.": ("approved", "rejected"),
+    "program.edition.": ("planned", "published", "empty", "skipped", "failed"),
+    "feedback.": ("answered", "assigned", "closed", "rejected", "reopened", "started", "transferred"),
+    "relay.": ("missed", "not_carried", "failed", "upstream_down", "fallback", "no_fallback", "upstream_back",
+               "emergency"),
+    "channel.": ("mqtt.sent", "mqtt.failed"),
+    "emergency.": ("play", "stop", "none"),
+    "": ("delivery.delivered", "delivery.dead", "delivery.pending", "delivery.resend", "retraction.delivered",
+         "retraction.dead", "retraction.pending", "retraction.resend"),  # outbox: f"{kind}.{outcome}"
+}
+
+
+def _audit_actions() -> tuple[set[str], set[str]]:
+    """The action codes the code base writes to the audit log: the literal ones (``action="user.created"``,
+    either side of a conditional) and the constant start of the built ones (``f"relay.{event}"``)."""
+    import ast
+
+    literal: set[str] = set()
+    built: set[str] = set()
+    root = Path(__file__).resolve().parents[2]
+    for top in ("services", "storage", "web", "cli", "tasks", "flows", "deployments"):
+        for path in (root / top).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and node.func.attr == "record" and getattr(node.func.value, "id", "") == "audit"):
+                    continue
+                for value in (k.value for k in node.keywords if k.arg == "action"):
+                    for part in (value.body, value.orelse) if isinstance(value, ast.IfExp) else (value,):
+                        if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                            literal.add(part.value)
+                        elif isinstance(part, ast.JoinedStr):
+                            head = part.values[0]
+                            built.add(str(head.value) if isinstance(head, ast.Constant) else "")
+    return literal, built
+
+
+def test_every_audit_action_has_an_officer_label_in_both_languages() -> None:
+    """The audit page shows each entry's action in the officer's words (``aud_<code>``); a new action code, or a
+    new family of them, needs its label (and, for a family, its values listed above)."""
+    literal, built = _audit_actions()
+    assert {"user.created", "relay.slot.disable", "live.carrier_lost", "signing_key.rotated"} <= literal
+    assert built == set(AUDIT_FAMILIES)
+    codes = literal | {prefix + value for prefix, values in AUDIT_FAMILIES.items() for value in values}
+    vi, en = _po("vi"), _po("en")
+    keys = {c: "aud_" + c.replace(".", "_") for c in codes}
+    assert sorted(c for c, key in keys.items() if key not in vi or key not in en) == []
+    assert vi["aud_package_published"] == "Phát hành gói tin" and en["aud_package_published"] == "Package published"

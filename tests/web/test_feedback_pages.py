@@ -69,6 +69,9 @@ def test_intake_page_is_public_phone_first_and_lists_categories(client: TestClie
     assert r.status_code == 200
     assert "Xã Đa Lộc" in r.text and 'name="website"' in r.text and 'value="12"' in r.text
     assert '<option value="broadcast_loud">Loa quá to</option>' in r.text
+    # nothing chosen until the citizen chooses: the first option is empty, selected, and the field required
+    assert '<select id="category" name="category" required>\n    <option value="" selected>— Chọn lĩnh vực —</option>' \
+        in r.text
     assert 'name="viewport" content="width=device-width' in r.text
     unknown = client.get("/phan-anh/00000")
     assert unknown.status_code == 404 and "Không có địa bàn này" in unknown.text and "bantin areas" not in unknown.text
@@ -97,10 +100,15 @@ def test_photo_location_is_kept_only_when_the_citizen_opts_in(client: TestClient
 @pytest.mark.parametrize("fields,files,status,message", [
     ({"text": ""}, None, 422, "Nội dung phản ánh đang trống"),
     ({"category": "weather"}, None, 422, "Không có lĩnh vực phản ánh"),
+    ({"category": ""}, None, 422, "Hãy chọn lĩnh vực phản ánh"),
     ({}, {"photo": ("x.jpg", b"GIF89a not a jpeg at all", "image/jpeg")}, 422, "hoặc không phải là ảnh"),
     ({}, {"photo": ("x.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "image/gif")}, 422, "Tệp ảnh bị hỏng"),
     ({}, {"voice": ("note.exe", b"MZ....", "application/octet-stream")}, 422, "Tin nhắn thoại phải là tệp âm thanh"),
     ({"phone": "0912345678"}, None, 422, "Hãy đánh dấu đồng ý"),
+    ({"text": TEXT + " " + "x" * 4000}, None, 422, "Nội dung quá dài (4072 ký tự; tối đa 4000)."),
+    ({}, {"voice": ("ghi-am.wav", wav(600), "audio/wav")}, 422, "Tin nhắn thoại dài 10 phút; tối đa 120 giây."),
+    ({}, {"voice": ("ghi-am.wav", b"RIFF\x00\x00garbage", "audio/wav")}, 422,
+     "Không đọc được tin nhắn thoại (tệp hỏng hoặc không có âm thanh)."),
 ])
 def test_bad_input_keeps_what_was_typed_and_stores_nothing(client: TestClient, fields: dict, files: dict | None,
                                                           status: int, message: str) -> None:
@@ -173,6 +181,56 @@ def test_json_api_submit_and_status_without_contact_data(client: TestClient) -> 
     assert bad.status_code == 422 and bad.json()["code"] == "unknown_area"
     assert client.get("/api/v1/feedback/AAAAAAAA").status_code == 404
     assert client.get("/api/v1/feedback/<b>").status_code == 422
+
+
+def count_items() -> int:
+    with session() as s:
+        return s.query(FeedbackRecord).count()
+
+
+def test_json_api_refusals_are_vietnamese_4xx_and_store_nothing(client: TestClient) -> None:
+    before = count_items()
+    good = {"area_code": DRAFT_AREA, "category": "environment", "text": TEXT}
+
+    def refused(status: int, code: str, message: str, **kw: object) -> None:
+        r = client.post("/api/v1/feedback", **kw)  # type: ignore[arg-type]
+        assert r.status_code == status, r.text
+        assert r.json()["code"] == code and r.json()["error"] == message
+
+    refused(422, "empty", "Nội dung phản ánh đang trống. Vui lòng viết nội dung.", json={**good, "text": " "})
+    refused(422, "too_long", "Nội dung quá dài (4001 ký tự; tối đa 4000).", json={**good, "text": "x" * 4001})
+    refused(422, "unknown_category", "Không có lĩnh vực phản ánh 'weather'.", json={**good, "category": "weather"})
+    refused(422, "unknown_area", "Không có địa bàn mã '99999'.", json={**good, "area_code": "99999"})
+    refused(422, "invalid_field", "Thiếu trường “text” (Nội dung phản ánh).",
+            json={"area_code": DRAFT_AREA, "category": "environment"})
+    refused(422, "invalid_field", "Trường “text” (Nội dung phản ánh) không đúng kiểu dữ liệu.",
+            json={**good, "text": ["<b>a list</b>"]})
+    refused(422, "not_json", "Hãy gửi một đối tượng JSON có các trường area_code, category và text.",
+            content=b"<feedback>text</feedback>", headers={"content-type": "application/json"})
+    refused(422, "not_json", "Hãy gửi một đối tượng JSON có các trường area_code, category và text.", json=[good])
+    refused(413, "too_big", "Yêu cầu quá lớn (tối đa 64 KB).", json={**good, "hamlet": "x" * 70_000})
+    assert count_items() == before  # nothing stored for any of them
+    # English readers get English messages
+    en = client.post("/api/v1/feedback?lang=en", json={"area_code": DRAFT_AREA, "category": "environment"})
+    assert en.status_code == 422 and en.json()["error"] == "Field “text” (Your feedback) is missing."
+    missing = client.get("/api/v1/feedback/AAAAAAAA")
+    assert missing.status_code == 404 and missing.json() == {"error": "Không tìm thấy phản ánh có mã này.",
+                                                             "code": "not_found"}
+
+
+def test_json_api_floods_are_refused_with_429(client: TestClient) -> None:
+    t = [0.0]
+    client.app.state.feedback_limits = intake.IntakeLimits.from_config(  # type: ignore[attr-defined]
+        FeedbackConfig(max_per_client=1, max_per_area=50, window_s=600), clock=lambda: t[0])
+    body = {"area_code": DRAFT_AREA, "category": "environment", "text": TEXT}
+    assert client.post("/api/v1/feedback", json=body).status_code == 201
+    before = count_items()
+    flood = client.post("/api/v1/feedback", json=body)
+    assert flood.status_code == 429 and flood.json() == {
+        "error": "Bạn đã gửi nhiều phản ánh trong thời gian ngắn. Vui lòng thử lại sau.", "code": "rate_limited"}
+    assert count_items() == before
+    t[0] = 601.0
+    assert client.post("/api/v1/feedback", json=body).status_code == 201
 
 
 def test_handlers_see_contact_others_are_refused(client: TestClient) -> None:

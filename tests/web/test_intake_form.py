@@ -1,14 +1,18 @@
 """The draft form shows what cleaning removed, asks for confirmation, and keeps a line in one click."""
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from domain.drafts import DraftContent
+from domain.packages import PackageStatus
+from domain.priority import Priority
 from services import credentials
 from services.runtime import session
 from settings import get_settings
-from storage.repositories import drafts
+from storage.repositories import drafts, packages
 from tests.web.test_authz import RecordingFlows, csrf_of, login
 from web.app import create_app
 
@@ -32,6 +36,8 @@ def test_heavy_cleaning_is_confirmed_and_a_removed_line_kept(web_home: Path) -> 
         assert resp.status_code == 422
         assert 'name="confirm_cleaning"' in resp.text
         assert "English | Khmer" in resp.text and 'name="keep" value="7"' in resp.text
+        assert "(hơn một nửa). Hãy xem lại các dòng bị bỏ bên dưới" in resp.text
+        assert "Cleaning removed" not in resp.text  # the officer's language only, not a bilingual message
         resp = client.post("/drafts", data={**form, "csrf": csrf_of(client), "confirm_cleaning": "1"})
         assert resp.status_code == 303, resp.text[:400]
         draft_id = int(resp.headers["location"].rsplit("/", 1)[1])
@@ -49,7 +55,9 @@ def test_heavy_cleaning_is_confirmed_and_a_removed_line_kept(web_home: Path) -> 
         assert kept.content.body.split("\n") == [
             "Điện lực xã cắt điện thôn Đông từ 7 giờ đến 11 giờ ngày 10/12/2026 để sửa đường dây.", "Nguyễn Văn An"]
         assert kept.source_key == first.source_key  # the original stays the source
-        assert 'name="keep" value="7"' not in client.get(f"/drafts/{draft_id}").text
+        page = client.get(f"/drafts/{draft_id}").text
+        assert 'name="keep" value="7"' not in page
+        assert "Đã giữ lại dòng 7 mà bộ lọc đã bỏ." in page and "kept lines" not in page
 
 
 def test_missing_title_is_highlighted(web_home: Path) -> None:
@@ -63,6 +71,8 @@ def test_missing_title_is_highlighted(web_home: Path) -> None:
                                             "priority": "thuong", "csrf": csrf})
         assert resp.status_code == 422
         assert 'class="invalid" aria-invalid="true"' in resp.text
+        assert "Chưa có tiêu đề phù hợp: hãy nhập tiêu đề của bản tin." in resp.text
+        assert "No usable title" not in resp.text
 
 
 def test_old_news_warning_on_the_draft_page(web_home: Path) -> None:
@@ -96,3 +106,41 @@ def test_api_asks_for_confirmation_of_heavy_cleaning(web_home: Path) -> None:
             rev = drafts.latest_revision(s, made.json()["id"])
         assert rev.content.body.split("\n") == [
             "Điện lực xã cắt điện thôn Đông từ 7 giờ đến 11 giờ ngày 10/12/2026 để sửa đường dây.", "Nguyễn Văn An"]
+
+
+def test_an_all_boilerplate_page_is_refused_with_the_removed_lines_and_nothing_stored(web_home: Path) -> None:
+    app = create_app(get_settings())
+    app.state.flows = RecordingFlows()
+    with TestClient(app, follow_redirects=False) as client:
+        csrf = login(client, "editor_daloc")
+        with session() as s:
+            before = len(drafts.list_drafts(s))
+        resp = client.post("/drafts", data={"title": "Tin mới", "body": "English | Khmer\nTrang chủ | Giới thiệu | "
+                                            "Liên hệ\nĐang online: 12\nXem cỡ chữ A+ A-", "area": "29377",
+                                            "languages": "vi", "priority": "thuong", "csrf": csrf})
+        assert resp.status_code == 422
+        assert "Bản thảo chỉ có phần thừa của trang web" in resp.text
+        assert "English | Khmer" in resp.text and "Đang online: 12" in resp.text  # every removed line is listed
+        assert "Tin mới" in resp.text  # the typed form comes back
+        with session() as s:
+            assert len(drafts.list_drafts(s)) == before
+
+
+def test_the_approver_sees_old_news_and_a_past_expiry_on_the_package_page(web_home: Path) -> None:
+    app = create_app(get_settings())
+    app.state.flows = RecordingFlows()
+    with session() as s:  # submitted before its expiry passed; a 2011 decision pasted as news
+        rev = drafts.create_draft(s, author="editor_daloc", content=DraftContent(
+            title="Quyết định phê duyệt giá đất", body="Ngày 16/05/2011, Ủy ban nhân dân tỉnh ban hành quyết định "
+            "phê duyệt giá đất.", area_codes=("29377",), languages=("vi",), priority=Priority.THUONG,
+            expires_at=datetime.now(UTC) - timedelta(hours=2)))
+        pkg = packages.create_package(s, draft_id=rev.draft_id,
+                                      revision_id=drafts.latest_revision_record(s, rev.draft_id).id, actor="system")
+        packages.set_status(s, pkg, PackageStatus.IN_REVIEW, actor="system")
+        package_id = pkg.id
+    with TestClient(app, follow_redirects=False) as client:
+        login(client, "approver_daloc")
+        page = client.get(f"/packages/{package_id}").text
+        assert ('class="flash error freshness" role="alert">Tin có thể đã cũ: ngày mới nhất trong bản tin là '
+                "16/05/2011") in page
+        assert 'class="flash error freshness" role="alert">Bản tin đã hết hạn lúc' in page

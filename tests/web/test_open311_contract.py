@@ -237,3 +237,36 @@ def test_xml_errors_use_the_specifications_error_format(client: TestClient) -> N
     endpoint = xml_of(client.get("/open311/v2/discovery.xml"), "discovery").find("endpoints/endpoint")
     assert endpoint is not None and [f.text for f in endpoint.iter("format")] == ["text/xml", "application/json"]
     assert_error(client.get("/open311/v2/requests.yaml"), 400)
+
+
+@pytest.mark.parametrize("fields,status,description", [
+    ({"service_code": "potholes"}, 404, "Không có lĩnh vực phản ánh (service_code) 'potholes'."),
+    ({"description": ""}, 400, "Nội dung phản ánh đang trống. Vui lòng viết nội dung."),
+    ({"description": "x" * 4001}, 400, "Nội dung quá dài (4001 ký tự; tối đa 4000)."),
+    ({"address_id": "99999"}, 400, "Không có địa bàn mã '99999'."),
+    ({"address_id": None}, 400, "Thiếu address_id (mã địa bàn, ví dụ mã 5 chữ số của xã, phường)."),
+    ({"api_key": "not-a-token"}, 403,
+     "Thiếu api_key hoặc api_key không đúng: hãy dùng mã truy cập API do bantin cấp."),
+])
+def test_refusals_are_described_in_vietnamese_and_store_nothing(client: TestClient, fields: dict, status: int,
+                                                                 description: str) -> None:
+    with session() as s:
+        before = s.execute(text("SELECT count(*) FROM feedback")).scalar_one()
+    r = post(client, **fields)
+    assert r.status_code == status and r.json() == [{"code": status, "description": description}]
+    with session() as s:
+        assert s.execute(text("SELECT count(*) FROM feedback")).scalar_one() == before
+    missing = client.get("/open311/v2/requests/ZZZZZZZZ.json")
+    assert missing.json() == [{"code": 404, "description": "Không tìm thấy phản ánh (service_request_id) ZZZZZZZZ."}]
+
+
+def test_a_flood_from_one_client_is_refused_with_429(client: TestClient) -> None:
+    from services import feedback_intake as intake
+    from services.feedback_config import FeedbackConfig
+
+    client.app.state.feedback_limits = intake.IntakeLimits.from_config(  # type: ignore[attr-defined]
+        FeedbackConfig(max_per_client=1, max_per_area=50, window_s=600), clock=lambda: 0.0)
+    assert post(client).status_code == 200
+    flood = post(client)
+    assert flood.status_code == 429 and flood.json() == [{
+        "code": 429, "description": "Bạn đã gửi nhiều phản ánh trong thời gian ngắn. Vui lòng thử lại sau."}]

@@ -15,6 +15,7 @@ from services.runtime import session
 from storage.repositories import drafts, packages, translations
 from tests.web.accounts import api_token
 from tests.web.test_authz import login, make_item
+from tests.web.test_catalogues import visible_text
 
 pytestmark = pytest.mark.integration
 
@@ -48,12 +49,19 @@ def test_assets_answer_byte_ranges(client: TestClient) -> None:
     assert past.status_code == 416 and past.headers["content-range"] == f"bytes */{len(whole)}"
 
 
-def test_package_tab_title_is_plain_text(client: TestClient) -> None:
+def test_package_tab_title_is_plain_text_and_areas_are_named(client: TestClient) -> None:
+    """The package page names its areas, in the header and in the approval still needed (codes mean nothing to
+    an officer); the publication phase is a sentence that wraps inside its card."""
     login(client, "approver_daloc")
     _, package_id, _ = make_item()
     page = client.get(f"/packages/{package_id}").text
     title = re.search(r"<title>(.*?)</title>", page, re.S)
     assert title is not None and title.group(1).strip() == f"Thông báo cắt điện · Gói tin #{package_id} · bantin"
+    text = " ".join(visible_text(page).split())
+    assert "Cần duyệt ở cấp: cấp xã · Xã Đa Lộc" in text
+    assert "Lần sửa 1 · Xã Đa Lộc" in text
+    assert "29377" not in text
+    assert re.search(r'id="publication-phase"><span class="badge phrase [a-z]+">Chưa phát hành: ', page)
 
 
 def test_unknown_urls_are_vietnamese_pages_and_json_for_the_api(client: TestClient) -> None:

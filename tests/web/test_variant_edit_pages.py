@@ -5,7 +5,9 @@ import subprocess
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from cli.main import app as cli_app
 from domain.packages import AssetKind, PackageStatus
 from services.runtime import object_store, session
 from storage.objects import StoredObject
@@ -159,3 +161,46 @@ def test_the_older_recording_addresses_replace_only_that_voice(client: TestClien
     assert body["replaces"] == api_pkg and body["status"] == "producing" and body["draft_id"] > 0
     assert ("revise", body["package_id"], "vi") in started and not [x for x in started if x[0] == "produce"]
     assert keys(body["package_id"]) == before and status(api_pkg) == PackageStatus.SUPERSEDED
+
+
+def with_audio(package_id: int, seconds: float, *, method: str, target: float = 60.0) -> None:
+    """The produced audio of the vi variant lasts ``seconds``; its script was made for ``target`` by ``method``."""
+    with session() as s:
+        script = packages.get_asset(s, package_id=package_id, language="vi", kind=AssetKind.SCRIPT)
+        assert script is not None
+        packages.record_asset(s, package_id=package_id, language="vi", kind=AssetKind.SCRIPT,
+                              stored=StoredObject(script.key, script.sha256, script.size, script.media_type),
+                              meta={"method": method, "estimated_seconds": seconds, "target_seconds": target})
+        mp3 = object_store().put_bytes(f"ID3 {package_id}".encode(), ext="mp3", media_type="audio/mpeg")
+        packages.record_asset(s, package_id=package_id, language="vi", kind=AssetKind.AUDIO, stored=mp3,
+                              meta={"duration_s": seconds, "synthetic": True, "output_i": -16.0, "output_tp": -1.5})
+
+
+def test_a_bulletin_off_its_slot_is_said_plainly_to_editor_approver_and_api(client: TestClient) -> None:
+    _, short, _ = make_item()
+    with_audio(short, 41.2, method="whole")  # the whole draft reads in 41 s: it is not padded to 60
+    _, over, _ = make_item()
+    with_audio(over, 67.4, method="lexrank+lead")
+    _, fits, _ = make_item()
+    with_audio(fits, 55.0, method="lexrank+lead")  # 8 % short: within the ±10 %
+    for user in ("editor_daloc", "approver_daloc"):
+        login(client, user)
+        page = client.get(f"/packages/{short}").text
+        assert ('id="length-vi">Bản tin chỉ đọc hết 41 giây, ngắn hơn khung 60 giây (31%): bản thảo đã được đọc '
+                "trọn vẹn, hệ thống không thêm nội dung. Có thể bổ sung bản thảo hoặc phát như vậy.</div>") in page
+        assert ('id="length-vi">Bản tin đọc hết 67 giây, dài hơn khung 60 giây (12%). Hãy rút gọn lời đọc.</div>'
+                in client.get(f"/packages/{over}").text)
+        assert 'id="length-vi"' not in client.get(f"/packages/{fits}").text
+    assert "41 s, 31% short of its 60 s slot: the whole draft is read" in client.get(f"/packages/{short}?lang=en").text
+    auth = {"Authorization": f"Bearer {api_token('editor_daloc')}"}
+    variants = {v["language"]: v for v in client.get(f"/api/v1/packages/{short}", headers=auth).json()["variants"]}
+    assert variants["vi"]["length_warning"]["code"] == "short" and variants["vi"]["length_warning"]["whole"] is True
+    assert variants["km"]["length_warning"] is None  # no audio: nothing to measure
+    variants = {v["language"]: v for v in client.get(f"/api/v1/packages/{fits}", headers=auth).json()["variants"]}
+    assert variants["vi"]["length_warning"] is None
+    shown = CliRunner().invoke(cli_app, ["package", "show", str(short)])
+    assert shown.exit_code == 0, shown.output
+    assert ("      WARNING: The bulletin lasts only 41 s, 31% short of its 60 s slot: the whole draft is read and "
+            "nothing is added to fill it. Add to the draft, or air it as it is. / Bản tin chỉ đọc hết 41 giây"
+            in shown.output)
+    assert "WARNING" not in CliRunner().invoke(cli_app, ["package", "show", str(fits)]).output
