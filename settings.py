@@ -292,6 +292,10 @@ def prefect_defaults(home: Path) -> None:
         # Every flow run says it is alive (an event every 30 s, Prefect's minimum): the sweeper tells a run
         # whose machine died from a slow one by it (tasks.lost_runs.recover_lost_runs).
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+        # No Prefect result cache for tasks: bantin's steps skip work already recorded and stored themselves
+        # (idempotent, content-addressed), and results are not persisted, so the default policy only cost each
+        # task run a hash of its inputs and source and a lookup in the result store.
+        "PREFECT_TASKS_DEFAULT_NO_CACHE": "true",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)

@@ -2,7 +2,10 @@
 
 Rows (all in one run, on the same draft text, a fresh draft each time):
 * ``engines``: the sum of the engine calls (summary, speech, loudness, slides) timed inside the in-process
-  flow run below: the baseline;
+  flow run below: the baseline (slides run beside the speech and loudness, so a run can take less than it);
+* ``steps without Prefect, warm``: the flow's steps (``services.production``/``production_media``) called
+  directly in this process, in the flow's order and with the slides beside the audio as in the flow: the same
+  work, records and audit entries without the orchestrator (flow - steps = what Prefect costs);
 * ``flow in process, warm``: ``produce_package`` called in this process against a running local Prefect
   server, models and segmenter loaded (the work a warm worker does);
 * ``CLI cold``: ``bantin produce`` as a new process with no Prefect server (Prefect's temporary server);
@@ -24,7 +27,7 @@ printed beside each row. The Prefect server (``bantin prefect up``) keeps its da
 and dropped at the end), as ``BANTIN_PREFECT_DATABASE_URL`` does.
 
 Usage: .venv/bin/python benchmarks/produce.py [--repeats 3] [--emergency [--queued 50]] [--no-cli] [--no-worker]
-       [--prefect-postgres URL]
+       [--prefect-postgres URL] [--port 4299]
 """
 
 import argparse
@@ -34,8 +37,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -65,23 +70,29 @@ def draft_text(words: int = 600) -> str:
 
 
 class EngineClock:
-    """Times the engine entry points the production tasks call (module attributes, looked up at call time)."""
+    """Times the engine entry points the production tasks call (module attributes, looked up at call time); a
+    call made inside another timed one (``summarize_with`` -> ``summarize``) is counted once."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
         self.calls = 0
         self._undo: list[Callable[[], None]] = []
+        self._depth = threading.local()
 
     def wrap(self, owner: Any, name: str) -> None:
         real = getattr(owner, name)
 
         def timed(*args: Any, **kwargs: Any) -> Any:
+            depth = getattr(self._depth, "n", 0)
+            self._depth.n = depth + 1
             start = time.perf_counter()
             try:
                 return real(*args, **kwargs)
             finally:
-                self.seconds += time.perf_counter() - start
-                self.calls += 1
+                self._depth.n = depth
+                if depth == 0:
+                    self.seconds += time.perf_counter() - start
+                    self.calls += 1
 
         setattr(owner, name, timed)
         self._undo.append(lambda: setattr(owner, name, real))
@@ -89,7 +100,8 @@ class EngineClock:
     def __enter__(self) -> "EngineClock":
         from engines import audio, slides, summarize, tts
 
-        self.wrap(summarize, "summarize_with")
+        self.wrap(summarize, "summarize")  # the extractive summary (services.framing calls it directly)
+        self.wrap(summarize, "summarize_with")  # the registry's model
         self.wrap(tts.EspeakTTS, "synthesize")
         self.wrap(audio, "normalize_to_mp3")
         self.wrap(slides, "render_slides")
@@ -98,6 +110,27 @@ class EngineClock:
     def __exit__(self, *exc: object) -> None:
         for undo in reversed(self._undo):
             undo()
+
+
+def produce_directly(draft_id: int) -> None:
+    """The produce flow's steps without Prefect: the same service calls in the same order, the slides beside
+    the speech and loudness (``flows.produce``), each language's steps at once as the flow's maps run them."""
+    from domain.packages import PackageStatus
+    from services import production, production_media
+
+    start = production.start(draft_id)
+    if start.status != PackageStatus.PRODUCING:
+        return
+    pid, langs = start.package_id, list(start.languages)
+    for language in langs:
+        production.write_texts(pid, language)
+    with ThreadPoolExecutor() as pool:
+        slides = [pool.submit(production_media.render_board_slides, pid, lang) for lang in langs]
+        list(pool.map(lambda lang: production_media.synthesize_speech(pid, lang), langs))
+        list(pool.map(lambda lang: production_media.normalize_audio(pid, lang), langs))
+        for done in slides:
+            done.result()
+    production.finalize(pid)
 
 
 def load() -> float:
@@ -161,7 +194,9 @@ def main() -> None:
     parser.add_argument("--no-worker", action="store_true", help="skip the CLI-with-a-warm-worker row")
     parser.add_argument("--prefect-postgres", default="", metavar="URL",
                         help="keep the Prefect server's database on this PostgreSQL server (a fresh database)")
+    parser.add_argument("--port", type=int, default=4299, help="the Prefect server's port (one free for this run)")
     args = parser.parse_args()
+    api = f"http://127.0.0.1:{args.port}/api"
     home = Path(tempfile.mkdtemp(prefix="bantin-bench-produce-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "BANTIN_"))}
     env.update(BANTIN_HOME=str(home), PYTHONPATH=str(ROOT), PREFECT_SERVER_ANALYTICS_ENABLED="false",
@@ -183,7 +218,7 @@ def main() -> None:
     for _ in range(0 if args.no_cli else args.repeats):  # CLI cold: a temporary Prefect server per command
         add("CLI cold (temporary Prefect server)", run([str(BIN / "bantin"), "produce", str(submit(env, text_file))],
                                                         env))
-    run([str(BIN / "bantin"), "prefect", "up", "--port", "4299"], env)
+    run([str(BIN / "bantin"), "prefect", "up", "--port", str(args.port)], env)
     engines: list[float] = []
     try:
         for _ in range(0 if args.no_cli else args.repeats):  # CLI warm: the recorded server is reused
@@ -191,7 +226,7 @@ def main() -> None:
             add("CLI warm (bantin prefect up)", run([str(BIN / "bantin"), "produce", str(draft_id)], env))
             add("CLI warm, nothing to produce", run([str(BIN / "bantin"), "produce", str(draft_id)], env))
         if not (args.no_cli or args.no_worker):  # CLI with bantin's workers running: the run goes to the warm one
-            worker = with_worker(env, "http://127.0.0.1:4299/api")
+            worker = with_worker(env, api)
             try:
                 run([str(BIN / "bantin"), "produce", str(submit(env, text_file))], env)  # warm-up: models load
                 for _ in range(args.repeats):
@@ -200,24 +235,26 @@ def main() -> None:
                         run([str(BIN / "bantin"), "produce", str(draft_id)], env))
             finally:
                 stop_worker(worker)
-        os.environ.update(BANTIN_HOME=str(home), PREFECT_API_URL="http://127.0.0.1:4299/api",
+        os.environ.update(BANTIN_HOME=str(home), PREFECT_API_URL=api,
                           PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
         from flows.produce import produce_package
         from settings import configure_prefect_env, get_settings
 
         configure_prefect_env(get_settings())
         produce_package(submit(env, text_file))  # warm-up: imports, segmenter, voices
-        for _ in range(args.repeats):
-            draft_id = submit(env, text_file)
-            with EngineClock() as clock:
-                start = time.perf_counter()
-                produce_package(draft_id)
-                add("flow in process, warm", time.perf_counter() - start)
-            engines.append(clock.seconds)
+        for _ in range(args.repeats):  # one of each per round, so both see the same load
+            for name, produce in (("flow in process, warm", produce_package),
+                                  ("steps without Prefect, warm", produce_directly)):
+                draft_id = submit(env, text_file)
+                with EngineClock() as clock:
+                    start = time.perf_counter()
+                    produce(draft_id)
+                    add(name, time.perf_counter() - start)
+                engines.append(clock.seconds)
         if args.emergency:
             from benchmarks.emergency import measure
 
-            for name, seconds, avg in measure(env, "http://127.0.0.1:4299/api", text_file, args.repeats,
+            for name, seconds, avg in measure(env, api, text_file, args.repeats,
                                               args.queued):
                 print(f"{name}: {seconds:.2f} s (load {avg:.1f})", flush=True)
                 rows.setdefault(name, []).append((seconds, avg))
@@ -237,6 +274,10 @@ def main() -> None:
     print("\nevery run (s, load):")
     for name, values in rows.items():
         print(f"  {name}: " + ", ".join(f"{v:.2f} ({a:.1f})" for v, a in values))
+    flow, steps = rows.get("flow in process, warm"), rows.get("steps without Prefect, warm")
+    if flow and steps:
+        cost = statistics.median(f - s for (f, _), (s, _) in zip(flow, steps, strict=True))
+        print(f"Prefect's cost per warm run (flow - steps, median of the rounds): {cost:.2f} s")
 
 
 def prefect_database(server: str) -> str:

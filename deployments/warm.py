@@ -37,6 +37,7 @@ import anyio
 from prefect.workers.process import ProcessWorker, ProcessWorkerResult
 
 from settings import configure_prefect_env, get_settings
+from tasks.flow_engine import install as no_heartbeat_wait
 from tasks.runs import POOL
 
 log = logging.getLogger("bantin.warm")
@@ -64,6 +65,7 @@ def execute(flow_run_id: UUID, entrypoint: str) -> int:
     from prefect.client.schemas.objects import State
     from prefect.flow_engine import flow_run_logger, load_flow_run, run_flow
 
+    no_heartbeat_wait()  # the run's thread is free when its flow ends, not up to a second later
     flow_run = load_flow_run(flow_run_id=flow_run_id)
     try:
         flow = _flow(entrypoint)

@@ -1,20 +1,19 @@
 """Archive tasks: index a published package, list and ingest old recordings, rebuild the index.
 
-Only storage hiccups are retried (``retry_if_transient``): bad audio is reported per file by the service,
-and a missing model would fail the same way on every attempt.
+Only storage hiccups and concurrent writers are retried (``RETRY_TRANSIENT``): bad audio is reported per file by
+the service, and a missing model would fail the same way on every attempt.
 """
 
 from prefect import get_run_logger, task
-from sqlalchemy.exc import IntegrityError
 
 from domain.search import IngestStatus
 from services.archive import indexing, ingest
 from services.runtime import object_store, session
 from tasks.limits import ml_slot
-from tasks.retry import TransientError, retry_if_transient
+from tasks.retry import RETRY_TRANSIENT
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def index_package(package_id: int) -> list[int]:
     """Put a published (or corrected, withdrawn) package into the archive; safe to call again.
 
@@ -23,19 +22,18 @@ def index_package(package_id: int) -> list[int]:
 
     Returns:
         The ids of its archive entries, one per ready language variant.
+
+    Two publishes of one package may index it at once: the other run's entry goes in between this attempt's
+    read and its insert, the unique entry refuses the insert and the attempt is rolled back whole; the retry
+    (a unique violation is transient, ``tasks.retry.is_transient``) finds that entry and updates it.
     """
-    try:
-        with session() as s:
-            ids = indexing.index_package(s, object_store(), package_id)
-    except IntegrityError as exc:
-        # Two publishes of one package index it at once: the other run's entry went in between our read and
-        # our insert. This attempt is rolled back whole; the retry finds that entry and updates it.
-        raise TransientError(f"package {package_id} was indexed by another run at the same time") from exc
+    with session() as s:
+        ids = indexing.index_package(s, object_store(), package_id)
     get_run_logger().info("package %s: %d archive entr%s", package_id, len(ids), "y" if len(ids) == 1 else "ies")
     return ids
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def plan_ingest(source: str, area_code: str, language: str | None = None,
                 limit: int | None = None) -> tuple[str | None, list[str]]:
     """Check the ingest's area and language, and list the mp3, wav and m4a files under a folder or
@@ -44,7 +42,7 @@ def plan_ingest(source: str, area_code: str, language: str | None = None,
         return ingest.plan_ingest(s, source, area_code, language, limit)
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient, task_run_name="ingest {ref}")
+@task(task_run_name="ingest {ref}", **RETRY_TRANSIENT)
 def ingest_recording(ref: str, area_code: str, language: str | None = None) -> dict[str, object]:
     """Transcribe one recording into an archive entry inside an ML slot (skipped when already done).
 

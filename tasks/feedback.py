@@ -9,10 +9,10 @@ from services import feedback as feedback_service
 from services import feedback_intake
 from services.runtime import object_store, session
 from tasks.limits import ml_slot
-from tasks.retry import retry_if_transient
+from tasks.retry import RETRY_TRANSIENT
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def transcribe_feedback_voice(feedback_id: int) -> int:
     """Whisper's transcript of the item's voice message, stored for the officer; returns its length."""
     with ml_slot():  # Whisper: one of the fleet's bantin-ml slots
@@ -21,7 +21,7 @@ def transcribe_feedback_voice(feedback_id: int) -> int:
     return len(text)
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def erase_feedback_contacts(retention_days: int | None = None) -> int:
     """Erase contact data and voice messages older than the retention period; returns how many items."""
     done = feedback_service.erase_expired(session, object_store(), retention_days=retention_days)

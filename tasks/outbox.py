@@ -37,7 +37,7 @@ from settings import get_settings
 from storage.models import DestinationRecord, PackageRecord
 from storage.repositories import audit, drafts, outbox, packages
 from tasks.group_commit import GroupCommitter
-from tasks.retry import is_transient, retry_if_transient
+from tasks.retry import RETRY_TRANSIENT, is_transient
 
 T = TypeVar("T")
 
@@ -240,7 +240,7 @@ def fan_out(outbox_ids: list[int]) -> dict[str, int]:
     return counts
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def send_outbox(outbox_ids: list[int]) -> dict[str, int]:
     """Send outbox rows (deliveries and retraction notices alike), each until delivered or dead.
 

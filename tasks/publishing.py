@@ -25,7 +25,7 @@ from services.runtime import object_store, session
 from storage.models import PackageRecord
 from storage.repositories import drafts, outbox, packages
 from tasks.outbox import earlier_published
-from tasks.retry import retry_if_transient
+from tasks.retry import RETRY_TRANSIENT
 
 OTHER_RUNNER_WAIT_S = 120.0  # a second runner waits this long for the first one's sends in flight
 
@@ -34,7 +34,7 @@ def _reaching_devices(s: Session, package_id: int) -> int:
     return publication.reaching_devices(s, package_id)
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def prepare_deliveries(package_id: int) -> list[int]:
     """Check the package may be published and create its deliveries (once per destination).
 
@@ -55,7 +55,7 @@ def prepare_deliveries(package_id: int) -> list[int]:
     return todo
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def hold_until_embargo(package_id: int) -> str | None:
     """Keep an approved package whose embargo lies ahead from going out: it becomes SCHEDULED.
 
@@ -73,7 +73,7 @@ def hold_until_embargo(package_id: int) -> str | None:
     return embargo.isoformat()
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def due_packages() -> list[int]:
     """Scheduled packages whose embargo has passed."""
     now = datetime.now(UTC)
@@ -82,7 +82,7 @@ def due_packages() -> list[int]:
                 if (drafts.revision_by_id(s, pkg.revision_id).content.embargo_at or now) <= now]
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def reopen_dead_deliveries(package_id: int) -> int:
     """Give this package's dead deliveries a fresh attempt budget (an operator's resend).
 
@@ -104,7 +104,7 @@ def _mark_published(s: Session, pkg: PackageRecord, destinations: list[str]) -> 
     device_schedule.invalidate()
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def open_device_channel(package_id: int) -> int:
     """Publish the package to devices at once when authorised devices reach its areas: they pull it at their
     next poll (and emergencies are pushed right after this).

@@ -7,10 +7,10 @@ from prefect import get_run_logger, task
 
 from services import relay_air, relays
 from services.runtime import session
-from tasks.retry import retry_if_transient
+from tasks.retry import RETRY_TRANSIENT
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def claim_due(now: datetime) -> list[tuple[int, str]]:
     """Claim every airing on the air now or starting within three minutes that no run has taken.
 
@@ -53,7 +53,7 @@ def carry_airing(slot_id: int, local_date: str, until: float | None = None) -> d
     return {"status": done.status, "events": done.events}
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def orphan_streams(now: datetime) -> dict[str, list[str]]:
     """Relay runs and live sessions still open whose carrier is gone (no heartbeat, or long past their end),
     marked failed with an event and an audit entry (run by the sweeper).

@@ -10,10 +10,10 @@ from services import device_schedule
 from services import outbox as outbox_service
 from services.runtime import session
 from storage.repositories import outbox, packages
-from tasks.retry import retry_if_transient
+from tasks.retry import RETRY_TRANSIENT
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def retraction_due(package_id: int) -> bool:
     """True when the package is withdrawn or killed and the retract flow should go on (``services.outbox``)."""
     with session() as s:
@@ -23,7 +23,7 @@ def retraction_due(package_id: int) -> bool:
     return due
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def prepare_retractions(package_id: int) -> list[int]:
     """A withdrawal/kill notice for every destination that was delivered this (withdrawn or killed) package.
 
@@ -36,7 +36,7 @@ def prepare_retractions(package_id: int) -> list[int]:
     return todo
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def packages_to_retract() -> list[int]:
     """Withdrawn or killed packages that still owe a destination a notice, or devices an MQTT stop."""
     from services.emergency import was_broadcast

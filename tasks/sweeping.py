@@ -24,14 +24,14 @@ from services.runtime import session
 from settings import get_settings
 from storage.repositories import channels, outbox, packages
 from tasks.mqtt import push_once
-from tasks.retry import retry_if_transient
+from tasks.retry import RETRY_TRANSIENT
 
 STALLED_PRODUCTION = "production stopped (its run ended without finishing); produced again by the sweeper"
 STALLED_DELIVERY = "the runner stopped mid-send; sent again with the same idempotency key"
 _PUBLISHABLE = (PackageStatus.APPROVED, PackageStatus.SCHEDULED, PackageStatus.PUBLISHED)
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def stalled_productions(now: datetime) -> list[int]:
     """Fail packages left producing past the timeout.
 
@@ -50,7 +50,7 @@ def stalled_productions(now: datetime) -> list[int]:
     return drafts
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def stalled_deliveries(now: datetime) -> list[int]:
     """Fail outbox rows (deliveries and retraction notices) left sending past the claim timeout. A notice is
     sent again by the next ``publish_due`` (it still owes it).
@@ -70,7 +70,7 @@ def stalled_deliveries(now: datetime) -> list[int]:
     return sorted(again)
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def unstarted_publications(now: datetime) -> list[int]:
     """Approved packages whose publish never ran or died before sending anything (the run that approval
     started was lost), older than the claim timeout: nothing delivered, nothing given up.

@@ -8,10 +8,10 @@ from prefect import get_run_logger, task
 
 from services import drafts as draft_service
 from services.runtime import object_store, session
-from tasks.retry import retry_if_transient
+from tasks.retry import RETRY_TRANSIENT
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_if_transient)
+@task(**RETRY_TRANSIENT)
 def transcribe_recording(draft_id: int, force: bool = False) -> int:
     """Transcribe the draft's recording and append the transcript as a revision if the text changed.
 
