@@ -398,7 +398,7 @@ async def _decide(request: Request, package_id: int, which: str,
     if failed is None:
         return None
     flash(request, "error", error_text(lang_of(request), failed))
-    return _package_page(request, package_id, typed={"decision": which, "reason": form.get("reason", "")},
+    return _package_page(request, package_id, typed={f"open_{which}": "1", "reason": form.get("reason", "")},
                          status_code=422)
 
 
