@@ -240,7 +240,7 @@ def test_a_province_is_set_up_in_the_browser_and_audio_seeks_on_a_phone(  # type
     open_menu(admin, "Quản trị")
     admin.click("text=Người dùng và phân quyền")
     create_user(admin, base, "cntt_vinhlong", "Nguyễn Văn An", "admin", "Vĩnh Long", "", "mat-khau-cntt-vinh-long-26")
-    assert "Quản trị viên · 86" in admin.locator("#user-cntt_vinhlong").inner_text()
+    assert "Quản trị viên · Tỉnh Vĩnh Long" in admin.locator("#user-cntt_vinhlong").inner_text()
     no_english(admin)
 
     # The province's admin does the rest on their own phone.
